@@ -182,22 +182,13 @@ mod tests {
     #[test]
     fn each_layout_round_trips() {
         let cases: [(&[u8], Header); 4] = [
-            (
-                b"\x03\xf3\r\n\x10\x00\x00\x00",
-                Header::timestamp(Magic::new(62211), 16, 99),
-            ),
-            (
-                b"\x33\x0d\r\n\x10\x00\x00\x00\x05\x00\x00\x00",
-                Header::timestamp(Magic::new(3379), 16, 5),
-            ),
+            (b"\x03\xf3\r\n\x10\x00\x00\x00", Header::timestamp(Magic::new(62211), 16, 99)),
+            (b"\x33\x0d\r\n\x10\x00\x00\x00\x05\x00\x00\x00", Header::timestamp(Magic::new(3379), 16, 5)),
             (
                 b"\xcb\x0d\r\n\x00\x00\x00\x00\x10\x00\x00\x00\x05\x00\x00\x00",
                 Header::timestamp(Magic::new(3531), 16, 5),
             ),
-            (
-                b"\xcb\x0d\r\n\x03\x00\x00\x001234abcd",
-                Header::hash(Magic::new(3531), *b"1234abcd", true),
-            ),
+            (b"\xcb\x0d\r\n\x03\x00\x00\x001234abcd", Header::hash(Magic::new(3531), *b"1234abcd", true)),
         ];
         for (bytes, header) in cases {
             let parsed = Header::parse(bytes).unwrap();
@@ -212,10 +203,7 @@ mod tests {
         let bad = b"\xcb\x0d\r\n\x04\x00\x00\x00\x10\x00\x00\x00\x05\x00\x00\x00";
         assert_eq!(Header::parse(bad), Err(HeaderError::InvalidFlags { flags: 4 }));
         let two = b"\xcb\x0d\r\n\x02\x00\x00\x00\x10\x00\x00\x00\x05\x00\x00\x00";
-        assert_eq!(
-            Header::parse(two).unwrap().validation,
-            Validation::Timestamp { mtime: 16, source_size: Some(5) }
-        );
+        assert_eq!(Header::parse(two).unwrap().validation, Validation::Timestamp { mtime: 16, source_size: Some(5) });
     }
 
     #[test]

@@ -154,7 +154,13 @@ impl CacheScheme {
                 return None;
             }
             let dir = parent.parent().unwrap_or(Path::new(""));
-            return Some(CacheLocation { source: dir.join(stem_to_source(stem)), tag: Some(tag), optimize, pyo, legacy: false });
+            return Some(CacheLocation {
+                source: dir.join(stem_to_source(stem)),
+                tag: Some(tag),
+                optimize,
+                pyo,
+                legacy: false,
+            });
         }
         legacy_source(cache)
     }
@@ -168,11 +174,8 @@ fn stem_to_source(stem: &[u8]) -> OsString {
 
 /// Splits `stem.tag[.opt-N].pyc` (or `stem.tag.pyo`).
 fn parse_tagged_name(name: &[u8]) -> Option<(&[u8], String, u8, bool)> {
-    let (rest, pyo) = if let Some(rest) = name.strip_suffix(b".pyc") {
-        (rest, false)
-    } else {
-        (name.strip_suffix(b".pyo")?, true)
-    };
+    let (rest, pyo) =
+        if let Some(rest) = name.strip_suffix(b".pyc") { (rest, false) } else { (name.strip_suffix(b".pyo")?, true) };
     let mut optimize = if pyo { 1 } else { 0 };
     let mut rest = rest;
     if let Some(dot) = rest.iter().rposition(|&b| b == b'.') {
@@ -199,12 +202,11 @@ fn parse_tagged_name(name: &[u8]) -> Option<(&[u8], String, u8, bool)> {
 /// `mod.pyc` or `mod.pyo` beside `mod.py`.
 fn legacy_source(cache: &Path) -> Option<CacheLocation> {
     let bytes = cache.as_os_str().as_bytes();
-    let (stem, pyo) = if let Some(stem) = bytes.strip_suffix(b"c") {
-        (stem, false)
-    } else {
-        (bytes.strip_suffix(b"o")?, true)
-    };
-    if !stem.ends_with(b".py") || matches!(Path::new(OsStr::from_bytes(stem)).components().next_back(), None | Some(Component::ParentDir)) {
+    let (stem, pyo) =
+        if let Some(stem) = bytes.strip_suffix(b"c") { (stem, false) } else { (bytes.strip_suffix(b"o")?, true) };
+    if !stem.ends_with(b".py")
+        || matches!(Path::new(OsStr::from_bytes(stem)).components().next_back(), None | Some(Component::ParentDir))
+    {
         return None;
     }
     Some(CacheLocation {
@@ -265,9 +267,7 @@ mod tests {
         let s = scheme(3, 12, CacheLayout::Prefix("/var/cache/py".into()));
         assert_eq!(path(&s, "/srv/app/m.py", 1), "/var/cache/py/srv/app/m.cpython-312.opt-1.pyc");
         let cwd = std::env::current_dir().unwrap();
-        let expected = Path::new("/var/cache/py")
-            .join(cwd.strip_prefix("/").unwrap())
-            .join("rel/m.cpython-312.pyc");
+        let expected = Path::new("/var/cache/py").join(cwd.strip_prefix("/").unwrap()).join("rel/m.cpython-312.pyc");
         assert_eq!(path(&s, "rel/m.py", 0), expected.display().to_string());
         let old = scheme(3, 7, CacheLayout::Prefix("/p".into()));
         assert_eq!(old.cache_path(Path::new("/m.py"), 0), Err(CachePathError::PrefixUnsupported(PyVersion::new(3, 7))));
