@@ -18,8 +18,8 @@
 #             status 0: for each level, u32 size + marshal data
 #             status 1: u32 size + exception name, u32 size + message,
 #                       i32 lineno, i32 offset (0 when absent)
-#   Before each response, stderr gets what the interpreter printed while
-#   compiling (warnings), then the line "\0pycache-end".
+#   Once ready, and before each response, the worker ends what it printed on
+#   stderr (warnings) with the line "\0pycache-end".
 import sys, os, struct, marshal, py_compile
 
 
@@ -39,6 +39,8 @@ def main(*args, **kwargs):
             data += value
         return data
 
+    # Tells pycache that startup went well.
+    write(2, b'\x00pycache-end\n')
     while True:
         data = get_data(unpack('<I', get_data(4))[0])
         size = unpack('<B', data[:1])[0]
