@@ -1,14 +1,22 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Precompiling a tree: the planner and the writer behind `pycache compile`.
+//!
+//! [`walk`] finds sources the way compileall does. [`plan`] decides, per
+//! source, interpreter and optimisation level, whether the cache on disk is
+//! fresh: exactly, comparing magic, flags and mtime and size, or the source
+//! hash. The stale ones go to a compile backend (the interpreter workers of
+//! `pycache-python`), and [`write`] puts the results in place atomically with
+//! the mode the importer would give them. [`run`] ties these together and
+//! returns a per-file [`Report`].
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod dfile;
+mod options;
+mod plan;
+mod report;
+mod run;
+pub mod walk;
+pub mod write;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use dfile::display_name;
+pub use options::{CompileOptions, InvalidationMode, Layout, Target};
+pub use report::{FileError, FileReport, Report, Status, Summary, SummaryRow};
+pub use run::{RunError, run};

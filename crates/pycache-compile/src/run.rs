@@ -1,0 +1,356 @@
+//! One `pycache compile` run: walk, plan, compile, write, report.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use pycache_progress::Progress;
+use pycache_python::{PoolOptions, WorkerPool};
+use rayon::prelude::*;
+
+use crate::dfile::display_name;
+use crate::options::{CompileOptions, InvalidationMode, Layout, Target};
+use crate::plan::{Expectation, is_fresh};
+use crate::report::{FileError, FileReport, Report, Status};
+use crate::walk::{SourceFile, walk};
+use crate::write::{WriteError, link_cache, write_cache};
+
+/// A run that cannot start: the options contradict each other or an
+/// interpreter cannot do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Per interpreter: how to name and validate its caches.
+struct TargetPlan<'a> {
+    target: &'a Target,
+    label: String,
+    scheme: pycache_pyc::CacheScheme,
+    expect: Expectation,
+}
+
+/// The levels of one source that one interpreter must compile.
+struct Task {
+    source: usize,
+    target: usize,
+    levels: Vec<(u8, PathBuf)>,
+}
+
+fn plans<'a>(options: &CompileOptions, targets: &'a [Target]) -> Result<Vec<TargetPlan<'a>>, RunError> {
+    if targets.is_empty() {
+        return Err(RunError::Usage("no interpreter to compile for".into()));
+    }
+    if let Some(level) = options.levels.iter().find(|&&l| l > 2) {
+        return Err(RunError::Usage(format!("optimisation level {level} does not exist (0, 1 or 2)")));
+    }
+    if options.ddir.is_some() && (options.strip.is_some() || options.prepend.is_some()) {
+        return Err(RunError::Usage("-d cannot be combined with -s or -p".into()));
+    }
+    let mut out = Vec::new();
+    for target in targets {
+        let python = &target.interpreter;
+        let version = python.py_version();
+        let magic = python.magic().ok_or_else(|| {
+            RunError::Setup(format!("{python} reported magic `{}`, which is not a magic number", python.magic))
+        })?;
+        let mode = options.invalidation.unwrap_or_else(|| InvalidationMode::py_compile_default(python));
+        if mode != InvalidationMode::Timestamp && !version.has_hash_pycs() {
+            return Err(RunError::Usage(format!(
+                "Python {version} has no hash-based caches (PEP 552 came in 3.7): use --invalidation-mode timestamp for {python}"
+            )));
+        }
+        if matches!(options.layout, Layout::Prefix(_)) && !version.has_pycache_prefix() {
+            return Err(RunError::Usage(format!(
+                "Python {version} has no pycache prefix (it came in 3.8), so --cache-prefix cannot serve {python}"
+            )));
+        }
+        out.push(TargetPlan {
+            target,
+            label: python.label(),
+            scheme: target.scheme(&options.layout),
+            expect: Expectation { magic, mode },
+        });
+    }
+    // Two interpreters or levels that would write the same file.
+    let probe = Path::new("/probe/m.py");
+    let mut owners: HashMap<PathBuf, String> = HashMap::new();
+    for plan in &out {
+        for &level in &options.levels {
+            let path = plan.scheme.cache_path(probe, level).map_err(|e| RunError::Usage(e.to_string()))?;
+            let who = format!("{} at level {level}", plan.label);
+            if let Some(other) = owners.insert(path.clone(), who.clone()) {
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                return Err(RunError::Usage(format!(
+                    "{other} and {who} would both write `{name}`; compile them in separate runs or drop one"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a source and the metadata that belongs to exactly those bytes: if
+/// the file changes while it is read, it is read again, so a header never
+/// pairs a new mtime with old content.
+fn read_source(path: &Path) -> std::io::Result<(Vec<u8>, std::fs::Metadata)> {
+    let mut last_error = None;
+    for _ in 0..3 {
+        let mut file = std::fs::File::open(path)?;
+        let before = file.metadata()?;
+        let mut bytes = Vec::with_capacity(before.len() as usize);
+        file.read_to_end(&mut bytes)?;
+        let after = file.metadata()?;
+        if (before.mtime(), before.mtime_nsec(), before.size()) == (after.mtime(), after.mtime_nsec(), after.size())
+            && after.size() == bytes.len() as u64
+        {
+            return Ok((bytes, after));
+        }
+        last_error = Some(std::io::Error::other("the file kept changing while it was read"));
+    }
+    Err(last_error.expect("three attempts"))
+}
+
+fn write_error(cache: &Path, err: WriteError) -> FileError {
+    match err {
+        WriteError::Symlink(_) => FileError::Refused { cache: cache.to_owned(), reason: "it is a symlink".into() },
+        WriteError::NotRegular(_) => {
+            FileError::Refused { cache: cache.to_owned(), reason: "it is not a regular file".into() }
+        }
+        WriteError::Io { source, .. } => {
+            let hint = match source.kind() {
+                std::io::ErrorKind::PermissionDenied => {
+                    " (hint: run pycache as the owner of the tree, or write the caches elsewhere with --cache-prefix)"
+                }
+                std::io::ErrorKind::ReadOnlyFilesystem => {
+                    " (hint: the file system is read-only; precompile at build time or use --cache-prefix)"
+                }
+                _ => "",
+            };
+            FileError::Write { cache: cache.to_owned(), error: source.to_string(), hint: hint.into() }
+        }
+    }
+}
+
+fn report(path: &Path, plan: &TargetPlan, level: u8, cache: &Path, status: Status) -> FileReport {
+    FileReport {
+        path: path.to_owned(),
+        cache: Some(cache.to_owned()),
+        python: Some(plan.label.clone()),
+        optimize: Some(level),
+        status,
+        error: None,
+        exception: None,
+        line: None,
+        warnings: None,
+    }
+}
+
+fn failed(mut file: FileReport, error: &FileError) -> FileReport {
+    file.status = Status::Failed;
+    file.error = Some(error.to_string());
+    if let FileError::Compile { exception, lineno, .. } = error {
+        file.exception = Some(exception.clone());
+        file.line = *lineno;
+    }
+    file
+}
+
+/// Compiles what is stale under `options.paths` for every target.
+pub fn run(options: &CompileOptions, targets: &[Target], progress: &dyn Progress) -> Result<Report, RunError> {
+    let plans = plans(options, targets)?;
+    let threads = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs.max(1))
+        .thread_name(|i| format!("pycache-{i}"))
+        .build()
+        .map_err(|e| RunError::Setup(format!("cannot start threads: {e}")))?;
+    threads.install(|| run_in_pool(options, &plans, progress))
+}
+
+fn run_in_pool(options: &CompileOptions, plans: &[TargetPlan], progress: &dyn Progress) -> Result<Report, RunError> {
+    progress.start("scanning", None);
+    let (sources, problems) = walk(options);
+    progress.finish();
+
+    let mut files: Vec<FileReport> = Vec::new();
+    let mut notices = 0;
+    for problem in problems {
+        if problem.error.is_notice() {
+            tracing::warn!("`{}` {}", problem.path.display(), problem.error);
+            notices += 1;
+            continue;
+        }
+        files.push(FileReport {
+            path: problem.path,
+            cache: None,
+            python: None,
+            optimize: None,
+            status: Status::Failed,
+            error: Some(problem.error.to_string()),
+            exception: None,
+            line: None,
+            warnings: None,
+        });
+    }
+
+    // Plan: which caches are stale.
+    let mut levels = options.levels.clone();
+    let mut seen = std::collections::HashSet::new();
+    levels.retain(|l| seen.insert(*l));
+    progress.start("checking", Some(sources.len() as u64));
+    let checked: Vec<(Vec<FileReport>, Vec<Task>)> = sources
+        .par_iter()
+        .enumerate()
+        .map(|(index, source)| {
+            let mut fresh = Vec::new();
+            let mut tasks = Vec::new();
+            let mut bytes: Option<Option<Arc<Vec<u8>>>> = None;
+            let mut load = || {
+                bytes.get_or_insert_with(|| std::fs::read(&source.path).ok().map(Arc::new)).clone()
+            };
+            for (target, plan) in plans.iter().enumerate() {
+                let mut stale = Vec::new();
+                for &level in &levels {
+                    let cache = match plan.scheme.cache_path(&source.path, level) {
+                        Ok(cache) => cache,
+                        Err(err) => {
+                            let base = report(&source.path, plan, level, Path::new(""), Status::Failed);
+                            fresh.push(failed(FileReport { cache: None, ..base }, &FileError::Path(err.to_string())));
+                            continue;
+                        }
+                    };
+                    if !options.force && is_fresh(&cache, &plan.expect, &source.meta, &mut load) {
+                        fresh.push(report(&source.path, plan, level, &cache, Status::Fresh));
+                    } else {
+                        stale.push((level, cache));
+                    }
+                }
+                if !stale.is_empty() {
+                    tasks.push(Task { source: index, target, levels: stale });
+                }
+            }
+            progress.advance(1);
+            (fresh, tasks)
+        })
+        .collect();
+    progress.finish();
+    let mut tasks = Vec::new();
+    for (fresh, stale) in checked {
+        files.extend(fresh);
+        tasks.extend(stale);
+    }
+
+    // Compile: a pool per interpreter, and per level on 2.x, whose compile()
+    // has no level argument. Nothing starts when nothing is stale.
+    let mut work = Vec::new();
+    for task in tasks {
+        if plans[task.target].target.interpreter.version.0 < 3 {
+            for level in task.levels {
+                work.push((level.0, Task { levels: vec![level], ..task }));
+            }
+        } else {
+            work.push((0, task));
+        }
+    }
+    let mut pools: HashMap<(usize, u8), WorkerPool> = HashMap::new();
+    for (process_level, task) in &work {
+        let key = (task.target, *process_level);
+        if !pools.contains_key(&key) {
+            let interpreter = plans[task.target].target.interpreter.clone();
+            let pool = WorkerPool::new(interpreter, *process_level, PoolOptions {
+                jobs: options.jobs.max(1),
+                timeout: options.timeout,
+            })
+            .map_err(|e| RunError::Setup(format!("cannot prepare the interpreter workers: {e}")))?;
+            pools.insert(key, pool);
+        }
+    }
+    // Big files first, so that the last ones to finish are small.
+    work.sort_by_key(|(_, task)| std::cmp::Reverse(sources[task.source].meta.size()));
+    progress.start("compiling", Some(work.len() as u64));
+    let compiled = Mutex::new(Vec::new());
+    work.par_iter().with_max_len(1).for_each(|(process_level, task)| {
+        let pool = &pools[&(task.target, *process_level)];
+        let out = compile_one(options, &plans[task.target], pool, &sources[task.source], &task.levels);
+        compiled.lock().expect("results lock").extend(out);
+        progress.advance(1);
+    });
+    progress.finish();
+    files.extend(compiled.into_inner().expect("results lock"));
+    Ok(Report::finish(files, notices))
+}
+
+fn compile_one(
+    options: &CompileOptions,
+    plan: &TargetPlan,
+    pool: &WorkerPool,
+    source: &SourceFile,
+    levels: &[(u8, PathBuf)],
+) -> Vec<FileReport> {
+    let reports = || levels.iter().map(|(level, cache)| report(&source.path, plan, *level, cache, Status::Compiled));
+    let fail_all = |error: FileError| reports().map(|r| failed(r, &error)).collect::<Vec<_>>();
+    let (bytes, meta) = match read_source(&source.path) {
+        Ok(read) => read,
+        Err(err) => return fail_all(FileError::Read(err.to_string())),
+    };
+    let version = plan.target.interpreter.py_version();
+    let filename = display_name(
+        version,
+        &source.path,
+        source.root.as_deref(),
+        options.ddir.as_deref(),
+        options.strip.as_deref(),
+        options.prepend.as_deref(),
+    )
+    .unwrap_or_else(|| source.path.clone());
+    let wanted: Vec<i8> = levels.iter().map(|(level, _)| *level as i8).collect();
+    let output = match pool.compile(&filename, &bytes, &wanted) {
+        Ok(Ok(output)) => output,
+        Ok(Err(refusal)) => {
+            let error = FileError::Compile {
+                exception: refusal.exception,
+                message: refusal.message.trim_end().to_owned(),
+                lineno: refusal.lineno,
+            };
+            let warnings = Some(refusal.stderr).filter(|s| !s.is_empty());
+            return reports().map(|r| FileReport { warnings: warnings.clone(), ..failed(r, &error) }).collect();
+        }
+        Err(err) => return fail_all(FileError::Worker(err.to_string())),
+    };
+    let Some(header) = plan.expect.header(&meta, &bytes) else {
+        return fail_all(FileError::Worker("no source hash for this interpreter".into()));
+    };
+    let header = match header.to_bytes() {
+        Ok(header) => header,
+        Err(err) => return fail_all(FileError::Worker(err.to_string())),
+    };
+    let warnings = Some(output.stderr).filter(|s| !s.is_empty());
+    let mut previous: Option<(&Path, &[u8])> = None;
+    let mut out = Vec::new();
+    for ((level, cache), body) in levels.iter().zip(&output.bodies) {
+        let mut file = Vec::with_capacity(header.len() + body.len());
+        file.extend_from_slice(&header);
+        file.extend_from_slice(body);
+        let result = match previous {
+            Some((prev, prev_body)) if options.hardlink_dupes && prev_body == body.as_slice() => link_cache(prev, cache),
+            _ => write_cache(cache, &file, meta.mode()),
+        };
+        let base = FileReport { warnings: warnings.clone(), ..report(&source.path, plan, *level, cache, Status::Compiled) };
+        match result {
+            Ok(()) => {
+                previous = Some((cache, body));
+                out.push(base);
+            }
+            Err(err) => {
+                previous = None;
+                out.push(failed(base, &write_error(cache, err)));
+            }
+        }
+    }
+    out
+}
