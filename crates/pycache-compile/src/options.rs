@@ -2,8 +2,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use pycache_python::Interpreter;
 use pycache_pyc::{CacheLayout, CacheScheme};
+use pycache_python::Interpreter;
 
 /// How caches are validated at import (PEP 552).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

@@ -96,9 +96,7 @@ pub struct Report {
 
 impl Report {
     pub(crate) fn finish(mut files: Vec<FileReport>, notices: usize) -> Self {
-        files.sort_by(|a, b| {
-            (&a.path, &a.python, a.optimize).cmp(&(&b.path, &b.python, b.optimize))
-        });
+        files.sort_by(|a, b| (&a.path, &a.python, a.optimize).cmp(&(&b.path, &b.python, b.optimize)));
         let mut summary = Summary { notices, ..Summary::default() };
         for file in &files {
             match file.status {

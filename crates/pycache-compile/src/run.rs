@@ -210,9 +210,7 @@ fn run_in_pool(options: &CompileOptions, plans: &[TargetPlan], progress: &dyn Pr
             let mut fresh = Vec::new();
             let mut tasks = Vec::new();
             let mut bytes: Option<Option<Arc<Vec<u8>>>> = None;
-            let mut load = || {
-                bytes.get_or_insert_with(|| std::fs::read(&source.path).ok().map(Arc::new)).clone()
-            };
+            let mut load = || bytes.get_or_insert_with(|| std::fs::read(&source.path).ok().map(Arc::new)).clone();
             for (target, plan) in plans.iter().enumerate() {
                 let mut stale = Vec::new();
                 for &level in &levels {
@@ -262,10 +260,11 @@ fn run_in_pool(options: &CompileOptions, plans: &[TargetPlan], progress: &dyn Pr
         let key = (task.target, *process_level);
         if !pools.contains_key(&key) {
             let interpreter = plans[task.target].target.interpreter.clone();
-            let pool = WorkerPool::new(interpreter, *process_level, PoolOptions {
-                jobs: options.jobs.max(1),
-                timeout: options.timeout,
-            })
+            let pool = WorkerPool::new(
+                interpreter,
+                *process_level,
+                PoolOptions { jobs: options.jobs.max(1), timeout: options.timeout },
+            )
             .map_err(|e| RunError::Setup(format!("cannot prepare the interpreter workers: {e}")))?;
             pools.insert(key, pool);
         }
@@ -337,10 +336,13 @@ fn compile_one(
         file.extend_from_slice(&header);
         file.extend_from_slice(body);
         let result = match previous {
-            Some((prev, prev_body)) if options.hardlink_dupes && prev_body == body.as_slice() => link_cache(prev, cache),
+            Some((prev, prev_body)) if options.hardlink_dupes && prev_body == body.as_slice() => {
+                link_cache(prev, cache)
+            }
             _ => write_cache(cache, &file, meta.mode()),
         };
-        let base = FileReport { warnings: warnings.clone(), ..report(&source.path, plan, *level, cache, Status::Compiled) };
+        let base =
+            FileReport { warnings: warnings.clone(), ..report(&source.path, plan, *level, cache, Status::Compiled) };
         match result {
             Ok(()) => {
                 previous = Some((cache, body));

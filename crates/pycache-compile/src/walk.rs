@@ -94,7 +94,10 @@ impl Walker<'_> {
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(err) => {
-                return (Vec::new(), vec![WalkProblem { path: dir.to_owned(), error: FileError::List(err.to_string()) }]);
+                return (
+                    Vec::new(),
+                    vec![WalkProblem { path: dir.to_owned(), error: FileError::List(err.to_string()) }],
+                );
             }
         };
         let mut names: Vec<(std::ffi::OsString, Option<std::fs::FileType>)> =

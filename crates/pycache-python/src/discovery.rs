@@ -88,7 +88,9 @@ impl PythonRequest {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryError {
-    #[error("`{0}` is not an interpreter request (use a version such as `3.12`, a name such as `python3.12`, or a path)")]
+    #[error(
+        "`{0}` is not an interpreter request (use a version such as `3.12`, a name such as `python3.12`, or a path)"
+    )]
     BadRequest(String),
     #[error("no Python interpreter matches `{request}`; found: {found}")]
     NotFound { request: String, found: String },
@@ -301,18 +303,19 @@ mod tests {
 
     #[test]
     fn requests_parse_by_shape() {
-        assert_eq!("3.12".parse::<PythonRequest>().unwrap(), PythonRequest::Version {
-            major: 3,
-            minor: Some(12),
-            micro: None
-        });
-        assert_eq!("3".parse::<PythonRequest>().unwrap(), PythonRequest::Version {
-            major: 3,
-            minor: None,
-            micro: None
-        });
+        assert_eq!(
+            "3.12".parse::<PythonRequest>().unwrap(),
+            PythonRequest::Version { major: 3, minor: Some(12), micro: None }
+        );
+        assert_eq!(
+            "3".parse::<PythonRequest>().unwrap(),
+            PythonRequest::Version { major: 3, minor: None, micro: None }
+        );
         assert_eq!("python3.12".parse::<PythonRequest>().unwrap(), PythonRequest::Name("python3.12".into()));
-        assert_eq!("./venv/bin/python".parse::<PythonRequest>().unwrap(), PythonRequest::Path("./venv/bin/python".into()));
+        assert_eq!(
+            "./venv/bin/python".parse::<PythonRequest>().unwrap(),
+            PythonRequest::Path("./venv/bin/python".into())
+        );
         assert!("3.1.2.3".parse::<PythonRequest>().is_err());
         assert!("".parse::<PythonRequest>().is_err());
     }

@@ -11,8 +11,7 @@ use crate::interpreter::Interpreter;
 use crate::probe::ProbeCache;
 
 /// The versions the project promises to match, oldest first.
-pub const VERSIONS: &[(u8, u8)] =
-    &[(2, 7), (3, 6), (3, 7), (3, 8), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13)];
+pub const VERSIONS: &[(u8, u8)] = &[(2, 7), (3, 6), (3, 7), (3, 8), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13)];
 
 fn cache() -> ProbeCache {
     ProbeCache::open(Some(std::env::temp_dir().join("pycache-test-interpreters.json")))

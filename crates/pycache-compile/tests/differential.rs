@@ -1,0 +1,256 @@
+//! `pycache compile` against each interpreter's own compileall, on real trees.
+//!
+//! For every installed interpreter among 2.7 and 3.6-3.13: its standard
+//! library plus the pinned corpus (Django, SymPy, NumPy, requests, urllib3,
+//! botocore), compiled by compileall and by pycache into the same paths, then
+//! compared file by file. 2.7 and 3.11+ must be byte-identical. For 3.6-3.10
+//! compileall itself is not reproducible: marshal marks an object as shared
+//! (FLAG_REF) when its reference count is above one, which depends on what
+//! else is alive in the process, and compiling the same tree in another order
+//! changes a few percent of its files. There, a file must be identical or
+//! differ only in those flags (same header, same size, equal code objects).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Same, caches, compare, compileall, copy_sources, corpus, move_caches, stdlib};
+use pycache_compile::{CompileOptions, InvalidationMode, Layout, Report, Status, Target, run};
+use pycache_progress::NoProgress;
+use pycache_python::Interpreter;
+use pycache_python::testing::{reference, references};
+
+/// compileall's arguments for one variant, and ours.
+struct Variant {
+    name: &'static str,
+    levels: Vec<u8>,
+    args: Vec<String>,
+    options: CompileOptions,
+}
+
+fn strict(python: &Interpreter) -> bool {
+    python.version.0 == 2 || python.version >= (3, 11, 0)
+}
+
+/// Runs compileall for `levels`: in one run with -o where compileall has it
+/// (3.9+), else once per level under the interpreter's own -O flags.
+fn reference_run(python: &Interpreter, tree: &Path, levels: &[u8], args: &[String]) {
+    let cwd = tree.parent().unwrap();
+    let tree_arg = tree.to_str().unwrap().to_owned();
+    if python.version >= (3, 9, 0) {
+        let mut all: Vec<String> = vec!["-q".into()];
+        for level in levels {
+            all.extend(["-o".into(), level.to_string()]);
+        }
+        all.extend(args.iter().cloned());
+        all.push(tree_arg);
+        compileall(python, &all.iter().map(String::as_str).collect::<Vec<_>>(), cwd);
+    } else {
+        for &level in levels {
+            let mut all: Vec<String> = Vec::new();
+            match level {
+                1 => all.push("-O".into()),
+                2 => all.push("-OO".into()),
+                _ => {}
+            }
+            all.extend(["-m".into(), "compileall".into(), "-q".into()]);
+            all.extend(args.iter().cloned());
+            all.push(tree_arg.clone());
+            let output = std::process::Command::new(&python.path)
+                .args(&all)
+                .current_dir(cwd)
+                .env_remove("PYTHONDONTWRITEBYTECODE")
+                .env("PYTHONHASHSEED", "0")
+                .output()
+                .unwrap();
+            assert!(matches!(output.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&output.stderr));
+        }
+    }
+}
+
+fn ours(python: &Interpreter, tree: &Path, variant: &Variant) -> Report {
+    let options = CompileOptions {
+        paths: vec![tree.to_path_buf()],
+        levels: variant.levels.clone(),
+        jobs: 2,
+        ..variant.options.clone()
+    };
+    run(&options, &[Target { interpreter: python.clone() }], &NoProgress).unwrap()
+}
+
+/// Compiles `tree` both ways and compares. Returns (identical, flags-only).
+fn check(python: &Interpreter, tree: &Path, variant: &Variant) -> (usize, usize) {
+    let label = format!("{} {}", python.label(), variant.name);
+    let reference_dir = tree.with_extension("reference");
+    reference_run(python, tree, &variant.levels, &variant.args);
+    let expected = move_caches(tree, &reference_dir);
+    assert!(expected > 0, "{label}: compileall wrote nothing");
+    let report = ours(python, tree, variant);
+    let ours_caches = caches(tree);
+    let theirs = caches(&reference_dir);
+
+    let mut problems = Vec::new();
+    for rel in theirs.keys().filter(|r| !ours_caches.contains_key(*r)) {
+        problems.push(format!("missing: {}", rel.display()));
+    }
+    for rel in ours_caches.keys().filter(|r| !theirs.contains_key(*r)) {
+        problems.push(format!("extra: {}", rel.display()));
+    }
+    let (mut identical, mut flags_only) = (0, 0);
+    for (rel, path) in &ours_caches {
+        let Some(reference) = theirs.get(rel) else { continue };
+        match compare(python, path, reference) {
+            Same::Bytes => identical += 1,
+            Same::RefFlagsOnly if !strict(python) => flags_only += 1,
+            other => problems.push(format!("{}: {other:?}", rel.display())),
+        }
+    }
+    // Every failure must be a file compileall could not compile either, and
+    // every file compileall compiled must be reported compiled.
+    for file in &report.files {
+        if file.status == Status::Failed {
+            let cache = file.cache.as_ref().map(|c| c.strip_prefix(tree).unwrap().to_path_buf());
+            if cache.as_ref().is_some_and(|c| theirs.contains_key(c)) {
+                problems.push(format!("we failed where compileall did not: {}: {:?}", file.path.display(), file.error));
+            }
+        }
+    }
+    assert_eq!(report.summary.compiled, ours_caches.len(), "{label}: report and disk disagree");
+    eprintln!(
+        "{label}: {} caches, {identical} byte-identical, {flags_only} differ only in marshal reference flags, {} failed in both",
+        ours_caches.len(),
+        report.summary.failed
+    );
+    std::fs::remove_dir_all(&reference_dir).unwrap();
+    assert!(
+        problems.is_empty(),
+        "{label}: {} problems:\n{}",
+        problems.len(),
+        problems[..problems.len().min(30)].join("\n")
+    );
+    (identical, flags_only)
+}
+
+/// A fresh copy of the interpreter's stdlib (and the corpus, if `full`).
+fn tree(python: &Interpreter, full: bool) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    let lib = stdlib(python);
+    let skip: &[&str] = if full { &[] } else { &["test", "tests", "lib2to3", "idlelib", "tkinter", "turtledemo"] };
+    let n = copy_sources(&lib, &tree.join("stdlib"), skip);
+    assert!(n > 100, "{}: only {n} stdlib files in `{}`", python.label(), lib.display());
+    if full {
+        match corpus() {
+            Some(corpus) => {
+                copy_sources(&corpus, &tree.join("site-packages"), &[]);
+            }
+            None => eprintln!("SKIP part of the corpus: run `python3 corpus/fetch.py` to add the third-party packages"),
+        }
+    }
+    (dir, tree)
+}
+
+/// The main promise: the whole corpus, at every level, for every interpreter.
+#[test]
+fn whole_corpus_matches_compileall_at_every_level() {
+    for python in references("whole_corpus_matches_compileall_at_every_level") {
+        let (_dir, tree) = tree(&python, true);
+        // 2.7 writes -O and -OO to the same `.pyo`; its level 2 is checked
+        // on the smaller tree below.
+        let levels = if python.version.0 == 2 { vec![0, 1] } else { vec![0, 1, 2] };
+        let variant = Variant { name: "levels 0/1/2", levels, args: vec![], options: CompileOptions::default() };
+        check(&python, &tree, &variant);
+    }
+}
+
+fn variants(python: &Interpreter) -> Vec<Variant> {
+    let mut out = Vec::new();
+    let base = CompileOptions::default();
+    if python.version.0 == 2 {
+        out.push(Variant { name: "-OO", levels: vec![2], args: vec![], options: base.clone() });
+    }
+    if python.version >= (3, 7, 0) {
+        for (flag, mode) in
+            [("checked-hash", InvalidationMode::CheckedHash), ("unchecked-hash", InvalidationMode::UncheckedHash)]
+        {
+            out.push(Variant {
+                name: flag,
+                levels: vec![0],
+                args: vec!["--invalidation-mode".into(), flag.into()],
+                options: CompileOptions { invalidation: Some(mode), ..base.clone() },
+            });
+        }
+    }
+    if python.version.0 == 3 {
+        out.push(Variant {
+            name: "-b",
+            levels: vec![0],
+            args: vec!["-b".into()],
+            options: CompileOptions { layout: Layout::Legacy, ..base.clone() },
+        });
+    }
+    out.push(Variant {
+        name: "-d",
+        levels: vec![0],
+        args: vec!["-d".into(), "/srv/app".into()],
+        options: CompileOptions { ddir: Some("/srv/app".into()), ..base.clone() },
+    });
+    out
+}
+
+#[test]
+fn invalidation_modes_legacy_layout_and_ddir_match_compileall() {
+    for python in references("invalidation_modes_legacy_layout_and_ddir_match_compileall") {
+        for variant in variants(&python) {
+            let (_dir, tree) = tree(&python, false);
+            check(&python, &tree, &variant);
+        }
+    }
+}
+
+/// `-s` and `-p` exist in compileall from 3.9; the recorded names must match.
+#[test]
+fn strip_and_prepend_prefix_match_compileall() {
+    for python in references("strip_and_prepend_prefix_match_compileall") {
+        if python.version < (3, 9, 0) {
+            continue;
+        }
+        let (_dir, tree) = tree(&python, false);
+        let strip = tree.parent().unwrap().to_path_buf();
+        let variant = Variant {
+            name: "-s -p",
+            levels: vec![0],
+            args: vec!["-s".into(), strip.display().to_string(), "-p".into(), "/opt/app".into()],
+            options: CompileOptions {
+                strip: Some(strip),
+                prepend: Some("/opt/app".into()),
+                ..CompileOptions::default()
+            },
+        };
+        check(&python, &tree, &variant);
+    }
+}
+
+/// A second run compiles nothing; touching one source recompiles exactly it,
+/// at each requested level.
+#[test]
+fn a_second_run_compiles_nothing_and_a_touch_recompiles_one_file() {
+    let Some(python) = reference(3, 12, "a_second_run_compiles_nothing_and_a_touch_recompiles_one_file") else {
+        return;
+    };
+    let (_dir, tree) = tree(&python, false);
+    let variant =
+        Variant { name: "incremental", levels: vec![0, 1, 2], args: vec![], options: CompileOptions::default() };
+    let first = ours(&python, &tree, &variant);
+    assert!(first.summary.compiled > 300, "{:?}", first.summary);
+    let second = ours(&python, &tree, &variant);
+    assert_eq!(second.summary.compiled, 0);
+    assert_eq!(second.summary.fresh, first.summary.compiled);
+    let touched = tree.join("stdlib/json/decoder.py");
+    let later = std::fs::metadata(&touched).unwrap().modified().unwrap() + std::time::Duration::from_secs(5);
+    std::fs::File::options().write(true).open(&touched).unwrap().set_modified(later).unwrap();
+    let third = ours(&python, &tree, &variant);
+    let compiled: Vec<_> =
+        third.files.iter().filter(|f| f.status == Status::Compiled).map(|f| (f.path.clone(), f.optimize)).collect();
+    assert_eq!(compiled, vec![(touched.clone(), Some(0)), (touched.clone(), Some(1)), (touched, Some(2))]);
+}

@@ -1,0 +1,127 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "pycache", version, about = "Owns the bytecode caches of Python deployments.", long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More output: each file compiled, then debug logs (repeatable).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Less output: -q prints only failures, -qq nothing (the exit status says it).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub quiet: u8,
+    /// Never draw a progress bar.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Precompile sources into bytecode caches, exactly as each interpreter would.
+    Compile(CompileArgs),
+    /// List the interpreters pycache can find.
+    Interpreters(InterpretersArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    /// The native compiler where it serves the target, else the interpreters.
+    Auto,
+    /// The real interpreters as workers.
+    Cpython,
+    /// pycache's own compiler.
+    Native,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    Timestamp,
+    CheckedHash,
+    UncheckedHash,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Options follow compileall where compileall has them. Unlike compileall, a cache is \
+fresh only if its header matches the source exactly (magic, flags, mtime and size, or the source hash).")]
+pub struct CompileArgs {
+    /// Files and directories to compile.
+    pub paths: Vec<PathBuf>,
+    /// Do not recurse into subdirectories (depth 0).
+    #[arg(short = 'l')]
+    pub no_recurse: bool,
+    /// How deep to recurse; wins over -l.
+    #[arg(short = 'r', long = "max-depth", value_name = "N")]
+    pub max_depth: Option<usize>,
+    /// Compile even when the cache is fresh.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Skip files whose path matches this regular expression.
+    #[arg(short = 'x', long, value_name = "REGEX")]
+    pub exclude: Option<String>,
+    /// Also compile the files and directories listed in FILE, one per line ("-" for stdin).
+    #[arg(short = 'i', long = "files-from", value_name = "FILE")]
+    pub files_from: Option<PathBuf>,
+    /// Parallel compiles (0: one per core; the default).
+    #[arg(short, long, value_name = "N", default_value_t = 0)]
+    pub jobs: usize,
+    /// Optimisation level: 0, 1 (-O) or 2 (-OO). Repeat for several.
+    #[arg(short = 'o', long = "optimize", value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub optimize: Vec<u8>,
+    /// How imports validate the caches (default: as py_compile, checked-hash
+    /// when SOURCE_DATE_EPOCH is set).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub invalidation_mode: Option<Mode>,
+    /// Directory to record in tracebacks instead of the real one.
+    #[arg(short = 'd', long, value_name = "DIR")]
+    pub ddir: Option<PathBuf>,
+    /// Prefix to remove from the recorded paths.
+    #[arg(short = 's', long = "strip-prefix", value_name = "DIR")]
+    pub strip_prefix: Option<PathBuf>,
+    /// Prefix to add to the recorded paths.
+    #[arg(short = 'p', long = "prepend-prefix", value_name = "DIR")]
+    pub prepend_prefix: Option<PathBuf>,
+    /// Skip symlinks that point outside DIR.
+    #[arg(short = 'e', long = "limit-symlinks", value_name = "DIR")]
+    pub limit_symlinks: Option<PathBuf>,
+    /// Hard-link the caches of different levels when their bytes are equal.
+    #[arg(long)]
+    pub hardlink_dupes: bool,
+    /// Write `mod.pyc` beside the source instead of into __pycache__.
+    #[arg(short = 'b', long)]
+    pub legacy: bool,
+    /// Write caches under DIR, as PYTHONPYCACHEPREFIX would (3.8+).
+    #[arg(long, value_name = "DIR", conflicts_with = "legacy")]
+    pub cache_prefix: Option<PathBuf>,
+    /// The interpreter to compile for: a version (3.12), a name (python3.12) or a path. Repeatable.
+    #[arg(long, value_name = "PYTHON")]
+    pub python: Vec<String>,
+    /// Which compiler produces the bytecode.
+    #[arg(long, value_enum, default_value_t = Engine::Auto)]
+    pub engine: Engine,
+    /// Seconds one file may take before its worker is killed (0: no limit).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub timeout: u64,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct InterpretersArgs {
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}

@@ -1,0 +1,160 @@
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use pycache_compile::{CompileOptions, InvalidationMode, Layout, Report, Status, Target};
+use pycache_python::{ProbeCache, PythonRequest, find_interpreter};
+
+use crate::cli::{CompileArgs, Engine, Format, GlobalArgs, Mode};
+use crate::output::Out;
+use crate::progress::Bar;
+
+fn read_list(file: &PathBuf) -> anyhow::Result<Vec<PathBuf>> {
+    let lines: Vec<String> = if file.as_os_str() == "-" {
+        std::io::stdin().lock().lines().collect::<Result<_, _>>().context("cannot read the list from stdin")?
+    } else {
+        fs_err_read_lines(file)?
+    };
+    Ok(lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty()).map(PathBuf::from).collect())
+}
+
+fn fs_err_read_lines(file: &PathBuf) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read the list `{}`", file.display()))?;
+    Ok(text.lines().map(str::to_owned).collect())
+}
+
+pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let mut paths = args.paths.clone();
+    if let Some(list) = &args.files_from {
+        paths.extend(read_list(list)?);
+    }
+    if paths.is_empty() {
+        bail!("no files or directories to compile (give paths, or -i FILE)");
+    }
+    if args.engine == Engine::Native {
+        bail!("the native compiler is not available in this build; use --engine cpython (or auto)");
+    }
+    let exclude = args
+        .exclude
+        .as_deref()
+        .map(regex::Regex::new)
+        .transpose()
+        .context("the -x pattern is not a regular expression this tool understands")?;
+
+    let cache = ProbeCache::open_default();
+    let requests: Vec<PythonRequest> = if args.python.is_empty() {
+        vec![PythonRequest::Default]
+    } else {
+        args.python.iter().map(|p| p.parse()).collect::<Result<_, _>>()?
+    };
+    let mut targets: Vec<Target> = Vec::new();
+    for request in &requests {
+        let interpreter = find_interpreter(request, &cache)?;
+        if !interpreter.is_cpython() {
+            bail!("{interpreter} is {}, and pycache compiles for CPython only", interpreter.implementation);
+        }
+        if !targets.iter().any(|t| t.interpreter.path == interpreter.path) {
+            targets.push(Target { interpreter });
+        }
+    }
+    cache.save();
+
+    let jobs =
+        if args.jobs == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { args.jobs };
+    let options = CompileOptions {
+        paths,
+        max_depth: args.max_depth.or(args.no_recurse.then_some(0)),
+        force: args.force,
+        exclude,
+        levels: if args.optimize.is_empty() { vec![0] } else { args.optimize.clone() },
+        invalidation: args.invalidation_mode.map(|m| match m {
+            Mode::Timestamp => InvalidationMode::Timestamp,
+            Mode::CheckedHash => InvalidationMode::CheckedHash,
+            Mode::UncheckedHash => InvalidationMode::UncheckedHash,
+        }),
+        ddir: args.ddir.clone(),
+        strip: args.strip_prefix.clone(),
+        prepend: args.prepend_prefix.clone(),
+        limit_symlinks: args.limit_symlinks.clone(),
+        hardlink_dupes: args.hardlink_dupes,
+        layout: match (&args.cache_prefix, args.legacy) {
+            (Some(prefix), _) => Layout::Prefix(std::path::absolute(prefix).unwrap_or_else(|_| prefix.clone())),
+            (None, true) => Layout::Legacy,
+            (None, false) => Layout::Pep3147,
+        },
+        jobs,
+        timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
+    };
+    let bar = Bar::new(global.quiet == 0 && !global.no_progress);
+    let report = pycache_compile::run(&options, &targets, &bar)?;
+    let mut out = Out::new();
+    match args.format {
+        Format::Json => out.json(&report)?,
+        Format::Text => print_text(&mut out, global, &report, started.elapsed())?,
+    }
+    out.flush()?;
+    Ok(if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn print_text(out: &mut Out, global: &GlobalArgs, report: &Report, elapsed: Duration) -> anyhow::Result<()> {
+    if global.quiet >= 2 {
+        return Ok(());
+    }
+    // One block per source and interpreter, whatever the number of levels.
+    let mut last: Option<(&PathBuf, &Option<String>, &Option<String>)> = None;
+    for file in &report.files {
+        let key = (&file.path, &file.python, &file.error);
+        let repeated = last == Some(key);
+        last = Some(key);
+        match file.status {
+            Status::Failed if !repeated => {
+                let python = file.python.as_deref().map(|p| format!(" for {p}")).unwrap_or_default();
+                let error = file.error.as_deref().unwrap_or("failed");
+                if error.contains('\n') {
+                    out.line(format_args!("error: `{}`{python}:", file.path.display()))?;
+                    for line in error.lines() {
+                        out.line(format_args!("    {line}"))?;
+                    }
+                } else {
+                    out.line(format_args!("error: `{}`{python}: {error}", file.path.display()))?;
+                }
+            }
+            Status::Compiled if global.verbose > 0 => {
+                let cache = file.cache.as_ref().map(|c| c.display().to_string()).unwrap_or_default();
+                out.line(format_args!("compiled `{}` -> `{cache}`", file.path.display()))?;
+            }
+            _ => {}
+        }
+        if let Some(warnings) = &file.warnings {
+            if !repeated && global.quiet == 0 {
+                let python = file.python.as_deref().unwrap_or("?");
+                eprintln!("warning: `{}` ({python}):\n{}", file.path.display(), warnings.trim_end());
+            }
+        }
+    }
+    if global.quiet >= 1 {
+        return Ok(());
+    }
+    let summary = &report.summary;
+    if summary.rows.len() > 1 {
+        for row in &summary.rows {
+            out.line(format_args!(
+                "{} level {}: {} compiled, {} fresh, {} failed",
+                row.python, row.optimize, row.compiled, row.fresh, row.failed
+            ))?;
+        }
+    }
+    let only = (summary.rows.len() == 1).then(|| &summary.rows[0]);
+    let label = only.map(|r| format!(" ({} level {})", r.python, r.optimize)).unwrap_or_default();
+    out.line(format_args!(
+        "{} compiled, {} fresh, {} failed{label} in {:.2}s",
+        summary.compiled,
+        summary.fresh,
+        summary.failed,
+        elapsed.as_secs_f64()
+    ))?;
+    Ok(())
+}

@@ -1,0 +1,6 @@
+from app.views import home, health
+
+ROUTES = {
+    "/": home.index,
+    "/health": health.check,
+}
