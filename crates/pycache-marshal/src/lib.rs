@@ -1,0 +1,25 @@
+//! CPython's marshal format, as `.pyc` files use it, for 2.7 and 3.0 to 3.15.
+//!
+//! [`read`] turns a stream into an [`Object`] tree that keeps every encoding
+//! choice (type codes, FLAG_REF bits, back-references), so that [`write`]
+//! gives back the same bytes. [`RefTable`] resolves back-references for code
+//! that walks the tree, and [`equivalent`] compares two streams while
+//! ignoring the reference flags, which depend on refcounts inside the
+//! interpreter that wrote them. The reader never panics: depth, sizes and
+//! references are checked against the input before anything is allocated.
+
+mod code;
+mod error;
+mod format;
+mod object;
+mod pyc;
+mod reader;
+mod writer;
+
+pub use code::{Code, Code27, Code30, Code38, Code311, CodeLayout, Field, FieldRef};
+pub use error::{FormatError, PycError, ReadError, RefError, TypeCode, WriteError};
+pub use format::Format;
+pub use object::{Dict, FLAG_REF, Long, Object, Str, StrKind, Tuple, Value};
+pub use pyc::{Pyc, read_pyc};
+pub use reader::{MAX_DEPTH, read, read_prefix};
+pub use writer::{write, write_for, write_into};
