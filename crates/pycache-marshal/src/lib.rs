@@ -8,18 +8,24 @@
 //! interpreter that wrote them. The reader never panics: depth, sizes and
 //! references are checked against the input before anything is allocated.
 
+mod builder;
 mod code;
+mod compare;
 mod error;
 mod format;
 mod object;
 mod pyc;
 mod reader;
+mod refs;
 mod writer;
 
+pub use builder::Builder;
+pub use compare::{CompareOptions, Difference, difference, equivalent, streams_equivalent};
 pub use code::{Code, Code27, Code30, Code38, Code311, CodeLayout, Field, FieldRef};
 pub use error::{FormatError, PycError, ReadError, RefError, TypeCode, WriteError};
 pub use format::Format;
 pub use object::{Dict, FLAG_REF, Long, Object, Str, StrKind, Tuple, Value};
 pub use pyc::{Pyc, read_pyc};
 pub use reader::{MAX_DEPTH, read, read_prefix};
+pub use refs::RefTable;
 pub use writer::{write, write_for, write_into};

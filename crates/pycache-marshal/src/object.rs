@@ -430,6 +430,20 @@ impl Object {
         Self::new(Value::Ref(index))
     }
 
+    /// The objects this one contains, in stream order: items, dict keys and
+    /// values alternating, slice bounds, code object fields. References are
+    /// not followed (see [`crate::RefTable`]).
+    pub fn children(&self) -> Vec<&Object> {
+        match &self.value {
+            Value::Tuple(t) => t.items.iter().collect(),
+            Value::List(items) | Value::Set(items) | Value::FrozenSet(items) => items.iter().collect(),
+            Value::Dict(d) | Value::FrozenDict(d) => d.entries.iter().flat_map(|(k, v)| [k, v]).collect(),
+            Value::Slice(parts) => parts.iter().collect(),
+            Value::Code(code) => code.objects().into_iter().map(|(_, object)| object).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The bytes of an `s` object.
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match &self.value {
