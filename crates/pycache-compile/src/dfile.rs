@@ -2,7 +2,9 @@
 //!
 //! Tracebacks show this name, so it must be what compileall of the same
 //! version would record. Before 3.9, `-d` joins the destination with the
-//! path below the directory argument. From 3.9, `-d` on a directory becomes
+//! path below the directory argument, except in 3.5 and 3.6, whose directory
+//! walk drops the subdirectories and records the destination plus the base
+//! name for every file (checked against 3.6; 3.5 shares that code). From 3.9, `-d` on a directory becomes
 //! "strip the argument, prepend the destination", and stripping removes, for
 //! each leading component equal to the strip prefix's, the first component
 //! with that value, a quirk kept here because it decides the recorded name.
@@ -67,6 +69,10 @@ pub fn display_name(
         if version >= PyVersion::new(3, 9) {
             return Some(to_path(py_join(ddir, &strip(full, root.as_os_str().as_bytes()))));
         }
+        if version == PyVersion::new(3, 5) || version == PyVersion::new(3, 6) {
+            let name = path.file_name().map(OsStr::as_bytes).unwrap_or(full);
+            return Some(to_path(py_join(ddir, name)));
+        }
         let below = path.strip_prefix(root).unwrap_or(path);
         let joined = below.components().fold(ddir.to_vec(), |acc, part| py_join(&acc, part.as_os_str().as_bytes()));
         return Some(to_path(joined));
@@ -83,6 +89,7 @@ pub fn display_name(
 mod tests {
     use super::*;
 
+    const V36: PyVersion = PyVersion::new(3, 6);
     const V38: PyVersion = PyVersion::new(3, 8);
     const V312: PyVersion = PyVersion::new(3, 12);
 
@@ -97,6 +104,11 @@ mod tests {
         assert_eq!(name(V312, "lib/a/b.py", Some("lib"), Some("/srv"), None, None), "/srv/a/b.py");
         assert_eq!(name(V38, "lib/a/b.py", Some("lib"), Some("/srv"), None, None), "/srv/a/b.py");
         assert_eq!(name(V312, "lib/a/b.py", Some("lib/"), Some("dst"), None, None), "dst/a/b.py");
+    }
+
+    #[test]
+    fn ddir_in_3_6_drops_subdirectories_like_its_compileall() {
+        assert_eq!(name(V36, "lib/a/b.py", Some("lib"), Some("/srv"), None, None), "/srv/b.py");
     }
 
     #[test]

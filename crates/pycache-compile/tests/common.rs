@@ -131,16 +131,30 @@ pub fn compare(python: &Interpreter, ours: &Path, theirs: &Path) -> Same {
         "import marshal, sys\n\
          a = marshal.loads(open(sys.argv[1], 'rb').read()[{header}:])\n\
          b = marshal.loads(open(sys.argv[2], 'rb').read()[{header}:])\n\
-         def walk(x, y):\n\
-         \x20   if type(x) != type(y): return False\n\
+         def walk(x, y, at):\n\
+         \x20   if type(x) != type(y): return at + ': types differ'\n\
          \x20   if hasattr(x, 'co_code'):\n\
          \x20       fields = [f for f in dir(x) if f.startswith('co_') and f != 'co_lnotab' and not callable(getattr(x, f))]\n\
-         \x20       return all(walk(getattr(x, f), getattr(y, f)) for f in fields)\n\
-         \x20   if isinstance(x, (tuple, list, frozenset)) and not isinstance(x, frozenset):\n\
-         \x20       return len(x) == len(y) and all(walk(p, q) for p, q in zip(x, y))\n\
-         \x20   return repr(x) == repr(y)\n\
-         sys.exit(0 if walk(a, b) else 3)\n"
+         \x20       for f in fields:\n\
+         \x20           d = walk(getattr(x, f), getattr(y, f), at + '/' + x.co_name + '.' + f)\n\
+         \x20           if d: return d\n\
+         \x20       return None\n\
+         \x20   if isinstance(x, (tuple, list)):\n\
+         \x20       if len(x) != len(y): return at + ': lengths differ'\n\
+         \x20       for i, (p, q) in enumerate(zip(x, y)):\n\
+         \x20           d = walk(p, q, at + '[%d]' % i)\n\
+         \x20           if d: return d\n\
+         \x20       return None\n\
+         \x20   if isinstance(x, frozenset): return None if x == y else at + ': sets differ'\n\
+         \x20   return None if repr(x) == repr(y) else at + ': ' + repr(x)[:80] + ' != ' + repr(y)[:80]\n\
+         d = walk(a, b, '')\n\
+         sys.stdout.write(d or '')\n\
+         sys.exit(3 if d else 0)\n"
     );
-    let status = Command::new(&python.path).arg("-c").arg(script).arg(ours).arg(theirs).status().unwrap();
-    if status.success() { Same::RefFlagsOnly } else { Same::Different("code objects differ".into()) }
+    let output = Command::new(&python.path).arg("-c").arg(script).arg(ours).arg(theirs).output().unwrap();
+    if output.status.success() {
+        Same::RefFlagsOnly
+    } else {
+        Same::Different(format!("code objects differ at {}", String::from_utf8_lossy(&output.stdout)))
+    }
 }

@@ -18,7 +18,7 @@ use common::{Same, caches, compare, compileall, copy_sources, corpus, move_cache
 use pycache_compile::{CompileOptions, InvalidationMode, Layout, Report, Status, Target, run};
 use pycache_progress::NoProgress;
 use pycache_python::Interpreter;
-use pycache_python::testing::{reference, references};
+use pycache_python::testing::reference;
 
 /// compileall's arguments for one variant, and ours.
 struct Variant {
@@ -81,6 +81,15 @@ fn ours(python: &Interpreter, tree: &Path, variant: &Variant) -> Report {
 /// Compiles `tree` both ways and compares. Returns (identical, flags-only).
 fn check(python: &Interpreter, tree: &Path, variant: &Variant) -> (usize, usize) {
     let label = format!("{} {}", python.label(), variant.name);
+    // The strip prefix is the temporary directory, known only now.
+    let parent = tree.parent().unwrap().to_path_buf();
+    let args: Vec<String> =
+        variant.args.iter().map(|a| if a == "STRIP" { parent.display().to_string() } else { a.clone() }).collect();
+    let mut variant = Variant { name: variant.name, levels: variant.levels.clone(), args, options: variant.options.clone() };
+    if variant.args.iter().any(|a| a == "-s") {
+        variant.options.strip = Some(parent);
+    }
+    let variant = &variant;
     let reference_dir = tree.with_extension("reference");
     reference_run(python, tree, &variant.levels, &variant.args);
     let expected = move_caches(tree, &reference_dir);
@@ -150,15 +159,16 @@ fn tree(python: &Interpreter, full: bool) -> (tempfile::TempDir, PathBuf) {
     (dir, tree)
 }
 
-/// The main promise: the whole corpus, at every level, for every interpreter.
-#[test]
-fn whole_corpus_matches_compileall_at_every_level() {
-    for python in references("whole_corpus_matches_compileall_at_every_level") {
-        let (_dir, tree) = tree(&python, true);
-        // 2.7 writes -O and -OO to the same `.pyo`; its level 2 is checked
-        // on the smaller tree below.
-        let levels = if python.version.0 == 2 { vec![0, 1] } else { vec![0, 1, 2] };
-        let variant = Variant { name: "levels 0/1/2", levels, args: vec![], options: CompileOptions::default() };
+/// The whole corpus at every level, then the variants on the stdlib.
+fn corpus_and_variants(major: u8, minor: u8) {
+    let test = format!("differential_{major}_{minor}");
+    let Some(python) = reference(major, minor, &test) else { return };
+    let (_dir, full) = tree(&python, true);
+    // 2.7 writes -O and -OO to the same `.pyo`; its level 2 is a variant.
+    let levels = if major == 2 { vec![0, 1] } else { vec![0, 1, 2] };
+    check(&python, &full, &Variant { name: "levels 0/1/2", levels, args: vec![], options: CompileOptions::default() });
+    for variant in variants(&python) {
+        let (_dir, tree) = tree(&python, false);
         check(&python, &tree, &variant);
     }
 }
@@ -170,8 +180,7 @@ fn variants(python: &Interpreter) -> Vec<Variant> {
         out.push(Variant { name: "-OO", levels: vec![2], args: vec![], options: base.clone() });
     }
     if python.version >= (3, 7, 0) {
-        for (flag, mode) in
-            [("checked-hash", InvalidationMode::CheckedHash), ("unchecked-hash", InvalidationMode::UncheckedHash)]
+        for (flag, mode) in [("checked-hash", InvalidationMode::CheckedHash), ("unchecked-hash", InvalidationMode::UncheckedHash)]
         {
             out.push(Variant {
                 name: flag,
@@ -195,40 +204,39 @@ fn variants(python: &Interpreter) -> Vec<Variant> {
         args: vec!["-d".into(), "/srv/app".into()],
         options: CompileOptions { ddir: Some("/srv/app".into()), ..base.clone() },
     });
+    // -s and -p exist in compileall from 3.9.
+    if python.version >= (3, 9, 0) {
+        out.push(Variant {
+            name: "-s -p",
+            levels: vec![0],
+            args: vec!["-s".into(), "STRIP".into(), "-p".into(), "/opt/app".into()],
+            options: CompileOptions { prepend: Some("/opt/app".into()), ..base.clone() },
+        });
+    }
     out
 }
 
-#[test]
-fn invalidation_modes_legacy_layout_and_ddir_match_compileall() {
-    for python in references("invalidation_modes_legacy_layout_and_ddir_match_compileall") {
-        for variant in variants(&python) {
-            let (_dir, tree) = tree(&python, false);
-            check(&python, &tree, &variant);
-        }
-    }
+macro_rules! differential {
+    ($($name:ident => ($major:literal, $minor:literal)),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                corpus_and_variants($major, $minor);
+            }
+        )*
+    };
 }
 
-/// `-s` and `-p` exist in compileall from 3.9; the recorded names must match.
-#[test]
-fn strip_and_prepend_prefix_match_compileall() {
-    for python in references("strip_and_prepend_prefix_match_compileall") {
-        if python.version < (3, 9, 0) {
-            continue;
-        }
-        let (_dir, tree) = tree(&python, false);
-        let strip = tree.parent().unwrap().to_path_buf();
-        let variant = Variant {
-            name: "-s -p",
-            levels: vec![0],
-            args: vec!["-s".into(), strip.display().to_string(), "-p".into(), "/opt/app".into()],
-            options: CompileOptions {
-                strip: Some(strip),
-                prepend: Some("/opt/app".into()),
-                ..CompileOptions::default()
-            },
-        };
-        check(&python, &tree, &variant);
-    }
+differential! {
+    differential_2_7 => (2, 7),
+    differential_3_6 => (3, 6),
+    differential_3_7 => (3, 7),
+    differential_3_8 => (3, 8),
+    differential_3_9 => (3, 9),
+    differential_3_10 => (3, 10),
+    differential_3_11 => (3, 11),
+    differential_3_12 => (3, 12),
+    differential_3_13 => (3, 13),
 }
 
 /// A second run compiles nothing; touching one source recompiles exactly it,
@@ -239,8 +247,7 @@ fn a_second_run_compiles_nothing_and_a_touch_recompiles_one_file() {
         return;
     };
     let (_dir, tree) = tree(&python, false);
-    let variant =
-        Variant { name: "incremental", levels: vec![0, 1, 2], args: vec![], options: CompileOptions::default() };
+    let variant = Variant { name: "incremental", levels: vec![0, 1, 2], args: vec![], options: CompileOptions::default() };
     let first = ours(&python, &tree, &variant);
     assert!(first.summary.compiled > 300, "{:?}", first.summary);
     let second = ours(&python, &tree, &variant);

@@ -1,0 +1,189 @@
+//! `pycache compile` as users run it: exit codes, output, errors.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use pycache_python::testing::reference;
+
+fn pycache(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pycache"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .expect("run pycache")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn example() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/webapp");
+    copy(&src, &dir.path().join("webapp"));
+    dir
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let name = entry.file_name();
+        if name == "__pycache__" {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            copy(&entry.path(), &to.join(name));
+        } else {
+            std::fs::copy(entry.path(), to.join(name)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_example_compiles_then_is_fresh() {
+    let Some(_) = reference(3, 12, "the_example_compiles_then_is_fresh") else { return };
+    let dir = example();
+    let first = pycache(&["compile", "webapp", "--python", "3.12"], dir.path());
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert!(text(&first.stdout).contains("6 compiled, 0 fresh, 0 failed"), "{}", text(&first.stdout));
+    assert!(dir.path().join("webapp/app/__pycache__/routes.cpython-312.pyc").is_file());
+    let second = pycache(&["compile", "webapp", "--python", "3.12"], dir.path());
+    assert!(text(&second.stdout).contains("0 compiled, 6 fresh, 0 failed"), "{}", text(&second.stdout));
+}
+
+#[test]
+fn json_output_has_the_documented_fields() {
+    let Some(_) = reference(3, 12, "json_output_has_the_documented_fields") else { return };
+    let dir = example();
+    std::fs::write(dir.path().join("webapp/broken.py"), "def f(:\n").unwrap();
+    let out = pycache(&["compile", "webapp", "--python", "3.12", "-o", "0", "-o", "2", "--format", "json"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = json["files"].as_array().unwrap();
+    assert_eq!(files.len(), 14);
+    for file in files {
+        for key in ["path", "cache", "python", "optimize", "status", "error"] {
+            assert!(file.get(key).is_some(), "{key} missing in {file}");
+        }
+    }
+    let broken: Vec<_> = files.iter().filter(|f| f["status"] == "failed").collect();
+    assert_eq!(broken.len(), 2);
+    assert_eq!(broken[0]["path"], "webapp/broken.py");
+    assert_eq!(broken[0]["exception"], "SyntaxError");
+    assert_eq!(broken[0]["line"], 1);
+    assert_eq!(json["summary"]["failed"], 2);
+    assert_eq!(json["summary"]["compiled"], 12);
+}
+
+#[test]
+fn a_syntax_error_is_reported_with_path_and_line_and_the_run_goes_on() {
+    let Some(_) = reference(3, 12, "a_syntax_error_is_reported_with_path_and_line_and_the_run_goes_on") else { return };
+    let dir = example();
+    std::fs::write(dir.path().join("webapp/bad.py"), "x = 1\nif x\n    pass\n").unwrap();
+    let out = pycache(&["compile", "webapp", "--python", "3.12"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("error: `webapp/bad.py` for 3.12"), "{stdout}");
+    assert!(stdout.contains("line 2"), "{stdout}");
+    assert!(stdout.contains("SyntaxError"), "{stdout}");
+    assert!(stdout.contains("6 compiled, 0 fresh, 1 failed"), "{stdout}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["compile"], "no files or directories"),
+        (&["compile", ".", "--engine", "native"], "native compiler"),
+        (&["compile", ".", "--python", "9.9"], "no Python interpreter matches `9.9`; found:"),
+        (&["compile", ".", "-o", "3"], "3"),
+        (&["compile", ".", "-x", "("], "-x pattern"),
+    ];
+    for (args, needle) in cases {
+        let out = pycache(args, dir.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(needle), "{args:?}: {}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn hash_modes_are_refused_for_versions_without_them() {
+    let Some(_) = reference(3, 6, "hash_modes_are_refused_for_versions_without_them") else { return };
+    let dir = example();
+    let out = pycache(&["compile", "webapp", "--python", "3.6", "--invalidation-mode", "checked-hash"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no hash-based caches"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn source_date_epoch_selects_checked_hash_like_py_compile() {
+    let Some(_) = reference(3, 12, "source_date_epoch_selects_checked_hash_like_py_compile") else { return };
+    let dir = example();
+    let out = Command::new(env!("CARGO_BIN_EXE_pycache"))
+        .args(["compile", "webapp", "--python", "3.12"])
+        .current_dir(dir.path())
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let cache = std::fs::read(dir.path().join("webapp/app/__pycache__/routes.cpython-312.pyc")).unwrap();
+    assert_eq!(&cache[4..8], &[3, 0, 0, 0], "flags must say checked hash");
+    // An explicit mode wins over the environment.
+    let out = Command::new(env!("CARGO_BIN_EXE_pycache"))
+        .args(["compile", "webapp", "--python", "3.12", "--invalidation-mode", "timestamp"])
+        .current_dir(dir.path())
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
+    assert!(text(&out.stdout).contains("6 compiled"), "{}", text(&out.stdout));
+    let cache = std::fs::read(dir.path().join("webapp/app/__pycache__/routes.cpython-312.pyc")).unwrap();
+    assert_eq!(&cache[4..8], &[0, 0, 0, 0]);
+}
+
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    let Some(_) = reference(3, 12, "a_closed_pipe_ends_output_quietly") else { return };
+    let dir = example();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{} compile webapp --python 3.12 --format json -v | head -c 10", env!("CARGO_BIN_EXE_pycache")))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout), "{\n  \"files");
+    assert!(!text(&out.stderr).contains("error"), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn two_interpreters_in_one_run() {
+    let (Some(_), Some(_)) = (reference(3, 11, "two_interpreters_in_one_run"), reference(3, 13, "two_interpreters_in_one_run"))
+    else {
+        return;
+    };
+    let dir = example();
+    let out = pycache(&["compile", "webapp", "--python", "3.11", "--python", "3.13", "-o", "0", "-o", "1"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("level 1: 6 compiled"), "{stdout}");
+    assert!(stdout.contains("24 compiled"), "{stdout}");
+    let pycache_dir = dir.path().join("webapp/app/__pycache__");
+    for name in ["routes.cpython-311.pyc", "routes.cpython-311.opt-1.pyc", "routes.cpython-313.pyc", "routes.cpython-313.opt-1.pyc"] {
+        assert!(pycache_dir.join(name).is_file(), "{name}");
+    }
+}
+
+#[test]
+fn conflicting_legacy_outputs_are_refused() {
+    let (Some(_), Some(_)) = (
+        reference(3, 11, "conflicting_legacy_outputs_are_refused"),
+        reference(3, 12, "conflicting_legacy_outputs_are_refused"),
+    ) else {
+        return;
+    };
+    let dir = example();
+    let out = pycache(&["compile", "webapp", "-b", "--python", "3.11", "--python", "3.12"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("would both write `m.pyc`"), "{}", text(&out.stderr));
+}
