@@ -119,8 +119,15 @@ mod tests {
     #[test]
     fn strings_pick_their_type_code_by_version() {
         let kinds = |b: Builder| {
-            [b.str("x"), b.interned("x"), b.str(&"x".repeat(300)), b.interned(&"x".repeat(300)), b.str("é"), b.interned("é")]
-                .map(|o| o.value.type_code() as char)
+            [
+                b.str("x"),
+                b.interned("x"),
+                b.str(&"x".repeat(300)),
+                b.interned(&"x".repeat(300)),
+                b.str("é"),
+                b.interned("é"),
+            ]
+            .map(|o| o.value.type_code() as char)
         };
         assert_eq!(kinds(builder(3, 13)), ['z', 'Z', 'a', 'A', 'u', 't']);
         assert_eq!(kinds(builder(3, 3)), ['u'; 6]);

@@ -94,9 +94,9 @@ fn shallow_difference(left: &Value, right: &Value) -> Option<(String, String)> {
         (Value::Bytes(a), Value::Bytes(b)) => a == b,
         (Value::Str(a), Value::Str(b)) => a == b,
         (Value::Tuple(a), Value::Tuple(b)) => a.items.len() == b.items.len(),
-        (Value::List(a), Value::List(b)) | (Value::Set(a), Value::Set(b)) | (Value::FrozenSet(a), Value::FrozenSet(b)) => {
-            a.len() == b.len()
-        }
+        (Value::List(a), Value::List(b))
+        | (Value::Set(a), Value::Set(b))
+        | (Value::FrozenSet(a), Value::FrozenSet(b)) => a.len() == b.len(),
         (Value::Dict(a), Value::Dict(b)) | (Value::FrozenDict(a), Value::FrozenDict(b)) => {
             a.entries.len() == b.entries.len()
         }

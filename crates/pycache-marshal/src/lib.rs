@@ -17,11 +17,13 @@ mod object;
 mod pyc;
 mod reader;
 mod refs;
+#[cfg(test)]
+mod testdata;
 mod writer;
 
 pub use builder::Builder;
-pub use compare::{CompareOptions, Difference, difference, equivalent, streams_equivalent};
 pub use code::{Code, Code27, Code30, Code38, Code311, CodeLayout, Field, FieldRef};
+pub use compare::{CompareOptions, Difference, difference, equivalent, streams_equivalent};
 pub use error::{FormatError, PycError, ReadError, RefError, TypeCode, WriteError};
 pub use format::Format;
 pub use object::{Dict, FLAG_REF, Long, Object, Str, StrKind, Tuple, Value};

@@ -750,6 +750,36 @@ mod tests {
     }
 
     #[test]
+    fn every_truncation_of_the_samples_is_an_error() {
+        for ((major, minor), bytes) in crate::testdata::samples() {
+            for len in 0..bytes.len() {
+                assert!(read(&bytes[..len], fmt(major, minor)).is_err(), "{bytes:?} cut at {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn mutated_samples_never_panic_and_round_trip_when_accepted() {
+        // Every byte of every sample set to a spread of values, including
+        // each type code and length-like extremes.
+        let replacements: Vec<u8> = (0..=255u8).step_by(3).chain(*b"0NTFS.iIfgxylstRu()[{}<>:crazAZ?").collect();
+        let mut accepted = 0;
+        for ((major, minor), bytes) in crate::testdata::samples() {
+            for at in 0..bytes.len() {
+                for &byte in &replacements {
+                    let mut mutated = bytes.clone();
+                    mutated[at] = byte;
+                    if let Ok((object, used)) = read_prefix(&mutated, fmt(major, minor)) {
+                        accepted += 1;
+                        assert_eq!(crate::writer::write(&object).unwrap(), &mutated[..used]);
+                    }
+                }
+            }
+        }
+        assert!(accepted > 1000, "{accepted}");
+    }
+
+    #[test]
     fn utf8_with_surrogates() {
         assert!(is_utf8_with_surrogates("héllo €𝄞".as_bytes()));
         assert!(is_utf8_with_surrogates(b"\xed\xa0\x80\xed\xbf\xbf"));

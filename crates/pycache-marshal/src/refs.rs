@@ -90,9 +90,7 @@ impl<'a> RefTable<'a> {
     /// A reference never points at another reference, so one step suffices.
     pub fn resolve(&self, object: &'a Object) -> Result<&'a Object, RefError> {
         match object.value {
-            Value::Ref(index) => {
-                self.get(index).ok_or(RefError::InvalidRef { index, table_len: self.refs.len() })
-            }
+            Value::Ref(index) => self.get(index).ok_or(RefError::InvalidRef { index, table_len: self.refs.len() }),
             Value::StringRef(index) => {
                 self.interned(index).ok_or(RefError::InvalidStringRef { index, table_len: self.interned.len() })
             }
@@ -143,7 +141,11 @@ mod tests {
     #[test]
     fn references_resolve_to_the_flagged_objects_in_order() {
         // [flagged 'a', None flagged (not registered), flagged 1, r 1, r 0]
-        let root = read_version(b"[\x05\x00\x00\x00\xfa\x01a\xce\xe9\x01\x00\x00\x00r\x01\x00\x00\x00r\x00\x00\x00\x00", 3, 12);
+        let root = read_version(
+            b"[\x05\x00\x00\x00\xfa\x01a\xce\xe9\x01\x00\x00\x00r\x01\x00\x00\x00r\x00\x00\x00\x00",
+            3,
+            12,
+        );
         let table = RefTable::new(&root).unwrap();
         assert_eq!(table.len(), 2);
         let items = root.as_sequence().unwrap();

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use pycache_marshal::{
-    Builder, Code, Code27, Code30, Code38, Code311, Format, Object, RefTable, StrKind, Value, equivalent, read, read_pyc,
-    write,
+    Builder, Code, Code27, Code30, Code38, Code311, Format, Object, RefTable, StrKind, Value, equivalent, read,
+    read_pyc, write,
 };
 use pycache_pyc::PyVersion;
 use serde_json::json;
@@ -105,7 +105,9 @@ fn interpreters() -> Vec<Interpreter> {
     for &(major, minor) in EXPECTED {
         if !found.contains_key(&(major, minor)) {
             match &root {
-                Some(root) => eprintln!("SKIP: python {major}.{minor} not found under {}", root.join("versions").display()),
+                Some(root) => {
+                    eprintln!("SKIP: python {major}.{minor} not found under {}", root.join("versions").display())
+                }
                 None => eprintln!("SKIP: python {major}.{minor} not found (no pyenv root)"),
             }
         }
@@ -131,7 +133,8 @@ fn stdlib_caches(interpreter: &Interpreter) -> Vec<PathBuf> {
             } else if kind.is_file() {
                 let ext = path.extension().and_then(|e| e.to_str());
                 let in_pycache = dir.file_name().is_some_and(|n| n == "__pycache__");
-                let wanted = if python2 { matches!(ext, Some("pyc" | "pyo")) } else { ext == Some("pyc") && in_pycache };
+                let wanted =
+                    if python2 { matches!(ext, Some("pyc" | "pyo")) } else { ext == Some("pyc") && in_pycache };
                 if wanted {
                     caches.push(path);
                 }
@@ -145,7 +148,9 @@ fn stdlib_caches(interpreter: &Interpreter) -> Vec<PathBuf> {
 #[test]
 fn every_stdlib_cache_round_trips() {
     let interpreters = interpreters();
-    let results: Vec<((u8, u8), usize, Vec<String>)> = std::thread::scope(|scope| {
+    /// Per version: the caches found, and a line for each that failed.
+    type Outcome = ((u8, u8), Vec<PathBuf>, Vec<String>);
+    let results: Vec<Outcome> = std::thread::scope(|scope| {
         let handles: Vec<_> = interpreters
             .iter()
             .map(|interpreter| {
@@ -157,15 +162,21 @@ fn every_stdlib_cache_round_trips() {
                             failures.push(format!("{}: {problem}", path.display()));
                         }
                     }
-                    (interpreter.version, caches.len(), failures)
+                    (interpreter.version, caches, failures)
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().expect("round-trip thread")).collect()
     });
     let mut all_failures = Vec::new();
-    for ((major, minor), count, failures) in results {
-        eprintln!("python {major}.{minor}: {count} stdlib caches read and written back, {} failed", failures.len());
+    for ((major, minor), caches, failures) in results {
+        let pyo = caches.iter().filter(|p| p.extension().is_some_and(|e| e == "pyo")).count();
+        let kinds = if pyo > 0 { format!(" ({} .pyc, {pyo} .pyo)", caches.len() - pyo) } else { String::new() };
+        eprintln!(
+            "python {major}.{minor}: {} stdlib caches{kinds} read and written back, {} failed",
+            caches.len(),
+            failures.len()
+        );
         all_failures.extend(failures);
     }
     assert!(all_failures.is_empty(), "{} caches failed:\n{}", all_failures.len(), all_failures.join("\n"));
@@ -235,7 +246,11 @@ fn text(object: &Object, table: &RefTable<'_>) -> String {
 
 fn items<'a>(object: &'a Object, table: &RefTable<'a>) -> Vec<&'a Object> {
     let object = table.resolve(object).expect("valid reference");
-    object.as_sequence().unwrap_or_else(|| panic!("expected a sequence, found {}", object.value.summary())).iter().collect()
+    object
+        .as_sequence()
+        .unwrap_or_else(|| panic!("expected a sequence, found {}", object.value.summary()))
+        .iter()
+        .collect()
 }
 
 fn bytes_len(object: &Object, table: &RefTable<'_>) -> usize {
@@ -249,13 +264,18 @@ fn bytes_len(object: &Object, table: &RefTable<'_>) -> usize {
 fn describe(code: &Code, table: &RefTable<'_>) -> serde_json::Value {
     let names = |object: &Object| items(object, table).into_iter().map(|n| text(n, table)).collect::<Vec<_>>();
     let varnames = match code {
-        Code::Py27(Code27 { varnames, .. }) | Code::Py30(Code30 { varnames, .. }) | Code::Py38(Code38 { varnames, .. }) => {
-            names(varnames)
-        }
+        Code::Py27(Code27 { varnames, .. })
+        | Code::Py30(Code30 { varnames, .. })
+        | Code::Py38(Code38 { varnames, .. }) => names(varnames),
         Code::Py311(Code311 { localsplusnames, localspluskinds, .. }) => {
             let kinds = table.resolve(localspluskinds).expect("valid reference").as_bytes().expect("kinds are bytes");
             // CO_FAST_LOCAL is 0x20.
-            names(localsplusnames).into_iter().zip(kinds).filter(|(_, kind)| *kind & 0x20 != 0).map(|(n, _)| n).collect()
+            names(localsplusnames)
+                .into_iter()
+                .zip(kinds)
+                .filter(|(_, kind)| *kind & 0x20 != 0)
+                .map(|(n, _)| n)
+                .collect()
         }
     };
     let children: Vec<_> = items(code.consts(), table)
@@ -378,6 +398,8 @@ fn the_builder_encodes_like_the_interpreters() {
                 assert_eq!(write(ours).unwrap(), hex(line));
             }
         }
+        let (major, minor) = interpreter.version;
+        eprintln!("python {major}.{minor}: {} builder encodings match marshal.dumps", expected.len());
     }
 }
 
@@ -504,7 +526,11 @@ fn edge_cases(format: Format) -> Vec<(&'static str, Vec<u8>, Expect)> {
         ("short ASCII with a Latin-1 byte", b"z\x01\xe9".to_vec(), Expect::Agree),
         ("small tuple", b")\x00".to_vec(), Expect::Agree),
         ("Python 2 string reference", b"(\x02\x00\x00\x00t\x01\x00\x00\x00aR\x00\x00\x00\x00".to_vec(), Expect::Agree),
-        ("reference to a flagged int", b"[\x02\x00\x00\x00\xe9\x01\x00\x00\x00r\x00\x00\x00\x00".to_vec(), Expect::Agree),
+        (
+            "reference to a flagged int",
+            b"[\x02\x00\x00\x00\xe9\x01\x00\x00\x00r\x00\x00\x00\x00".to_vec(),
+            Expect::Agree,
+        ),
         ("flagged reference", b"[\x02\x00\x00\x00\xe9\x01\x00\x00\x00\xf2\x00\x00\x00\x00".to_vec(), Expect::Agree),
         ("reference out of range", b"[\x02\x00\x00\x00\xe9\x01\x00\x00\x00r\x01\x00\x00\x00".to_vec(), Expect::Agree),
         ("reference to a flagged None", b"[\x02\x00\x00\x00\xcer\x00\x00\x00\x00".to_vec(), Expect::Agree),
@@ -605,6 +631,57 @@ fn the_reader_accepts_what_the_interpreters_accept() {
         }
         let (major, minor) = interpreter.version;
         assert!(problems.is_empty(), "python {major}.{minor}:\n{}", problems.join("\n"));
-        eprintln!("python {major}.{minor}: {} edge cases agree with marshal.loads, {differ} known differences", cases.len() - differ);
+        eprintln!(
+            "python {major}.{minor}: {} edge cases agree with marshal.loads, {differ} known differences",
+            cases.len() - differ
+        );
+    }
+}
+
+/// Loads each cache on stdin and marshals its code again, in hex: the same
+/// tree, written by a process whose refcounts (and so FLAG_REF choices)
+/// differ from the compiler's.
+const REDUMP: &str = r#"
+import sys, marshal, binascii
+v = sys.version_info
+header = 8 if v < (3, 3) else (12 if v < (3, 7) else 16)
+for line in sys.stdin:
+    with open(line.rstrip('\n'), 'rb') as f:
+        data = f.read()
+    sys.stdout.write(binascii.hexlify(marshal.dumps(marshal.loads(data[header:]))).decode('ascii') + '\n')
+"#;
+
+#[test]
+fn caches_marshalled_again_are_equivalent() {
+    use pycache_marshal::{CompareOptions, difference};
+    for interpreter in interpreters() {
+        let caches = stdlib_caches(&interpreter);
+        let step = (caches.len() / CROSS_CHECK_SAMPLE).max(1);
+        let sample: Vec<&PathBuf> = caches.iter().step_by(step).take(CROSS_CHECK_SAMPLE).collect();
+        let input: String = sample.iter().map(|p| format!("{}\n", p.display())).collect();
+        let lines = interpreter.run(REDUMP, &input);
+        assert_eq!(lines.len(), sample.len());
+        let (mut identical, mut flags_only, mut set_order) = (0, 0, 0);
+        for (path, line) in sample.iter().zip(&lines) {
+            let original = read_pyc(&std::fs::read(path).expect("readable cache")).expect("readable body").code;
+            let again_bytes = hex(line);
+            let again = read(&again_bytes, interpreter.format()).expect("the interpreter's own output");
+            if write(&original).unwrap() == again_bytes {
+                identical += 1;
+            } else if equivalent(&original, &again).unwrap() {
+                flags_only += 1;
+            } else {
+                let loose = CompareOptions { ignore_set_order: true };
+                match difference(&original, &again, loose).unwrap() {
+                    None => set_order += 1,
+                    Some(diff) => panic!("{}: marshalled again, differs at {diff}", path.display()),
+                }
+            }
+        }
+        let (major, minor) = interpreter.version;
+        eprintln!(
+            "python {major}.{minor}: marshalled again, {identical} caches identical, {flags_only} differ only in \
+             reference flags, {set_order} also in set order"
+        );
     }
 }
