@@ -17,7 +17,7 @@ pub fn write(object: &Object) -> Result<Vec<u8>, WriteError> {
     Ok(out)
 }
 
-/// [`write`], appending to `out`. On error, `out` holds a partial stream.
+/// [`write()`], appending to `out`. On error, `out` holds a partial stream.
 pub fn write_into(object: &Object, out: &mut Vec<u8>) -> Result<(), WriteError> {
     let mut tasks = vec![Task::Object(object, 1)];
     while let Some(task) = tasks.pop() {
