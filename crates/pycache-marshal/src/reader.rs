@@ -456,7 +456,7 @@ impl<'a> Reader<'a> {
             let full = match top {
                 Frame::Seq { remaining, items, .. } => {
                     items.push(object);
-                    *remaining -= 1;
+                    *remaining = remaining.saturating_sub(1);
                     *remaining == 0
                 }
                 Frame::Dict { entries, key, .. } => {
