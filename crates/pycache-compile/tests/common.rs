@@ -101,60 +101,33 @@ pub fn move_caches(root: &Path, to: &Path) -> usize {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Same {
     Bytes,
-    /// Equal headers and equal code objects as the interpreter compares them;
-    /// the bytes differ only where marshal's reference flags differ.
-    RefFlagsOnly,
+    /// Equal headers and equal object trees once marshal's references are
+    /// followed: the files differ only in which objects marshal flagged,
+    /// shared or marked interned, which CPython decides from the state of the
+    /// process (reference counts, what was interned before).
+    Equivalent,
     Different(String),
 }
 
-/// Compares two caches of `python`: bytes first, then (for 3.10 and older,
-/// where compileall's own reference flags vary with process history) the
-/// unmarshalled code objects in the interpreter itself.
-pub fn compare(python: &Interpreter, ours: &Path, theirs: &Path) -> Same {
+/// Compares two caches: bytes first, then headers and the object trees with
+/// reference flags ignored and references followed.
+pub fn compare(ours: &Path, theirs: &Path) -> Same {
     let a = std::fs::read(ours).unwrap();
     let b = std::fs::read(theirs).unwrap();
     if a == b {
         return Same::Bytes;
     }
-    let header = match python.version {
-        (2, ..) => 8,
-        (3, minor, _) if minor < 7 => 12,
-        _ => 16,
+    let (left, right) = match (pycache_marshal::read_pyc(&a), pycache_marshal::read_pyc(&b)) {
+        (Ok(left), Ok(right)) => (left, right),
+        (left, right) => return Same::Different(format!("unreadable: {:?} / {:?}", left.err(), right.err())),
     };
-    if a[..header.min(a.len())] != b[..header.min(b.len())] {
+    if left.header_bytes != right.header_bytes {
         return Same::Different("headers differ".into());
     }
-    if a.len() != b.len() {
-        return Same::Different(format!("sizes differ: {} and {}", a.len(), b.len()));
-    }
-    let script = format!(
-        "import marshal, sys\n\
-         a = marshal.loads(open(sys.argv[1], 'rb').read()[{header}:])\n\
-         b = marshal.loads(open(sys.argv[2], 'rb').read()[{header}:])\n\
-         def walk(x, y, at):\n\
-         \x20   if type(x) != type(y): return at + ': types differ'\n\
-         \x20   if hasattr(x, 'co_code'):\n\
-         \x20       fields = [f for f in dir(x) if f.startswith('co_') and f != 'co_lnotab' and not callable(getattr(x, f))]\n\
-         \x20       for f in fields:\n\
-         \x20           d = walk(getattr(x, f), getattr(y, f), at + '/' + x.co_name + '.' + f)\n\
-         \x20           if d: return d\n\
-         \x20       return None\n\
-         \x20   if isinstance(x, (tuple, list)):\n\
-         \x20       if len(x) != len(y): return at + ': lengths differ'\n\
-         \x20       for i, (p, q) in enumerate(zip(x, y)):\n\
-         \x20           d = walk(p, q, at + '[%d]' % i)\n\
-         \x20           if d: return d\n\
-         \x20       return None\n\
-         \x20   if isinstance(x, frozenset): return None if x == y else at + ': sets differ'\n\
-         \x20   return None if repr(x) == repr(y) else at + ': ' + repr(x)[:80] + ' != ' + repr(y)[:80]\n\
-         d = walk(a, b, '')\n\
-         sys.stdout.write(d or '')\n\
-         sys.exit(3 if d else 0)\n"
-    );
-    let output = Command::new(&python.path).arg("-c").arg(script).arg(ours).arg(theirs).output().unwrap();
-    if output.status.success() {
-        Same::RefFlagsOnly
-    } else {
-        Same::Different(format!("code objects differ at {}", String::from_utf8_lossy(&output.stdout)))
+    let options = pycache_marshal::CompareOptions { ignore_interning: true, ..Default::default() };
+    match pycache_marshal::difference(&left.code, &right.code, options) {
+        Ok(None) => Same::Equivalent,
+        Ok(Some(diff)) => Same::Different(format!("{}: {} != {}", diff.path, diff.left, diff.right)),
+        Err(err) => Same::Different(format!("bad references: {err}")),
     }
 }

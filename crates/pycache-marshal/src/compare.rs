@@ -16,6 +16,11 @@ pub struct CompareOptions {
     /// string hashes, which vary between processes (PYTHONHASHSEED) in the
     /// versions that do not sort them (before 3.11).
     pub ignore_set_order: bool,
+    /// Treat an interned string and a plain one with the same text as equal
+    /// (`t`/`u`, `A`/`a`, `Z`/`z`). Whether the writer saw a string as
+    /// interned can depend on what the process interned earlier: 3.12 keeps
+    /// every interned string, single characters included, for good.
+    pub ignore_interning: bool,
 }
 
 /// Where two trees first differ: a path such as `root.co_consts[2].co_name`
@@ -85,8 +90,11 @@ const SET_BUDGET: usize = 1 << 20;
 
 /// The parts of a value that do not involve other objects, as text for the
 /// report, or `None` when equal.
-fn shallow_difference(left: &Value, right: &Value) -> Option<(String, String)> {
+fn shallow_difference(left: &Value, right: &Value, options: CompareOptions) -> Option<(String, String)> {
     let different = || Some((left.summary(), right.summary()));
+    if let (Value::Str(a), Value::Str(b), true) = (left, right, options.ignore_interning) {
+        return if a.kind.uninterned() == b.kind.uninterned() && a.data == b.data { None } else { different() };
+    }
     if left.type_code() != right.type_code() {
         return different();
     }
@@ -235,7 +243,7 @@ impl<'a> Comparison<'a> {
             if !left_children.is_empty() && !self.seen.insert((left, right)) {
                 continue;
             }
-            if let Some((l, r)) = shallow_difference(&left.value, &right.value) {
+            if let Some((l, r)) = shallow_difference(&left.value, &right.value, self.options) {
                 return Ok(Some(Difference { path: self.path(at), left: l, right: r }));
             }
             let is_set = matches!(left.value, Value::Set(_) | Value::FrozenSet(_));
@@ -343,7 +351,7 @@ mod tests {
         let ba = read(b">\x02\x00\x00\x00z\x01bz\x01a", fmt()).unwrap();
         let ac = read(b">\x02\x00\x00\x00z\x01az\x01c", fmt()).unwrap();
         assert!(!equivalent(&ab, &ba).unwrap());
-        let loose = CompareOptions { ignore_set_order: true };
+        let loose = CompareOptions { ignore_set_order: true, ..CompareOptions::default() };
         assert_eq!(difference(&ab, &ba, loose).unwrap(), None);
         assert!(difference(&ab, &ac, loose).unwrap().is_some());
         // Elements behind references count by value.
@@ -365,7 +373,7 @@ mod tests {
         }
         data.extend_from_slice(b">\x02\x00\x00\x00r\x3b\x00\x00\x00N");
         let object = read(&data, fmt()).unwrap();
-        let loose = CompareOptions { ignore_set_order: true };
+        let loose = CompareOptions { ignore_set_order: true, ..CompareOptions::default() };
         assert_eq!(difference(&object, &object, loose).unwrap(), None);
     }
 
@@ -373,5 +381,16 @@ mod tests {
     fn invalid_hand_built_references_are_errors() {
         let bad = Object::list(vec![Object::reference(3)]);
         assert!(equivalent(&bad, &bad).is_err());
+    }
+
+    #[test]
+    fn interning_can_be_ignored() {
+        let interned = Object::str_with(StrKind::Interned, "\u{e4}");
+        let plain = Object::str_with(StrKind::Unicode, "\u{e4}");
+        assert!(difference(&interned, &plain, CompareOptions::default()).unwrap().is_some());
+        let loose = CompareOptions { ignore_interning: true, ..CompareOptions::default() };
+        assert!(difference(&interned, &plain, loose).unwrap().is_none());
+        let other = Object::str_with(StrKind::Unicode, "\u{e5}");
+        assert!(difference(&interned, &other, loose).unwrap().is_some());
     }
 }

@@ -129,6 +129,16 @@ pub struct Dict {
 }
 
 impl StrKind {
+    /// The same encoding without the interned mark.
+    pub fn uninterned(self) -> Self {
+        match self {
+            Self::Interned => Self::Unicode,
+            Self::AsciiInterned => Self::Ascii,
+            Self::ShortAsciiInterned => Self::ShortAscii,
+            other => other,
+        }
+    }
+
     pub fn type_code(self) -> u8 {
         match self {
             Self::Unicode => b'u',

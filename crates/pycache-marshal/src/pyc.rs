@@ -83,7 +83,7 @@ mod tests {
         let mut bytes = pyc(3571, b"N");
         bytes[4] = 2;
         let read = read_pyc(&bytes).unwrap();
-        assert_eq!(read.header.flags(), 0);
+        assert_eq!(read.header.flags, 2);
         assert_eq!(read.to_bytes().unwrap(), bytes);
         // A changed header is written from `header`.
         let mut changed = read.clone();

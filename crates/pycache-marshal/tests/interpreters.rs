@@ -671,7 +671,7 @@ fn caches_marshalled_again_are_equivalent() {
             } else if equivalent(&original, &again).unwrap() {
                 flags_only += 1;
             } else {
-                let loose = CompareOptions { ignore_set_order: true };
+                let loose = CompareOptions { ignore_set_order: true, ..CompareOptions::default() };
                 match difference(&original, &again, loose).unwrap() {
                     None => set_order += 1,
                     Some(diff) => panic!("{}: marshalled again, differs at {diff}", path.display()),

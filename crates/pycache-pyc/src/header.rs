@@ -38,6 +38,9 @@ pub enum Validation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Header {
     pub magic: Magic,
+    /// The PEP 552 flags word as stored (0 for layouts without one). Kept
+    /// raw because bit 1 alone is legal and means a timestamp cache.
+    pub flags: u32,
     pub validation: Validation,
 }
 
@@ -60,11 +63,12 @@ fn u32_at(bytes: &[u8], at: usize) -> u32 {
 impl Header {
     pub fn timestamp(magic: Magic, mtime: u32, source_size: u32) -> Self {
         let source_size = (magic.header_layout() != HeaderLayout::Legacy8).then_some(source_size);
-        Self { magic, validation: Validation::Timestamp { mtime, source_size } }
+        Self { magic, flags: 0, validation: Validation::Timestamp { mtime, source_size } }
     }
 
     pub fn hash(magic: Magic, hash: [u8; 8], check_source: bool) -> Self {
-        Self { magic, validation: Validation::Hash { check_source, hash } }
+        let flags = 0b01 | (u32::from(check_source) << 1);
+        Self { magic, flags, validation: Validation::Hash { check_source, hash } }
     }
 
     pub fn layout(&self) -> HeaderLayout {
@@ -80,14 +84,6 @@ impl Header {
         false
     }
 
-    /// The PEP 552 flags word (0 for layouts that have none).
-    pub fn flags(&self) -> u32 {
-        match self.validation {
-            Validation::Timestamp { .. } => 0,
-            Validation::Hash { check_source, .. } => 0b01 | (u32::from(check_source) << 1),
-        }
-    }
-
     /// Reads a header as the importer does (`_classify_pyc`): the layout comes
     /// from the magic; a flags word with unknown bits is invalid; bit 1
     /// without bit 0 means a timestamp cache.
@@ -97,13 +93,14 @@ impl Header {
         if bytes.len() < layout.len() {
             return Err(HeaderError::Truncated { magic, layout_len: layout.len(), got: bytes.len() });
         }
+        let mut flags = 0;
         let validation = match layout {
             HeaderLayout::Legacy8 => Validation::Timestamp { mtime: u32_at(bytes, 4), source_size: None },
             HeaderLayout::Sized12 => {
                 Validation::Timestamp { mtime: u32_at(bytes, 4), source_size: Some(u32_at(bytes, 8)) }
             }
             HeaderLayout::Flags16 => {
-                let flags = u32_at(bytes, 4);
+                flags = u32_at(bytes, 4);
                 if flags & !0b11 != 0 {
                     return Err(HeaderError::InvalidFlags { flags });
                 }
@@ -117,7 +114,7 @@ impl Header {
                 }
             }
         };
-        Ok(Self { magic, validation })
+        Ok(Self { magic, flags, validation })
     }
 
     pub fn to_bytes(&self) -> Result<Vec<u8>, HeaderError> {
@@ -132,12 +129,12 @@ impl Header {
                 out.extend_from_slice(&source_size.unwrap_or(0).to_le_bytes());
             }
             (HeaderLayout::Flags16, Validation::Timestamp { mtime, source_size }) => {
-                out.extend_from_slice(&0u32.to_le_bytes());
+                out.extend_from_slice(&self.flags.to_le_bytes());
                 out.extend_from_slice(&mtime.to_le_bytes());
                 out.extend_from_slice(&source_size.unwrap_or(0).to_le_bytes());
             }
             (HeaderLayout::Flags16, Validation::Hash { hash, .. }) => {
-                out.extend_from_slice(&self.flags().to_le_bytes());
+                out.extend_from_slice(&self.flags.to_le_bytes());
                 out.extend_from_slice(&hash);
             }
             (_, Validation::Hash { .. }) => return Err(HeaderError::LayoutMismatch { magic: self.magic }),

@@ -158,7 +158,8 @@ fn a_closed_pipe_ends_output_quietly() {
 
 #[test]
 fn two_interpreters_in_one_run() {
-    let (Some(_), Some(_)) = (reference(3, 11, "two_interpreters_in_one_run"), reference(3, 13, "two_interpreters_in_one_run"))
+    let (Some(_), Some(_)) =
+        (reference(3, 11, "two_interpreters_in_one_run"), reference(3, 13, "two_interpreters_in_one_run"))
     else {
         return;
     };
@@ -169,7 +170,12 @@ fn two_interpreters_in_one_run() {
     assert!(stdout.contains("level 1: 6 compiled"), "{stdout}");
     assert!(stdout.contains("24 compiled"), "{stdout}");
     let pycache_dir = dir.path().join("webapp/app/__pycache__");
-    for name in ["routes.cpython-311.pyc", "routes.cpython-311.opt-1.pyc", "routes.cpython-313.pyc", "routes.cpython-313.opt-1.pyc"] {
+    for name in [
+        "routes.cpython-311.pyc",
+        "routes.cpython-311.opt-1.pyc",
+        "routes.cpython-313.pyc",
+        "routes.cpython-313.opt-1.pyc",
+    ] {
         assert!(pycache_dir.join(name).is_file(), "{name}");
     }
 }

@@ -23,7 +23,7 @@ fn check(object: &Object, format: Format, bytes: &[u8]) {
     let table = RefTable::new(object).expect("what was read has valid references");
     table.code_objects(object).expect("code objects resolve");
     assert!(equivalent(object, object).expect("comparable"));
-    let loose = CompareOptions { ignore_set_order: true };
+    let loose = CompareOptions { ignore_set_order: true, ..CompareOptions::default() };
     assert_eq!(difference(object, object, loose).expect("comparable"), None);
 }
 
