@@ -9,6 +9,7 @@
 //! returns a per-file [`Report`].
 
 mod dfile;
+mod failures;
 mod options;
 mod plan;
 mod report;
@@ -17,6 +18,7 @@ pub mod walk;
 pub mod write;
 
 pub use dfile::display_name;
+pub use failures::{FailureMemory, Refusal};
 pub use options::{CompileOptions, InvalidationMode, Layout, Target};
 pub use report::{FileError, FileReport, Report, Status, Summary, SummaryRow};
 pub use run::{RunError, run};

@@ -101,6 +101,9 @@ pub struct CompileOptions {
     pub jobs: usize,
     /// Per-file compile timeout.
     pub timeout: Option<Duration>,
+    /// Where refusals are remembered between runs (see `FailureMemory`);
+    /// `None` remembers nothing.
+    pub failure_memory: Option<PathBuf>,
 }
 
 impl Default for CompileOptions {
@@ -120,6 +123,7 @@ impl Default for CompileOptions {
             layout: Layout::Pep3147,
             jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             timeout: Some(Duration::from_secs(120)),
+            failure_memory: None,
         }
     }
 }

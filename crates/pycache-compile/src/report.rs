@@ -85,6 +85,8 @@ pub struct Summary {
     /// Paths that failed before any interpreter was involved.
     pub path_errors: usize,
     pub notices: usize,
+    /// Interpreter processes started to compile (0 when nothing was stale).
+    pub workers_started: usize,
 }
 
 /// The outcome of a run.

@@ -11,6 +11,7 @@ use pycache_python::{PoolOptions, WorkerPool};
 use rayon::prelude::*;
 
 use crate::dfile::display_name;
+use crate::failures::{FailureMemory, Refusal, Subject};
 use crate::options::{CompileOptions, InvalidationMode, Layout, Target};
 use crate::plan::{Expectation, is_fresh};
 use crate::report::{FileError, FileReport, Report, Status};
@@ -151,6 +152,37 @@ fn report(path: &Path, plan: &TargetPlan, level: u8, cache: &Path, status: Statu
     }
 }
 
+/// The name recorded in `co_filename` for `source`.
+fn recorded_name(options: &CompileOptions, plan: &TargetPlan, source: &SourceFile) -> PathBuf {
+    display_name(
+        plan.target.interpreter.py_version(),
+        &source.path,
+        source.root.as_deref(),
+        options.ddir.as_deref(),
+        options.strip.as_deref(),
+        options.prepend.as_deref(),
+    )
+    .unwrap_or_else(|| source.path.clone())
+}
+
+fn subject<'a>(plan: &'a TargetPlan, level: u8, filename: &'a Path, source: &'a SourceFile) -> Subject<'a> {
+    Subject {
+        interpreter: &plan.target.interpreter.path,
+        magic: &plan.target.interpreter.magic,
+        level,
+        filename,
+        source: &source.path,
+    }
+}
+
+fn refusal_error(refusal: &Refusal) -> FileError {
+    FileError::Compile {
+        exception: refusal.exception.clone(),
+        message: refusal.message.trim_end().to_owned(),
+        lineno: refusal.lineno,
+    }
+}
+
 fn failed(mut file: FileReport, error: &FileError) -> FileReport {
     file.status = Status::Failed;
     file.error = Some(error.to_string());
@@ -169,10 +201,18 @@ pub fn run(options: &CompileOptions, targets: &[Target], progress: &dyn Progress
         .thread_name(|i| format!("pycache-{i}"))
         .build()
         .map_err(|e| RunError::Setup(format!("cannot start threads: {e}")))?;
-    threads.install(|| run_in_pool(options, &plans, progress))
+    let memory = FailureMemory::open(options.failure_memory.clone());
+    let report = threads.install(|| run_in_pool(options, &plans, &memory, progress));
+    memory.save();
+    report
 }
 
-fn run_in_pool(options: &CompileOptions, plans: &[TargetPlan], progress: &dyn Progress) -> Result<Report, RunError> {
+fn run_in_pool(
+    options: &CompileOptions,
+    plans: &[TargetPlan],
+    memory: &FailureMemory,
+    progress: &dyn Progress,
+) -> Result<Report, RunError> {
     progress.start("scanning", None);
     let (sources, problems) = walk(options);
     progress.finish();
@@ -212,6 +252,7 @@ fn run_in_pool(options: &CompileOptions, plans: &[TargetPlan], progress: &dyn Pr
             let mut bytes: Option<Option<Arc<Vec<u8>>>> = None;
             let mut load = || bytes.get_or_insert_with(|| std::fs::read(&source.path).ok().map(Arc::new)).clone();
             for (target, plan) in plans.iter().enumerate() {
+                let filename = recorded_name(options, plan, source);
                 let mut stale = Vec::new();
                 for &level in &levels {
                     let cache = match plan.scheme.cache_path(&source.path, level) {
@@ -224,6 +265,12 @@ fn run_in_pool(options: &CompileOptions, plans: &[TargetPlan], progress: &dyn Pr
                     };
                     if !options.force && is_fresh(&cache, &plan.expect, &source.meta, &mut load) {
                         fresh.push(report(&source.path, plan, level, &cache, Status::Fresh));
+                    } else if let Some(refusal) = (!options.force)
+                        .then(|| memory.lookup(&subject(plan, level, &filename, source), &source.meta, &mut load))
+                        .flatten()
+                    {
+                        let base = report(&source.path, plan, level, &cache, Status::Failed);
+                        fresh.push(failed(base, &refusal_error(&refusal)));
                     } else {
                         stale.push((level, cache));
                     }
@@ -275,19 +322,22 @@ fn run_in_pool(options: &CompileOptions, plans: &[TargetPlan], progress: &dyn Pr
     let compiled = Mutex::new(Vec::new());
     work.par_iter().with_max_len(1).for_each(|(process_level, task)| {
         let pool = &pools[&(task.target, *process_level)];
-        let out = compile_one(options, &plans[task.target], pool, &sources[task.source], &task.levels);
+        let out = compile_one(options, &plans[task.target], pool, memory, &sources[task.source], &task.levels);
         compiled.lock().expect("results lock").extend(out);
         progress.advance(1);
     });
     progress.finish();
     files.extend(compiled.into_inner().expect("results lock"));
-    Ok(Report::finish(files, notices))
+    let mut report = Report::finish(files, notices);
+    report.summary.workers_started = pools.values().map(WorkerPool::started_workers).sum();
+    Ok(report)
 }
 
 fn compile_one(
     options: &CompileOptions,
     plan: &TargetPlan,
     pool: &WorkerPool,
+    memory: &FailureMemory,
     source: &SourceFile,
     levels: &[(u8, PathBuf)],
 ) -> Vec<FileReport> {
@@ -297,26 +347,17 @@ fn compile_one(
         Ok(read) => read,
         Err(err) => return fail_all(FileError::Read(err.to_string())),
     };
-    let version = plan.target.interpreter.py_version();
-    let filename = display_name(
-        version,
-        &source.path,
-        source.root.as_deref(),
-        options.ddir.as_deref(),
-        options.strip.as_deref(),
-        options.prepend.as_deref(),
-    )
-    .unwrap_or_else(|| source.path.clone());
+    let filename = recorded_name(options, plan, source);
     let wanted: Vec<i8> = levels.iter().map(|(level, _)| *level as i8).collect();
     let output = match pool.compile(&filename, &bytes, &wanted) {
         Ok(Ok(output)) => output,
-        Ok(Err(refusal)) => {
-            let error = FileError::Compile {
-                exception: refusal.exception,
-                message: refusal.message.trim_end().to_owned(),
-                lineno: refusal.lineno,
-            };
-            let warnings = Some(refusal.stderr).filter(|s| !s.is_empty());
+        Ok(Err(failure)) => {
+            let refusal = Refusal { exception: failure.exception, message: failure.message, lineno: failure.lineno };
+            for (level, _) in levels {
+                memory.record(&subject(plan, *level, &filename, source), &meta, &bytes, refusal.clone());
+            }
+            let error = refusal_error(&refusal);
+            let warnings = Some(failure.stderr).filter(|s| !s.is_empty());
             return reports().map(|r| FileReport { warnings: warnings.clone(), ..failed(r, &error) }).collect();
         }
         Err(err) => return fail_all(FileError::Worker(err.to_string())),
@@ -328,6 +369,9 @@ fn compile_one(
         Ok(header) => header,
         Err(err) => return fail_all(FileError::Worker(err.to_string())),
     };
+    for (level, _) in levels {
+        memory.forget(&subject(plan, *level, &filename, source));
+    }
     let warnings = Some(output.stderr).filter(|s| !s.is_empty());
     let mut previous: Option<(&Path, &[u8])> = None;
     let mut out = Vec::new();

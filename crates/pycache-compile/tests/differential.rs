@@ -259,6 +259,7 @@ fn a_second_run_compiles_nothing_and_a_touch_recompiles_one_file() {
     let second = ours(&python, &tree, &variant);
     assert_eq!(second.summary.compiled, 0);
     assert_eq!(second.summary.fresh, first.summary.compiled);
+    assert_eq!(second.summary.workers_started, 0, "a run with nothing to do starts no interpreter");
     let touched = tree.join("stdlib/json/decoder.py");
     let later = std::fs::metadata(&touched).unwrap().modified().unwrap() + std::time::Duration::from_secs(5);
     std::fs::File::options().write(true).open(&touched).unwrap().set_modified(later).unwrap();
@@ -266,4 +267,33 @@ fn a_second_run_compiles_nothing_and_a_touch_recompiles_one_file() {
     let compiled: Vec<_> =
         third.files.iter().filter(|f| f.status == Status::Compiled).map(|f| (f.path.clone(), f.optimize)).collect();
     assert_eq!(compiled, vec![(touched.clone(), Some(0)), (touched.clone(), Some(1)), (touched, Some(2))]);
+}
+
+/// A source the interpreter refuses is remembered: the next run reports the
+/// same failure without starting an interpreter, until the source changes.
+#[test]
+fn refused_sources_are_remembered_until_they_change() {
+    let Some(python) = reference(3, 12, "refused_sources_are_remembered_until_they_change") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    std::fs::write(tree.join("good.py"), "x = 1\n").unwrap();
+    let bad = tree.join("bad.py");
+    std::fs::write(&bad, "def f(:\n").unwrap();
+    let options = CompileOptions {
+        paths: vec![tree.clone()],
+        failure_memory: Some(dir.path().join("failures.json")),
+        jobs: 1,
+        ..CompileOptions::default()
+    };
+    let targets = [Target { interpreter: python }];
+    let first = run(&options, &targets, &NoProgress).unwrap();
+    assert_eq!((first.summary.compiled, first.summary.failed), (1, 1));
+    let second = run(&options, &targets, &NoProgress).unwrap();
+    assert_eq!((second.summary.fresh, second.summary.failed, second.summary.workers_started), (1, 1, 0));
+    let message = |r: &Report| r.files.iter().find(|f| f.status == Status::Failed).unwrap().error.clone();
+    assert_eq!(message(&first), message(&second));
+    std::fs::write(&bad, "def f():\n    pass\n").unwrap();
+    let third = run(&options, &targets, &NoProgress).unwrap();
+    assert_eq!((third.summary.compiled, third.summary.failed), (1, 0));
 }

@@ -21,6 +21,7 @@ pub struct PoolOptions {
 struct Slots {
     idle: Vec<Worker>,
     live: usize,
+    started: usize,
 }
 
 /// Workers for one interpreter. `compile` may be called from many threads;
@@ -50,7 +51,7 @@ impl WorkerPool {
             interpreter,
             process_optimize,
             options: PoolOptions { jobs: options.jobs.max(1), ..options },
-            slots: Mutex::new(Slots { idle: Vec::new(), live: 0 }),
+            slots: Mutex::new(Slots { idle: Vec::new(), live: 0, started: 0 }),
             freed: Condvar::new(),
             broken: Mutex::new(None),
             watchdog,
@@ -107,6 +108,7 @@ impl WorkerPool {
             }
             if slots.live < self.options.jobs {
                 slots.live += 1;
+                slots.started += 1;
                 drop(slots);
                 return self.start().inspect_err(|_| {
                     self.slots.lock().expect("pool lock").live -= 1;
@@ -142,9 +144,14 @@ impl WorkerPool {
         self.freed.notify_one();
     }
 
-    /// How many worker processes were started so far and are alive.
+    /// How many worker processes are alive (or starting).
     pub fn live_workers(&self) -> usize {
         self.slots.lock().expect("pool lock").live
+    }
+
+    /// How many worker processes this pool has started, restarts included.
+    pub fn started_workers(&self) -> usize {
+        self.slots.lock().expect("pool lock").started
     }
 }
 

@@ -186,7 +186,10 @@ fn is_shim(path: &Path) -> bool {
     path.parent().and_then(Path::file_name).is_some_and(|name| name == "shims")
 }
 
-pub(crate) fn default_cache_dir() -> Option<PathBuf> {
+/// Where pycache keeps what it learns between runs (interpreter probes,
+/// remembered compile failures): `$PYCACHE_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/pycache`, else `~/.cache/pycache`.
+pub fn default_cache_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("PYCACHE_CACHE_DIR").filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir));
     }

@@ -10,6 +10,7 @@ fn pycache(args: &[&str], cwd: &Path) -> Output {
         .args(args)
         .current_dir(cwd)
         .env_remove("SOURCE_DATE_EPOCH")
+        .env("PYCACHE_CACHE_DIR", cwd.join(".pycache-state"))
         .output()
         .expect("run pycache")
 }

@@ -87,6 +87,7 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
         },
         jobs,
         timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
+        failure_memory: pycache_python::default_cache_dir().map(|dir| dir.join("failures.json")),
     };
     let bar = Bar::new(global.quiet == 0 && !global.no_progress);
     let report = pycache_compile::run(&options, &targets, &bar)?;
