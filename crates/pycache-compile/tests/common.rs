@@ -106,6 +106,11 @@ pub enum Same {
     /// shared or marked interned, which CPython decides from the state of the
     /// process (reference counts, what was interned before).
     Equivalent,
+    /// Equivalent once sets and frozensets are compared as unordered, and not
+    /// before. Before 3.12 `hash(None)` is derived from its address, so a
+    /// frozenset constant holding `None` (or a tuple with `None`) is laid out
+    /// in an order that changes with every process, compileall's included.
+    SetOrder,
     Different(String),
 }
 
@@ -125,9 +130,14 @@ pub fn compare(ours: &Path, theirs: &Path) -> Same {
         return Same::Different("headers differ".into());
     }
     let options = pycache_marshal::CompareOptions { ignore_interning: true, ..Default::default() };
-    match pycache_marshal::difference(&left.code, &right.code, options) {
-        Ok(None) => Same::Equivalent,
-        Ok(Some(diff)) => Same::Different(format!("{}: {} != {}", diff.path, diff.left, diff.right)),
-        Err(err) => Same::Different(format!("bad references: {err}")),
+    let diff = match pycache_marshal::difference(&left.code, &right.code, options) {
+        Ok(None) => return Same::Equivalent,
+        Ok(Some(diff)) => diff,
+        Err(err) => return Same::Different(format!("bad references: {err}")),
+    };
+    let unordered = pycache_marshal::CompareOptions { ignore_set_order: true, ..options };
+    match pycache_marshal::difference(&left.code, &right.code, unordered) {
+        Ok(None) => Same::SetOrder,
+        _ => Same::Different(format!("{}: {} != {}", diff.path, diff.left, diff.right)),
     }
 }

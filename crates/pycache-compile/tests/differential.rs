@@ -11,7 +11,10 @@
 //! how later compiles share constants. Compiling the same tree in another
 //! order changes some of compileall's own files. There, a file must be
 //! identical or equivalent: same header, and the same object tree once
-//! marshal's references are followed.
+//! marshal's references are followed. Before 3.12 `hash(None)` follows the
+//! address of `None`, so a frozenset constant that holds `None` comes out in
+//! a different order in every process; such a file may differ in that order
+//! alone.
 
 mod common;
 
@@ -81,6 +84,12 @@ fn ours(python: &Interpreter, tree: &Path, variant: &Variant) -> Report {
     run(&options, &[Target { interpreter: python.clone() }], &NoProgress).unwrap()
 }
 
+/// Whether the interpreter lays out frozensets of `None` differently in every
+/// process: `hash(None)` is constant only from 3.12.
+fn unstable_set_order(python: &Interpreter) -> bool {
+    python.version.0 == 3 && python.version < (3, 12, 0)
+}
+
 /// Compiles `tree` both ways and compares. Returns (identical, flags-only).
 fn check(python: &Interpreter, tree: &Path, variant: &Variant) -> (usize, usize) {
     let label = format!("{} {}", python.label(), variant.name);
@@ -109,12 +118,13 @@ fn check(python: &Interpreter, tree: &Path, variant: &Variant) -> (usize, usize)
     for rel in ours_caches.keys().filter(|r| !theirs.contains_key(*r)) {
         problems.push(format!("extra: {}", rel.display()));
     }
-    let (mut identical, mut flags_only) = (0, 0);
+    let (mut identical, mut flags_only, mut set_order) = (0, 0, 0);
     for (rel, path) in &ours_caches {
         let Some(reference) = theirs.get(rel) else { continue };
         match compare(path, reference) {
             Same::Bytes => identical += 1,
             Same::Equivalent if !strict(python) => flags_only += 1,
+            Same::SetOrder if unstable_set_order(python) => set_order += 1,
             other => problems.push(format!("{}: {other:?}", rel.display())),
         }
     }
@@ -130,7 +140,8 @@ fn check(python: &Interpreter, tree: &Path, variant: &Variant) -> (usize, usize)
     }
     assert_eq!(report.summary.compiled, ours_caches.len(), "{label}: report and disk disagree");
     eprintln!(
-        "{label}: {} caches, {identical} byte-identical, {flags_only} equivalent (differ only in marshal sharing), {} failed in both",
+        "{label}: {} caches, {identical} byte-identical, {flags_only} equivalent (differ only in marshal sharing), \
+         {set_order} equal but for the order of a frozenset holding None, {} failed in both",
         ours_caches.len(),
         report.summary.failed
     );
