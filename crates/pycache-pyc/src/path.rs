@@ -172,6 +172,39 @@ fn stem_to_source(stem: &[u8]) -> OsString {
     OsString::from_vec(bytes)
 }
 
+/// The parts of a `__pycache__` file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheName {
+    /// The module's file name without `.py`.
+    pub stem: Vec<u8>,
+    /// `cpython-312`.
+    pub tag: String,
+    pub optimize: u8,
+    pub pyo: bool,
+}
+
+impl CacheName {
+    /// Splits `stem.tag[.opt-N].pyc` or `stem.tag.pyo`; `None` for other names.
+    pub fn parse(name: &[u8]) -> Option<Self> {
+        let (stem, tag, optimize, pyo) = parse_tagged_name(name)?;
+        Some(Self { stem: stem.to_vec(), tag, optimize, pyo })
+    }
+
+    /// The source file name: `stem.py`.
+    pub fn source_name(&self) -> OsString {
+        stem_to_source(&self.stem)
+    }
+
+    /// The feature version the tag names, for CPython tags (`cpython-312`).
+    pub fn version(&self) -> Option<PyVersion> {
+        let digits = self.tag.strip_prefix("cpython-")?;
+        if digits.len() < 2 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(PyVersion::new(digits[..1].parse().ok()?, digits[1..].parse().ok()?))
+    }
+}
+
 /// Splits `stem.tag[.opt-N].pyc` (or `stem.tag.pyo`).
 fn parse_tagged_name(name: &[u8]) -> Option<(&[u8], String, u8, bool)> {
     let (rest, pyo) =
@@ -193,7 +226,9 @@ fn parse_tagged_name(name: &[u8]) -> Option<(&[u8], String, u8, bool)> {
     }
     let dot = rest.iter().rposition(|&b| b == b'.')?;
     let (stem, tag) = (&rest[..dot], &rest[dot + 1..]);
-    if stem.is_empty() || tag.is_empty() || !tag.contains(&b'-') {
+    // Tags look like `cpython-312` or `pypy310`: a name and a version.
+    let tag_like = tag.first().is_some_and(u8::is_ascii_alphabetic) && tag.iter().any(u8::is_ascii_digit);
+    if stem.is_empty() || !tag_like {
         return None;
     }
     Some((stem, String::from_utf8(tag.to_vec()).ok()?, optimize, pyo))
@@ -293,6 +328,16 @@ mod tests {
         let old = scheme(3, 4, CacheLayout::Pep3147);
         let loc = old.source_path(Path::new("__pycache__/m.cpython-34.pyo")).unwrap();
         assert_eq!((loc.optimize, loc.pyo), (1, true));
+    }
+
+    #[test]
+    fn cache_names_parse() {
+        let name = CacheName::parse(b"a.b.cpython-36.opt-1.pyc").unwrap();
+        assert_eq!((name.stem.as_slice(), name.tag.as_str(), name.optimize), (&b"a.b"[..], "cpython-36", 1));
+        assert_eq!(name.version(), Some(PyVersion::new(3, 6)));
+        assert_eq!(name.source_name(), "a.b.py");
+        assert_eq!(CacheName::parse(b"m.pypy310.pyc").unwrap().version(), None);
+        assert_eq!(CacheName::parse(b"m.pyc"), None);
     }
 
     #[test]
