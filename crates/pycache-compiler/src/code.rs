@@ -1,0 +1,211 @@
+//! Code objects and constants as values: what the compiler produces and the
+//! marshal stage writes.
+//!
+//! Identity is not modelled here. CPython merges equal constants of one
+//! compilation through its constant cache and interns identifier-like
+//! strings, and marshal's reference flags follow from that sharing; the
+//! marshal stage reconstructs it from the values.
+
+use num_bigint::BigInt;
+
+/// A Python `str`: its code points encoded one by one in UTF-8, lone
+/// surrogates included (what CPython's `surrogatepass` gives, and what
+/// marshal writes). Valid UTF-8 whenever the text has no surrogates.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct PyStr(Vec<u8>);
+
+impl PyStr {
+    pub fn new(text: &str) -> Self {
+        Self(text.as_bytes().to_vec())
+    }
+
+    /// From code points, surrogates included.
+    pub fn from_code_points(points: impl IntoIterator<Item = u32>) -> Self {
+        let mut out = Vec::new();
+        for cp in points {
+            push_code_point(&mut out, cp);
+        }
+        Self(out)
+    }
+
+    /// The encoded bytes (see the type's documentation).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The text, when it holds no surrogates.
+    pub fn as_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.0).ok()
+    }
+
+    pub fn is_ascii(&self) -> bool {
+        self.0.is_ascii()
+    }
+
+    /// The number of code points, as `len()` gives it.
+    pub fn char_len(&self) -> usize {
+        // Continuation bytes are the only ones of the form 0b10xxxxxx.
+        self.0.iter().filter(|&&b| b & 0xC0 != 0x80).count()
+    }
+
+    /// The code points.
+    pub fn code_points(&self) -> Vec<u32> {
+        let mut out = Vec::with_capacity(self.0.len());
+        let bytes = &self.0;
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            let (len, init) = match b {
+                0x00..=0x7F => (1, u32::from(b)),
+                0xC0..=0xDF => (2, u32::from(b & 0x1F)),
+                0xE0..=0xEF => (3, u32::from(b & 0x0F)),
+                _ => (4, u32::from(b & 0x07)),
+            };
+            let mut cp = init;
+            for k in 1..len {
+                cp = (cp << 6) | u32::from(bytes.get(i + k).copied().unwrap_or(0x80) & 0x3F);
+            }
+            out.push(cp);
+            i += len;
+        }
+        out
+    }
+}
+
+impl From<&str> for PyStr {
+    fn from(text: &str) -> Self {
+        Self::new(text)
+    }
+}
+
+impl std::fmt::Display for PyStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+/// Appends one code point in UTF-8, surrogates encoded like any other.
+pub fn push_code_point(out: &mut Vec<u8>, cp: u32) {
+    match cp {
+        0..=0x7F => out.push(cp as u8),
+        0x80..=0x7FF => {
+            out.push(0xC0 | (cp >> 6) as u8);
+            out.push(0x80 | (cp & 0x3F) as u8);
+        }
+        0x800..=0xFFFF => {
+            out.push(0xE0 | (cp >> 12) as u8);
+            out.push(0x80 | ((cp >> 6) & 0x3F) as u8);
+            out.push(0x80 | (cp & 0x3F) as u8);
+        }
+        _ => {
+            out.push(0xF0 | (cp >> 18) as u8);
+            out.push(0x80 | ((cp >> 12) & 0x3F) as u8);
+            out.push(0x80 | ((cp >> 6) & 0x3F) as u8);
+            out.push(0x80 | (cp & 0x3F) as u8);
+        }
+    }
+}
+
+/// A constant of a code object.
+#[derive(Debug, Clone)]
+pub enum Constant {
+    None,
+    Bool(bool),
+    Ellipsis,
+    Int(BigInt),
+    Float(f64),
+    Complex {
+        real: f64,
+        imag: f64,
+    },
+    Str(PyStr),
+    Bytes(Vec<u8>),
+    Tuple(Vec<Constant>),
+    /// Items in the order the source gave them; marshal decides the order
+    /// they are written in.
+    FrozenSet(Vec<Constant>),
+    Code(Box<CodeObject>),
+}
+
+impl Constant {
+    /// Equality as CPython's constant cache sees it: same type and value,
+    /// floats compared by their bits (so `0.0` and `-0.0` stay apart and a
+    /// NaN equals itself), containers item by item.
+    pub fn same_key(&self, other: &Constant) -> bool {
+        use Constant::*;
+        match (self, other) {
+            (None, None) | (Ellipsis, Ellipsis) => true,
+            (Bool(a), Bool(b)) => a == b,
+            (Int(a), Int(b)) => a == b,
+            (Float(a), Float(b)) => a.to_bits() == b.to_bits(),
+            (Complex { real: a, imag: b }, Complex { real: c, imag: d }) => {
+                a.to_bits() == c.to_bits() && b.to_bits() == d.to_bits()
+            }
+            (Str(a), Str(b)) => a == b,
+            (Bytes(a), Bytes(b)) => a == b,
+            (Tuple(a), Tuple(b)) | (FrozenSet(a), FrozenSet(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_key(y))
+            }
+            // Code objects are never merged.
+            (Code(a), Code(b)) => std::ptr::eq(a.as_ref(), b.as_ref()),
+            _ => false,
+        }
+    }
+}
+
+/// The kinds of `co_localspluskinds`.
+pub mod kind {
+    pub const ARG_VAR: u8 = 0x08;
+    pub const ARG_KW: u8 = 0x04 | ARG_VAR;
+    pub const ARG_POS: u8 = 0x02 | ARG_VAR;
+    pub const LOCAL: u8 = 0x20;
+    pub const CELL: u8 = 0x40;
+    pub const FREE: u8 = 0x80;
+    pub const HIDDEN: u8 = 0x10;
+}
+
+/// A CPython 3.12 code object, as marshal writes it (field order aside).
+#[derive(Debug, Clone, Default)]
+pub struct CodeObject {
+    pub argcount: u32,
+    pub posonlyargcount: u32,
+    pub kwonlyargcount: u32,
+    pub stacksize: u32,
+    pub flags: u32,
+    /// The bytecode with its inline cache entries zeroed.
+    pub code: Vec<u8>,
+    pub consts: Vec<Constant>,
+    pub names: Vec<PyStr>,
+    pub localsplusnames: Vec<PyStr>,
+    pub localspluskinds: Vec<u8>,
+    pub filename: PyStr,
+    pub name: PyStr,
+    pub qualname: PyStr,
+    pub firstlineno: u32,
+    pub linetable: Vec<u8>,
+    pub exceptiontable: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn surrogates_round_trip_through_code_points() {
+        let s = PyStr::from_code_points([0x61, 0xD800, 0x1F600, 0xE9]);
+        assert_eq!(s.code_points(), vec![0x61, 0xD800, 0x1F600, 0xE9]);
+        assert_eq!(s.char_len(), 4);
+        assert!(s.as_str().is_none());
+        assert_eq!(PyStr::new("héllo").as_str(), Some("héllo"));
+    }
+
+    #[test]
+    fn constant_keys_separate_signed_zeros_and_types() {
+        assert!(!Constant::Float(0.0).same_key(&Constant::Float(-0.0)));
+        assert!(Constant::Float(f64::NAN).same_key(&Constant::Float(f64::NAN)));
+        assert!(!Constant::Int(1.into()).same_key(&Constant::Bool(true)));
+        let t = |v: Vec<Constant>| Constant::Tuple(v);
+        assert!(t(vec![Constant::None]).same_key(&t(vec![Constant::None])));
+        assert!(!t(vec![Constant::None]).same_key(&Constant::FrozenSet(vec![Constant::None])));
+    }
+}
