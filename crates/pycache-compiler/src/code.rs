@@ -28,6 +28,11 @@ impl PyStr {
         Self(out)
     }
 
+    /// From bytes already in this encoding.
+    pub fn from_encoded(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
     /// The encoded bytes (see the type's documentation).
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
@@ -149,6 +154,63 @@ impl Constant {
             // Code objects are never merged.
             (Code(a), Code(b)) => std::ptr::eq(a.as_ref(), b.as_ref()),
             _ => false,
+        }
+    }
+}
+
+/// A constant as CPython's constant cache keys it: equal keys are merged
+/// into one object. The type is part of the key (`1`, `1.0` and `True`
+/// stay apart), as is the sign of a float zero; frozensets compare as sets.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ConstKey {
+    None,
+    Ellipsis,
+    Bool(bool),
+    Int(BigInt),
+    Float(u64),
+    Complex(u64, u64),
+    Str(PyStr),
+    Bytes(Vec<u8>),
+    Tuple(Vec<ConstKey>),
+    FrozenSet(Vec<ConstKey>),
+    /// Code objects are never merged; each has its own identity.
+    Code(usize),
+}
+
+impl Constant {
+    /// Python truthiness.
+    pub fn is_true(&self) -> bool {
+        match self {
+            Constant::None => false,
+            Constant::Bool(b) => *b,
+            Constant::Ellipsis | Constant::Code(_) => true,
+            Constant::Int(i) => i.sign() != num_bigint::Sign::NoSign,
+            Constant::Float(f) => *f != 0.0,
+            Constant::Complex { real, imag } => *real != 0.0 || *imag != 0.0,
+            Constant::Str(s) => !s.as_bytes().is_empty(),
+            Constant::Bytes(b) => !b.is_empty(),
+            Constant::Tuple(t) | Constant::FrozenSet(t) => !t.is_empty(),
+        }
+    }
+
+    pub fn key(&self) -> ConstKey {
+        match self {
+            Constant::None => ConstKey::None,
+            Constant::Ellipsis => ConstKey::Ellipsis,
+            Constant::Bool(b) => ConstKey::Bool(*b),
+            Constant::Int(i) => ConstKey::Int(i.clone()),
+            Constant::Float(f) => ConstKey::Float(f.to_bits()),
+            Constant::Complex { real, imag } => ConstKey::Complex(real.to_bits(), imag.to_bits()),
+            Constant::Str(s) => ConstKey::Str(s.clone()),
+            Constant::Bytes(b) => ConstKey::Bytes(b.clone()),
+            Constant::Tuple(items) => ConstKey::Tuple(items.iter().map(Constant::key).collect()),
+            Constant::FrozenSet(items) => {
+                let mut keys: Vec<ConstKey> = items.iter().map(Constant::key).collect();
+                keys.sort();
+                keys.dedup();
+                ConstKey::FrozenSet(keys)
+            }
+            Constant::Code(code) => ConstKey::Code(code.as_ref() as *const CodeObject as usize),
         }
     }
 }

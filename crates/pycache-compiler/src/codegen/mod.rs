@@ -1,0 +1,845 @@
+//! Code generation: from the tree and its symbol table to a sequence of
+//! (pseudo-)instructions per code unit, as CPython 3.12's `compile.c` emits
+//! them. Each unit is then handed to the flow graph and the assembler.
+//!
+//! Split by node kind: statements (`stmt`), expressions (`expr`),
+//! comprehensions (`comprehension`), pattern matching (`pattern`).
+
+mod comprehension;
+mod expr;
+mod pattern;
+mod stmt;
+
+use indexmap::IndexMap;
+
+use crate::ast::{self, Stmt};
+use crate::code::{CodeObject, ConstKey, Constant, PyStr};
+use crate::error::{Refusal, Result};
+use crate::instr::*;
+use crate::symtable::{self, ScopeId, SymTable};
+
+/// The kind of code unit, as `compile.c` tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeType {
+    Module,
+    Class,
+    Function,
+    AsyncFunction,
+    Lambda,
+    Comprehension,
+    TypeParams,
+}
+
+/// A label: an index into the unit's label map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Label(pub i32);
+
+pub const NO_LABEL: Label = Label(-1);
+
+impl Label {
+    pub fn is_label(self) -> bool {
+        self.0 >= 0
+    }
+}
+
+/// The instructions of one unit and where its labels point.
+#[derive(Debug, Default)]
+pub struct InstrSeq {
+    pub instrs: Vec<Instr>,
+    /// Label id to the index of the instruction it precedes (-1 unset).
+    pub labelmap: Vec<i32>,
+    next_label: i32,
+}
+
+impl InstrSeq {
+    fn new_label(&mut self) -> Label {
+        self.next_label += 1;
+        Label(self.next_label)
+    }
+
+    fn use_label(&mut self, label: Label) {
+        let idx = label.0 as usize;
+        if self.labelmap.len() <= idx {
+            self.labelmap.resize(idx + 1, -111);
+        }
+        self.labelmap[idx] = self.instrs.len() as i32;
+    }
+
+    fn addop(&mut self, op: u16, arg: i32, loc: Loc) {
+        self.instrs.push(Instr { op, arg, loc });
+    }
+
+    fn insert(&mut self, pos: usize, op: u16, arg: i32, loc: Loc) {
+        self.instrs.insert(pos, Instr { op, arg, loc });
+        for target in &mut self.labelmap {
+            if *target >= pos as i32 {
+                *target += 1;
+            }
+        }
+    }
+}
+
+/// An insertion-ordered name-to-index map, as the unit's dicts are.
+#[derive(Debug, Default, Clone)]
+pub struct Names(pub IndexMap<PyStr, usize>);
+
+impl Names {
+    pub fn add(&mut self, name: &PyStr) -> usize {
+        if let Some(&i) = self.0.get(name) {
+            return i;
+        }
+        let i = self.0.len();
+        self.0.insert(name.clone(), i);
+        i
+    }
+
+    pub fn get(&self, name: &PyStr) -> Option<usize> {
+        self.0.get(name).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The names in index order.
+    pub fn ordered(&self) -> Vec<PyStr> {
+        let mut out = vec![PyStr::default(); self.0.len()];
+        for (k, &v) in &self.0 {
+            if v < out.len() {
+                out[v] = k.clone();
+            }
+        }
+        out
+    }
+}
+
+/// What a unit knows about the code object it becomes.
+#[derive(Debug, Default)]
+pub struct Metadata {
+    pub name: PyStr,
+    pub qualname: Option<PyStr>,
+    pub consts: Vec<Constant>,
+    pub const_index: std::collections::HashMap<ConstKey, usize>,
+    pub names: Names,
+    pub varnames: Names,
+    pub cellvars: Names,
+    pub freevars: Names,
+    /// Names made fast locals by an inlined comprehension (True while it
+    /// is compiled, False after).
+    pub fasthidden: IndexMap<PyStr, bool>,
+    pub argcount: u32,
+    pub posonlyargcount: u32,
+    pub kwonlyargcount: u32,
+    pub firstlineno: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FBlockType {
+    WhileLoop,
+    ForLoop,
+    TryExcept,
+    FinallyTry,
+    FinallyEnd,
+    With,
+    AsyncWith,
+    HandlerCleanup,
+    PopValue,
+    ExceptionHandler,
+    ExceptionGroupHandler,
+    AsyncComprehensionGenerator,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum FBlockDatum<'a> {
+    None,
+    Stmts(&'a [Stmt]),
+    Stmt(&'a Stmt),
+    /// The name bound by a handler, if any (`Some(None)` marks a handler
+    /// cleanup that pops its own block).
+    Handler(Option<&'a PyStr>),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct FBlock<'a> {
+    pub kind: FBlockType,
+    pub block: Label,
+    pub exit: Label,
+    pub datum: FBlockDatum<'a>,
+}
+
+pub struct Unit<'a> {
+    pub ste: ScopeId,
+    pub scope_type: ScopeType,
+    pub private: Option<PyStr>,
+    pub seq: InstrSeq,
+    pub fblocks: Vec<FBlock<'a>>,
+    pub in_inlined_comp: u32,
+    pub md: Metadata,
+}
+
+/// Compiler flags for the whole module.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags {
+    /// `from __future__ import annotations`.
+    pub annotations: bool,
+    /// The co_flags bits the future imports add to every code object.
+    pub co_flags: u32,
+    /// Where the last future import is, to reject later ones.
+    pub future_loc: Option<Loc>,
+}
+
+pub struct Compiler<'a> {
+    pub st: &'a mut SymTable,
+    pub filename: PyStr,
+    pub optimize: u8,
+    pub flags: Flags,
+    pub units: Vec<Unit<'a>>,
+    pub nestlevel: u32,
+}
+
+pub const STACK_USE_GUIDELINE: usize = 30;
+
+pub const CO_OPTIMIZED: u32 = 0x1;
+pub const CO_NEWLOCALS: u32 = 0x2;
+pub const CO_VARARGS: u32 = 0x4;
+pub const CO_VARKEYWORDS: u32 = 0x8;
+pub const CO_NESTED: u32 = 0x10;
+pub const CO_GENERATOR: u32 = 0x20;
+pub const CO_COROUTINE: u32 = 0x80;
+pub const CO_ASYNC_GENERATOR: u32 = 0x200;
+
+impl<'a> Compiler<'a> {
+    pub fn new(st: &'a mut SymTable, filename: PyStr, optimize: u8, flags: Flags) -> Self {
+        Self { st, filename, optimize, flags, units: Vec::new(), nestlevel: 0 }
+    }
+
+    pub fn u(&mut self) -> &mut Unit<'a> {
+        self.units.last_mut().expect("a compiler unit")
+    }
+
+    pub fn unit(&self) -> &Unit<'a> {
+        self.units.last().expect("a compiler unit")
+    }
+
+    pub fn ste(&self) -> &symtable::Entry {
+        self.st.entry(self.unit().ste)
+    }
+
+    // Emitting instructions.
+
+    pub fn addop(&mut self, op: u16, loc: Loc) {
+        debug_assert!(!has_arg(op));
+        self.u().seq.addop(op, 0, loc);
+    }
+
+    pub fn addop_i(&mut self, op: u16, arg: usize, loc: Loc) {
+        self.u().seq.addop(op, arg as i32, loc);
+    }
+
+    pub fn addop_j(&mut self, op: u16, target: Label, loc: Loc) {
+        self.u().seq.addop(op, target.0, loc);
+    }
+
+    pub fn new_label(&mut self) -> Label {
+        self.u().seq.new_label()
+    }
+
+    pub fn use_label(&mut self, label: Label) {
+        self.u().seq.use_label(label);
+    }
+
+    /// Adds a constant to the unit (merged by key) and returns its index.
+    pub fn add_const(&mut self, value: Constant) -> usize {
+        let md = &mut self.u().md;
+        let key = value.key();
+        if let Some(&i) = md.const_index.get(&key) {
+            return i;
+        }
+        let i = md.consts.len();
+        md.consts.push(value);
+        md.const_index.insert(key, i);
+        i
+    }
+
+    pub fn load_const(&mut self, value: Constant, loc: Loc) {
+        let i = self.add_const(value);
+        self.addop_i(LOAD_CONST, i, loc);
+    }
+
+    /// `LOAD_ATTR` and friends: the name is mangled, added to co_names, and
+    /// the pseudo-ops become the real ones with their flag bits.
+    pub fn addop_name(&mut self, op: u16, name: &PyStr, loc: Loc) {
+        let mangled = symtable::mangle(self.unit().private.as_ref(), name);
+        let mut arg = self.u().md.names.add(&mangled);
+        let op = match op {
+            LOAD_ATTR => {
+                arg <<= 1;
+                LOAD_ATTR
+            }
+            LOAD_METHOD => {
+                arg = (arg << 1) | 1;
+                LOAD_ATTR
+            }
+            LOAD_SUPER_ATTR => {
+                arg = (arg << 2) | 2;
+                LOAD_SUPER_ATTR
+            }
+            LOAD_SUPER_METHOD => {
+                arg = (arg << 2) | 3;
+                LOAD_SUPER_ATTR
+            }
+            LOAD_ZERO_SUPER_ATTR => {
+                arg <<= 2;
+                LOAD_SUPER_ATTR
+            }
+            LOAD_ZERO_SUPER_METHOD => {
+                arg = (arg << 2) | 1;
+                LOAD_SUPER_ATTR
+            }
+            other => other,
+        };
+        self.addop_i(op, arg, loc);
+    }
+
+    /// An opcode whose argument indexes co_names without mangling.
+    pub fn addop_names(&mut self, op: u16, name: &PyStr, loc: Loc) {
+        let arg = self.u().md.names.add(name);
+        self.addop_i(op, arg, loc);
+    }
+
+    pub fn addop_varname(&mut self, op: u16, name: &PyStr, loc: Loc) {
+        let mangled = symtable::mangle(self.unit().private.as_ref(), name);
+        let arg = self.u().md.varnames.add(&mangled);
+        self.addop_i(op, arg, loc);
+    }
+
+    // Scopes.
+
+    pub fn enter_scope(&mut self, name: PyStr, scope_type: ScopeType, key: ast::NodeId, lineno: i32) -> Result<()> {
+        let ste_id = self.st.lookup(key)?;
+        let ste = self.st.entry(ste_id);
+        let mut md = Metadata { name, firstlineno: lineno, ..Metadata::default() };
+        for v in &ste.varnames {
+            md.varnames.add(v);
+        }
+        let mut cells: Vec<&PyStr> = ste
+            .symbols
+            .iter()
+            .filter(|&(_, &flags)| {
+                (flags >> symtable::SCOPE_OFFSET) & symtable::SCOPE_MASK == symtable::CELL
+                    || flags & symtable::DEF_COMP_CELL != 0
+            })
+            .map(|(k, _)| k)
+            .collect();
+        cells.sort();
+        for c in cells {
+            md.cellvars.add(c);
+        }
+        if ste.needs_class_closure {
+            md.cellvars.add(&PyStr::new("__class__"));
+        }
+        if ste.needs_classdict {
+            md.cellvars.add(&PyStr::new("__classdict__"));
+        }
+        let mut frees: Vec<&PyStr> = ste
+            .symbols
+            .iter()
+            .filter(|&(_, &flags)| {
+                (flags >> symtable::SCOPE_OFFSET) & symtable::SCOPE_MASK == symtable::FREE
+                    || flags & symtable::DEF_FREE_CLASS != 0
+            })
+            .map(|(k, _)| k)
+            .collect();
+        frees.sort();
+        let offset = md.cellvars.len();
+        for (i, f) in frees.into_iter().enumerate() {
+            md.freevars.0.insert(f.clone(), offset + i);
+        }
+        let private = self.units.last().and_then(|u| u.private.clone());
+        self.units.push(Unit {
+            ste: ste_id,
+            scope_type,
+            private,
+            seq: InstrSeq::default(),
+            fblocks: Vec::new(),
+            in_inlined_comp: 0,
+            md,
+        });
+        self.nestlevel += 1;
+        let mut loc = Loc::new(lineno, lineno, 0, 0);
+        if scope_type == ScopeType::Module {
+            loc.lineno = 0;
+        } else {
+            self.set_qualname()?;
+        }
+        self.addop_i(RESUME, 0, loc);
+        Ok(())
+    }
+
+    pub fn exit_scope(&mut self) {
+        self.nestlevel -= 1;
+        self.units.pop();
+    }
+
+    fn set_qualname(&mut self) -> Result<()> {
+        let n = self.units.len();
+        let u = &self.units[n - 1];
+        let mut base: Option<PyStr> = None;
+        // CPython counts the enclosing units: the module alone gives no
+        // prefix.
+        if n > 2 {
+            let mut parent = &self.units[n - 2];
+            if parent.scope_type == ScopeType::TypeParams {
+                if n == 3 {
+                    let name = u.md.name.clone();
+                    self.u().md.qualname = Some(name);
+                    return Ok(());
+                }
+                parent = &self.units[n - 3];
+            }
+            let mut force_global = false;
+            if matches!(u.scope_type, ScopeType::Function | ScopeType::AsyncFunction | ScopeType::Class) {
+                let mangled = symtable::mangle(parent.private.as_ref(), &u.md.name);
+                let scope = self.st.entry(parent.ste).scope(&mangled);
+                if scope == symtable::GLOBAL_EXPLICIT {
+                    force_global = true;
+                }
+            }
+            if !force_global {
+                let parent_qualname = parent.md.qualname.clone().unwrap_or_else(|| parent.md.name.clone());
+                if matches!(parent.scope_type, ScopeType::Function | ScopeType::AsyncFunction | ScopeType::Lambda) {
+                    base = Some(concat(&parent_qualname, ".<locals>"));
+                } else {
+                    base = Some(parent_qualname);
+                }
+            }
+        }
+        let name = self.unit().md.name.clone();
+        let qualname = match base {
+            Some(base) => {
+                let mut bytes = base.as_bytes().to_vec();
+                bytes.push(b'.');
+                bytes.extend_from_slice(name.as_bytes());
+                PyStr::from_encoded(bytes)
+            }
+            None => name,
+        };
+        self.u().md.qualname = Some(qualname);
+        Ok(())
+    }
+
+    // Frame blocks.
+
+    pub fn push_fblock(
+        &mut self,
+        kind: FBlockType,
+        block: Label,
+        exit: Label,
+        datum: FBlockDatum<'a>,
+        loc: Loc,
+    ) -> Result<()> {
+        if self.unit().fblocks.len() >= 20 {
+            return Err(Refusal::syntax_at("too many statically nested blocks", loc.lineno, loc.col_offset));
+        }
+        self.u().fblocks.push(FBlock { kind, block, exit, datum });
+        Ok(())
+    }
+
+    pub fn pop_fblock(&mut self) {
+        self.u().fblocks.pop();
+    }
+
+    pub fn call_exit_with_nones(&mut self, loc: Loc) {
+        self.load_const(Constant::None, loc);
+        self.load_const(Constant::None, loc);
+        self.load_const(Constant::None, loc);
+        self.addop_i(CALL, 2, loc);
+    }
+
+    pub fn add_yield_from(&mut self, loc: Loc, is_await: bool) {
+        let send = self.new_label();
+        let fail = self.new_label();
+        let exit = self.new_label();
+        self.use_label(send);
+        self.addop_j(SEND, exit, loc);
+        self.addop_j(SETUP_FINALLY, fail, loc);
+        self.addop_i(YIELD_VALUE, 0, loc);
+        self.addop(POP_BLOCK, NO_LOCATION);
+        self.addop_i(RESUME, if is_await { 3 } else { 2 }, loc);
+        self.addop_j(JUMP_NO_INTERRUPT, send, loc);
+        self.use_label(fail);
+        self.addop(CLEANUP_THROW, loc);
+        self.use_label(exit);
+        self.addop(END_SEND, loc);
+    }
+
+    pub fn pop_except_and_reraise(&mut self, loc: Loc) {
+        self.addop_i(COPY, 3, loc);
+        self.addop(POP_EXCEPT, loc);
+        self.addop_i(RERAISE, 1, loc);
+    }
+
+    /// Emits what leaving `info` takes on the way out of a `return`,
+    /// `break` or `continue`.
+    pub fn unwind_fblock(&mut self, loc: &mut Loc, info: FBlock<'a>, preserve_tos: bool) -> Result<()> {
+        match info.kind {
+            FBlockType::WhileLoop
+            | FBlockType::ExceptionHandler
+            | FBlockType::ExceptionGroupHandler
+            | FBlockType::AsyncComprehensionGenerator => {}
+            FBlockType::ForLoop => {
+                if preserve_tos {
+                    self.addop_i(SWAP, 2, *loc);
+                }
+                self.addop(POP_TOP, *loc);
+            }
+            FBlockType::TryExcept => self.addop(POP_BLOCK, *loc),
+            FBlockType::FinallyTry => {
+                self.addop(POP_BLOCK, *loc);
+                if preserve_tos {
+                    self.push_fblock(FBlockType::PopValue, NO_LABEL, NO_LABEL, FBlockDatum::None, *loc)?;
+                }
+                if let FBlockDatum::Stmts(body) = info.datum {
+                    self.visit_stmts(body)?;
+                }
+                if preserve_tos {
+                    self.pop_fblock();
+                }
+                *loc = NO_LOCATION;
+            }
+            FBlockType::FinallyEnd => {
+                if preserve_tos {
+                    self.addop_i(SWAP, 2, *loc);
+                }
+                self.addop(POP_TOP, *loc);
+                if preserve_tos {
+                    self.addop_i(SWAP, 2, *loc);
+                }
+                self.addop(POP_BLOCK, *loc);
+                self.addop(POP_EXCEPT, *loc);
+            }
+            FBlockType::With | FBlockType::AsyncWith => {
+                if let FBlockDatum::Stmt(s) = info.datum {
+                    *loc = Loc::of(s.range);
+                }
+                self.addop(POP_BLOCK, *loc);
+                if preserve_tos {
+                    self.addop_i(SWAP, 2, *loc);
+                }
+                self.call_exit_with_nones(*loc);
+                if info.kind == FBlockType::AsyncWith {
+                    self.addop_i(GET_AWAITABLE, 2, *loc);
+                    self.load_const(Constant::None, *loc);
+                    self.add_yield_from(*loc, true);
+                }
+                self.addop(POP_TOP, *loc);
+                *loc = NO_LOCATION;
+            }
+            FBlockType::HandlerCleanup => {
+                let name = match info.datum {
+                    FBlockDatum::Handler(name) => name,
+                    _ => None,
+                };
+                if name.is_some() {
+                    self.addop(POP_BLOCK, *loc);
+                }
+                if preserve_tos {
+                    self.addop_i(SWAP, 2, *loc);
+                }
+                self.addop(POP_BLOCK, *loc);
+                self.addop(POP_EXCEPT, *loc);
+                if let Some(name) = name {
+                    self.load_const(Constant::None, *loc);
+                    self.nameop(name, ast::Ctx::Store, *loc)?;
+                    self.nameop(name, ast::Ctx::Del, *loc)?;
+                }
+            }
+            FBlockType::PopValue => {
+                if preserve_tos {
+                    self.addop_i(SWAP, 2, *loc);
+                }
+                self.addop(POP_TOP, *loc);
+            }
+        }
+        Ok(())
+    }
+
+    /// Unwinds the frame blocks, stopping at the innermost loop when
+    /// `stop_at_loop`; returns that loop.
+    pub fn unwind_fblock_stack(
+        &mut self,
+        loc: &mut Loc,
+        preserve_tos: bool,
+        stop_at_loop: bool,
+    ) -> Result<Option<FBlock<'a>>> {
+        let Some(&top) = self.unit().fblocks.last() else { return Ok(None) };
+        if top.kind == FBlockType::ExceptionGroupHandler {
+            return Err(Refusal::syntax_at(
+                "'break', 'continue' and 'return' cannot appear in an except* block",
+                loc.lineno,
+                loc.col_offset,
+            ));
+        }
+        if stop_at_loop && matches!(top.kind, FBlockType::WhileLoop | FBlockType::ForLoop) {
+            return Ok(Some(top));
+        }
+        self.u().fblocks.pop();
+        self.unwind_fblock(loc, top, preserve_tos)?;
+        let result = self.unwind_fblock_stack(loc, preserve_tos, stop_at_loop)?;
+        self.u().fblocks.push(top);
+        Ok(result)
+    }
+
+    // Names.
+
+    pub fn nameop(&mut self, name: &PyStr, ctx: ast::Ctx, loc: Loc) -> Result<()> {
+        use symtable::*;
+        if name.as_bytes() == b"__debug__" && ctx != ast::Ctx::Load {
+            let what = if ctx == ast::Ctx::Store { "cannot assign to __debug__" } else { "cannot delete __debug__" };
+            return Err(Refusal::syntax_at(what, loc.lineno, loc.col_offset));
+        }
+        let mangled = mangle(self.unit().private.as_ref(), name);
+        let ste = self.ste();
+        let scope = ste.scope(&mangled);
+        let function_like = ste.is_function_like();
+        let is_class = ste.kind == BlockType::Class;
+        let can_see_class_scope = ste.can_see_class_scope;
+        #[derive(PartialEq)]
+        enum OpType {
+            Fast,
+            Global,
+            Deref,
+            Name,
+        }
+        let mut optype = OpType::Name;
+        let mut dict_is_free = false;
+        match scope {
+            FREE => {
+                dict_is_free = true;
+                optype = OpType::Deref;
+            }
+            CELL => optype = OpType::Deref,
+            LOCAL => {
+                if function_like || self.unit().md.fasthidden.get(&mangled) == Some(&true) {
+                    optype = OpType::Fast;
+                }
+            }
+            GLOBAL_IMPLICIT => {
+                if function_like {
+                    optype = OpType::Global;
+                }
+            }
+            GLOBAL_EXPLICIT => optype = OpType::Global,
+            _ => {}
+        }
+        let in_inlined_comp = self.unit().in_inlined_comp > 0;
+        let op = match optype {
+            OpType::Deref => match ctx {
+                ast::Ctx::Load => {
+                    if is_class && !in_inlined_comp {
+                        self.addop(LOAD_LOCALS, loc);
+                        LOAD_FROM_DICT_OR_DEREF
+                    } else if can_see_class_scope {
+                        let i = self.u().md.freevars.add(&PyStr::new("__classdict__"));
+                        self.addop_i(LOAD_DEREF, i, loc);
+                        LOAD_FROM_DICT_OR_DEREF
+                    } else {
+                        LOAD_DEREF
+                    }
+                }
+                ast::Ctx::Store => STORE_DEREF,
+                ast::Ctx::Del => DELETE_DEREF,
+            },
+            OpType::Fast => {
+                let op = match ctx {
+                    ast::Ctx::Load => LOAD_FAST,
+                    ast::Ctx::Store => STORE_FAST,
+                    ast::Ctx::Del => DELETE_FAST,
+                };
+                let arg = self.u().md.varnames.add(&mangled);
+                self.addop_i(op, arg, loc);
+                return Ok(());
+            }
+            OpType::Global => match ctx {
+                ast::Ctx::Load => {
+                    if can_see_class_scope && scope == GLOBAL_IMPLICIT {
+                        let i = self.u().md.freevars.add(&PyStr::new("__classdict__"));
+                        self.addop_i(LOAD_DEREF, i, loc);
+                        LOAD_FROM_DICT_OR_GLOBALS
+                    } else {
+                        LOAD_GLOBAL
+                    }
+                }
+                ast::Ctx::Store => STORE_GLOBAL,
+                ast::Ctx::Del => DELETE_GLOBAL,
+            },
+            OpType::Name => match ctx {
+                ast::Ctx::Load => {
+                    if is_class && in_inlined_comp {
+                        LOAD_GLOBAL
+                    } else {
+                        LOAD_NAME
+                    }
+                }
+                ast::Ctx::Store => STORE_NAME,
+                ast::Ctx::Del => DELETE_NAME,
+            },
+        };
+        let md = &mut self.u().md;
+        let mut arg = match optype {
+            OpType::Deref if dict_is_free => md.freevars.add(&mangled),
+            OpType::Deref => md.cellvars.add(&mangled),
+            _ => md.names.add(&mangled),
+        };
+        if op == LOAD_GLOBAL {
+            arg <<= 1;
+        }
+        self.addop_i(op, arg, loc);
+        Ok(())
+    }
+
+    /// `get_ref_type`: the scope of a name, with `__class__` and
+    /// `__classdict__` always cells in a class.
+    pub fn ref_type(&self, name: &PyStr) -> Result<i64> {
+        if self.unit().scope_type == ScopeType::Class
+            && (name.as_bytes() == b"__class__" || name.as_bytes() == b"__classdict__")
+        {
+            return Ok(symtable::CELL);
+        }
+        let scope = self.ste().scope(name);
+        if scope == 0 {
+            return Err(Refusal::internal(format!("unknown scope for name `{name}`")));
+        }
+        Ok(scope)
+    }
+
+    /// Loads a new function object for `code`, with its closure.
+    pub fn make_closure(&mut self, code: CodeObject, nfreevars: usize, mut flags: usize, loc: Loc) -> Result<()> {
+        if nfreevars > 0 {
+            let nlocalsplus = code.localsplusnames.len();
+            for i in nlocalsplus - nfreevars..nlocalsplus {
+                let name = code.localsplusnames[i].clone();
+                let reftype = self.ref_type(&name)?;
+                let md = &self.unit().md;
+                let arg = if reftype == symtable::CELL { md.cellvars.get(&name) } else { md.freevars.get(&name) };
+                let Some(arg) = arg else {
+                    return Err(Refusal::internal(format!("no closure cell for `{name}`")));
+                };
+                self.addop_i(LOAD_CLOSURE, arg, loc);
+            }
+            flags |= 0x08;
+            self.addop_i(BUILD_TUPLE, nfreevars, loc);
+        }
+        self.load_const(Constant::Code(Box::new(code)), loc);
+        self.addop_i(MAKE_FUNCTION, flags, loc);
+        Ok(())
+    }
+
+    pub fn compute_code_flags(&self) -> u32 {
+        let ste = self.ste();
+        let mut flags = 0;
+        if ste.is_function_like() {
+            flags |= CO_NEWLOCALS | CO_OPTIMIZED;
+            if ste.nested {
+                flags |= CO_NESTED;
+            }
+            if ste.generator && !ste.coroutine {
+                flags |= CO_GENERATOR;
+            }
+            if !ste.generator && ste.coroutine {
+                flags |= CO_COROUTINE;
+            }
+            if ste.generator && ste.coroutine {
+                flags |= CO_ASYNC_GENERATOR;
+            }
+            if ste.varargs {
+                flags |= CO_VARARGS;
+            }
+            if ste.varkeywords {
+                flags |= CO_VARKEYWORDS;
+            }
+        }
+        flags | self.flags.co_flags
+    }
+
+    /// Finishes the current unit: the implicit return, then the flow graph
+    /// and the assembler. Returns the code object and its number of free
+    /// variables.
+    pub fn optimize_and_assemble(&mut self, add_none: bool) -> Result<(CodeObject, usize)> {
+        let code_flags = self.compute_code_flags();
+        if add_none {
+            self.load_const(Constant::None, NO_LOCATION);
+        }
+        self.addop(RETURN_VALUE, NO_LOCATION);
+        let nparams = self.ste().varnames.len();
+        let filename = self.filename.clone();
+        let u = self.u();
+        let nfree = u.md.freevars.len();
+        let code = crate::flowgraph::optimize_and_assemble(&mut u.md, &u.seq, code_flags, nparams, filename)?;
+        Ok((code, nfree))
+    }
+
+    // Bodies.
+
+    pub fn visit_stmts(&mut self, stmts: &'a [Stmt]) -> Result<()> {
+        stmts.iter().try_for_each(|s| self.visit_stmt(s))
+    }
+
+    /// A module or class body: `SETUP_ANNOTATIONS` when anything is
+    /// annotated, the docstring into `__doc__`, then the statements.
+    pub fn body(&mut self, mut loc: Loc, stmts: &'a [Stmt]) -> Result<()> {
+        if self.unit().scope_type == ScopeType::Module {
+            if let Some(first) = stmts.first() {
+                loc = Loc::of(first.range);
+            }
+        }
+        if find_ann(stmts) {
+            self.addop(SETUP_ANNOTATIONS, loc);
+        }
+        if stmts.is_empty() {
+            return Ok(());
+        }
+        let mut rest = stmts;
+        if self.optimize < 2 {
+            if let Some(doc) = ast::docstring(stmts) {
+                self.visit_expr(doc)?;
+                self.nameop(&PyStr::new("__doc__"), ast::Ctx::Store, NO_LOCATION)?;
+                rest = &stmts[1..];
+            }
+        }
+        self.visit_stmts(rest)
+    }
+
+    /// Compiles a module into its code object.
+    pub fn module(&mut self, module: &'a ast::Module) -> Result<CodeObject> {
+        self.enter_scope(PyStr::new("<module>"), ScopeType::Module, module.id, 1)?;
+        self.body(Loc::new(1, 1, 0, 0), &module.body)?;
+        let (code, _) = self.optimize_and_assemble(true)?;
+        self.exit_scope();
+        Ok(code)
+    }
+}
+
+pub fn concat(a: &PyStr, b: &str) -> PyStr {
+    let mut bytes = a.as_bytes().to_vec();
+    bytes.extend_from_slice(b.as_bytes());
+    PyStr::from_encoded(bytes)
+}
+
+/// Whether a body annotates a variable anywhere at its own level.
+pub fn find_ann(stmts: &[Stmt]) -> bool {
+    use ast::StmtKind as S;
+    stmts.iter().any(|s| match &s.kind {
+        S::AnnAssign { .. } => true,
+        S::For { body, orelse, .. }
+        | S::AsyncFor { body, orelse, .. }
+        | S::While { body, orelse, .. }
+        | S::If { body, orelse, .. } => find_ann(body) || find_ann(orelse),
+        S::With { body, .. } | S::AsyncWith { body, .. } => find_ann(body),
+        S::Try { body, handlers, orelse, finalbody } | S::TryStar { body, handlers, orelse, finalbody } => {
+            handlers.iter().any(|h| find_ann(&h.body)) || find_ann(body) || find_ann(finalbody) || find_ann(orelse)
+        }
+        S::Match { cases, .. } => cases.iter().any(|c| find_ann(&c.body)),
+        _ => false,
+    })
+}

@@ -1,0 +1,1019 @@
+//! Statements.
+
+use super::*;
+use crate::ast::{Ctx, ExprKind, StmtKind};
+
+impl<'a> Compiler<'a> {
+    pub fn visit_stmt(&mut self, s: &'a Stmt) -> Result<()> {
+        let loc = Loc::of(s.range);
+        match &s.kind {
+            StmtKind::FunctionDef(f) => self.function(s, f, false),
+            StmtKind::AsyncFunctionDef(f) => self.function(s, f, true),
+            StmtKind::ClassDef(c) => self.class(s, c),
+            StmtKind::TypeAlias { .. } => Err(Refusal::unsupported("type aliases (PEP 695)")),
+            StmtKind::Return(value) => self.return_(s, value.as_deref()),
+            StmtKind::Delete(targets) => targets.iter().try_for_each(|t| self.visit_expr(t)),
+            StmtKind::Assign { targets, value } => {
+                self.visit_expr(value)?;
+                let n = targets.len();
+                for (i, t) in targets.iter().enumerate() {
+                    if i < n - 1 {
+                        self.addop_i(COPY, 1, loc);
+                    }
+                    self.visit_expr(t)?;
+                }
+                Ok(())
+            }
+            StmtKind::AugAssign { target, op, value } => self.augassign(s, target, *op, value),
+            StmtKind::AnnAssign { target, annotation, value, simple } => {
+                self.annassign(s, target, annotation, value.as_deref(), *simple)
+            }
+            StmtKind::For { target, iter, body, orelse } => self.for_(s, target, iter, body, orelse),
+            StmtKind::AsyncFor { target, iter, body, orelse } => self.async_for(s, target, iter, body, orelse),
+            StmtKind::While { test, body, orelse } => {
+                let loop_ = self.new_label();
+                let body_label = self.new_label();
+                let end = self.new_label();
+                let anchor = self.new_label();
+                self.use_label(loop_);
+                self.push_fblock(FBlockType::WhileLoop, loop_, end, FBlockDatum::None, loc)?;
+                self.jump_if(loc, test, anchor, false)?;
+                self.use_label(body_label);
+                self.visit_stmts(body)?;
+                self.jump_if(loc, test, body_label, true)?;
+                self.pop_fblock();
+                self.use_label(anchor);
+                self.visit_stmts(orelse)?;
+                self.use_label(end);
+                Ok(())
+            }
+            StmtKind::If { test, body, orelse } => {
+                let end = self.new_label();
+                let next = if orelse.is_empty() { end } else { self.new_label() };
+                self.jump_if(loc, test, next, false)?;
+                self.visit_stmts(body)?;
+                if !orelse.is_empty() {
+                    self.addop_j(JUMP, end, NO_LOCATION);
+                    self.use_label(next);
+                    self.visit_stmts(orelse)?;
+                }
+                self.use_label(end);
+                Ok(())
+            }
+            StmtKind::Match { subject, cases } => self.match_(s, subject, cases),
+            StmtKind::Raise { exc, cause } => {
+                let mut n = 0;
+                if let Some(exc) = exc {
+                    self.visit_expr(exc)?;
+                    n += 1;
+                    if let Some(cause) = cause {
+                        self.visit_expr(cause)?;
+                        n += 1;
+                    }
+                }
+                self.addop_i(RAISE_VARARGS, n, loc);
+                Ok(())
+            }
+            StmtKind::Try { body, handlers, orelse, finalbody } => {
+                if finalbody.is_empty() {
+                    self.try_except(s, body, handlers, orelse)
+                } else {
+                    self.try_finally(s, body, handlers, orelse, finalbody, false)
+                }
+            }
+            StmtKind::TryStar { body, handlers, orelse, finalbody } => {
+                if finalbody.is_empty() {
+                    self.try_star_except(s, body, handlers, orelse)
+                } else {
+                    self.try_finally(s, body, handlers, orelse, finalbody, true)
+                }
+            }
+            StmtKind::Assert { test, msg } => {
+                let always_true = match &test.kind {
+                    ExprKind::Tuple { elts, .. } => !elts.is_empty(),
+                    ExprKind::Constant { value: Constant::Tuple(items), .. } => !items.is_empty(),
+                    _ => false,
+                };
+                let _ = always_true; // A SyntaxWarning only.
+                if self.optimize > 0 {
+                    return Ok(());
+                }
+                let end = self.new_label();
+                self.jump_if(loc, test, end, true)?;
+                self.addop(LOAD_ASSERTION_ERROR, loc);
+                if let Some(msg) = msg {
+                    self.visit_expr(msg)?;
+                    self.addop_i(CALL, 0, loc);
+                }
+                self.addop_i(RAISE_VARARGS, 1, Loc::of(test.range));
+                self.use_label(end);
+                Ok(())
+            }
+            StmtKind::Import(names) => self.import(s, names),
+            StmtKind::ImportFrom { module, names, level } => self.import_from(s, module.as_ref(), names, *level),
+            StmtKind::Global(_) | StmtKind::Nonlocal(_) => Ok(()),
+            StmtKind::Expr(value) => {
+                if value.is_constant() {
+                    self.addop(NOP, loc);
+                    return Ok(());
+                }
+                self.visit_expr(value)?;
+                self.addop(POP_TOP, NO_LOCATION);
+                Ok(())
+            }
+            StmtKind::Pass => {
+                self.addop(NOP, loc);
+                Ok(())
+            }
+            StmtKind::Break => {
+                let mut l = loc;
+                self.addop(NOP, l);
+                let Some(loop_) = self.unwind_fblock_stack(&mut l, false, true)? else {
+                    return Err(Refusal::syntax_at("'break' outside loop", loc.lineno, loc.col_offset));
+                };
+                self.unwind_fblock(&mut l, loop_, false)?;
+                self.addop_j(JUMP, loop_.exit, l);
+                Ok(())
+            }
+            StmtKind::Continue => {
+                let mut l = loc;
+                self.addop(NOP, l);
+                let Some(loop_) = self.unwind_fblock_stack(&mut l, false, true)? else {
+                    return Err(Refusal::syntax_at("'continue' not properly in loop", loc.lineno, loc.col_offset));
+                };
+                self.addop_j(JUMP, loop_.block, l);
+                Ok(())
+            }
+            StmtKind::With { items, .. } => self.with(s, items, 0),
+            StmtKind::AsyncWith { items, .. } => self.async_with(s, items, 0),
+        }
+    }
+
+    fn check_debug_args(&self, args: &ast::Arguments) -> Result<()> {
+        let all =
+            args.posonlyargs.iter().chain(&args.args).chain(&args.vararg).chain(&args.kwonlyargs).chain(&args.kwarg);
+        for a in all {
+            if a.arg.as_bytes() == b"__debug__" {
+                return Err(Refusal::syntax_at("cannot assign to __debug__", a.range.lineno, a.range.col_offset));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn default_arguments(&mut self, args: &'a ast::Arguments, loc: Loc) -> Result<usize> {
+        let mut flags = 0;
+        if !args.defaults.is_empty() {
+            for d in &args.defaults {
+                self.visit_expr(d)?;
+            }
+            self.addop_i(BUILD_TUPLE, args.defaults.len(), loc);
+            flags |= 0x01;
+        }
+        if !args.kwonlyargs.is_empty() {
+            let mut keys = Vec::new();
+            for (arg, default) in args.kwonlyargs.iter().zip(&args.kw_defaults) {
+                if let Some(default) = default {
+                    keys.push(Constant::Str(symtable::mangle(self.unit().private.as_ref(), &arg.arg)));
+                    self.visit_expr(default)?;
+                }
+            }
+            if !keys.is_empty() {
+                let n = keys.len();
+                self.load_const(Constant::Tuple(keys), loc);
+                self.addop_i(BUILD_CONST_KEY_MAP, n, loc);
+                flags |= 0x02;
+            }
+        }
+        Ok(flags)
+    }
+
+    fn argannotation(
+        &mut self,
+        id: &PyStr,
+        annotation: Option<&'a ast::Expr>,
+        len: &mut usize,
+        loc: Loc,
+    ) -> Result<()> {
+        let Some(annotation) = annotation else { return Ok(()) };
+        let mangled = symtable::mangle(self.unit().private.as_ref(), id);
+        self.load_const(Constant::Str(mangled), loc);
+        if self.flags.annotations {
+            self.annexpr(annotation)?;
+        } else if let ExprKind::Starred { value, .. } = &annotation.kind {
+            self.visit_expr(value)?;
+            self.addop_i(UNPACK_SEQUENCE, 1, loc);
+        } else {
+            self.visit_expr(annotation)?;
+        }
+        *len += 2;
+        Ok(())
+    }
+
+    /// An annotation under `from __future__ import annotations`: its
+    /// source, as CPython's unparser renders it.
+    pub fn annexpr(&mut self, annotation: &ast::Expr) -> Result<()> {
+        let text = crate::unparse::unparse(annotation)?;
+        self.load_const(Constant::Str(text), Loc::of(annotation.range));
+        Ok(())
+    }
+
+    fn annotations(&mut self, args: &'a ast::Arguments, returns: Option<&'a ast::Expr>, loc: Loc) -> Result<bool> {
+        let mut len = 0;
+        for a in &args.args {
+            self.argannotation(&a.arg, a.annotation.as_deref(), &mut len, loc)?;
+        }
+        for a in &args.posonlyargs {
+            self.argannotation(&a.arg, a.annotation.as_deref(), &mut len, loc)?;
+        }
+        if let Some(v) = &args.vararg {
+            self.argannotation(&v.arg, v.annotation.as_deref(), &mut len, loc)?;
+        }
+        for a in &args.kwonlyargs {
+            self.argannotation(&a.arg, a.annotation.as_deref(), &mut len, loc)?;
+        }
+        if let Some(k) = &args.kwarg {
+            self.argannotation(&k.arg, k.annotation.as_deref(), &mut len, loc)?;
+        }
+        self.argannotation(&PyStr::new("return"), returns, &mut len, loc)?;
+        if len > 0 {
+            self.addop_i(BUILD_TUPLE, len, loc);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Wraps a generator's body in a handler turning a leaked
+    /// `StopIteration` into a `RuntimeError`.
+    pub fn wrap_in_stopiteration_handler(&mut self) {
+        let handler = self.new_label();
+        self.u().seq.insert(0, SETUP_CLEANUP, handler.0, NO_LOCATION);
+        self.load_const(Constant::None, NO_LOCATION);
+        self.addop(RETURN_VALUE, NO_LOCATION);
+        self.use_label(handler);
+        self.addop_i(CALL_INTRINSIC_1, INTRINSIC_STOPITERATION_ERROR as usize, NO_LOCATION);
+        self.addop_i(RERAISE, 1, NO_LOCATION);
+    }
+
+    fn function(&mut self, s: &'a Stmt, f: &'a ast::FunctionDef, is_async: bool) -> Result<()> {
+        self.check_debug_args(&f.args)?;
+        for d in &f.decorator_list {
+            self.visit_expr(d)?;
+        }
+        let firstlineno = f.decorator_list.first().map_or(s.range.lineno, |d| d.range.lineno);
+        let loc = Loc::of(s.range);
+        if !f.type_params.is_empty() {
+            return Err(Refusal::unsupported("type parameters (PEP 695)"));
+        }
+        let mut funcflags = self.default_arguments(&f.args, loc)?;
+        if self.annotations(&f.args, f.returns.as_deref(), loc)? {
+            funcflags |= 0x04;
+        }
+        // The body.
+        let scope_type = if is_async { ScopeType::AsyncFunction } else { ScopeType::Function };
+        self.enter_scope(f.name.clone(), scope_type, f.id, firstlineno)?;
+        let docstring = if self.optimize < 2 { ast::docstring(&f.body) } else { None };
+        match docstring.and_then(|d| d.constant()) {
+            Some(doc) => self.add_const(doc.clone()),
+            None => self.add_const(Constant::None),
+        };
+        {
+            let md = &mut self.u().md;
+            md.argcount = f.args.args.len() as u32;
+            md.posonlyargcount = f.args.posonlyargs.len() as u32;
+            md.kwonlyargcount = f.args.kwonlyargs.len() as u32;
+        }
+        let start = usize::from(docstring.is_some());
+        for stmt in &f.body[start..] {
+            self.visit_stmt(stmt)?;
+        }
+        if self.ste().coroutine || self.ste().generator {
+            self.wrap_in_stopiteration_handler();
+        }
+        let (code, nfree) = self.optimize_and_assemble(true)?;
+        self.exit_scope();
+        self.make_closure(code, nfree, funcflags, loc)?;
+        self.apply_decorators(&f.decorator_list);
+        self.nameop(&f.name, Ctx::Store, loc)
+    }
+
+    fn apply_decorators(&mut self, decorators: &[ast::Expr]) {
+        for d in decorators.iter().rev() {
+            self.addop_i(CALL, 0, Loc::of(d.range));
+        }
+    }
+
+    fn class(&mut self, s: &'a Stmt, c: &'a ast::ClassDef) -> Result<()> {
+        for d in &c.decorator_list {
+            self.visit_expr(d)?;
+        }
+        let firstlineno = c.decorator_list.first().map_or(s.range.lineno, |d| d.range.lineno);
+        if !c.type_params.is_empty() {
+            return Err(Refusal::unsupported("type parameters (PEP 695)"));
+        }
+        // The class body.
+        self.enter_scope(c.name.clone(), ScopeType::Class, c.id, firstlineno)?;
+        let loc = Loc::new(firstlineno, firstlineno, 0, 0);
+        self.u().private = Some(c.name.clone());
+        self.nameop(&PyStr::new("__name__"), Ctx::Load, loc)?;
+        self.nameop(&PyStr::new("__module__"), Ctx::Store, loc)?;
+        let qualname = self.unit().md.qualname.clone().unwrap_or_default();
+        self.load_const(Constant::Str(qualname), loc);
+        self.nameop(&PyStr::new("__qualname__"), Ctx::Store, loc)?;
+        if self.ste().needs_classdict {
+            self.addop(LOAD_LOCALS, loc);
+            let i = self.u().md.cellvars.add(&PyStr::new("__classdict__"));
+            self.addop_i(STORE_DEREF, i, loc);
+        }
+        self.body(loc, &c.body)?;
+        if self.ste().needs_classdict {
+            let i = self.unit().md.cellvars.get(&PyStr::new("__classdict__")).unwrap_or(0);
+            self.addop_i(LOAD_CLOSURE, i, NO_LOCATION);
+            self.nameop(&PyStr::new("__classdictcell__"), Ctx::Store, NO_LOCATION)?;
+        }
+        if self.ste().needs_class_closure {
+            let i = self.unit().md.cellvars.get(&PyStr::new("__class__")).unwrap_or(0);
+            self.addop_i(LOAD_CLOSURE, i, NO_LOCATION);
+            self.addop_i(COPY, 1, NO_LOCATION);
+            self.nameop(&PyStr::new("__classcell__"), Ctx::Store, NO_LOCATION)?;
+        } else {
+            self.load_const(Constant::None, NO_LOCATION);
+        }
+        self.addop(RETURN_VALUE, NO_LOCATION);
+        let (code, nfree) = self.optimize_and_assemble(true)?;
+        self.exit_scope();
+
+        let loc = Loc::of(s.range);
+        self.addop(PUSH_NULL, loc);
+        self.addop(LOAD_BUILD_CLASS, loc);
+        self.make_closure(code, nfree, 0, loc)?;
+        self.load_const(Constant::Str(c.name.clone()), loc);
+        self.call_helper(loc, 2, &c.bases, &c.keywords)?;
+        self.apply_decorators(&c.decorator_list);
+        self.nameop(&c.name, Ctx::Store, loc)
+    }
+
+    fn return_(&mut self, s: &'a Stmt, value: Option<&'a ast::Expr>) -> Result<()> {
+        let mut loc = Loc::of(s.range);
+        let preserve_tos = value.is_some_and(|v| !v.is_constant());
+        if !self.ste().is_function_like() {
+            return Err(Refusal::syntax_at("'return' outside function", loc.lineno, loc.col_offset));
+        }
+        if value.is_some() && self.ste().coroutine && self.ste().generator {
+            return Err(Refusal::syntax_at("'return' with value in async generator", loc.lineno, loc.col_offset));
+        }
+        if preserve_tos {
+            self.visit_expr(value.unwrap())?;
+        } else if let Some(v) = value {
+            loc = Loc::of(v.range);
+            self.addop(NOP, loc);
+        }
+        if value.is_none_or(|v| v.range.lineno != s.range.lineno) {
+            loc = Loc::of(s.range);
+            self.addop(NOP, loc);
+        }
+        self.unwind_fblock_stack(&mut loc, preserve_tos, false)?;
+        match value {
+            None => self.load_const(Constant::None, loc),
+            Some(v) if !preserve_tos => self.load_const(v.constant().cloned().unwrap_or(Constant::None), loc),
+            _ => {}
+        }
+        self.addop(RETURN_VALUE, loc);
+        Ok(())
+    }
+
+    fn augassign(&mut self, s: &'a Stmt, target: &'a ast::Expr, op: ast::Operator, value: &'a ast::Expr) -> Result<()> {
+        let mut loc = Loc::of(target.range);
+        match &target.kind {
+            ExprKind::Attribute { value: obj, attr, .. } => {
+                self.visit_expr(obj)?;
+                self.addop_i(COPY, 1, loc);
+                loc = self.update_start_location_to_match_attr(loc, target);
+                self.addop_name(LOAD_ATTR, attr, loc);
+            }
+            ExprKind::Subscript { value: obj, slice, .. } => {
+                self.visit_expr(obj)?;
+                if is_two_element_slice(slice) {
+                    self.slice(slice)?;
+                    self.addop_i(COPY, 3, loc);
+                    self.addop_i(COPY, 3, loc);
+                    self.addop_i(COPY, 3, loc);
+                    self.addop(BINARY_SLICE, loc);
+                } else {
+                    self.visit_expr(slice)?;
+                    self.addop_i(COPY, 2, loc);
+                    self.addop_i(COPY, 2, loc);
+                    self.addop(BINARY_SUBSCR, loc);
+                }
+            }
+            ExprKind::Name { id, .. } => self.nameop(id, Ctx::Load, loc)?,
+            _ => return Err(Refusal::internal("invalid augmented assignment target")),
+        }
+        self.visit_expr(value)?;
+        self.addop_i(BINARY_OP, binop_arg(op, true), Loc::of(s.range));
+        let mut loc = Loc::of(target.range);
+        match &target.kind {
+            ExprKind::Attribute { attr, .. } => {
+                loc = self.update_start_location_to_match_attr(loc, target);
+                self.addop_i(SWAP, 2, loc);
+                self.addop_name(STORE_ATTR, attr, loc);
+            }
+            ExprKind::Subscript { slice, .. } => {
+                if is_two_element_slice(slice) {
+                    self.addop_i(SWAP, 4, loc);
+                    self.addop_i(SWAP, 3, loc);
+                    self.addop_i(SWAP, 2, loc);
+                    self.addop(STORE_SLICE, loc);
+                } else {
+                    self.addop_i(SWAP, 3, loc);
+                    self.addop_i(SWAP, 2, loc);
+                    self.addop(STORE_SUBSCR, loc);
+                }
+            }
+            ExprKind::Name { id, .. } => self.nameop(id, Ctx::Store, loc)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn check_ann_expr(&mut self, e: &'a ast::Expr) -> Result<()> {
+        self.visit_expr(e)?;
+        self.addop(POP_TOP, Loc::of(e.range));
+        Ok(())
+    }
+
+    fn check_ann_subscr(&mut self, e: &'a ast::Expr) -> Result<()> {
+        match &e.kind {
+            ExprKind::Slice { lower, upper, step } => {
+                for part in [lower, upper, step].into_iter().flatten() {
+                    self.check_ann_expr(part)?;
+                }
+                Ok(())
+            }
+            ExprKind::Tuple { elts, .. } => elts.iter().try_for_each(|elt| self.check_ann_subscr(elt)),
+            _ => self.check_ann_expr(e),
+        }
+    }
+
+    fn annassign(
+        &mut self,
+        s: &'a Stmt,
+        target: &'a ast::Expr,
+        annotation: &'a ast::Expr,
+        value: Option<&'a ast::Expr>,
+        simple: bool,
+    ) -> Result<()> {
+        let loc = Loc::of(s.range);
+        if let Some(v) = value {
+            self.visit_expr(v)?;
+            self.visit_expr(target)?;
+        }
+        let module_or_class = matches!(self.unit().scope_type, ScopeType::Module | ScopeType::Class);
+        match &target.kind {
+            ExprKind::Name { id, .. } => {
+                if id.as_bytes() == b"__debug__" {
+                    return Err(Refusal::syntax_at("cannot assign to __debug__", loc.lineno, loc.col_offset));
+                }
+                if simple && module_or_class {
+                    if self.flags.annotations {
+                        self.annexpr(annotation)?;
+                    } else {
+                        self.visit_expr(annotation)?;
+                    }
+                    self.addop_names(LOAD_NAME, &PyStr::new("__annotations__"), loc);
+                    let mangled = symtable::mangle(self.unit().private.as_ref(), id);
+                    self.load_const(Constant::Str(mangled), loc);
+                    self.addop(STORE_SUBSCR, loc);
+                }
+            }
+            ExprKind::Attribute { value: obj, attr, .. } => {
+                if attr.as_bytes() == b"__debug__" {
+                    return Err(Refusal::syntax_at("cannot assign to __debug__", loc.lineno, loc.col_offset));
+                }
+                if value.is_none() {
+                    self.check_ann_expr(obj)?;
+                }
+            }
+            ExprKind::Subscript { value: obj, slice, .. } => {
+                if value.is_none() {
+                    self.check_ann_expr(obj)?;
+                    self.check_ann_subscr(slice)?;
+                }
+            }
+            _ => return Err(Refusal::internal("invalid annotated assignment target")),
+        }
+        if !simple && !self.flags.annotations && module_or_class {
+            self.check_ann_expr(annotation)?;
+        }
+        Ok(())
+    }
+
+    fn for_(
+        &mut self,
+        s: &'a Stmt,
+        target: &'a ast::Expr,
+        iter: &'a ast::Expr,
+        body: &'a [Stmt],
+        orelse: &'a [Stmt],
+    ) -> Result<()> {
+        let loc = Loc::of(s.range);
+        let start = self.new_label();
+        let body_label = self.new_label();
+        let cleanup = self.new_label();
+        let end = self.new_label();
+        self.push_fblock(FBlockType::ForLoop, start, end, FBlockDatum::None, loc)?;
+        self.visit_expr(iter)?;
+        self.addop(GET_ITER, loc);
+        self.use_label(start);
+        self.addop_j(FOR_ITER, cleanup, loc);
+        self.use_label(body_label);
+        self.visit_expr(target)?;
+        self.visit_stmts(body)?;
+        self.addop_j(JUMP, start, NO_LOCATION);
+        self.use_label(cleanup);
+        self.addop(END_FOR, NO_LOCATION);
+        self.pop_fblock();
+        self.visit_stmts(orelse)?;
+        self.use_label(end);
+        Ok(())
+    }
+
+    fn is_top_level_await(&self) -> bool {
+        false
+    }
+
+    fn async_for(
+        &mut self,
+        s: &'a Stmt,
+        target: &'a ast::Expr,
+        iter: &'a ast::Expr,
+        body: &'a [Stmt],
+        orelse: &'a [Stmt],
+    ) -> Result<()> {
+        let loc = Loc::of(s.range);
+        if !self.is_top_level_await() && self.unit().scope_type != ScopeType::AsyncFunction {
+            return Err(Refusal::syntax_at("'async for' outside async function", loc.lineno, loc.col_offset));
+        }
+        let start = self.new_label();
+        let except = self.new_label();
+        let end = self.new_label();
+        self.visit_expr(iter)?;
+        self.addop(GET_AITER, loc);
+        self.use_label(start);
+        self.push_fblock(FBlockType::ForLoop, start, end, FBlockDatum::None, loc)?;
+        self.addop_j(SETUP_FINALLY, except, loc);
+        self.addop(GET_ANEXT, loc);
+        self.load_const(Constant::None, loc);
+        self.add_yield_from(loc, true);
+        self.addop(POP_BLOCK, loc);
+        self.visit_expr(target)?;
+        self.visit_stmts(body)?;
+        self.addop_j(JUMP, start, NO_LOCATION);
+        self.pop_fblock();
+        self.use_label(except);
+        self.addop(END_ASYNC_FOR, Loc::of(iter.range));
+        self.visit_stmts(orelse)?;
+        self.use_label(end);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn try_finally(
+        &mut self,
+        s: &'a Stmt,
+        body: &'a [Stmt],
+        handlers: &'a [ast::ExceptHandler],
+        orelse: &'a [Stmt],
+        finalbody: &'a [Stmt],
+        star: bool,
+    ) -> Result<()> {
+        let loc = Loc::of(s.range);
+        let body_label = self.new_label();
+        let end = self.new_label();
+        let exit = self.new_label();
+        let cleanup = self.new_label();
+        self.addop_j(SETUP_FINALLY, end, loc);
+        self.use_label(body_label);
+        self.push_fblock(FBlockType::FinallyTry, body_label, end, FBlockDatum::Stmts(finalbody), loc)?;
+        if !handlers.is_empty() {
+            if star {
+                self.try_star_except(s, body, handlers, orelse)?;
+            } else {
+                self.try_except(s, body, handlers, orelse)?;
+            }
+        } else {
+            self.visit_stmts(body)?;
+        }
+        self.addop(POP_BLOCK, NO_LOCATION);
+        self.pop_fblock();
+        self.visit_stmts(finalbody)?;
+        self.addop_j(JUMP, exit, NO_LOCATION);
+        self.use_label(end);
+        self.addop_j(SETUP_CLEANUP, cleanup, NO_LOCATION);
+        self.addop(PUSH_EXC_INFO, NO_LOCATION);
+        self.push_fblock(FBlockType::FinallyEnd, end, NO_LABEL, FBlockDatum::None, NO_LOCATION)?;
+        self.visit_stmts(finalbody)?;
+        self.pop_fblock();
+        self.addop_i(RERAISE, 0, NO_LOCATION);
+        self.use_label(cleanup);
+        self.pop_except_and_reraise(NO_LOCATION);
+        self.use_label(exit);
+        Ok(())
+    }
+
+    fn try_except(
+        &mut self,
+        s: &'a Stmt,
+        body: &'a [Stmt],
+        handlers: &'a [ast::ExceptHandler],
+        orelse: &'a [Stmt],
+    ) -> Result<()> {
+        let loc = Loc::of(s.range);
+        let body_label = self.new_label();
+        let mut except = self.new_label();
+        let end = self.new_label();
+        let cleanup = self.new_label();
+        self.addop_j(SETUP_FINALLY, except, loc);
+        self.use_label(body_label);
+        self.push_fblock(FBlockType::TryExcept, body_label, NO_LABEL, FBlockDatum::None, loc)?;
+        self.visit_stmts(body)?;
+        self.pop_fblock();
+        self.addop(POP_BLOCK, NO_LOCATION);
+        self.visit_stmts(orelse)?;
+        self.addop_j(JUMP, end, NO_LOCATION);
+        let n = handlers.len();
+        self.use_label(except);
+        self.addop_j(SETUP_CLEANUP, cleanup, NO_LOCATION);
+        self.addop(PUSH_EXC_INFO, NO_LOCATION);
+        self.push_fblock(FBlockType::ExceptionHandler, NO_LABEL, NO_LABEL, FBlockDatum::None, loc)?;
+        for (i, handler) in handlers.iter().enumerate() {
+            let hloc = Loc::of(handler.range);
+            if handler.type_.is_none() && i < n - 1 {
+                return Err(Refusal::syntax_at("default 'except:' must be last", hloc.lineno, hloc.col_offset));
+            }
+            let next_except = self.new_label();
+            except = next_except;
+            if let Some(t) = &handler.type_ {
+                self.visit_expr(t)?;
+                self.addop(CHECK_EXC_MATCH, hloc);
+                self.addop_j(POP_JUMP_IF_FALSE, except, hloc);
+            }
+            if let Some(name) = &handler.name {
+                let cleanup_end = self.new_label();
+                let cleanup_body = self.new_label();
+                self.nameop(name, Ctx::Store, hloc)?;
+                self.addop_j(SETUP_CLEANUP, cleanup_end, hloc);
+                self.use_label(cleanup_body);
+                self.push_fblock(
+                    FBlockType::HandlerCleanup,
+                    cleanup_body,
+                    NO_LABEL,
+                    FBlockDatum::Handler(Some(name)),
+                    hloc,
+                )?;
+                self.visit_stmts(&handler.body)?;
+                self.pop_fblock();
+                self.addop(POP_BLOCK, NO_LOCATION);
+                self.addop(POP_BLOCK, NO_LOCATION);
+                self.addop(POP_EXCEPT, NO_LOCATION);
+                self.load_const(Constant::None, NO_LOCATION);
+                self.nameop(name, Ctx::Store, NO_LOCATION)?;
+                self.nameop(name, Ctx::Del, NO_LOCATION)?;
+                self.addop_j(JUMP, end, NO_LOCATION);
+                self.use_label(cleanup_end);
+                self.load_const(Constant::None, NO_LOCATION);
+                self.nameop(name, Ctx::Store, NO_LOCATION)?;
+                self.nameop(name, Ctx::Del, NO_LOCATION)?;
+                self.addop_i(RERAISE, 1, NO_LOCATION);
+            } else {
+                let cleanup_body = self.new_label();
+                self.addop(POP_TOP, hloc);
+                self.use_label(cleanup_body);
+                self.push_fblock(FBlockType::HandlerCleanup, cleanup_body, NO_LABEL, FBlockDatum::Handler(None), hloc)?;
+                self.visit_stmts(&handler.body)?;
+                self.pop_fblock();
+                self.addop(POP_BLOCK, NO_LOCATION);
+                self.addop(POP_EXCEPT, NO_LOCATION);
+                self.addop_j(JUMP, end, NO_LOCATION);
+            }
+            self.use_label(except);
+        }
+        self.pop_fblock();
+        self.addop_i(RERAISE, 0, NO_LOCATION);
+        self.use_label(cleanup);
+        self.pop_except_and_reraise(NO_LOCATION);
+        self.use_label(end);
+        Ok(())
+    }
+
+    fn try_star_except(
+        &mut self,
+        s: &'a Stmt,
+        body: &'a [Stmt],
+        handlers: &'a [ast::ExceptHandler],
+        orelse: &'a [Stmt],
+    ) -> Result<()> {
+        let loc = Loc::of(s.range);
+        let body_label = self.new_label();
+        let mut except = self.new_label();
+        let orelse_label = self.new_label();
+        let end = self.new_label();
+        let cleanup = self.new_label();
+        let reraise_star = self.new_label();
+        self.addop_j(SETUP_FINALLY, except, loc);
+        self.use_label(body_label);
+        self.push_fblock(FBlockType::TryExcept, body_label, NO_LABEL, FBlockDatum::None, loc)?;
+        self.visit_stmts(body)?;
+        self.pop_fblock();
+        self.addop(POP_BLOCK, NO_LOCATION);
+        self.addop_j(JUMP, orelse_label, NO_LOCATION);
+        let n = handlers.len();
+        self.use_label(except);
+        self.addop_j(SETUP_CLEANUP, cleanup, NO_LOCATION);
+        self.addop(PUSH_EXC_INFO, NO_LOCATION);
+        self.push_fblock(FBlockType::ExceptionGroupHandler, NO_LABEL, NO_LABEL, FBlockDatum::None, loc)?;
+        for (i, handler) in handlers.iter().enumerate() {
+            let hloc = Loc::of(handler.range);
+            let next_except = self.new_label();
+            except = next_except;
+            let except_with_error = self.new_label();
+            let no_match = self.new_label();
+            if i == 0 {
+                self.addop_i(BUILD_LIST, 0, hloc);
+                self.addop_i(COPY, 2, hloc);
+            }
+            if let Some(t) = &handler.type_ {
+                self.visit_expr(t)?;
+                self.addop(CHECK_EG_MATCH, hloc);
+                self.addop_i(COPY, 1, hloc);
+                self.addop_j(POP_JUMP_IF_NONE, no_match, hloc);
+            }
+            let cleanup_end = self.new_label();
+            let cleanup_body = self.new_label();
+            match &handler.name {
+                Some(name) => self.nameop(name, Ctx::Store, hloc)?,
+                None => self.addop(POP_TOP, hloc),
+            }
+            self.addop_j(SETUP_CLEANUP, cleanup_end, hloc);
+            self.use_label(cleanup_body);
+            self.push_fblock(
+                FBlockType::HandlerCleanup,
+                cleanup_body,
+                NO_LABEL,
+                FBlockDatum::Handler(handler.name.as_ref()),
+                hloc,
+            )?;
+            self.visit_stmts(&handler.body)?;
+            self.pop_fblock();
+            self.addop(POP_BLOCK, NO_LOCATION);
+            if let Some(name) = &handler.name {
+                self.load_const(Constant::None, NO_LOCATION);
+                self.nameop(name, Ctx::Store, NO_LOCATION)?;
+                self.nameop(name, Ctx::Del, NO_LOCATION)?;
+            }
+            self.addop_j(JUMP, except, NO_LOCATION);
+            self.use_label(cleanup_end);
+            if let Some(name) = &handler.name {
+                self.load_const(Constant::None, NO_LOCATION);
+                self.nameop(name, Ctx::Store, NO_LOCATION)?;
+                self.nameop(name, Ctx::Del, NO_LOCATION)?;
+            }
+            self.addop_i(LIST_APPEND, 3, NO_LOCATION);
+            self.addop(POP_TOP, NO_LOCATION);
+            self.addop_j(JUMP, except_with_error, NO_LOCATION);
+            self.use_label(except);
+            self.addop(NOP, NO_LOCATION);
+            self.addop_j(JUMP, except_with_error, NO_LOCATION);
+            self.use_label(no_match);
+            self.addop(POP_TOP, hloc);
+            self.use_label(except_with_error);
+            if i == n - 1 {
+                self.addop_i(LIST_APPEND, 1, NO_LOCATION);
+                self.addop_j(JUMP, reraise_star, NO_LOCATION);
+            }
+        }
+        self.pop_fblock();
+        let reraise = self.new_label();
+        self.use_label(reraise_star);
+        self.addop_i(CALL_INTRINSIC_2, INTRINSIC_PREP_RERAISE_STAR as usize, NO_LOCATION);
+        self.addop_i(COPY, 1, NO_LOCATION);
+        self.addop_j(POP_JUMP_IF_NOT_NONE, reraise, NO_LOCATION);
+        self.addop(POP_TOP, NO_LOCATION);
+        self.addop(POP_BLOCK, NO_LOCATION);
+        self.addop(POP_EXCEPT, NO_LOCATION);
+        self.addop_j(JUMP, end, NO_LOCATION);
+        self.use_label(reraise);
+        self.addop(POP_BLOCK, NO_LOCATION);
+        self.addop_i(SWAP, 2, NO_LOCATION);
+        self.addop(POP_EXCEPT, NO_LOCATION);
+        self.addop_i(RERAISE, 0, NO_LOCATION);
+        self.use_label(cleanup);
+        self.pop_except_and_reraise(NO_LOCATION);
+        self.use_label(orelse_label);
+        self.visit_stmts(orelse)?;
+        self.use_label(end);
+        Ok(())
+    }
+
+    fn import_as(&mut self, loc: Loc, name: &PyStr, asname: &PyStr) -> Result<()> {
+        let bytes = name.as_bytes();
+        if let Some(dot) = bytes.iter().position(|&b| b == b'.') {
+            let mut pos = dot + 1;
+            loop {
+                let next = bytes[pos..].iter().position(|&b| b == b'.').map(|d| d + pos);
+                let attr = PyStr::from_encoded(bytes[pos..next.unwrap_or(bytes.len())].to_vec());
+                self.addop_names(IMPORT_FROM, &attr, loc);
+                match next {
+                    None => break,
+                    Some(d) => {
+                        self.addop_i(SWAP, 2, loc);
+                        self.addop(POP_TOP, loc);
+                        pos = d + 1;
+                    }
+                }
+            }
+            self.nameop(asname, Ctx::Store, loc)?;
+            self.addop(POP_TOP, loc);
+            return Ok(());
+        }
+        self.nameop(asname, Ctx::Store, loc)
+    }
+
+    fn import(&mut self, s: &'a Stmt, names: &'a [ast::Alias]) -> Result<()> {
+        let loc = Loc::of(s.range);
+        for alias in names {
+            self.load_const(Constant::Int(0.into()), loc);
+            self.load_const(Constant::None, loc);
+            self.addop_name(IMPORT_NAME, &alias.name, loc);
+            match &alias.asname {
+                Some(asname) => self.import_as(loc, &alias.name, asname)?,
+                None => {
+                    let bytes = alias.name.as_bytes();
+                    let store = match bytes.iter().position(|&b| b == b'.') {
+                        Some(dot) => PyStr::from_encoded(bytes[..dot].to_vec()),
+                        None => alias.name.clone(),
+                    };
+                    self.nameop(&store, Ctx::Store, loc)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn import_from(&mut self, s: &'a Stmt, module: Option<&PyStr>, names: &'a [ast::Alias], level: u32) -> Result<()> {
+        let loc = Loc::of(s.range);
+        self.load_const(Constant::Int(level.into()), loc);
+        let tuple: Vec<Constant> = names.iter().map(|a| Constant::Str(a.name.clone())).collect();
+        if let Some(future) = self.flags.future_loc {
+            if loc.is_after(future) && module.is_some_and(|m| m.as_bytes() == b"__future__") {
+                return Err(Refusal::syntax_at(
+                    "from __future__ imports must occur at the beginning of the file",
+                    loc.lineno,
+                    loc.col_offset,
+                ));
+            }
+        }
+        self.load_const(Constant::Tuple(tuple), loc);
+        match module {
+            Some(m) => self.addop_name(IMPORT_NAME, m, loc),
+            None => self.addop_name(IMPORT_NAME, &PyStr::new(""), loc),
+        }
+        for (i, alias) in names.iter().enumerate() {
+            if i == 0 && alias.name.as_bytes().first() == Some(&b'*') {
+                self.addop_i(CALL_INTRINSIC_1, INTRINSIC_IMPORT_STAR as usize, loc);
+                self.addop(POP_TOP, NO_LOCATION);
+                return Ok(());
+            }
+            self.addop_name(IMPORT_FROM, &alias.name, loc);
+            let store = alias.asname.as_ref().unwrap_or(&alias.name);
+            self.nameop(store, Ctx::Store, loc)?;
+        }
+        self.addop(POP_TOP, loc);
+        Ok(())
+    }
+
+    fn with_except_finish(&mut self, cleanup: Label) {
+        let suppress = self.new_label();
+        self.addop_j(POP_JUMP_IF_TRUE, suppress, NO_LOCATION);
+        self.addop_i(RERAISE, 2, NO_LOCATION);
+        self.use_label(suppress);
+        self.addop(POP_TOP, NO_LOCATION);
+        self.addop(POP_BLOCK, NO_LOCATION);
+        self.addop(POP_EXCEPT, NO_LOCATION);
+        self.addop(POP_TOP, NO_LOCATION);
+        self.addop(POP_TOP, NO_LOCATION);
+        let exit = self.new_label();
+        self.addop_j(JUMP, exit, NO_LOCATION);
+        self.use_label(cleanup);
+        self.pop_except_and_reraise(NO_LOCATION);
+        self.use_label(exit);
+    }
+
+    fn with(&mut self, s: &'a Stmt, items: &'a [ast::WithItem], pos: usize) -> Result<()> {
+        let item = &items[pos];
+        let block = self.new_label();
+        let final_ = self.new_label();
+        let exit = self.new_label();
+        let cleanup = self.new_label();
+        self.visit_expr(&item.context_expr)?;
+        let loc = Loc::of(s.range);
+        self.addop(BEFORE_WITH, loc);
+        self.addop_j(SETUP_WITH, final_, loc);
+        self.use_label(block);
+        self.push_fblock(FBlockType::With, block, final_, FBlockDatum::Stmt(s), loc)?;
+        match &item.optional_vars {
+            Some(v) => self.visit_expr(v)?,
+            None => self.addop(POP_TOP, loc),
+        }
+        if pos + 1 == items.len() {
+            let StmtKind::With { body, .. } = &s.kind else { unreachable!() };
+            self.visit_stmts(body)?;
+        } else {
+            self.with(s, items, pos + 1)?;
+        }
+        self.addop(POP_BLOCK, NO_LOCATION);
+        self.pop_fblock();
+        let loc = Loc::of(s.range);
+        self.call_exit_with_nones(loc);
+        self.addop(POP_TOP, loc);
+        self.addop_j(JUMP, exit, loc);
+        self.use_label(final_);
+        self.addop_j(SETUP_CLEANUP, cleanup, loc);
+        self.addop(PUSH_EXC_INFO, loc);
+        self.addop(WITH_EXCEPT_START, loc);
+        self.with_except_finish(cleanup);
+        self.use_label(exit);
+        Ok(())
+    }
+
+    fn async_with(&mut self, s: &'a Stmt, items: &'a [ast::WithItem], pos: usize) -> Result<()> {
+        let loc = Loc::of(s.range);
+        let item = &items[pos];
+        if !self.is_top_level_await() && self.unit().scope_type != ScopeType::AsyncFunction {
+            return Err(Refusal::syntax_at("'async with' outside async function", loc.lineno, loc.col_offset));
+        }
+        let block = self.new_label();
+        let final_ = self.new_label();
+        let exit = self.new_label();
+        let cleanup = self.new_label();
+        self.visit_expr(&item.context_expr)?;
+        self.addop(BEFORE_ASYNC_WITH, loc);
+        self.addop_i(GET_AWAITABLE, 1, loc);
+        self.load_const(Constant::None, loc);
+        self.add_yield_from(loc, true);
+        self.addop_j(SETUP_WITH, final_, loc);
+        self.use_label(block);
+        self.push_fblock(FBlockType::AsyncWith, block, final_, FBlockDatum::Stmt(s), loc)?;
+        match &item.optional_vars {
+            Some(v) => self.visit_expr(v)?,
+            None => self.addop(POP_TOP, loc),
+        }
+        if pos + 1 == items.len() {
+            let StmtKind::AsyncWith { body, .. } = &s.kind else { unreachable!() };
+            self.visit_stmts(body)?;
+        } else {
+            self.async_with(s, items, pos + 1)?;
+        }
+        self.pop_fblock();
+        self.addop(POP_BLOCK, loc);
+        self.call_exit_with_nones(loc);
+        self.addop_i(GET_AWAITABLE, 2, loc);
+        self.load_const(Constant::None, loc);
+        self.add_yield_from(loc, true);
+        self.addop(POP_TOP, loc);
+        self.addop_j(JUMP, exit, loc);
+        self.use_label(final_);
+        self.addop_j(SETUP_CLEANUP, cleanup, loc);
+        self.addop(PUSH_EXC_INFO, loc);
+        self.addop(WITH_EXCEPT_START, loc);
+        self.addop_i(GET_AWAITABLE, 2, loc);
+        self.load_const(Constant::None, loc);
+        self.add_yield_from(loc, true);
+        self.with_except_finish(cleanup);
+        self.use_label(exit);
+        Ok(())
+    }
+}
+
+pub fn is_two_element_slice(e: &ast::Expr) -> bool {
+    matches!(e.kind, ExprKind::Slice { step: None, .. })
+}
+
+pub fn binop_arg(op: ast::Operator, inplace: bool) -> usize {
+    use ast::Operator as O;
+    let (normal, inp) = match op {
+        O::Add => (NB_ADD, NB_INPLACE_ADD),
+        O::Sub => (NB_SUBTRACT, NB_INPLACE_SUBTRACT),
+        O::Mult => (NB_MULTIPLY, NB_INPLACE_MULTIPLY),
+        O::MatMult => (NB_MATRIX_MULTIPLY, NB_INPLACE_MATRIX_MULTIPLY),
+        O::Div => (NB_TRUE_DIVIDE, NB_INPLACE_TRUE_DIVIDE),
+        O::Mod => (NB_REMAINDER, NB_INPLACE_REMAINDER),
+        O::Pow => (NB_POWER, NB_INPLACE_POWER),
+        O::LShift => (NB_LSHIFT, NB_INPLACE_LSHIFT),
+        O::RShift => (NB_RSHIFT, NB_INPLACE_RSHIFT),
+        O::BitOr => (NB_OR, NB_INPLACE_OR),
+        O::BitXor => (NB_XOR, NB_INPLACE_XOR),
+        O::BitAnd => (NB_AND, NB_INPLACE_AND),
+        O::FloorDiv => (NB_FLOOR_DIVIDE, NB_INPLACE_FLOOR_DIVIDE),
+    };
+    (if inplace { inp } else { normal }) as usize
+}

@@ -1,0 +1,587 @@
+//! The control-flow graph of one code unit: basic blocks built from the
+//! instruction sequence, CPython 3.12's optimisation passes over them (in
+//! `optimize`), line numbers for artificial instructions (in `lines`), then
+//! the stack depth, cell and free variable offsets, and jump offsets, in
+//! the order `compile.c`'s `optimize_and_assemble_code_unit` runs them.
+//!
+//! Blocks live in an arena and are chained through `next`, as CPython
+//! chains them through `b_next`; passes that CPython runs "for each block"
+//! follow that chain.
+
+mod lines;
+mod optimize;
+
+use crate::assemble;
+use crate::code::{CodeObject, Constant, PyStr};
+use crate::codegen::{InstrSeq, Metadata};
+use crate::error::{Refusal, Result};
+use crate::instr::*;
+
+pub type BlockId = usize;
+
+#[derive(Debug, Clone, Copy)]
+pub struct CfgInstr {
+    pub op: u16,
+    pub arg: i32,
+    pub loc: Loc,
+    pub target: Option<BlockId>,
+    pub except: Option<BlockId>,
+}
+
+impl CfgInstr {
+    fn new(op: u16, arg: i32, loc: Loc) -> Self {
+        Self { op, arg, loc, target: None, except: None }
+    }
+
+    pub fn set_op0(&mut self, op: u16) {
+        self.op = op;
+        self.arg = 0;
+    }
+
+    pub fn set_op1(&mut self, op: u16, arg: i32) {
+        self.op = op;
+        self.arg = arg;
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Block {
+    pub instrs: Vec<CfgInstr>,
+    pub next: Option<BlockId>,
+    pub label: i32,
+    pub startdepth: i32,
+    pub offset: i32,
+    pub except_handler: bool,
+    pub preserve_lasti: bool,
+    pub visited: bool,
+    pub predecessors: i32,
+    pub cold: bool,
+    pub warm: bool,
+    pub exceptstack: Option<ExceptStack>,
+    pub unsafe_locals_mask: u64,
+}
+
+impl Block {
+    pub fn last(&self) -> Option<&CfgInstr> {
+        self.instrs.last()
+    }
+
+    /// Control leaves the block only through its last instruction.
+    pub fn no_fallthrough(&self) -> bool {
+        self.last().is_some_and(|l| is_scope_exit(l.op) || is_unconditional_jump(l.op))
+    }
+
+    pub fn has_fallthrough(&self) -> bool {
+        !self.no_fallthrough()
+    }
+
+    pub fn exits_scope(&self) -> bool {
+        self.last().is_some_and(|l| is_scope_exit(l.op))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ExceptStack {
+    pub handlers: Vec<Option<BlockId>>,
+}
+
+impl ExceptStack {
+    fn new() -> Self {
+        Self { handlers: vec![None] }
+    }
+
+    pub fn depth(&self) -> usize {
+        self.handlers.len() - 1
+    }
+
+    fn top(&self) -> Option<BlockId> {
+        *self.handlers.last().unwrap()
+    }
+}
+
+pub struct Cfg {
+    pub blocks: Vec<Block>,
+    pub entry: BlockId,
+    cur: BlockId,
+    current_label: i32,
+}
+
+impl Cfg {
+    fn new() -> Self {
+        let mut cfg = Self { blocks: Vec::new(), entry: 0, cur: 0, current_label: -1 };
+        let b = cfg.new_block();
+        cfg.entry = b;
+        cfg.cur = b;
+        cfg
+    }
+
+    pub fn new_block(&mut self) -> BlockId {
+        self.blocks.push(Block { label: -1, ..Block::default() });
+        self.blocks.len() - 1
+    }
+
+    /// The blocks in chain order.
+    pub fn order(&self) -> Vec<BlockId> {
+        let mut out = Vec::new();
+        let mut b = Some(self.entry);
+        while let Some(id) = b {
+            out.push(id);
+            b = self.blocks[id].next;
+        }
+        out
+    }
+
+    fn current_block_is_terminated(&mut self) -> bool {
+        let cur = self.cur;
+        if let Some(last) = self.blocks[cur].last() {
+            if is_terminator(last.op) {
+                return true;
+            }
+        }
+        if self.current_label >= 0 {
+            if !self.blocks[cur].instrs.is_empty() || self.blocks[cur].label >= 0 {
+                return true;
+            }
+            self.blocks[cur].label = self.current_label;
+            self.current_label = -1;
+        }
+        false
+    }
+
+    fn maybe_start_new_block(&mut self) {
+        if self.current_block_is_terminated() {
+            let b = self.new_block();
+            self.blocks[b].label = self.current_label;
+            self.current_label = -1;
+            self.blocks[self.cur].next = Some(b);
+            self.cur = b;
+        }
+    }
+
+    fn use_label(&mut self, label: i32) {
+        self.current_label = label;
+        self.maybe_start_new_block();
+    }
+
+    fn addop(&mut self, op: u16, arg: i32, loc: Loc) {
+        self.maybe_start_new_block();
+        let cur = self.cur;
+        self.blocks[cur].instrs.push(CfgInstr::new(op, arg, loc));
+    }
+
+    /// `instr_sequence_to_cfg`: one label per offset (the last one that
+    /// points there), blocks started at labels and after terminators.
+    fn from_sequence(seq: &InstrSeq) -> Result<Self> {
+        let mut g = Self::new();
+        let n = seq.instrs.len();
+        let mut offset2lbl = vec![-1i32; n];
+        for (lbl, &offset) in seq.labelmap.iter().enumerate() {
+            if offset >= 0 && (offset as usize) < n {
+                offset2lbl[offset as usize] = lbl as i32;
+            }
+        }
+        for (i, instr) in seq.instrs.iter().enumerate() {
+            if offset2lbl[i] >= 0 {
+                g.use_label(offset2lbl[i]);
+            }
+            let mut arg = instr.arg;
+            if has_target(instr.op) {
+                let offset = seq
+                    .labelmap
+                    .get(arg as usize)
+                    .copied()
+                    .filter(|&o| o >= 0 && (o as usize) < n)
+                    .ok_or_else(|| Refusal::internal("jump to an unplaced label"))?;
+                arg = offset2lbl[offset as usize];
+            }
+            g.addop(instr.op, arg, instr.loc);
+        }
+        Ok(g)
+    }
+
+    pub fn max_label(&self) -> i32 {
+        self.order().iter().map(|&b| self.blocks[b].label).max().unwrap_or(-1)
+    }
+
+    fn translate_jump_labels_to_targets(&mut self) -> Result<()> {
+        let order = self.order();
+        let max_label = self.max_label();
+        let mut label2block = vec![None; (max_label + 1).max(0) as usize];
+        for &b in &order {
+            let l = self.blocks[b].label;
+            if l >= 0 {
+                label2block[l as usize] = Some(b);
+            }
+        }
+        for &b in &order {
+            for i in 0..self.blocks[b].instrs.len() {
+                let instr = self.blocks[b].instrs[i];
+                if has_target(instr.op) {
+                    let target = label2block
+                        .get(instr.arg as usize)
+                        .copied()
+                        .flatten()
+                        .ok_or_else(|| Refusal::internal("jump to an unknown label"))?;
+                    self.blocks[b].instrs[i].target = Some(target);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn mark_except_handlers(&mut self) {
+        for b in self.order() {
+            for i in 0..self.blocks[b].instrs.len() {
+                let instr = self.blocks[b].instrs[i];
+                if is_block_push(instr.op) {
+                    self.blocks[instr.target.unwrap()].except_handler = true;
+                }
+            }
+        }
+    }
+
+    /// Resets `visited` on every block in the chain (CPython does this
+    /// when it allocates a traversal stack).
+    pub fn reset_visited(&mut self) {
+        for b in self.order() {
+            self.blocks[b].visited = false;
+        }
+    }
+
+    fn label_exception_targets(&mut self) {
+        self.reset_visited();
+        let entry = self.entry;
+        let mut todo = vec![entry];
+        self.blocks[entry].visited = true;
+        self.blocks[entry].exceptstack = Some(ExceptStack::new());
+        while let Some(b) = todo.pop() {
+            let mut except_stack = self.blocks[b].exceptstack.take();
+            let mut handler = except_stack.as_ref().and_then(|s| s.top());
+            let n = self.blocks[b].instrs.len();
+            for i in 0..n {
+                let instr = self.blocks[b].instrs[i];
+                if is_block_push(instr.op) {
+                    let target = instr.target.unwrap();
+                    if !self.blocks[target].visited {
+                        self.blocks[target].exceptstack = except_stack.clone();
+                        todo.push(target);
+                        self.blocks[target].visited = true;
+                    }
+                    if matches!(instr.op, SETUP_WITH | SETUP_CLEANUP) {
+                        self.blocks[target].preserve_lasti = true;
+                    }
+                    if let Some(s) = except_stack.as_mut() {
+                        s.handlers.push(Some(target));
+                    }
+                    handler = Some(target);
+                } else if instr.op == POP_BLOCK {
+                    if let Some(s) = except_stack.as_mut() {
+                        s.handlers.pop();
+                        handler = s.top();
+                    }
+                } else if is_jump(instr.op) {
+                    self.blocks[b].instrs[i].except = handler;
+                    let target = instr.target.unwrap();
+                    if !self.blocks[target].visited {
+                        if self.blocks[b].has_fallthrough() {
+                            self.blocks[target].exceptstack = except_stack.clone();
+                        } else {
+                            self.blocks[target].exceptstack = except_stack.take();
+                        }
+                        todo.push(target);
+                        self.blocks[target].visited = true;
+                    }
+                } else {
+                    if instr.op == YIELD_VALUE {
+                        self.blocks[b].instrs[i].arg = except_stack.as_ref().map_or(0, |s| s.depth() as i32);
+                    }
+                    self.blocks[b].instrs[i].except = handler;
+                }
+            }
+            if self.blocks[b].has_fallthrough() {
+                if let Some(next) = self.blocks[b].next {
+                    if !self.blocks[next].visited {
+                        self.blocks[next].exceptstack = except_stack;
+                        todo.push(next);
+                        self.blocks[next].visited = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The deepest stack any path needs.
+    fn stackdepth(&mut self, code_flags: u32) -> Result<i32> {
+        for b in self.order() {
+            self.blocks[b].startdepth = i32::MIN;
+        }
+        self.reset_visited();
+        let mut maxdepth = 0;
+        let mut stack = Vec::new();
+        let start = if code_flags & (0x20 | 0x80 | 0x200) != 0 { 1 } else { 0 };
+        let entry = self.entry;
+        push_depth(&mut self.blocks, &mut stack, entry, start);
+        while let Some(b) = stack.pop() {
+            let mut depth = self.blocks[b].startdepth;
+            let mut next = self.blocks[b].next;
+            for i in 0..self.blocks[b].instrs.len() {
+                let instr = self.blocks[b].instrs[i];
+                let effect = stack_effect(instr.op, instr.arg, false)
+                    .ok_or_else(|| Refusal::internal(format!("no stack effect for {}", name(instr.op))))?;
+                let new_depth = depth + effect;
+                if new_depth < 0 {
+                    return Err(Refusal::internal("negative stack depth"));
+                }
+                maxdepth = maxdepth.max(new_depth);
+                if has_target(instr.op) {
+                    let effect = stack_effect(instr.op, instr.arg, true).unwrap_or(0);
+                    let target_depth = depth + effect;
+                    maxdepth = maxdepth.max(target_depth);
+                    push_depth(&mut self.blocks, &mut stack, instr.target.unwrap(), target_depth);
+                }
+                depth = new_depth;
+                if is_unconditional_jump(instr.op) || is_scope_exit(instr.op) {
+                    next = None;
+                    break;
+                }
+            }
+            if let Some(next) = next {
+                push_depth(&mut self.blocks, &mut stack, next, depth);
+            }
+        }
+        Ok(maxdepth)
+    }
+
+    fn convert_pseudo_ops(&mut self) {
+        for b in self.order() {
+            for instr in &mut self.blocks[b].instrs {
+                if is_block_push(instr.op) || instr.op == POP_BLOCK {
+                    instr.set_op0(NOP);
+                } else if instr.op == STORE_FAST_MAYBE_NULL {
+                    instr.op = STORE_FAST;
+                }
+            }
+        }
+        for b in self.order() {
+            optimize::remove_redundant_nops(self, b);
+        }
+    }
+
+    fn normalize_jumps(&mut self) {
+        let order = self.order();
+        for &b in &order {
+            self.blocks[b].visited = false;
+        }
+        let mut b = Some(self.entry);
+        while let Some(id) = b {
+            self.blocks[id].visited = true;
+            self.normalize_jumps_in_block(id);
+            b = self.blocks[id].next;
+        }
+    }
+
+    fn normalize_jumps_in_block(&mut self, b: BlockId) {
+        let Some(&last) = self.blocks[b].last() else { return };
+        if !is_jump(last.op) {
+            return;
+        }
+        let target = last.target.unwrap();
+        let is_forward = !self.blocks[target].visited;
+        let li = self.blocks[b].instrs.len() - 1;
+        match last.op {
+            JUMP => {
+                self.blocks[b].instrs[li].op = if is_forward { JUMP_FORWARD } else { JUMP_BACKWARD };
+                return;
+            }
+            JUMP_NO_INTERRUPT => {
+                self.blocks[b].instrs[li].op = if is_forward { JUMP_FORWARD } else { JUMP_BACKWARD_NO_INTERRUPT };
+                return;
+            }
+            _ => {}
+        }
+        let reversed = match last.op {
+            POP_JUMP_IF_NOT_NONE => POP_JUMP_IF_NONE,
+            POP_JUMP_IF_NONE => POP_JUMP_IF_NOT_NONE,
+            POP_JUMP_IF_FALSE => POP_JUMP_IF_TRUE,
+            POP_JUMP_IF_TRUE => POP_JUMP_IF_FALSE,
+            _ => 0,
+        };
+        if is_forward {
+            return;
+        }
+        let backwards = self.new_block();
+        let label = self.blocks[target].label;
+        let mut jump = CfgInstr::new(JUMP, label, last.loc);
+        jump.target = Some(target);
+        self.blocks[backwards].instrs.push(jump);
+        let next = self.blocks[b].next;
+        self.blocks[b].instrs[li].op = reversed;
+        self.blocks[b].instrs[li].target = next;
+        self.blocks[backwards].cold = self.blocks[b].cold;
+        self.blocks[backwards].next = next;
+        self.blocks[b].next = Some(backwards);
+    }
+
+    fn resolve_jump_offsets(&mut self) {
+        let order = self.order();
+        loop {
+            let mut totsize = 0i32;
+            for &b in &order {
+                let size: usize = self.blocks[b].instrs.iter().map(|i| instr_size(i.op, i.arg)).sum();
+                self.blocks[b].offset = totsize;
+                totsize += size as i32;
+            }
+            let mut recompile = false;
+            for &b in &order {
+                let mut bsize = self.blocks[b].offset;
+                for i in 0..self.blocks[b].instrs.len() {
+                    let instr = self.blocks[b].instrs[i];
+                    let isize = instr_size(instr.op, instr.arg) as i32;
+                    bsize += isize;
+                    if is_jump(instr.op) {
+                        let target_offset = self.blocks[instr.target.unwrap()].offset;
+                        let arg = if target_offset < bsize { bsize - target_offset } else { target_offset - bsize };
+                        self.blocks[b].instrs[i].arg = arg;
+                        if instr_size(instr.op, arg) as i32 != isize {
+                            recompile = true;
+                        }
+                    }
+                }
+            }
+            if !recompile {
+                break;
+            }
+        }
+    }
+}
+
+fn push_depth(blocks: &mut [Block], stack: &mut Vec<BlockId>, b: BlockId, depth: i32) {
+    if blocks[b].startdepth < depth && blocks[b].startdepth < 100 {
+        blocks[b].startdepth = depth;
+        stack.push(b);
+    }
+}
+
+/// One instruction of the final sequence, with its exception handler.
+#[derive(Debug, Clone, Copy)]
+pub struct FinalInstr {
+    pub op: u16,
+    pub arg: i32,
+    pub loc: Loc,
+    /// Handler offset, start depth and whether it keeps `lasti`; offset -1
+    /// when no handler covers the instruction.
+    pub handler: (i32, i32, bool),
+}
+
+/// Runs the passes on one unit and builds its code object.
+pub fn optimize_and_assemble(
+    md: &mut Metadata,
+    seq: &InstrSeq,
+    code_flags: u32,
+    nparams: usize,
+    filename: PyStr,
+) -> Result<CodeObject> {
+    let mut consts: Vec<Constant> = md.consts.clone();
+    let mut g = Cfg::from_sequence(seq)?;
+    let nlocals = md.varnames.len();
+    // _PyCfg_OptimizeCodeUnit
+    g.translate_jump_labels_to_targets()?;
+    g.mark_except_handlers();
+    g.label_exception_targets();
+    optimize::optimize_cfg(&mut g, &mut consts)?;
+    optimize::remove_unused_consts(&mut g, &mut consts);
+    optimize::add_checks_for_loads_of_uninitialized_variables(&mut g, nlocals, nparams);
+    optimize::push_cold_blocks_to_end(&mut g);
+    lines::resolve_line_numbers(&mut g, md.firstlineno);
+    // Assembly.
+    let nlocalsplus = prepare_localsplus(md, &mut g, code_flags);
+    let maxdepth = g.stackdepth(code_flags)?;
+    g.convert_pseudo_ops();
+    g.normalize_jumps();
+    g.resolve_jump_offsets();
+    let mut instrs = Vec::new();
+    for b in g.order() {
+        for instr in &g.blocks[b].instrs {
+            let handler = match instr.except {
+                Some(h) => (g.blocks[h].offset, g.blocks[h].startdepth, g.blocks[h].preserve_lasti),
+                None => (-1, 0, false),
+            };
+            instrs.push(FinalInstr { op: instr.op, arg: instr.arg, loc: instr.loc, handler });
+        }
+    }
+    assemble::make_code(md, consts, maxdepth, &instrs, nlocalsplus, code_flags, filename)
+}
+
+/// The offsets of cell and free variables in the frame, with the cells of
+/// arguments merged into the arguments' own slots.
+fn build_cellfixedoffsets(md: &Metadata) -> Vec<i32> {
+    let nlocals = md.varnames.len() as i32;
+    let ncells = md.cellvars.len();
+    let nfree = md.freevars.len();
+    let mut fixed: Vec<i32> = (0..(ncells + nfree) as i32).map(|i| nlocals + i).collect();
+    for (name, &cellindex) in &md.cellvars.0 {
+        if let Some(varindex) = md.varnames.get(name) {
+            fixed[cellindex] = varindex as i32;
+        }
+    }
+    fixed
+}
+
+fn prepare_localsplus(md: &Metadata, g: &mut Cfg, code_flags: u32) -> usize {
+    let nlocals = md.varnames.len();
+    let ncells = md.cellvars.len();
+    let nfree = md.freevars.len();
+    let mut nlocalsplus = nlocals + ncells + nfree;
+    let mut fixed = build_cellfixedoffsets(md);
+    let entry = g.entry;
+    // insert_prefix_instructions
+    if code_flags & (0x20 | 0x80 | 0x200) != 0 {
+        let firstlineno = md.firstlineno;
+        g.blocks[entry]
+            .instrs
+            .insert(0, CfgInstr::new(RETURN_GENERATOR, 0, Loc::new(firstlineno, firstlineno, -1, -1)));
+        g.blocks[entry].instrs.insert(1, CfgInstr::new(POP_TOP, 0, NO_LOCATION));
+    }
+    if ncells > 0 {
+        let nvars = ncells + nlocals;
+        let mut sorted = vec![0usize; nvars];
+        for (i, &f) in fixed.iter().take(ncells).enumerate() {
+            sorted[f as usize] = i + 1;
+        }
+        let mut used = 0;
+        for &s in &sorted {
+            if used >= ncells {
+                break;
+            }
+            if s == 0 {
+                continue;
+            }
+            g.blocks[entry].instrs.insert(used, CfgInstr::new(MAKE_CELL, (s - 1) as i32, NO_LOCATION));
+            used += 1;
+        }
+    }
+    if nfree > 0 {
+        g.blocks[entry].instrs.insert(0, CfgInstr::new(COPY_FREE_VARS, nfree as i32, NO_LOCATION));
+    }
+    // fix_cell_offsets
+    let mut numdropped = 0;
+    for (i, f) in fixed.iter_mut().enumerate() {
+        if *f == (i + nlocals) as i32 {
+            *f -= numdropped;
+        } else {
+            numdropped += 1;
+        }
+    }
+    for b in g.order() {
+        for instr in &mut g.blocks[b].instrs {
+            if matches!(
+                instr.op,
+                MAKE_CELL | LOAD_CLOSURE | LOAD_DEREF | STORE_DEREF | DELETE_DEREF | LOAD_FROM_DICT_OR_DEREF
+            ) {
+                instr.arg = fixed[instr.arg as usize];
+            }
+        }
+    }
+    nlocalsplus -= numdropped as usize;
+    nlocalsplus
+}

@@ -1,0 +1,762 @@
+//! CPython 3.12's optimisations on the flow graph, in its order: empty
+//! blocks out, small exit blocks inlined, per-block peepholes (constant
+//! conditions, tuple folding, jump threading, swap elimination), redundant
+//! NOPs and pairs, unreachable code, redundant jumps; then unused
+//! constants, `LOAD_FAST_CHECK` for possibly unbound locals, and cold
+//! blocks (exception handlers) moved to the end.
+
+use super::{BlockId, Cfg, CfgInstr};
+use crate::code::Constant;
+use crate::error::{Refusal, Result};
+use crate::instr::*;
+
+const MAX_COPY_SIZE: usize = 4;
+
+pub fn eliminate_empty_basic_blocks(g: &mut Cfg) {
+    let order = g.order();
+    for &b in &order {
+        let mut next = g.blocks[b].next;
+        while let Some(n) = next {
+            if !g.blocks[n].instrs.is_empty() {
+                break;
+            }
+            next = g.blocks[n].next;
+        }
+        g.blocks[b].next = next;
+    }
+    while g.blocks[g.entry].instrs.is_empty() {
+        match g.blocks[g.entry].next {
+            Some(n) => g.entry = n,
+            None => break,
+        }
+    }
+    let mut next_lbl = g.max_label() + 1;
+    for b in g.order() {
+        for i in 0..g.blocks[b].instrs.len() {
+            let instr = g.blocks[b].instrs[i];
+            if !has_target(instr.op) {
+                continue;
+            }
+            let mut target = instr.target.unwrap();
+            while g.blocks[target].instrs.is_empty() {
+                target = g.blocks[target].next.unwrap();
+            }
+            if instr.target != Some(target) {
+                if g.blocks[target].label < 0 {
+                    g.blocks[target].label = next_lbl;
+                    next_lbl += 1;
+                }
+                g.blocks[b].instrs[i].target = Some(target);
+                g.blocks[b].instrs[i].arg = g.blocks[target].label;
+            }
+        }
+    }
+}
+
+/// Drops NOPs that carry no line of their own.
+pub fn remove_redundant_nops(g: &mut Cfg, b: BlockId) -> usize {
+    let n = g.blocks[b].instrs.len();
+    let mut dest = 0;
+    let mut prev_lineno = -1;
+    for src in 0..n {
+        let instr = g.blocks[b].instrs[src];
+        let lineno = instr.loc.lineno;
+        if instr.op == NOP {
+            if lineno < 0 {
+                continue;
+            }
+            if prev_lineno == lineno {
+                continue;
+            }
+            if src < n - 1 {
+                let next_lineno = g.blocks[b].instrs[src + 1].loc.lineno;
+                if next_lineno == lineno {
+                    continue;
+                }
+                if next_lineno < 0 {
+                    g.blocks[b].instrs[src + 1].loc = instr.loc;
+                    continue;
+                }
+            } else {
+                let mut next = g.blocks[b].next;
+                while let Some(nb) = next {
+                    if !g.blocks[nb].instrs.is_empty() {
+                        break;
+                    }
+                    next = g.blocks[nb].next;
+                }
+                if let Some(nb) = next {
+                    let mut next_loc = NO_LOCATION;
+                    for ni in &g.blocks[nb].instrs {
+                        if ni.op == NOP && ni.loc.lineno == NO_LOCATION.lineno {
+                            continue;
+                        }
+                        next_loc = ni.loc;
+                        break;
+                    }
+                    if lineno == next_loc.lineno {
+                        continue;
+                    }
+                }
+            }
+        }
+        g.blocks[b].instrs[dest] = g.blocks[b].instrs[src];
+        dest += 1;
+        prev_lineno = lineno;
+    }
+    g.blocks[b].instrs.truncate(dest);
+    n - dest
+}
+
+fn remove_redundant_nops_and_pairs(g: &mut Cfg) {
+    let mut done = false;
+    while !done {
+        done = true;
+        let mut instr: Option<(BlockId, usize)> = None;
+        for b in g.order() {
+            remove_redundant_nops(g, b);
+            if g.blocks[b].label >= 0 {
+                instr = None;
+            }
+            for i in 0..g.blocks[b].instrs.len() {
+                let prev = instr;
+                instr = Some((b, i));
+                let (prev_op, prev_arg) = match prev {
+                    Some((pb, pi)) => (g.blocks[pb].instrs[pi].op, g.blocks[pb].instrs[pi].arg),
+                    None => (0, 0),
+                };
+                let op = g.blocks[b].instrs[i].op;
+                let redundant = op == POP_TOP && (prev_op == LOAD_CONST || (prev_op == COPY && prev_arg == 1));
+                if redundant {
+                    if let Some((pb, pi)) = prev {
+                        g.blocks[pb].instrs[pi].set_op0(NOP);
+                    }
+                    g.blocks[b].instrs[i].set_op0(NOP);
+                    done = false;
+                }
+            }
+            let last_is_jump = instr.is_some_and(|(ib, ii)| is_jump(g.blocks[ib].instrs[ii].op));
+            if last_is_jump || !g.blocks[b].has_fallthrough() {
+                instr = None;
+            }
+        }
+    }
+}
+
+pub fn remove_redundant_jumps(g: &mut Cfg) -> Result<()> {
+    for b in g.order() {
+        let Some(&last) = g.blocks[b].last() else {
+            return Err(Refusal::internal("empty block in remove_redundant_jumps"));
+        };
+        if is_unconditional_jump(last.op) {
+            if last.target == g.blocks[b].next {
+                let li = g.blocks[b].instrs.len() - 1;
+                g.blocks[b].instrs[li].set_op0(NOP);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn inline_small_exit_blocks(g: &mut Cfg, b: BlockId) -> bool {
+    let Some(&last) = g.blocks[b].last() else { return false };
+    if !is_unconditional_jump(last.op) {
+        return false;
+    }
+    let target = last.target.unwrap();
+    if g.blocks[target].exits_scope() && g.blocks[target].instrs.len() <= MAX_COPY_SIZE {
+        let li = g.blocks[b].instrs.len() - 1;
+        g.blocks[b].instrs[li].set_op0(NOP);
+        let copied = g.blocks[target].instrs.clone();
+        g.blocks[b].instrs.extend(copied);
+        return true;
+    }
+    false
+}
+
+fn jump_thread(inst: &mut CfgInstr, target: &CfgInstr, op: u16) -> bool {
+    if (inst.loc.lineno == target.loc.lineno || target.loc.lineno == -1) && inst.target != target.target {
+        inst.target = target.target;
+        inst.op = op;
+        return true;
+    }
+    false
+}
+
+fn fold_tuple_on_constants(g: &mut Cfg, b: BlockId, start: usize, n: usize, consts: &mut Vec<Constant>) {
+    let instrs = &g.blocks[b].instrs;
+    if !instrs[start..start + n].iter().all(|i| has_const(i.op)) {
+        return;
+    }
+    if !instrs[start..start + n].iter().all(|i| i.op == LOAD_CONST) {
+        return;
+    }
+    let items: Vec<Constant> = instrs[start..start + n].iter().map(|i| consts[i.arg as usize].clone()).collect();
+    let tuple = Constant::Tuple(items);
+    let key = tuple.key();
+    let index = match consts.iter().position(|c| c.key() == key) {
+        Some(i) => i,
+        None => {
+            consts.push(tuple);
+            consts.len() - 1
+        }
+    };
+    for i in start..start + n {
+        g.blocks[b].instrs[i].set_op0(NOP);
+    }
+    g.blocks[b].instrs[start + n].set_op1(LOAD_CONST, index as i32);
+}
+
+/// Replaces a run of SWAPs and NOPs with the shortest equivalent.
+fn swaptimize(g: &mut Cfg, b: BlockId, ix: &mut usize) {
+    let instrs = &mut g.blocks[b].instrs;
+    let base = *ix;
+    let mut depth = instrs[base].arg as usize;
+    let mut len = 0;
+    let mut more = false;
+    let limit = instrs.len() - base;
+    loop {
+        len += 1;
+        if len >= limit {
+            break;
+        }
+        let op = instrs[base + len].op;
+        if op == SWAP {
+            depth = depth.max(instrs[base + len].arg as usize);
+            more = true;
+        } else if op != NOP {
+            break;
+        }
+    }
+    if !more {
+        return;
+    }
+    const VISITED: i64 = -1;
+    let mut stack: Vec<i64> = (0..depth as i64).collect();
+    for i in 0..len {
+        if instrs[base + i].op == SWAP {
+            let oparg = instrs[base + i].arg as usize;
+            stack.swap(0, oparg - 1);
+        }
+    }
+    let mut current = len as i64 - 1;
+    for i in 0..depth {
+        if stack[i] == VISITED || stack[i] == i as i64 {
+            continue;
+        }
+        let mut j = i;
+        loop {
+            if j != 0 {
+                let slot = &mut instrs[base + current as usize];
+                slot.op = SWAP;
+                slot.arg = j as i32 + 1;
+                current -= 1;
+            }
+            if stack[j] == VISITED {
+                break;
+            }
+            let next_j = stack[j] as usize;
+            stack[j] = VISITED;
+            j = next_j;
+        }
+    }
+    while current >= 0 {
+        instrs[base + current as usize].set_op0(NOP);
+        current -= 1;
+    }
+    *ix += len - 1;
+}
+
+fn swappable(op: u16) -> bool {
+    matches!(op, STORE_FAST | STORE_FAST_MAYBE_NULL | POP_TOP)
+}
+
+fn stores_to(instr: &CfgInstr) -> i32 {
+    if matches!(instr.op, STORE_FAST | STORE_FAST_MAYBE_NULL) { instr.arg } else { -1 }
+}
+
+fn next_swappable_instruction(instrs: &[CfgInstr], mut i: usize, lineno: i32) -> Option<usize> {
+    loop {
+        i += 1;
+        if i >= instrs.len() {
+            return None;
+        }
+        let instr = &instrs[i];
+        if lineno >= 0 && instr.loc.lineno != lineno {
+            return None;
+        }
+        if instr.op == NOP {
+            continue;
+        }
+        if swappable(instr.op) {
+            return Some(i);
+        }
+        return None;
+    }
+}
+
+fn apply_static_swaps(g: &mut Cfg, b: BlockId, i: usize) {
+    let instrs = &mut g.blocks[b].instrs;
+    let mut i = i as i64;
+    while i >= 0 {
+        let idx = i as usize;
+        let swap = instrs[idx];
+        if swap.op != SWAP {
+            if swap.op == NOP || swappable(swap.op) {
+                i -= 1;
+                continue;
+            }
+            return;
+        }
+        let Some(j) = next_swappable_instruction(instrs, idx, -1) else { return };
+        let mut k = j;
+        let lineno = instrs[j].loc.lineno;
+        let mut count = swap.arg - 1;
+        while count > 0 {
+            match next_swappable_instruction(instrs, k, lineno) {
+                Some(next) => k = next,
+                None => return,
+            }
+            count -= 1;
+        }
+        let store_j = stores_to(&instrs[j]);
+        let store_k = stores_to(&instrs[k]);
+        if store_j >= 0 || store_k >= 0 {
+            if store_j == store_k {
+                return;
+            }
+            for instr in &instrs[j + 1..k] {
+                let s = stores_to(instr);
+                if s >= 0 && (s == store_j || s == store_k) {
+                    return;
+                }
+            }
+        }
+        instrs[idx].set_op0(NOP);
+        instrs.swap(j, k);
+        i -= 1;
+    }
+}
+
+fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Vec<Constant>) -> Result<()> {
+    let nop = CfgInstr { op: NOP, arg: 0, loc: NO_LOCATION, target: None, except: None };
+    let mut target = nop;
+    let mut opcode = 0u16;
+    let mut oparg = 0i32;
+    let mut i = 0usize;
+    while i < g.blocks[b].instrs.len() {
+        let inst = g.blocks[b].instrs[i];
+        let is_copy_of_load_const = opcode == LOAD_CONST && inst.op == COPY && inst.arg == 1;
+        if !is_copy_of_load_const {
+            opcode = inst.op;
+            oparg = inst.arg;
+            if has_target(opcode) {
+                let t = inst.target.unwrap();
+                target = g.blocks[t].instrs[0];
+            } else {
+                target = nop;
+            }
+        }
+        let n = g.blocks[b].instrs.len();
+        let nextop = if i + 1 < n { g.blocks[b].instrs[i + 1].op } else { 0 };
+        match opcode {
+            LOAD_CONST => match nextop {
+                POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE => {
+                    let value = consts[oparg as usize].is_true();
+                    g.blocks[b].instrs[i].set_op0(NOP);
+                    let jump_if_true = nextop == POP_JUMP_IF_TRUE;
+                    if value == jump_if_true {
+                        g.blocks[b].instrs[i + 1].op = JUMP;
+                    } else {
+                        g.blocks[b].instrs[i + 1].set_op0(NOP);
+                    }
+                }
+                IS_OP => {
+                    let jump_op = if i + 2 < n { g.blocks[b].instrs[i + 2].op } else { 0 };
+                    if matches!(consts[oparg as usize], Constant::None)
+                        && matches!(jump_op, POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE)
+                    {
+                        let nextarg = g.blocks[b].instrs[i + 1].arg as u8;
+                        g.blocks[b].instrs[i].set_op0(NOP);
+                        g.blocks[b].instrs[i + 1].set_op0(NOP);
+                        let flip = (nextarg ^ u8::from(jump_op == POP_JUMP_IF_FALSE)) != 0;
+                        g.blocks[b].instrs[i + 2].op = if flip { POP_JUMP_IF_NOT_NONE } else { POP_JUMP_IF_NONE };
+                    }
+                }
+                RETURN_VALUE => {
+                    g.blocks[b].instrs[i].set_op0(NOP);
+                    i += 1;
+                    g.blocks[b].instrs[i].set_op1(RETURN_CONST, oparg);
+                }
+                _ => {}
+            },
+            BUILD_TUPLE => {
+                if nextop == UNPACK_SEQUENCE && oparg == g.blocks[b].instrs[i + 1].arg {
+                    match oparg {
+                        1 => {
+                            g.blocks[b].instrs[i].set_op0(NOP);
+                            g.blocks[b].instrs[i + 1].set_op0(NOP);
+                            i += 1;
+                            continue;
+                        }
+                        2 | 3 => {
+                            g.blocks[b].instrs[i].set_op0(NOP);
+                            g.blocks[b].instrs[i + 1].op = SWAP;
+                            i += 1;
+                            continue;
+                        }
+                        _ => {}
+                    }
+                }
+                if i >= oparg as usize {
+                    fold_tuple_on_constants(g, b, i - oparg as usize, oparg as usize, consts);
+                }
+            }
+            POP_JUMP_IF_NOT_NONE | POP_JUMP_IF_NONE | POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE | JUMP => {
+                if target.op == JUMP {
+                    let op = g.blocks[b].instrs[i].op;
+                    let mut inst = g.blocks[b].instrs[i];
+                    if jump_thread(&mut inst, &target, op) {
+                        g.blocks[b].instrs[i] = inst;
+                        // Look at the same instruction again.
+                        continue;
+                    }
+                }
+            }
+            SWAP => {
+                if oparg == 1 {
+                    g.blocks[b].instrs[i].set_op0(NOP);
+                } else {
+                    swaptimize(g, b, &mut i);
+                    apply_static_swaps(g, b, i);
+                }
+            }
+            PUSH_NULL => {
+                if nextop == LOAD_GLOBAL && g.blocks[b].instrs[i + 1].arg & 1 == 0 {
+                    g.blocks[b].instrs[i].set_op0(NOP);
+                    g.blocks[b].instrs[i + 1].arg |= 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+fn mark_reachable(g: &mut Cfg) {
+    g.reset_visited();
+    let entry = g.entry;
+    g.blocks[entry].predecessors = 1;
+    let mut stack = vec![entry];
+    while let Some(b) = stack.pop() {
+        g.blocks[b].visited = true;
+        if let Some(next) = g.blocks[b].next {
+            if g.blocks[b].has_fallthrough() {
+                if !g.blocks[next].visited {
+                    stack.push(next);
+                }
+                g.blocks[next].predecessors += 1;
+            }
+        }
+        for i in 0..g.blocks[b].instrs.len() {
+            let instr = g.blocks[b].instrs[i];
+            if is_jump(instr.op) || is_block_push(instr.op) {
+                let target = instr.target.unwrap();
+                if !g.blocks[target].visited {
+                    stack.push(target);
+                }
+                g.blocks[target].predecessors += 1;
+            }
+        }
+    }
+}
+
+pub fn optimize_cfg(g: &mut Cfg, consts: &mut Vec<Constant>) -> Result<()> {
+    // check_cfg
+    for b in g.order() {
+        let n = g.blocks[b].instrs.len();
+        for (i, instr) in g.blocks[b].instrs.iter().enumerate() {
+            if is_terminator(instr.op) && i != n - 1 {
+                return Err(Refusal::internal("malformed control flow graph"));
+            }
+        }
+    }
+    eliminate_empty_basic_blocks(g);
+    for b in g.order() {
+        inline_small_exit_blocks(g, b);
+    }
+    for b in g.order() {
+        optimize_basic_block(g, b, consts)?;
+    }
+    remove_redundant_nops_and_pairs(g);
+    for b in g.order() {
+        inline_small_exit_blocks(g, b);
+    }
+    mark_reachable(g);
+    for b in g.order() {
+        if g.blocks[b].predecessors == 0 {
+            g.blocks[b].instrs.clear();
+        }
+    }
+    for b in g.order() {
+        remove_redundant_nops(g, b);
+    }
+    eliminate_empty_basic_blocks(g);
+    remove_redundant_jumps(g)
+}
+
+pub fn remove_unused_consts(g: &mut Cfg, consts: &mut Vec<Constant>) {
+    let n = consts.len();
+    if n == 0 {
+        return;
+    }
+    let mut index_map: Vec<i64> = vec![-1; n];
+    index_map[0] = 0;
+    for b in g.order() {
+        for instr in &g.blocks[b].instrs {
+            if has_const(instr.op) {
+                index_map[instr.arg as usize] = i64::from(instr.arg);
+            }
+        }
+    }
+    let mut used = 0;
+    for i in 0..n {
+        if index_map[i] != -1 {
+            index_map[used] = index_map[i];
+            used += 1;
+        }
+    }
+    if used == n {
+        return;
+    }
+    for i in 0..used {
+        let old = index_map[i] as usize;
+        if i != old {
+            consts[i] = consts[old].clone();
+        }
+    }
+    consts.truncate(used);
+    let mut reverse = vec![-1i64; n];
+    for i in 0..used {
+        reverse[index_map[i] as usize] = i as i64;
+    }
+    for b in g.order() {
+        for instr in &mut g.blocks[b].instrs {
+            if has_const(instr.op) {
+                instr.arg = reverse[instr.arg as usize] as i32;
+            }
+        }
+    }
+}
+
+fn maybe_push(g: &mut Cfg, b: BlockId, unsafe_mask: u64, stack: &mut Vec<BlockId>) {
+    let both = g.blocks[b].unsafe_locals_mask | unsafe_mask;
+    if g.blocks[b].unsafe_locals_mask != both {
+        g.blocks[b].unsafe_locals_mask = both;
+        if !g.blocks[b].visited {
+            stack.push(b);
+            g.blocks[b].visited = true;
+        }
+    }
+}
+
+fn scan_block_for_locals(g: &mut Cfg, b: BlockId, stack: &mut Vec<BlockId>) {
+    let mut unsafe_mask = g.blocks[b].unsafe_locals_mask;
+    for i in 0..g.blocks[b].instrs.len() {
+        let instr = g.blocks[b].instrs[i];
+        if let Some(h) = instr.except {
+            maybe_push(g, h, unsafe_mask, stack);
+        }
+        if instr.arg >= 64 || instr.arg < 0 {
+            continue;
+        }
+        let bit = 1u64 << instr.arg;
+        match instr.op {
+            DELETE_FAST | LOAD_FAST_AND_CLEAR | STORE_FAST_MAYBE_NULL => unsafe_mask |= bit,
+            STORE_FAST | LOAD_FAST_CHECK => unsafe_mask &= !bit,
+            LOAD_FAST => {
+                if unsafe_mask & bit != 0 {
+                    g.blocks[b].instrs[i].op = LOAD_FAST_CHECK;
+                }
+                unsafe_mask &= !bit;
+            }
+            _ => {}
+        }
+    }
+    if let Some(next) = g.blocks[b].next {
+        if g.blocks[b].has_fallthrough() {
+            maybe_push(g, next, unsafe_mask, stack);
+        }
+    }
+    if let Some(&last) = g.blocks[b].last() {
+        if is_jump(last.op) {
+            maybe_push(g, last.target.unwrap(), unsafe_mask, stack);
+        }
+    }
+}
+
+fn fast_scan_many_locals(g: &mut Cfg, nlocals: usize) {
+    let mut states = vec![0i64; nlocals - 64];
+    let mut blocknum = 0i64;
+    for b in g.order() {
+        blocknum += 1;
+        for i in 0..g.blocks[b].instrs.len() {
+            let instr = g.blocks[b].instrs[i];
+            let arg = instr.arg;
+            if arg < 64 {
+                continue;
+            }
+            let slot = (arg - 64) as usize;
+            match instr.op {
+                DELETE_FAST | LOAD_FAST_AND_CLEAR | STORE_FAST_MAYBE_NULL => states[slot] = blocknum - 1,
+                STORE_FAST => states[slot] = blocknum,
+                LOAD_FAST => {
+                    if states[slot] != blocknum {
+                        g.blocks[b].instrs[i].op = LOAD_FAST_CHECK;
+                    }
+                    states[slot] = blocknum;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+pub fn add_checks_for_loads_of_uninitialized_variables(g: &mut Cfg, nlocals: usize, nparams: usize) {
+    if nlocals == 0 {
+        return;
+    }
+    let mut nlocals = nlocals;
+    if nlocals > 64 {
+        fast_scan_many_locals(g, nlocals);
+        nlocals = 64;
+    }
+    g.reset_visited();
+    let mut stack = Vec::new();
+    let mut start_mask = 0u64;
+    for i in nparams..nlocals {
+        start_mask |= 1u64 << i;
+    }
+    let entry = g.entry;
+    maybe_push(g, entry, start_mask, &mut stack);
+    for b in g.order() {
+        scan_block_for_locals(g, b, &mut stack);
+    }
+    while let Some(b) = stack.pop() {
+        g.blocks[b].visited = false;
+        scan_block_for_locals(g, b, &mut stack);
+    }
+}
+
+fn mark_warm(g: &mut Cfg) {
+    g.reset_visited();
+    let entry = g.entry;
+    let mut stack = vec![entry];
+    g.blocks[entry].visited = true;
+    while let Some(b) = stack.pop() {
+        g.blocks[b].warm = true;
+        if let Some(next) = g.blocks[b].next {
+            if g.blocks[b].has_fallthrough() && !g.blocks[next].visited {
+                stack.push(next);
+                g.blocks[next].visited = true;
+            }
+        }
+        for i in 0..g.blocks[b].instrs.len() {
+            let instr = g.blocks[b].instrs[i];
+            if is_jump(instr.op) {
+                let t = instr.target.unwrap();
+                if !g.blocks[t].visited {
+                    stack.push(t);
+                    g.blocks[t].visited = true;
+                }
+            }
+        }
+    }
+}
+
+fn mark_cold(g: &mut Cfg) {
+    mark_warm(g);
+    g.reset_visited();
+    let mut stack = Vec::new();
+    for b in g.order() {
+        if g.blocks[b].except_handler {
+            stack.push(b);
+            g.blocks[b].visited = true;
+        }
+    }
+    while let Some(b) = stack.pop() {
+        g.blocks[b].cold = true;
+        if let Some(next) = g.blocks[b].next {
+            if g.blocks[b].has_fallthrough() && !g.blocks[next].warm && !g.blocks[next].visited {
+                stack.push(next);
+                g.blocks[next].visited = true;
+            }
+        }
+        for i in 0..g.blocks[b].instrs.len() {
+            let instr = g.blocks[b].instrs[i];
+            if is_jump(instr.op) {
+                let t = instr.target.unwrap();
+                if !g.blocks[t].warm && !g.blocks[t].visited {
+                    stack.push(t);
+                    g.blocks[t].visited = true;
+                }
+            }
+        }
+    }
+}
+
+pub fn push_cold_blocks_to_end(g: &mut Cfg) {
+    let entry = g.entry;
+    if g.blocks[entry].next.is_none() {
+        return;
+    }
+    mark_cold(g);
+    let mut next_lbl = g.max_label() + 1;
+    for b in g.order() {
+        let Some(next) = g.blocks[b].next else { continue };
+        if g.blocks[b].cold && g.blocks[b].has_fallthrough() && g.blocks[next].warm {
+            let explicit = g.new_block();
+            if g.blocks[next].label < 0 {
+                g.blocks[next].label = next_lbl;
+                next_lbl += 1;
+            }
+            let mut jump = CfgInstr::new(JUMP, g.blocks[next].label, NO_LOCATION);
+            jump.target = Some(next);
+            g.blocks[explicit].instrs.push(jump);
+            g.blocks[explicit].cold = true;
+            g.blocks[explicit].next = Some(next);
+            g.blocks[b].next = Some(explicit);
+        }
+    }
+    let mut cold_head: Option<BlockId> = None;
+    let mut cold_tail: Option<BlockId> = None;
+    let mut b = entry;
+    while g.blocks[b].next.is_some() {
+        while let Some(n) = g.blocks[b].next {
+            if g.blocks[n].cold {
+                break;
+            }
+            b = n;
+        }
+        let Some(start) = g.blocks[b].next else { break };
+        let mut end = start;
+        while let Some(n) = g.blocks[end].next {
+            if !g.blocks[n].cold {
+                break;
+            }
+            end = n;
+        }
+        match cold_tail {
+            None => cold_head = Some(start),
+            Some(t) => g.blocks[t].next = Some(start),
+        }
+        cold_tail = Some(end);
+        g.blocks[b].next = g.blocks[end].next;
+        g.blocks[end].next = None;
+    }
+    g.blocks[b].next = cold_head;
+    if cold_head.is_some() {
+        let _ = remove_redundant_jumps(g);
+    }
+}

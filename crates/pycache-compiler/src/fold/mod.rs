@@ -1,0 +1,370 @@
+//! AST constant folding, as CPython 3.12's `ast_opt.c` does it before the
+//! symbol table: operators on constants, constant tuples, subscripts of
+//! constants, `in` over literal lists and sets (tuples and frozensets),
+//! `__debug__`, and `%`-formatting of a string with a tuple turned into an
+//! f-string.
+//!
+//! Where CPython would fold something this stage cannot compute exactly,
+//! it refuses the file rather than leave the expression unfolded.
+
+mod format;
+mod ops;
+
+use crate::ast::{self, Ctx, Expr, ExprKind, Stmt, StmtKind};
+use crate::code::Constant;
+use crate::error::Result;
+
+pub struct Folder {
+    pub optimize: u8,
+    pub future_annotations: bool,
+}
+
+fn make_const(e: &mut Expr, value: Constant) {
+    e.kind = ExprKind::Constant { value, kind_u: false };
+}
+
+impl Folder {
+    pub fn module(&self, m: &mut ast::Module) -> Result<()> {
+        self.body(&mut m.body)
+    }
+
+    fn body(&self, stmts: &mut [Stmt]) -> Result<()> {
+        let had_docstring = ast::docstring(stmts).is_some();
+        for s in stmts.iter_mut() {
+            self.stmt(s)?;
+        }
+        // A string made by folding must not become a docstring.
+        if !had_docstring && ast::docstring(stmts).is_some() {
+            let st = &mut stmts[0];
+            let range = st.range;
+            if let StmtKind::Expr(value) = &mut st.kind {
+                let inner = std::mem::replace(value.as_mut(), Expr { range, kind: ExprKind::JoinedStr(Vec::new()) });
+                **value = Expr { range, kind: ExprKind::JoinedStr(vec![inner]) };
+            }
+        }
+        Ok(())
+    }
+
+    fn stmts(&self, stmts: &mut [Stmt]) -> Result<()> {
+        stmts.iter_mut().try_for_each(|s| self.stmt(s))
+    }
+
+    fn exprs(&self, exprs: &mut [Expr]) -> Result<()> {
+        exprs.iter_mut().try_for_each(|e| self.expr(e))
+    }
+
+    fn opt(&self, e: &mut Option<Box<Expr>>) -> Result<()> {
+        match e {
+            Some(e) => self.expr(e),
+            None => Ok(()),
+        }
+    }
+
+    fn arguments(&self, a: &mut ast::Arguments) -> Result<()> {
+        for arg in a.posonlyargs.iter_mut().chain(a.args.iter_mut()) {
+            self.arg(arg)?;
+        }
+        if let Some(v) = &mut a.vararg {
+            self.arg(v)?;
+        }
+        for arg in &mut a.kwonlyargs {
+            self.arg(arg)?;
+        }
+        for d in a.kw_defaults.iter_mut().flatten() {
+            self.expr(d)?;
+        }
+        if let Some(k) = &mut a.kwarg {
+            self.arg(k)?;
+        }
+        self.exprs(&mut a.defaults)
+    }
+
+    fn arg(&self, a: &mut ast::Arg) -> Result<()> {
+        if !self.future_annotations {
+            self.opt(&mut a.annotation)?;
+        }
+        Ok(())
+    }
+
+    fn stmt(&self, s: &mut Stmt) -> Result<()> {
+        match &mut s.kind {
+            StmtKind::FunctionDef(f) | StmtKind::AsyncFunctionDef(f) => {
+                self.arguments(&mut f.args)?;
+                self.body(&mut f.body)?;
+                self.exprs(&mut f.decorator_list)?;
+                if !self.future_annotations {
+                    self.opt(&mut f.returns)?;
+                }
+            }
+            StmtKind::ClassDef(c) => {
+                self.exprs(&mut c.bases)?;
+                for k in &mut c.keywords {
+                    self.expr(&mut k.value)?;
+                }
+                self.body(&mut c.body)?;
+                self.exprs(&mut c.decorator_list)?;
+            }
+            StmtKind::Return(v) => self.opt(v)?,
+            StmtKind::Delete(targets) => self.exprs(targets)?,
+            StmtKind::Assign { targets, value } => {
+                self.exprs(targets)?;
+                self.expr(value)?;
+            }
+            StmtKind::AugAssign { target, value, .. } => {
+                self.expr(target)?;
+                self.expr(value)?;
+            }
+            StmtKind::AnnAssign { target, annotation, value, .. } => {
+                self.expr(target)?;
+                if !self.future_annotations {
+                    self.expr(annotation)?;
+                }
+                self.opt(value)?;
+            }
+            StmtKind::TypeAlias { name, value, .. } => {
+                self.expr(name)?;
+                self.expr(value)?;
+            }
+            StmtKind::For { target, iter, body, orelse } | StmtKind::AsyncFor { target, iter, body, orelse } => {
+                self.expr(target)?;
+                self.expr(iter)?;
+                self.stmts(body)?;
+                self.stmts(orelse)?;
+                self.fold_iter(iter)?;
+            }
+            StmtKind::While { test, body, orelse } | StmtKind::If { test, body, orelse } => {
+                self.expr(test)?;
+                self.stmts(body)?;
+                self.stmts(orelse)?;
+            }
+            StmtKind::With { items, body } | StmtKind::AsyncWith { items, body } => {
+                for item in items {
+                    self.expr(&mut item.context_expr)?;
+                    self.opt(&mut item.optional_vars)?;
+                }
+                self.stmts(body)?;
+            }
+            StmtKind::Raise { exc, cause } => {
+                self.opt(exc)?;
+                self.opt(cause)?;
+            }
+            StmtKind::Try { body, handlers, orelse, finalbody }
+            | StmtKind::TryStar { body, handlers, orelse, finalbody } => {
+                self.stmts(body)?;
+                for h in handlers {
+                    self.opt(&mut h.type_)?;
+                    self.stmts(&mut h.body)?;
+                }
+                self.stmts(orelse)?;
+                self.stmts(finalbody)?;
+            }
+            StmtKind::Assert { test, msg } => {
+                self.expr(test)?;
+                self.opt(msg)?;
+            }
+            StmtKind::Expr(e) => self.expr(e)?,
+            StmtKind::Match { subject, cases } => {
+                self.expr(subject)?;
+                for case in cases {
+                    self.pattern(&mut case.pattern)?;
+                    self.opt(&mut case.guard)?;
+                    self.stmts(&mut case.body)?;
+                }
+            }
+            StmtKind::Import(_)
+            | StmtKind::ImportFrom { .. }
+            | StmtKind::Global(_)
+            | StmtKind::Nonlocal(_)
+            | StmtKind::Pass
+            | StmtKind::Break
+            | StmtKind::Continue => {}
+        }
+        Ok(())
+    }
+
+    fn pattern(&self, p: &mut ast::Pattern) -> Result<()> {
+        use ast::PatternKind as K;
+        match &mut p.kind {
+            K::MatchValue(v) => self.expr(v)?,
+            K::MatchSingleton(_) | K::MatchStar(_) => {}
+            K::MatchSequence(ps) | K::MatchOr(ps) => ps.iter_mut().try_for_each(|p| self.pattern(p))?,
+            K::MatchMapping { keys, patterns, .. } => {
+                self.exprs(keys)?;
+                patterns.iter_mut().try_for_each(|p| self.pattern(p))?;
+            }
+            K::MatchClass { cls, patterns, kwd_patterns, .. } => {
+                self.expr(cls)?;
+                patterns.iter_mut().try_for_each(|p| self.pattern(p))?;
+                kwd_patterns.iter_mut().try_for_each(|p| self.pattern(p))?;
+            }
+            K::MatchAs { pattern, .. } => {
+                if let Some(inner) = pattern {
+                    self.pattern(inner)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn comprehensions(&self, gens: &mut [ast::Comprehension]) -> Result<()> {
+        for g in gens {
+            self.expr(&mut g.target)?;
+            self.expr(&mut g.iter)?;
+            self.exprs(&mut g.ifs)?;
+            self.fold_iter(&mut g.iter)?;
+        }
+        Ok(())
+    }
+
+    pub fn expr(&self, e: &mut Expr) -> Result<()> {
+        match &mut e.kind {
+            ExprKind::BoolOp { values, .. } => self.exprs(values)?,
+            ExprKind::BinOp { left, right, .. } => {
+                self.expr(left)?;
+                self.expr(right)?;
+                self.fold_binop(e)?;
+            }
+            ExprKind::UnaryOp { operand, op } => {
+                self.expr(operand)?;
+                if let Some(value) = operand.constant() {
+                    if let Some(folded) = ops::unary(*op, value)? {
+                        make_const(e, folded);
+                    }
+                }
+            }
+            ExprKind::Lambda { args, body, .. } => {
+                self.arguments(args)?;
+                self.expr(body)?;
+            }
+            ExprKind::IfExp { test, body, orelse } => {
+                self.expr(test)?;
+                self.expr(body)?;
+                self.expr(orelse)?;
+            }
+            ExprKind::Dict { keys, values } => {
+                for k in keys.iter_mut().flatten() {
+                    self.expr(k)?;
+                }
+                self.exprs(values)?;
+            }
+            ExprKind::Set(elts) => self.exprs(elts)?,
+            ExprKind::ListComp(c) | ExprKind::SetComp(c) | ExprKind::GeneratorExp(c) => {
+                self.expr(&mut c.elt)?;
+                self.comprehensions(&mut c.generators)?;
+            }
+            ExprKind::DictComp(c) => {
+                self.expr(&mut c.elt)?;
+                self.opt(&mut c.value)?;
+                self.comprehensions(&mut c.generators)?;
+            }
+            ExprKind::Await(v) | ExprKind::YieldFrom(v) => self.expr(v)?,
+            ExprKind::Yield(v) => self.opt(v)?,
+            ExprKind::Compare { left, ops: cmp_ops, comparators } => {
+                self.expr(left)?;
+                self.exprs(comparators)?;
+                let last = cmp_ops.len() - 1;
+                if matches!(cmp_ops[last], ast::CmpOp::In | ast::CmpOp::NotIn) {
+                    self.fold_iter(&mut comparators[last])?;
+                }
+            }
+            ExprKind::Call { func, args, keywords } => {
+                self.expr(func)?;
+                self.exprs(args)?;
+                for k in keywords {
+                    self.expr(&mut k.value)?;
+                }
+            }
+            ExprKind::FormattedValue { value, format_spec, .. } => {
+                self.expr(value)?;
+                self.opt(format_spec)?;
+            }
+            ExprKind::JoinedStr(values) => self.exprs(values)?,
+            ExprKind::Attribute { value, .. } => self.expr(value)?,
+            ExprKind::Subscript { value, slice, .. } => {
+                self.expr(value)?;
+                self.expr(slice)?;
+                if let (Some(v), Some(i)) = (value.constant(), slice.constant()) {
+                    if let Some(folded) = ops::subscript(v, i)? {
+                        make_const(e, folded);
+                    }
+                }
+            }
+            ExprKind::Starred { value, .. } => self.expr(value)?,
+            ExprKind::Slice { lower, upper, step } => {
+                self.opt(lower)?;
+                self.opt(upper)?;
+                self.opt(step)?;
+            }
+            ExprKind::List { elts, .. } => self.exprs(elts)?,
+            ExprKind::Tuple { elts, ctx } => {
+                self.exprs(elts)?;
+                if *ctx == Ctx::Load {
+                    if let Some(tuple) = const_tuple(elts) {
+                        make_const(e, tuple);
+                    }
+                }
+            }
+            ExprKind::Name { id, ctx } => {
+                if *ctx == Ctx::Load && id.as_bytes() == b"__debug__" {
+                    make_const(e, Constant::Bool(self.optimize == 0));
+                }
+            }
+            ExprKind::NamedExpr { value, .. } => self.expr(value)?,
+            ExprKind::Constant { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn fold_binop(&self, e: &mut Expr) -> Result<()> {
+        let ExprKind::BinOp { left, op, right } = &e.kind else { return Ok(()) };
+        let Some(lv) = left.constant() else { return Ok(()) };
+        if *op == ast::Operator::Mod {
+            if let (Constant::Str(fmt), ExprKind::Tuple { elts, .. }) = (lv, &right.kind) {
+                if !elts.iter().any(Expr::is_starred) {
+                    let fmt = fmt.clone();
+                    let elts = elts.clone();
+                    if let Some(joined) = format::optimize_format(e.range, &fmt, elts) {
+                        e.kind = joined;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        let Some(rv) = right.constant() else { return Ok(()) };
+        if let Some(value) = ops::binary(*op, lv, rv)? {
+            make_const(e, value);
+        }
+        Ok(())
+    }
+
+    /// A list or set iterated over (or tested with `in`) becomes a tuple
+    /// or frozenset, constant when its items are.
+    fn fold_iter(&self, e: &mut Expr) -> Result<()> {
+        match &mut e.kind {
+            ExprKind::List { elts, ctx } => {
+                if elts.iter().any(Expr::is_starred) {
+                    return Ok(());
+                }
+                let elts = std::mem::take(elts);
+                let ctx = *ctx;
+                let folded = const_tuple(&elts);
+                e.kind = ExprKind::Tuple { elts, ctx };
+                if let Some(t) = folded {
+                    make_const(e, t);
+                }
+            }
+            ExprKind::Set(elts) => {
+                if let Some(Constant::Tuple(items)) = const_tuple(elts) {
+                    make_const(e, Constant::FrozenSet(items));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn const_tuple(elts: &[Expr]) -> Option<Constant> {
+    let items: Option<Vec<Constant>> = elts.iter().map(|e| e.constant().cloned()).collect();
+    items.map(Constant::Tuple)
+}

@@ -1,0 +1,500 @@
+//! Python's operators on constants, for folding. `Ok(None)` means CPython
+//! would not fold (the operation raises, or the result is over its size
+//! limits); an error means the result is not computed here exactly.
+
+use num_bigint::{BigInt, Sign};
+use num_traits::{Signed, ToPrimitive, Zero};
+
+use crate::ast::{Operator, UnaryOp};
+use crate::code::{Constant, PyStr};
+use crate::error::{Refusal, Result};
+
+const MAX_INT_SIZE: u64 = 128;
+const MAX_COLLECTION_SIZE: usize = 20;
+const MAX_STR_SIZE: usize = 20;
+const MAX_TOTAL_ITEMS: i64 = 1024;
+
+fn unsupported<T>(what: &str) -> Result<T> {
+    Err(Refusal::unsupported(format!("constant folding of {what}")))
+}
+
+/// A number as arithmetic sees it.
+enum Num {
+    Int(BigInt),
+    Float(f64),
+    Complex(f64, f64),
+}
+
+fn num(c: &Constant) -> Option<Num> {
+    match c {
+        Constant::Bool(b) => Some(Num::Int(BigInt::from(u8::from(*b)))),
+        Constant::Int(i) => Some(Num::Int(i.clone())),
+        Constant::Float(f) => Some(Num::Float(*f)),
+        Constant::Complex { real, imag } => Some(Num::Complex(*real, *imag)),
+        _ => None,
+    }
+}
+
+/// `float(int)`, or `None` when it overflows.
+fn int_to_float(i: &BigInt) -> Option<f64> {
+    let bits = i.bits();
+    if bits <= 53 {
+        return i.to_f64();
+    }
+    // Correct rounding of wide integers: round half to even on the
+    // discarded bits, as CPython's PyLong_AsDouble does.
+    if bits > 1024 {
+        return None;
+    }
+    let f = i.to_f64()?;
+    if f.is_infinite() { None } else { Some(f) }
+}
+
+fn float_of(n: &Num) -> Option<f64> {
+    match n {
+        Num::Int(i) => int_to_float(i),
+        Num::Float(f) => Some(*f),
+        Num::Complex(..) => None,
+    }
+}
+
+fn is_sequence(c: &Constant) -> bool {
+    matches!(c, Constant::Str(_) | Constant::Bytes(_) | Constant::Tuple(_))
+}
+
+pub fn unary(op: UnaryOp, c: &Constant) -> Result<Option<Constant>> {
+    if op == UnaryOp::Not {
+        return Ok(Some(Constant::Bool(!c.is_true())));
+    }
+    let Some(n) = num(c) else {
+        // ~'a', -'a', +(1,) raise TypeError.
+        if matches!(c, Constant::Code(_)) {
+            return unsupported("a unary operator on code");
+        }
+        return Ok(None);
+    };
+    Ok(Some(match (op, n) {
+        (UnaryOp::Invert, Num::Int(i)) => Constant::Int(-i - 1),
+        (UnaryOp::Invert, _) => return Ok(None),
+        (UnaryOp::UAdd, Num::Int(i)) => Constant::Int(i),
+        (UnaryOp::UAdd, Num::Float(f)) => Constant::Float(f),
+        (UnaryOp::UAdd, Num::Complex(r, i)) => Constant::Complex { real: r, imag: i },
+        (UnaryOp::USub, Num::Int(i)) => Constant::Int(-i),
+        (UnaryOp::USub, Num::Float(f)) => Constant::Float(-f),
+        (UnaryOp::USub, Num::Complex(r, i)) => Constant::Complex { real: -r, imag: -i },
+        (UnaryOp::Not, _) => unreachable!(),
+    }))
+}
+
+/// Items in a tuple or frozenset, nested ones included, against a limit.
+fn check_complexity(c: &Constant, mut limit: i64) -> i64 {
+    if let Constant::Tuple(items) | Constant::FrozenSet(items) = c {
+        limit -= items.len() as i64;
+        for item in items {
+            if limit < 0 {
+                break;
+            }
+            limit = check_complexity(item, limit);
+        }
+    }
+    limit
+}
+
+fn seq_len(c: &Constant) -> usize {
+    match c {
+        Constant::Str(s) => s.char_len(),
+        Constant::Bytes(b) => b.len(),
+        Constant::Tuple(t) | Constant::FrozenSet(t) => t.len(),
+        _ => 0,
+    }
+}
+
+fn repeat(seq: &Constant, n: &BigInt) -> Result<Option<Constant>> {
+    let size = seq_len(seq);
+    let count = if n.is_negative() { 0 } else { n.to_usize().unwrap_or(usize::MAX) };
+    if size > 0 {
+        let limit =
+            if matches!(seq, Constant::Tuple(_) | Constant::FrozenSet(_)) { MAX_COLLECTION_SIZE } else { MAX_STR_SIZE };
+        if n.is_negative() || count > limit / size {
+            return Ok(None);
+        }
+        if let Constant::Tuple(_) | Constant::FrozenSet(_) = seq {
+            if count > 0 && check_complexity(seq, MAX_TOTAL_ITEMS / count as i64) < 0 {
+                return Ok(None);
+            }
+        }
+    }
+    Ok(Some(match seq {
+        Constant::Str(s) => Constant::Str(PyStr::from_encoded(s.as_bytes().repeat(count))),
+        Constant::Bytes(b) => Constant::Bytes(b.repeat(count)),
+        Constant::Tuple(t) => {
+            let mut out = Vec::with_capacity(t.len() * count);
+            for _ in 0..count {
+                out.extend(t.iter().cloned());
+            }
+            Constant::Tuple(out)
+        }
+        // frozenset * int raises TypeError.
+        _ => return Ok(None),
+    }))
+}
+
+fn floor_div_int(a: &BigInt, b: &BigInt) -> BigInt {
+    use num_integer::Integer;
+    a.div_floor(b)
+}
+
+fn mod_int(a: &BigInt, b: &BigInt) -> BigInt {
+    use num_integer::Integer;
+    a.mod_floor(b)
+}
+
+fn float_rem(vx: f64, wx: f64) -> Option<f64> {
+    if wx == 0.0 {
+        return None;
+    }
+    let mut m = vx % wx;
+    if m != 0.0 {
+        if (wx < 0.0) != (m < 0.0) {
+            m += wx;
+        }
+    } else {
+        m = 0f64.copysign(wx);
+    }
+    Some(m)
+}
+
+fn float_floordiv(vx: f64, wx: f64) -> Option<f64> {
+    if wx == 0.0 {
+        return None;
+    }
+    let m = vx % wx;
+    let mut div = (vx - m) / wx;
+    if m != 0.0 && (wx < 0.0) != (m < 0.0) {
+        div -= 1.0;
+    }
+    let floordiv = if div != 0.0 {
+        let mut f = div.floor();
+        if div - f > 0.5 {
+            f += 1.0;
+        }
+        f
+    } else {
+        0f64.copysign(vx / wx)
+    };
+    Some(floordiv)
+}
+
+fn float_pow(iv: f64, iw: f64) -> Result<Option<f64>> {
+    if !iv.is_finite() || !iw.is_finite() {
+        return unsupported("a power of a non-finite float");
+    }
+    if iw == 0.0 {
+        return Ok(Some(1.0));
+    }
+    if iv == 1.0 {
+        return Ok(Some(1.0));
+    }
+    if iv == 0.0 {
+        if iw < 0.0 {
+            return Ok(None);
+        }
+        return unsupported("a power of zero");
+    }
+    if iv < 0.0 && iw != iw.floor() {
+        // A complex result.
+        return unsupported("a fractional power of a negative float");
+    }
+    let r = iv.powf(iw);
+    if !r.is_finite() {
+        return Ok(None);
+    }
+    Ok(Some(r))
+}
+
+fn int_result(v: BigInt) -> Constant {
+    Constant::Int(v)
+}
+
+fn both_bool(a: &Constant, b: &Constant) -> Option<(bool, bool)> {
+    match (a, b) {
+        (Constant::Bool(x), Constant::Bool(y)) => Some((*x, *y)),
+        _ => None,
+    }
+}
+
+pub fn binary(op: Operator, a: &Constant, b: &Constant) -> Result<Option<Constant>> {
+    if matches!(a, Constant::Code(_)) || matches!(b, Constant::Code(_)) {
+        return Ok(None);
+    }
+    // Sequences.
+    match op {
+        Operator::Add => match (a, b) {
+            (Constant::Str(x), Constant::Str(y)) => {
+                let mut v = x.as_bytes().to_vec();
+                v.extend_from_slice(y.as_bytes());
+                return Ok(Some(Constant::Str(PyStr::from_encoded(v))));
+            }
+            (Constant::Bytes(x), Constant::Bytes(y)) => {
+                let mut v = x.clone();
+                v.extend_from_slice(y);
+                return Ok(Some(Constant::Bytes(v)));
+            }
+            (Constant::Tuple(x), Constant::Tuple(y)) => {
+                let mut v = x.clone();
+                v.extend(y.iter().cloned());
+                return Ok(Some(Constant::Tuple(v)));
+            }
+            _ => {}
+        },
+        Operator::Mult => {
+            if is_sequence(a) || matches!(a, Constant::FrozenSet(_)) {
+                if let Some(Num::Int(n)) = num(b) {
+                    return repeat(a, &n);
+                }
+                return Ok(None);
+            }
+            if is_sequence(b) || matches!(b, Constant::FrozenSet(_)) {
+                if let Some(Num::Int(n)) = num(a) {
+                    return repeat(b, &n);
+                }
+                return Ok(None);
+            }
+        }
+        Operator::Mod => {
+            if matches!(a, Constant::Str(_) | Constant::Bytes(_)) {
+                return Ok(None);
+            }
+        }
+        Operator::MatMult => return Ok(None),
+        _ => {}
+    }
+    if let Some((x, y)) = both_bool(a, b) {
+        match op {
+            Operator::BitAnd => return Ok(Some(Constant::Bool(x & y))),
+            Operator::BitOr => return Ok(Some(Constant::Bool(x | y))),
+            Operator::BitXor => return Ok(Some(Constant::Bool(x ^ y))),
+            _ => {}
+        }
+    }
+    let (Some(x), Some(y)) = (num(a), num(b)) else {
+        // Any other mix of types raises TypeError (or is not foldable).
+        if matches!(a, Constant::None | Constant::Ellipsis) || matches!(b, Constant::None | Constant::Ellipsis) {
+            return Ok(None);
+        }
+        return Ok(None);
+    };
+    match (x, y) {
+        (Num::Int(x), Num::Int(y)) => int_binary(op, &x, &y),
+        (Num::Complex(..), _) | (_, Num::Complex(..)) => complex_binary(op, a, b),
+        (x, y) => {
+            let (Some(fx), Some(fy)) = (float_of(&x), float_of(&y)) else { return Ok(None) };
+            let r = match op {
+                Operator::Add => fx + fy,
+                Operator::Sub => fx - fy,
+                Operator::Mult => fx * fy,
+                Operator::Div => {
+                    if fy == 0.0 {
+                        return Ok(None);
+                    }
+                    fx / fy
+                }
+                Operator::FloorDiv => match float_floordiv(fx, fy) {
+                    Some(r) => r,
+                    None => return Ok(None),
+                },
+                Operator::Mod => match float_rem(fx, fy) {
+                    Some(r) => r,
+                    None => return Ok(None),
+                },
+                Operator::Pow => match float_pow(fx, fy)? {
+                    Some(r) => r,
+                    None => return Ok(None),
+                },
+                _ => return Ok(None),
+            };
+            if !r.is_finite() && fx.is_finite() && fy.is_finite() {
+                // CPython raises OverflowError for finite operands only in
+                // some operations; be safe.
+                return unsupported("a float result that overflows");
+            }
+            Ok(Some(Constant::Float(r)))
+        }
+    }
+}
+
+fn int_binary(op: Operator, x: &BigInt, y: &BigInt) -> Result<Option<Constant>> {
+    let bits = |v: &BigInt| v.bits();
+    Ok(Some(match op {
+        Operator::Add => int_result(x + y),
+        Operator::Sub => int_result(x - y),
+        Operator::Mult => {
+            if !x.is_zero() && !y.is_zero() && bits(x) + bits(y) > MAX_INT_SIZE {
+                return Ok(None);
+            }
+            int_result(x * y)
+        }
+        Operator::Div => {
+            if y.is_zero() {
+                return Ok(None);
+            }
+            let (Some(fx), Some(fy)) = (x.to_i64(), y.to_i64()) else {
+                return unsupported("true division of wide integers");
+            };
+            if fx.unsigned_abs() > 1 << 53 || fy.unsigned_abs() > 1 << 53 {
+                return unsupported("true division of wide integers");
+            }
+            Constant::Float(fx as f64 / fy as f64)
+        }
+        Operator::FloorDiv => {
+            if y.is_zero() {
+                return Ok(None);
+            }
+            int_result(floor_div_int(x, y))
+        }
+        Operator::Mod => {
+            if y.is_zero() {
+                return Ok(None);
+            }
+            int_result(mod_int(x, y))
+        }
+        Operator::Pow => {
+            if y.is_negative() {
+                if x.is_zero() {
+                    return Ok(None);
+                }
+                let (Some(fx), Some(fy)) = (int_to_float(x), int_to_float(y)) else {
+                    return unsupported("a negative power of a wide integer");
+                };
+                return match float_pow(fx, fy)? {
+                    Some(r) => Ok(Some(Constant::Float(r))),
+                    None => Ok(None),
+                };
+            }
+            if !x.is_zero() && !y.is_zero() {
+                let Some(w) = y.to_u64() else { return Ok(None) };
+                if bits(x) > MAX_INT_SIZE / w {
+                    return Ok(None);
+                }
+            }
+            let w = y.to_u32().unwrap_or(0);
+            int_result(num_traits::Pow::pow(x, w))
+        }
+        Operator::LShift => {
+            if y.is_negative() {
+                return Ok(None);
+            }
+            if !x.is_zero() && !y.is_zero() {
+                let Some(w) = y.to_u64() else { return Ok(None) };
+                if w > MAX_INT_SIZE || bits(x) > MAX_INT_SIZE - w {
+                    return Ok(None);
+                }
+            }
+            int_result(x << y.to_usize().unwrap_or(0))
+        }
+        Operator::RShift => {
+            if y.is_negative() {
+                return Ok(None);
+            }
+            match y.to_usize() {
+                Some(s) => {
+                    // Arithmetic shift: floor division by a power of two.
+                    if x.sign() == Sign::Minus {
+                        let d = BigInt::from(1) << s;
+                        int_result(floor_div_int(x, &d))
+                    } else {
+                        int_result(x >> s)
+                    }
+                }
+                None => int_result(if x.is_negative() { BigInt::from(-1) } else { BigInt::zero() }),
+            }
+        }
+        Operator::BitAnd => int_result(x & y),
+        Operator::BitOr => int_result(x | y),
+        Operator::BitXor => int_result(x ^ y),
+        Operator::MatMult => return Ok(None),
+    }))
+}
+
+fn complex_binary(op: Operator, a: &Constant, b: &Constant) -> Result<Option<Constant>> {
+    let parts = |c: &Constant| -> Option<(f64, f64)> {
+        match num(c)? {
+            Num::Complex(r, i) => Some((r, i)),
+            n => Some((float_of(&n)?, 0.0)),
+        }
+    };
+    let (Some((ar, ai)), Some((br, bi))) = (parts(a), parts(b)) else { return Ok(None) };
+    let (r, i) = match op {
+        Operator::Add => (ar + br, ai + bi),
+        Operator::Sub => (ar - br, ai - bi),
+        Operator::Mult => (ar * br - ai * bi, ar * bi + ai * br),
+        Operator::FloorDiv | Operator::Mod => return Ok(None),
+        Operator::LShift | Operator::RShift | Operator::BitAnd | Operator::BitOr | Operator::BitXor => return Ok(None),
+        _ => return unsupported("complex division or power"),
+    };
+    Ok(Some(Constant::Complex { real: r, imag: i }))
+}
+
+pub fn subscript(v: &Constant, i: &Constant) -> Result<Option<Constant>> {
+    let index = match i {
+        Constant::Int(n) => n.clone(),
+        Constant::Bool(b) => BigInt::from(u8::from(*b)),
+        _ => return Ok(None),
+    };
+    let len = match v {
+        Constant::Str(s) => s.char_len(),
+        Constant::Bytes(b) => b.len(),
+        Constant::Tuple(t) => t.len(),
+        _ => return Ok(None),
+    } as i64;
+    let Some(mut idx) = index.to_i64() else { return Ok(None) };
+    if idx < 0 {
+        idx += len;
+    }
+    if idx < 0 || idx >= len {
+        return Ok(None);
+    }
+    let idx = idx as usize;
+    Ok(Some(match v {
+        Constant::Str(s) => Constant::Str(PyStr::from_code_points([s.code_points()[idx]])),
+        Constant::Bytes(b) => Constant::Int(BigInt::from(b[idx])),
+        Constant::Tuple(t) => t[idx].clone(),
+        _ => unreachable!(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn int(v: i64) -> Constant {
+        Constant::Int(BigInt::from(v))
+    }
+
+    #[test]
+    fn integer_arithmetic_follows_python() {
+        let r = |op, a, b| binary(op, &int(a), &int(b)).unwrap().map(|c| c.key());
+        assert_eq!(r(Operator::FloorDiv, -7, 2), Some(int(-4).key()));
+        assert_eq!(r(Operator::Mod, -7, 2), Some(int(1).key()));
+        assert_eq!(r(Operator::RShift, -7, 1), Some(int(-4).key()));
+        assert_eq!(r(Operator::Pow, 2, 10), Some(int(1024).key()));
+        assert_eq!(r(Operator::Pow, 2, 200), None);
+        assert_eq!(r(Operator::LShift, 1, 130), None);
+        assert_eq!(r(Operator::FloorDiv, 1, 0), None);
+    }
+
+    #[test]
+    fn floats_follow_python() {
+        assert_eq!(float_floordiv(7.0, -2.0), Some(-4.0));
+        assert_eq!(float_rem(-7.0, 2.0), Some(1.0));
+        assert_eq!(float_rem(7.0, -2.0), Some(-1.0));
+    }
+
+    #[test]
+    fn sequences_respect_the_size_limits() {
+        let s = Constant::Str(PyStr::new("ab"));
+        assert!(binary(Operator::Mult, &s, &int(10)).unwrap().is_some());
+        assert!(binary(Operator::Mult, &s, &int(11)).unwrap().is_none());
+        assert!(binary(Operator::Mod, &s, &int(1)).unwrap().is_none());
+    }
+}

@@ -1,0 +1,4 @@
+//! Tables generated from the interpreter's own data.
+
+#[allow(dead_code)]
+pub mod opcodes;

@@ -1,0 +1,271 @@
+//! Expressions.
+
+use ruff_python_ast as rs;
+use ruff_text_size::Ranged;
+
+use super::Lower;
+use crate::ast::{self, Ctx, Expr, ExprKind};
+use crate::code::{Constant, PyStr};
+use crate::error::Result;
+
+pub fn operator(op: rs::Operator) -> ast::Operator {
+    use ast::Operator as O;
+    match op {
+        rs::Operator::Add => O::Add,
+        rs::Operator::Sub => O::Sub,
+        rs::Operator::Mult => O::Mult,
+        rs::Operator::MatMult => O::MatMult,
+        rs::Operator::Div => O::Div,
+        rs::Operator::Mod => O::Mod,
+        rs::Operator::Pow => O::Pow,
+        rs::Operator::LShift => O::LShift,
+        rs::Operator::RShift => O::RShift,
+        rs::Operator::BitOr => O::BitOr,
+        rs::Operator::BitXor => O::BitXor,
+        rs::Operator::BitAnd => O::BitAnd,
+        rs::Operator::FloorDiv => O::FloorDiv,
+    }
+}
+
+fn cmpop(op: rs::CmpOp) -> ast::CmpOp {
+    use ast::CmpOp as C;
+    match op {
+        rs::CmpOp::Eq => C::Eq,
+        rs::CmpOp::NotEq => C::NotEq,
+        rs::CmpOp::Lt => C::Lt,
+        rs::CmpOp::LtE => C::LtE,
+        rs::CmpOp::Gt => C::Gt,
+        rs::CmpOp::GtE => C::GtE,
+        rs::CmpOp::Is => C::Is,
+        rs::CmpOp::IsNot => C::IsNot,
+        rs::CmpOp::In => C::In,
+        rs::CmpOp::NotIn => C::NotIn,
+    }
+}
+
+impl Lower<'_> {
+    pub fn exprs(&mut self, exprs: &[rs::Expr]) -> Result<Vec<Expr>> {
+        exprs.iter().map(|e| self.expr(e)).collect()
+    }
+
+    pub fn opt_expr(&mut self, e: Option<&rs::Expr>) -> Result<Option<Box<Expr>>> {
+        e.map(|e| self.expr(e).map(Box::new)).transpose()
+    }
+
+    fn ctx(&self, ctx: rs::ExprContext, range: ruff_text_size::TextRange) -> Result<Ctx> {
+        match ctx {
+            rs::ExprContext::Load => Ok(Ctx::Load),
+            rs::ExprContext::Store => Ok(Ctx::Store),
+            rs::ExprContext::Del => Ok(Ctx::Del),
+            rs::ExprContext::Invalid => self.refuse(range, "an invalid expression context"),
+        }
+    }
+
+    pub fn keywords(&mut self, keywords: &[rs::Keyword]) -> Result<Vec<ast::Keyword>> {
+        keywords
+            .iter()
+            .map(|k| {
+                Ok(ast::Keyword {
+                    range: self.range(k.range),
+                    arg: k.arg.as_ref().map(|a| self.ident(&a.id)),
+                    value: self.expr(&k.value)?,
+                })
+            })
+            .collect()
+    }
+
+    fn comp(
+        &mut self,
+        elt: &rs::Expr,
+        value: Option<&rs::Expr>,
+        generators: &[rs::Comprehension],
+    ) -> Result<Box<ast::Comp>> {
+        let id = self.id();
+        let elt = Box::new(self.expr(elt)?);
+        let value = self.opt_expr(value)?;
+        let generators = generators
+            .iter()
+            .map(|g| {
+                Ok(ast::Comprehension {
+                    target: self.expr(&g.target)?,
+                    iter: self.expr(&g.iter)?,
+                    ifs: self.exprs(&g.ifs)?,
+                    is_async: g.is_async,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Box::new(ast::Comp { id, elt, value, generators }))
+    }
+
+    pub fn expr(&mut self, e: &rs::Expr) -> Result<Expr> {
+        let range = self.range(e.range());
+        let kind = match e {
+            rs::Expr::BoolOp(b) => ExprKind::BoolOp {
+                op: match b.op {
+                    rs::BoolOp::And => ast::BoolOp::And,
+                    rs::BoolOp::Or => ast::BoolOp::Or,
+                },
+                values: self.exprs(&b.values)?,
+            },
+            rs::Expr::Named(n) => {
+                ExprKind::NamedExpr { target: Box::new(self.expr(&n.target)?), value: Box::new(self.expr(&n.value)?) }
+            }
+            rs::Expr::BinOp(b) => ExprKind::BinOp {
+                left: Box::new(self.expr(&b.left)?),
+                op: operator(b.op),
+                right: Box::new(self.expr(&b.right)?),
+            },
+            rs::Expr::UnaryOp(u) => ExprKind::UnaryOp {
+                op: match u.op {
+                    rs::UnaryOp::Invert => ast::UnaryOp::Invert,
+                    rs::UnaryOp::Not => ast::UnaryOp::Not,
+                    rs::UnaryOp::UAdd => ast::UnaryOp::UAdd,
+                    rs::UnaryOp::USub => ast::UnaryOp::USub,
+                },
+                operand: Box::new(self.expr(&u.operand)?),
+            },
+            rs::Expr::Lambda(l) => {
+                let args = match &l.parameters {
+                    Some(p) => self.arguments(p)?,
+                    None => ast::Arguments::default(),
+                };
+                let id = self.id();
+                ExprKind::Lambda { id, args: Box::new(args), body: Box::new(self.expr(&l.body)?) }
+            }
+            rs::Expr::If(i) => ExprKind::IfExp {
+                test: Box::new(self.expr(&i.test)?),
+                body: Box::new(self.expr(&i.body)?),
+                orelse: Box::new(self.expr(&i.orelse)?),
+            },
+            rs::Expr::Dict(d) => {
+                let mut keys = Vec::with_capacity(d.items.len());
+                let mut values = Vec::with_capacity(d.items.len());
+                for item in &d.items {
+                    keys.push(item.key.as_ref().map(|k| self.expr(k)).transpose()?);
+                    values.push(self.expr(&item.value)?);
+                }
+                ExprKind::Dict { keys, values }
+            }
+            rs::Expr::Set(s) => ExprKind::Set(self.exprs(&s.elts)?),
+            rs::Expr::ListComp(c) => ExprKind::ListComp(self.comp(&c.elt, None, &c.generators)?),
+            rs::Expr::SetComp(c) => ExprKind::SetComp(self.comp(&c.elt, None, &c.generators)?),
+            rs::Expr::DictComp(c) => match &c.key {
+                Some(key) => ExprKind::DictComp(self.comp(key, Some(&c.value), &c.generators)?),
+                None => return self.refuse(c.range, "a dict comprehension without a key"),
+            },
+            rs::Expr::Generator(g) => ExprKind::GeneratorExp(self.comp(&g.elt, None, &g.generators)?),
+            rs::Expr::Await(a) => ExprKind::Await(Box::new(self.expr(&a.value)?)),
+            rs::Expr::Yield(y) => ExprKind::Yield(self.opt_expr(y.value.as_deref())?),
+            rs::Expr::YieldFrom(y) => ExprKind::YieldFrom(Box::new(self.expr(&y.value)?)),
+            rs::Expr::Compare(c) => ExprKind::Compare {
+                left: Box::new(self.expr(&c.left)?),
+                ops: c.ops.iter().map(|&op| cmpop(op)).collect(),
+                comparators: self.exprs(&c.comparators)?,
+            },
+            rs::Expr::Call(c) => {
+                let func = Box::new(self.expr(&c.func)?);
+                let mut args = self.exprs(&c.arguments.args)?;
+                // A generator expression as the only argument borrows the
+                // call's parentheses, in CPython's positions.
+                if let ([arg], [rs::Expr::Generator(g)], true) =
+                    (args.as_mut_slice(), &*c.arguments.args, c.arguments.keywords.is_empty())
+                {
+                    if !g.parenthesized {
+                        arg.range = self.range(c.arguments.range);
+                    }
+                }
+                ExprKind::Call { func, args, keywords: self.keywords(&c.arguments.keywords)? }
+            }
+            rs::Expr::FString(f) => return self.fstring(f),
+            rs::Expr::TString(t) => return self.refuse(t.range, "template strings"),
+            rs::Expr::StringLiteral(s) => {
+                let mut text = String::new();
+                for part in s.value.iter() {
+                    self.check_string_part(part.range, part.flags.prefix().is_raw())?;
+                    text.push_str(&part.value);
+                }
+                let kind_u = s
+                    .value
+                    .iter()
+                    .next()
+                    .is_some_and(|p| matches!(p.flags.prefix(), rs::str_prefix::StringLiteralPrefix::Unicode));
+                ExprKind::Constant { value: Constant::Str(PyStr::new(&text)), kind_u }
+            }
+            rs::Expr::BytesLiteral(b) => {
+                let mut bytes = Vec::new();
+                for part in b.value.iter() {
+                    bytes.extend_from_slice(&part.value);
+                }
+                ExprKind::Constant { value: Constant::Bytes(bytes), kind_u: false }
+            }
+            rs::Expr::NumberLiteral(n) => {
+                let value = match &n.value {
+                    rs::Number::Int(_) => Constant::Int(self.int_value(n.range)?),
+                    rs::Number::Float(_) => Constant::Float(self.float_value(self.text(n.range))?),
+                    rs::Number::Complex { .. } => {
+                        let text = self.text(n.range);
+                        let imag = self.float_value(&text[..text.len() - 1])?;
+                        Constant::Complex { real: 0.0, imag }
+                    }
+                };
+                ExprKind::Constant { value, kind_u: false }
+            }
+            rs::Expr::BooleanLiteral(b) => ExprKind::Constant { value: Constant::Bool(b.value), kind_u: false },
+            rs::Expr::NoneLiteral(_) => ExprKind::Constant { value: Constant::None, kind_u: false },
+            rs::Expr::EllipsisLiteral(_) => ExprKind::Constant { value: Constant::Ellipsis, kind_u: false },
+            rs::Expr::Attribute(a) => ExprKind::Attribute {
+                value: Box::new(self.expr(&a.value)?),
+                attr: self.ident(&a.attr.id),
+                ctx: self.ctx(a.ctx, a.range)?,
+            },
+            rs::Expr::Subscript(s) => ExprKind::Subscript {
+                value: Box::new(self.expr(&s.value)?),
+                slice: Box::new(self.expr(&s.slice)?),
+                ctx: self.ctx(s.ctx, s.range)?,
+            },
+            rs::Expr::Starred(s) => {
+                ExprKind::Starred { value: Box::new(self.expr(&s.value)?), ctx: self.ctx(s.ctx, s.range)? }
+            }
+            rs::Expr::Name(n) => ExprKind::Name { id: self.ident(&n.id), ctx: self.ctx(n.ctx, n.range)? },
+            rs::Expr::List(l) => ExprKind::List { elts: self.exprs(&l.elts)?, ctx: self.ctx(l.ctx, l.range)? },
+            rs::Expr::Tuple(t) => ExprKind::Tuple { elts: self.exprs(&t.elts)?, ctx: self.ctx(t.ctx, t.range)? },
+            rs::Expr::Slice(s) => ExprKind::Slice {
+                lower: self.opt_expr(s.lower.as_deref())?,
+                upper: self.opt_expr(s.upper.as_deref())?,
+                step: self.opt_expr(s.step.as_deref())?,
+            },
+            rs::Expr::IpyEscapeCommand(c) => return self.refuse(c.range, "IPython escape commands"),
+        };
+        Ok(Expr { range, kind })
+    }
+
+    /// Refuses string literals whose escapes make lone surrogates, which
+    /// ruff's decoded `str` cannot hold.
+    pub fn check_string_part(&self, range: ruff_text_size::TextRange, raw: bool) -> Result<()> {
+        if raw {
+            return Ok(());
+        }
+        let text = self.text(range).as_bytes();
+        let mut i = 0;
+        while i + 1 < text.len() {
+            if text[i] == b'\\' {
+                let hex = match text[i + 1] {
+                    b'u' => text.get(i + 2..i + 6),
+                    b'U' => text.get(i + 6..i + 10).filter(|_| text.get(i + 2..i + 6) == Some(b"0000")),
+                    _ => None,
+                };
+                if let Some(hex) = hex {
+                    if let Ok(v) = u32::from_str_radix(std::str::from_utf8(hex).unwrap_or(""), 16) {
+                        if (0xD800..0xE000).contains(&v) {
+                            return self.refuse(range, "a string literal with a lone surrogate");
+                        }
+                    }
+                }
+                i += 2;
+            } else {
+                i += 1;
+            }
+        }
+        Ok(())
+    }
+}

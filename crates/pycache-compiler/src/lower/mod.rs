@@ -1,0 +1,126 @@
+//! From ruff's syntax tree to the CPython-shaped one in [`crate::ast`].
+//!
+//! ruff's tree differs in shape (elif clauses, async flags, decorated
+//! definitions starting at the first `@`, implicitly concatenated literals
+//! kept apart) and keeps source text where CPython computes values (number
+//! literals, NFKC-normalised identifiers). This stage converts both, and
+//! refuses what the later stages do not reproduce exactly.
+
+mod expr;
+mod fstring;
+mod stmt;
+
+use num_bigint::BigInt;
+use ruff_python_ast as rs;
+use ruff_text_size::{TextRange, TextSize};
+
+use crate::ast::{self, NodeId, Range};
+use crate::code::PyStr;
+use crate::error::{Refusal, Result};
+use crate::source::Source;
+
+/// Parses `source` as a 3.12 module and lowers it.
+pub fn parse(source: &Source) -> Result<ast::Module> {
+    let options =
+        ruff_python_parser::ParseOptions::from(rs::PySourceType::Python).with_target_version(rs::PythonVersion::PY312);
+    let parsed = ruff_python_parser::parse_unchecked(&source.text, options);
+    if let Some(error) = parsed.errors().first() {
+        let (line, col) = source.position(error.location.start().to_u32());
+        return Err(Refusal::syntax_at(error.error.to_string(), line, col));
+    }
+    if let Some(error) = parsed.unsupported_syntax_errors().first() {
+        let (line, col) = source.position(error.range.start().to_u32());
+        return Err(Refusal::syntax_at(error.to_string(), line, col));
+    }
+    let module = match parsed.into_syntax() {
+        rs::Mod::Module(module) => module,
+        rs::Mod::Expression(_) => return Err(Refusal::internal("parsed an expression, not a module")),
+    };
+    let mut lower = Lower { src: source, next_id: 1 };
+    let body = lower.stmts(&module.body)?;
+    Ok(ast::Module { body, id: NodeId(0) })
+}
+
+pub(crate) struct Lower<'a> {
+    pub src: &'a Source,
+    next_id: u32,
+}
+
+impl Lower<'_> {
+    pub fn id(&mut self) -> NodeId {
+        self.next_id += 1;
+        NodeId(self.next_id)
+    }
+
+    pub fn range(&self, range: TextRange) -> Range {
+        self.span(range.start(), range.end())
+    }
+
+    pub fn span(&self, start: TextSize, end: TextSize) -> Range {
+        let (lineno, col_offset) = self.src.position(start.to_u32());
+        let (end_lineno, end_col_offset) = self.src.position(end.to_u32());
+        Range { lineno, col_offset, end_lineno, end_col_offset }
+    }
+
+    pub fn text(&self, range: TextRange) -> &str {
+        &self.src.text[range.start().to_usize()..range.end().to_usize()]
+    }
+
+    /// An identifier as CPython's parser makes it: NFKC-normalised when
+    /// it is not ASCII.
+    pub fn ident(&self, id: &str) -> PyStr {
+        if id.is_ascii() {
+            PyStr::new(id)
+        } else {
+            use unicode_normalization::UnicodeNormalization;
+            PyStr::new(&id.nfkc().collect::<String>())
+        }
+    }
+
+    pub fn refuse<T>(&self, range: TextRange, what: &str) -> Result<T> {
+        let (line, col) = self.src.position(range.start().to_u32());
+        Err(Refusal { line: Some((line as u32, col as u32 + 1)), ..Refusal::unsupported(what) })
+    }
+
+    /// The offset of the first token after `offset`, skipping blanks,
+    /// newlines, comments and line continuations: where the `def` or
+    /// `class` of a decorated definition starts.
+    pub fn next_token(&self, offset: TextSize) -> TextSize {
+        let bytes = self.src.text.as_bytes();
+        let mut i = offset.to_usize();
+        while i < bytes.len() {
+            match bytes[i] {
+                b' ' | b'\t' | b'\x0c' | b'\n' | b'\r' => i += 1,
+                b'\\' if bytes.get(i + 1) == Some(&b'\n') => i += 2,
+                b'#' => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+        TextSize::new(i as u32)
+    }
+
+    pub fn int_value(&self, range: TextRange) -> Result<BigInt> {
+        let text: String = self.text(range).chars().filter(|&c| c != '_').collect();
+        let lower = text.to_ascii_lowercase();
+        let (digits, radix) = if let Some(d) = lower.strip_prefix("0x") {
+            (d, 16)
+        } else if let Some(d) = lower.strip_prefix("0o") {
+            (d, 8)
+        } else if let Some(d) = lower.strip_prefix("0b") {
+            (d, 2)
+        } else {
+            (lower.as_str(), 10)
+        };
+        BigInt::parse_bytes(digits.as_bytes(), radix)
+            .ok_or_else(|| Refusal::internal(format!("cannot read the integer literal `{text}`")))
+    }
+
+    pub fn float_value(&self, text: &str) -> Result<f64> {
+        let clean: String = text.chars().filter(|&c| c != '_').collect();
+        clean.parse::<f64>().map_err(|_| Refusal::internal(format!("cannot read the float literal `{text}`")))
+    }
+}

@@ -1,0 +1,303 @@
+//! Statements.
+
+use ruff_python_ast as rs;
+use ruff_text_size::{Ranged, TextRange};
+
+use super::Lower;
+use crate::ast::{self, Range, Stmt, StmtKind};
+use crate::error::Result;
+
+impl Lower<'_> {
+    pub fn stmts(&mut self, stmts: &[rs::Stmt]) -> Result<Vec<Stmt>> {
+        stmts.iter().map(|s| self.stmt(s)).collect()
+    }
+
+    /// CPython places a decorated definition at its `def` or `class`
+    /// keyword, where ruff starts it at the first decorator.
+    fn definition_range(&self, range: TextRange, decorators: &[rs::Decorator]) -> Range {
+        match decorators.last() {
+            Some(last) => {
+                let start = self.next_token(last.range().end());
+                self.span(start, range.end())
+            }
+            None => self.range(range),
+        }
+    }
+
+    fn stmt(&mut self, stmt: &rs::Stmt) -> Result<Stmt> {
+        let range = self.range(stmt.range());
+        let kind = match stmt {
+            rs::Stmt::FunctionDef(f) => {
+                let range = self.definition_range(f.range, &f.decorator_list);
+                let def = self.function_def(f)?;
+                let kind = if f.is_async {
+                    StmtKind::AsyncFunctionDef(Box::new(def))
+                } else {
+                    StmtKind::FunctionDef(Box::new(def))
+                };
+                return Ok(Stmt { range, kind });
+            }
+            rs::Stmt::ClassDef(c) => {
+                let range = self.definition_range(c.range, &c.decorator_list);
+                if c.type_params.is_some() {
+                    return self.refuse(c.range, "type parameters (PEP 695)");
+                }
+                let decorator_list = self.decorators(&c.decorator_list)?;
+                let (bases, keywords) = match &c.arguments {
+                    Some(arguments) => (self.exprs(&arguments.args)?, self.keywords(&arguments.keywords)?),
+                    None => (Vec::new(), Vec::new()),
+                };
+                let id = self.id();
+                let def = ast::ClassDef {
+                    id,
+                    name: self.ident(&c.name.id),
+                    bases,
+                    keywords,
+                    body: self.stmts(&c.body)?,
+                    decorator_list,
+                    type_params: Vec::new(),
+                    type_params_id: id,
+                };
+                return Ok(Stmt { range, kind: StmtKind::ClassDef(Box::new(def)) });
+            }
+            rs::Stmt::Return(r) => StmtKind::Return(self.opt_expr(r.value.as_deref())?),
+            rs::Stmt::Delete(d) => StmtKind::Delete(self.exprs(&d.targets)?),
+            rs::Stmt::TypeAlias(t) => return self.refuse(t.range, "type aliases (PEP 695)"),
+            rs::Stmt::Assign(a) => {
+                StmtKind::Assign { targets: self.exprs(&a.targets)?, value: Box::new(self.expr(&a.value)?) }
+            }
+            rs::Stmt::AugAssign(a) => StmtKind::AugAssign {
+                target: Box::new(self.expr(&a.target)?),
+                op: super::expr::operator(a.op),
+                value: Box::new(self.expr(&a.value)?),
+            },
+            rs::Stmt::AnnAssign(a) => StmtKind::AnnAssign {
+                target: Box::new(self.expr(&a.target)?),
+                annotation: Box::new(self.expr(&a.annotation)?),
+                value: self.opt_expr(a.value.as_deref())?,
+                simple: a.simple,
+            },
+            rs::Stmt::For(f) => {
+                let target = Box::new(self.expr(&f.target)?);
+                let iter = Box::new(self.expr(&f.iter)?);
+                let body = self.stmts(&f.body)?;
+                let orelse = self.stmts(&f.orelse)?;
+                if f.is_async {
+                    StmtKind::AsyncFor { target, iter, body, orelse }
+                } else {
+                    StmtKind::For { target, iter, body, orelse }
+                }
+            }
+            rs::Stmt::While(w) => StmtKind::While {
+                test: Box::new(self.expr(&w.test)?),
+                body: self.stmts(&w.body)?,
+                orelse: self.stmts(&w.orelse)?,
+            },
+            rs::Stmt::If(i) => {
+                let test = Box::new(self.expr(&i.test)?);
+                let body = self.stmts(&i.body)?;
+                let orelse = self.elif_chain(&i.elif_else_clauses, stmt.range())?;
+                StmtKind::If { test, body, orelse }
+            }
+            rs::Stmt::With(w) => {
+                let items = w
+                    .items
+                    .iter()
+                    .map(|item| {
+                        Ok(ast::WithItem {
+                            context_expr: self.expr(&item.context_expr)?,
+                            optional_vars: self.opt_expr(item.optional_vars.as_deref())?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let body = self.stmts(&w.body)?;
+                if w.is_async { StmtKind::AsyncWith { items, body } } else { StmtKind::With { items, body } }
+            }
+            rs::Stmt::Match(m) => {
+                let subject = Box::new(self.expr(&m.subject)?);
+                let cases = m
+                    .cases
+                    .iter()
+                    .map(|case| {
+                        Ok(ast::MatchCase {
+                            pattern: self.pattern(&case.pattern)?,
+                            guard: self.opt_expr(case.guard.as_deref())?,
+                            body: self.stmts(&case.body)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                StmtKind::Match { subject, cases }
+            }
+            rs::Stmt::Raise(r) => {
+                StmtKind::Raise { exc: self.opt_expr(r.exc.as_deref())?, cause: self.opt_expr(r.cause.as_deref())? }
+            }
+            rs::Stmt::Try(t) => {
+                let body = self.stmts(&t.body)?;
+                let handlers = t
+                    .handlers
+                    .iter()
+                    .map(|h| {
+                        let rs::ExceptHandler::ExceptHandler(h) = h;
+                        Ok(ast::ExceptHandler {
+                            range: self.range(h.range),
+                            type_: self.opt_expr(h.type_.as_deref())?,
+                            name: h.name.as_ref().map(|n| self.ident(&n.id)),
+                            body: self.stmts(&h.body)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let orelse = self.stmts(&t.orelse)?;
+                let finalbody = self.stmts(&t.finalbody)?;
+                if t.is_star {
+                    StmtKind::TryStar { body, handlers, orelse, finalbody }
+                } else {
+                    StmtKind::Try { body, handlers, orelse, finalbody }
+                }
+            }
+            rs::Stmt::Assert(a) => {
+                StmtKind::Assert { test: Box::new(self.expr(&a.test)?), msg: self.opt_expr(a.msg.as_deref())? }
+            }
+            rs::Stmt::Import(i) => {
+                if i.is_lazy {
+                    return self.refuse(i.range, "lazy imports");
+                }
+                StmtKind::Import(self.aliases(&i.names))
+            }
+            rs::Stmt::ImportFrom(i) => {
+                if i.is_lazy {
+                    return self.refuse(i.range, "lazy imports");
+                }
+                StmtKind::ImportFrom {
+                    module: i.module.as_ref().map(|m| self.ident(&m.id)),
+                    names: self.aliases(&i.names),
+                    level: i.level,
+                }
+            }
+            rs::Stmt::Global(g) => StmtKind::Global(g.names.iter().map(|n| self.ident(&n.id)).collect()),
+            rs::Stmt::Nonlocal(n) => StmtKind::Nonlocal(n.names.iter().map(|n| self.ident(&n.id)).collect()),
+            rs::Stmt::Expr(e) => StmtKind::Expr(Box::new(self.expr(&e.value)?)),
+            rs::Stmt::Pass(_) => StmtKind::Pass,
+            rs::Stmt::Break(_) => StmtKind::Break,
+            rs::Stmt::Continue(_) => StmtKind::Continue,
+            rs::Stmt::IpyEscapeCommand(c) => return self.refuse(c.range, "IPython escape commands"),
+        };
+        Ok(Stmt { range, kind })
+    }
+
+    /// `elif` clauses become an `If` nested in the `orelse` of the one
+    /// before, spanning from its `elif` to the end of the whole chain.
+    fn elif_chain(&mut self, clauses: &[rs::ElifElseClause], whole: TextRange) -> Result<Vec<Stmt>> {
+        let Some((first, rest)) = clauses.split_first() else { return Ok(Vec::new()) };
+        match &first.test {
+            None => self.stmts(&first.body),
+            Some(test) => {
+                let range = self.span(first.range.start(), whole.end());
+                let kind = StmtKind::If {
+                    test: Box::new(self.expr(test)?),
+                    body: self.stmts(&first.body)?,
+                    orelse: self.elif_chain(rest, whole)?,
+                };
+                Ok(vec![Stmt { range, kind }])
+            }
+        }
+    }
+
+    fn function_def(&mut self, f: &rs::StmtFunctionDef) -> Result<ast::FunctionDef> {
+        if f.type_params.is_some() {
+            return self.refuse(f.range, "type parameters (PEP 695)");
+        }
+        let decorator_list = self.decorators(&f.decorator_list)?;
+        let args = self.arguments(&f.parameters)?;
+        let returns = self.opt_expr(f.returns.as_deref())?;
+        let id = self.id();
+        Ok(ast::FunctionDef {
+            id,
+            name: self.ident(&f.name.id),
+            args,
+            body: self.stmts(&f.body)?,
+            decorator_list,
+            returns,
+            type_params: Vec::new(),
+            type_params_id: id,
+        })
+    }
+
+    fn decorators(&mut self, decorators: &[rs::Decorator]) -> Result<Vec<ast::Expr>> {
+        decorators.iter().map(|d| self.expr(&d.expression)).collect()
+    }
+
+    pub fn arguments(&mut self, p: &rs::Parameters) -> Result<ast::Arguments> {
+        let mut out = ast::Arguments::default();
+        for param in p.posonlyargs.iter().chain(&p.args) {
+            if let Some(default) = &param.default {
+                out.defaults.push(self.expr(default)?);
+            }
+        }
+        out.posonlyargs = p.posonlyargs.iter().map(|a| self.arg(&a.parameter)).collect::<Result<_>>()?;
+        out.args = p.args.iter().map(|a| self.arg(&a.parameter)).collect::<Result<_>>()?;
+        out.vararg = p.vararg.as_deref().map(|a| self.arg(a)).transpose()?;
+        out.kwonlyargs = p.kwonlyargs.iter().map(|a| self.arg(&a.parameter)).collect::<Result<_>>()?;
+        out.kw_defaults = p
+            .kwonlyargs
+            .iter()
+            .map(|a| a.default.as_deref().map(|d| self.expr(d)).transpose())
+            .collect::<Result<_>>()?;
+        out.kwarg = p.kwarg.as_deref().map(|a| self.arg(a)).transpose()?;
+        Ok(out)
+    }
+
+    fn arg(&mut self, p: &rs::Parameter) -> Result<ast::Arg> {
+        Ok(ast::Arg {
+            range: self.range(p.range),
+            arg: self.ident(&p.name.id),
+            annotation: self.opt_expr(p.annotation.as_deref())?,
+        })
+    }
+
+    fn aliases(&mut self, names: &[rs::Alias]) -> Vec<ast::Alias> {
+        names
+            .iter()
+            .map(|a| ast::Alias {
+                range: self.range(a.range),
+                name: self.ident(&a.name.id),
+                asname: a.asname.as_ref().map(|n| self.ident(&n.id)),
+            })
+            .collect()
+    }
+
+    fn pattern(&mut self, p: &rs::Pattern) -> Result<ast::Pattern> {
+        use ast::PatternKind as K;
+        let range = self.range(p.range());
+        let kind = match p {
+            rs::Pattern::MatchValue(v) => K::MatchValue(Box::new(self.expr(&v.value)?)),
+            rs::Pattern::MatchSingleton(s) => K::MatchSingleton(match s.value {
+                rs::Singleton::None => crate::code::Constant::None,
+                rs::Singleton::True => crate::code::Constant::Bool(true),
+                rs::Singleton::False => crate::code::Constant::Bool(false),
+            }),
+            rs::Pattern::MatchSequence(s) => K::MatchSequence(self.patterns(&s.patterns)?),
+            rs::Pattern::MatchMapping(m) => K::MatchMapping {
+                keys: self.exprs(&m.keys)?,
+                patterns: self.patterns(&m.patterns)?,
+                rest: m.rest.as_ref().map(|r| self.ident(&r.id)),
+            },
+            rs::Pattern::MatchClass(c) => K::MatchClass {
+                cls: Box::new(self.expr(&c.cls)?),
+                patterns: self.patterns(&c.arguments.patterns)?,
+                kwd_attrs: c.arguments.keywords.iter().map(|k| self.ident(&k.attr.id)).collect(),
+                kwd_patterns: c.arguments.keywords.iter().map(|k| self.pattern(&k.pattern)).collect::<Result<_>>()?,
+            },
+            rs::Pattern::MatchStar(s) => K::MatchStar(s.name.as_ref().map(|n| self.ident(&n.id))),
+            rs::Pattern::MatchAs(a) => K::MatchAs {
+                pattern: a.pattern.as_deref().map(|p| self.pattern(p).map(Box::new)).transpose()?,
+                name: a.name.as_ref().map(|n| self.ident(&n.id)),
+            },
+            rs::Pattern::MatchOr(o) => K::MatchOr(self.patterns(&o.patterns)?),
+        };
+        Ok(ast::Pattern { range, kind })
+    }
+
+    fn patterns(&mut self, ps: &[rs::Pattern]) -> Result<Vec<ast::Pattern>> {
+        ps.iter().map(|p| self.pattern(p)).collect()
+    }
+}

@@ -1,0 +1,174 @@
+//! From source bytes to the text CPython's tokenizer sees: the encoding
+//! (a UTF-8 byte order mark or a PEP 263 cookie on one of the first two
+//! lines), then newlines translated to `\n`, as `compile()` does for source
+//! given as bytes. Positions are then byte offsets into that UTF-8 text,
+//! which is what CPython's columns count.
+
+use crate::error::Refusal;
+
+/// Decoded, newline-normalised source and its line starts.
+pub struct Source {
+    pub text: String,
+    line_starts: Vec<u32>,
+}
+
+impl Source {
+    pub fn decode(bytes: &[u8]) -> Result<Self, Refusal> {
+        if bytes.contains(&0) {
+            return Err(Refusal::syntax("source code cannot contain null bytes"));
+        }
+        let (bom, body) = match bytes.strip_prefix(b"\xef\xbb\xbf") {
+            Some(rest) => (true, rest),
+            None => (false, bytes),
+        };
+        let encoding = match cookie(body) {
+            Some(name) => normal_name(&name),
+            None => "utf-8".to_owned(),
+        };
+        if bom && encoding != "utf-8" {
+            return Err(Refusal::syntax(format!("encoding problem: {encoding} with BOM")));
+        }
+        let text = match encoding.as_str() {
+            "utf-8" => match std::str::from_utf8(body) {
+                Ok(text) => text.to_owned(),
+                Err(_) => return Err(Refusal::syntax("source is not valid UTF-8")),
+            },
+            "iso-8859-1" => body.iter().map(|&b| char::from(b)).collect(),
+            "ascii" | "us-ascii" => match std::str::from_utf8(body) {
+                Ok(text) if text.is_ascii() => text.to_owned(),
+                _ => return Err(Refusal::syntax("source is not valid ASCII")),
+            },
+            other => return Err(Refusal::unsupported(format!("source encoding `{other}`"))),
+        };
+        Ok(Self::from_text(translate_newlines(&text)))
+    }
+
+    fn from_text(text: String) -> Self {
+        let mut line_starts = vec![0u32];
+        for (i, b) in text.bytes().enumerate() {
+            if b == b'\n' {
+                line_starts.push(i as u32 + 1);
+            }
+        }
+        Self { text, line_starts }
+    }
+
+    /// 1-based line and 0-based byte column of a byte offset.
+    pub fn position(&self, offset: u32) -> (i32, i32) {
+        let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
+        (line as i32 + 1, (offset - self.line_starts[line]) as i32)
+    }
+}
+
+/// `\r\n` and lone `\r` become `\n`.
+fn translate_newlines(text: &str) -> String {
+    if !text.contains('\r') {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' {
+            if chars.peek() == Some(&'\n') {
+                chars.next();
+            }
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The encoding named by a PEP 263 cookie on the first line, or on the
+/// second when the first holds only a comment or nothing.
+fn cookie(bytes: &[u8]) -> Option<String> {
+    let mut lines = bytes.split(|&b| b == b'\n');
+    let first = lines.next()?;
+    if let Some(name) = cookie_in(first) {
+        return Some(name);
+    }
+    let trimmed: Vec<u8> = first.iter().copied().skip_while(|b| matches!(b, b' ' | b'\t' | b'\x0c' | b'\r')).collect();
+    if trimmed.is_empty() || trimmed[0] == b'#' {
+        return cookie_in(lines.next()?);
+    }
+    None
+}
+
+/// Matches `^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)`.
+fn cookie_in(line: &[u8]) -> Option<String> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let start = line.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\x0c'))?;
+    if line[start] != b'#' {
+        return None;
+    }
+    let rest = &line[start..];
+    let mut i = 0;
+    while i + 7 <= rest.len() {
+        if &rest[i..i + 6] == b"coding" && matches!(rest[i + 6], b':' | b'=') {
+            let mut j = i + 7;
+            while j < rest.len() && matches!(rest[j], b' ' | b'\t') {
+                j += 1;
+            }
+            let name: Vec<u8> = rest[j..]
+                .iter()
+                .copied()
+                .take_while(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+                .collect();
+            if !name.is_empty() {
+                return Some(String::from_utf8_lossy(&name).into_owned());
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// CPython's `get_normal_name`: the spellings it treats as UTF-8 or
+/// Latin-1, otherwise the name lowercased.
+fn normal_name(name: &str) -> String {
+    let lower: String = name.chars().take(12).map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() }).collect();
+    if lower == "utf-8" || lower.starts_with("utf-8-") {
+        return "utf-8".into();
+    }
+    for latin in ["latin-1", "iso-8859-1", "iso-latin-1"] {
+        if lower == latin || lower.starts_with(&format!("{latin}-")) {
+            return "iso-8859-1".into();
+        }
+    }
+    let full = name.to_ascii_lowercase().replace('_', "-");
+    match full.as_str() {
+        "utf8" => "utf-8".into(),
+        "latin1" | "l1" | "iso8859-1" | "8859" | "cp819" | "latin" => "iso-8859-1".into(),
+        "ascii" | "us-ascii" | "646" => "ascii".into(),
+        _ => full,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_and_boms_pick_the_encoding() {
+        assert_eq!(cookie(b"# -*- coding: latin-1 -*-\nx = 1\n"), Some("latin-1".into()));
+        assert_eq!(cookie(b"#!/usr/bin/env python\n# vim: set fileencoding=utf-8 :\n"), Some("utf-8".into()));
+        assert_eq!(cookie(b"x = 1\n# coding: latin-1\n"), None);
+        assert_eq!(normal_name("Latin-1"), "iso-8859-1");
+        assert_eq!(normal_name("utf_8"), "utf-8");
+        let src = Source::decode(b"# coding: latin-1\ns = '\xe9'\n").unwrap();
+        assert!(src.text.contains('\u{e9}'));
+        assert!(Source::decode(b"\xef\xbb\xbf# coding: latin-1\n").is_err());
+    }
+
+    #[test]
+    fn newlines_are_translated_and_positions_count_bytes() {
+        let src = Source::decode("a = 1\r\nb = 'é'\rc\n".as_bytes()).unwrap();
+        assert_eq!(src.text, "a = 1\nb = 'é'\nc\n");
+        assert_eq!(src.position(0), (1, 0));
+        assert_eq!(src.position(6), (2, 0));
+        let c = src.text.find('c').unwrap() as u32;
+        assert_eq!(src.position(c), (3, 0));
+        assert_eq!(src.position(c - 2), (2, 7));
+    }
+}

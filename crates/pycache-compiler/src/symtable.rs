@@ -1,0 +1,1085 @@
+//! The symbol table: which names each scope binds, uses, declares global
+//! or nonlocal, and then, in a second pass, whether each name is local,
+//! global (explicitly or implicitly), free or a cell. Comprehensions other
+//! than generator expressions are inlined into their parent scope (PEP 709)
+//! here, as in CPython 3.12.
+//!
+//! Symbol dictionaries keep insertion order, as CPython's dicts do, because
+//! code generation walks some of them in that order.
+
+use indexmap::{IndexMap, IndexSet};
+
+use crate::ast::{self, Expr, ExprKind, NodeId, Range, Stmt, StmtKind};
+use crate::code::PyStr;
+use crate::error::{Refusal, Result};
+
+pub const DEF_GLOBAL: i64 = 1;
+pub const DEF_LOCAL: i64 = 2;
+pub const DEF_PARAM: i64 = 4;
+pub const DEF_NONLOCAL: i64 = 8;
+pub const USE: i64 = 16;
+pub const DEF_FREE: i64 = 32;
+pub const DEF_FREE_CLASS: i64 = 64;
+pub const DEF_IMPORT: i64 = 128;
+pub const DEF_ANNOT: i64 = 256;
+pub const DEF_COMP_ITER: i64 = 512;
+pub const DEF_TYPE_PARAM: i64 = 1024;
+pub const DEF_COMP_CELL: i64 = 2048;
+pub const DEF_BOUND: i64 = DEF_LOCAL | DEF_PARAM | DEF_IMPORT;
+pub const SCOPE_OFFSET: i64 = 12;
+pub const SCOPE_MASK: i64 = DEF_GLOBAL | DEF_LOCAL | DEF_PARAM | DEF_NONLOCAL;
+
+pub const LOCAL: i64 = 1;
+pub const GLOBAL_EXPLICIT: i64 = 2;
+pub const GLOBAL_IMPLICIT: i64 = 3;
+pub const FREE: i64 = 4;
+pub const CELL: i64 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockType {
+    Function,
+    Class,
+    Module,
+    Annotation,
+    TypeVarBound,
+    TypeAlias,
+    TypeParam,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompKind {
+    None,
+    List,
+    Dict,
+    Set,
+    Generator,
+}
+
+pub type ScopeId = usize;
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: PyStr,
+    pub kind: BlockType,
+    pub symbols: IndexMap<PyStr, i64>,
+    pub varnames: Vec<PyStr>,
+    pub children: Vec<ScopeId>,
+    pub directives: Vec<(PyStr, Range)>,
+    pub nested: bool,
+    pub free: bool,
+    pub child_free: bool,
+    pub generator: bool,
+    pub coroutine: bool,
+    pub comprehension: CompKind,
+    pub varargs: bool,
+    pub varkeywords: bool,
+    pub returns_value: bool,
+    pub needs_class_closure: bool,
+    pub needs_classdict: bool,
+    pub comp_inlined: bool,
+    pub comp_iter_target: bool,
+    pub comp_iter_expr: i32,
+    pub can_see_class_scope: bool,
+    pub range: Range,
+}
+
+impl Entry {
+    pub fn is_function_like(&self) -> bool {
+        matches!(self.kind, BlockType::Function | BlockType::TypeVarBound | BlockType::TypeAlias | BlockType::TypeParam)
+    }
+
+    pub fn symbol(&self, name: &PyStr) -> i64 {
+        self.symbols.get(name).copied().unwrap_or(0)
+    }
+
+    pub fn scope(&self, name: &PyStr) -> i64 {
+        (self.symbol(name) >> SCOPE_OFFSET) & SCOPE_MASK
+    }
+}
+
+pub struct SymTable {
+    pub entries: Vec<Entry>,
+    blocks: std::collections::HashMap<NodeId, ScopeId>,
+    pub top: ScopeId,
+}
+
+impl SymTable {
+    pub fn lookup(&self, key: NodeId) -> Result<ScopeId> {
+        self.blocks.get(&key).copied().ok_or_else(|| Refusal::internal("unknown symbol table entry"))
+    }
+
+    pub fn entry(&self, id: ScopeId) -> &Entry {
+        &self.entries[id]
+    }
+
+    pub fn entry_mut(&mut self, id: ScopeId) -> &mut Entry {
+        &mut self.entries[id]
+    }
+}
+
+/// CPython's name mangling: `__x` in class `C` becomes `_C__x`.
+pub fn mangle(private: Option<&PyStr>, ident: &PyStr) -> PyStr {
+    let Some(private) = private else { return ident.clone() };
+    let id = ident.as_bytes();
+    if id.len() < 2 || id[0] != b'_' || id[1] != b'_' {
+        return ident.clone();
+    }
+    if (id.ends_with(b"__")) || id.contains(&b'.') {
+        return ident.clone();
+    }
+    let p = private.as_bytes();
+    let stripped = p.iter().position(|&b| b != b'_');
+    let Some(start) = stripped else { return ident.clone() };
+    let mut out = Vec::with_capacity(1 + p.len() - start + id.len());
+    out.push(b'_');
+    out.extend_from_slice(&p[start..]);
+    out.extend_from_slice(id);
+    PyStr::from_encoded(out)
+}
+
+struct Builder<'a> {
+    st: SymTable,
+    stack: Vec<ScopeId>,
+    cur: ScopeId,
+    private: Option<PyStr>,
+    future_annotations: bool,
+    _module: &'a ast::Module,
+}
+
+fn err(message: impl Into<String>, range: Range) -> Refusal {
+    Refusal::syntax_at(message, range.lineno, range.col_offset)
+}
+
+/// Builds the table for a module.
+pub fn build(module: &ast::Module, future_annotations: bool) -> Result<SymTable> {
+    let mut b = Builder {
+        st: SymTable { entries: Vec::new(), blocks: Default::default(), top: 0 },
+        stack: Vec::new(),
+        cur: 0,
+        private: None,
+        future_annotations,
+        _module: module,
+    };
+    b.enter_block(PyStr::new("top"), BlockType::Module, module.id, Range::default());
+    b.st.top = b.cur;
+    for s in &module.body {
+        b.visit_stmt(s)?;
+    }
+    b.exit_block();
+    let mut st = b.st;
+    analyze(&mut st)?;
+    Ok(st)
+}
+
+impl Builder<'_> {
+    fn cur(&mut self) -> &mut Entry {
+        &mut self.st.entries[self.cur]
+    }
+
+    fn enter_block(&mut self, name: PyStr, kind: BlockType, key: NodeId, range: Range) {
+        let prev = self.stack.last().copied();
+        let nested = prev.is_some_and(|p| {
+            let e = &self.st.entries[p];
+            e.nested || e.is_function_like()
+        });
+        let comp_iter_expr = prev.map_or(0, |p| self.st.entries[p].comp_iter_expr);
+        let entry = Entry {
+            name,
+            kind,
+            symbols: IndexMap::new(),
+            varnames: Vec::new(),
+            children: Vec::new(),
+            directives: Vec::new(),
+            nested,
+            free: false,
+            child_free: false,
+            generator: false,
+            coroutine: false,
+            comprehension: CompKind::None,
+            varargs: false,
+            varkeywords: false,
+            returns_value: false,
+            needs_class_closure: false,
+            needs_classdict: false,
+            comp_inlined: false,
+            comp_iter_target: false,
+            comp_iter_expr,
+            can_see_class_scope: false,
+            range,
+        };
+        let id = self.st.entries.len();
+        self.st.entries.push(entry);
+        self.st.blocks.insert(key, id);
+        self.stack.push(id);
+        self.cur = id;
+        if kind == BlockType::Annotation {
+            return;
+        }
+        if let Some(p) = prev {
+            self.st.entries[p].children.push(id);
+        }
+    }
+
+    fn exit_block(&mut self) {
+        self.stack.pop();
+        if let Some(&top) = self.stack.last() {
+            self.cur = top;
+        }
+    }
+
+    fn add_def(&mut self, name: &PyStr, flag: i64, range: Range) -> Result<()> {
+        self.add_def_in(name, flag, self.cur, range)
+    }
+
+    fn add_def_in(&mut self, name: &PyStr, flag: i64, scope: ScopeId, range: Range) -> Result<()> {
+        let mangled = mangle(self.private.as_ref(), name);
+        let entry = &mut self.st.entries[scope];
+        let mut val = match entry.symbols.get(&mangled) {
+            Some(&old) => {
+                if flag & DEF_PARAM != 0 && old & DEF_PARAM != 0 {
+                    return Err(err(format!("duplicate argument '{name}' in function definition"), range));
+                }
+                if flag & DEF_TYPE_PARAM != 0 && old & DEF_TYPE_PARAM != 0 {
+                    return Err(err(format!("duplicate type parameter '{name}'"), range));
+                }
+                old | flag
+            }
+            None => flag,
+        };
+        if entry.comp_iter_target {
+            if val & (DEF_GLOBAL | DEF_NONLOCAL) != 0 {
+                return Err(err(
+                    format!("comprehension inner loop cannot rebind assignment expression target '{name}'"),
+                    range,
+                ));
+            }
+            val |= DEF_COMP_ITER;
+        }
+        entry.symbols.insert(mangled.clone(), val);
+        if flag & DEF_PARAM != 0 {
+            entry.varnames.push(mangled);
+        } else if flag & DEF_GLOBAL != 0 {
+            let top = self.st.top;
+            let global = &mut self.st.entries[top].symbols;
+            let v = flag | global.get(&mangled).copied().unwrap_or(0);
+            global.insert(mangled, v);
+        }
+        Ok(())
+    }
+
+    fn lookup(&mut self, name: &PyStr) -> i64 {
+        let mangled = mangle(self.private.as_ref(), name);
+        self.cur().symbol(&mangled)
+    }
+
+    fn record_directive(&mut self, name: &PyStr, range: Range) {
+        let mangled = mangle(self.private.as_ref(), name);
+        self.cur().directives.push((mangled, range));
+    }
+
+    fn visit_stmts(&mut self, stmts: &[Stmt]) -> Result<()> {
+        stmts.iter().try_for_each(|s| self.visit_stmt(s))
+    }
+
+    fn visit_exprs(&mut self, exprs: &[Expr]) -> Result<()> {
+        exprs.iter().try_for_each(|e| self.visit_expr(e))
+    }
+
+    fn visit_stmt(&mut self, s: &Stmt) -> Result<()> {
+        match &s.kind {
+            StmtKind::FunctionDef(f) | StmtKind::AsyncFunctionDef(f) => {
+                let is_async = matches!(s.kind, StmtKind::AsyncFunctionDef(_));
+                self.add_def(&f.name, DEF_LOCAL, s.range)?;
+                self.visit_exprs(&f.args.defaults)?;
+                for d in f.args.kw_defaults.iter().flatten() {
+                    self.visit_expr(d)?;
+                }
+                self.visit_exprs(&f.decorator_list)?;
+                if !f.type_params.is_empty() {
+                    return Err(Refusal::unsupported("type parameters (PEP 695)"));
+                }
+                self.visit_annotations(s, &f.args, f.returns.as_deref())?;
+                self.enter_block(f.name.clone(), BlockType::Function, f.id, s.range);
+                if is_async {
+                    self.cur().coroutine = true;
+                }
+                self.visit_arguments(&f.args)?;
+                self.visit_stmts(&f.body)?;
+                self.exit_block();
+            }
+            StmtKind::ClassDef(c) => {
+                self.add_def(&c.name, DEF_LOCAL, s.range)?;
+                self.visit_exprs(&c.decorator_list)?;
+                if !c.type_params.is_empty() {
+                    return Err(Refusal::unsupported("type parameters (PEP 695)"));
+                }
+                self.visit_exprs(&c.bases)?;
+                for k in &c.keywords {
+                    self.visit_expr(&k.value)?;
+                }
+                self.enter_block(c.name.clone(), BlockType::Class, c.id, s.range);
+                let saved = self.private.replace(c.name.clone());
+                self.visit_stmts(&c.body)?;
+                self.private = saved;
+                self.exit_block();
+            }
+            StmtKind::TypeAlias { .. } => return Err(Refusal::unsupported("type aliases (PEP 695)")),
+            StmtKind::Return(value) => {
+                if let Some(v) = value {
+                    self.visit_expr(v)?;
+                    self.cur().returns_value = true;
+                }
+            }
+            StmtKind::Delete(targets) => self.visit_exprs(targets)?,
+            StmtKind::Assign { targets, value } => {
+                self.visit_exprs(targets)?;
+                self.visit_expr(value)?;
+            }
+            StmtKind::AnnAssign { target, annotation, value, simple } => {
+                if let ExprKind::Name { id, .. } = &target.kind {
+                    let cur = self.lookup(id);
+                    let top = self.st.top;
+                    if cur & (DEF_GLOBAL | DEF_NONLOCAL) != 0 && self.cur != top && *simple {
+                        let what = if cur & DEF_GLOBAL != 0 { "global" } else { "nonlocal" };
+                        return Err(err(format!("annotated name '{id}' can't be {what}"), s.range));
+                    }
+                    if *simple {
+                        self.add_def(id, DEF_ANNOT | DEF_LOCAL, target.range)?;
+                    } else if value.is_some() {
+                        self.add_def(id, DEF_LOCAL, target.range)?;
+                    }
+                } else {
+                    self.visit_expr(target)?;
+                }
+                self.visit_annotation(annotation)?;
+                if let Some(v) = value {
+                    self.visit_expr(v)?;
+                }
+            }
+            StmtKind::AugAssign { target, value, .. } => {
+                self.visit_expr(target)?;
+                self.visit_expr(value)?;
+            }
+            StmtKind::For { target, iter, body, orelse } | StmtKind::AsyncFor { target, iter, body, orelse } => {
+                self.visit_expr(target)?;
+                self.visit_expr(iter)?;
+                self.visit_stmts(body)?;
+                self.visit_stmts(orelse)?;
+            }
+            StmtKind::While { test, body, orelse } | StmtKind::If { test, body, orelse } => {
+                self.visit_expr(test)?;
+                self.visit_stmts(body)?;
+                self.visit_stmts(orelse)?;
+            }
+            StmtKind::Match { subject, cases } => {
+                self.visit_expr(subject)?;
+                for case in cases {
+                    self.visit_pattern(&case.pattern)?;
+                    if let Some(g) = &case.guard {
+                        self.visit_expr(g)?;
+                    }
+                    self.visit_stmts(&case.body)?;
+                }
+            }
+            StmtKind::Raise { exc, cause } => {
+                if let Some(exc) = exc {
+                    self.visit_expr(exc)?;
+                    if let Some(cause) = cause {
+                        self.visit_expr(cause)?;
+                    }
+                }
+            }
+            StmtKind::Try { body, handlers, orelse, finalbody }
+            | StmtKind::TryStar { body, handlers, orelse, finalbody } => {
+                self.visit_stmts(body)?;
+                for h in handlers {
+                    if let Some(t) = &h.type_ {
+                        self.visit_expr(t)?;
+                    }
+                    if let Some(name) = &h.name {
+                        self.add_def(name, DEF_LOCAL, h.range)?;
+                    }
+                    self.visit_stmts(&h.body)?;
+                }
+                self.visit_stmts(orelse)?;
+                self.visit_stmts(finalbody)?;
+            }
+            StmtKind::Assert { test, msg } => {
+                self.visit_expr(test)?;
+                if let Some(m) = msg {
+                    self.visit_expr(m)?;
+                }
+            }
+            StmtKind::Import(names) | StmtKind::ImportFrom { names, .. } => {
+                for a in names {
+                    self.visit_alias(a)?;
+                }
+            }
+            StmtKind::Global(names) | StmtKind::Nonlocal(names) => {
+                let global = matches!(s.kind, StmtKind::Global(_));
+                for name in names {
+                    let cur = self.lookup(name);
+                    if cur & (DEF_PARAM | DEF_LOCAL | USE | DEF_ANNOT) != 0 {
+                        let kw = if global { "global" } else { "nonlocal" };
+                        let msg = if cur & DEF_PARAM != 0 {
+                            format!("name '{name}' is parameter and {kw}")
+                        } else if cur & USE != 0 {
+                            format!("name '{name}' is used prior to {kw} declaration")
+                        } else if cur & DEF_ANNOT != 0 {
+                            format!("annotated name '{name}' can't be {kw}")
+                        } else {
+                            format!("name '{name}' is assigned to before {kw} declaration")
+                        };
+                        return Err(err(msg, s.range));
+                    }
+                    self.add_def(name, if global { DEF_GLOBAL } else { DEF_NONLOCAL }, s.range)?;
+                    self.record_directive(name, s.range);
+                }
+            }
+            StmtKind::Expr(e) => self.visit_expr(e)?,
+            StmtKind::Pass | StmtKind::Break | StmtKind::Continue => {}
+            StmtKind::With { items, body } | StmtKind::AsyncWith { items, body } => {
+                for item in items {
+                    self.visit_expr(&item.context_expr)?;
+                    if let Some(v) = &item.optional_vars {
+                        self.visit_expr(v)?;
+                    }
+                }
+                self.visit_stmts(body)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_alias(&mut self, a: &ast::Alias) -> Result<()> {
+        let name = a.asname.as_ref().unwrap_or(&a.name);
+        let bytes = name.as_bytes();
+        let store = match bytes.iter().position(|&b| b == b'.') {
+            Some(dot) => PyStr::from_encoded(bytes[..dot].to_vec()),
+            None => name.clone(),
+        };
+        if bytes != b"*" {
+            self.add_def(&store, DEF_IMPORT, a.range)
+        } else if self.cur().kind != BlockType::Module {
+            Err(err("import * only allowed at module level", a.range))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn visit_annotation(&mut self, annotation: &Expr) -> Result<()> {
+        // Annotations under `from __future__ import annotations` are
+        // compiled to strings: their names belong to no scope.
+        if self.future_annotations {
+            self.enter_block(PyStr::new("_annotation"), BlockType::Annotation, NodeId(u32::MAX), annotation.range);
+        }
+        self.visit_expr(annotation)?;
+        if self.future_annotations {
+            self.exit_block();
+        }
+        Ok(())
+    }
+
+    fn visit_annotations(&mut self, s: &Stmt, a: &ast::Arguments, returns: Option<&Expr>) -> Result<()> {
+        if self.future_annotations {
+            self.enter_block(PyStr::new("_annotation"), BlockType::Annotation, NodeId(u32::MAX), s.range);
+        }
+        for arg in a.posonlyargs.iter().chain(&a.args) {
+            if let Some(ann) = &arg.annotation {
+                self.visit_expr(ann)?;
+            }
+        }
+        if let Some(ann) = a.vararg.as_ref().and_then(|v| v.annotation.as_deref()) {
+            self.visit_expr(ann)?;
+        }
+        if let Some(ann) = a.kwarg.as_ref().and_then(|v| v.annotation.as_deref()) {
+            self.visit_expr(ann)?;
+        }
+        for arg in &a.kwonlyargs {
+            if let Some(ann) = &arg.annotation {
+                self.visit_expr(ann)?;
+            }
+        }
+        if self.future_annotations {
+            self.exit_block();
+        }
+        if let Some(r) = returns {
+            self.visit_annotation(r)?;
+        }
+        Ok(())
+    }
+
+    fn visit_arguments(&mut self, a: &ast::Arguments) -> Result<()> {
+        for arg in a.posonlyargs.iter().chain(&a.args).chain(&a.kwonlyargs) {
+            self.add_def(&arg.arg, DEF_PARAM, arg.range)?;
+        }
+        if let Some(v) = &a.vararg {
+            self.add_def(&v.arg, DEF_PARAM, v.range)?;
+            self.cur().varargs = true;
+        }
+        if let Some(k) = &a.kwarg {
+            self.add_def(&k.arg, DEF_PARAM, k.range)?;
+            self.cur().varkeywords = true;
+        }
+        Ok(())
+    }
+
+    fn visit_pattern(&mut self, p: &ast::Pattern) -> Result<()> {
+        use ast::PatternKind as K;
+        match &p.kind {
+            K::MatchValue(v) => self.visit_expr(v)?,
+            K::MatchSingleton(_) => {}
+            K::MatchSequence(ps) | K::MatchOr(ps) => ps.iter().try_for_each(|p| self.visit_pattern(p))?,
+            K::MatchStar(name) => {
+                if let Some(n) = name {
+                    self.add_def(n, DEF_LOCAL, p.range)?;
+                }
+            }
+            K::MatchMapping { keys, patterns, rest } => {
+                self.visit_exprs(keys)?;
+                patterns.iter().try_for_each(|p| self.visit_pattern(p))?;
+                if let Some(r) = rest {
+                    self.add_def(r, DEF_LOCAL, p.range)?;
+                }
+            }
+            K::MatchClass { cls, patterns, kwd_patterns, .. } => {
+                self.visit_expr(cls)?;
+                patterns.iter().try_for_each(|p| self.visit_pattern(p))?;
+                kwd_patterns.iter().try_for_each(|p| self.visit_pattern(p))?;
+            }
+            K::MatchAs { pattern, name } => {
+                if let Some(inner) = pattern {
+                    self.visit_pattern(inner)?;
+                }
+                if let Some(n) = name {
+                    self.add_def(n, DEF_LOCAL, p.range)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn raise_if_annotation_block(&mut self, what: &str, e: &Expr) -> Result<()> {
+        let msg = match self.cur().kind {
+            BlockType::Annotation => format!("{what} cannot be used within an annotation"),
+            BlockType::TypeVarBound => format!("{what} cannot be used within a TypeVar bound"),
+            BlockType::TypeAlias => format!("{what} cannot be used within a type alias"),
+            BlockType::TypeParam => format!("{what} cannot be used within the definition of a generic"),
+            _ => return Ok(()),
+        };
+        Err(err(msg, e.range))
+    }
+
+    fn raise_if_comprehension(&mut self, e: &Expr) -> Result<()> {
+        let msg = match self.cur().comprehension {
+            CompKind::List => "'yield' inside list comprehension",
+            CompKind::Set => "'yield' inside set comprehension",
+            CompKind::Dict => "'yield' inside dict comprehension",
+            CompKind::Generator => "'yield' inside generator expression",
+            CompKind::None => return Ok(()),
+        };
+        Err(err(msg, e.range))
+    }
+
+    fn visit_expr(&mut self, e: &Expr) -> Result<()> {
+        match &e.kind {
+            ExprKind::NamedExpr { target, value } => {
+                self.raise_if_annotation_block("named expression", e)?;
+                if self.cur().comp_iter_expr > 0 {
+                    return Err(err(
+                        "assignment expression cannot be used in a comprehension iterable expression",
+                        e.range,
+                    ));
+                }
+                if self.cur().comprehension != CompKind::None {
+                    self.extend_namedexpr_scope(target)?;
+                }
+                self.visit_expr(value)?;
+                self.visit_expr(target)?;
+            }
+            ExprKind::BoolOp { values, .. } => self.visit_exprs(values)?,
+            ExprKind::BinOp { left, right, .. } => {
+                self.visit_expr(left)?;
+                self.visit_expr(right)?;
+            }
+            ExprKind::UnaryOp { operand, .. } => self.visit_expr(operand)?,
+            ExprKind::Lambda { id, args, body } => {
+                if self.cur().can_see_class_scope {
+                    return Err(err("Cannot use lambda in annotation scope within class scope", e.range));
+                }
+                self.visit_exprs(&args.defaults)?;
+                for d in args.kw_defaults.iter().flatten() {
+                    self.visit_expr(d)?;
+                }
+                self.enter_block(PyStr::new("lambda"), BlockType::Function, *id, e.range);
+                self.visit_arguments(args)?;
+                self.visit_expr(body)?;
+                self.exit_block();
+            }
+            ExprKind::IfExp { test, body, orelse } => {
+                self.visit_expr(test)?;
+                self.visit_expr(body)?;
+                self.visit_expr(orelse)?;
+            }
+            ExprKind::Dict { keys, values } => {
+                for k in keys.iter().flatten() {
+                    self.visit_expr(k)?;
+                }
+                self.visit_exprs(values)?;
+            }
+            ExprKind::Set(elts) => self.visit_exprs(elts)?,
+            ExprKind::GeneratorExp(c) => self.handle_comprehension(e, c, "genexpr", CompKind::Generator)?,
+            ExprKind::ListComp(c) => self.handle_comprehension(e, c, "listcomp", CompKind::List)?,
+            ExprKind::SetComp(c) => self.handle_comprehension(e, c, "setcomp", CompKind::Set)?,
+            ExprKind::DictComp(c) => self.handle_comprehension(e, c, "dictcomp", CompKind::Dict)?,
+            ExprKind::Yield(value) => {
+                self.raise_if_annotation_block("yield expression", e)?;
+                if let Some(v) = value {
+                    self.visit_expr(v)?;
+                }
+                self.cur().generator = true;
+                self.raise_if_comprehension(e)?;
+            }
+            ExprKind::YieldFrom(value) => {
+                self.raise_if_annotation_block("yield expression", e)?;
+                self.visit_expr(value)?;
+                self.cur().generator = true;
+                self.raise_if_comprehension(e)?;
+            }
+            ExprKind::Await(value) => {
+                self.raise_if_annotation_block("await expression", e)?;
+                self.visit_expr(value)?;
+                self.cur().coroutine = true;
+            }
+            ExprKind::Compare { left, comparators, .. } => {
+                self.visit_expr(left)?;
+                self.visit_exprs(comparators)?;
+            }
+            ExprKind::Call { func, args, keywords } => {
+                self.visit_expr(func)?;
+                self.visit_exprs(args)?;
+                for k in keywords {
+                    self.visit_expr(&k.value)?;
+                }
+            }
+            ExprKind::FormattedValue { value, format_spec, .. } => {
+                self.visit_expr(value)?;
+                if let Some(spec) = format_spec {
+                    self.visit_expr(spec)?;
+                }
+            }
+            ExprKind::JoinedStr(values) => self.visit_exprs(values)?,
+            ExprKind::Constant { .. } => {}
+            ExprKind::Attribute { value, .. } => self.visit_expr(value)?,
+            ExprKind::Subscript { value, slice, .. } => {
+                self.visit_expr(value)?;
+                self.visit_expr(slice)?;
+            }
+            ExprKind::Starred { value, .. } => self.visit_expr(value)?,
+            ExprKind::Slice { lower, upper, step } => {
+                for part in [lower, upper, step].into_iter().flatten() {
+                    self.visit_expr(part)?;
+                }
+            }
+            ExprKind::Name { id, ctx } => {
+                let flag = if *ctx == ast::Ctx::Load { USE } else { DEF_LOCAL };
+                self.add_def(id, flag, e.range)?;
+                if *ctx == ast::Ctx::Load && self.cur().is_function_like() && id.as_bytes() == b"super" {
+                    self.add_def(&PyStr::new("__class__"), USE, e.range)?;
+                }
+            }
+            ExprKind::List { elts, .. } | ExprKind::Tuple { elts, .. } => self.visit_exprs(elts)?,
+        }
+        Ok(())
+    }
+
+    fn extend_namedexpr_scope(&mut self, target: &Expr) -> Result<()> {
+        let ExprKind::Name { id: name, .. } = &target.kind else {
+            return Err(Refusal::internal("named expression target is not a name"));
+        };
+        for i in (0..self.stack.len()).rev() {
+            let sid = self.stack[i];
+            let ste = &self.st.entries[sid];
+            if ste.comprehension != CompKind::None {
+                let flags = ste.symbol(name);
+                if flags & DEF_COMP_ITER != 0 && flags & DEF_LOCAL != 0 {
+                    return Err(err(
+                        format!("assignment expression cannot rebind comprehension iteration variable '{name}'"),
+                        target.range,
+                    ));
+                }
+                continue;
+            }
+            match ste.kind {
+                BlockType::Function => {
+                    let flag = if ste.symbol(name) & DEF_GLOBAL != 0 { DEF_GLOBAL } else { DEF_NONLOCAL };
+                    self.add_def(name, flag, target.range)?;
+                    self.record_directive(name, target.range);
+                    return self.add_def_in(name, DEF_LOCAL, sid, target.range);
+                }
+                BlockType::Module => {
+                    self.add_def(name, DEF_GLOBAL, target.range)?;
+                    self.record_directive(name, target.range);
+                    return self.add_def_in(name, DEF_GLOBAL, sid, target.range);
+                }
+                BlockType::Class => {
+                    return Err(err(
+                        "assignment expression within a comprehension cannot be used in a class body",
+                        target.range,
+                    ));
+                }
+                BlockType::TypeParam | BlockType::TypeAlias | BlockType::TypeVarBound => {
+                    return Err(Refusal::unsupported("assignment expression in a type parameter scope"));
+                }
+                BlockType::Annotation => {}
+            }
+        }
+        Err(Refusal::internal("no scope for a named expression"))
+    }
+
+    fn handle_comprehension(&mut self, e: &Expr, c: &ast::Comp, name: &str, kind: CompKind) -> Result<()> {
+        if self.cur().can_see_class_scope {
+            return Err(err("Cannot use comprehension in annotation scope within class scope", e.range));
+        }
+        let is_generator = kind == CompKind::Generator;
+        let outermost = &c.generators[0];
+        self.cur().comp_iter_expr += 1;
+        self.visit_expr(&outermost.iter)?;
+        self.cur().comp_iter_expr -= 1;
+        self.enter_block(PyStr::new(name), BlockType::Function, c.id, e.range);
+        self.cur().comprehension = kind;
+        if outermost.is_async {
+            self.cur().coroutine = true;
+        }
+        self.add_def(&PyStr::new(".0"), DEF_PARAM, e.range)?;
+        self.cur().comp_iter_target = true;
+        self.visit_expr(&outermost.target)?;
+        self.cur().comp_iter_target = false;
+        self.visit_exprs(&outermost.ifs)?;
+        for g in &c.generators[1..] {
+            self.cur().comp_iter_target = true;
+            self.visit_expr(&g.target)?;
+            self.cur().comp_iter_target = false;
+            self.cur().comp_iter_expr += 1;
+            self.visit_expr(&g.iter)?;
+            self.cur().comp_iter_expr -= 1;
+            self.visit_exprs(&g.ifs)?;
+            if g.is_async {
+                self.cur().coroutine = true;
+            }
+        }
+        if let Some(v) = &c.value {
+            self.visit_expr(v)?;
+        }
+        self.visit_expr(&c.elt)?;
+        self.cur().generator = is_generator;
+        let is_async = self.cur().coroutine && !is_generator;
+        self.exit_block();
+        if is_async {
+            self.cur().coroutine = true;
+        }
+        Ok(())
+    }
+}
+
+// The second pass.
+
+type Set = IndexSet<PyStr>;
+
+struct Analysis<'a> {
+    st: &'a mut SymTable,
+}
+
+fn analyze(st: &mut SymTable) -> Result<()> {
+    let top = st.top;
+    let mut free = Set::new();
+    let mut global = Set::new();
+    let mut type_params = Set::new();
+    Analysis { st }.block(top, None, &mut free, &mut global, &mut type_params, None)
+}
+
+impl Analysis<'_> {
+    fn directive_error(&self, ste: ScopeId, name: &PyStr, message: String) -> Refusal {
+        let range =
+            self.st.entries[ste].directives.iter().find(|(n, _)| n == name).map(|(_, r)| *r).unwrap_or_default();
+        err(message, range)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn name(
+        &mut self,
+        ste: ScopeId,
+        scopes: &mut IndexMap<PyStr, i64>,
+        name: &PyStr,
+        flags: i64,
+        bound: Option<&Set>,
+        local: &mut Set,
+        free: &mut Set,
+        global: &mut Set,
+        type_params: &mut Set,
+        class_entry: Option<ScopeId>,
+    ) -> Result<()> {
+        if flags & DEF_GLOBAL != 0 {
+            if flags & DEF_NONLOCAL != 0 {
+                return Err(self.directive_error(ste, name, format!("name '{name}' is nonlocal and global")));
+            }
+            scopes.insert(name.clone(), GLOBAL_EXPLICIT);
+            global.insert(name.clone());
+            return Ok(());
+        }
+        if flags & DEF_NONLOCAL != 0 {
+            let Some(bound) = bound else {
+                return Err(self.directive_error(ste, name, "nonlocal declaration not allowed at module level".into()));
+            };
+            if !bound.contains(name) {
+                return Err(self.directive_error(ste, name, format!("no binding for nonlocal '{name}' found")));
+            }
+            if type_params.contains(name) {
+                return Err(self.directive_error(
+                    ste,
+                    name,
+                    format!("nonlocal binding not allowed for type parameter '{name}'"),
+                ));
+            }
+            scopes.insert(name.clone(), FREE);
+            self.st.entries[ste].free = true;
+            free.insert(name.clone());
+            return Ok(());
+        }
+        if flags & DEF_BOUND != 0 {
+            scopes.insert(name.clone(), LOCAL);
+            local.insert(name.clone());
+            global.shift_remove(name);
+            if flags & DEF_TYPE_PARAM != 0 {
+                type_params.insert(name.clone());
+            } else {
+                type_params.shift_remove(name);
+            }
+            return Ok(());
+        }
+        if let Some(class_entry) = class_entry {
+            let class_flags = self.st.entries[class_entry].symbol(name);
+            if class_flags & DEF_GLOBAL != 0 {
+                scopes.insert(name.clone(), GLOBAL_EXPLICIT);
+                return Ok(());
+            } else if class_flags & DEF_BOUND != 0 && class_flags & DEF_NONLOCAL == 0 {
+                scopes.insert(name.clone(), GLOBAL_IMPLICIT);
+                return Ok(());
+            }
+        }
+        if let Some(bound) = bound {
+            if bound.contains(name) {
+                scopes.insert(name.clone(), FREE);
+                self.st.entries[ste].free = true;
+                free.insert(name.clone());
+                return Ok(());
+            }
+        }
+        if global.contains(name) {
+            scopes.insert(name.clone(), GLOBAL_IMPLICIT);
+            return Ok(());
+        }
+        if self.st.entries[ste].nested {
+            self.st.entries[ste].free = true;
+        }
+        scopes.insert(name.clone(), GLOBAL_IMPLICIT);
+        Ok(())
+    }
+
+    fn is_free_in_any_child(&self, entry: ScopeId, key: &PyStr) -> bool {
+        self.st.entries[entry].children.iter().any(|&c| self.st.entries[c].scope(key) == FREE)
+    }
+
+    fn inline_comprehension(
+        &mut self,
+        ste: ScopeId,
+        comp: ScopeId,
+        scopes: &mut IndexMap<PyStr, i64>,
+        comp_free: &mut Set,
+        inlined_cells: &mut Set,
+    ) {
+        let symbols: Vec<(PyStr, i64)> = self.st.entries[comp].symbols.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        for (k, comp_flags) in symbols {
+            if comp_flags & DEF_PARAM != 0 {
+                continue;
+            }
+            let scope = (comp_flags >> SCOPE_OFFSET) & SCOPE_MASK;
+            let only_flags = comp_flags & ((1 << SCOPE_OFFSET) - 1);
+            if scope == CELL || only_flags & DEF_COMP_CELL != 0 {
+                inlined_cells.insert(k.clone());
+            }
+            match self.st.entries[ste].symbols.get(&k).copied() {
+                None => {
+                    self.st.entries[ste].symbols.insert(k.clone(), only_flags);
+                    scopes.insert(k, scope);
+                }
+                Some(existing) => {
+                    if existing & DEF_BOUND != 0
+                        && !self.is_free_in_any_child(comp, &k)
+                        && self.st.entries[ste].kind != BlockType::Class
+                    {
+                        comp_free.shift_remove(&k);
+                    }
+                }
+            }
+        }
+    }
+
+    fn block(
+        &mut self,
+        ste: ScopeId,
+        bound: Option<&Set>,
+        free: &mut Set,
+        global: &mut Set,
+        type_params: &mut Set,
+        class_entry: Option<ScopeId>,
+    ) -> Result<()> {
+        let mut local = Set::new();
+        let mut scopes: IndexMap<PyStr, i64> = IndexMap::new();
+        let mut newglobal = Set::new();
+        let mut newfree = Set::new();
+        let mut newbound = Set::new();
+        let mut inlined_cells = Set::new();
+        let kind = self.st.entries[ste].kind;
+
+        if kind == BlockType::Class {
+            newglobal.extend(global.iter().cloned());
+            if let Some(b) = bound {
+                newbound.extend(b.iter().cloned());
+            }
+        }
+        let symbols: Vec<(PyStr, i64)> = self.st.entries[ste].symbols.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        for (name, flags) in &symbols {
+            self.name(ste, &mut scopes, name, *flags, bound, &mut local, free, global, type_params, class_entry)?;
+        }
+        if kind != BlockType::Class {
+            if self.st.entries[ste].is_function_like() {
+                newbound.extend(local.iter().cloned());
+            }
+            if let Some(b) = bound {
+                newbound.extend(b.iter().cloned());
+            }
+            newglobal.extend(global.iter().cloned());
+        } else {
+            newbound.insert(PyStr::new("__class__"));
+            newbound.insert(PyStr::new("__classdict__"));
+        }
+
+        let children = self.st.entries[ste].children.clone();
+        for &child in &children {
+            let new_class_entry = if self.st.entries[child].can_see_class_scope {
+                if kind == BlockType::Class { Some(ste) } else { class_entry }
+            } else {
+                None
+            };
+            let inline_comp =
+                self.st.entries[child].comprehension != CompKind::None && !self.st.entries[child].generator;
+            // analyze_child_block: copies of the sets for the child.
+            let child_bound = newbound.clone();
+            let mut child_free = newfree.clone();
+            let mut child_global = newglobal.clone();
+            let mut child_type_params = type_params.clone();
+            self.block(
+                child,
+                Some(&child_bound),
+                &mut child_free,
+                &mut child_global,
+                &mut child_type_params,
+                new_class_entry,
+            )?;
+            if inline_comp {
+                self.inline_comprehension(ste, child, &mut scopes, &mut child_free, &mut inlined_cells);
+                self.st.entries[child].comp_inlined = true;
+            }
+            newfree.extend(child_free);
+            if self.st.entries[child].free || self.st.entries[child].child_free {
+                self.st.entries[ste].child_free = true;
+            }
+        }
+
+        // Splice the children of inlined comprehensions into ours.
+        let mut spliced = Vec::with_capacity(children.len());
+        for &child in &children {
+            if self.st.entries[child].comp_inlined {
+                spliced.extend(self.st.entries[child].children.iter().copied());
+            } else {
+                spliced.push(child);
+            }
+        }
+        self.st.entries[ste].children = spliced;
+
+        if self.st.entries[ste].is_function_like() {
+            analyze_cells(&mut scopes, &mut newfree, &inlined_cells);
+        } else if kind == BlockType::Class {
+            if newfree.shift_remove(&PyStr::new("__class__")) {
+                self.st.entries[ste].needs_class_closure = true;
+            }
+            if newfree.shift_remove(&PyStr::new("__classdict__")) {
+                self.st.entries[ste].needs_classdict = true;
+            }
+        }
+        let classflag = kind == BlockType::Class || self.st.entries[ste].can_see_class_scope;
+        update_symbols(&mut self.st.entries[ste].symbols, &scopes, bound, &newfree, &inlined_cells, classflag);
+        free.extend(newfree);
+        Ok(())
+    }
+}
+
+fn analyze_cells(scopes: &mut IndexMap<PyStr, i64>, free: &mut Set, inlined_cells: &Set) {
+    for (name, scope) in scopes.iter_mut() {
+        if *scope != LOCAL {
+            continue;
+        }
+        if !free.contains(name) && !inlined_cells.contains(name) {
+            continue;
+        }
+        *scope = CELL;
+        free.shift_remove(name);
+    }
+}
+
+fn update_symbols(
+    symbols: &mut IndexMap<PyStr, i64>,
+    scopes: &IndexMap<PyStr, i64>,
+    bound: Option<&Set>,
+    free: &Set,
+    inlined_cells: &Set,
+    classflag: bool,
+) {
+    for (name, flags) in symbols.iter_mut() {
+        if inlined_cells.contains(name) {
+            *flags |= DEF_COMP_CELL;
+        }
+        let scope = scopes.get(name).copied().unwrap_or(0);
+        *flags |= scope << SCOPE_OFFSET;
+    }
+    for name in free {
+        if let Some(flags) = symbols.get_mut(name) {
+            if classflag {
+                *flags |= DEF_FREE_CLASS;
+            }
+            continue;
+        }
+        if let Some(bound) = bound {
+            if !bound.contains(name) {
+                continue;
+            }
+        }
+        symbols.insert(name.clone(), FREE << SCOPE_OFFSET);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mangling_follows_cpython() {
+        let p = PyStr::new("_Foo");
+        assert_eq!(mangle(Some(&p), &PyStr::new("__x")), PyStr::new("_Foo__x"));
+        assert_eq!(mangle(Some(&p), &PyStr::new("__x__")), PyStr::new("__x__"));
+        assert_eq!(mangle(Some(&p), &PyStr::new("_x")), PyStr::new("_x"));
+        assert_eq!(mangle(Some(&PyStr::new("__")), &PyStr::new("__x")), PyStr::new("__x"));
+        assert_eq!(mangle(None, &PyStr::new("__x")), PyStr::new("__x"));
+    }
+}

@@ -1,0 +1,45 @@
+//! The stack effects written in `instr.rs` against CPython 3.12's own
+//! `dis.stack_effect`, for every opcode code generation can emit and a
+//! range of arguments.
+
+use pycache_compiler::instr::{has_arg, stack_effect};
+use pycache_python::testing::reference;
+
+const SCRIPT: &str = r#"
+import dis, opcode, sys
+for name, op in sorted(opcode.opmap.items(), key=lambda kv: kv[1]):
+    if name.startswith('INSTRUMENTED') or name in ('CACHE', 'RESERVED', 'ENTER_EXECUTOR'):
+        continue
+    if op in opcode._specialized_instructions if hasattr(opcode, '_specialized_instructions') else False:
+        continue
+    args = range(0, 600, 7) if op in opcode.hasarg else [None]
+    for arg in args:
+        for jump in (False, True):
+            try:
+                effect = dis.stack_effect(op, arg, jump=jump) if arg is not None else dis.stack_effect(op, jump=jump)
+            except ValueError:
+                continue
+            print(op, -1 if arg is None else arg, int(jump), effect)
+"#;
+
+#[test]
+fn stack_effects_match_the_interpreter() {
+    let Some(python) = reference(3, 12, "stack_effects_match_the_interpreter") else { return };
+    let out = std::process::Command::new(&python.path).arg("-c").arg(SCRIPT).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for line in text.lines() {
+        let f: Vec<i64> = line.split_whitespace().map(|x| x.parse().unwrap()).collect();
+        let (op, arg, jump, effect) = (f[0] as u16, f[1].max(0) as i32, f[2] == 1, f[3] as i32);
+        assert_eq!(has_arg(op), f[1] >= 0, "has_arg({op})");
+        match stack_effect(op, arg, jump) {
+            Some(ours) if ours == effect => checked += 1,
+            ours => problems.push(format!("op {op} arg {arg} jump {jump}: ours {ours:?}, CPython {effect}")),
+        }
+    }
+    eprintln!("{checked} stack effects agree with CPython {}", python.label());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(checked > 1000);
+}
