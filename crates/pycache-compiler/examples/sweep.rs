@@ -28,7 +28,7 @@ fn pyfloat_hex(f: f64) -> String {
     }
     let bits = f.to_bits();
     let mut exp = ((bits >> 52) & 0x7ff) as i64;
-    let mut mant = bits & ((1 << 52) - 1);
+    let mant = bits & ((1 << 52) - 1);
     let lead;
     if exp == 0 {
         lead = 0;
@@ -37,15 +37,7 @@ fn pyfloat_hex(f: f64) -> String {
         lead = 1;
         exp -= 1023;
     }
-    let mut digits = format!("{mant:013x}");
-    while digits.len() > 1 && digits.ends_with('0') {
-        digits.pop();
-    }
-    if mant == 0 {
-        digits = "0".into();
-    }
-    mant = 0;
-    let _ = mant;
+    let digits = format!("{mant:013x}");
     format!("{sign}0x{lead}.{digits}p{}{}", if exp >= 0 { "+" } else { "-" }, exp.abs())
 }
 

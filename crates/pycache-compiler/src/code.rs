@@ -173,11 +173,67 @@ pub enum ConstKey {
     Bytes(Vec<u8>),
     Tuple(Vec<ConstKey>),
     FrozenSet(Vec<ConstKey>),
-    /// Code objects are never merged; each has its own identity.
-    Code(usize),
+    /// Code objects compare by what CPython's `code_richcompare` looks at
+    /// (not the qualified name or the file name): a body compiled twice,
+    /// as a `while` condition is, gives one constant.
+    Code(Vec<u8>),
 }
 
 impl Constant {
+    /// A frozenset of `items`, equal items (by Python's `==`, so `1`,
+    /// `1.0` and `True` are one) kept once, the first of them.
+    pub fn frozenset(items: Vec<Constant>) -> Constant {
+        let mut out: Vec<Constant> = Vec::with_capacity(items.len());
+        for item in items {
+            if !out.iter().any(|o| o.py_eq(&item)) {
+                out.push(item);
+            }
+        }
+        Constant::FrozenSet(out)
+    }
+
+    /// Python's `==` between constants.
+    pub fn py_eq(&self, other: &Constant) -> bool {
+        use Constant::*;
+        fn number(c: &Constant) -> Option<(Option<BigInt>, f64, f64)> {
+            match c {
+                Bool(b) => Some((Some(BigInt::from(u8::from(*b))), f64::from(u8::from(*b)), 0.0)),
+                Int(i) => Some((Some(i.clone()), f64::NAN, 0.0)),
+                Float(f) => Some((float_int(*f), *f, 0.0)),
+                Complex { real, imag } => Some((if *imag == 0.0 { float_int(*real) } else { Option::None }, *real, *imag)),
+                _ => Option::None,
+            }
+        }
+        fn float_int(f: f64) -> Option<BigInt> {
+            if f.is_finite() && f.fract() == 0.0 { num_traits::FromPrimitive::from_f64(f) } else { Option::None }
+        }
+        match (self, other) {
+            (None, None) | (Ellipsis, Ellipsis) => true,
+            (Str(a), Str(b)) => a == b,
+            (Bytes(a), Bytes(b)) => a == b,
+            (Tuple(a), Tuple(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.py_eq(y)),
+            (FrozenSet(a), FrozenSet(b)) => {
+                a.len() == b.len() && a.iter().all(|x| b.iter().any(|y| x.py_eq(y)))
+            }
+            (Code(a), Code(b)) => std::ptr::eq(a.as_ref(), b.as_ref()),
+            _ => match (number(self), number(other)) {
+                (Some((ia, fa, ja)), Some((ib, fb, jb))) => match (ia, ib) {
+                    (Some(x), Some(y)) => x == y && ja == jb,
+                    _ => {
+                        let is_int = |c: &Constant| matches!(c, Int(_) | Bool(_));
+                        if is_int(self) || is_int(other) {
+                            // An int equals a float only when the float is integral.
+                            false
+                        } else {
+                            fa == fb && ja == jb
+                        }
+                    }
+                },
+                _ => false,
+            },
+        }
+    }
+
     /// Python truthiness.
     pub fn is_true(&self) -> bool {
         match self {
@@ -210,7 +266,7 @@ impl Constant {
                 keys.dedup();
                 ConstKey::FrozenSet(keys)
             }
-            Constant::Code(code) => ConstKey::Code(code.as_ref() as *const CodeObject as usize),
+            Constant::Code(code) => ConstKey::Code(code.compare_key()),
         }
     }
 }
@@ -246,6 +302,32 @@ pub struct CodeObject {
     pub firstlineno: u32,
     pub linetable: Vec<u8>,
     pub exceptiontable: Vec<u8>,
+}
+
+impl CodeObject {
+    fn compare_key(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut field = |bytes: &[u8]| {
+            out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            out.extend_from_slice(bytes);
+        };
+        field(self.name.as_bytes());
+        for n in [self.argcount, self.posonlyargcount, self.kwonlyargcount, self.flags, self.firstlineno] {
+            field(&n.to_le_bytes());
+        }
+        field(&self.code);
+        field(format!("{:?}", self.consts.iter().map(Constant::key).collect::<Vec<_>>()).as_bytes());
+        for n in &self.names {
+            field(n.as_bytes());
+        }
+        field(b"|");
+        for n in &self.localsplusnames {
+            field(n.as_bytes());
+        }
+        field(&self.linetable);
+        field(&self.exceptiontable);
+        out
+    }
 }
 
 #[cfg(test)]

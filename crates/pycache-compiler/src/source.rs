@@ -28,7 +28,7 @@ impl Source {
         if bom && encoding != "utf-8" {
             return Err(Refusal::syntax(format!("encoding problem: {encoding} with BOM")));
         }
-        let text = match encoding.as_str() {
+        let text = match codec_alias(&encoding) {
             "utf-8" => match std::str::from_utf8(body) {
                 Ok(text) => text.to_owned(),
                 Err(_) => return Err(Refusal::syntax("source is not valid UTF-8")),
@@ -136,12 +136,17 @@ fn normal_name(name: &str) -> String {
             return "iso-8859-1".into();
         }
     }
-    let full = name.to_ascii_lowercase().replace('_', "-");
+    name.to_ascii_lowercase()
+}
+
+/// The codecs decoded here, by the names Python accepts for them.
+fn codec_alias(name: &str) -> &str {
+    let full = name.replace('_', "-");
     match full.as_str() {
-        "utf8" => "utf-8".into(),
-        "latin1" | "l1" | "iso8859-1" | "8859" | "cp819" | "latin" => "iso-8859-1".into(),
-        "ascii" | "us-ascii" | "646" => "ascii".into(),
-        _ => full,
+        "utf8" | "utf-8" => "utf-8",
+        "latin1" | "l1" | "iso8859-1" | "8859" | "cp819" | "latin" | "iso-8859-1" => "iso-8859-1",
+        "ascii" | "us-ascii" | "646" => "ascii",
+        _ => name,
     }
 }
 

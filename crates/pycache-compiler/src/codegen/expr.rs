@@ -354,7 +354,7 @@ impl<'a> Compiler<'a> {
             if tuple && pushed == 0 {
                 self.load_const(Constant::Tuple(values), loc);
             } else {
-                let folded = if add == SET_ADD { Constant::FrozenSet(values) } else { Constant::Tuple(values) };
+                let folded = if add == SET_ADD { Constant::frozenset(values) } else { Constant::Tuple(values) };
                 self.addop_i(build, pushed, loc);
                 self.load_const(folded, loc);
                 self.addop_i(extend, 1, loc);

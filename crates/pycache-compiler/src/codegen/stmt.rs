@@ -105,7 +105,7 @@ impl<'a> Compiler<'a> {
                     self.visit_expr(msg)?;
                     self.addop_i(CALL, 0, loc);
                 }
-                self.addop_i(RAISE_VARARGS, 1, Loc::of(test.range));
+                self.addop_i(RAISE_VARARGS, 1, loc);
                 self.use_label(end);
                 Ok(())
             }

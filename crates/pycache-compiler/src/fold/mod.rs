@@ -226,6 +226,27 @@ impl Folder {
             }
             ExprKind::UnaryOp { operand, op } => {
                 self.expr(operand)?;
+                // `not` folds into a single `is`, `is not`, `in` or `not in`
+                // comparison, which takes the place of the whole node.
+                if *op == ast::UnaryOp::Not {
+                    if let ExprKind::Compare { ops: cmp, .. } = &mut operand.kind {
+                        if cmp.len() == 1 {
+                            let inverted = match cmp[0] {
+                                ast::CmpOp::Is => Some(ast::CmpOp::IsNot),
+                                ast::CmpOp::IsNot => Some(ast::CmpOp::Is),
+                                ast::CmpOp::In => Some(ast::CmpOp::NotIn),
+                                ast::CmpOp::NotIn => Some(ast::CmpOp::In),
+                                _ => None,
+                            };
+                            if let Some(inverted) = inverted {
+                                cmp[0] = inverted;
+                                let inner = std::mem::replace(operand.as_mut(), Expr { range: e.range, kind: ExprKind::JoinedStr(Vec::new()) });
+                                *e = inner;
+                                return Ok(());
+                            }
+                        }
+                    }
+                }
                 if let Some(value) = operand.constant() {
                     if let Some(folded) = ops::unary(*op, value)? {
                         make_const(e, folded);
@@ -355,7 +376,7 @@ impl Folder {
             }
             ExprKind::Set(elts) => {
                 if let Some(Constant::Tuple(items)) = const_tuple(elts) {
-                    make_const(e, Constant::FrozenSet(items));
+                    make_const(e, Constant::frozenset(items));
                 }
             }
             _ => {}

@@ -10,8 +10,8 @@ use crate::code::{Constant, PyStr};
 use crate::error::{Refusal, Result};
 
 const MAX_INT_SIZE: u64 = 128;
-const MAX_COLLECTION_SIZE: usize = 20;
-const MAX_STR_SIZE: usize = 20;
+const MAX_COLLECTION_SIZE: usize = 256;
+const MAX_STR_SIZE: usize = 4096;
 const MAX_TOTAL_ITEMS: i64 = 1024;
 
 fn unsupported<T>(what: &str) -> Result<T> {
@@ -493,8 +493,8 @@ mod tests {
     #[test]
     fn sequences_respect_the_size_limits() {
         let s = Constant::Str(PyStr::new("ab"));
-        assert!(binary(Operator::Mult, &s, &int(10)).unwrap().is_some());
-        assert!(binary(Operator::Mult, &s, &int(11)).unwrap().is_none());
+        assert!(binary(Operator::Mult, &s, &int(2048)).unwrap().is_some());
+        assert!(binary(Operator::Mult, &s, &int(2049)).unwrap().is_none());
         assert!(binary(Operator::Mod, &s, &int(1)).unwrap().is_none());
     }
 }

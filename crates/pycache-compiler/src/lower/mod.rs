@@ -103,6 +103,22 @@ impl Lower<'_> {
         TextSize::new(i as u32)
     }
 
+    /// CPython ends a statement with a block at the last token of the
+    /// block, which can be a `;` after its last simple statement.
+    pub fn block_end(&self, end: TextSize) -> TextSize {
+        let bytes = self.src.text.as_bytes();
+        let mut i = end.to_usize();
+        while i < bytes.len() && matches!(bytes[i], b' ' | b'\t' | b'\x0c') {
+            i += 1;
+        }
+        if bytes.get(i) == Some(&b';') { TextSize::new(i as u32 + 1) } else { end }
+    }
+
+    /// The range of a statement that holds a block.
+    pub fn block_range(&self, range: TextRange) -> Range {
+        self.span(range.start(), self.block_end(range.end()))
+    }
+
     pub fn int_value(&self, range: TextRange) -> Result<BigInt> {
         let text: String = self.text(range).chars().filter(|&c| c != '_').collect();
         let lower = text.to_ascii_lowercase();

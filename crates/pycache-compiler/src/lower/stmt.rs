@@ -18,14 +18,19 @@ impl Lower<'_> {
         match decorators.last() {
             Some(last) => {
                 let start = self.next_token(last.range().end());
-                self.span(start, range.end())
+                self.span(start, self.block_end(range.end()))
             }
-            None => self.range(range),
+            None => self.block_range(range),
         }
     }
 
     fn stmt(&mut self, stmt: &rs::Stmt) -> Result<Stmt> {
-        let range = self.range(stmt.range());
+        let range = match stmt {
+            rs::Stmt::If(_) | rs::Stmt::For(_) | rs::Stmt::While(_) | rs::Stmt::With(_) | rs::Stmt::Try(_) | rs::Stmt::Match(_) => {
+                self.block_range(stmt.range())
+            }
+            _ => self.range(stmt.range()),
+        };
         let kind = match stmt {
             rs::Stmt::FunctionDef(f) => {
                 let range = self.definition_range(f.range, &f.decorator_list);
@@ -139,7 +144,7 @@ impl Lower<'_> {
                     .map(|h| {
                         let rs::ExceptHandler::ExceptHandler(h) = h;
                         Ok(ast::ExceptHandler {
-                            range: self.range(h.range),
+                            range: self.block_range(h.range),
                             type_: self.opt_expr(h.type_.as_deref())?,
                             name: h.name.as_ref().map(|n| self.ident(&n.id)),
                             body: self.stmts(&h.body)?,
@@ -191,7 +196,7 @@ impl Lower<'_> {
         match &first.test {
             None => self.stmts(&first.body),
             Some(test) => {
-                let range = self.span(first.range.start(), whole.end());
+                let range = self.span(first.range.start(), self.block_end(whole.end()));
                 let kind = StmtKind::If {
                     test: Box::new(self.expr(test)?),
                     body: self.stmts(&first.body)?,
