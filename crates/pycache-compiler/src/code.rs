@@ -200,7 +200,9 @@ impl Constant {
                 Bool(b) => Some((Some(BigInt::from(u8::from(*b))), f64::from(u8::from(*b)), 0.0)),
                 Int(i) => Some((Some(i.clone()), f64::NAN, 0.0)),
                 Float(f) => Some((float_int(*f), *f, 0.0)),
-                Complex { real, imag } => Some((if *imag == 0.0 { float_int(*real) } else { Option::None }, *real, *imag)),
+                Complex { real, imag } => {
+                    Some((if *imag == 0.0 { float_int(*real) } else { Option::None }, *real, *imag))
+                }
                 _ => Option::None,
             }
         }
@@ -212,9 +214,7 @@ impl Constant {
             (Str(a), Str(b)) => a == b,
             (Bytes(a), Bytes(b)) => a == b,
             (Tuple(a), Tuple(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.py_eq(y)),
-            (FrozenSet(a), FrozenSet(b)) => {
-                a.len() == b.len() && a.iter().all(|x| b.iter().any(|y| x.py_eq(y)))
-            }
+            (FrozenSet(a), FrozenSet(b)) => a.len() == b.len() && a.iter().all(|x| b.iter().any(|y| x.py_eq(y))),
             (Code(a), Code(b)) => std::ptr::eq(a.as_ref(), b.as_ref()),
             _ => match (number(self), number(other)) {
                 (Some((ia, fa, ja)), Some((ib, fb, jb))) => match (ia, ib) {

@@ -240,7 +240,10 @@ impl Folder {
                             };
                             if let Some(inverted) = inverted {
                                 cmp[0] = inverted;
-                                let inner = std::mem::replace(operand.as_mut(), Expr { range: e.range, kind: ExprKind::JoinedStr(Vec::new()) });
+                                let inner = std::mem::replace(
+                                    operand.as_mut(),
+                                    Expr { range: e.range, kind: ExprKind::JoinedStr(Vec::new()) },
+                                );
                                 *e = inner;
                                 return Ok(());
                             }

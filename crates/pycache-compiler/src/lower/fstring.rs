@@ -1,15 +1,172 @@
 //! f-strings, as CPython 3.12's parser builds them: a `JoinedStr` of
-//! constants and `FormattedValue`s, with implicitly concatenated literals
-//! merged.
+//! constants and `FormattedValue`s.
+//!
+//! The parts of an implicit concatenation are flattened and adjacent
+//! constants merged into one spanning from the first to the last; empty
+//! constants are dropped. A literal run keeps the span of its source text.
+//! A `{x=}` field adds a constant holding its source text, spanning from
+//! after the `{` to the `!`, `:` or `}` that ends it. A format spec is a
+//! `JoinedStr` from its colon to the closing brace, and when it ends with a
+//! nested field CPython 3.12.1 appends an empty constant there.
 
 use ruff_python_ast as rs;
+use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use super::Lower;
-use crate::ast::Expr;
+use crate::ast::{Expr, ExprKind};
+use crate::code::{Constant, PyStr};
 use crate::error::Result;
+
+enum Piece {
+    Const { value: String, start: TextSize, end: TextSize },
+    Value(Expr),
+}
 
 impl Lower<'_> {
     pub fn fstring(&mut self, f: &rs::ExprFString) -> Result<Expr> {
-        self.refuse(f.range, "f-strings")
+        let mut flat = Vec::new();
+        for part in f.value.as_slice() {
+            match part {
+                rs::FStringPart::Literal(lit) => {
+                    self.check_string_part(lit.range, lit.flags.prefix().is_raw())?;
+                    flat.push(Piece::Const {
+                        value: lit.value.to_string(),
+                        start: lit.range.start(),
+                        end: lit.range.end(),
+                    });
+                }
+                rs::FStringPart::FString(fs) => {
+                    let raw = fs.flags.prefix().is_raw();
+                    self.fstring_elements(&fs.elements, raw, &mut flat)?;
+                }
+            }
+        }
+        // Merge runs of constants; drop the empty ones.
+        let mut values = Vec::new();
+        let mut pieces = flat.into_iter().peekable();
+        while let Some(piece) = pieces.next() {
+            match piece {
+                Piece::Value(e) => values.push(e),
+                Piece::Const { mut value, start, mut end } => {
+                    while let Some(Piece::Const { .. }) = pieces.peek() {
+                        if let Some(Piece::Const { value: v, end: e, .. }) = pieces.next() {
+                            value.push_str(&v);
+                            end = e;
+                        }
+                    }
+                    if !value.is_empty() {
+                        values.push(self.str_const(&value, start, end));
+                    }
+                }
+            }
+        }
+        Ok(Expr { range: self.range(f.range), kind: ExprKind::JoinedStr(values) })
+    }
+
+    fn str_const(&self, value: &str, start: TextSize, end: TextSize) -> Expr {
+        Expr {
+            range: self.span(start, end),
+            kind: ExprKind::Constant { value: Constant::Str(PyStr::new(value)), kind_u: false },
+        }
+    }
+
+    fn fstring_elements(
+        &mut self,
+        elements: &rs::InterpolatedStringElements,
+        raw: bool,
+        out: &mut Vec<Piece>,
+    ) -> Result<()> {
+        for element in elements.iter() {
+            match element {
+                rs::InterpolatedStringElement::Literal(lit) => {
+                    self.check_string_part(lit.range, raw)?;
+                    if !lit.value.is_empty() {
+                        out.push(Piece::Const {
+                            value: lit.value.to_string(),
+                            start: lit.range.start(),
+                            end: lit.range.end(),
+                        });
+                    }
+                }
+                rs::InterpolatedStringElement::Interpolation(field) => {
+                    if let Some(debug) = &field.debug_text {
+                        let start = field.range.start() + TextSize::new(1);
+                        let end = start + TextSize::new(debug.as_str().len() as u32);
+                        out.push(Piece::Const { value: debug.as_str().to_string(), start, end });
+                    }
+                    let value = self.formatted_value(field, raw)?;
+                    out.push(Piece::Value(value));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn formatted_value(&mut self, field: &rs::InterpolatedElement, raw: bool) -> Result<Expr> {
+        let value = Box::new(self.expr(&field.expression)?);
+        let mut conversion = match field.conversion {
+            rs::ConversionFlag::None => -1,
+            rs::ConversionFlag::Str => i32::from(b's'),
+            rs::ConversionFlag::Repr => i32::from(b'r'),
+            rs::ConversionFlag::Ascii => i32::from(b'a'),
+        };
+        if field.debug_text.is_some() && field.format_spec.is_none() && conversion == -1 {
+            conversion = i32::from(b'r');
+        }
+        let format_spec = match &field.format_spec {
+            Some(spec) => Some(Box::new(self.format_spec(field, spec, raw)?)),
+            None => None,
+        };
+        Ok(Expr { range: self.range(field.range), kind: ExprKind::FormattedValue { value, conversion, format_spec } })
+    }
+
+    fn format_spec(
+        &mut self,
+        field: &rs::InterpolatedElement,
+        spec: &rs::InterpolatedStringFormatSpec,
+        raw: bool,
+    ) -> Result<Expr> {
+        let text = self.src.text.as_bytes();
+        let mut colon = spec.range.start().to_usize();
+        while colon > field.range.start().to_usize() && text[colon] != b':' {
+            colon -= 1;
+        }
+        let close = field.range.end() - TextSize::new(1);
+        let spec_text = self.text(TextRange::new(spec.range.start(), close));
+        if spec_text.contains("{{") || spec_text.contains("}}") {
+            return self.refuse(spec.range, "doubled braces in an f-string format spec");
+        }
+        let mut items: Vec<Expr> = Vec::new();
+        let mut pending: Option<(String, TextSize, TextSize)> = None;
+        for element in spec.elements.iter() {
+            match element {
+                rs::InterpolatedStringElement::Literal(lit) => {
+                    self.check_string_part(lit.range, raw)?;
+                    match &mut pending {
+                        Some((v, _, end)) => {
+                            v.push_str(&lit.value);
+                            *end = lit.range.end();
+                        }
+                        None => pending = Some((lit.value.to_string(), lit.range.start(), lit.range.end())),
+                    }
+                }
+                rs::InterpolatedStringElement::Interpolation(inner) => {
+                    if inner.debug_text.is_some() {
+                        return self.refuse(inner.range, "a self-documenting field inside a format spec");
+                    }
+                    if let Some((v, s, e)) = pending.take() {
+                        items.push(self.str_const(&v, s, e));
+                    }
+                    items.push(self.formatted_value(inner, raw)?);
+                }
+            }
+        }
+        if let Some((v, s, e)) = pending.take() {
+            items.push(self.str_const(&v, s, e));
+        }
+        if matches!(items.last().map(|e| &e.kind), Some(ExprKind::FormattedValue { .. })) {
+            items.push(self.str_const("", close, close));
+        }
+        Ok(Expr { range: self.span(TextSize::new(colon as u32), close), kind: ExprKind::JoinedStr(items) })
     }
 }

@@ -26,9 +26,12 @@ impl Lower<'_> {
 
     fn stmt(&mut self, stmt: &rs::Stmt) -> Result<Stmt> {
         let range = match stmt {
-            rs::Stmt::If(_) | rs::Stmt::For(_) | rs::Stmt::While(_) | rs::Stmt::With(_) | rs::Stmt::Try(_) | rs::Stmt::Match(_) => {
-                self.block_range(stmt.range())
-            }
+            rs::Stmt::If(_)
+            | rs::Stmt::For(_)
+            | rs::Stmt::While(_)
+            | rs::Stmt::With(_)
+            | rs::Stmt::Try(_)
+            | rs::Stmt::Match(_) => self.block_range(stmt.range()),
             _ => self.range(stmt.range()),
         };
         let kind = match stmt {
