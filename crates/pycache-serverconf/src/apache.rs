@@ -191,8 +191,11 @@ User www-data
     #[test]
     fn embedded_mode_runs_as_the_apache_user_from_envvars() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("envvars"), "export APACHE_RUN_USER=www-data\nexport APACHE_RUN_GROUP=www-data\n")
-            .unwrap();
+        std::fs::write(
+            dir.path().join("envvars"),
+            "export APACHE_RUN_USER=www-data\nexport APACHE_RUN_GROUP=www-data\n",
+        )
+        .unwrap();
         let conf = "User ${APACHE_RUN_USER}\nGroup ${APACHE_RUN_GROUP}\nWSGIScriptAlias /app /srv/app.wsgi\n";
         let config = parse(&dir.path().join("apache2.conf"), conf);
         assert_eq!(config.user.as_deref(), Some("www-data"));

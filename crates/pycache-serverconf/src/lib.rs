@@ -119,7 +119,8 @@ pub enum ConfigError {
 /// Reads a server configuration, choosing the parser by extension and
 /// content. Paths are returned as written.
 pub fn read(path: &Path) -> Result<ServerConfig, ConfigError> {
-    let text = fs_err::read_to_string(path).map_err(|e| ConfigError::Read { path: path.to_owned(), source: e.into() })?;
+    let text =
+        fs_err::read_to_string(path).map_err(|e| ConfigError::Read { path: path.to_owned(), source: e.into() })?;
     let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
     let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
     match ext.as_str() {

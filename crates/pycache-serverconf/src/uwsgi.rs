@@ -83,7 +83,11 @@ pub(crate) fn parse_yaml(path: &Path, text: &str) -> Result<ServerConfig, Config
             continue;
         }
         let Some((key, value)) = line.split_once(':') else {
-            return Err(ConfigError::Syntax { path: path.to_owned(), line: index + 1, message: "expected `key: value`".into() });
+            return Err(ConfigError::Syntax {
+                path: path.to_owned(),
+                line: index + 1,
+                message: "expected `key: value`".into(),
+            });
         };
         if value.trim().is_empty() {
             list_key = Some(key.trim().to_owned());
