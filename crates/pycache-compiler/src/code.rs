@@ -176,7 +176,7 @@ pub enum ConstKey {
     /// Code objects compare by what CPython's `code_richcompare` looks at
     /// (not the qualified name or the file name): a body compiled twice,
     /// as a `while` condition is, gives one constant.
-    Code(Vec<u8>),
+    Code(u128),
 }
 
 impl Constant {
@@ -305,28 +305,23 @@ pub struct CodeObject {
 }
 
 impl CodeObject {
-    fn compare_key(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut field = |bytes: &[u8]| {
-            out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-            out.extend_from_slice(bytes);
-        };
-        field(self.name.as_bytes());
-        for n in [self.argcount, self.posonlyargcount, self.kwonlyargcount, self.flags, self.firstlineno] {
-            field(&n.to_le_bytes());
+    /// A 128-bit digest of what `code_richcompare` compares.
+    fn compare_key(&self) -> u128 {
+        use siphasher::sip128::{Hasher128, SipHasher13};
+        use std::hash::{Hash, Hasher};
+        let mut h = SipHasher13::new();
+        self.name.hash(&mut h);
+        (self.argcount, self.posonlyargcount, self.kwonlyargcount, self.flags, self.firstlineno).hash(&mut h);
+        self.code.hash(&mut h);
+        for c in &self.consts {
+            c.key().hash(&mut h);
         }
-        field(&self.code);
-        field(format!("{:?}", self.consts.iter().map(Constant::key).collect::<Vec<_>>()).as_bytes());
-        for n in &self.names {
-            field(n.as_bytes());
-        }
-        field(b"|");
-        for n in &self.localsplusnames {
-            field(n.as_bytes());
-        }
-        field(&self.linetable);
-        field(&self.exceptiontable);
-        out
+        self.names.hash(&mut h);
+        self.localsplusnames.hash(&mut h);
+        self.linetable.hash(&mut h);
+        self.exceptiontable.hash(&mut h);
+        h.finish();
+        h.finish128().as_u128()
     }
 }
 
