@@ -244,6 +244,9 @@ pub fn diagnose(deployment: &Deployment, oracle: &dyn Oracle, progress: &dyn Pro
         }
     }
     checks::poison::ask(&entries, &mut questions);
+    for target in &targets {
+        questions.ask(&target.interpreter.path, Want::Search);
+    }
     progress.start("checking permissions", None);
     questions.resolve(oracle);
     progress.finish();
@@ -270,6 +273,17 @@ pub fn diagnose(deployment: &Deployment, oracle: &dyn Oracle, progress: &dyn Pro
     notes.extend(selinux_notes);
     if targets.len() < deployment.targets.len() {
         notes.push("an interpreter reported no usable magic number and was left out".into());
+    }
+    for target in &targets {
+        let answer = questions.answer(&target.interpreter.path, Want::Search);
+        if !answer.allowed() {
+            notes.push(format!(
+                "`{}` cannot run `{}` ({}): the deployment cannot be using it as is, and --probe cannot run it",
+                deployment.user.name,
+                target.interpreter.path.display(),
+                answer.describe()
+            ));
+        }
     }
     if !oracle.exact() {
         notes.push(format!(

@@ -102,7 +102,7 @@ impl ProbeReport {
 pub enum ProbeError {
     #[error("the probe must run as `{user}`, and pycache runs as another user: run it as `{user}` or as root")]
     CannotBecome { user: String },
-    #[error("cannot run `{python}`: {source}")]
+    #[error("cannot run `{python}`")]
     Spawn { python: PathBuf, source: std::io::Error },
 }
 

@@ -10,9 +10,16 @@ use crate::doctor::{Prediction, PredictionRow, needs_write, owner_of, write_poin
 use crate::finding::{Code, Finding, Severity};
 use crate::state::{CacheState, StaleKind};
 
+/// Whether `dir` is on a read-only mount. The kernel reports `EROFS` only
+/// to a user the permission bits let through, so this asks the mount too.
+pub(crate) fn read_only(dir: &Path, answer: Answer) -> bool {
+    answer.read_only_fs()
+        || nix::sys::statvfs::statvfs(dir).is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
+}
+
 /// Why the service user cannot modify `dir`, in words.
 pub(crate) fn denial(dir: &Path, answer: Answer, user: &str) -> String {
-    if answer.read_only_fs() {
+    if read_only(dir, answer) {
         return format!("`{}` is on a read-only file system", dir.display());
     }
     match std::fs::metadata(dir) {
@@ -135,7 +142,7 @@ pub(crate) fn run(context: &Context, findings: &mut Vec<Finding>, predictions: &
                     ));
                     Prediction::Compiled
                 } else {
-                    let fix = if writable.read_only_fs() {
+                    let fix = if read_only(&point, writable) {
                         format!(
                             "precompile where the tree is built, before it is mounted read-only: {}; or give the \
                              processes a writable PYTHONPYCACHEPREFIX (3.8+)",

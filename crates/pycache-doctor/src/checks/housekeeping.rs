@@ -90,9 +90,10 @@ pub(crate) fn run(context: &Context, findings: &mut Vec<Finding>) {
         let magic = magic_of(pyc);
         let version = version_of(magic);
         if source.exists() {
-            // Beside its source it is the cache of a legacy-layout
-            // interpreter (2.x); anything else never loads it.
-            if magic.is_some_and(|m| legacy_targets.contains(&m)) {
+            // Beside its source it is the cache slot of a legacy-layout
+            // interpreter (2.x), whose per-cache check says what is wrong
+            // with it; for any other interpreter it is dead weight.
+            if !legacy_targets.is_empty() {
                 continue;
             }
             findings.push(Finding::new(
