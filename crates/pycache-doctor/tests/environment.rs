@@ -339,7 +339,7 @@ fn settings_come_from_a_uwsgi_configuration() {
         let deployment = resolve(&settings);
         assert_eq!(deployment.user.name, user.name);
         assert_eq!(deployment.optimize, 1);
-        assert_eq!(deployment.paths, [tree.root.clone()]);
+        assert_eq!(deployment.paths, std::slice::from_ref(&tree.root));
         assert!(deployment.dont_write_bytecode());
         let diagnosis = run(&deployment);
         assert_findings(
