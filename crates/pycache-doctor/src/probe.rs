@@ -153,27 +153,43 @@ fn identifier(part: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// The `sys.path` entry and dotted name under which `source` is imported:
-/// the directory chain up to the first one without `__init__.py`.
-pub fn module_name(source: &Path) -> Option<(PathBuf, String)> {
+/// The `sys.path` entry and dotted name under which `source` is imported.
+/// The entry is the deepest of `entries` (the trees and the application's
+/// path) holding it, moved up while it is itself a package; the name is
+/// the path below it. Without namespace packages (`legacy`, 2.x) every
+/// directory on the way needs an `__init__.py`. Directories that are not on
+/// `sys.path` never become entries: a test-data directory holding
+/// `logging.py` must not shadow the standard library.
+pub fn module_name(source: &Path, entries: &[PathBuf], legacy: bool) -> Option<(PathBuf, String)> {
     let stem = source.file_name()?.to_str()?.strip_suffix(".py")?;
     if matches!(stem, "__main__" | "setup" | "conftest") {
         return None;
     }
+    let mut entry = entries.iter().filter(|e| source.starts_with(e)).max_by_key(|e| e.as_os_str().len())?.clone();
+    while entry.join("__init__.py").is_file() {
+        entry = entry.parent()?.to_owned();
+    }
+    let dir = source.parent()?;
     let mut parts = Vec::new();
+    for component in dir.strip_prefix(&entry).ok()?.components() {
+        parts.push(component.as_os_str().to_str()?.to_owned());
+    }
+    if legacy {
+        let mut package = entry.clone();
+        for part in &parts {
+            package.push(part);
+            if !package.join("__init__.py").is_file() {
+                return None;
+            }
+        }
+    }
     if stem != "__init__" {
         parts.push(stem.to_owned());
     }
-    let mut dir = source.parent()?;
-    while dir.join("__init__.py").is_file() {
-        parts.push(dir.file_name()?.to_str()?.to_owned());
-        dir = dir.parent()?;
-    }
-    parts.reverse();
     if parts.is_empty() || !parts.iter().all(|p| identifier(p)) {
         return None;
     }
-    Some((dir.to_owned(), parts.join(".")))
+    Some((entry, parts.join(".")))
 }
 
 /// What one process saw of one module.
@@ -240,11 +256,28 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
+    /// The module was loaded, from its cache or compiled. Only the first
+    /// load counts: a failed import leaves `sys.modules`, and a later import
+    /// of the same module finds the cache the first one wrote.
+    fn load(&mut self, i: usize, hit: bool) {
+        let seen = &mut self.seen[i];
+        if seen.hit || seen.compiled {
+            self.current = None;
+            return;
+        }
+        if hit {
+            seen.hit = true;
+        } else {
+            seen.compiled = true;
+            self.current = Some(i);
+        }
+    }
+
     fn line(&mut self, line: &str) {
         if let Some(rest) = line.strip_prefix("##pycache-probe failed ") {
             let (name, error) = rest.split_once(' ').unwrap_or((rest, ""));
             if let Some(&i) = self.names.get(name) {
-                self.seen[i].error = Some(error.to_owned());
+                self.seen[i].error.get_or_insert_with(|| error.to_owned());
             }
             self.current = None;
             return;
@@ -255,13 +288,12 @@ impl Parser<'_> {
             self.current = None;
             if let Some((_, from)) = rest.split_once(" # precompiled from ") {
                 if let Some(&i) = self.caches.get(from.trim()) {
-                    self.seen[i].hit = true;
+                    self.load(i, true);
                 }
             } else if let Some((_, from)) = rest.split_once(" # from ")
                 && let Some(&i) = self.sources.get(from.trim())
             {
-                self.seen[i].compiled = true;
-                self.current = Some(i);
+                self.load(i, false);
             }
             return;
         }
@@ -271,15 +303,15 @@ impl Parser<'_> {
             let from = from.trim();
             if from.starts_with('\'') || from.starts_with('"') {
                 if let Some(&i) = self.caches.get(&unquote(from)) {
-                    self.seen[i].hit = true;
+                    self.load(i, true);
                 }
             } else if let Some(&i) = self.sources.get(from) {
-                self.seen[i].compiled = true;
-                self.current = Some(i);
+                self.load(i, false);
             }
         } else if let Some((_, source)) = message.split_once(" matches ") {
             if let Some(&i) = self.sources.get(source.trim()) {
-                self.seen[i].matched = true;
+                let seen = &mut self.seen[i];
+                seen.matched |= !(seen.hit || seen.compiled);
             }
         } else if message.starts_with("created ") {
             if let Some(i) = self.current {
@@ -418,14 +450,16 @@ pub fn probe(
         return Err(ProbeError::CannotBecome { user: user.name.clone() });
     }
     let mut report = ProbeReport { user: user.name.clone(), ..ProbeReport::default() };
+    let entries: Vec<PathBuf> = deployment.paths.iter().chain(&deployment.python_path).cloned().collect();
     let mut nameless = 0;
     for python in &deployment.targets {
         let label = python.label();
         let rows: Vec<&PredictionRow> = predictions.iter().filter(|r| r.python == label).collect();
         let mut modules: Vec<(PathBuf, String)> = Vec::new();
         let mut kept: Vec<&PredictionRow> = Vec::new();
+        let legacy = !python.py_version().has_pycache_dirs();
         for row in rows {
-            match module_name(&row.source) {
+            match module_name(&row.source, &entries, legacy) {
                 Some(module) => {
                     modules.push(module);
                     kept.push(row);
@@ -457,13 +491,18 @@ pub fn probe(
             if let Some(problem) = problem {
                 report.notes.push(format!("Python {label}: {problem}"));
             }
-            let mut parser =
-                Parser { sources: &sources, caches: &caches, names: &names, seen: Vec::new(), current: None };
-            parser.seen = std::mem::take(&mut seen);
+            let fresh = vec![Seen::default(); kept.len()];
+            let mut parser = Parser { sources: &sources, caches: &caches, names: &names, seen: fresh, current: None };
             for line in &lines {
                 parser.line(line);
             }
-            seen = parser.seen;
+            // A later process finds what an earlier one wrote: the first
+            // process to load a module is the one the prediction is about.
+            for (old, new) in seen.iter_mut().zip(parser.seen) {
+                if old.observed() == Observed::NotImported {
+                    *old = new;
+                }
+            }
         }
         for (i, row) in kept.iter().enumerate() {
             let observed = seen[i].observed();
@@ -490,7 +529,9 @@ pub fn probe(
     }
     if nameless > 0 {
         report.notes.push(format!(
-            "{nameless} module(s) have no importable name (not identifiers, or __main__/setup/conftest) and were not probed"
+            "{nameless} module(s) cannot be imported by name from the trees or the application's path (a \
+             directory that is not a package, a name that is not an identifier, or __main__/setup/conftest) and were \
+             not probed"
         ));
     }
     Ok(report)
@@ -501,23 +542,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn module_names_follow_packages() {
+    fn module_names_follow_packages_from_the_entries() {
         let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        for file in ["top.py", "pkg/__init__.py", "pkg/sub/__init__.py", "pkg/sub/m.py", "loose/x.py", "bad-name/y.py"]
-        {
+        let root = dir.path().join("app");
+        for file in [
+            "top.py",
+            "pkg/__init__.py",
+            "pkg/sub/__init__.py",
+            "pkg/sub/m.py",
+            "loose/x.py",
+            "bad-name/y.py",
+            "src/lib/__init__.py",
+            "src/lib/z.py",
+        ] {
             let path = root.join(file);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, "").unwrap();
         }
-        let name = |f: &str| module_name(&root.join(f));
-        assert_eq!(name("top.py"), Some((root.to_owned(), "top".into())));
-        assert_eq!(name("pkg/__init__.py"), Some((root.to_owned(), "pkg".into())));
-        assert_eq!(name("pkg/sub/m.py"), Some((root.to_owned(), "pkg.sub.m".into())));
-        assert_eq!(name("loose/x.py"), Some((root.join("loose"), "x".into())));
-        assert_eq!(name("bad-name/y.py"), Some((root.join("bad-name"), "y".into())));
-        std::fs::write(root.join("bad-name/__init__.py"), "").unwrap();
-        assert_eq!(name("bad-name/y.py"), None);
+        let entries = [root.clone(), root.join("src")];
+        let name = |f: &str, legacy| module_name(&root.join(f), &entries, legacy);
+        assert_eq!(name("top.py", false), Some((root.clone(), "top".into())));
+        assert_eq!(name("pkg/__init__.py", false), Some((root.clone(), "pkg".into())));
+        assert_eq!(name("pkg/sub/m.py", true), Some((root.clone(), "pkg.sub.m".into())));
+        // A namespace package on 3.x, nothing on 2.x.
+        assert_eq!(name("loose/x.py", false), Some((root.clone(), "loose.x".into())));
+        assert_eq!(name("loose/x.py", true), None);
+        assert_eq!(name("bad-name/y.py", false), None);
+        // The application's own path entry wins over the tree.
+        assert_eq!(name("src/lib/z.py", false), Some((root.join("src"), "lib.z".into())));
+        // A root that is a package is imported from its parent.
+        let inner = [root.join("pkg")];
+        assert_eq!(module_name(&root.join("pkg/sub/m.py"), &inner, true), Some((root.clone(), "pkg.sub.m".into())));
+        assert_eq!(module_name(&dir.path().join("elsewhere.py"), &entries, false), None);
     }
 
     #[test]
@@ -562,6 +618,9 @@ mod tests {
             "##pycache-probe failed c EOFError: marshal data too short",
             "import d # from /t/d.py",
             "# wrote /t/d.pyc",
+            // `b` imported again after its first import failed: still `b`'s first load counts.
+            "# /t/__pycache__/b.cpython-312.pyc matches /t/b.py",
+            "# code object from '/t/__pycache__/b.cpython-312.pyc'",
         ] {
             parser.line(line);
         }

@@ -215,37 +215,40 @@ fn mtime_unreliable(context: &Context, findings: &mut Vec<Finding>) {
         *timestamp_sources.entry(entry.source.path.as_path()).or_default() |= timestamp;
     }
     let mut per_root: BTreeMap<PathBuf, Vec<(&'static str, &std::path::Path)>> = BTreeMap::new();
-    let mut mtimes_per_root: BTreeMap<PathBuf, Vec<i64>> = BTreeMap::new();
+    let mut mtimes_per_root: BTreeMap<PathBuf, Vec<(i64, i64)>> = BTreeMap::new();
     for source in &context.tree.sources {
         if !timestamp_sources.get(source.path.as_path()).copied().unwrap_or(false) {
             continue;
         }
         let root = context.root_of(&source.path);
-        mtimes_per_root.entry(root.clone()).or_default().push(source.meta.mtime());
+        mtimes_per_root.entry(root.clone()).or_default().push((source.meta.mtime(), source.meta.ctime()));
         if let Some(why) = normalised(source.meta.mtime(), now) {
             per_root.entry(root).or_default().push((why, &source.path));
         }
     }
-    // Clamped mtimes (SOURCE_DATE_EPOCH): most of a sizeable tree shares one second.
+    // Clamped mtimes (SOURCE_DATE_EPOCH): most of a sizeable tree shares
+    // one second that lies well before the files were written (their
+    // ctime). A tree just copied or unpacked shares a second too, but that
+    // second is its ctime.
     for (root, mtimes) in mtimes_per_root {
         if mtimes.len() < 10 {
             continue;
         }
-        let counts = tally(mtimes.iter().copied());
-        if let Some((&mtime, &count)) = counts.iter().max_by_key(|(_, c)| **c)
-            && count * 2 >= mtimes.len()
-            && normalised(mtime, now).is_none()
-        {
-            let shared: Vec<&std::path::Path> = context
-                .tree
-                .sources
-                .iter()
-                .filter(|s| s.meta.mtime() == mtime && context.root_of(&s.path) == root)
-                .map(|s| s.path.as_path())
-                .collect();
-            let slot = per_root.entry(root).or_default();
-            slot.extend(shared.into_iter().map(|p| ("one shared (clamped) second", p)));
+        let counts = tally(mtimes.iter().map(|(mtime, _)| *mtime));
+        let Some((&mtime, &count)) = counts.iter().max_by_key(|(_, c)| **c) else { continue };
+        let set_back = mtimes.iter().filter(|(m, ctime)| *m == mtime && *ctime - *m > 86_400).count();
+        if count * 2 < mtimes.len() || set_back * 2 < count || normalised(mtime, now).is_some() {
+            continue;
         }
+        let shared: Vec<&std::path::Path> = context
+            .tree
+            .sources
+            .iter()
+            .filter(|s| s.meta.mtime() == mtime && context.root_of(&s.path) == root)
+            .map(|s| s.path.as_path())
+            .collect();
+        let slot = per_root.entry(root).or_default();
+        slot.extend(shared.into_iter().map(|p| ("one shared (clamped) second", p)));
     }
     for (root, sources) in per_root {
         let reasons = tally(sources.iter().map(|(why, _)| *why));
