@@ -73,7 +73,7 @@ impl Code {
     /// Why the finding matters, in one sentence, shared by every instance.
     pub fn why(self) -> &'static str {
         match self {
-            Self::CacheMissing => "the first process to import the module compiles it and writes the cache",
+            Self::CacheMissing => "no cache yet: the first process to import the module compiles it and writes one",
             Self::CacheStale => "the cache does not match its source, so importing processes compile again",
             Self::CacheCorrupt => {
                 "the cache is damaged: a bad body makes the import fail, a bad header is ignored and the source compiled again"
@@ -88,7 +88,7 @@ impl Code {
                 "the service user can replace bytecode that runs in place of sources it cannot change"
             }
             Self::SelinuxLabel => "the SELinux label keeps the web server from writing caches here",
-            Self::ScriptNotCached => "the server compiles this entry script on every load and never caches it",
+            Self::ScriptNotCached => "an entry script is compiled every time it is loaded and never cached",
             Self::OptimizeMismatch => {
                 "the process looks for caches of another optimisation level, so it compiles everything"
             }

@@ -357,3 +357,79 @@ fn settings_come_from_a_uwsgi_configuration() {
         }
     });
 }
+
+#[test]
+fn clamped_mtimes_are_unreliable_but_a_fresh_copy_is_not() {
+    let test = "clamped_mtimes_are_unreliable_but_a_fresh_copy_is_not";
+    let Some(python) = pycache_python::testing::reference(3, 12, test) else { return };
+    let files: Vec<(String, String)> = (0..12).map(|i| (format!("m{i:02}.py"), format!("X = {i}\n"))).collect();
+    let files: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    // Written just now: every file shares a second, and it is their ctime.
+    let tree = Tree::new(&files);
+    tree.compileall(&python, 0, &[]);
+    assert_findings(&tree, &run(&resolve(&settings(&tree, &python, None))), &[], "fresh copy");
+    // SOURCE_DATE_EPOCH=1700000000 clamps them to one second in the past.
+    for (file, _) in &files {
+        set_mtime(&tree.path(file), 1_700_000_000);
+    }
+    tree.compileall(&python, 0, &[]);
+    let diagnosis = run(&resolve(&settings(&tree, &python, None)));
+    assert_findings(&tree, &diagnosis, &["warning mtime-unreliable ."], "clamped");
+    assert!(
+        diagnosis.report.findings[0].message.contains("(12 one shared (clamped) second)"),
+        "{}",
+        diagnosis.report.findings[0].message
+    );
+}
+
+#[test]
+fn settings_come_from_gunicorn_and_uwsgi_yaml() {
+    let test = "settings_come_from_gunicorn_and_uwsgi_yaml";
+    let Some(user) = Account::create(test) else { return };
+    let Some(python) = pycache_python::testing::reference(3, 12, test) else { return };
+    let tree = Tree::new(FILES);
+    let prefix = tempfile::tempdir().unwrap();
+    // Outside the tree: gunicorn's master imports it as root.
+    let conf = prefix.path().join("gunicorn.conf.py");
+    std::fs::write(
+        &conf,
+        format!(
+            "wsgi_app = 'main:app'\nuser = '{}'\npreload_app = True\nraw_env = ['PYTHONPYCACHEPREFIX={}', 'PYTHONOPTIMIZE=2']\n",
+            user.name,
+            prefix.path().display()
+        ),
+    )
+    .unwrap();
+    let settings = Settings { server_config: Some(conf.clone()), ..settings(&tree, &python, None) };
+    let deployment = resolve(&settings);
+    assert_eq!(deployment.user.name, user.name);
+    assert_eq!(deployment.optimize, 2);
+    assert_eq!(deployment.cache_prefix.as_deref(), Some(prefix.path()));
+    let diagnosis = run(&deployment);
+    assert_findings(
+        &tree,
+        &diagnosis,
+        &[
+            &format!("warning caches-owned-by-root {}", conf.display()),
+            "error cache-unwritable main.py",
+            "error cache-unwritable pkg/__init__.py",
+            "error cache-unwritable pkg/mod.py",
+        ],
+        "gunicorn",
+    );
+    let root = diagnosis.report.findings.iter().find(|f| f.code == Code::CachesOwnedByRoot).unwrap();
+    assert!(root.message.contains("preload_app in `"), "{}", root.message);
+
+    let yaml = tree.path("uwsgi.yaml");
+    std::fs::write(
+        &yaml,
+        format!("uwsgi:\n  uid: {}\n  optimize: 1\n  wsgi-file: {}/main.py\n", user.name, tree.root.display()),
+    )
+    .unwrap();
+    let settings = Settings { server_config: Some(yaml), ..settings.clone() };
+    let deployment = resolve(&settings);
+    assert_eq!((deployment.optimize, deployment.scripts.clone()), (1, vec![tree.path("main.py")]));
+    let diagnosis = run(&deployment);
+    // main.py is the wsgi-file now: an entry script, no longer a module.
+    assert_eq!(predictions(&tree, &diagnosis), ["pkg/__init__.py write-failed", "pkg/mod.py write-failed"]);
+}
