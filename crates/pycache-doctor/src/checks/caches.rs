@@ -111,13 +111,13 @@ pub(crate) fn run(context: &Context, findings: &mut Vec<Finding>, predictions: &
             }
             state if needs_write(state) => {
                 let what = match state {
-                    CacheState::Missing => "no cache".to_owned(),
-                    CacheState::Stale(kind) => format!("a stale cache ({kind})"),
+                    CacheState::Missing => format!("no cache at `{cache}`"),
+                    CacheState::Stale(kind) => format!("`{cache}` is stale ({kind})"),
                     CacheState::WrongMagic(magic) => {
-                        format!("a cache with another interpreter's magic number ({magic})")
+                        format!("`{cache}` has another interpreter's magic number ({magic})")
                     }
                     CacheState::BadHeader(why) => {
-                        format!("a cache whose header the interpreter rejects ({why}), which only costs a recompile")
+                        format!("`{cache}` has a header the interpreter rejects ({why}), which only costs a recompile")
                     }
                     _ => unreachable!("needs_write covers these"),
                 };
@@ -137,7 +137,7 @@ pub(crate) fn run(context: &Context, findings: &mut Vec<Finding>, predictions: &
                     findings.push(finding(
                         code,
                         Severity::Warning,
-                        format!("{what} at `{cache}`: the first process to import the module compiles it and writes the cache as `{user}`"),
+                        format!("{what}: the first process to import the module compiles it and writes the cache as `{user}`"),
                         context.precompile(target, &root, flags),
                     ));
                     Prediction::Compiled
@@ -155,7 +155,7 @@ pub(crate) fn run(context: &Context, findings: &mut Vec<Finding>, predictions: &
                         Code::CacheUnwritable,
                         Severity::Error,
                         format!(
-                            "{what} at `{cache}`, and {}: every new process compiles the module again",
+                            "{what}, and {}: every new process compiles the module again",
                             denial(&point, writable, user)
                         ),
                         fix,
