@@ -169,7 +169,7 @@ fn stale_verdict(cache: &Path, source: &Path, magic: Magic, check: HashCheck) ->
     let meta = std::fs::metadata(source).ok()?;
     match classify(cache, source, &meta, magic, check) {
         CacheState::Fresh | CacheState::Missing | CacheState::Unreadable(_) => None,
-        CacheState::Stale(kind) => Some(format!("stale ({kind})")),
+        CacheState::Stale(kind) => Some(kind.to_string()),
         CacheState::WrongMagic(found) => Some(format!("magic {found}, not {magic}")),
         CacheState::BadHeader(why) => Some(format!("bad header: {why}")),
         CacheState::Corrupt(why) => Some(format!("damaged body: {why}")),

@@ -102,7 +102,8 @@ impl Deployment {
     /// Reads the server configuration, resolves the user and finds the
     /// interpreters.
     pub fn resolve(settings: &Settings, probes: &ProbeCache) -> Result<Self, DeploymentError> {
-        let config = settings.server_config.as_deref().map(pycache_serverconf::read).transpose()?;
+        let config_file = settings.server_config.as_deref().map(absolute);
+        let config = config_file.as_deref().map(pycache_serverconf::read).transpose()?;
         let mut notes = Vec::new();
         let conf_name = |what: &str| {
             config.as_ref().map(|c| format!("{what} in `{}`", c.file.display())).unwrap_or_else(|| what.to_owned())

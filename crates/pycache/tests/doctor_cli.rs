@@ -73,7 +73,10 @@ fn doctor_json_has_the_documented_fields() {
     assert_eq!(findings[0]["severity"], "warning");
     assert_eq!(findings[2]["code"], "orphan-cache");
     let summary = &json["summary"];
-    assert_eq!((summary["errors"].as_u64(), summary["warnings"].as_u64(), summary["infos"].as_u64()), (Some(0), Some(2), Some(1)));
+    assert_eq!(
+        (summary["errors"].as_u64(), summary["warnings"].as_u64(), summary["infos"].as_u64()),
+        (Some(0), Some(2), Some(1))
+    );
     assert_eq!(summary["by_code"]["cache-missing"], 2);
     assert_eq!(summary["sources"], 2);
     assert_eq!(json["predictions"].as_array().unwrap().len(), 2);
@@ -149,7 +152,10 @@ fn stub_dry_run_prints_the_change() {
     let out = pycache(&["stub", "app/app.wsgi", "--dry-run"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.starts_with("would move the body of `app/app.wsgi` (19 bytes) to `app/app.wsgi-body.py`\n"), "{stdout}");
+    assert!(
+        stdout.starts_with("would move the body of `app/app.wsgi` (19 bytes) to `app/app.wsgi-body.py`\n"),
+        "{stdout}"
+    );
     assert!(stdout.contains("    exec(_pycache_stub_code('app.wsgi-body.py'))"), "{stdout}");
     assert_eq!(std::fs::read_to_string(&script).unwrap(), "application = None\n");
     let out = pycache(&["stub", "app/app.wsgi"], dir.path());
