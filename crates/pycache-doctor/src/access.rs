@@ -101,9 +101,15 @@ impl Oracle for Direct {
 /// identity and asks the kernel, so no helper program is needed.
 pub struct AsUser {
     pub user: ServiceUser,
+    /// Set when the child could not be used and the bits were read instead.
+    fell_back: std::sync::atomic::AtomicBool,
 }
 
 impl AsUser {
+    pub fn new(user: ServiceUser) -> Self {
+        Self { user, fell_back: std::sync::atomic::AtomicBool::new(false) }
+    }
+
     fn try_ask(&self, queries: &[(PathBuf, Want)]) -> std::io::Result<Vec<Answer>> {
         // Everything the child touches is prepared here: after fork() in a
         // threaded process the child may only make async-signal-safe calls,
@@ -169,13 +175,21 @@ impl Oracle for AsUser {
             Ok(answers) => answers,
             Err(err) => {
                 tracing::warn!("cannot ask the kernel as `{}` ({err}); judging from permission bits", self.user.name);
+                self.fell_back.store(true, std::sync::atomic::Ordering::Relaxed);
                 Emulated { user: self.user.clone() }.ask(queries)
             }
         }
     }
 
     fn exact(&self) -> bool {
-        true
+        !self.fell_back.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl AsUser {
+    /// One question, for callers outside a diagnosis.
+    pub fn ask_one(&self, path: &Path, want: Want) -> Answer {
+        self.ask(&[(path.to_owned(), want)]).pop().unwrap_or(Answer(Errno::EIO as i32))
     }
 }
 
@@ -260,7 +274,7 @@ pub fn oracle_for(user: &ServiceUser) -> Box<dyn Oracle> {
     if user.is_current() {
         Box::new(Direct)
     } else if nix::unistd::geteuid().is_root() {
-        Box::new(AsUser { user: user.clone() })
+        Box::new(AsUser::new(user.clone()))
     } else {
         Box::new(Emulated { user: user.clone() })
     }
@@ -324,7 +338,7 @@ mod tests {
             (dir.path().to_owned(), Want::Modify),
             (dir.path().join("missing"), Want::Read),
         ];
-        let answers = AsUser { user: nobody.clone() }.ask(&queries);
+        let answers = AsUser::new(nobody.clone()).ask(&queries);
         let eacces = Answer(Errno::EACCES as i32);
         assert_eq!(answers, [Answer::ALLOWED, eacces, eacces, eacces, Answer(Errno::ENOENT as i32)]);
         // The emulation agrees on plain permission bits.

@@ -72,6 +72,12 @@ pub struct Kept {
     pub why: String,
 }
 
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub path: PathBuf,
+    pub error: String,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CleanSummary {
     pub files: usize,
@@ -88,7 +94,7 @@ pub struct CleanReport {
     pub dirs: Vec<PathBuf>,
     /// Cache-like files left alone on purpose.
     pub kept: Vec<Kept>,
-    pub failed: Vec<(PathBuf, String)>,
+    pub failed: Vec<Failure>,
     pub summary: CleanSummary,
 }
 
@@ -360,7 +366,7 @@ pub fn clean(options: &CleanOptions) -> Result<CleanReport, CleanError> {
                 report.summary.bytes += candidate.bytes;
                 report.removed.push(Removal { path: candidate.path, reason, bytes: candidate.bytes, detail });
             }
-            Err(err) => report.failed.push((candidate.path, err.to_string())),
+            Err(err) => report.failed.push(Failure { path: candidate.path, error: err.to_string() }),
         }
     }
     // Deepest first, so that a mirror directory emptied by its children goes too.
@@ -374,7 +380,7 @@ pub fn clean(options: &CleanOptions) -> Result<CleanReport, CleanError> {
                 report.dirs.push(dir);
             }
             Ok(false) => {}
-            Err(err) => report.failed.push((dir, err.to_string())),
+            Err(err) => report.failed.push(Failure { path: dir, error: err.to_string() }),
         }
     }
     report.summary.failed = report.failed.len();

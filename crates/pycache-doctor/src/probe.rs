@@ -450,7 +450,12 @@ pub fn probe(
         return Err(ProbeError::CannotBecome { user: user.name.clone() });
     }
     let mut report = ProbeReport { user: user.name.clone(), ..ProbeReport::default() };
-    let entries: Vec<PathBuf> = deployment.paths.iter().chain(&deployment.python_path).cloned().collect();
+    let entries: Vec<PathBuf> = deployment
+        .paths
+        .iter()
+        .chain(&deployment.python_path)
+        .map(|p| if p.is_file() { p.parent().unwrap_or(p).to_owned() } else { p.clone() })
+        .collect();
     let mut nameless = 0;
     for python in &deployment.targets {
         let label = python.label();
@@ -470,6 +475,7 @@ pub fn probe(
         let sources: HashMap<String, usize> = kept.iter().enumerate().map(|(i, r)| (text(&r.source), i)).collect();
         let caches: HashMap<String, usize> = kept.iter().enumerate().map(|(i, r)| (text(&r.cache), i)).collect();
         let mut seen = vec![Seen::default(); kept.len()];
+        let mut ran = true;
         for batch in batches(&modules) {
             let names: HashMap<String, usize> = batch.modules.iter().map(|&i| (modules[i].1.clone(), i)).collect();
             let mut input = String::new();
@@ -487,7 +493,15 @@ pub fn probe(
             if switch {
                 crate::access::become_user(&mut command, user);
             }
-            let (lines, problem) = run_batch(command, input, options.timeout, &python.path)?;
+            let (lines, problem) = match run_batch(command, input, options.timeout, &python.path) {
+                Ok(done) => done,
+                Err(err) => {
+                    let cause = std::error::Error::source(&err).map(|c| format!(": {c}")).unwrap_or_default();
+                    report.notes.push(format!("Python {label}: {err} as `{}`{cause}", user.name));
+                    ran = false;
+                    break;
+                }
+            };
             if let Some(problem) = problem {
                 report.notes.push(format!("Python {label}: {problem}"));
             }
@@ -503,6 +517,9 @@ pub fn probe(
                     *old = new;
                 }
             }
+        }
+        if !ran {
+            continue;
         }
         for (i, row) in kept.iter().enumerate() {
             let observed = seen[i].observed();

@@ -36,6 +36,8 @@ pub enum StubError {
     BadBodyName(String),
     #[error("`{0}` is not a regular file")]
     NotAFile(PathBuf),
+    #[error("`{0}` is a symbolic link: stub the file it points to, so that the body lands beside it")]
+    Link(PathBuf),
 }
 
 /// What `stub` will do.
@@ -125,7 +127,11 @@ exec(_pycache_stub_code('{body_name}'))
 
 /// Plans the stub of `script`; `body` overrides the body's file name.
 pub fn plan(script: &Path, body: Option<&str>) -> Result<StubPlan, StubError> {
-    let meta = std::fs::metadata(script).map_err(|source| StubError::Read { path: script.to_owned(), source })?;
+    let meta =
+        std::fs::symlink_metadata(script).map_err(|source| StubError::Read { path: script.to_owned(), source })?;
+    if meta.file_type().is_symlink() {
+        return Err(StubError::Link(script.to_owned()));
+    }
     if !meta.is_file() {
         return Err(StubError::NotAFile(script.to_owned()));
     }

@@ -331,3 +331,31 @@ fn a_read_only_mount_stops_even_root() {
     });
     drop(mounts);
 }
+
+#[test]
+fn an_interpreter_the_service_user_cannot_run_is_noted_and_not_probed() {
+    let test = "an_interpreter_the_service_user_cannot_run_is_noted_and_not_probed";
+    let Some(user) = Account::create(test) else { return };
+    let Some(python) = pycache_python::testing::reference(3, 12, test) else { return };
+    // Here, outside the exposing namespace, the interpreter may be closed
+    // to the service user (pyenv under root's home).
+    let closed = !pycache_doctor::access::AsUser::new(pycache_doctor::ServiceUser::resolve(&user.name, None).unwrap())
+        .ask_one(&python.path, pycache_doctor::access::Want::Search)
+        .allowed();
+    if !closed {
+        eprintln!("SKIP {test}: `{}` can run {} here", user.name, python.path.display());
+        return;
+    }
+    let tree = Tree::new(FILES);
+    let deployment = resolve(&settings(&tree, &python, Some(&user.name)));
+    let diagnosis = run(&deployment);
+    let note = format!("`{}` cannot run `{}`", user.name, python.path.display());
+    assert!(diagnosis.report.notes.iter().any(|n| n.starts_with(&note)), "{:?}", diagnosis.report.notes);
+    let probe = pycache_doctor::probe::probe(&deployment, &diagnosis.predictions, Default::default()).unwrap();
+    assert!(probe.rows.is_empty());
+    assert!(
+        probe.notes.iter().any(|n| n.contains("cannot run") && n.contains("Permission denied")),
+        "{:?}",
+        probe.notes
+    );
+}

@@ -86,8 +86,8 @@ pub fn run(global: &GlobalArgs, args: CleanArgs) -> anyhow::Result<ExitCode> {
                     out.line(format_args!("kept {}: {}", kept.path.display(), kept.why))?;
                 }
             }
-            for (path, error) in &report.failed {
-                out.line(format_args!("error: cannot remove {}: {error}", path.display()))?;
+            for failure in &report.failed {
+                out.line(format_args!("error: cannot remove {}: {}", failure.path.display(), failure.error))?;
             }
             let s = &report.summary;
             out.line(format_args!(
