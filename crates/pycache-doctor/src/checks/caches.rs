@@ -173,3 +173,20 @@ pub(crate) fn run(context: &Context, findings: &mut Vec<Finding>, predictions: &
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn denials_say_who_cannot_write_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let eacces = Answer(nix::errno::Errno::EACCES as i32);
+        let text = denial(dir.path(), eacces, "www-data");
+        assert!(text.starts_with(&format!("`www-data` cannot write in `{}` (owner `", dir.path().display())), "{text}");
+        assert!(text.ends_with("Permission denied)"), "{text}");
+        let erofs = Answer(nix::errno::Errno::EROFS as i32);
+        assert!(read_only(dir.path(), erofs));
+        assert_eq!(denial(dir.path(), erofs, "x"), format!("`{}` is on a read-only file system", dir.path().display()));
+    }
+}

@@ -128,3 +128,23 @@ pub(crate) fn run(context: &Context, findings: &mut Vec<Finding>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cache_knows_its_source_and_a_file_its_magic() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = CacheName::parse(b"mod.cpython-312.opt-1.pyc").unwrap();
+        assert!(!has_source(dir.path(), &name));
+        std::fs::write(dir.path().join("mod.pyw"), "").unwrap();
+        assert!(has_source(dir.path(), &name));
+        let pyc = dir.path().join("x.pyc");
+        std::fs::write(&pyc, b"\xcb\x0d\r\n\0\0\0\0").unwrap();
+        assert_eq!(magic_of(&pyc), Some(Magic::new(3531)));
+        std::fs::write(&pyc, b"JUNK").unwrap();
+        assert_eq!(magic_of(&pyc), None);
+        assert_eq!(version_of(Some(Magic::new(62211))), "Python 2.7");
+    }
+}
