@@ -30,6 +30,12 @@ pub enum Command {
     Compile(CompileArgs),
     /// List the interpreters pycache can find.
     Interpreters(InterpretersArgs),
+    /// Predict what the interpreters will do with every cache of a deployment.
+    Doctor(DoctorArgs),
+    /// Remove caches selectively: orphans, foreign versions, stale caches, debris.
+    Clean(CleanArgs),
+    /// Turn an entry script that is compiled on every load into a stub that runs a cached body.
+    Stub(StubArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -122,6 +128,96 @@ pub struct CompileArgs {
 
 #[derive(Debug, Args)]
 pub struct InterpretersArgs {
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Exit status: 0 when nothing at warning or above was found, 1 when something was (or \
+--probe disagreed with a prediction), 2 on errors.")]
+pub struct DoctorArgs {
+    /// Directories (or files) of the deployment. Default: the application's directories in --server-config.
+    pub paths: Vec<PathBuf>,
+    /// The interpreter that runs the tree: a version, a name or a path. Repeatable. Default: a virtual
+    /// environment in the tree or at the server's python-home, else the default interpreter.
+    #[arg(long, value_name = "PYTHON")]
+    pub python: Vec<String>,
+    /// The service user whose permissions matter (default: the server configuration's, else the current user).
+    #[arg(long, value_name = "NAME|UID")]
+    pub user: Option<String>,
+    /// The service user's group, when the server sets one (default: the user's primary group).
+    #[arg(long, value_name = "NAME|GID")]
+    pub group: Option<String>,
+    /// The optimisation level the processes run at (default: the server configuration's, else 0).
+    #[arg(short = 'o', long, value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub optimize: Option<u8>,
+    /// An Apache/mod_wsgi conf, a uWSGI .ini or .yaml, or a gunicorn conf.
+    #[arg(long, value_name = "FILE")]
+    pub server_config: Option<PathBuf>,
+    /// The PYTHONPYCACHEPREFIX the processes use.
+    #[arg(long, value_name = "DIR")]
+    pub cache_prefix: Option<PathBuf>,
+    /// The processes run with PYTHONDONTWRITEBYTECODE (or -B).
+    #[arg(long)]
+    pub dont_write_bytecode: bool,
+    /// An entry script the server runs (compiled on every load). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub script: Vec<PathBuf>,
+    /// Also import the tree's modules with each interpreter (as the service user) and compare.
+    #[arg(long)]
+    pub probe: bool,
+    /// Seconds one probe process may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub probe_timeout: u64,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Only caches are ever removed: never a .py file, never a .pyc without its .py (it may be \
+the only copy of the module), never a symbolic link or anything outside the given directories.")]
+pub struct CleanArgs {
+    /// Directories to clean.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Caches whose source is gone.
+    #[arg(long)]
+    pub orphans: bool,
+    /// Caches of interpreters other than the --python ones.
+    #[arg(long)]
+    pub foreign: bool,
+    /// Caches the interpreter would not use: stale, another magic number, a bad header or a damaged body.
+    #[arg(long)]
+    pub stale: bool,
+    /// Temporary files left by interrupted writes (`*.pyc.NNN`).
+    #[arg(long)]
+    pub debris: bool,
+    /// Every cache and temporary file.
+    #[arg(long)]
+    pub all: bool,
+    /// List what would go, remove nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// The interpreters whose caches to keep (with --foreign) and check (with --stale). Repeatable.
+    #[arg(long, value_name = "PYTHON")]
+    pub python: Vec<String>,
+    /// Also clean this pycache prefix's copy of the directories.
+    #[arg(long, value_name = "DIR")]
+    pub cache_prefix: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct StubArgs {
+    /// The entry script (a .wsgi file, a CGI script, an executable).
+    pub script: PathBuf,
+    /// File name of the moved body, beside the script (default: `<script>-body.py`).
+    #[arg(long, value_name = "NAME")]
+    pub body: Option<String>,
+    /// Print the change instead of making it.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }

@@ -1,5 +1,8 @@
+mod clean;
 mod compile;
+mod doctor;
 mod interpreters;
+mod stub;
 
 use std::process::ExitCode;
 
@@ -9,5 +12,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Compile(args) => compile::run(&cli.global, args),
         Command::Interpreters(args) => interpreters::run(args),
+        Command::Doctor(args) => doctor::run(&cli.global, args),
+        Command::Clean(args) => clean::run(&cli.global, args),
+        Command::Stub(args) => stub::run(&cli.global, args),
     }
 }

@@ -1,0 +1,81 @@
+//! The checks, by family. Each reads the shared [`Context`] and appends
+//! findings.
+
+pub(crate) mod caches;
+pub(crate) mod docstrings;
+pub(crate) mod environment;
+pub(crate) mod housekeeping;
+pub(crate) mod poison;
+pub(crate) mod scripts;
+pub(crate) mod selinux;
+
+use std::path::{Path, PathBuf};
+
+use crate::deployment::Deployment;
+use crate::doctor::{Entry, Questions, ScriptOrigin, Target};
+use crate::scan::Tree;
+
+pub(crate) struct Context<'a> {
+    pub deployment: &'a Deployment,
+    pub tree: &'a Tree,
+    pub targets: &'a [Target<'a>],
+    pub entries: &'a [Entry<'a>],
+    pub scripts: &'a [(PathBuf, ScriptOrigin)],
+    pub questions: &'a Questions,
+}
+
+/// A path as a shell word.
+pub(crate) fn shell(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let plain = !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"_./:=@%+,-".contains(&b));
+    if plain { text.into_owned() } else { format!("'{}'", text.replace('\'', r"'\''")) }
+}
+
+impl Context<'_> {
+    pub fn root_of(&self, path: &Path) -> PathBuf {
+        self.deployment.root_of(path)
+    }
+
+    /// The command that precompiles `path` for `target` at the level the
+    /// deployment runs, where its processes look, run as the owner of the
+    /// sources so that the service user gets read-only caches. `flags` go
+    /// after `compile`.
+    pub fn precompile(&self, target: &Target, path: &Path, flags: &[&str]) -> String {
+        let python =
+            if target.interpreter.in_virtualenv() { shell(&target.interpreter.path) } else { target.request() };
+        let mut command = String::new();
+        let owner = crate::doctor::owner_of(if path.is_dir() { path } else { path.parent().unwrap_or(path) });
+        if owner != crate::identity::ServiceUser::current().name && owner != "?" {
+            command.push_str(&format!("sudo -u {owner} "));
+        }
+        command.push_str("pycache compile");
+        for flag in flags {
+            command.push(' ');
+            command.push_str(flag);
+        }
+        command.push_str(&format!(" --python {python}"));
+        if self.deployment.optimize > 0 {
+            command.push_str(&format!(" -o {}", self.deployment.optimize));
+        }
+        if let Some(prefix) = &self.deployment.cache_prefix
+            && target.scheme.version.has_pycache_prefix()
+        {
+            command.push_str(&format!(" --cache-prefix {}", shell(prefix)));
+        }
+        command.push(' ');
+        command.push_str(&shell(path));
+        command
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_words_are_quoted_when_needed() {
+        assert_eq!(shell(Path::new("/srv/app-1/x.py")), "/srv/app-1/x.py");
+        assert_eq!(shell(Path::new("/srv/my app")), "'/srv/my app'");
+        assert_eq!(shell(Path::new("/srv/it's")), r"'/srv/it'\''s'");
+    }
+}
