@@ -320,7 +320,6 @@ impl CodeObject {
         self.localsplusnames.hash(&mut h);
         self.linetable.hash(&mut h);
         self.exceptiontable.hash(&mut h);
-        h.finish();
         h.finish128().as_u128()
     }
 }

@@ -6,7 +6,8 @@ use ruff_text_size::Ranged;
 use super::Lower;
 use crate::ast::{self, Ctx, Expr, ExprKind};
 use crate::code::{Constant, PyStr};
-use crate::error::Result;
+use super::escapes;
+use crate::error::{Refusal, Result};
 
 pub fn operator(op: rs::Operator) -> ast::Operator {
     use ast::Operator as O;
@@ -179,17 +180,12 @@ impl Lower<'_> {
             rs::Expr::FString(f) => return self.fstring(f),
             rs::Expr::TString(t) => return self.refuse(t.range, "template strings"),
             rs::Expr::StringLiteral(s) => {
-                let mut text = String::new();
-                for part in s.value.iter() {
-                    self.check_string_part(part.range, part.flags.prefix().is_raw())?;
-                    text.push_str(&part.value);
-                }
                 let kind_u = s
                     .value
                     .iter()
                     .next()
                     .is_some_and(|p| matches!(p.flags.prefix(), rs::str_prefix::StringLiteralPrefix::Unicode));
-                ExprKind::Constant { value: Constant::Str(PyStr::new(&text)), kind_u }
+                ExprKind::Constant { value: Constant::Str(self.string_value(s)?), kind_u }
             }
             rs::Expr::BytesLiteral(b) => {
                 let mut bytes = Vec::new();
@@ -239,32 +235,44 @@ impl Lower<'_> {
         Ok(Expr { range, kind })
     }
 
-    /// Refuses string literals whose escapes make lone surrogates, which
-    /// ruff's decoded `str` cannot hold.
-    pub fn check_string_part(&self, range: ruff_text_size::TextRange, raw: bool) -> Result<()> {
-        if raw {
-            return Ok(());
+    /// A (possibly implicitly concatenated) string literal's value. ruff's
+    /// decoded parts serve unless an escape names a lone surrogate, which
+    /// its `str` cannot hold; those parts are decoded from the source.
+    fn string_value(&self, s: &rs::ExprStringLiteral) -> Result<PyStr> {
+        let surrogate = |part: &rs::StringLiteral| {
+            !part.flags.prefix().is_raw() && escapes::names_surrogate(self.text(part.range).as_bytes())
+        };
+        if !s.value.iter().any(surrogate) {
+            let mut text = String::new();
+            for part in s.value.iter() {
+                text.push_str(&part.value);
+            }
+            return Ok(PyStr::new(&text));
         }
-        let text = self.text(range).as_bytes();
-        let mut i = 0;
-        while i + 1 < text.len() {
-            if text[i] == b'\\' {
-                let hex = match text[i + 1] {
-                    b'u' => text.get(i + 2..i + 6),
-                    b'U' => text.get(i + 6..i + 10).filter(|_| text.get(i + 2..i + 6) == Some(b"0000")),
-                    _ => None,
-                };
-                if let Some(hex) = hex {
-                    if let Ok(v) = u32::from_str_radix(std::str::from_utf8(hex).unwrap_or(""), 16) {
-                        if (0xD800..0xE000).contains(&v) {
-                            return self.refuse(range, "a string literal with a lone surrogate");
-                        }
+        let mut points = Vec::new();
+        for part in s.value.iter() {
+            if surrogate(part) {
+                match escapes::decode_literal(self.text(part.range)) {
+                    Ok(decoded) => points.extend(decoded),
+                    Err(escapes::DecodeError::NamedEscape) => {
+                        return self.refuse(part.range, "a string literal with both a lone surrogate and a \\N{...} escape")
+                    }
+                    Err(escapes::DecodeError::Malformed) => {
+                        return Err(Refusal::internal("a string literal the escape decoder does not understand"))
                     }
                 }
-                i += 2;
             } else {
-                i += 1;
+                points.extend(part.value.chars().map(|c| c as u32));
             }
+        }
+        Ok(PyStr::from_code_points(points))
+    }
+
+    /// Refuses f-string literal parts whose escapes make lone surrogates,
+    /// which ruff's decoded `str` cannot hold.
+    pub fn check_string_part(&self, range: ruff_text_size::TextRange, raw: bool) -> Result<()> {
+        if !raw && escapes::names_surrogate(self.text(range).as_bytes()) {
+            return self.refuse(range, "an f-string with a lone surrogate");
         }
         Ok(())
     }

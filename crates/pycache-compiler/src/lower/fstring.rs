@@ -10,7 +10,7 @@
 //! nested field CPython 3.12.1 appends an empty constant there.
 
 use ruff_python_ast as rs;
-use ruff_text_size::{Ranged, TextRange, TextSize};
+use ruff_text_size::{TextRange, TextSize};
 
 use super::Lower;
 use crate::ast::{Expr, ExprKind};

@@ -6,6 +6,7 @@
 //! literals, NFKC-normalised identifiers). This stage converts both, and
 //! refuses what the later stages do not reproduce exactly.
 
+mod escapes;
 mod expr;
 mod fstring;
 mod stmt;

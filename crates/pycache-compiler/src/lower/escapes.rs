@@ -1,0 +1,155 @@
+//! Decoding of string literal escapes to code points, for the literals
+//! ruff's decoded `str` cannot hold: those whose `\u`/`\U` escapes name
+//! lone surrogates. Python keeps such code points as they are (a pair of
+//! surrogate escapes stays two code points), so the value is rebuilt from
+//! the token text here.
+
+/// Whether a non-raw literal body names a surrogate through `\u` or `\U`.
+pub fn names_surrogate(body: &[u8]) -> bool {
+    let mut i = 0;
+    while i + 1 < body.len() {
+        if body[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let digits = match body[i + 1] {
+            b'u' => 4,
+            b'U' => 8,
+            _ => 0,
+        };
+        if digits > 0 {
+            if let Some(v) = body.get(i + 2..i + 2 + digits).and_then(hex_value) {
+                if (0xD800..0xE000).contains(&v) {
+                    return true;
+                }
+            }
+        }
+        // A backslash escapes the byte after it, so `\\u` is no escape.
+        i += 2;
+    }
+    false
+}
+
+fn hex_value(digits: &[u8]) -> Option<u32> {
+    if !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+}
+
+/// Why a literal could not be decoded here.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// `\N{...}` needs the Unicode name database, which ruff's decoding
+    /// has and this one does not.
+    NamedEscape,
+    /// The parser accepted something this decoder does not understand.
+    Malformed,
+}
+
+/// Decodes one non-raw `str` literal token (prefix, quotes and body) to
+/// code points. Line endings are expected already translated to `\n`.
+pub fn decode_literal(token: &str) -> Result<Vec<u32>, DecodeError> {
+    let body = strip_quotes(token).ok_or(DecodeError::Malformed)?;
+    decode_body(body)
+}
+
+fn strip_quotes(token: &str) -> Option<&str> {
+    let start = token.find(['\'', '"'])?;
+    let rest = &token[start..];
+    let quote = &rest[..1];
+    let triple = quote.repeat(3);
+    if rest.len() >= 6 && rest.starts_with(&triple) && rest.ends_with(&triple) {
+        Some(&rest[3..rest.len() - 3])
+    } else if rest.len() >= 2 && rest.ends_with(quote) {
+        Some(&rest[1..rest.len() - 1])
+    } else {
+        None
+    }
+}
+
+/// Decodes a literal body's escapes as Python's string parser does.
+pub fn decode_body(body: &str) -> Result<Vec<u32>, DecodeError> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c as u32);
+            continue;
+        }
+        let Some(e) = chars.next() else {
+            return Err(DecodeError::Malformed);
+        };
+        match e {
+            '\n' => {}
+            '\\' | '\'' | '"' => out.push(e as u32),
+            'a' => out.push(0x07),
+            'b' => out.push(0x08),
+            'f' => out.push(0x0C),
+            'n' => out.push(0x0A),
+            'r' => out.push(0x0D),
+            't' => out.push(0x09),
+            'v' => out.push(0x0B),
+            '0'..='7' => {
+                let mut value = e as u32 - '0' as u32;
+                for _ in 0..2 {
+                    match chars.peek() {
+                        Some(&d @ '0'..='7') => {
+                            value = value * 8 + (d as u32 - '0' as u32);
+                            chars.next();
+                        }
+                        _ => break,
+                    }
+                }
+                out.push(value);
+            }
+            'x' | 'u' | 'U' => {
+                let count = match e {
+                    'x' => 2,
+                    'u' => 4,
+                    _ => 8,
+                };
+                let mut value = 0u32;
+                for _ in 0..count {
+                    let d = chars.next().and_then(|d| d.to_digit(16)).ok_or(DecodeError::Malformed)?;
+                    value = value.checked_mul(16).ok_or(DecodeError::Malformed)? + d;
+                }
+                if value > 0x10FFFF {
+                    return Err(DecodeError::Malformed);
+                }
+                out.push(value);
+            }
+            'N' => return Err(DecodeError::NamedEscape),
+            // Unknown escapes keep their backslash (with a warning in
+            // CPython, which does not change the value).
+            other => {
+                out.push('\\' as u32);
+                out.push(other as u32);
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn surrogates_are_found_only_in_real_escapes() {
+        assert!(names_surrogate(br"a\ud800b"));
+        assert!(names_surrogate(br"\U0000dfff"));
+        assert!(!names_surrogate(br"\\ud800"));
+        assert!(!names_surrogate(br"\ue000"));
+        assert!(!names_surrogate(br"\ud80"));
+    }
+
+    #[test]
+    fn escapes_decode_as_python_does() {
+        assert_eq!(decode_literal(r#"'\ud83d\ude00'"#).unwrap(), vec![0xD83D, 0xDE00]);
+        assert_eq!(decode_literal(r#"u"a\x41\101\7\1234""#).unwrap(), vec![0x61, 0x41, 0x41, 7, 0o123, 0x34]);
+        assert_eq!(decode_literal("'''a\\\nb\\q'''").unwrap(), vec![0x61, 0x62, 0x5C, 0x71]);
+        assert_eq!(decode_literal(r"'\N{BULLET}'"), Err(DecodeError::NamedEscape));
+        assert_eq!(decode_literal(r"'\777'").unwrap(), vec![0o777]);
+    }
+}
