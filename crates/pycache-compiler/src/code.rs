@@ -308,7 +308,7 @@ impl CodeObject {
     /// A 128-bit digest of what `code_richcompare` compares.
     fn compare_key(&self) -> u128 {
         use siphasher::sip128::{Hasher128, SipHasher13};
-        use std::hash::{Hash, Hasher};
+        use std::hash::Hash;
         let mut h = SipHasher13::new();
         self.name.hash(&mut h);
         (self.argcount, self.posonlyargcount, self.kwonlyargcount, self.flags, self.firstlineno).hash(&mut h);
