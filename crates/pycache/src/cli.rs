@@ -30,6 +30,12 @@ pub enum Command {
     Compile(CompileArgs),
     /// List the interpreters pycache can find.
     Interpreters(InterpretersArgs),
+    /// Show a cache of any Python version: header, freshness, code objects.
+    Show(ShowArgs),
+    /// Disassemble a cache of any Python version, as that version's `python -m dis` would.
+    Dis(DisArgs),
+    /// Explain how two caches differ (exit 0 when identical, 1 when not).
+    Diff(DiffArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -122,6 +128,40 @@ pub struct CompileArgs {
 
 #[derive(Debug, Args)]
 pub struct InterpretersArgs {
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The cache file (`.pyc` or `.pyo`).
+    pub file: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DisArgs {
+    /// The cache file (`.pyc` or `.pyo`).
+    pub file: PathBuf,
+    /// Only this code object (and those nested in it), by qualified name,
+    /// such as `Class.method` or `outer.<locals>.inner`.
+    #[arg(long, value_name = "QUALNAME")]
+    pub func: Option<String>,
+    /// List the inline cache entries of 3.11+ as CACHE instructions.
+    #[arg(long)]
+    pub show_caches: bool,
+    /// Print offsets in 3.13+ listings, as `python -m dis -O` does (older versions always do).
+    #[arg(long)]
+    pub show_offsets: bool,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    pub left: PathBuf,
+    pub right: PathBuf,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }

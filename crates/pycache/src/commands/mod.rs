@@ -1,5 +1,8 @@
 mod compile;
+mod diff;
+mod dis;
 mod interpreters;
+mod show;
 
 use std::process::ExitCode;
 
@@ -9,5 +12,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Compile(args) => compile::run(&cli.global, args),
         Command::Interpreters(args) => interpreters::run(args),
+        Command::Show(args) => show::run(args),
+        Command::Dis(args) => dis::run(args),
+        Command::Diff(args) => diff::run(args),
     }
 }
