@@ -154,7 +154,7 @@ fn unpack(table: &Table, code: &[u8]) -> Vec<Raw> {
         while i < code.len() {
             let op = code[i];
             let has_arg = op >= table.have_argument;
-            let arg = has_arg.then(|| byte(i + 1) + byte(i + 2) * 256 + extended);
+            let arg = has_arg.then(|| (byte(i + 1) + byte(i + 2) * 256).wrapping_add(extended));
             if has_arg {
                 extended = if op == table.extended_arg { arg.unwrap_or(0).wrapping_mul(65536) } else { 0 };
             }

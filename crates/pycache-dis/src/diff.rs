@@ -1,6 +1,7 @@
 //! How two caches differ: the header fields, then for each code object the
 //! first field that differs, in the order bytecode, constants, names,
-//! variables, line table, exception table; or, when every field agrees,
+//! variables, counts and flags, names of the code, line table, exception
+//! table; or, when every field agrees,
 //! whether only marshal's reference flags (and interning marks) differ.
 //!
 //! `pycache diff` prints a [`Report`]; a check of a native compiler
@@ -220,11 +221,6 @@ fn compare_one<'a>(
             ("co_flags", i64::from(v.flags)),
         ]
     };
-    for ((field, l), (_, r)) in ints(&left).into_iter().zip(ints(&right)) {
-        if l != r {
-            return found(field, None, l.to_string(), r.to_string());
-        }
-    }
     let options = DecodeOptions::default();
     let l = decode(left, left_refs, options)?;
     let r = decode(right, right_refs, options)?;
@@ -271,6 +267,11 @@ fn compare_one<'a>(
     }
     if l.view.localsplus != r.view.localsplus {
         return found("localspluskinds", None, format!("{:?}", l.view.localsplus), format!("{:?}", r.view.localsplus));
+    }
+    for ((field, l), (_, r)) in ints(&l.view).into_iter().zip(ints(&r.view)) {
+        if l != r {
+            return found(field, None, l.to_string(), r.to_string());
+        }
     }
     let texts = [
         ("co_name", &l.view.name, &r.view.name),

@@ -341,17 +341,19 @@ impl Table {
     /// instruction (after its caches from 3.12); some count backwards
     /// (3.11+). `None` if the opcode is not a jump.
     pub fn jump_target(&self, op: &Opcode, arg: i64, offset: i64) -> Option<i64> {
-        let unit = if self.at_least(10) { 2 } else { 1 };
+        // Hostile EXTENDED_ARG chains can make any argument: wrap rather
+        // than overflow.
+        let unit: i64 = if self.at_least(10) { 2 } else { 1 };
         if op.has(flags::JABS) {
-            return Some(arg * unit);
+            return Some(arg.wrapping_mul(unit));
         }
         if !op.has(flags::JREL) {
             return None;
         }
         let next = if self.is_wordcode() { offset + 2 } else { offset + 3 };
         let caches = if self.at_least(12) { 2 * i64::from(op.cache_entries) } else { 0 };
-        let signed = if op.has(flags::BACKWARD) { -arg } else { arg };
-        Some(next + signed * unit + caches)
+        let signed = if op.has(flags::BACKWARD) { arg.wrapping_neg() } else { arg };
+        Some(next.wrapping_add(signed.wrapping_mul(unit)).wrapping_add(caches))
     }
 }
 
