@@ -151,6 +151,8 @@ def main():
         "    special_method_names: &[%s],"
         % ", ".join(rust_str(n) for n in getattr(opcode, "_special_method_names", ()))
     )
+    flags = getattr(dis, "FUNCTION_ATTR_FLAGS", getattr(dis, "MAKE_FUNCTION_FLAGS", ()))
+    emit("    function_flags: &[%s]," % ", ".join(rust_str(f) for f in flags))
     emit("    cache_format: &[")
     for name, fields in sorted(getattr(opcode, "_cache_format", {}).items()):
         emit(

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use pycache_marshal::{Object, RefTable};
-use pycache_opcode::{ArgKind, CONVERSIONS, FUNCTION_FLAGS, NullMark, Opcode, Table};
+use pycache_opcode::{ArgKind, CONVERSIONS, NullMark, Opcode, Table};
 use pycache_pyc::PyVersion;
 
 use crate::error::DisError;
@@ -293,8 +293,13 @@ impl<'a> Resolver<'_, 'a> {
                 None => (ArgVal::Int(arg), String::new()),
             },
             ArgKind::FunctionFlags => {
-                let names: Vec<&str> =
-                    FUNCTION_FLAGS.iter().enumerate().filter(|(i, _)| arg & (1 << i) != 0).map(|(_, n)| *n).collect();
+                let names: Vec<&str> = table
+                    .function_flags
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| arg & (1 << i) != 0)
+                    .map(|(_, n)| *n)
+                    .collect();
                 (ArgVal::Int(arg), names.join(", "))
             }
             ArgKind::BinaryOp => {

@@ -3,7 +3,9 @@
 //! interpreter's own `dis` finds in the same file: offsets, opnames,
 //! arguments, line starts and lines, argument text, and from 3.11 the
 //! positions and the exception table. A missing interpreter prints a SKIP
-//! line. `-- --nocapture` shows the figures.
+//! line. `-- --nocapture` shows the figures. PYCACHE_TEST_EXTRA_PYTHONS
+//! adds interpreters by path (colon-separated), for versions discovery
+//! does not find, such as 3.14.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -252,7 +254,12 @@ fn check(python: &Interpreter) -> Tally {
 
 #[test]
 fn decoding_matches_each_interpreters_dis() {
-    let pythons = references("decoding_matches_each_interpreters_dis");
+    let mut pythons = references("decoding_matches_each_interpreters_dis");
+    // Interpreters beyond the reference set, such as a 3.14 run through
+    // its own loader: PYCACHE_TEST_EXTRA_PYTHONS=path[:path...].
+    for path in std::env::var("PYCACHE_TEST_EXTRA_PYTHONS").unwrap_or_default().split(':').filter(|p| !p.is_empty()) {
+        pythons.push(pycache_python::probe(Path::new(path)).expect("an extra interpreter that runs"));
+    }
     // Two interpreters at a time: the machines have two cores.
     let results: Vec<((u8, u8, u8), Tally)> = std::thread::scope(|scope| {
         let mut results = Vec::new();

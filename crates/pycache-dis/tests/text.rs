@@ -87,7 +87,12 @@ fn fixtures() -> Vec<PathBuf> {
 #[test]
 fn text_matches_each_interpreters_dis() {
     let fixtures = fixtures();
-    for python in references("text_matches_each_interpreters_dis") {
+    let mut pythons = references("text_matches_each_interpreters_dis");
+    // As in tests/interpreters.rs: extra interpreters by path, such as 3.14.
+    for path in std::env::var("PYCACHE_TEST_EXTRA_PYTHONS").unwrap_or_default().split(':').filter(|p| !p.is_empty()) {
+        pythons.push(pycache_python::probe(Path::new(path)).expect("an extra interpreter that runs"));
+    }
+    for python in pythons {
         let (major, minor, _) = python.version;
         let scratch = tempfile::tempdir().unwrap();
         let input: String = fixtures

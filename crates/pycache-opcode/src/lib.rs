@@ -40,7 +40,7 @@ mod table;
 
 use pycache_pyc::PyVersion;
 
-pub use table::{ArgKind, CONVERSIONS, CacheField, FUNCTION_FLAGS, NullMark, Opcode, Specialized, Table, flags};
+pub use table::{ArgKind, CONVERSIONS, CacheField, NullMark, Opcode, Specialized, Table, flags};
 
 static TABLES: [&Table; 10] = [
     &generated::v2_7::TABLE,

@@ -86,6 +86,9 @@ pub struct Table {
     pub common_constants: &'static [&'static str],
     /// LOAD_SPECIAL's argument to a method name (3.14+).
     pub special_method_names: &'static [&'static str],
+    /// What `dis` calls the flag bits of MAKE_FUNCTION (3.8 to 3.12) and
+    /// SET_FUNCTION_ATTRIBUTE (3.13+), lowest bit first.
+    pub function_flags: &'static [&'static str],
     /// `opcode._cache_format`: the named fields of each cache (3.11+).
     pub cache_format: &'static [(&'static str, &'static [CacheField])],
     /// `opcode._pseudo_ops` (3.12 only exposes it): what each pseudo-op may become.
@@ -155,9 +158,6 @@ pub enum NullMark {
     /// `name + NULL` (3.13+).
     After(&'static str),
 }
-
-/// The names MAKE_FUNCTION and SET_FUNCTION_ATTRIBUTE give their flag bits.
-pub const FUNCTION_FLAGS: [&str; 4] = ["defaults", "kwdefaults", "annotations", "closure"];
 
 /// FORMAT_VALUE's and CONVERT_VALUE's conversions as `dis` shows them.
 pub const CONVERSIONS: [&str; 4] = ["", "str", "repr", "ascii"];

@@ -199,6 +199,7 @@ pub static TABLE: Table = Table {
     intrinsic_2: &[],
     common_constants: &[],
     special_method_names: &[],
+    function_flags: &["defaults", "kwdefaults", "annotations", "closure"],
     cache_format: &[
         ("BINARY_OP", &[CacheField { name: "counter", size: 1 }]),
         ("BINARY_SUBSCR", &[CacheField { name: "counter", size: 1 }, CacheField { name: "type_version", size: 2 }, CacheField { name: "func_version", size: 1 }]),

@@ -222,6 +222,7 @@ pub static TABLE: Table = Table {
     intrinsic_2: &["INTRINSIC_2_INVALID", "INTRINSIC_PREP_RERAISE_STAR", "INTRINSIC_TYPEVAR_WITH_BOUND", "INTRINSIC_TYPEVAR_WITH_CONSTRAINTS", "INTRINSIC_SET_FUNCTION_TYPE_PARAMS"],
     common_constants: &[],
     special_method_names: &[],
+    function_flags: &["defaults", "kwdefaults", "annotations", "closure"],
     cache_format: &[
         ("BINARY_OP", &[CacheField { name: "counter", size: 1 }]),
         ("BINARY_SUBSCR", &[CacheField { name: "counter", size: 1 }]),

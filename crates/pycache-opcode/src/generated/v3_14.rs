@@ -256,6 +256,7 @@ pub static TABLE: Table = Table {
     intrinsic_2: &["INTRINSIC_2_INVALID", "INTRINSIC_PREP_RERAISE_STAR", "INTRINSIC_TYPEVAR_WITH_BOUND", "INTRINSIC_TYPEVAR_WITH_CONSTRAINTS", "INTRINSIC_SET_FUNCTION_TYPE_PARAMS", "INTRINSIC_SET_TYPEPARAM_DEFAULT"],
     common_constants: &["AssertionError", "NotImplementedError", "tuple", "<built-in function all>", "<built-in function any>"],
     special_method_names: &["__enter__", "__exit__", "__aenter__", "__aexit__"],
+    function_flags: &["defaults", "kwdefaults", "annotations", "closure", "annotate"],
     cache_format: &[
         ("BINARY_OP", &[CacheField { name: "counter", size: 1 }, CacheField { name: "descr", size: 4 }]),
         ("CALL", &[CacheField { name: "counter", size: 1 }, CacheField { name: "func_version", size: 2 }]),

@@ -137,6 +137,7 @@ pub static TABLE: Table = Table {
     intrinsic_2: &[],
     common_constants: &[],
     special_method_names: &[],
+    function_flags: &["defaults", "kwdefaults", "annotations", "closure"],
     cache_format: &[
     ],
     pseudo_targets: &[

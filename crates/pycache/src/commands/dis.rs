@@ -1,7 +1,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use pycache_dis::text::{TextOptions, disassemble_all};
 use pycache_dis::{CodeView, DecodeOptions, decode, subtree_views};
 use pycache_marshal::{Pyc, RefTable, read_pyc};
@@ -13,7 +13,9 @@ use crate::output::Out;
 /// Reads a cache file; errors name the file and, for a bad body, the byte.
 pub fn read_cache(path: &Path) -> anyhow::Result<(Vec<u8>, Pyc)> {
     let bytes = fs_err::read(path)?;
-    let pyc = read_pyc(&bytes).with_context(|| format!("`{}` is not a readable cache", path.display()))?;
+    // The error's own text already includes its cause; a context chain
+    // would print it twice.
+    let pyc = read_pyc(&bytes).map_err(|err| anyhow!("`{}` is not a readable cache: {err}", path.display()))?;
     Ok((bytes, pyc))
 }
 
