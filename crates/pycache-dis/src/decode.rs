@@ -464,3 +464,87 @@ impl Decoded<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use pycache_marshal::{Builder, Format, Object, RefTable};
+
+    use super::*;
+    use crate::testutil::code;
+
+    fn decoded_ops(version: PyVersion, object: &Object, show_caches: bool) -> Vec<(u32, String, Option<i64>, String)> {
+        let refs = RefTable::new(object).unwrap();
+        let view = CodeView::new(object.as_code().unwrap(), &refs, version, None).unwrap();
+        let d = decode(view, &refs, DecodeOptions { show_caches }).unwrap();
+        d.instructions.into_iter().map(|i| (i.offset, i.opname, i.arg, i.argrepr)).collect()
+    }
+
+    #[test]
+    fn python27_has_one_and_three_byte_instructions() {
+        let version = v(2, 7);
+        let b = Builder::new(Format::for_version(version).unwrap());
+        // LOAD_CONST 0; EXTENDED_ARG 1; JUMP_ABSOLUTE 3 (folded: 0x10003); RETURN_VALUE
+        let bytecode = [100, 0, 0, 145, 1, 0, 113, 3, 0, 83];
+        let object = code(version, &bytecode, vec![b.int(7)], &[], &[], &[], &[]);
+        let ops = decoded_ops(version, &object, false);
+        assert_eq!(ops[0], (0, "LOAD_CONST".to_owned(), Some(0), "7".to_owned()));
+        assert_eq!(ops[1].2, Some(1));
+        assert_eq!(ops[2], (6, "JUMP_ABSOLUTE".to_owned(), Some(0x10003), String::new()));
+        assert_eq!(ops[3].0, 9);
+    }
+
+    #[test]
+    fn extended_arg_survives_argless_instructions_before_310() {
+        // EXTENDED_ARG 1; NOP (no argument); LOAD_CONST 0.
+        let make = |version: PyVersion| {
+            let b = Builder::new(Format::for_version(version).unwrap());
+            let (ext, nop, load_const) = {
+                let t = pycache_opcode::for_version(version).unwrap();
+                (t.extended_arg, t.number("NOP").unwrap() as u8, t.number("LOAD_CONST").unwrap() as u8)
+            };
+            let consts = (0..300).map(|i| b.int(i)).collect();
+            let object = code(version, &[ext, 1, nop, 0, load_const, 0], consts, &[], &[], &[], &[]);
+            decoded_ops(version, &object, false)[2].clone()
+        };
+        assert_eq!(make(v(3, 7)).2, Some(256));
+        assert_eq!(make(v(3, 7)).3, "256");
+        assert_eq!(make(v(3, 11)).2, Some(0));
+    }
+
+    #[test]
+    fn caches_are_skipped_or_listed_and_jumps_land_after_them() {
+        let version = v(3, 12);
+        let t = pycache_opcode::for_version(version).unwrap();
+        let op = |name: &str| t.number(name).unwrap() as u8;
+        // LOAD_GLOBAL 1 (4 caches); POP_JUMP_IF_FALSE 0 (no cache in 3.12); RETURN_CONST 0.
+        let bytecode =
+            [op("LOAD_GLOBAL"), 1, 0, 0, 0, 0, 0, 0, 0, 0, op("POP_JUMP_IF_FALSE"), 0, op("RETURN_CONST"), 0];
+        let b = Builder::new(Format::for_version(version).unwrap());
+        let object = code(version, &bytecode, vec![Object::none()], &["print"], &[], &[], &[]);
+        let ops = decoded_ops(version, &object, false);
+        assert_eq!(ops.len(), 3);
+        assert_eq!(ops[0].3, "NULL + print");
+        assert_eq!(ops[1], (10, "POP_JUMP_IF_FALSE".to_owned(), Some(0), "to 12".to_owned()));
+        let with_caches = decoded_ops(version, &object, true);
+        assert_eq!(with_caches.len(), 7);
+        assert_eq!(with_caches[1], (2, "CACHE".to_owned(), Some(0), "counter: 0".to_owned()));
+        let _ = b;
+    }
+
+    #[test]
+    fn thirteen_labels_jumps_and_exception_ranges() {
+        let version = v(3, 13);
+        let t = pycache_opcode::for_version(version).unwrap();
+        let op = |name: &str| t.number(name).unwrap() as u8;
+        // NOP; JUMP_FORWARD 1 -> 6; NOP; RETURN_VALUE; handler range 0..2 -> 6.
+        let bytecode = [op("NOP"), 0, op("JUMP_FORWARD"), 1, op("NOP"), 0, op("RETURN_VALUE"), 0];
+        let object = code(version, &bytecode, vec![], &[], &[], &[], &[0x80, 1, 3, 0]);
+        let refs = RefTable::new(&object).unwrap();
+        let view = CodeView::new(object.as_code().unwrap(), &refs, version, None).unwrap();
+        let d = decode(view, &refs, DecodeOptions::default()).unwrap();
+        // Labels: 0 (range start), 2 (range end), 6 (jump and handler).
+        assert_eq!(d.labels.keys().copied().collect::<Vec<_>>(), vec![0, 2, 6]);
+        assert_eq!(d.instructions[1].argrepr, "to L3");
+        assert_eq!(d.exception_table[0].target, 6);
+    }
+}

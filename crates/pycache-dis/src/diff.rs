@@ -357,3 +357,48 @@ fn bytecode_difference(l: &Decoded<'_>, r: &Decoded<'_>) -> Option<(Option<u32>,
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use pycache_marshal::{Builder, Format, Object, RefTable};
+
+    use super::*;
+    use crate::testutil::code;
+
+    fn compare(a: &Object, b: &Object, version: PyVersion) -> Vec<CodeDifference> {
+        let (ra, rb) = (RefTable::new(a).unwrap(), RefTable::new(b).unwrap());
+        compare_code((a, &ra, version), (b, &rb, version)).unwrap()
+    }
+
+    #[test]
+    fn first_difference_by_field() {
+        let version = PyVersion::new(3, 12);
+        let b = Builder::new(Format::for_version(version).unwrap());
+        let t = pycache_opcode::for_version(version).unwrap();
+        let (load, ret) = (t.number("LOAD_CONST").unwrap() as u8, t.number("RETURN_VALUE").unwrap() as u8);
+        let base = code(version, &[load, 0, ret, 0], vec![b.int(1)], &["x"], &[], &[], &[]);
+        assert!(compare(&base, &base, version).is_empty());
+        let other_const = code(version, &[load, 0, ret, 0], vec![b.int(2)], &["x"], &[], &[], &[]);
+        let diffs = compare(&base, &other_const, version);
+        assert_eq!((diffs[0].field.as_str(), diffs[0].left.as_str(), diffs[0].right.as_str()), ("consts[0]", "1", "2"));
+        let other_code = code(version, &[load, 0, load, 0, ret, 0], vec![b.int(1)], &["x"], &[], &[], &[]);
+        let diffs = compare(&base, &other_code, version);
+        assert_eq!((diffs[0].field.as_str(), diffs[0].offset), ("bytecode", Some(2)));
+        assert_eq!(diffs[0].left, "RETURN_VALUE");
+        let other_names = code(version, &[load, 0, ret, 0], vec![b.int(1)], &["y"], &[], &[], &[]);
+        assert_eq!(compare(&base, &other_names, version)[0].field, "names");
+        let other_lines =
+            code(version, &[load, 0, ret, 0], vec![b.int(1)], &["x"], &[], &[0x80 | (13 << 3) | 1, 2], &[]);
+        assert_eq!(compare(&base, &other_lines, version)[0].field, "line table");
+    }
+
+    #[test]
+    fn headers_compare_field_by_field() {
+        let magic = pycache_pyc::Magic::new(3531);
+        let a = Header::timestamp(magic, 10, 5);
+        let b = Header::hash(magic, [1; 8], true);
+        let fields: Vec<&str> = compare_headers(&a, &b).iter().map(|d| d.field).collect();
+        assert_eq!(fields, ["flags", "invalidation", "mtime", "source size", "source hash"]);
+        assert!(compare_headers(&a, &a).is_empty());
+    }
+}

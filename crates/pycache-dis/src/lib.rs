@@ -28,6 +28,8 @@ pub mod json;
 pub mod lines;
 mod printable;
 pub mod pyrepr;
+#[cfg(test)]
+mod testutil;
 pub mod text;
 mod view;
 

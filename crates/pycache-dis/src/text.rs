@@ -205,3 +205,36 @@ pub fn code_info(view: &CodeView<'_>, refs: &RefTable<'_>) -> String {
     list("Cell variables", view.cellvars.clone());
     lines.join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use pycache_marshal::{Builder, Format, RefTable};
+
+    use super::*;
+    use crate::decode::{DecodeOptions, decode};
+    use crate::testutil::code;
+
+    fn listing(version: PyVersion, bytecode: &[u8], lines: &[u8]) -> String {
+        let b = Builder::new(Format::for_version(version).unwrap());
+        let object = code(version, bytecode, vec![b.int(5)], &[], &[], lines, &[]);
+        let refs = RefTable::new(&object).unwrap();
+        let view = CodeView::new(object.as_code().unwrap(), &refs, version, None).unwrap();
+        disassembly(&decode(view, &refs, DecodeOptions::default()).unwrap(), TextOptions::default())
+    }
+
+    #[test]
+    fn python27_keeps_the_padding_of_bare_opnames() {
+        // LOAD_CONST 0 on line 1, RETURN_VALUE on line 2.
+        let text = listing(v(2, 7), &[100, 0, 0, 83], &[3, 1]);
+        assert_eq!(text, "  1           0 LOAD_CONST               0 (5)\n\n  2           3 RETURN_VALUE        \n");
+    }
+
+    #[test]
+    fn thirteen_marks_lineless_code() {
+        let t = pycache_opcode::for_version(v(3, 13)).unwrap();
+        let (nop, ret) = (t.number("NOP").unwrap() as u8, t.number("RETURN_VALUE").unwrap() as u8);
+        // One unit on line 1 (no columns), one without a location.
+        let text = listing(v(3, 13), &[nop, 0, ret, 0], &[0x80 | (13 << 3), 0, 0x80 | (15 << 3)]);
+        assert_eq!(text, "   1           NOP\n\n  --           RETURN_VALUE\n");
+    }
+}

@@ -220,3 +220,36 @@ impl<'a> CodeView<'a> {
         self.flags & 2 != 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use pycache_marshal::RefTable;
+
+    use super::*;
+    use crate::testutil::code;
+
+    #[test]
+    fn flags_print_like_dis() {
+        assert_eq!(pretty_flags(0), "0x0");
+        assert_eq!(pretty_flags(3), "OPTIMIZED, NEWLOCALS");
+        assert_eq!(pretty_flags(0x4000_0020), "GENERATOR, 0x40000000");
+    }
+
+    #[test]
+    fn variables_by_version() {
+        let old = code(PyVersion::new(3, 7), &[], vec![], &[], &["a", "b"], &[], &[]);
+        let refs = RefTable::new(&old).unwrap();
+        let view = CodeView::new(old.as_code().unwrap(), &refs, PyVersion::new(3, 7), None).unwrap();
+        assert_eq!(view.local_name(1), Some("b"));
+        // Before 3.11 free-variable arguments index cells, then free variables.
+        assert_eq!(view.free_name(0), Some("cell"));
+        assert_eq!(view.free_name(1), None);
+        assert_eq!(view.local_name(-1), None);
+        let new = code(PyVersion::new(3, 12), &[], vec![], &[], &["a", "b"], &[], &[]);
+        let refs = RefTable::new(&new).unwrap();
+        let view = CodeView::new(new.as_code().unwrap(), &refs, PyVersion::new(3, 12), None).unwrap();
+        assert_eq!(view.varnames, ["a", "b"]);
+        assert_eq!(view.free_name(1), Some("b"));
+        assert_eq!(view.nlocals, 2);
+    }
+}
