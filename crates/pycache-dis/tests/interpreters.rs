@@ -255,6 +255,21 @@ fn check(python: &Interpreter) -> Tally {
 #[test]
 fn decoding_matches_each_interpreters_dis() {
     let mut pythons = references("decoding_matches_each_interpreters_dis");
+    // pyenv's builds too where discovery chose another one (a system
+    // 3.11 with a smaller standard library, say).
+    if let Some(root) = pycache_python::testing::pyenv_root() {
+        let mut dirs: Vec<PathBuf> =
+            std::fs::read_dir(root.join("versions")).into_iter().flatten().flatten().map(|e| e.path()).collect();
+        dirs.sort();
+        for dir in dirs {
+            let Ok(python) = pycache_python::probe(&dir.join("bin/python")) else { continue };
+            let (major, minor, _) = python.version;
+            let known = pycache_python::testing::VERSIONS.contains(&(major, minor));
+            if known && !pythons.iter().any(|p| p.prefix == python.prefix) {
+                pythons.push(python);
+            }
+        }
+    }
     // Interpreters beyond the reference set, such as a 3.14 run through
     // its own loader: PYCACHE_TEST_EXTRA_PYTHONS=path[:path...].
     for path in std::env::var("PYCACHE_TEST_EXTRA_PYTHONS").unwrap_or_default().split(':').filter(|p| !p.is_empty()) {
@@ -270,9 +285,9 @@ fn decoding_matches_each_interpreters_dis() {
         results
     });
     let mut failed = Vec::new();
-    for ((major, minor, _), tally) in &results {
+    for ((major, minor, micro), tally) in &results {
         eprintln!(
-            "python {major}.{minor}: {} files ({} compiled by the test), {} code objects, {} instructions ({} with positions, {} argument \
+            "python {major}.{minor}.{micro}: {} files ({} compiled by the test), {} code objects, {} instructions ({} with positions, {} argument \
              texts), {} exception table entries compared with dis; {} differences",
             tally.files,
             tally.compiled_here,
@@ -284,7 +299,7 @@ fn decoding_matches_each_interpreters_dis() {
             tally.problem_count
         );
         if tally.problem_count > 0 {
-            failed.push(format!("python {major}.{minor}:\n  {}", tally.problems.join("\n  ")));
+            failed.push(format!("python {major}.{minor}.{micro}:\n  {}", tally.problems.join("\n  ")));
         }
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));
