@@ -36,6 +36,12 @@ pub enum Command {
     Clean(CleanArgs),
     /// Turn an entry script that is compiled on every load into a stub that runs a cached body.
     Stub(StubArgs),
+    /// Show a cache of any Python version: header, freshness, code objects.
+    Show(ShowArgs),
+    /// Disassemble a cache of any Python version, as that version's `python -m dis` would.
+    Dis(DisArgs),
+    /// Explain how two caches differ (exit 0 when identical, 1 when not).
+    Diff(DiffArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -174,6 +180,14 @@ pub struct DoctorArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The cache file (`.pyc` or `.pyo`).
+    pub file: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
 #[command(after_help = "Only caches are ever removed: never a .py file, never a .pyc without its .py (it may be \
 the only copy of the module), never a symbolic link or anything outside the given directories.")]
 pub struct CleanArgs {
@@ -209,6 +223,24 @@ pub struct CleanArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DisArgs {
+    /// The cache file (`.pyc` or `.pyo`).
+    pub file: PathBuf,
+    /// Only this code object (and those nested in it), by qualified name,
+    /// such as `Class.method` or `outer.<locals>.inner`.
+    #[arg(long, value_name = "QUALNAME")]
+    pub func: Option<String>,
+    /// List the inline cache entries of 3.11+ as CACHE instructions.
+    #[arg(long)]
+    pub show_caches: bool,
+    /// Print offsets in 3.13+ listings, as `python -m dis -O` does (older versions always do).
+    #[arg(long)]
+    pub show_offsets: bool,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
 pub struct StubArgs {
     /// The entry script (a .wsgi file, a CGI script, an executable).
     pub script: PathBuf,
@@ -218,6 +250,14 @@ pub struct StubArgs {
     /// Print the change instead of making it.
     #[arg(short = 'n', long)]
     pub dry_run: bool,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    pub left: PathBuf,
+    pub right: PathBuf,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }

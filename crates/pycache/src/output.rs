@@ -23,6 +23,11 @@ impl Out {
         writeln!(self.inner, "{text}")
     }
 
+    /// Text as it is, newlines included.
+    pub fn write_str(&mut self, text: &str) -> std::io::Result<()> {
+        self.inner.write_all(text.as_bytes())
+    }
+
     pub fn json(&mut self, value: &impl serde::Serialize) -> anyhow::Result<()> {
         serde_json::to_writer_pretty(&mut self.inner, value)?;
         writeln!(self.inner)?;

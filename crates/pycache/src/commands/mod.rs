@@ -1,7 +1,10 @@
 mod clean;
 mod compile;
+mod diff;
+mod dis;
 mod doctor;
 mod interpreters;
+mod show;
 mod stub;
 
 use std::process::ExitCode;
@@ -15,5 +18,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => doctor::run(&cli.global, args),
         Command::Clean(args) => clean::run(&cli.global, args),
         Command::Stub(args) => stub::run(&cli.global, args),
+        Command::Show(args) => show::run(args),
+        Command::Dis(args) => dis::run(args),
+        Command::Diff(args) => diff::run(args),
     }
 }
