@@ -13,3 +13,4 @@
 //! marshalled.
 
 pub mod code;
+pub mod marshal;
