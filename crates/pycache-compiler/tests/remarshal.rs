@@ -23,8 +23,24 @@ use pycache_python::Interpreter;
 use pycache_python::testing;
 use siphasher::sip128::{Hasher128, SipHasher13};
 
-/// Files always checked, whatever the sample: ones that exercise rare rules.
-const ALWAYS: &[&str] = &[];
+/// Files always checked, whatever the sample: ones that exercise rare rules
+/// (frozensets rebuilt by interning, NaN constants, class qualified names,
+/// non-ASCII identifiers).
+const ALWAYS: &[&str] = &[
+    "python3.12/difflib.py",
+    "python3.12/typing.py",
+    "python3.12/functools.py",
+    "python3.12/test/test_float.py",
+    "python3.12/test/test_signal.py",
+    "python3.12/test/test_unicode_identifiers.py",
+    "sympy/printing/tableform.py",
+];
+
+/// Caches no value tree can reproduce, with the reason.
+const KNOWN_DIFFERENT: &[(&str, &str)] = &[(
+    "sympy/printing/tableform.py",
+    "folding `'%%%s' % x` makes a '%' that is not the one-character singleton; the value is the same",
+)];
 
 /// One in this many files is in the default sample.
 const SAMPLE_EVERY: u64 = 20;
@@ -76,8 +92,8 @@ fn cache_dir() -> PathBuf {
 /// source bytes.
 fn cache_path(python: &Interpreter, source: &Path, level: u8, bytes: &[u8]) -> PathBuf {
     let mut h = SipHasher13::new();
-    h.write(python.executable.as_os_str().as_encoded_bytes());
     h.write(python.release.as_bytes());
+    h.write(REFERENCE_COMPILE.as_bytes());
     h.write(&[0xff]);
     h.write(source.as_os_str().as_encoded_bytes());
     h.write(&[0xff, level]);
@@ -168,6 +184,7 @@ struct Figures {
     identical: usize,
     refused: usize,
     different: Vec<String>,
+    known: Vec<String>,
 }
 
 #[test]
@@ -195,7 +212,7 @@ fn remarshalled_caches_are_byte_identical() {
             if only.as_ref().is_some_and(|only| !relative.contains(only.as_str())) {
                 continue;
             }
-            let always = ALWAYS.iter().any(|a| relative.ends_with(a)) || only.is_some();
+            let always = ALWAYS.iter().any(|a| file.ends_with(a)) || only.is_some();
             if !full && !always && !hash64(relative.as_bytes()).is_multiple_of(SAMPLE_EVERY) {
                 continue;
             }
@@ -235,7 +252,11 @@ fn remarshalled_caches_are_byte_identical() {
                 .unwrap_or_else(|| "same tree, different bytes".to_owned()),
             Err(e) => format!("ours does not read back: {e}"),
         };
-        row.different.push(format!("{} -O{}: {detail}", job.source.display(), job.level));
+        let line = format!("{} -O{}: {detail}", job.source.display(), job.level);
+        match KNOWN_DIFFERENT.iter().find(|(path, _)| job.source.ends_with(path)) {
+            Some((_, why)) => row.known.push(format!("{line}\n    known: {why}")),
+            None => row.different.push(line),
+        }
     }
 
     let figures = figures.into_inner().unwrap();
@@ -243,9 +264,10 @@ fn remarshalled_caches_are_byte_identical() {
     let mut total = Figures::default();
     for ((tree, level), row) in &figures {
         eprintln!(
-            "  {tree:7} -O{level}: {:5} files, {:5} identical, {:4} different, {:3} refused by CPython",
+            "  {tree:7} -O{level}: {:5} files, {:5} identical, {:3} known different, {:3} different, {:3} refused by CPython",
             row.files,
             row.identical,
+            row.known.len(),
             row.different.len(),
             row.refused
         );
@@ -253,14 +275,19 @@ fn remarshalled_caches_are_byte_identical() {
         total.identical += row.identical;
         total.refused += row.refused;
         total.different.extend(row.different.iter().cloned());
+        total.known.extend(row.known.iter().cloned());
     }
     eprintln!(
-        "  total:     {:5} files, {:5} identical, {:4} different, {:3} refused",
+        "  total:     {:5} files, {:5} identical, {:3} known different, {:3} different, {:3} refused by CPython",
         total.files,
         total.identical,
+        total.known.len(),
         total.different.len(),
         total.refused
     );
+    for line in &total.known {
+        eprintln!("KNOWN DIFFERENT {line}");
+    }
     for line in &total.different {
         eprintln!("DIFFERENT {line}");
     }

@@ -12,7 +12,7 @@ use num_traits::{FromPrimitive, ToPrimitive};
 
 use crate::code::{CodeObject, Constant, PyStr};
 
-use super::interned;
+use super::tables;
 
 pub(crate) type NodeId = usize;
 
@@ -146,6 +146,42 @@ pub(crate) fn all_name_chars(text: &PyStr) -> bool {
     text.as_bytes().iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// Constants of `code` that the compiler made from identifiers rather than
+/// literals: the keyword-name tuples of calls (`KW_NAMES`), the from-lists
+/// of imports (the constant loaded just before `IMPORT_NAME`), and the
+/// names of classes (loaded right after their body's code object).
+fn identifier_constants(code: &CodeObject) -> HashSet<usize> {
+    let mut found = HashSet::new();
+    let mut extended: u32 = 0;
+    let mut loaded_const = None;
+    for unit in code.code.chunks_exact(2) {
+        let (op, arg) = (unit[0], (extended << 8) | u32::from(unit[1]));
+        if op == tables::CACHE {
+            continue;
+        }
+        if op == tables::EXTENDED_ARG {
+            extended = arg;
+            continue;
+        }
+        extended = 0;
+        if op == tables::KW_NAMES {
+            found.insert(arg as usize);
+        } else if op == tables::IMPORT_NAME {
+            found.extend(loaded_const);
+        }
+        loaded_const = (op == tables::LOAD_CONST).then_some(arg as usize);
+    }
+    for (index, constant) in code.consts.iter().enumerate() {
+        if let (Constant::Code(body), Some(Constant::Str(name))) = (constant, code.consts.get(index + 1))
+            && is_class_body(body)
+            && *name == body.name
+        {
+            found.insert(index + 1);
+        }
+    }
+    found
+}
+
 /// A class body: not a function (no CO_OPTIMIZED), and its first constant
 /// is its qualified name (`__qualname__`).
 fn is_class_body(code: &CodeObject) -> bool {
@@ -191,6 +227,9 @@ struct Builder<'a> {
     qualname_owners: HashMap<&'a [u8], &'a CodeObject>,
     /// Every name of the compilation (identifiers the parser interned).
     identifiers: HashSet<&'a [u8]>,
+    /// The text of every string constant, and whether the first constant
+    /// with that text the compiler cached was an identifier.
+    first_seen: HashMap<&'a [u8], bool>,
 }
 
 impl<'a> Builder<'a> {
@@ -215,6 +254,7 @@ impl<'a> Builder<'a> {
             interned_chars: HashSet::new(),
             qualname_owners: HashMap::new(),
             identifiers: HashSet::new(),
+            first_seen: HashMap::new(),
         };
         builder.none = builder.push(NodeValue::None, false, true);
         builder.true_ = builder.push(NodeValue::Bool(true), false, true);
@@ -222,35 +262,109 @@ impl<'a> Builder<'a> {
         builder.ellipsis = builder.push(NodeValue::Ellipsis, false, true);
         builder.empty_tuple = builder.push(NodeValue::Tuple(Vec::new()), false, true);
         builder.scan(root);
-        builder.find_qualname_owners(root);
+        builder.codegen_walk(root);
         builder
     }
 
-    /// Walks the constants in the order the compiler adds them to its
-    /// cache: a code object's constants in order, a nested code object's
-    /// constants at the place where the nested code object itself appears
-    /// (its body is compiled before the parent loads it). A class body adds
-    /// its `co_qualname` as its first constant.
-    fn find_qualname_owners(&mut self, root: &'a CodeObject) {
-        let mut seen: HashSet<&'a [u8]> = HashSet::new();
-        let mut stack: Vec<(&'a CodeObject, usize)> = vec![(root, 0)];
-        while let Some((code, index)) = stack.pop() {
-            if index == 0 && is_class_body(code) && seen.insert(code.qualname.as_bytes()) {
+    /// Replays, in the order of code generation, how the compiler fills
+    /// its constant cache, to learn which object each string constant
+    /// becomes: the first one cached with that text.
+    ///
+    /// A constant a code object loads is cached when its code is generated,
+    /// with its items when it is new (a tuple or frozenset found in the cache
+    /// already brings nothing in). A nested code object's constants are
+    /// cached where the nested code object appears among its parent's
+    /// constants (its body is compiled before the parent loads it); a class
+    /// body's first constant is its `co_qualname`. When a code object is
+    /// finished, its names, constants and local names are cached as tuples
+    /// only, without their items.
+    fn codegen_walk(&mut self, root: &'a CodeObject) {
+        struct Frame<'a> {
+            code: &'a CodeObject,
+            next: usize,
+            identifier_consts: HashSet<usize>,
+        }
+        let mut cached: HashSet<KeyId> = HashSet::new();
+        let mut stack = vec![Frame { code: root, next: 0, identifier_consts: identifier_constants(root) }];
+        while let Some(frame) = stack.last_mut() {
+            let code = frame.code;
+            let index = frame.next;
+            frame.next += 1;
+            if index == 0 && is_class_body(code) && !self.first_seen.contains_key(code.qualname.as_bytes()) {
                 self.qualname_owners.insert(code.qualname.as_bytes(), code);
             }
-            let Some(constant) = code.consts.get(index) else { continue };
-            stack.push((code, index + 1));
-            let mut items = vec![constant];
-            while let Some(item) = items.pop() {
-                match item {
-                    Constant::Code(inner) => stack.push((inner, 0)),
-                    Constant::Str(text) => {
-                        seen.insert(text.as_bytes());
-                    }
-                    Constant::Tuple(inner) | Constant::FrozenSet(inner) => items.extend(inner.iter().rev()),
-                    _ => {}
+            let Some(constant) = code.consts.get(index) else {
+                for names in [&code.names, &code.localsplusnames] {
+                    let items = names.iter().map(|n| self.key(Key::Str(n.as_bytes()))).collect();
+                    cached.insert(self.key(Key::Tuple(items)));
+                }
+                let consts = code.consts.iter().map(|c| self.key_of(c)).collect();
+                cached.insert(self.key(Key::Tuple(consts)));
+                stack.pop();
+                continue;
+            };
+            if let Constant::Code(inner) = constant {
+                stack.push(Frame { code: inner, next: 0, identifier_consts: identifier_constants(inner) });
+                continue;
+            }
+            // Class names and keyword or import name tuples hold the
+            // parser's interned identifiers, as does a top-level class's
+            // qualified name.
+            let identifier = frame.identifier_consts.contains(&index)
+                || (index == 0 && is_class_body(code) && code.qualname == code.name);
+            self.cache_constant(constant, identifier, &mut cached);
+        }
+    }
+
+    fn cache_constant(&mut self, constant: &'a Constant, identifier: bool, cached: &mut HashSet<KeyId>) {
+        let key = self.key_of(constant);
+        if !cached.insert(key) {
+            return;
+        }
+        match constant {
+            Constant::Str(text) => {
+                self.first_seen.entry(text.as_bytes()).or_insert(identifier);
+            }
+            Constant::Tuple(items) => {
+                for item in items {
+                    let identifier = identifier && matches!(item, Constant::Str(_));
+                    self.cache_constant(item, identifier, cached);
                 }
             }
+            Constant::FrozenSet(items) => {
+                for item in dedup_set_items(items) {
+                    self.cache_constant(item, false, cached);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The cache key of a constant (fresh for NaNs and code objects, which
+    /// equal nothing else).
+    fn key_of(&mut self, constant: &'a Constant) -> KeyId {
+        match constant {
+            Constant::None => self.key(Key::None),
+            Constant::Ellipsis => self.key(Key::Ellipsis),
+            Constant::Bool(b) => self.key(Key::Bool(*b)),
+            Constant::Int(value) => self.key(Key::Int(value)),
+            Constant::Float(f) if f.is_nan() => self.unique_key(),
+            Constant::Float(f) => self.key(Key::Float(f.to_bits())),
+            Constant::Complex { real, imag } if real.is_nan() || imag.is_nan() => self.unique_key(),
+            Constant::Complex { real, imag } => self.key(Key::Complex(real.to_bits(), imag.to_bits())),
+            Constant::Str(text) => self.key(Key::Str(text.as_bytes())),
+            Constant::Bytes(data) => self.key(Key::Bytes(data)),
+            Constant::Tuple(items) => {
+                let items = items.iter().map(|item| self.key_of(item)).collect();
+                self.key(Key::Tuple(items))
+            }
+            Constant::FrozenSet(items) => {
+                let mut keys: Vec<KeyId> = dedup_set_items(items).into_iter().map(|item| self.key_of(item)).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                self.key(Key::FrozenSet(keys))
+            }
+            Constant::Code(_) => self.unique_key(),
         }
     }
 
@@ -422,7 +536,7 @@ impl<'a> Builder<'a> {
         }
         let interned = all_name_chars(text)
             || self.interned_chars.contains(text.as_bytes())
-            || interned::FRESH_PROCESS_CHARS.contains(&text.as_bytes());
+            || tables::FRESH_PROCESS_CHARS.contains(&text.as_bytes());
         let id = self.push(NodeValue::Str(text), interned, true);
         self.singleton_strs.insert(text.as_bytes(), id);
         id
@@ -432,9 +546,9 @@ impl<'a> Builder<'a> {
         if is_singleton_str(text) || force_interned || all_name_chars(text) {
             return self.interned_str(text);
         }
-        // A top-level class came first: its qualified name is its name, an
-        // identifier the parser interned.
-        if self.qualname_owners.get(text.as_bytes()).is_some_and(|owner| owner.qualname == owner.name) {
+        // An identifier came first: every equal constant is that interned
+        // object.
+        if self.first_seen.get(text.as_bytes()) == Some(&true) {
             return self.interned_str(text);
         }
         if let Some(&id) = self.const_strs.get(text.as_bytes()) {
@@ -544,15 +658,15 @@ impl<'a> Builder<'a> {
     /// a new frozenset.
     fn replaced_when_interned(&self, item: &Constant) -> bool {
         let Constant::Str(text) = item else { return false };
-        if !all_name_chars(text) {
+        if !all_name_chars(text) || self.first_seen.get(text.as_bytes()) == Some(&true) {
             return false;
         }
         match text.as_bytes() {
             [] => false,
-            [c] => interned::SHADOWED_CHARS.contains(c),
+            [c] => tables::SHADOWED_CHARS.contains(c),
             bytes => {
                 self.identifiers.contains(bytes)
-                    || text.as_str().is_some_and(|t| interned::FRESH_PROCESS_NAMES.binary_search(&t).is_ok())
+                    || text.as_str().is_some_and(|t| tables::FRESH_PROCESS_NAMES.binary_search(&t).is_ok())
             }
         }
     }
