@@ -26,6 +26,7 @@ mod future;
 mod generated;
 pub mod instr;
 mod lower;
+pub mod marshal;
 mod source;
 pub mod symtable;
 mod unparse;

@@ -1,0 +1,58 @@
+//! The native backend: pycache's own compiler, for the one interpreter
+//! whose output it reproduces exactly.
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use pycache_python::Interpreter;
+
+use crate::options::Engine;
+
+/// Whether `engine` lets the native compiler serve `interpreter`; `Err`
+/// says why `--engine native` cannot.
+pub(crate) fn serves(engine: Engine, interpreter: &Interpreter) -> Result<bool, String> {
+    match (engine, why_not(interpreter)) {
+        (Engine::Cpython, _) => Ok(false),
+        (_, None) => Ok(true),
+        (Engine::Native, Some(reason)) => Err(format!("the native compiler cannot serve {interpreter}: {reason}")),
+        (Engine::Auto, Some(_)) => Ok(false),
+    }
+}
+
+/// Why the native compiler does not reproduce `interpreter`, or `None`
+/// when it does.
+pub fn why_not(interpreter: &Interpreter) -> Option<String> {
+    let (major, minor, micro) = pycache_compiler::PYTHON_VERSION;
+    if !interpreter.is_cpython() {
+        return Some(format!("it reproduces CPython only, and this is {}", interpreter.implementation));
+    }
+    if interpreter.version != pycache_compiler::PYTHON_VERSION {
+        let (a, b, c) = interpreter.version;
+        return Some(format!("it reproduces CPython {major}.{minor}.{micro} byte for byte, and this is {a}.{b}.{c}"));
+    }
+    if interpreter.magic().map(|m| m.number()) != Some(pycache_compiler::MAGIC_NUMBER) {
+        return Some(format!("its magic number is `{}`, not {}", interpreter.magic, pycache_compiler::MAGIC_NUMBER));
+    }
+    if !interpreter.fs_encoding.eq_ignore_ascii_case("utf-8") {
+        return Some(format!("its file system encoding is {}, not UTF-8", interpreter.fs_encoding));
+    }
+    None
+}
+
+/// Why the native compiler produced no cache for a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declined {
+    pub reason: String,
+    /// The source is not valid Python as far as the native compiler sees.
+    pub syntax: bool,
+}
+
+/// The marshalled module code of `source`, as the interpreter would
+/// write it after the header, with `filename` as `co_filename`.
+pub fn compile_body(source: &[u8], filename: &Path, level: u8) -> Result<Vec<u8>, Declined> {
+    let code = pycache_compiler::compile_path(source, filename.as_os_str().as_bytes(), level).map_err(|refusal| {
+        Declined { reason: refusal.to_string(), syntax: refusal.kind == pycache_compiler::RefusalKind::Syntax }
+    })?;
+    pycache_compiler::marshal_code(&code)
+        .map_err(|err| Declined { reason: format!("native compiler bug: {err}"), syntax: false })
+}

@@ -1,0 +1,422 @@
+//! Marshal writing: a [`CodeObject`] value tree to the exact bytes CPython
+//! 3.12's `py_compile` writes for it in a fresh process.
+//!
+//! The values decide most of the stream. What they do not carry is object
+//! identity, and marshal's output depends on it: `w_ref` gives an object
+//! FLAG_REF when its reference count is above one or it is an interned
+//! string, registers it, and writes later occurrences of the same object as
+//! `r` back-references; a string's type code says whether it is interned.
+//! So this stage first rebuilds the objects CPython would hold when
+//! `compile()` returns, then replays `w_object`
+//! over them. The rules, learned from CPython 3.12's `marshal.c`,
+//! `codeobject.c`, `compile.c`, `assemble.c` and `unicodeobject.c` and
+//! checked against the interpreter:
+//!
+//! **One object per value, for the whole module.** The compiler passes
+//! every constant through one cache for the whole compilation
+//! (`_PyCode_ConstantKey`: same type and value, floats by their bits so that
+//! `0.0` and `-0.0` stay apart, tuples and frozensets by their items), so
+//! equal constants of different functions are one object, items of constant
+//! tuples and frozensets included. The same cache receives each code
+//! object's `co_consts`, `co_names` and `co_localsplusnames` tuples and its
+//! line and exception tables (bytes), so those are shared with equal
+//! constants and with each other too. NaN never equals anything in that
+//! cache, so each NaN constant is an object of its own. Code objects are
+//! never merged; nothing else holds a nested one, so it is never flagged,
+//! while the module's code object is held by its caller and always is.
+//!
+//! **References outside the tree.** Objects also held elsewhere are flagged
+//! even when they occur once: immortal singletons (small ints -5..=256, the
+//! empty tuple, empty and one-byte bytes, the empty string, one-character
+//! Latin-1 strings), the static strings CPython names code objects with
+//! (`<module>`, `<lambda>`, `<genexpr>`, ...; flagged, not interned), the
+//! file name (one object the caller passed, shared by every code object),
+//! and `co_code`, which marshal takes from the code object's own cache (the
+//! bytecode is rebuilt into a new bytes object that the code object keeps).
+//! `None`, `True`, `False` and `...` are written before `w_ref` is asked, so
+//! they never carry the flag. `co_localspluskinds` is a fresh bytes object
+//! per code object (empty: the singleton).
+//!
+//! **Interning.** In 3.12 interned strings are immortal, so an interned
+//! string is one object per text and always flagged. Interned are: every
+//! name in `co_names` and `co_localsplusnames`; string constants made only
+//! of ASCII letters, digits and `_` (the empty string too), inside constant
+//! tuples and frozensets as well; and the identifiers the parser made, when
+//! such an identifier is the first constant with its text the compiler
+//! cached (keyword-name tuples of calls, import from-lists, class names,
+//! the qualified name of a top-level class). Other constants are the
+//! literal's own uninterned object. `co_filename`, `co_name` and
+//! `co_qualname` are not interned by the code object: a function's name is
+//! the parser's identifier (interned), a top-level qualified name is the
+//! name object itself, a nested one (`A.f`, `f.<locals>.g`) a new object
+//! unless a class body loaded it as its `__qualname__` constant first.
+//!
+//! **Tuples whose items the cache never saw.** Names tuples enter the cache
+//! as whole tuples: an equal constant tuple becomes that tuple (interned
+//! items), but a string constant equal to one of its names does not become
+//! the name.
+//!
+//! **What the process brings.** A fresh `py_compile` process has already
+//! interned thousands of strings (its modules' names, the runtime's static
+//! identifiers). That matters twice: a one-character Latin-1 string is a
+//! static singleton whose interned mark is process-wide (`*` is interned in
+//! every such process, `.` is not, `é` becomes interned when the module
+//! uses it as a name); and when the code object interns its constants,
+//! `intern_string_constants` swaps an uninterned identifier-like literal for
+//! an already interned twin, which inside a frozenset means building a new
+//! frozenset in every tuple that holds it, so a frozenset shared by two
+//! functions is written twice. The process's interned strings are a table
+//! generated from the interpreter (`gen_tables.py`), checked by a test.
+//!
+//! **Frozensets** are written sorted by each item's own `marshal.dumps`
+//! bytes (a fresh reference table per item, so an item's dump starts with a
+//! flagged type byte when something else shares it), and while they are
+//! written the sorting pairs hold a reference to every item, so each item
+//! of a frozenset is flagged.
+//!
+//! **Type codes**: ints `i` when they fit in 32 bits, else `l` in 15-bit
+//! digits; floats `g` and complex numbers `y` (binary); bytes `s`; tuples
+//! `)` below 256 items, else `(`; frozensets `>`; strings `z`/`Z` when
+//! ASCII and under 256 characters, `a`/`A` for longer ASCII, `u`/`t`
+//! otherwise (UTF-8 with surrogates passed through), the capital or `t`
+//! form when interned; code objects `c` with 3.12's field order.
+//!
+//! The order in which the compiler filled its cache decides a few of these
+//! (which object is first with a text); it is replayed from the values in
+//! code-generation order (a nested code object's constants where the
+//! parent loads it). What values cannot tell: a `'%'` constant that
+//! folding `'%%%s' % x` produced is a new object rather than the singleton
+//! (CPython writes it unflagged); an identifier reaching the constants
+//! another way than the ones above, or one the parser interned but no code
+//! object names (a local annotation), changes whether a frozenset holding
+//! it is rebuilt. The re-marshalling test measures all this on the standard
+//! library and the corpus (see the README).
+
+mod emit;
+mod graph;
+mod tables;
+mod unmarshal;
+
+use crate::code::CodeObject;
+
+#[doc(hidden)]
+pub use unmarshal::{UnmarshalError, code_from_marshal};
+
+/// How the reference caches are made: a fresh `python3.12 -s -P -c` with
+/// this program, then `SOURCE CACHE LEVEL` (the source path is also the
+/// recorded file name). Tests use it to compare with CPython.
+#[doc(hidden)]
+pub const REFERENCE_COMPILE: &str = "import sys, py_compile\n\
+py_compile.compile(sys.argv[1], sys.argv[2], sys.argv[1], doraise=True, optimize=int(sys.argv[3]), \
+invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)";
+
+/// Why a code object cannot be marshalled (CPython would refuse it too).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MarshalError {
+    #[error("objects nested deeper than {limit} levels")]
+    TooDeep { limit: usize },
+    #[error("more flagged objects than marshal can index")]
+    TooManyObjects,
+    #[error(transparent)]
+    Write(#[from] pycache_marshal::WriteError),
+}
+
+/// The marshal stream CPython 3.12 writes for `code` as the module code
+/// object of a `.pyc`.
+pub fn marshal_code(code: &CodeObject) -> Result<Vec<u8>, MarshalError> {
+    let mut out = Vec::new();
+    marshal_into(code, &mut out)?;
+    Ok(out)
+}
+
+/// A whole `.pyc`: the caller's 16-byte 3.12 header, then [`marshal_code`].
+pub fn pyc_bytes(header: &[u8; 16], code: &CodeObject) -> Result<Vec<u8>, MarshalError> {
+    let mut out = header.to_vec();
+    marshal_into(code, &mut out)?;
+    Ok(out)
+}
+
+fn marshal_into(code: &CodeObject, out: &mut Vec<u8>) -> Result<(), MarshalError> {
+    let graph = graph::Graph::build(code);
+    let object = emit::Emitter::new(&graph).emit(graph.root, 1)?;
+    pycache_marshal::write_into(&object, out)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use pycache_marshal::read_pyc;
+    use pycache_python::testing;
+
+    use super::*;
+
+    /// What a fresh CPython 3.12 writes for `source` at `level` (the whole
+    /// `.pyc`), or `None` after a SKIP line when 3.12 is not installed.
+    fn reference(source: &str, level: u8) -> Option<Vec<u8>> {
+        let python = testing::reference(3, 12, "pycache-compiler marshal tests")?;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mod.py");
+        std::fs::write(&path, source).unwrap();
+        let cache = dir.path().join("mod.pyc");
+        let output = Command::new(&python.executable)
+            .args(["-s", "-P", "-c", REFERENCE_COMPILE])
+            .arg(&path)
+            .arg(&cache)
+            .arg(level.to_string())
+            .env_remove("PYTHONDONTWRITEBYTECODE")
+            .env("PYTHONHASHSEED", "0")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        Some(std::fs::read(cache).unwrap())
+    }
+
+    /// Compiles `source` with CPython, rebuilds the cache from its values
+    /// and requires the same bytes. Returns CPython's marshal stream.
+    fn same_as_cpython(source: &str) -> Option<Vec<u8>> {
+        same_as_cpython_at(source, 0)
+    }
+
+    fn same_as_cpython_at(source: &str, level: u8) -> Option<Vec<u8>> {
+        let bytes = reference(source, level)?;
+        let pyc = read_pyc(&bytes).unwrap();
+        let code = code_from_marshal(&pyc.code).unwrap();
+        let header: [u8; 16] = pyc.header_bytes.as_slice().try_into().unwrap();
+        let ours = pyc_bytes(&header, &code).unwrap();
+        if ours != bytes {
+            let at = ours.iter().zip(&bytes).position(|(a, b)| a != b).unwrap_or(ours.len().min(bytes.len()));
+            let window = |b: &[u8]| b[at.saturating_sub(24)..(at + 24).min(b.len())].to_vec();
+            panic!(
+                "differs at byte {at}:\n ours    {:?}\n cpython {:?}",
+                String::from_utf8_lossy(&window(&ours)),
+                String::from_utf8_lossy(&window(&bytes))
+            );
+        }
+        Some(bytes[16..].to_vec())
+    }
+
+    fn count(haystack: &[u8], needle: &[u8]) -> usize {
+        haystack.windows(needle.len()).filter(|w| *w == needle).count()
+    }
+
+    /// Where `needle` first occurs.
+    fn find(haystack: &[u8], needle: &[u8]) -> usize {
+        haystack.windows(needle.len()).position(|w| w == needle).unwrap_or_else(|| panic!("{needle:?} not found"))
+    }
+
+    #[test]
+    fn names_and_identifier_like_constants_are_interned_and_shared() {
+        let Some(body) = same_as_cpython("def f(alpha):\n    return 'alpha', 'beta gamma'\n") else { return };
+        // Interned: `Z` with FLAG_REF the first time, references after.
+        assert_eq!(count(&body, b"\x05alpha"), 1);
+        assert_eq!(count(&body, b"\xda\x05alpha"), 1);
+        // Not identifier-like: a plain `z`, unflagged as nothing shares it.
+        assert_eq!(count(&body, b"z\x0abeta gamma"), 1);
+    }
+
+    #[test]
+    fn equal_constants_are_one_object_for_the_whole_module() {
+        let source = "def f():\n    return 'x y', 1000, 2.5\ndef g():\n    return 'x y', 1000, 2.5, 1\n";
+        let Some(body) = same_as_cpython(source) else { return };
+        assert_eq!(count(&body, b"\xfa\x03x y"), 1);
+        assert_eq!(count(&body, b"\x03x y"), 1);
+        assert_eq!(count(&body, b"\xe9\xe8\x03\x00\x00"), 1);
+        assert_eq!(count(&body, &2.5f64.to_le_bytes()), 1);
+    }
+
+    #[test]
+    fn objects_held_once_carry_no_flag() {
+        let Some(body) = same_as_cpython("x = 'x y'\ny = 1000\nz = 2.5\nw = b'ab'\n") else { return };
+        assert_eq!(count(&body, b"z\x03x y"), 1);
+        assert_eq!(count(&body, b"i\xe8\x03\x00\x00"), 1);
+        assert_eq!(count(&body, &[&b"g"[..], &2.5f64.to_le_bytes()].concat()), 1);
+        assert_eq!(count(&body, b"s\x02\x00\x00\x00ab"), 1);
+    }
+
+    #[test]
+    fn immortal_objects_are_flagged_even_when_used_once() {
+        let Some(body) = same_as_cpython("x = 7\ny = ()\nw = b'q'\nv = '.'\nu = ''\n") else { return };
+        // Small ints, the empty tuple, one-byte bytes, one-character
+        // strings and the empty string are static singletons.
+        for flagged in [&b"\xe9\x07\x00\x00\x00"[..], b"\xa9\x00", b"\xf3\x01\x00\x00\x00q", b"\xfa\x01.", b"\xda\x00"]
+        {
+            assert_eq!(count(&body, flagged), 1, "{flagged:?}");
+        }
+    }
+
+    #[test]
+    fn single_characters_keep_the_interned_mark_of_the_process() {
+        // `*` is interned in every py_compile process, `.` is not; `é`
+        // becomes interned as a name of this very module.
+        let Some(body) = same_as_cpython("x = '*'\ny = '.'\né = 1\nz = 'é'\n") else { return };
+        assert_eq!(count(&body, b"\xda\x01*"), 1);
+        assert_eq!(count(&body, b"\xfa\x01."), 1);
+        assert_eq!(count(&body, b"\xf4\x02\x00\x00\x00\xc3\xa9"), 1);
+    }
+
+    #[test]
+    fn frozenset_items_are_sorted_by_their_own_dumps_and_flagged() {
+        // In f, 1000 is shared with the tuple, so its own dump starts with
+        // a flagged `i` (0xe9) and sorts after the unflagged `z` (0x7a) of
+        // 'ab cd'; in g neither is shared and 1001 (`i`, 0x69) comes first.
+        // Every item is flagged: the sorting pairs hold a reference.
+        let source = "def f(x):\n    return x in {1000, 'ab cd'}, 1000\ndef g(x):\n    return x in {'ab ce', 1001}\n";
+        let Some(body) = same_as_cpython(source) else { return };
+        assert!(find(&body, b"\xfa\x05ab cd") < find(&body, b"\xe9\xe8\x03\x00\x00"));
+        assert!(find(&body, b"\xe9\xe9\x03\x00\x00") < find(&body, b"\xfa\x05ab ce"));
+    }
+
+    #[test]
+    fn interning_rebuilds_a_frozenset_in_each_tuple_that_holds_it() {
+        // The literals '__name__' and '__qualname__' meet interned twins
+        // when the code objects are made, so each consts tuple gets its own
+        // new frozenset; 'zzqqa' and 'zzqqb' are interned in place and the
+        // frozenset stays one shared object.
+        let source = "def f(x):\n    return x in {'__name__', '__qualname__'}, x in {'zzqqa', 'zzqqb'}\n\
+                      def g(x):\n    return x in {'__name__', '__qualname__'}, x in {'zzqqa', 'zzqqb'}, 1\n";
+        let Some(body) = same_as_cpython(source) else { return };
+        assert_eq!(count(&body, b">\x02\x00\x00\x00"), 2);
+        assert_eq!(count(&body, b"\xbe\x02\x00\x00\x00"), 1);
+    }
+
+    #[test]
+    fn line_tables_and_bytes_constants_share_the_constant_cache() {
+        // f's line table is b'\x81\x00', like the constant; g's equals f's.
+        let Some(body) = same_as_cpython("x = b'\\x81\\x00'\ndef f(): pass\ndef g(): pass\n") else { return };
+        assert_eq!(count(&body, b"\xf3\x02\x00\x00\x00\x81\x00"), 1);
+        assert_eq!(count(&body, b"\x81\x00"), 1);
+    }
+
+    #[test]
+    fn name_tuples_and_constant_tuples_are_merged() {
+        // ('ab',) is g's co_names and the keyword names of the call.
+        let Some(body) = same_as_cpython("def g(): return ab\nh(ab=1)\n") else { return };
+        assert_eq!(count(&body, b"\xa9\x01\xda\x02ab"), 1);
+        assert_eq!(count(&body, b"\x02ab"), 1);
+    }
+
+    #[test]
+    fn a_class_qualname_is_its_qualname_constant_when_first() {
+        let Some(body) = same_as_cpython("class A:\n    class B: pass\n") else { return };
+        assert_eq!(count(&body, b"\xfa\x03A.B"), 1);
+        assert_eq!(count(&body, b"\x03A.B"), 1);
+        // An equal literal compiled earlier takes the cache's place: the
+        // class keeps a qualified name of its own.
+        let Some(body) = same_as_cpython("x = 'A.B'\nclass A:\n    class B: pass\n") else { return };
+        assert_eq!(count(&body, b"\xfa\x03A.B"), 1);
+        assert_eq!(count(&body, b"z\x03A.B"), 1);
+    }
+
+    #[test]
+    fn qualified_names_of_nested_functions_are_objects_of_their_own() {
+        let source = "class A:\n    def f(self): pass\ndef h():\n    return lambda: 0, lambda: 1\n";
+        let Some(body) = same_as_cpython(source) else { return };
+        assert_eq!(count(&body, b"z\x03A.f"), 1);
+        assert_eq!(count(&body, b"z\x13h.<locals>.<lambda>"), 2);
+    }
+
+    #[test]
+    fn static_code_names_are_flagged_but_not_interned() {
+        let Some(body) = same_as_cpython("f = lambda: 0\ng = (x for x in y)\n") else { return };
+        for name in [&b"\xfa\x08<module>"[..], b"\xfa\x08<lambda>", b"\xfa\x09<genexpr>"] {
+            assert_eq!(count(&body, name), 1, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn the_file_name_is_one_flagged_object() {
+        let Some(body) = same_as_cpython("def f(): pass\nclass C: pass\n") else { return };
+        assert_eq!(count(&body, b"/mod.py"), 1);
+        let end = find(&body, b"/mod.py") + 7;
+        let start = body[..end].iter().rposition(|&b| b == 0xfa).unwrap();
+        assert_eq!(usize::from(body[start + 1]), end - start - 2);
+    }
+
+    #[test]
+    fn numbers_take_the_type_codes_of_their_size() {
+        let source = "x = (2**40, -(2**31), 2**31 - 1, 2**31, 1j, 0.0, 1e400 * 0, 1e400 * 0)\n";
+        let Some(body) = same_as_cpython(source) else { return };
+        assert_eq!(count(&body, b"l\x03\x00\x00\x00\x00\x00\x00\x00\x00\x04"), 1);
+        assert_eq!(count(&body, b"i\x00\x00\x00\x80"), 1);
+        assert_eq!(count(&body, b"i\xff\xff\xff\x7f"), 1);
+        assert_eq!(count(&body, b"l\x03\x00\x00\x00\x00\x00\x00\x00\x02\x00"), 1);
+        assert_eq!(count(&body, &[&b"y"[..], &0f64.to_le_bytes(), &1f64.to_le_bytes()].concat()), 1);
+        // Two NaNs are two objects: the cache never finds a NaN equal.
+        let nans =
+            count(&body, b"g\x00\x00\x00\x00\x00\x00\xf8\x7f") + count(&body, b"g\x00\x00\x00\x00\x00\x00\xf8\xff");
+        assert_eq!(nans, 2);
+    }
+
+    #[test]
+    fn long_strings_and_tuples_take_their_long_type_codes() {
+        let source = format!(
+            "x = '{}'\ny = {}\nz = ({})\nélan_vital = 'élan vital'\ns = '\\ud800'\n",
+            "a b ".repeat(75),
+            "'_' * 300",
+            "1,".repeat(300)
+        );
+        let Some(body) = same_as_cpython(&source) else { return };
+        assert_eq!(count(&body, b"a\x2c\x01\x00\x00a b a"), 1);
+        assert_eq!(count(&body, b"\xc1\x2c\x01\x00\x00___"), 1);
+        assert_eq!(count(&body, b"(\x2c\x01\x00\x00"), 1);
+        assert_eq!(count(&body, b"\xf4\x0b\x00\x00\x00\xc3\xa9lan_vital"), 1);
+        assert_eq!(count(&body, b"u\x0b\x00\x00\x00\xc3\xa9lan vital"), 1);
+        assert_eq!(count(&body, b"u\x03\x00\x00\x00\xed\xa0\x80"), 1);
+    }
+
+    #[test]
+    fn other_constructs_round_trip() {
+        let sources = [
+            "def f(größe=1): pass\nf(größe=2)\nx = 'größe'\n",
+            "f(größe=2)\nx = 'größe'\n",
+            "x = 'größe'\nf(größe=2)\n",
+            "f(größe=2)\nx = ('größe',)\n",
+            "class Ü:\n    pass\nx = 'Ü'\ny = 'Üb'\nclass Üb: pass\n",
+            "x = 'größe'\ndef f(größe=1): pass\nf(größe=2)\n",
+            "import a.b\nx = 'a.b'\ndef f(): import a.b\ny = ('a.b',)\n",
+            "y = ('a.b',)\ndef f(): import a.b\n",
+            "def f[T](x: T) -> T: return x\nclass C[T]: pass\ntype X = int\ntype Y[T] = list[T]\n",
+            "class C:\n    x = [i for i in range(3)]\n    y = {i: i for i in range(3)}\n",
+            "class C:\n    def f(self): return super().f(), __class__\n",
+            "x = ('a b', 'a b', 1000, 1000)\n",
+            "lambda: 0\nf = lambda: (lambda: 1)\n",
+            "def f():\n    \"doc\"\ndef g():\n    \"doc\"\nclass D:\n    \"doc\"\n",
+            "x = {1, 1.0, True, 2} if a else 0\nfor i in {3, 'a', b'b', (1, 2), None, 2.5, 1j}: pass\n",
+            "async def f():\n    async for x in y: yield x\n    await z\n",
+            "try:\n    pass\nexcept* ValueError:\n    pass\n",
+            "def f(x):\n    return x in {'a', 'b'}\ndef g(x):\n    return x in {'a', 'b'}, 2\n",
+            "def f(x):\n    return x in {('a', 1), ('b', 2)}\ndef g(x):\n    return x in {('a', 1), ('b', 2)}, 2\n",
+            "class A:\n    if x:\n        class B: pass\n    else:\n        class B: pass\n",
+            "def f():\n    class B: pass\n    return B\n",
+            "def f(x):\n    g(replace=1)\n    return x in {'replace', 'qq'}\ndef h(x):\n    return x in {'replace', 'qq'}, 1\n",
+            "def f(x):\n    return x in {'replace', 'qq'}\ndef h(x):\n    g(replace=1)\n    return x in {'replace', 'qq'}, 1\n",
+            "from m import name\ndef f(x): return x in {'name', 'qq'}\ndef g(x): return x in {'name', 'qq'}, 1\n",
+            "class Spam: pass\ndef f(x): return x in {'Spam', 'qq'}\ndef g(x): return x in {'Spam', 'qq'}, 1\n",
+            "def f(x): return x in {'Spam', 'qq'}\nclass Spam: pass\ndef g(x): return x in {'Spam', 'qq'}, 1\n",
+            "def f(Spam): return 1\ndef g(x): return x in {'Spam', 'qq'}\ndef h(x): return x in {'Spam', 'qq'}, 1\n",
+            "def f(): return x.Spam\nclass C:\n    def g(x): return x in {'Spam', 'qq'}\n    def h(x): return x in {'Spam', 'qq'}, 1\n",
+        ];
+        for source in sources {
+            for level in 0..=2 {
+                eprintln!("--- -O{level}\n{source}");
+                same_as_cpython_at(source, level);
+            }
+        }
+    }
+
+    #[test]
+    fn the_fresh_process_table_is_up_to_date() {
+        let Some(python) = testing::reference(3, 12, "the_fresh_process_table_is_up_to_date") else { return };
+        let generator = concat!(env!("CARGO_MANIFEST_DIR"), "/src/marshal/gen_tables.py");
+        let output = Command::new(&python.executable).arg(generator).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let generated = String::from_utf8(output.stdout).unwrap();
+        let checked_in = include_str!("marshal/tables.rs");
+        // The first line names the patch release that generated it.
+        let body = |text: &str| text.lines().skip(1).collect::<Vec<_>>().join("\n");
+        assert_eq!(body(&generated), body(checked_in), "regenerate tables.rs with gen_tables.py");
+    }
+}

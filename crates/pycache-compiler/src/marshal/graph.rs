@@ -1,0 +1,738 @@
+//! The objects CPython 3.12 would hold once `compile()` returns, rebuilt
+//! from the values of a code-object tree: which occurrences are one object,
+//! which objects are interned, and how many references each has.
+//!
+//! See the module documentation of [`crate::marshal`] for the rules and why
+//! they hold.
+
+use std::collections::{HashMap, HashSet};
+
+use num_bigint::BigInt;
+use num_traits::{FromPrimitive, ToPrimitive};
+
+use crate::code::{CodeObject, Constant, PyStr};
+
+use super::tables;
+
+pub(crate) type NodeId = usize;
+
+/// One object of the rebuilt graph.
+#[derive(Debug)]
+pub(crate) struct Node<'a> {
+    pub value: NodeValue<'a>,
+    /// `PyUnicode_CHECK_INTERNED`: written as `Z`/`A`/`t`, and always
+    /// flagged.
+    pub interned: bool,
+    /// Held by something outside the tree (immortal and static objects,
+    /// the caller's file name, the code object's own cache of `co_code`,
+    /// the caller's reference to the module): always flagged.
+    pub pinned: bool,
+    /// References from containers in the tree (tuple and frozenset items,
+    /// code object fields), each container counted once however many times
+    /// it occurs.
+    pub refs: u32,
+}
+
+#[derive(Debug)]
+pub(crate) enum NodeValue<'a> {
+    None,
+    Bool(bool),
+    Ellipsis,
+    Int(&'a BigInt),
+    Float(f64),
+    Complex(f64, f64),
+    Str(&'a PyStr),
+    Bytes(&'a [u8]),
+    Tuple(Vec<NodeId>),
+    /// Items deduplicated as a Python set would keep them, unsorted.
+    FrozenSet(Vec<NodeId>),
+    Code(Box<CodeNode<'a>>),
+}
+
+#[derive(Debug)]
+pub(crate) struct CodeNode<'a> {
+    pub code: &'a CodeObject,
+    pub co_code: NodeId,
+    pub consts: NodeId,
+    pub names: NodeId,
+    pub localsplusnames: NodeId,
+    pub localspluskinds: NodeId,
+    pub filename: NodeId,
+    pub name: NodeId,
+    pub qualname: NodeId,
+    pub linetable: NodeId,
+    pub exceptiontable: NodeId,
+}
+
+/// A value class of CPython's constant cache (`_PyCode_ConstantKey`): equal
+/// keys are merged into one object for the whole compilation. Strings are
+/// compared by value whether or not they are interned.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key<'a> {
+    None,
+    Ellipsis,
+    Bool(bool),
+    Int(&'a BigInt),
+    Float(u64),
+    Complex(u64, u64),
+    Str(&'a [u8]),
+    Bytes(&'a [u8]),
+    Tuple(Vec<KeyId>),
+    /// Sorted, deduplicated item keys: frozensets compare as sets.
+    FrozenSet(Vec<KeyId>),
+    /// Code objects are never equal to each other here: their line tables
+    /// differ. NaNs are unequal to everything but themselves, and each NaN
+    /// constant of a compilation is an object of its own.
+    Unique(usize),
+}
+
+type KeyId = usize;
+
+/// Names that CPython gives code objects from its static strings: immortal,
+/// and not interned.
+const STATIC_NAMES: &[&str] = &["<module>", "<lambda>", "<genexpr>", "<listcomp>", "<setcomp>", "<dictcomp>"];
+
+pub(crate) struct Graph<'a> {
+    pub nodes: Vec<Node<'a>>,
+    pub root: NodeId,
+}
+
+impl<'a> Graph<'a> {
+    pub fn build(root: &'a CodeObject) -> Self {
+        let mut builder = Builder::new(root);
+        let root_id = builder.code(root);
+        builder.nodes[root_id].pinned = true;
+        let mut nodes = builder.nodes;
+        let mut counts = vec![0u32; nodes.len()];
+        for node in &nodes {
+            for child in children(&node.value) {
+                counts[child] += 1;
+            }
+        }
+        for (node, count) in nodes.iter_mut().zip(counts) {
+            node.refs = count;
+        }
+        Self { nodes, root: root_id }
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node<'a> {
+        &self.nodes[id]
+    }
+}
+
+/// The objects a node refers to, in marshal order.
+pub(crate) fn children(value: &NodeValue<'_>) -> Vec<NodeId> {
+    match value {
+        NodeValue::Tuple(items) | NodeValue::FrozenSet(items) => items.clone(),
+        NodeValue::Code(c) => vec![
+            c.co_code,
+            c.consts,
+            c.names,
+            c.localsplusnames,
+            c.localspluskinds,
+            c.filename,
+            c.name,
+            c.qualname,
+            c.linetable,
+            c.exceptiontable,
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// `all_name_chars` of codeobject.c: ASCII letters, digits and `_` only
+/// (the empty string included). Such string constants are interned.
+pub(crate) fn all_name_chars(text: &PyStr) -> bool {
+    text.as_bytes().iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Constants of `code` that the compiler made from identifiers rather than
+/// literals: the keyword-name tuples of calls (`KW_NAMES`), the from-lists
+/// of imports (the constant loaded just before `IMPORT_NAME`), and the
+/// names of classes (loaded right after their body's code object).
+fn identifier_constants(code: &CodeObject) -> HashSet<usize> {
+    let mut found = HashSet::new();
+    let mut extended: u32 = 0;
+    let mut loaded_const = None;
+    for unit in code.code.chunks_exact(2) {
+        let (op, arg) = (unit[0], (extended << 8) | u32::from(unit[1]));
+        if op == tables::CACHE {
+            continue;
+        }
+        if op == tables::EXTENDED_ARG {
+            extended = arg;
+            continue;
+        }
+        extended = 0;
+        if op == tables::KW_NAMES {
+            found.insert(arg as usize);
+        } else if op == tables::IMPORT_NAME {
+            found.extend(loaded_const);
+        }
+        loaded_const = (op == tables::LOAD_CONST).then_some(arg as usize);
+    }
+    for (index, constant) in code.consts.iter().enumerate() {
+        if let (Constant::Code(body), Some(Constant::Str(name))) = (constant, code.consts.get(index + 1))
+            && is_class_body(body)
+            && *name == body.name
+        {
+            found.insert(index + 1);
+        }
+    }
+    found
+}
+
+/// A class body: not a function (no CO_OPTIMIZED), and its first constant
+/// is its qualified name (`__qualname__`).
+fn is_class_body(code: &CodeObject) -> bool {
+    const CO_OPTIMIZED: u32 = 0x1;
+    code.flags & CO_OPTIMIZED == 0
+        && code.name.as_bytes().first() != Some(&b'<')
+        && matches!(code.consts.first(), Some(Constant::Str(text)) if *text == code.qualname)
+}
+
+/// The empty string and one-character Latin-1 strings are static singletons.
+fn is_singleton_str(text: &PyStr) -> bool {
+    let points = text.code_points();
+    points.is_empty() || (points.len() == 1 && points[0] < 256)
+}
+
+struct Builder<'a> {
+    nodes: Vec<Node<'a>>,
+    keys: HashMap<Key<'a>, KeyId>,
+    /// Objects of the constant cache (everything but strings), by key.
+    cached: HashMap<KeyId, NodeId>,
+    interned: HashMap<&'a [u8], NodeId>,
+    /// Strings of the constant cache that stay uninterned.
+    const_strs: HashMap<&'a [u8], NodeId>,
+    singleton_strs: HashMap<&'a [u8], NodeId>,
+    statics: HashMap<&'a [u8], NodeId>,
+    filenames: HashMap<&'a [u8], NodeId>,
+    small_ints: HashMap<i64, NodeId>,
+    singleton_bytes: HashMap<&'a [u8], NodeId>,
+    none: NodeId,
+    true_: NodeId,
+    false_: NodeId,
+    ellipsis: NodeId,
+    empty_tuple: NodeId,
+    /// Keys of tuples that serve as `co_names` or `co_localsplusnames`:
+    /// their items are interned whichever use created the tuple.
+    name_tuples: HashSet<KeyId>,
+    /// One-character strings the compilation interns as names, beyond the
+    /// ones a fresh process has interned already.
+    interned_chars: HashSet<&'a [u8]>,
+    /// Class bodies whose qualified name is the first constant with that
+    /// text: the constant cache keeps their `co_qualname` object for every
+    /// later equal constant.
+    qualname_owners: HashMap<&'a [u8], &'a CodeObject>,
+    /// Every name of the compilation (identifiers the parser interned).
+    identifiers: HashSet<&'a [u8]>,
+    /// The text of every string constant, and whether the first constant
+    /// with that text the compiler cached was an identifier.
+    first_seen: HashMap<&'a [u8], bool>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(root: &'a CodeObject) -> Self {
+        let mut builder = Self {
+            nodes: Vec::new(),
+            keys: HashMap::new(),
+            cached: HashMap::new(),
+            interned: HashMap::new(),
+            const_strs: HashMap::new(),
+            singleton_strs: HashMap::new(),
+            statics: HashMap::new(),
+            filenames: HashMap::new(),
+            small_ints: HashMap::new(),
+            singleton_bytes: HashMap::new(),
+            none: 0,
+            true_: 0,
+            false_: 0,
+            ellipsis: 0,
+            empty_tuple: 0,
+            name_tuples: HashSet::new(),
+            interned_chars: HashSet::new(),
+            qualname_owners: HashMap::new(),
+            identifiers: HashSet::new(),
+            first_seen: HashMap::new(),
+        };
+        builder.none = builder.push(NodeValue::None, false, true);
+        builder.true_ = builder.push(NodeValue::Bool(true), false, true);
+        builder.false_ = builder.push(NodeValue::Bool(false), false, true);
+        builder.ellipsis = builder.push(NodeValue::Ellipsis, false, true);
+        builder.empty_tuple = builder.push(NodeValue::Tuple(Vec::new()), false, true);
+        builder.scan(root);
+        builder.codegen_walk(root);
+        builder
+    }
+
+    /// Replays, in the order of code generation, how the compiler fills
+    /// its constant cache, to learn which object each string constant
+    /// becomes: the first one cached with that text.
+    ///
+    /// A constant a code object loads is cached when its code is generated,
+    /// with its items when it is new (a tuple or frozenset found in the cache
+    /// already brings nothing in). A nested code object's constants are
+    /// cached where the nested code object appears among its parent's
+    /// constants (its body is compiled before the parent loads it); a class
+    /// body's first constant is its `co_qualname`. When a code object is
+    /// finished, its names, constants and local names are cached as tuples
+    /// only, without their items.
+    fn codegen_walk(&mut self, root: &'a CodeObject) {
+        struct Frame<'a> {
+            code: &'a CodeObject,
+            next: usize,
+            identifier_consts: HashSet<usize>,
+        }
+        let mut cached: HashSet<KeyId> = HashSet::new();
+        let mut stack = vec![Frame { code: root, next: 0, identifier_consts: identifier_constants(root) }];
+        while let Some(frame) = stack.last_mut() {
+            let code = frame.code;
+            let index = frame.next;
+            frame.next += 1;
+            if index == 0 && is_class_body(code) && !self.first_seen.contains_key(code.qualname.as_bytes()) {
+                self.qualname_owners.insert(code.qualname.as_bytes(), code);
+            }
+            let Some(constant) = code.consts.get(index) else {
+                for names in [&code.names, &code.localsplusnames] {
+                    let items = names.iter().map(|n| self.key(Key::Str(n.as_bytes()))).collect();
+                    cached.insert(self.key(Key::Tuple(items)));
+                }
+                let consts = code.consts.iter().map(|c| self.key_of(c)).collect();
+                cached.insert(self.key(Key::Tuple(consts)));
+                stack.pop();
+                continue;
+            };
+            if let Constant::Code(inner) = constant {
+                stack.push(Frame { code: inner, next: 0, identifier_consts: identifier_constants(inner) });
+                continue;
+            }
+            // Class names and keyword or import name tuples hold the
+            // parser's interned identifiers, as does a top-level class's
+            // qualified name.
+            let identifier = frame.identifier_consts.contains(&index)
+                || (index == 0 && is_class_body(code) && code.qualname == code.name);
+            self.cache_constant(constant, identifier, &mut cached);
+        }
+    }
+
+    fn cache_constant(&mut self, constant: &'a Constant, identifier: bool, cached: &mut HashSet<KeyId>) {
+        let key = self.key_of(constant);
+        if !cached.insert(key) {
+            return;
+        }
+        match constant {
+            Constant::Str(text) => {
+                self.first_seen.entry(text.as_bytes()).or_insert(identifier);
+            }
+            Constant::Tuple(items) => {
+                for item in items {
+                    let identifier = identifier && matches!(item, Constant::Str(_));
+                    self.cache_constant(item, identifier, cached);
+                }
+            }
+            Constant::FrozenSet(items) => {
+                for item in dedup_set_items(items) {
+                    self.cache_constant(item, false, cached);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The cache key of a constant (fresh for NaNs and code objects, which
+    /// equal nothing else).
+    fn key_of(&mut self, constant: &'a Constant) -> KeyId {
+        match constant {
+            Constant::None => self.key(Key::None),
+            Constant::Ellipsis => self.key(Key::Ellipsis),
+            Constant::Bool(b) => self.key(Key::Bool(*b)),
+            Constant::Int(value) => self.key(Key::Int(value)),
+            Constant::Float(f) if f.is_nan() => self.unique_key(),
+            Constant::Float(f) => self.key(Key::Float(f.to_bits())),
+            Constant::Complex { real, imag } if real.is_nan() || imag.is_nan() => self.unique_key(),
+            Constant::Complex { real, imag } => self.key(Key::Complex(real.to_bits(), imag.to_bits())),
+            Constant::Str(text) => self.key(Key::Str(text.as_bytes())),
+            Constant::Bytes(data) => self.key(Key::Bytes(data)),
+            Constant::Tuple(items) => {
+                let items = items.iter().map(|item| self.key_of(item)).collect();
+                self.key(Key::Tuple(items))
+            }
+            Constant::FrozenSet(items) => {
+                let mut keys: Vec<KeyId> = dedup_set_items(items).into_iter().map(|item| self.key_of(item)).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                self.key(Key::FrozenSet(keys))
+            }
+            Constant::Code(_) => self.unique_key(),
+        }
+    }
+
+    fn push(&mut self, value: NodeValue<'a>, interned: bool, pinned: bool) -> NodeId {
+        self.nodes.push(Node { value, interned, pinned, refs: 0 });
+        self.nodes.len() - 1
+    }
+
+    fn unique_key(&mut self) -> KeyId {
+        let next = self.keys.len();
+        self.key(Key::Unique(next))
+    }
+
+    fn key(&mut self, key: Key<'a>) -> KeyId {
+        let next = self.keys.len();
+        *self.keys.entry(key).or_insert(next)
+    }
+
+    /// What must be known before any object is made: which tuples are name
+    /// tuples, and which one-character strings the compilation interns.
+    fn scan(&mut self, root: &'a CodeObject) {
+        let mut stack = vec![root];
+        while let Some(code) = stack.pop() {
+            for names in [&code.names, &code.localsplusnames] {
+                if !names.is_empty() {
+                    let items = names.iter().map(|n| self.key(Key::Str(n.as_bytes()))).collect();
+                    let key = self.key(Key::Tuple(items));
+                    self.name_tuples.insert(key);
+                }
+                for name in names {
+                    self.identifiers.insert(name.as_bytes());
+                    if is_singleton_str(name) {
+                        self.interned_chars.insert(name.as_bytes());
+                    }
+                }
+            }
+            self.identifiers.insert(code.name.as_bytes());
+            if is_singleton_str(&code.name) {
+                self.interned_chars.insert(code.name.as_bytes());
+            }
+            let mut consts: Vec<&'a Constant> = code.consts.iter().collect();
+            while let Some(constant) = consts.pop() {
+                match constant {
+                    Constant::Code(inner) => stack.push(inner),
+                    Constant::Tuple(items) | Constant::FrozenSet(items) => consts.extend(items),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn code(&mut self, code: &'a CodeObject) -> NodeId {
+        let consts = self.tuple_of_constants(&code.consts, false).1;
+        let names = self.name_tuple(&code.names);
+        let localsplusnames = self.name_tuple(&code.localsplusnames);
+        let localspluskinds = if code.localspluskinds.is_empty() {
+            self.bytes_singleton(&code.localspluskinds)
+        } else {
+            self.push(NodeValue::Bytes(&code.localspluskinds), false, false)
+        };
+        let co_code = self.push(NodeValue::Bytes(&code.code), false, true);
+        let filename = match self.filenames.get(code.filename.as_bytes()) {
+            Some(&id) => id,
+            None => {
+                let id = self.push(NodeValue::Str(&code.filename), false, true);
+                self.filenames.insert(code.filename.as_bytes(), id);
+                id
+            }
+        };
+        let name = self.code_name(&code.name);
+        let owner = self.qualname_owners.get(code.qualname.as_bytes()).is_some_and(|&c| std::ptr::eq(c, code));
+        let qualname = if code.qualname == code.name {
+            name
+        } else if owner {
+            self.const_str(&code.qualname, false)
+        } else {
+            self.push(NodeValue::Str(&code.qualname), false, false)
+        };
+        let linetable = self.assembled_bytes(&code.linetable);
+        let exceptiontable = self.assembled_bytes(&code.exceptiontable);
+        let node = CodeNode {
+            code,
+            co_code,
+            consts,
+            names,
+            localsplusnames,
+            localspluskinds,
+            filename,
+            name,
+            qualname,
+            linetable,
+            exceptiontable,
+        };
+        self.push(NodeValue::Code(Box::new(node)), false, false)
+    }
+
+    fn code_name(&mut self, name: &'a PyStr) -> NodeId {
+        let is_static = name.as_str().is_some_and(|n| STATIC_NAMES.contains(&n));
+        if is_static {
+            if let Some(&id) = self.statics.get(name.as_bytes()) {
+                return id;
+            }
+            let id = self.push(NodeValue::Str(name), false, true);
+            self.statics.insert(name.as_bytes(), id);
+            id
+        } else if name.as_bytes().first() == Some(&b'<') {
+            // Made by formatting (`<generic parameters of f>`): a new object.
+            self.push(NodeValue::Str(name), false, false)
+        } else {
+            // An identifier, interned by the parser.
+            self.interned_str(name)
+        }
+    }
+
+    /// Line and exception tables: merged through the constant cache like
+    /// bytes constants.
+    fn assembled_bytes(&mut self, data: &'a [u8]) -> NodeId {
+        if data.is_empty() {
+            return self.bytes_singleton(data);
+        }
+        let key = self.key(Key::Bytes(data));
+        if let Some(&id) = self.cached.get(&key) {
+            return id;
+        }
+        let id = self.push(NodeValue::Bytes(data), false, false);
+        self.cached.insert(key, id);
+        id
+    }
+
+    fn bytes_singleton(&mut self, data: &'a [u8]) -> NodeId {
+        if let Some(&id) = self.singleton_bytes.get(data) {
+            return id;
+        }
+        let id = self.push(NodeValue::Bytes(data), false, true);
+        self.singleton_bytes.insert(data, id);
+        id
+    }
+
+    fn name_tuple(&mut self, names: &'a [PyStr]) -> NodeId {
+        if names.is_empty() {
+            return self.empty_tuple;
+        }
+        let items: Vec<KeyId> = names.iter().map(|n| self.key(Key::Str(n.as_bytes()))).collect();
+        let key = self.key(Key::Tuple(items));
+        if let Some(&id) = self.cached.get(&key) {
+            return id;
+        }
+        let children = names.iter().map(|n| self.interned_str(n)).collect();
+        let id = self.push(NodeValue::Tuple(children), false, false);
+        self.cached.insert(key, id);
+        id
+    }
+
+    fn interned_str(&mut self, text: &'a PyStr) -> NodeId {
+        if is_singleton_str(text) {
+            return self.singleton_str(text);
+        }
+        if let Some(&id) = self.interned.get(text.as_bytes()) {
+            return id;
+        }
+        let id = self.push(NodeValue::Str(text), true, true);
+        self.interned.insert(text.as_bytes(), id);
+        id
+    }
+
+    fn singleton_str(&mut self, text: &'a PyStr) -> NodeId {
+        if let Some(&id) = self.singleton_strs.get(text.as_bytes()) {
+            return id;
+        }
+        let interned = all_name_chars(text)
+            || self.interned_chars.contains(text.as_bytes())
+            || tables::FRESH_PROCESS_CHARS.contains(&text.as_bytes());
+        let id = self.push(NodeValue::Str(text), interned, true);
+        self.singleton_strs.insert(text.as_bytes(), id);
+        id
+    }
+
+    fn const_str(&mut self, text: &'a PyStr, force_interned: bool) -> NodeId {
+        if is_singleton_str(text) || force_interned || all_name_chars(text) {
+            return self.interned_str(text);
+        }
+        // An identifier came first: every equal constant is that interned
+        // object.
+        if self.first_seen.get(text.as_bytes()) == Some(&true) {
+            return self.interned_str(text);
+        }
+        if let Some(&id) = self.const_strs.get(text.as_bytes()) {
+            return id;
+        }
+        let id = self.push(NodeValue::Str(text), false, false);
+        self.const_strs.insert(text.as_bytes(), id);
+        id
+    }
+
+    /// A tuple of constants (a code object's `co_consts`, or a tuple
+    /// constant), merged through the cache. Returns its key and object.
+    fn tuple_of_constants(&mut self, items: &'a [Constant], force_interned: bool) -> (KeyId, NodeId) {
+        let mut keys = Vec::with_capacity(items.len());
+        let mut ids = Vec::with_capacity(items.len());
+        for item in items {
+            let (key, id) = self.constant(item, force_interned);
+            keys.push(key);
+            ids.push(id);
+        }
+        let key = self.key(Key::Tuple(keys));
+        if items.is_empty() {
+            return (key, self.empty_tuple);
+        }
+        if let Some(&id) = self.cached.get(&key) {
+            return (key, id);
+        }
+        if !force_interned && self.name_tuples.contains(&key) {
+            // The same tuple serves as names somewhere: its strings are the
+            // interned ones.
+            return self.tuple_of_constants(items, true);
+        }
+        let id = self.push(NodeValue::Tuple(ids), false, false);
+        self.cached.insert(key, id);
+        (key, id)
+    }
+
+    fn constant(&mut self, constant: &'a Constant, force_interned: bool) -> (KeyId, NodeId) {
+        match constant {
+            Constant::None => (self.key(Key::None), self.none),
+            Constant::Ellipsis => (self.key(Key::Ellipsis), self.ellipsis),
+            Constant::Bool(b) => (self.key(Key::Bool(*b)), if *b { self.true_ } else { self.false_ }),
+            Constant::Int(value) => {
+                let key = self.key(Key::Int(value));
+                if let Some(small) = value.to_i64().filter(|v| (-5..=256).contains(v)) {
+                    if let Some(&id) = self.small_ints.get(&small) {
+                        return (key, id);
+                    }
+                    let id = self.push(NodeValue::Int(value), false, true);
+                    self.small_ints.insert(small, id);
+                    return (key, id);
+                }
+                (key, self.cached_scalar(key, NodeValue::Int(value)))
+            }
+            Constant::Float(f) => {
+                let key = if f.is_nan() { self.unique_key() } else { self.key(Key::Float(f.to_bits())) };
+                (key, self.cached_scalar(key, NodeValue::Float(*f)))
+            }
+            Constant::Complex { real, imag } => {
+                let key = if real.is_nan() || imag.is_nan() {
+                    self.unique_key()
+                } else {
+                    self.key(Key::Complex(real.to_bits(), imag.to_bits()))
+                };
+                (key, self.cached_scalar(key, NodeValue::Complex(*real, *imag)))
+            }
+            Constant::Str(text) => (self.key(Key::Str(text.as_bytes())), self.const_str(text, force_interned)),
+            Constant::Bytes(data) => {
+                let key = self.key(Key::Bytes(data));
+                if data.len() <= 1 {
+                    return (key, self.bytes_singleton(data));
+                }
+                (key, self.cached_scalar(key, NodeValue::Bytes(data)))
+            }
+            Constant::Tuple(items) => self.tuple_of_constants(items, force_interned),
+            Constant::FrozenSet(items) => {
+                let items = dedup_set_items(items);
+                let mut keys = Vec::with_capacity(items.len());
+                let mut ids = Vec::with_capacity(items.len());
+                for &item in &items {
+                    let (key, id) = self.constant(item, false);
+                    keys.push(key);
+                    ids.push(id);
+                }
+                let mut sorted = keys;
+                sorted.sort_unstable();
+                sorted.dedup();
+                let key = self.key(Key::FrozenSet(sorted));
+                if items.iter().any(|item| self.replaced_when_interned(item)) {
+                    // Interning rebuilds the frozenset in every tuple that
+                    // holds it: one object per container.
+                    return (key, self.push(NodeValue::FrozenSet(ids), false, false));
+                }
+                (key, self.cached_scalar(key, NodeValue::FrozenSet(ids)))
+            }
+            Constant::Code(code) => {
+                let key = self.unique_key();
+                (key, self.code(code))
+            }
+        }
+    }
+
+    /// Whether interning the constants of a code object swaps this item of
+    /// a frozenset for another object: an identifier-like string literal
+    /// whose text was interned before by another object (by the process,
+    /// or by the parser as a name). `intern_string_constants` then builds
+    /// a new frozenset.
+    fn replaced_when_interned(&self, item: &Constant) -> bool {
+        let Constant::Str(text) = item else { return false };
+        if !all_name_chars(text) || self.first_seen.get(text.as_bytes()) == Some(&true) {
+            return false;
+        }
+        match text.as_bytes() {
+            [] => false,
+            [c] => tables::SHADOWED_CHARS.contains(c),
+            bytes => {
+                self.identifiers.contains(bytes)
+                    || text.as_str().is_some_and(|t| tables::FRESH_PROCESS_NAMES.binary_search(&t).is_ok())
+            }
+        }
+    }
+
+    fn cached_scalar(&mut self, key: KeyId, value: NodeValue<'a>) -> NodeId {
+        if let Some(&id) = self.cached.get(&key) {
+            return id;
+        }
+        let id = self.push(value, false, false);
+        self.cached.insert(key, id);
+        id
+    }
+}
+
+/// The items a Python set built from `items` in order keeps: the first of
+/// each class of equal values (`1`, `1.0` and `True` are one).
+fn dedup_set_items(items: &[Constant]) -> Vec<&Constant> {
+    let mut kept: Vec<&Constant> = Vec::with_capacity(items.len());
+    for item in items {
+        if !kept.iter().any(|k| py_eq(k, item)) {
+            kept.push(item);
+        }
+    }
+    kept
+}
+
+/// Python's `==` between constants.
+pub(crate) fn py_eq(a: &Constant, b: &Constant) -> bool {
+    use Constant::*;
+    if let (Some(x), Some(y)) = (numeric(a), numeric(b)) {
+        return x == y;
+    }
+    match (a, b) {
+        (None, None) | (Ellipsis, Ellipsis) => true,
+        (Str(x), Str(y)) => x == y,
+        (Bytes(x), Bytes(y)) => x == y,
+        (Tuple(x), Tuple(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| py_eq(p, q)),
+        (FrozenSet(x), FrozenSet(y)) => {
+            x.iter().all(|p| y.iter().any(|q| py_eq(p, q))) && y.iter().all(|q| x.iter().any(|p| py_eq(p, q)))
+        }
+        (Code(x), Code(y)) => std::ptr::eq(x.as_ref(), y.as_ref()),
+        _ => false,
+    }
+}
+
+/// A number as a complex value with exact integer parts where possible.
+#[derive(Debug, PartialEq)]
+enum Number {
+    /// An integer (bools and integral floats included), exactly.
+    Integer(BigInt),
+    /// Any other real or complex value.
+    Complex(f64, f64),
+}
+
+fn numeric(c: &Constant) -> Option<Number> {
+    // Integral floats convert exactly, and compare equal to that int.
+    let real = |f: f64| match BigInt::from_f64(f) {
+        Some(int) if f.fract() == 0.0 => Number::Integer(int),
+        _ => Number::Complex(f, 0.0),
+    };
+    match c {
+        Constant::Bool(b) => Some(Number::Integer(BigInt::from(u8::from(*b)))),
+        Constant::Int(i) => Some(Number::Integer(i.clone())),
+        Constant::Float(f) => Some(real(*f)),
+        Constant::Complex { real: r, imag } if *imag == 0.0 => Some(real(*r)),
+        Constant::Complex { real: r, imag } => Some(Number::Complex(*r, *imag)),
+        _ => None,
+    }
+}
