@@ -4,12 +4,14 @@
 //! source, interpreter and optimisation level, whether the cache on disk is
 //! fresh: exactly, comparing magic, flags and mtime and size, or the source
 //! hash. The stale ones go to a compile backend (the interpreter workers of
-//! `pycache-python`), and [`write`] puts the results in place atomically with
+//! `pycache-python`, or the native compiler of `pycache-compiler` for the
+//! interpreter it reproduces), and [`write`] puts the results in place atomically with
 //! the mode the importer would give them. [`run`] ties these together and
 //! returns a per-file [`Report`].
 
 mod dfile;
 mod failures;
+pub mod native;
 mod options;
 mod plan;
 mod report;
@@ -19,6 +21,6 @@ pub mod write;
 
 pub use dfile::display_name;
 pub use failures::{FailureMemory, Refusal};
-pub use options::{CompileOptions, InvalidationMode, Layout, Target};
+pub use options::{CompileOptions, Engine, InvalidationMode, Layout, Target};
 pub use report::{FileError, FileReport, Report, Status, Summary, SummaryRow};
 pub use run::{RunError, run};

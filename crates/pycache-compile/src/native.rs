@@ -53,6 +53,6 @@ pub fn compile_body(source: &[u8], filename: &Path, level: u8) -> Result<Vec<u8>
     let code = pycache_compiler::compile_path(source, filename.as_os_str().as_bytes(), level).map_err(|refusal| {
         Declined { reason: refusal.to_string(), syntax: refusal.kind == pycache_compiler::RefusalKind::Syntax }
     })?;
-    pycache_compiler::marshal_code(&code)
+    pycache_compiler::marshal::marshal_code(&code)
         .map_err(|err| Declined { reason: format!("native compiler bug: {err}"), syntax: false })
 }

@@ -46,6 +46,22 @@ impl InvalidationMode {
     }
 }
 
+/// Which compiler writes the caches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// The native compiler for the interpreter it reproduces, falling back
+    /// to that interpreter for any file it declines; the interpreters for
+    /// the rest.
+    #[default]
+    Auto,
+    /// The interpreters themselves, as workers.
+    Cpython,
+    /// The native compiler only: a file it declines fails, and an
+    /// interpreter it does not reproduce is an error.
+    Native,
+}
+
 /// Where caches go (compileall's `-b`, and the pycache prefix).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Layout {
@@ -104,6 +120,7 @@ pub struct CompileOptions {
     /// Where refusals are remembered between runs (see `FailureMemory`);
     /// `None` remembers nothing.
     pub failure_memory: Option<PathBuf>,
+    pub engine: Engine,
 }
 
 impl Default for CompileOptions {
@@ -124,6 +141,7 @@ impl Default for CompileOptions {
             jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             timeout: Some(Duration::from_secs(120)),
             failure_memory: None,
+            engine: Engine::Auto,
         }
     }
 }

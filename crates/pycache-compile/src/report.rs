@@ -2,6 +2,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::options::Engine;
+
 /// What happened to one cache file (or to a path that produced none).
 #[derive(Debug, Clone, Serialize)]
 pub struct FileReport {
@@ -20,6 +22,13 @@ pub struct FileReport {
     pub exception: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
+    /// Which compiler wrote the cache (compiled files only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<Engine>,
+    /// Why the native compiler declined, when the interpreter compiled
+    /// the file instead (`--engine auto`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub native_declined: Option<String>,
     /// What the interpreter printed while compiling (warnings).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warnings: Option<String>,
@@ -54,6 +63,9 @@ pub enum FileError {
     Refused { cache: PathBuf, reason: String },
     #[error("{0}")]
     Worker(String),
+    /// The native compiler declined under `--engine native`.
+    #[error("{0}")]
+    Native(String),
     #[error("cannot name the cache: {0}")]
     Path(String),
 }
@@ -80,6 +92,8 @@ pub struct SummaryRow {
 pub struct Summary {
     pub rows: Vec<SummaryRow>,
     pub compiled: usize,
+    /// Of those compiled, how many by the native compiler.
+    pub compiled_native: usize,
     pub fresh: usize,
     pub failed: usize,
     /// Paths that failed before any interpreter was involved.
@@ -102,7 +116,12 @@ impl Report {
         let mut summary = Summary { notices, ..Summary::default() };
         for file in &files {
             match file.status {
-                Status::Compiled => summary.compiled += 1,
+                Status::Compiled => {
+                    summary.compiled += 1;
+                    if file.engine == Some(Engine::Native) {
+                        summary.compiled_native += 1;
+                    }
+                }
                 Status::Fresh => summary.fresh += 1,
                 Status::Failed => summary.failed += 1,
             }

@@ -12,7 +12,8 @@ use rayon::prelude::*;
 
 use crate::dfile::display_name;
 use crate::failures::{FailureMemory, Refusal, Subject};
-use crate::options::{CompileOptions, InvalidationMode, Layout, Target};
+use crate::native;
+use crate::options::{CompileOptions, Engine, InvalidationMode, Layout, Target};
 use crate::plan::{Expectation, is_fresh};
 use crate::report::{FileError, FileReport, Report, Status};
 use crate::walk::{SourceFile, walk};
@@ -34,6 +35,8 @@ struct TargetPlan<'a> {
     label: String,
     scheme: pycache_pyc::CacheScheme,
     expect: Expectation,
+    /// The native compiler serves this interpreter.
+    native: bool,
 }
 
 /// The levels of one source that one interpreter must compile.
@@ -71,7 +74,9 @@ fn plans<'a>(options: &CompileOptions, targets: &'a [Target]) -> Result<Vec<Targ
                 "Python {version} has no pycache prefix (it came in 3.8), so --cache-prefix cannot serve {python}"
             )));
         }
+        let native = native::serves(options.engine, python).map_err(RunError::Usage)?;
         out.push(TargetPlan {
+            native,
             target,
             label: python.label(),
             scheme: target.scheme(&options.layout),
@@ -149,6 +154,8 @@ fn report(path: &Path, plan: &TargetPlan, level: u8, cache: &Path, status: Statu
         exception: None,
         line: None,
         warnings: None,
+        engine: None,
+        native_declined: None,
     }
 }
 
@@ -235,6 +242,8 @@ fn run_in_pool(
             exception: None,
             line: None,
             warnings: None,
+            engine: None,
+            native_declined: None,
         });
     }
 
@@ -348,6 +357,23 @@ fn compile_one(
         Err(err) => return fail_all(FileError::Read(err.to_string())),
     };
     let filename = recorded_name(options, plan, source);
+    let mut declined = None;
+    if plan.native {
+        match levels.iter().map(|(level, _)| native::compile_body(&bytes, &filename, *level)).collect() {
+            Ok(bodies) => {
+                let output = Compiled { bodies, warnings: None, engine: Engine::Native, declined: None };
+                return write_levels(options, plan, memory, source, levels, &filename, &meta, &bytes, output);
+            }
+            Err(declined) if options.engine == Engine::Native => {
+                let error = FileError::Native(declined.reason);
+                return reports().map(|r| failed(r, &error)).collect();
+            }
+            Err(why) => {
+                tracing::debug!("`{}`: the native compiler declined: {}", source.path.display(), why.reason);
+                declined = Some(why.reason);
+            }
+        }
+    }
     let wanted: Vec<i8> = levels.iter().map(|(level, _)| *level as i8).collect();
     let output = match pool.compile(&filename, &bytes, &wanted) {
         Ok(Ok(output)) => output,
@@ -362,7 +388,39 @@ fn compile_one(
         }
         Err(err) => return fail_all(FileError::Worker(err.to_string())),
     };
-    let Some(header) = plan.expect.header(&meta, &bytes) else {
+    let warnings = Some(output.stderr).filter(|s| !s.is_empty());
+    let output = Compiled { bodies: output.bodies, warnings, engine: Engine::Cpython, declined };
+    write_levels(options, plan, memory, source, levels, &filename, &meta, &bytes, output)
+}
+
+/// One source's compiled bodies, one per level, and where they came from.
+struct Compiled {
+    bodies: Vec<Vec<u8>>,
+    warnings: Option<String>,
+    engine: Engine,
+    declined: Option<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_levels(
+    options: &CompileOptions,
+    plan: &TargetPlan,
+    memory: &FailureMemory,
+    source: &SourceFile,
+    levels: &[(u8, PathBuf)],
+    filename: &Path,
+    meta: &std::fs::Metadata,
+    bytes: &[u8],
+    output: Compiled,
+) -> Vec<FileReport> {
+    let base = |level: u8, cache: &Path| FileReport {
+        warnings: output.warnings.clone(),
+        engine: Some(output.engine),
+        native_declined: output.declined.clone(),
+        ..report(&source.path, plan, level, cache, Status::Compiled)
+    };
+    let fail_all = |error: FileError| levels.iter().map(|(level, cache)| failed(base(*level, cache), &error)).collect();
+    let Some(header) = plan.expect.header(meta, bytes) else {
         return fail_all(FileError::Worker("no source hash for this interpreter".into()));
     };
     let header = match header.to_bytes() {
@@ -370,9 +428,8 @@ fn compile_one(
         Err(err) => return fail_all(FileError::Worker(err.to_string())),
     };
     for (level, _) in levels {
-        memory.forget(&subject(plan, *level, &filename, source));
+        memory.forget(&subject(plan, *level, filename, source));
     }
-    let warnings = Some(output.stderr).filter(|s| !s.is_empty());
     let mut previous: Option<(&Path, &[u8])> = None;
     let mut out = Vec::new();
     for ((level, cache), body) in levels.iter().zip(&output.bodies) {
@@ -385,8 +442,7 @@ fn compile_one(
             }
             _ => write_cache(cache, &file, meta.mode()),
         };
-        let base =
-            FileReport { warnings: warnings.clone(), ..report(&source.path, plan, *level, cache, Status::Compiled) };
+        let base = base(*level, cache);
         match result {
             Ok(()) => {
                 previous = Some((cache, body));

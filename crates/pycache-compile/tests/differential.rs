@@ -21,7 +21,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{Same, caches, compare, compileall, copy_sources, corpus, move_caches, stdlib};
-use pycache_compile::{CompileOptions, InvalidationMode, Layout, Report, Status, Target, run};
+use pycache_compile::{CompileOptions, Engine, InvalidationMode, Layout, Report, Status, Target, run};
 use pycache_progress::NoProgress;
 use pycache_python::Interpreter;
 use pycache_python::testing::reference;
@@ -181,7 +181,10 @@ fn corpus_and_variants(major: u8, minor: u8) {
     let (_dir, full) = tree(&python, true);
     // 2.7 writes -O and -OO to the same `.pyo`; its level 2 is a variant.
     let levels = if major == 2 { vec![0, 1] } else { vec![0, 1, 2] };
-    check(&python, &full, &Variant { name: "levels 0/1/2", levels, args: vec![], options: CompileOptions::default() });
+    // The interpreter workers on the whole tree; the variants below run
+    // the default engine, which is the native compiler for 3.12.1.
+    let workers = CompileOptions { engine: Engine::Cpython, ..CompileOptions::default() };
+    check(&python, &full, &Variant { name: "levels 0/1/2", levels, args: vec![], options: workers });
     for variant in variants(&python) {
         let (_dir, tree) = tree(&python, false);
         check(&python, &tree, &variant);

@@ -32,5 +32,10 @@ fn main() {
         }
     }
     let secs = start.elapsed().as_secs_f64();
-    println!("{} files ({ok} compiled), {:.1} MB in {secs:.2}s: {:.1} MB/s", sources.len(), bytes as f64 / 1e6, bytes as f64 / 1e6 / secs);
+    println!(
+        "{} files ({ok} compiled), {:.1} MB in {secs:.2}s: {:.1} MB/s",
+        sources.len(),
+        bytes as f64 / 1e6,
+        bytes as f64 / 1e6 / secs
+    );
 }

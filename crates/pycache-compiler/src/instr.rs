@@ -152,7 +152,13 @@ pub fn stack_effect(op: u16, arg: i32, jump: bool) -> Option<i32> {
         BUILD_TUPLE | BUILD_LIST | BUILD_SET | BUILD_STRING => 1 - arg,
         BUILD_MAP => 1 - 2 * arg,
         BUILD_CONST_KEY_MAP => -arg,
-        BUILD_SLICE => if arg == 3 { -2 } else { -1 },
+        BUILD_SLICE => {
+            if arg == 3 {
+                -2
+            } else {
+                -1
+            }
+        }
         LOAD_ATTR => bit(1),
         LOAD_GLOBAL => 1 + bit(1),
         LOAD_SUPER_ATTR => -2 + bit(1),

@@ -33,16 +33,47 @@ mod unparse;
 
 pub use error::{Refusal, RefusalKind};
 
+/// The one interpreter whose output this compiler reproduces, byte for
+/// byte: other 3.12 releases changed the compiler in small ways, and only
+/// this one is checked by the differential tests.
+pub const PYTHON_VERSION: (u8, u8, u8) = (3, 12, 1);
+
+/// The magic number of [`PYTHON_VERSION`]'s caches.
+pub const MAGIC_NUMBER: u16 = 3531;
+
 use code::{CodeObject, PyStr};
 
 /// Compiles the bytes of a source file, as `compile(source, filename,
 /// 'exec', optimize=optimize)` does in CPython 3.12.
 pub fn compile(source: &[u8], filename: &str, optimize: u8) -> Result<CodeObject, Refusal> {
+    compile_as(source, PyStr::new(filename), optimize)
+}
+
+/// Like [`compile`], for a file name given as the bytes of a path: the
+/// name recorded is what a UTF-8 file system encoding with
+/// `surrogateescape` makes of them, as in CPython on Linux.
+pub fn compile_path(source: &[u8], filename: &[u8], optimize: u8) -> Result<CodeObject, Refusal> {
+    compile_as(source, fs_decode(filename), optimize)
+}
+
+fn fs_decode(bytes: &[u8]) -> PyStr {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return PyStr::new(text);
+    }
+    let mut points = Vec::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        points.extend(chunk.valid().chars().map(|c| c as u32));
+        points.extend(chunk.invalid().iter().map(|&b| 0xDC00 + b as u32));
+    }
+    PyStr::from_code_points(points)
+}
+
+fn compile_as(source: &[u8], filename: PyStr, optimize: u8) -> Result<CodeObject, Refusal> {
     let source = source::Source::decode(source)?;
     let mut module = lower::parse(&source)?;
     let flags = future::features(&module)?;
     fold::Folder { optimize, future_annotations: flags.annotations }.module(&mut module)?;
     let mut st = symtable::build(&module, flags.annotations)?;
-    let mut compiler = codegen::Compiler::new(&mut st, PyStr::new(filename), optimize, flags);
+    let mut compiler = codegen::Compiler::new(&mut st, filename, optimize, flags);
     compiler.module(&module)
 }

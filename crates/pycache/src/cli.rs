@@ -42,6 +42,8 @@ pub enum Command {
     Dis(DisArgs),
     /// Explain how two caches differ (exit 0 when identical, 1 when not).
     Diff(DiffArgs),
+    /// Compile sources natively and with the interpreter, and prove the caches equal or show how they differ.
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -52,11 +54,12 @@ pub enum Format {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Engine {
-    /// The native compiler where it serves the target, else the interpreters.
+    /// The native compiler for CPython 3.12.1, falling back to the interpreter for any file it declines; the
+    /// interpreters themselves for every other version.
     Auto,
-    /// The real interpreters as workers.
+    /// The real interpreters as workers, for every file.
     Cpython,
-    /// pycache's own compiler.
+    /// pycache's own compiler only (CPython 3.12.1): a file it declines fails.
     Native,
 }
 
@@ -122,7 +125,7 @@ pub struct CompileArgs {
     /// The interpreter to compile for: a version (3.12), a name (python3.12) or a path. Repeatable.
     #[arg(long, value_name = "PYTHON")]
     pub python: Vec<String>,
-    /// Which compiler produces the bytecode.
+    /// Which compiler produces the bytecode. Either way the caches are byte for byte what the interpreter writes.
     #[arg(long, value_enum, default_value_t = Engine::Auto)]
     pub engine: Engine,
     /// Seconds one file may take before its worker is killed (0: no limit).
@@ -258,6 +261,53 @@ pub struct StubArgs {
 pub struct DiffArgs {
     pub left: PathBuf,
     pub right: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReferenceArg {
+    /// `python -I -m py_compile`, one fresh process per file and level.
+    Fresh,
+    /// The compileall-like workers of `pycache compile --engine cpython` (faster).
+    Compileall,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Exit status: 0 when every file is byte-identical, code-equal, declined by the native \
+compiler or rejected by both; 1 when a file differs, the native compiler accepts what the interpreter rejects, \
+or a check could not be made; 2 on errors.")]
+pub struct VerifyArgs {
+    /// Files and directories to check.
+    #[arg(required_unless_present = "files_from")]
+    pub paths: Vec<PathBuf>,
+    /// Read more paths from FILE, one per line (`-` for stdin).
+    #[arg(short = 'i', long = "files-from", value_name = "FILE")]
+    pub files_from: Option<PathBuf>,
+    /// The interpreter the native compiler is checked against.
+    #[arg(long, value_name = "PYTHON", default_value = "3.12")]
+    pub python: String,
+    /// Optimisation level (0, 1 or 2). Repeatable.
+    #[arg(short = 'o', long = "optimize", value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub optimize: Vec<u8>,
+    /// What the interpreter's side is.
+    #[arg(long, value_enum, default_value_t = ReferenceArg::Fresh)]
+    pub reference: ReferenceArg,
+    /// Skip paths matching this regular expression.
+    #[arg(short = 'x', long, value_name = "REGEX")]
+    pub exclude: Option<String>,
+    /// Do not descend below this depth.
+    #[arg(short = 'r', long = "max-depth", value_name = "N")]
+    pub max_depth: Option<usize>,
+    /// Do not recurse into subdirectories.
+    #[arg(short = 'l')]
+    pub no_recurse: bool,
+    /// Parallel checks (0: one per core).
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
+    pub jobs: usize,
+    /// Seconds the interpreter may take on one file (0: no limit).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub timeout: u64,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }

@@ -194,3 +194,106 @@ fn conflicting_legacy_outputs_are_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("would both write `m.pyc`"), "{}", text(&out.stderr));
 }
+
+/// The cache py_compile writes for `source` in a fresh `python -I`
+/// process: the reference the native compiler must equal.
+fn fresh_py_compile(python: &Path, source: &Path, level: u8, cwd: &Path) -> Vec<u8> {
+    let out_dir = tempfile::tempdir().unwrap();
+    let cfile = out_dir.path().join("ref.pyc");
+    let flags: &[&str] = match level {
+        0 => &[],
+        1 => &["-O"],
+        _ => &["-OO"],
+    };
+    let status = Command::new(python)
+        .arg("-I")
+        .args(flags)
+        .args(["-c", "import sys, py_compile; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)"])
+        .arg(source)
+        .arg(&cfile)
+        .current_dir(cwd)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read(cfile).unwrap()
+}
+
+#[test]
+fn engine_native_writes_what_a_fresh_py_compile_writes() {
+    let test = "engine_native_writes_what_a_fresh_py_compile_writes";
+    let Some(python) = reference(3, 12, test) else { return };
+    if python.version != (3, 12, 1) {
+        eprintln!("SKIP {test}: the native compiler reproduces 3.12.1, and this is {}", python.label());
+        return;
+    }
+    let dir = example();
+    let out = pycache(
+        &[
+            "compile", "webapp", "--python", "3.12", "--engine", "native", "-o", "0", "-o", "1", "-o", "2", "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["summary"]["compiled"], 18);
+    assert_eq!(json["summary"]["compiled_native"], 18);
+    for file in json["files"].as_array().unwrap() {
+        assert_eq!(file["engine"], "native", "{file}");
+        let source = file["path"].as_str().unwrap();
+        let cache = std::fs::read(dir.path().join(file["cache"].as_str().unwrap())).unwrap();
+        let level = file["optimize"].as_u64().unwrap() as u8;
+        let reference = fresh_py_compile(&python.path, Path::new(source), level, dir.path());
+        assert!(cache == reference, "{source} at level {level}: the native cache is not py_compile's");
+    }
+    assert!(text(&out.stderr).is_empty() || !text(&out.stderr).contains("error"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn engine_auto_falls_back_to_the_interpreter_for_a_declined_file() {
+    let test = "engine_auto_falls_back_to_the_interpreter_for_a_declined_file";
+    let Some(python) = reference(3, 12, test) else { return };
+    if python.version != (3, 12, 1) {
+        eprintln!("SKIP {test}: the native compiler reproduces 3.12.1, and this is {}", python.label());
+        return;
+    }
+    let dir = example();
+    // Folding complex division is something the native compiler declines.
+    std::fs::write(dir.path().join("webapp/declined.py"), "x = (1+2j) / (3+4j)\n").unwrap();
+    let out = pycache(&["compile", "webapp", "--python", "3.12", "--format", "json"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = json["files"].as_array().unwrap();
+    let declined = files.iter().find(|f| f["path"] == "webapp/declined.py").unwrap();
+    assert_eq!(declined["status"], "compiled");
+    assert_eq!(declined["engine"], "cpython");
+    assert!(declined["native_declined"].as_str().unwrap().contains("complex"), "{declined}");
+    assert_eq!(json["summary"]["compiled_native"], 6);
+    assert_eq!(files.iter().filter(|f| f["engine"] == "native").count(), 6);
+
+    // The same file under --engine native fails, with the reason.
+    let out = pycache(&["compile", "webapp", "--python", "3.12", "--engine", "native", "-f"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("error: `webapp/declined.py` for 3.12.1: not supported by the native compiler"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("6 compiled, 0 fresh, 1 failed"), "{stdout}");
+}
+
+#[test]
+fn engine_native_refuses_an_interpreter_it_does_not_reproduce() {
+    let Some(_) = reference(3, 11, "engine_native_refuses_an_interpreter_it_does_not_reproduce") else { return };
+    let dir = example();
+    let out = pycache(&["compile", "webapp", "--python", "3.11", "--engine", "native"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("the native compiler cannot serve") && stderr.contains("3.12.1"), "{stderr}");
+    // auto quietly uses the interpreter there.
+    let out = pycache(&["compile", "webapp", "--python", "3.11", "--format", "json"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["files"].as_array().unwrap().iter().all(|f| f["engine"] == "cpython"));
+}

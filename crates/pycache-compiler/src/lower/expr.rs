@@ -4,9 +4,9 @@ use ruff_python_ast as rs;
 use ruff_text_size::Ranged;
 
 use super::Lower;
+use super::escapes;
 use crate::ast::{self, Ctx, Expr, ExprKind};
 use crate::code::{Constant, PyStr};
-use super::escapes;
 use crate::error::{Refusal, Result};
 
 pub fn operator(op: rs::Operator) -> ast::Operator {
@@ -255,10 +255,11 @@ impl Lower<'_> {
                 match escapes::decode_literal(self.text(part.range)) {
                     Ok(decoded) => points.extend(decoded),
                     Err(escapes::DecodeError::NamedEscape) => {
-                        return self.refuse(part.range, "a string literal with both a lone surrogate and a \\N{...} escape")
+                        return self
+                            .refuse(part.range, "a string literal with both a lone surrogate and a \\N{...} escape");
                     }
                     Err(escapes::DecodeError::Malformed) => {
-                        return Err(Refusal::internal("a string literal the escape decoder does not understand"))
+                        return Err(Refusal::internal("a string literal the escape decoder does not understand"));
                     }
                 }
             } else {

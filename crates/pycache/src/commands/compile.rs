@@ -11,7 +11,7 @@ use crate::cli::{CompileArgs, Engine, Format, GlobalArgs, Mode};
 use crate::output::Out;
 use crate::progress::Bar;
 
-fn read_list(file: &PathBuf) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn read_list(file: &PathBuf) -> anyhow::Result<Vec<PathBuf>> {
     let lines: Vec<String> = if file.as_os_str() == "-" {
         std::io::stdin().lock().lines().collect::<Result<_, _>>().context("cannot read the list from stdin")?
     } else {
@@ -33,9 +33,6 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
     }
     if paths.is_empty() {
         bail!("no files or directories to compile (give paths, or -i FILE)");
-    }
-    if args.engine == Engine::Native {
-        bail!("the native compiler is not available in this build; use --engine cpython (or auto)");
     }
     let exclude = args
         .exclude
@@ -88,6 +85,11 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
         jobs,
         timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
         failure_memory: pycache_python::default_cache_dir().map(|dir| dir.join("failures.json")),
+        engine: match args.engine {
+            Engine::Auto => pycache_compile::Engine::Auto,
+            Engine::Cpython => pycache_compile::Engine::Cpython,
+            Engine::Native => pycache_compile::Engine::Native,
+        },
     };
     let bar = Bar::new(global.quiet == 0 && !global.no_progress);
     let report = pycache_compile::run(&options, &targets, &bar)?;
@@ -125,7 +127,14 @@ fn print_text(out: &mut Out, global: &GlobalArgs, report: &Report, elapsed: Dura
             }
             Status::Compiled if global.verbose > 0 => {
                 let cache = file.cache.as_ref().map(|c| c.display().to_string()).unwrap_or_default();
-                out.line(format_args!("compiled `{}` -> `{cache}`", file.path.display()))?;
+                let by = match file.engine {
+                    Some(pycache_compile::Engine::Native) => " (native)",
+                    _ => "",
+                };
+                out.line(format_args!("compiled `{}` -> `{cache}`{by}", file.path.display()))?;
+                if let Some(reason) = file.native_declined.as_deref().filter(|_| global.verbose > 1 && !repeated) {
+                    out.line(format_args!("    the native compiler declined: {reason}"))?;
+                }
             }
             _ => {}
         }
@@ -150,8 +159,13 @@ fn print_text(out: &mut Out, global: &GlobalArgs, report: &Report, elapsed: Dura
     }
     let only = (summary.rows.len() == 1).then(|| &summary.rows[0]);
     let label = only.map(|r| format!(" ({} level {})", r.python, r.optimize)).unwrap_or_default();
+    let native = match summary.compiled_native {
+        0 => String::new(),
+        n if n == summary.compiled => "; all by the native compiler".to_owned(),
+        n => format!("; {n} by the native compiler, {} by the interpreters", summary.compiled - n),
+    };
     out.line(format_args!(
-        "{} compiled, {} fresh, {} failed{label} in {:.2}s",
+        "{} compiled, {} fresh, {} failed{label} in {:.2}s{native}",
         summary.compiled,
         summary.fresh,
         summary.failed,

@@ -6,6 +6,7 @@ mod doctor;
 mod interpreters;
 mod show;
 mod stub;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -21,5 +22,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(args) => show::run(args),
         Command::Dis(args) => dis::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Verify(args) => verify::run(&cli.global, args),
     }
 }
