@@ -177,6 +177,11 @@ pub enum ConstKey {
     /// (not the qualified name or the file name): a body compiled twice,
     /// as a `while` condition is, gives one constant.
     Code(u128),
+    /// A constant holding a NaN, which CPython's constant cache never finds
+    /// equal to another object: one per source expression (loaded twice
+    /// only when the same expression is compiled twice) or one per use.
+    Unique(u64),
+    At((i32, i32, i32, i32), Box<ConstKey>),
 }
 
 impl Constant {
@@ -246,6 +251,16 @@ impl Constant {
             Constant::Str(s) => !s.as_bytes().is_empty(),
             Constant::Bytes(b) => !b.is_empty(),
             Constant::Tuple(t) | Constant::FrozenSet(t) => !t.is_empty(),
+        }
+    }
+
+    /// Whether a NaN is in this constant (or in one it holds).
+    pub fn has_nan(&self) -> bool {
+        match self {
+            Constant::Float(f) => f.is_nan(),
+            Constant::Complex { real, imag } => real.is_nan() || imag.is_nan(),
+            Constant::Tuple(items) | Constant::FrozenSet(items) => items.iter().any(Constant::has_nan),
+            _ => false,
         }
     }
 

@@ -195,6 +195,8 @@ pub struct Compiler<'a> {
     pub flags: Flags,
     pub units: Vec<Unit<'a>>,
     pub nestlevel: u32,
+    /// Keys handed to constants that are never shared.
+    pub unique_consts: u64,
 }
 
 pub const STACK_USE_GUIDELINE: usize = 30;
@@ -210,7 +212,7 @@ pub const CO_ASYNC_GENERATOR: u32 = 0x200;
 
 impl<'a> Compiler<'a> {
     pub fn new(st: &'a mut SymTable, filename: PyStr, optimize: u8, flags: Flags) -> Self {
-        Self { st, filename, optimize, flags, units: Vec::new(), nestlevel: 0 }
+        Self { st, filename, optimize, flags, units: Vec::new(), nestlevel: 0, unique_consts: 0 }
     }
 
     pub fn u(&mut self) -> &mut Unit<'a> {
@@ -250,8 +252,17 @@ impl<'a> Compiler<'a> {
 
     /// Adds a constant to the unit (merged by key) and returns its index.
     pub fn add_const(&mut self, value: Constant) -> usize {
+        let key = if value.has_nan() {
+            self.unique_consts += 1;
+            ConstKey::Unique(self.unique_consts)
+        } else {
+            value.key()
+        };
+        self.add_const_keyed(value, key)
+    }
+
+    fn add_const_keyed(&mut self, value: Constant, key: ConstKey) -> usize {
         let md = &mut self.u().md;
-        let key = value.key();
         if let Some(&i) = md.const_index.get(&key) {
             return i;
         }
@@ -262,7 +273,15 @@ impl<'a> Compiler<'a> {
     }
 
     pub fn load_const(&mut self, value: Constant, loc: Loc) {
-        let i = self.add_const(value);
+        // A NaN is never equal to another, so CPython shares a NaN constant
+        // only when the same expression is compiled twice (a `finally`
+        // body, a loop condition): the location stands for the expression.
+        let i = if value.has_nan() {
+            let key = ConstKey::At((loc.lineno, loc.col_offset, loc.end_lineno, loc.end_col_offset), Box::new(value.key()));
+            self.add_const_keyed(value, key)
+        } else {
+            self.add_const(value)
+        };
         self.addop_i(LOAD_CONST, i, loc);
     }
 

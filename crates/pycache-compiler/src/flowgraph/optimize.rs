@@ -183,18 +183,29 @@ fn jump_thread(inst: &mut CfgInstr, target: &CfgInstr, op: u16) -> bool {
     false
 }
 
-fn fold_tuple_on_constants(g: &mut Cfg, b: BlockId, start: usize, n: usize, consts: &mut Vec<Constant>) {
+fn fold_tuple_on_constants(
+    g: &mut Cfg,
+    b: BlockId,
+    start: usize,
+    n: usize,
+    consts: &mut Vec<Constant>,
+) -> Result<()> {
     let instrs = &g.blocks[b].instrs;
     if !instrs[start..start + n].iter().all(|i| has_const(i.op)) {
-        return;
+        return Ok(());
     }
     if !instrs[start..start + n].iter().all(|i| i.op == LOAD_CONST) {
-        return;
+        return Ok(());
     }
     let items: Vec<Constant> = instrs[start..start + n].iter().map(|i| consts[i.arg as usize].clone()).collect();
     let tuple = Constant::Tuple(items);
     let key = tuple.key();
     let index = match consts.iter().position(|c| c.key() == key) {
+        // CPython shares a tuple holding a NaN only with one that holds
+        // the very same NaN objects, which values cannot tell.
+        Some(_) if tuple.has_nan() => {
+            return Err(Refusal::unsupported("a constant tuple holding a NaN, folded twice"));
+        }
         Some(i) => i,
         None => {
             consts.push(tuple);
@@ -205,6 +216,7 @@ fn fold_tuple_on_constants(g: &mut Cfg, b: BlockId, start: usize, n: usize, cons
         g.blocks[b].instrs[i].set_op0(NOP);
     }
     g.blocks[b].instrs[start + n].set_op1(LOAD_CONST, index as i32);
+    Ok(())
 }
 
 /// Replaces a run of SWAPs and NOPs with the shortest equivalent.
@@ -409,7 +421,7 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Vec<Constant>) -> 
                     }
                 }
                 if i >= oparg as usize {
-                    fold_tuple_on_constants(g, b, i - oparg as usize, oparg as usize, consts);
+                    fold_tuple_on_constants(g, b, i - oparg as usize, oparg as usize, consts)?;
                 }
             }
             POP_JUMP_IF_NOT_NONE | POP_JUMP_IF_NONE | POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE | JUMP => {

@@ -7,6 +7,7 @@
 //! Where CPython would fold something this stage cannot compute exactly,
 //! it refuses the file rather than leave the expression unfolded.
 
+mod complex;
 mod format;
 mod ops;
 

@@ -5,6 +5,7 @@
 use num_bigint::{BigInt, Sign};
 use num_traits::{Signed, ToPrimitive, Zero};
 
+use super::complex;
 use crate::ast::{Operator, UnaryOp};
 use crate::code::{Constant, PyStr};
 use crate::error::{Refusal, Result};
@@ -185,31 +186,52 @@ fn float_floordiv(vx: f64, wx: f64) -> Option<f64> {
     Some(floordiv)
 }
 
-fn float_pow(iv: f64, iw: f64) -> Result<Option<f64>> {
-    if !iv.is_finite() || !iw.is_finite() {
-        return unsupported("a power of a non-finite float");
+/// `float ** float` as a constant, `Ok(None)` when Python raises.
+fn float_pow(v: f64, w: f64) -> Result<Option<Constant>> {
+    match complex::float_pow(v, w) {
+        complex::FloatPow::Float(r) => Ok(Some(Constant::Float(r))),
+        complex::FloatPow::Complex((real, imag)) => Ok(Some(Constant::Complex { real, imag })),
+        complex::FloatPow::Raises => Ok(None),
+        complex::FloatPow::Unknown => unsupported("a float power with a subnormal result"),
     }
-    if iw == 0.0 {
-        return Ok(Some(1.0));
+}
+
+/// `x / y` for integers, correctly rounded as CPython's long division is
+/// (subnormal results included); `None` when the quotient is too large
+/// for a float. `y` is not zero.
+fn int_true_divide(x: &BigInt, y: &BigInt) -> Option<f64> {
+    let negative = x.is_negative() != y.is_negative();
+    let (a, b) = (x.abs(), y.abs());
+    if a.is_zero() {
+        return Some(if negative { -0.0 } else { 0.0 });
     }
-    if iv == 1.0 {
-        return Ok(Some(1.0));
+    // Scale so that the integer quotient has 56 or 57 bits, with a sticky
+    // bit for what the division leaves.
+    let e = a.bits() as i64 - b.bits() as i64;
+    let t = e - 56;
+    let (num, den) = if t < 0 { (a << (-t) as u64, b) } else { (a, b << t as u64) };
+    let (n, rem) = num_integer::Integer::div_rem(&num, &den);
+    let sticky = !rem.is_zero();
+    let n = n.to_u64().expect("57 bits at most");
+    let top = 63 - n.leading_zeros() as i64 + t;
+    // The exponent of the last bit kept: 53 bits, fewer once subnormal.
+    let ulp = (top - 52).max(-1074);
+    let drop = ulp - t;
+    let mut m = if drop >= 64 { 0 } else { n >> drop };
+    let rest = if drop >= 64 { n } else { n & ((1u64 << drop) - 1) };
+    let half = if drop > 64 { 0 } else { 1u64 << (drop - 1) };
+    if drop <= 64 && (rest > half || (rest == half && (sticky || m & 1 == 1))) {
+        m += 1;
     }
-    if iv == 0.0 {
-        if iw < 0.0 {
-            return Ok(None);
-        }
-        return unsupported("a power of zero");
+    if m == 0 {
+        return Some(if negative { -0.0 } else { 0.0 });
     }
-    if iv < 0.0 && iw != iw.floor() {
-        // A complex result.
-        return unsupported("a fractional power of a negative float");
+    if 63 - m.leading_zeros() as i64 + ulp > 1023 {
+        return None;
     }
-    let r = iv.powf(iw);
-    if !r.is_finite() {
-        return Ok(None);
-    }
-    Ok(Some(r))
+    let scale = if ulp >= -1022 { f64::from_bits(((ulp + 1023) as u64) << 52) } else { f64::from_bits(1u64 << (ulp + 1074)) };
+    let q = m as f64 * scale;
+    Some(if negative { -q } else { q })
 }
 
 fn int_result(v: BigInt) -> Constant {
@@ -307,17 +329,11 @@ pub fn binary(op: Operator, a: &Constant, b: &Constant) -> Result<Option<Constan
                     Some(r) => r,
                     None => return Ok(None),
                 },
-                Operator::Pow => match float_pow(fx, fy)? {
-                    Some(r) => r,
-                    None => return Ok(None),
-                },
+                Operator::Pow => return float_pow(fx, fy),
                 _ => return Ok(None),
             };
-            if !r.is_finite() && fx.is_finite() && fy.is_finite() {
-                // CPython raises OverflowError for finite operands only in
-                // some operations; be safe.
-                return unsupported("a float result that overflows");
-            }
+            // Only the power checks for overflow; an infinite sum or
+            // product is a value like any other.
             Ok(Some(Constant::Float(r)))
         }
     }
@@ -338,13 +354,10 @@ fn int_binary(op: Operator, x: &BigInt, y: &BigInt) -> Result<Option<Constant>> 
             if y.is_zero() {
                 return Ok(None);
             }
-            let (Some(fx), Some(fy)) = (x.to_i64(), y.to_i64()) else {
-                return unsupported("true division of wide integers");
-            };
-            if fx.unsigned_abs() > 1 << 53 || fy.unsigned_abs() > 1 << 53 {
-                return unsupported("true division of wide integers");
+            match int_true_divide(x, y) {
+                Some(q) => Constant::Float(q),
+                None => return Ok(None),
             }
-            Constant::Float(fx as f64 / fy as f64)
         }
         Operator::FloorDiv => {
             if y.is_zero() {
@@ -363,13 +376,10 @@ fn int_binary(op: Operator, x: &BigInt, y: &BigInt) -> Result<Option<Constant>> 
                 if x.is_zero() {
                     return Ok(None);
                 }
-                let (Some(fx), Some(fy)) = (int_to_float(x), int_to_float(y)) else {
-                    return unsupported("a negative power of a wide integer");
-                };
-                return match float_pow(fx, fy)? {
-                    Some(r) => Ok(Some(Constant::Float(r))),
-                    None => Ok(None),
-                };
+                // Both operands become floats, and one too wide for a
+                // float raises OverflowError.
+                let (Some(fx), Some(fy)) = (int_to_float(x), int_to_float(y)) else { return Ok(None) };
+                return float_pow(fx, fy);
             }
             if !x.is_zero() && !y.is_zero() {
                 let Some(w) = y.to_u64() else { return Ok(None) };
@@ -377,7 +387,12 @@ fn int_binary(op: Operator, x: &BigInt, y: &BigInt) -> Result<Option<Constant>> 
                     return Ok(None);
                 }
             }
-            let w = y.to_u32().unwrap_or(0);
+            if x.is_zero() {
+                // No size check for a zero base: 0 ** n is 0 for any n > 0.
+                return Ok(Some(int_result(if y.is_zero() { BigInt::from(1) } else { BigInt::zero() })));
+            }
+            // The check above bounds the exponent by MAX_INT_SIZE.
+            let w = y.to_u32().expect("a checked exponent");
             int_result(num_traits::Pow::pow(x, w))
         }
         Operator::LShift => {
@@ -428,9 +443,15 @@ fn complex_binary(op: Operator, a: &Constant, b: &Constant) -> Result<Option<Con
         Operator::Add => (ar + br, ai + bi),
         Operator::Sub => (ar - br, ai - bi),
         Operator::Mult => (ar * br - ai * bi, ar * bi + ai * br),
-        Operator::FloorDiv | Operator::Mod => return Ok(None),
-        Operator::LShift | Operator::RShift | Operator::BitAnd | Operator::BitOr | Operator::BitXor => return Ok(None),
-        _ => return unsupported("complex division or power"),
+        Operator::Div => match complex::div((ar, ai), (br, bi)) {
+            Some(r) => r,
+            None => return Ok(None),
+        },
+        Operator::Pow => match complex::pow((ar, ai), (br, bi)) {
+            Some(r) => r,
+            None => return Ok(None),
+        },
+        _ => return Ok(None),
     };
     Ok(Some(Constant::Complex { real: r, imag: i }))
 }
@@ -496,5 +517,21 @@ mod tests {
         assert!(binary(Operator::Mult, &s, &int(2048)).unwrap().is_some());
         assert!(binary(Operator::Mult, &s, &int(2049)).unwrap().is_none());
         assert!(binary(Operator::Mod, &s, &int(1)).unwrap().is_none());
+    }
+
+    #[test]
+    fn regression_zero_to_a_power_beyond_u32_folds_to_zero() {
+        let huge = Constant::Int(BigInt::from(10u64).pow(20));
+        assert_eq!(format!("{:?}", binary(Operator::Pow, &int(0), &huge).unwrap()), format!("{:?}", Some(int(0))));
+        assert_eq!(format!("{:?}", binary(Operator::Pow, &int(1), &huge).unwrap()), format!("{:?}", None::<Constant>));
+    }
+
+    #[test]
+    fn integer_true_division_rounds_once() {
+        let big = |e: u32| Constant::Int(BigInt::from(10u64).pow(e));
+        assert_eq!(format!("{:?}", binary(Operator::Div, &big(400), &big(399)).unwrap()), format!("{:?}", Some(Constant::Float(10.0))));
+        assert_eq!(format!("{:?}", binary(Operator::Div, &big(400), &int(3)).unwrap()), format!("{:?}", None::<Constant>));
+        let tiny = Constant::Int(BigInt::from(1) << 1076u32);
+        assert_eq!(format!("{:?}", binary(Operator::Div, &int(3), &tiny).unwrap()), format!("{:?}", Some(Constant::Float(f64::from_bits(1)))));
     }
 }
