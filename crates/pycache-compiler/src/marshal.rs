@@ -444,13 +444,19 @@ mod tests {
     #[test]
     fn the_fresh_process_table_is_up_to_date() {
         let Some(python) = testing::reference(3, 12, "the_fresh_process_table_is_up_to_date") else { return };
+        let checked_in = include_str!("marshal/tables.rs");
+        // What a fresh process interns can change between patch releases:
+        // the table belongs to the release named on its first line.
+        let (major, minor, micro) = python.version;
+        let version = format!("{major}.{minor}.{micro}");
+        if !checked_in.lines().next().unwrap_or_default().contains(&format!("CPython {version},")) {
+            eprintln!("SKIP the_fresh_process_table_is_up_to_date: tables.rs is not from CPython {version}");
+            return;
+        }
         let generator = concat!(env!("CARGO_MANIFEST_DIR"), "/src/marshal/gen_tables.py");
         let output = Command::new(&python.executable).arg(generator).output().unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         let generated = String::from_utf8(output.stdout).unwrap();
-        let checked_in = include_str!("marshal/tables.rs");
-        // The first line names the patch release that generated it.
-        let body = |text: &str| text.lines().skip(1).collect::<Vec<_>>().join("\n");
-        assert_eq!(body(&generated), body(checked_in), "regenerate tables.rs with gen_tables.py");
+        assert_eq!(generated, checked_in, "regenerate tables.rs with gen_tables.py");
     }
 }
