@@ -7,7 +7,7 @@
 //!
 //! By default a fixed sample of the files is checked; set
 //! `PYCACHE_REMARSHAL_FULL=1` for all of them. Reference caches are kept
-//! under the target directory, keyed by interpreter, path, level and source
+//! under the target directory, keyed by interpreter version, path, level and source
 //! bytes, so a rerun compiles nothing.
 
 use std::collections::BTreeMap;
@@ -92,7 +92,7 @@ fn cache_dir() -> PathBuf {
 /// source bytes.
 fn cache_path(python: &Interpreter, source: &Path, level: u8, bytes: &[u8]) -> PathBuf {
     let mut h = SipHasher13::new();
-    h.write(python.release.as_bytes());
+    h.write(format!("{:?}", python.version).as_bytes());
     h.write(REFERENCE_COMPILE.as_bytes());
     h.write(&[0xff]);
     h.write(source.as_os_str().as_encoded_bytes());

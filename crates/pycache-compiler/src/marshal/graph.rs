@@ -684,55 +684,91 @@ impl<'a> Builder<'a> {
 /// The items a Python set built from `items` in order keeps: the first of
 /// each class of equal values (`1`, `1.0` and `True` are one).
 fn dedup_set_items(items: &[Constant]) -> Vec<&Constant> {
-    let mut kept: Vec<&Constant> = Vec::with_capacity(items.len());
-    for item in items {
-        if !kept.iter().any(|k| py_eq(k, item)) {
-            kept.push(item);
-        }
-    }
-    kept
+    let mut seen = HashSet::with_capacity(items.len());
+    let mut unequal = 0;
+    items.iter().filter(|item| seen.insert(EqKey::of(item, &mut unequal))).collect()
 }
 
-/// Python's `==` between constants.
-pub(crate) fn py_eq(a: &Constant, b: &Constant) -> bool {
-    use Constant::*;
-    if let (Some(x), Some(y)) = (numeric(a), numeric(b)) {
-        return x == y;
-    }
-    match (a, b) {
-        (None, None) | (Ellipsis, Ellipsis) => true,
-        (Str(x), Str(y)) => x == y,
-        (Bytes(x), Bytes(y)) => x == y,
-        (Tuple(x), Tuple(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| py_eq(p, q)),
-        (FrozenSet(x), FrozenSet(y)) => {
-            x.iter().all(|p| y.iter().any(|q| py_eq(p, q))) && y.iter().all(|q| x.iter().any(|p| py_eq(p, q)))
-        }
-        (Code(x), Code(y)) => std::ptr::eq(x.as_ref(), y.as_ref()),
-        _ => false,
-    }
-}
-
-/// A number as a complex value with exact integer parts where possible.
-#[derive(Debug, PartialEq)]
-enum Number {
-    /// An integer (bools and integral floats included), exactly.
+/// A constant under Python's `==`, hashable: values that compare equal
+/// have equal keys.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum EqKey<'a> {
+    None,
+    Ellipsis,
+    /// Ints, bools, and floats or complex numbers with an integral value.
     Integer(BigInt),
-    /// Any other real or complex value.
-    Complex(f64, f64),
+    /// Any other number: real and imaginary parts, `-0.0` read as `0.0`.
+    Number(u64, u64),
+    Str(&'a [u8]),
+    Bytes(&'a [u8]),
+    Tuple(Vec<EqKey<'a>>),
+    /// NaNs, code objects and nested frozensets: equal to nothing else here.
+    Unequal(usize),
 }
 
-fn numeric(c: &Constant) -> Option<Number> {
-    // Integral floats convert exactly, and compare equal to that int.
-    let real = |f: f64| match BigInt::from_f64(f) {
-        Some(int) if f.fract() == 0.0 => Number::Integer(int),
-        _ => Number::Complex(f, 0.0),
-    };
-    match c {
-        Constant::Bool(b) => Some(Number::Integer(BigInt::from(u8::from(*b)))),
-        Constant::Int(i) => Some(Number::Integer(i.clone())),
-        Constant::Float(f) => Some(real(*f)),
-        Constant::Complex { real: r, imag } if *imag == 0.0 => Some(real(*r)),
-        Constant::Complex { real: r, imag } => Some(Number::Complex(*r, *imag)),
-        _ => None,
+impl<'a> EqKey<'a> {
+    fn of(constant: &'a Constant, unequal: &mut usize) -> Self {
+        let mut fresh = || {
+            *unequal += 1;
+            EqKey::Unequal(*unequal)
+        };
+        let number = |real: f64, imag: f64| {
+            let zero = |f: f64| if f == 0.0 { 0.0f64.to_bits() } else { f.to_bits() };
+            match BigInt::from_f64(real) {
+                Some(int) if imag == 0.0 && real.fract() == 0.0 => EqKey::Integer(int),
+                _ => EqKey::Number(zero(real), zero(imag)),
+            }
+        };
+        match constant {
+            Constant::None => EqKey::None,
+            Constant::Ellipsis => EqKey::Ellipsis,
+            Constant::Bool(b) => EqKey::Integer(BigInt::from(u8::from(*b))),
+            Constant::Int(value) => EqKey::Integer(value.clone()),
+            Constant::Float(f) if f.is_nan() => fresh(),
+            Constant::Float(f) => number(*f, 0.0),
+            Constant::Complex { real, imag } if real.is_nan() || imag.is_nan() => fresh(),
+            Constant::Complex { real, imag } => number(*real, *imag),
+            Constant::Str(text) => EqKey::Str(text.as_bytes()),
+            Constant::Bytes(data) => EqKey::Bytes(data),
+            Constant::Tuple(items) => EqKey::Tuple(items.iter().map(|item| EqKey::of(item, unequal)).collect()),
+            Constant::FrozenSet(_) | Constant::Code(_) => fresh(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sets_keep_the_first_of_equal_numbers() {
+        let items = vec![
+            Constant::Int(1.into()),
+            Constant::Bool(true),
+            Constant::Float(1.0),
+            Constant::Complex { real: 1.0, imag: 0.0 },
+            Constant::Float(-0.0),
+            Constant::Int(0.into()),
+            Constant::Float(0.5),
+            Constant::Complex { real: 0.5, imag: -0.0 },
+            Constant::Float(f64::NAN),
+            Constant::Float(f64::NAN),
+            Constant::Tuple(vec![Constant::Int(2.into())]),
+            Constant::Tuple(vec![Constant::Float(2.0)]),
+            Constant::Str(PyStr::new("1")),
+            Constant::Bytes(b"1".to_vec()),
+        ];
+        let kept = dedup_set_items(&items);
+        let kinds: Vec<String> = kept.iter().map(|c| format!("{c:?}")).collect();
+        assert_eq!(kept.len(), 8, "{kinds:?}");
+        assert!(matches!(kept[0], Constant::Int(_)) && matches!(kept[1], Constant::Float(f) if *f == -0.0));
+        assert!(matches!(kept[2], Constant::Float(f) if *f == 0.5));
+    }
+
+    #[test]
+    fn identifier_like_means_ascii_letters_digits_and_underscore() {
+        assert!(all_name_chars(&PyStr::new("_a1")) && all_name_chars(&PyStr::new("")));
+        assert!(!all_name_chars(&PyStr::new("a.b")) && !all_name_chars(&PyStr::new("é")));
+        assert!(is_singleton_str(&PyStr::new("é")) && !is_singleton_str(&PyStr::new("\u{100}")));
     }
 }
