@@ -177,11 +177,6 @@ pub enum ConstKey {
     /// (not the qualified name or the file name): a body compiled twice,
     /// as a `while` condition is, gives one constant.
     Code(u128),
-    /// A constant holding a NaN, which CPython's constant cache never finds
-    /// equal to another object: one per source expression (loaded twice
-    /// only when the same expression is compiled twice) or one per use.
-    Unique(u64),
-    At((i32, i32, i32, i32), Box<ConstKey>),
 }
 
 impl Constant {
@@ -264,6 +259,41 @@ impl Constant {
         }
     }
 
+    /// Feeds what [`Constant::key`] holds to `h`, without building it.
+    pub fn key_hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        use std::hash::Hash;
+        std::mem::discriminant(self).hash(h);
+        match self {
+            Constant::None | Constant::Ellipsis => {}
+            Constant::Bool(b) => b.hash(h),
+            Constant::Int(i) => i.hash(h),
+            Constant::Float(f) => f.to_bits().hash(h),
+            Constant::Complex { real, imag } => (real.to_bits(), imag.to_bits()).hash(h),
+            Constant::Str(s) => s.hash(h),
+            Constant::Bytes(b) => b.hash(h),
+            Constant::Tuple(items) => {
+                items.len().hash(h);
+                for item in items {
+                    item.key_hash(h);
+                }
+            }
+            Constant::FrozenSet(_) => self.key().hash(h),
+            Constant::Code(code) => code.compare_key().hash(h),
+        }
+    }
+
+    /// `self.key() == other.key()`, without building either.
+    pub fn key_eq(&self, other: &Constant) -> bool {
+        use Constant::*;
+        match (self, other) {
+            (Tuple(a), Tuple(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.key_eq(y)),
+            (FrozenSet(_), FrozenSet(_)) => self.key() == other.key(),
+            (Code(a), Code(b)) => a.compare_key() == b.compare_key(),
+            (Tuple(_) | FrozenSet(_) | Code(_), _) => false,
+            _ => self.same_key(other),
+        }
+    }
+
     pub fn key(&self) -> ConstKey {
         match self {
             Constant::None => ConstKey::None,
@@ -329,7 +359,7 @@ impl CodeObject {
         (self.argcount, self.posonlyargcount, self.kwonlyargcount, self.flags, self.firstlineno).hash(&mut h);
         self.code.hash(&mut h);
         for c in &self.consts {
-            c.key().hash(&mut h);
+            c.key_hash(&mut h);
         }
         self.names.hash(&mut h);
         self.localsplusnames.hash(&mut h);

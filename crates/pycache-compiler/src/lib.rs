@@ -33,6 +33,11 @@ mod unparse;
 
 pub use error::{Refusal, RefusalKind};
 
+/// Maps keyed by names and small values: a fast hash, with no need to
+/// resist collisions chosen by an attacker (a source is compiled once).
+pub(crate) type FxIndexMap<K, V> = indexmap::IndexMap<K, V, rustc_hash::FxBuildHasher>;
+pub(crate) type FxIndexSet<K> = indexmap::IndexSet<K, rustc_hash::FxBuildHasher>;
+
 /// The one interpreter whose output this compiler reproduces, byte for
 /// byte: other 3.12 releases changed the compiler in small ways, and only
 /// this one is checked by the differential tests.

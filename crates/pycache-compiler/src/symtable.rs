@@ -7,7 +7,7 @@
 //! Symbol dictionaries keep insertion order, as CPython's dicts do, because
 //! code generation walks some of them in that order.
 
-use indexmap::{IndexMap, IndexSet};
+use crate::{FxIndexMap as IndexMap, FxIndexSet as IndexSet};
 
 use crate::ast::{self, Expr, ExprKind, NodeId, Range, Stmt, StmtKind};
 use crate::code::PyStr;
@@ -99,7 +99,7 @@ impl Entry {
 
 pub struct SymTable {
     pub entries: Vec<Entry>,
-    blocks: std::collections::HashMap<NodeId, ScopeId>,
+    blocks: rustc_hash::FxHashMap<NodeId, ScopeId>,
     pub top: ScopeId,
 }
 
@@ -186,7 +186,7 @@ impl Builder<'_> {
         let entry = Entry {
             name,
             kind,
-            symbols: IndexMap::new(),
+            symbols: IndexMap::default(),
             varnames: Vec::new(),
             children: Vec::new(),
             directives: Vec::new(),
@@ -792,9 +792,9 @@ struct Analysis<'a> {
 
 fn analyze(st: &mut SymTable) -> Result<()> {
     let top = st.top;
-    let mut free = Set::new();
-    let mut global = Set::new();
-    let mut type_params = Set::new();
+    let mut free = Set::default();
+    let mut global = Set::default();
+    let mut type_params = Set::default();
     Analysis { st }.block(top, None, &mut free, &mut global, &mut type_params, None)
 }
 
@@ -934,12 +934,12 @@ impl Analysis<'_> {
         type_params: &mut Set,
         class_entry: Option<ScopeId>,
     ) -> Result<()> {
-        let mut local = Set::new();
-        let mut scopes: IndexMap<PyStr, i64> = IndexMap::new();
-        let mut newglobal = Set::new();
-        let mut newfree = Set::new();
-        let mut newbound = Set::new();
-        let mut inlined_cells = Set::new();
+        let mut local = Set::default();
+        let mut scopes: IndexMap<PyStr, i64> = IndexMap::default();
+        let mut newglobal = Set::default();
+        let mut newfree = Set::default();
+        let mut newbound = Set::default();
+        let mut inlined_cells = Set::default();
         let kind = self.st.entries[ste].kind;
 
         if kind == BlockType::Class {

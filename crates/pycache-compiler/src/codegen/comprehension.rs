@@ -260,7 +260,7 @@ impl<'a> Compiler<'a> {
         self.u().in_inlined_comp += 1;
         let mut state = InlinedState {
             pushed_locals: Vec::new(),
-            temp_symbols: IndexMap::new(),
+            temp_symbols: IndexMap::default(),
             fast_hidden: Vec::new(),
             cleanup: NO_LABEL,
             end: NO_LABEL,

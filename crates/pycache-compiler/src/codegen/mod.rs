@@ -10,10 +10,10 @@ mod expr;
 mod pattern;
 mod stmt;
 
-use indexmap::IndexMap;
+use crate::FxIndexMap as IndexMap;
 
 use crate::ast::{self, Stmt};
-use crate::code::{CodeObject, ConstKey, Constant, PyStr};
+use crate::code::{CodeObject, Constant, PyStr};
 use crate::error::{Refusal, Result};
 use crate::instr::*;
 use crate::symtable::{self, ScopeId, SymTable};
@@ -119,7 +119,10 @@ pub struct Metadata {
     pub name: PyStr,
     pub qualname: Option<PyStr>,
     pub consts: Vec<Constant>,
-    pub const_index: std::collections::HashMap<ConstKey, usize>,
+    /// Indices into `consts` by a hash of their key ([`Constant::key_hash`]).
+    pub const_index: rustc_hash::FxHashMap<u64, Vec<usize>>,
+    /// Indices of NaN-holding constants by the expression that loads them.
+    pub nan_index: rustc_hash::FxHashMap<(i32, i32, i32, i32), Vec<usize>>,
     pub names: Names,
     pub varnames: Names,
     pub cellvars: Names,
@@ -195,8 +198,6 @@ pub struct Compiler<'a> {
     pub flags: Flags,
     pub units: Vec<Unit<'a>>,
     pub nestlevel: u32,
-    /// Keys handed to constants that are never shared.
-    pub unique_consts: u64,
 }
 
 pub const STACK_USE_GUIDELINE: usize = 30;
@@ -212,7 +213,7 @@ pub const CO_ASYNC_GENERATOR: u32 = 0x200;
 
 impl<'a> Compiler<'a> {
     pub fn new(st: &'a mut SymTable, filename: PyStr, optimize: u8, flags: Flags) -> Self {
-        Self { st, filename, optimize, flags, units: Vec::new(), nestlevel: 0, unique_consts: 0 }
+        Self { st, filename, optimize, flags, units: Vec::new(), nestlevel: 0 }
     }
 
     pub fn u(&mut self) -> &mut Unit<'a> {
@@ -251,34 +252,42 @@ impl<'a> Compiler<'a> {
     }
 
     /// Adds a constant to the unit (merged by key) and returns its index.
+    /// A NaN-holding constant added here is never merged: CPython's
+    /// constant cache never finds a NaN equal to another object.
     pub fn add_const(&mut self, value: Constant) -> usize {
-        let key = if value.has_nan() {
-            self.unique_consts += 1;
-            ConstKey::Unique(self.unique_consts)
-        } else {
-            value.key()
-        };
-        self.add_const_keyed(value, key)
-    }
-
-    fn add_const_keyed(&mut self, value: Constant, key: ConstKey) -> usize {
         let md = &mut self.u().md;
-        if let Some(&i) = md.const_index.get(&key) {
+        if value.has_nan() {
+            md.consts.push(value);
+            return md.consts.len() - 1;
+        }
+        let mut h = rustc_hash::FxHasher::default();
+        value.key_hash(&mut h);
+        let hash = std::hash::Hasher::finish(&h);
+        let candidates = md.const_index.entry(hash).or_default();
+        if let Some(&i) = candidates.iter().find(|&&i| md.consts[i].key_eq(&value)) {
             return i;
         }
         let i = md.consts.len();
+        candidates.push(i);
         md.consts.push(value);
-        md.const_index.insert(key, i);
         i
     }
 
     pub fn load_const(&mut self, value: Constant, loc: Loc) {
-        // A NaN is never equal to another, so CPython shares a NaN constant
-        // only when the same expression is compiled twice (a `finally`
-        // body, a loop condition): the location stands for the expression.
+        // CPython shares a NaN constant only when the same expression is
+        // compiled twice (a `finally` body, a loop condition), as one
+        // object: the location stands for the expression.
         let i = if value.has_nan() {
-            let key = ConstKey::At((loc.lineno, loc.col_offset, loc.end_lineno, loc.end_col_offset), Box::new(value.key()));
-            self.add_const_keyed(value, key)
+            let md = &mut self.u().md;
+            let at = md.nan_index.entry((loc.lineno, loc.col_offset, loc.end_lineno, loc.end_col_offset)).or_default();
+            match at.iter().find(|&&i| md.consts[i].key_eq(&value)) {
+                Some(&i) => i,
+                None => {
+                    at.push(md.consts.len());
+                    md.consts.push(value);
+                    md.consts.len() - 1
+                }
+            }
         } else {
             self.add_const(value)
         };

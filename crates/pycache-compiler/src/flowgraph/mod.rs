@@ -481,7 +481,8 @@ pub fn optimize_and_assemble(
     nparams: usize,
     filename: PyStr,
 ) -> Result<CodeObject> {
-    let mut consts: Vec<Constant> = md.consts.clone();
+    // The unit is done with its constants once it is assembled.
+    let mut consts: Vec<Constant> = std::mem::take(&mut md.consts);
     let mut g = Cfg::from_sequence(seq)?;
     let nlocals = md.varnames.len();
     // _PyCfg_OptimizeCodeUnit

@@ -199,8 +199,7 @@ fn fold_tuple_on_constants(
     }
     let items: Vec<Constant> = instrs[start..start + n].iter().map(|i| consts[i.arg as usize].clone()).collect();
     let tuple = Constant::Tuple(items);
-    let key = tuple.key();
-    let index = match consts.iter().position(|c| c.key() == key) {
+    let index = match consts.iter().position(|c| c.key_eq(&tuple)) {
         // CPython shares a tuple holding a NaN only with one that holds
         // the very same NaN objects, which values cannot tell.
         Some(_) if tuple.has_nan() => {

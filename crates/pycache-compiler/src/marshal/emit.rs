@@ -2,7 +2,7 @@
 //! objects get FLAG_REF, which occurrences become back-references, and the
 //! type code of each object.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use num_bigint::{BigInt, Sign};
 use num_traits::ToPrimitive;
@@ -22,7 +22,7 @@ pub(crate) struct Emitter<'g, 'a> {
 
 impl<'g, 'a> Emitter<'g, 'a> {
     pub fn new(graph: &'g Graph<'a>) -> Self {
-        Self { graph, registered: HashMap::new(), held: HashMap::new() }
+        Self { graph, registered: HashMap::default(), held: HashMap::default() }
     }
 
     /// `w_ref`: an object is remembered when something besides its one

@@ -5,7 +5,7 @@
 //! See the module documentation of [`crate::marshal`] for the rules and why
 //! they hold.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use num_bigint::BigInt;
 use num_traits::{FromPrimitive, ToPrimitive};
@@ -151,7 +151,7 @@ pub(crate) fn all_name_chars(text: &PyStr) -> bool {
 /// of imports (the constant loaded just before `IMPORT_NAME`), and the
 /// names of classes (loaded right after their body's code object).
 fn identifier_constants(code: &CodeObject) -> HashSet<usize> {
-    let mut found = HashSet::new();
+    let mut found = HashSet::default();
     let mut extended: u32 = 0;
     let mut loaded_const = None;
     for unit in code.code.chunks_exact(2) {
@@ -236,25 +236,25 @@ impl<'a> Builder<'a> {
     fn new(root: &'a CodeObject) -> Self {
         let mut builder = Self {
             nodes: Vec::new(),
-            keys: HashMap::new(),
-            cached: HashMap::new(),
-            interned: HashMap::new(),
-            const_strs: HashMap::new(),
-            singleton_strs: HashMap::new(),
-            statics: HashMap::new(),
-            filenames: HashMap::new(),
-            small_ints: HashMap::new(),
-            singleton_bytes: HashMap::new(),
+            keys: HashMap::default(),
+            cached: HashMap::default(),
+            interned: HashMap::default(),
+            const_strs: HashMap::default(),
+            singleton_strs: HashMap::default(),
+            statics: HashMap::default(),
+            filenames: HashMap::default(),
+            small_ints: HashMap::default(),
+            singleton_bytes: HashMap::default(),
             none: 0,
             true_: 0,
             false_: 0,
             ellipsis: 0,
             empty_tuple: 0,
-            name_tuples: HashSet::new(),
-            interned_chars: HashSet::new(),
-            qualname_owners: HashMap::new(),
-            identifiers: HashSet::new(),
-            first_seen: HashMap::new(),
+            name_tuples: HashSet::default(),
+            interned_chars: HashSet::default(),
+            qualname_owners: HashMap::default(),
+            identifiers: HashSet::default(),
+            first_seen: HashMap::default(),
         };
         builder.none = builder.push(NodeValue::None, false, true);
         builder.true_ = builder.push(NodeValue::Bool(true), false, true);
@@ -284,7 +284,7 @@ impl<'a> Builder<'a> {
             next: usize,
             identifier_consts: HashSet<usize>,
         }
-        let mut cached: HashSet<KeyId> = HashSet::new();
+        let mut cached: HashSet<KeyId> = HashSet::default();
         let mut stack = vec![Frame { code: root, next: 0, identifier_consts: identifier_constants(root) }];
         while let Some(frame) = stack.last_mut() {
             let code = frame.code;
@@ -684,7 +684,7 @@ impl<'a> Builder<'a> {
 /// The items a Python set built from `items` in order keeps: the first of
 /// each class of equal values (`1`, `1.0` and `True` are one).
 fn dedup_set_items(items: &[Constant]) -> Vec<&Constant> {
-    let mut seen = HashSet::with_capacity(items.len());
+    let mut seen = HashSet::with_capacity_and_hasher(items.len(), Default::default());
     let mut unequal = 0;
     items.iter().filter(|item| seen.insert(EqKey::of(item, &mut unequal))).collect()
 }
