@@ -11,6 +11,10 @@
 //! disturbed by other work on the machine). Files either side refuses are
 //! left out of both.
 
+// The allocator the pycache binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
