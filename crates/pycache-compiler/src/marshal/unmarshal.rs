@@ -100,7 +100,9 @@ impl<'a> Converter<'a> {
         Ok(if text.kind.is_one_byte() {
             PyStr::from_code_points(text.data.iter().map(|&b| u32::from(b)))
         } else {
-            PyStr::from_code_points(decode_utf8_with_surrogates(&text.data))
+            // Marshal's UTF-8 with surrogates is PyStr's own encoding; decoding
+            // and encoding again keeps a malformed stream from passing through.
+            PyStr::from_code_points(PyStr::from_encoded(text.data.clone()).code_points())
         })
     }
 
@@ -143,29 +145,6 @@ impl<'a> Converter<'a> {
     }
 }
 
-/// UTF-8 as CPython's `surrogatepass` writes it: surrogates are encoded
-/// like any other code point.
-fn decode_utf8_with_surrogates(bytes: &[u8]) -> Vec<u32> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        let (len, init) = match b {
-            0x00..=0x7F => (1, u32::from(b)),
-            0xC0..=0xDF => (2, u32::from(b & 0x1F)),
-            0xE0..=0xEF => (3, u32::from(b & 0x0F)),
-            _ => (4, u32::from(b & 0x07)),
-        };
-        let mut cp = init;
-        for k in 1..len {
-            cp = (cp << 6) | u32::from(bytes.get(i + k).copied().unwrap_or(0x80) & 0x3F);
-        }
-        out.push(cp);
-        i += len;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use pycache_marshal::StrKind;
@@ -174,9 +153,9 @@ mod tests {
 
     #[test]
     fn surrogates_survive_the_way_back() {
-        let points = decode_utf8_with_surrogates("a\u{e9}\u{1f600}".as_bytes());
+        let points = PyStr::from_encoded("a\u{e9}\u{1f600}".as_bytes().to_vec()).code_points();
         assert_eq!(points, vec![0x61, 0xe9, 0x1f600]);
-        assert_eq!(decode_utf8_with_surrogates(&[0xed, 0xa0, 0x80]), vec![0xd800]);
+        assert_eq!(PyStr::from_encoded(vec![0xed, 0xa0, 0x80]).code_points(), vec![0xd800]);
     }
 
     #[test]

@@ -11,6 +11,19 @@ use crate::cli::{CompileArgs, Engine, Format, GlobalArgs, Mode};
 use crate::output::Out;
 use crate::progress::Bar;
 
+/// `-x`: the pattern of paths to skip.
+pub(crate) fn exclude_pattern(pattern: Option<&str>) -> anyhow::Result<Option<regex::Regex>> {
+    pattern
+        .map(regex::Regex::new)
+        .transpose()
+        .context("the -x pattern is not a regular expression this tool understands")
+}
+
+/// `-j`: 0 means one per core.
+pub(crate) fn jobs(requested: usize) -> usize {
+    if requested == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { requested }
+}
+
 pub(crate) fn read_list(file: &PathBuf) -> anyhow::Result<Vec<PathBuf>> {
     let lines: Vec<String> = if file.as_os_str() == "-" {
         std::io::stdin().lock().lines().collect::<Result<_, _>>().context("cannot read the list from stdin")?
@@ -34,12 +47,7 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
     if paths.is_empty() {
         bail!("no files or directories to compile (give paths, or -i FILE)");
     }
-    let exclude = args
-        .exclude
-        .as_deref()
-        .map(regex::Regex::new)
-        .transpose()
-        .context("the -x pattern is not a regular expression this tool understands")?;
+    let exclude = exclude_pattern(args.exclude.as_deref())?;
 
     let cache = ProbeCache::open_default();
     let requests: Vec<PythonRequest> = if args.python.is_empty() {
@@ -59,8 +67,7 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
     }
     cache.save();
 
-    let jobs =
-        if args.jobs == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { args.jobs };
+    let jobs = jobs(args.jobs);
     let options = CompileOptions {
         paths,
         max_depth: args.max_depth.or(args.no_recurse.then_some(0)),

@@ -1,11 +1,10 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use pycache_python::{ProbeCache, PythonRequest, find_interpreter};
 use pycache_verify::{Reference, Verdict, VerifyOptions, VerifyReport};
 
-use super::compile::read_list;
+use super::compile::{exclude_pattern, jobs, read_list};
 use crate::cli::{Format, GlobalArgs, ReferenceArg, VerifyArgs};
 use crate::output::Out;
 use crate::progress::Bar;
@@ -16,18 +15,12 @@ pub fn run(global: &GlobalArgs, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     if let Some(list) = &args.files_from {
         paths.extend(read_list(list)?);
     }
-    let exclude = args
-        .exclude
-        .as_deref()
-        .map(regex::Regex::new)
-        .transpose()
-        .context("the -x pattern is not a regular expression this tool understands")?;
+    let exclude = exclude_pattern(args.exclude.as_deref())?;
     let cache = ProbeCache::open_default();
     let request: PythonRequest = args.python.parse()?;
     let interpreter = find_interpreter(&request, &cache)?;
     cache.save();
-    let jobs =
-        if args.jobs == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { args.jobs };
+    let jobs = jobs(args.jobs);
     let options = VerifyOptions {
         paths,
         exclude,
