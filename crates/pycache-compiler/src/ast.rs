@@ -53,11 +53,14 @@ pub struct FunctionDef {
 pub struct ClassDef {
     pub id: NodeId,
     pub name: Ident,
+    /// For a generic class, the last base is a load of the hidden local
+    /// `.generic_base` that CPython's compiler appends to the source's.
     pub bases: Vec<Expr>,
     pub keywords: Vec<Keyword>,
     pub body: Vec<Stmt>,
     pub decorator_list: Vec<Expr>,
     pub type_params: Vec<TypeParam>,
+    /// The scope of the type parameters, when there are any.
     pub type_params_id: NodeId,
 }
 
@@ -376,9 +379,18 @@ pub struct TypeParam {
 
 #[derive(Debug, Clone)]
 pub enum TypeParamKind {
-    TypeVar { name: Ident, bound: Option<Box<Expr>>, id: NodeId },
-    ParamSpec { name: Ident },
-    TypeVarTuple { name: Ident },
+    /// `id` keys the lazily evaluated scope of the bound, when there is one.
+    TypeVar {
+        name: Ident,
+        bound: Option<Box<Expr>>,
+        id: NodeId,
+    },
+    ParamSpec {
+        name: Ident,
+    },
+    TypeVarTuple {
+        name: Ident,
+    },
 }
 
 /// The docstring of a body: its first statement, when that is an

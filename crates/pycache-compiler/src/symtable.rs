@@ -137,6 +137,14 @@ pub fn mangle(private: Option<&PyStr>, ident: &PyStr) -> PyStr {
     PyStr::from_encoded(out)
 }
 
+/// What a type parameter scope belongs to: each adds its own hidden names.
+#[derive(Debug, Clone, Copy)]
+enum TypeParamOwner {
+    Function { kwdefaults: bool },
+    Class,
+    Alias,
+}
+
 struct Builder<'a> {
     st: SymTable,
     stack: Vec<ScopeId>,
@@ -295,8 +303,16 @@ impl Builder<'_> {
                     self.visit_expr(d)?;
                 }
                 self.visit_exprs(&f.decorator_list)?;
-                if !f.type_params.is_empty() {
-                    return Err(Refusal::unsupported("type parameters (PEP 695)"));
+                let generic = !f.type_params.is_empty();
+                if generic {
+                    // CPython's parser always gives a function a (possibly
+                    // empty) defaults sequence, so `.defaults` is always a
+                    // parameter of the scope; `.kwdefaults` only when some
+                    // keyword-only argument has a default.
+                    let kwdefaults = f.args.kw_defaults.iter().any(Option::is_some);
+                    let kind = TypeParamOwner::Function { kwdefaults };
+                    self.enter_type_param_block(&f.name, f.type_params_id, kind, s.range)?;
+                    self.visit_type_params(&f.type_params)?;
                 }
                 self.visit_annotations(s, &f.args, f.returns.as_deref())?;
                 self.enter_block(f.name.clone(), BlockType::Function, f.id, s.range);
@@ -306,24 +322,60 @@ impl Builder<'_> {
                 self.visit_arguments(&f.args)?;
                 self.visit_stmts(&f.body)?;
                 self.exit_block();
+                if generic {
+                    self.exit_block();
+                }
             }
             StmtKind::ClassDef(c) => {
                 self.add_def(&c.name, DEF_LOCAL, s.range)?;
                 self.visit_exprs(&c.decorator_list)?;
-                if !c.type_params.is_empty() {
-                    return Err(Refusal::unsupported("type parameters (PEP 695)"));
+                let generic = !c.type_params.is_empty();
+                if generic {
+                    self.enter_type_param_block(&c.name, c.type_params_id, TypeParamOwner::Class, s.range)?;
+                    self.visit_type_params(&c.type_params)?;
                 }
                 self.visit_exprs(&c.bases)?;
                 for k in &c.keywords {
                     self.visit_expr(&k.value)?;
                 }
                 self.enter_block(c.name.clone(), BlockType::Class, c.id, s.range);
+                // For a generic class this restores the class's own name, not
+                // what was private before: CPython 3.12 leaks the mangling of
+                // a generic class into the rest of the enclosing scope.
                 let saved = self.private.replace(c.name.clone());
+                if generic {
+                    self.add_def(&PyStr::new("__type_params__"), DEF_LOCAL, s.range)?;
+                    self.add_def(&PyStr::new(".type_params"), USE, s.range)?;
+                }
                 self.visit_stmts(&c.body)?;
                 self.private = saved;
                 self.exit_block();
+                if generic {
+                    self.exit_block();
+                }
             }
-            StmtKind::TypeAlias { .. } => return Err(Refusal::unsupported("type aliases (PEP 695)")),
+            StmtKind::TypeAlias { id, type_params_id, name, type_params, value } => {
+                self.visit_expr(name)?;
+                let ExprKind::Name { id: alias, .. } = &name.kind else {
+                    return Err(Refusal::internal("type alias name is not a name"));
+                };
+                let in_class = self.cur().kind == BlockType::Class;
+                let generic = !type_params.is_empty();
+                if generic {
+                    self.enter_type_param_block(alias, *type_params_id, TypeParamOwner::Alias, s.range)?;
+                    self.visit_type_params(type_params)?;
+                }
+                self.enter_block(alias.clone(), BlockType::TypeAlias, *id, s.range);
+                self.cur().can_see_class_scope = in_class;
+                if in_class {
+                    self.add_def(&PyStr::new("__classdict__"), USE, value.range)?;
+                }
+                self.visit_expr(value)?;
+                self.exit_block();
+                if generic {
+                    self.exit_block();
+                }
+            }
             StmtKind::Return(value) => {
                 if let Some(v) = value {
                     self.visit_expr(v)?;
@@ -446,6 +498,59 @@ impl Builder<'_> {
                     }
                 }
                 self.visit_stmts(body)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens the scope the type parameters of a generic function, class or
+    /// alias live in, with the hidden names its code generation uses.
+    fn enter_type_param_block(&mut self, name: &PyStr, key: NodeId, owner: TypeParamOwner, range: Range) -> Result<()> {
+        let in_class = self.cur().kind == BlockType::Class;
+        self.enter_block(name.clone(), BlockType::TypeParam, key, range);
+        if in_class {
+            self.cur().can_see_class_scope = true;
+            self.add_def(&PyStr::new("__classdict__"), USE, range)?;
+        }
+        match owner {
+            TypeParamOwner::Class => {
+                // Set when the tuple of parameters is made, used for the bases.
+                for hidden in [".type_params", ".generic_base"] {
+                    self.add_def(&PyStr::new(hidden), DEF_LOCAL, range)?;
+                    self.add_def(&PyStr::new(hidden), USE, range)?;
+                }
+                self.private = Some(name.clone());
+            }
+            TypeParamOwner::Function { kwdefaults } => {
+                self.add_def(&PyStr::new(".defaults"), DEF_PARAM, range)?;
+                if kwdefaults {
+                    self.add_def(&PyStr::new(".kwdefaults"), DEF_PARAM, range)?;
+                }
+            }
+            TypeParamOwner::Alias => {}
+        }
+        Ok(())
+    }
+
+    fn visit_type_params(&mut self, params: &[ast::TypeParam]) -> Result<()> {
+        for p in params {
+            match &p.kind {
+                ast::TypeParamKind::TypeVar { name, bound, id } => {
+                    self.add_def(name, DEF_TYPE_PARAM | DEF_LOCAL, p.range)?;
+                    if let Some(bound) = bound {
+                        let in_class = self.cur().can_see_class_scope;
+                        self.enter_block(name.clone(), BlockType::TypeVarBound, *id, p.range);
+                        self.cur().can_see_class_scope = in_class;
+                        if in_class {
+                            self.add_def(&PyStr::new("__classdict__"), USE, bound.range)?;
+                        }
+                        self.visit_expr(bound)?;
+                        self.exit_block();
+                    }
+                }
+                ast::TypeParamKind::TypeVarTuple { name } | ast::TypeParamKind::ParamSpec { name } => {
+                    self.add_def(name, DEF_TYPE_PARAM | DEF_LOCAL, p.range)?;
+                }
             }
         }
         Ok(())
@@ -728,8 +833,23 @@ impl Builder<'_> {
                         target.range,
                     ));
                 }
-                BlockType::TypeParam | BlockType::TypeAlias | BlockType::TypeVarBound => {
-                    return Err(Refusal::unsupported("assignment expression in a type parameter scope"));
+                BlockType::TypeParam => {
+                    return Err(err(
+                        "assignment expression within a comprehension cannot be used within the definition of a generic",
+                        target.range,
+                    ));
+                }
+                BlockType::TypeAlias => {
+                    return Err(err(
+                        "assignment expression within a comprehension cannot be used in a type alias",
+                        target.range,
+                    ));
+                }
+                BlockType::TypeVarBound => {
+                    return Err(err(
+                        "assignment expression within a comprehension cannot be used in a TypeVar bound",
+                        target.range,
+                    ));
                 }
                 BlockType::Annotation => {}
             }
@@ -812,7 +932,7 @@ impl Analysis<'_> {
         scopes: &mut IndexMap<PyStr, i64>,
         name: &PyStr,
         flags: i64,
-        bound: Option<&Set>,
+        mut bound: Option<&mut Set>,
         local: &mut Set,
         free: &mut Set,
         global: &mut Set,
@@ -825,6 +945,10 @@ impl Analysis<'_> {
             }
             scopes.insert(name.clone(), GLOBAL_EXPLICIT);
             global.insert(name.clone());
+            // Not bound for the blocks inside this one either.
+            if let Some(bound) = bound.as_deref_mut() {
+                bound.shift_remove(name);
+            }
             return Ok(());
         }
         if flags & DEF_NONLOCAL != 0 {
@@ -928,7 +1052,7 @@ impl Analysis<'_> {
     fn block(
         &mut self,
         ste: ScopeId,
-        bound: Option<&Set>,
+        mut bound: Option<&mut Set>,
         free: &mut Set,
         global: &mut Set,
         type_params: &mut Set,
@@ -944,19 +1068,20 @@ impl Analysis<'_> {
 
         if kind == BlockType::Class {
             newglobal.extend(global.iter().cloned());
-            if let Some(b) = bound {
+            if let Some(b) = bound.as_deref() {
                 newbound.extend(b.iter().cloned());
             }
         }
         let symbols: Vec<(PyStr, i64)> = self.st.entries[ste].symbols.iter().map(|(k, v)| (k.clone(), *v)).collect();
         for (name, flags) in &symbols {
+            let bound = bound.as_deref_mut();
             self.name(ste, &mut scopes, name, *flags, bound, &mut local, free, global, type_params, class_entry)?;
         }
         if kind != BlockType::Class {
             if self.st.entries[ste].is_function_like() {
                 newbound.extend(local.iter().cloned());
             }
-            if let Some(b) = bound {
+            if let Some(b) = bound.as_deref() {
                 newbound.extend(b.iter().cloned());
             }
             newglobal.extend(global.iter().cloned());
@@ -975,13 +1100,13 @@ impl Analysis<'_> {
             let inline_comp =
                 self.st.entries[child].comprehension != CompKind::None && !self.st.entries[child].generator;
             // analyze_child_block: copies of the sets for the child.
-            let child_bound = newbound.clone();
+            let mut child_bound = newbound.clone();
             let mut child_free = newfree.clone();
             let mut child_global = newglobal.clone();
             let mut child_type_params = type_params.clone();
             self.block(
                 child,
-                Some(&child_bound),
+                Some(&mut child_bound),
                 &mut child_free,
                 &mut child_global,
                 &mut child_type_params,
@@ -1019,7 +1144,14 @@ impl Analysis<'_> {
             }
         }
         let classflag = kind == BlockType::Class || self.st.entries[ste].can_see_class_scope;
-        update_symbols(&mut self.st.entries[ste].symbols, &scopes, bound, &newfree, &inlined_cells, classflag);
+        update_symbols(
+            &mut self.st.entries[ste].symbols,
+            &scopes,
+            bound.as_deref(),
+            &newfree,
+            &inlined_cells,
+            classflag,
+        );
         free.extend(newfree);
         Ok(())
     }

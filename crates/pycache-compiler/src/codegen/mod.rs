@@ -3,12 +3,14 @@
 //! them. Each unit is then handed to the flow graph and the assembler.
 //!
 //! Split by node kind: statements (`stmt`), expressions (`expr`),
-//! comprehensions (`comprehension`), pattern matching (`pattern`).
+//! comprehensions (`comprehension`), pattern matching (`pattern`), and the
+//! generic definitions and type aliases of PEP 695 (`typeparams`).
 
 mod comprehension;
 mod expr;
 mod pattern;
 mod stmt;
+mod typeparams;
 
 use crate::FxIndexMap as IndexMap;
 

@@ -10,7 +10,9 @@ impl<'a> Compiler<'a> {
             StmtKind::FunctionDef(f) => self.function(s, f, false),
             StmtKind::AsyncFunctionDef(f) => self.function(s, f, true),
             StmtKind::ClassDef(c) => self.class(s, c),
-            StmtKind::TypeAlias { .. } => Err(Refusal::unsupported("type aliases (PEP 695)")),
+            StmtKind::TypeAlias { id, type_params_id, name, type_params, value } => {
+                self.type_alias(s, *id, *type_params_id, name, type_params, value)
+            }
             StmtKind::Return(value) => self.return_(s, value.as_deref()),
             StmtKind::Delete(targets) => targets.iter().try_for_each(|t| self.visit_expr(t)),
             StmtKind::Assign { targets, value } => {
@@ -261,14 +263,36 @@ impl<'a> Compiler<'a> {
         }
         let firstlineno = f.decorator_list.first().map_or(s.range.lineno, |d| d.range.lineno);
         let loc = Loc::of(s.range);
-        if !f.type_params.is_empty() {
-            return Err(Refusal::unsupported("type parameters (PEP 695)"));
+        let generic = !f.type_params.is_empty();
+        if generic {
+            // The NULL for calling the type parameters' function.
+            self.addop(PUSH_NULL, loc);
         }
         let mut funcflags = self.default_arguments(&f.args, loc)?;
+        let mut typeparam_args = 0;
+        if generic {
+            typeparam_args = self.enter_generic_function(f, funcflags, firstlineno, loc)?;
+        }
         if self.annotations(&f.args, f.returns.as_deref(), loc)? {
             funcflags |= 0x04;
         }
-        // The body.
+        self.function_body(s, f, is_async, funcflags, firstlineno)?;
+        if generic {
+            self.exit_generic_function(typeparam_args, loc)?;
+        }
+        self.apply_decorators(&f.decorator_list);
+        self.nameop(&f.name, Ctx::Store, loc)
+    }
+
+    /// The function's own code object, made into a function object.
+    fn function_body(
+        &mut self,
+        s: &'a Stmt,
+        f: &'a ast::FunctionDef,
+        is_async: bool,
+        funcflags: usize,
+        firstlineno: i32,
+    ) -> Result<()> {
         let scope_type = if is_async { ScopeType::AsyncFunction } else { ScopeType::Function };
         self.enter_scope(f.name.clone(), scope_type, f.id, firstlineno)?;
         let docstring = if self.optimize < 2 { ast::docstring(&f.body) } else { None };
@@ -291,12 +315,10 @@ impl<'a> Compiler<'a> {
         }
         let (code, nfree) = self.optimize_and_assemble(true)?;
         self.exit_scope();
-        self.make_closure(code, nfree, funcflags, loc)?;
-        self.apply_decorators(&f.decorator_list);
-        self.nameop(&f.name, Ctx::Store, loc)
+        self.make_closure(code, nfree, funcflags, Loc::of(s.range))
     }
 
-    fn apply_decorators(&mut self, decorators: &[ast::Expr]) {
+    pub fn apply_decorators(&mut self, decorators: &[ast::Expr]) {
         for d in decorators.iter().rev() {
             self.addop_i(CALL, 0, Loc::of(d.range));
         }
@@ -307,10 +329,20 @@ impl<'a> Compiler<'a> {
             self.visit_expr(d)?;
         }
         let firstlineno = c.decorator_list.first().map_or(s.range.lineno, |d| d.range.lineno);
-        if !c.type_params.is_empty() {
-            return Err(Refusal::unsupported("type parameters (PEP 695)"));
+        let loc = Loc::of(s.range);
+        if c.type_params.is_empty() {
+            self.class_body(s, c, firstlineno)?;
+            self.call_helper(loc, 2, &c.bases, &c.keywords)?;
+        } else {
+            self.generic_class(s, c, firstlineno)?;
         }
-        // The class body.
+        self.apply_decorators(&c.decorator_list);
+        self.nameop(&c.name, Ctx::Store, loc)
+    }
+
+    /// The class body's code object, then what `__build_class__` takes
+    /// before the bases: the body as a function and the class's name.
+    pub fn class_body(&mut self, s: &'a Stmt, c: &'a ast::ClassDef, firstlineno: i32) -> Result<()> {
         self.enter_scope(c.name.clone(), ScopeType::Class, c.id, firstlineno)?;
         let loc = Loc::new(firstlineno, firstlineno, 0, 0);
         self.u().private = Some(c.name.clone());
@@ -319,6 +351,10 @@ impl<'a> Compiler<'a> {
         let qualname = self.unit().md.qualname.clone().unwrap_or_default();
         self.load_const(Constant::Str(qualname), loc);
         self.nameop(&PyStr::new("__qualname__"), Ctx::Store, loc)?;
+        if !c.type_params.is_empty() {
+            self.nameop(&PyStr::new(".type_params"), Ctx::Load, loc)?;
+            self.nameop(&PyStr::new("__type_params__"), Ctx::Store, loc)?;
+        }
         if self.ste().needs_classdict {
             self.addop(LOAD_LOCALS, loc);
             let i = self.u().md.cellvars.add(&PyStr::new("__classdict__"));
@@ -347,9 +383,7 @@ impl<'a> Compiler<'a> {
         self.addop(LOAD_BUILD_CLASS, loc);
         self.make_closure(code, nfree, 0, loc)?;
         self.load_const(Constant::Str(c.name.clone()), loc);
-        self.call_helper(loc, 2, &c.bases, &c.keywords)?;
-        self.apply_decorators(&c.decorator_list);
-        self.nameop(&c.name, Ctx::Store, loc)
+        Ok(())
     }
 
     fn return_(&mut self, s: &'a Stmt, value: Option<&'a ast::Expr>) -> Result<()> {

@@ -90,6 +90,7 @@ impl Folder {
     fn stmt(&self, s: &mut Stmt) -> Result<()> {
         match &mut s.kind {
             StmtKind::FunctionDef(f) | StmtKind::AsyncFunctionDef(f) => {
+                self.type_params(&mut f.type_params)?;
                 self.arguments(&mut f.args)?;
                 self.body(&mut f.body)?;
                 self.exprs(&mut f.decorator_list)?;
@@ -98,6 +99,7 @@ impl Folder {
                 }
             }
             StmtKind::ClassDef(c) => {
+                self.type_params(&mut c.type_params)?;
                 self.exprs(&mut c.bases)?;
                 for k in &mut c.keywords {
                     self.expr(&mut k.value)?;
@@ -122,8 +124,9 @@ impl Folder {
                 }
                 self.opt(value)?;
             }
-            StmtKind::TypeAlias { name, value, .. } => {
+            StmtKind::TypeAlias { name, type_params, value, .. } => {
                 self.expr(name)?;
+                self.type_params(type_params)?;
                 self.expr(value)?;
             }
             StmtKind::For { target, iter, body, orelse } | StmtKind::AsyncFor { target, iter, body, orelse } => {
@@ -179,6 +182,17 @@ impl Folder {
             | StmtKind::Pass
             | StmtKind::Break
             | StmtKind::Continue => {}
+        }
+        Ok(())
+    }
+
+    /// Bounds are folded even under `from __future__ import annotations`:
+    /// they are evaluated lazily, never stringified.
+    fn type_params(&self, params: &mut [ast::TypeParam]) -> Result<()> {
+        for p in params {
+            if let ast::TypeParamKind::TypeVar { bound, .. } = &mut p.kind {
+                self.opt(bound)?;
+            }
         }
         Ok(())
     }

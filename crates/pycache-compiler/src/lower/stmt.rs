@@ -47,15 +47,21 @@ impl Lower<'_> {
             }
             rs::Stmt::ClassDef(c) => {
                 let range = self.definition_range(c.range, &c.decorator_list);
-                if c.type_params.is_some() {
-                    return self.refuse(c.range, "type parameters (PEP 695)");
-                }
                 let decorator_list = self.decorators(&c.decorator_list)?;
-                let (bases, keywords) = match &c.arguments {
+                let type_params = self.type_params(c.type_params.as_deref())?;
+                let (mut bases, keywords) = match &c.arguments {
                     Some(arguments) => (self.exprs(&arguments.args)?, self.keywords(&arguments.keywords)?),
                     None => (Vec::new(), Vec::new()),
                 };
+                if !type_params.is_empty() {
+                    // CPython's compiler passes the subscripted `Generic` as one
+                    // more base, loaded from a hidden local at the statement.
+                    let kind =
+                        ast::ExprKind::Name { id: crate::code::PyStr::new(".generic_base"), ctx: ast::Ctx::Load };
+                    bases.push(ast::Expr { range, kind });
+                }
                 let id = self.id();
+                let type_params_id = self.id();
                 let def = ast::ClassDef {
                     id,
                     name: self.ident(&c.name.id),
@@ -63,14 +69,20 @@ impl Lower<'_> {
                     keywords,
                     body: self.stmts(&c.body)?,
                     decorator_list,
-                    type_params: Vec::new(),
-                    type_params_id: id,
+                    type_params,
+                    type_params_id,
                 };
                 return Ok(Stmt { range, kind: StmtKind::ClassDef(Box::new(def)) });
             }
             rs::Stmt::Return(r) => StmtKind::Return(self.opt_expr(r.value.as_deref())?),
             rs::Stmt::Delete(d) => StmtKind::Delete(self.exprs(&d.targets)?),
-            rs::Stmt::TypeAlias(t) => return self.refuse(t.range, "type aliases (PEP 695)"),
+            rs::Stmt::TypeAlias(t) => StmtKind::TypeAlias {
+                id: self.id(),
+                type_params_id: self.id(),
+                name: Box::new(self.expr(&t.name)?),
+                type_params: self.type_params(t.type_params.as_deref())?,
+                value: Box::new(self.expr(&t.value)?),
+            },
             rs::Stmt::Assign(a) => {
                 StmtKind::Assign { targets: self.exprs(&a.targets)?, value: Box::new(self.expr(&a.value)?) }
             }
@@ -211,13 +223,12 @@ impl Lower<'_> {
     }
 
     fn function_def(&mut self, f: &rs::StmtFunctionDef) -> Result<ast::FunctionDef> {
-        if f.type_params.is_some() {
-            return self.refuse(f.range, "type parameters (PEP 695)");
-        }
         let decorator_list = self.decorators(&f.decorator_list)?;
+        let type_params = self.type_params(f.type_params.as_deref())?;
         let args = self.arguments(&f.parameters)?;
         let returns = self.opt_expr(f.returns.as_deref())?;
         let id = self.id();
+        let type_params_id = self.id();
         Ok(ast::FunctionDef {
             id,
             name: self.ident(&f.name.id),
@@ -225,9 +236,37 @@ impl Lower<'_> {
             body: self.stmts(&f.body)?,
             decorator_list,
             returns,
-            type_params: Vec::new(),
-            type_params_id: id,
+            type_params,
+            type_params_id,
         })
+    }
+
+    fn type_params(&mut self, params: Option<&rs::TypeParams>) -> Result<Vec<ast::TypeParam>> {
+        let Some(params) = params else { return Ok(Vec::new()) };
+        params
+            .iter()
+            .map(|p| {
+                let (range, default) = match p {
+                    rs::TypeParam::TypeVar(t) => (t.range, &t.default),
+                    rs::TypeParam::TypeVarTuple(t) => (t.range, &t.default),
+                    rs::TypeParam::ParamSpec(t) => (t.range, &t.default),
+                };
+                if default.is_some() {
+                    // PEP 696 is Python 3.13: 3.12 rejects the syntax.
+                    return self.refuse(range, "type parameter defaults (PEP 696)");
+                }
+                let kind = match p {
+                    rs::TypeParam::TypeVar(t) => ast::TypeParamKind::TypeVar {
+                        name: self.ident(&t.name.id),
+                        bound: self.opt_expr(t.bound.as_deref())?,
+                        id: self.id(),
+                    },
+                    rs::TypeParam::TypeVarTuple(t) => ast::TypeParamKind::TypeVarTuple { name: self.ident(&t.name.id) },
+                    rs::TypeParam::ParamSpec(t) => ast::TypeParamKind::ParamSpec { name: self.ident(&t.name.id) },
+                };
+                Ok(ast::TypeParam { range: self.range(range), kind })
+            })
+            .collect()
     }
 
     fn decorators(&mut self, decorators: &[rs::Decorator]) -> Result<Vec<ast::Expr>> {

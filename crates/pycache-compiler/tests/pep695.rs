@@ -1,0 +1,238 @@
+//! PEP 695 (generic functions and classes, `type` statements) against
+//! CPython 3.12 itself: every fixture under `tests/fixtures/pep695` is
+//! compiled by the interpreter and natively at levels 0, 1 and 2, and the
+//! code objects must agree in every field the sweep compares (see
+//! `examples/dump312.py`); sources CPython rejects must be refused.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use pycache_compiler::code::{CodeObject, Constant, kind};
+use pycache_python::Interpreter;
+use pycache_python::testing::reference;
+
+/// The release the native compiler reproduces; other 3.12 releases compile
+/// a little differently.
+const TARGET: (u8, u8, u8) = (3, 12, 1);
+
+fn target_interpreter(test: &str) -> Option<Interpreter> {
+    let python = reference(3, 12, test)?;
+    if python.version != TARGET {
+        eprintln!("SKIP {test}: {} is not 3.12.1", python.label());
+        return None;
+    }
+    Some(python)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `float.hex()`, for the finite values the fixtures hold.
+fn float_hex(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let sign = if f.is_sign_negative() { "-" } else { "" };
+    if f == 0.0 {
+        return format!("{sign}0x0.0p+0");
+    }
+    let bits = f.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i64;
+    let mantissa = bits & ((1 << 52) - 1);
+    let (lead, exp) = if biased == 0 { (0, -1022) } else { (1, biased - 1023) };
+    format!("{sign}0x{lead}.{mantissa:013x}p{}{}", if exp >= 0 { "+" } else { "-" }, exp.abs())
+}
+
+fn constant(c: &Constant) -> String {
+    match c {
+        Constant::None => "None".into(),
+        Constant::Ellipsis => "Ellipsis".into(),
+        Constant::Bool(b) => format!("Bool({})", if *b { "True" } else { "False" }),
+        Constant::Int(i) => format!("Int({i})"),
+        Constant::Float(f) => format!("Float({})", float_hex(*f)),
+        Constant::Complex { real, imag } => format!("Complex({},{})", float_hex(*real), float_hex(*imag)),
+        Constant::Str(s) => format!("Str({})", hex(s.as_bytes())),
+        Constant::Bytes(b) => format!("Bytes({})", hex(b)),
+        Constant::Tuple(items) => format!("Tuple({})", items.iter().map(constant).collect::<Vec<_>>().join(",")),
+        Constant::FrozenSet(items) => {
+            let mut items: Vec<String> = items.iter().map(constant).collect();
+            items.sort();
+            items.dedup();
+            format!("FrozenSet({})", items.join(","))
+        }
+        Constant::Code(c) => format!("Code({})", c.qualname),
+    }
+}
+
+/// The same text `dump312.py` prints for a code object and its children.
+fn dump(co: &CodeObject, out: &mut Vec<String>) {
+    out.push(format!("code {} {}", co.qualname, co.name));
+    out.push(format!(
+        " args {} {} {} stack {} flags {:x} first {}",
+        co.argcount, co.posonlyargcount, co.kwonlyargcount, co.stacksize, co.flags, co.firstlineno
+    ));
+    out.push(format!(" code {}", hex(&co.code)));
+    out.push(format!(" names {}", co.names.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" ")));
+    let pick = |mask: u8| {
+        co.localsplusnames
+            .iter()
+            .zip(&co.localspluskinds)
+            .filter(|(_, k)| *k & mask != 0)
+            .map(|(n, _)| n.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    out.push(format!(" varnames {}", pick(kind::LOCAL)));
+    out.push(format!(" cellvars {}", pick(kind::CELL)));
+    out.push(format!(" freevars {}", pick(kind::FREE)));
+    out.push(format!(" filename {}", co.filename));
+    out.push(format!(" linetable {}", hex(&co.linetable)));
+    out.push(format!(" exceptiontable {}", hex(&co.exceptiontable)));
+    for (i, c) in co.consts.iter().enumerate() {
+        out.push(format!(" const {i} {}", constant(c)));
+    }
+    for c in &co.consts {
+        if let Constant::Code(inner) = c {
+            dump(inner, out);
+        }
+    }
+}
+
+/// CPython's dumps of `files` at `level`, one per file.
+fn reference_dumps(python: &Path, files: &[PathBuf], level: u8) -> Vec<String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/dump312.py");
+    let mut child = Command::new(python)
+        .arg(&script)
+        .arg(level.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run `{}`: {e}", python.display()));
+    let list: String = files.iter().map(|f| format!("{}\n", f.display())).collect();
+    child.stdin.take().unwrap().write_all(list.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "dump312.py failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let dumps: Vec<String> = text.split_terminator("@@END\n").map(str::to_owned).collect();
+    assert_eq!(dumps.len(), files.len(), "one dump per file");
+    dumps
+}
+
+fn first_difference(ours: &str, theirs: &str) -> String {
+    let mut context = "";
+    for (a, b) in ours.lines().zip(theirs.lines()) {
+        if b.starts_with("code ") {
+            context = b;
+        }
+        if a != b {
+            return format!("in `{context}`\n    ours:   {a}\n    theirs: {b}");
+        }
+    }
+    format!("one dump is longer ({} against {} lines)", ours.lines().count(), theirs.lines().count())
+}
+
+#[test]
+fn pep695_fixtures_match_cpython() {
+    let Some(python) = target_interpreter("pep695_fixtures_match_cpython") else { return };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pep695");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "the fixtures are missing from `{}`", dir.display());
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for level in 0..=2u8 {
+        let dumps = reference_dumps(&python.path, &files, level);
+        for (file, theirs) in files.iter().zip(&dumps) {
+            let name = file.display().to_string();
+            if theirs.starts_with("@@ERROR") {
+                problems.push(format!("{name} -O{level}: CPython refuses the fixture: {theirs}"));
+                continue;
+            }
+            let source = std::fs::read(file).unwrap();
+            match pycache_compiler::compile(&source, &name, level) {
+                Err(refusal) => problems.push(format!("{name} -O{level}: refused: {refusal}")),
+                Ok(code) => {
+                    let mut lines = Vec::new();
+                    dump(&code, &mut lines);
+                    let ours = lines.join("\n") + "\n";
+                    if ours == *theirs {
+                        checked += 1;
+                    } else {
+                        problems.push(format!("{name} -O{level}: {}", first_difference(&ours, theirs)));
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{checked} fixture compilations agree with CPython {}", python.label());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Sources CPython 3.12 rejects: the native compiler must refuse them too
+/// rather than make code.
+const REJECTED: &[&str] = &[
+    "def f[T, T](): pass",
+    "class C[T, *T]: pass",
+    "type A[T, **T] = int",
+    "def f[T]():\n    def g():\n        nonlocal T\n",
+    "class C[T]:\n    nonlocal T",
+    "def f[T: (yield)](): pass",
+    "def f[T: (await x)](): pass",
+    "def f[T: (y := 1)](): pass",
+    "type A = (yield)",
+    "type A = (y := 1)",
+    "type A[T: (yield)] = int",
+    "def f[T](x: (yield)): pass",
+    "def f[T](x: (y := 1)): pass",
+    "def f[T]() -> (await x): pass",
+    "class A:\n    def f[T: [x for x in ()]](): pass",
+    "class A:\n    type X = lambda: 1",
+    "class A:\n    def f[T](x: [y for y in T]): pass",
+    "class A:\n    class B[T: (lambda: 1)]: pass",
+    "def f[T: [(y := 1) for x in ()]](): pass",
+    "type A = [(y := 1) for x in ()]",
+    "def f[T]() -> [(y := 1) for x in ()]: pass",
+    "def f[__debug__](): pass",
+    "type __debug__ = int",
+    "def f[T: int = str](): pass",
+    "type A[T = int] = int",
+    "def f[](): pass",
+    "class C[T]: return 1",
+];
+
+#[test]
+fn pep695_errors_are_refused_like_cpython() {
+    let Some(python) = target_interpreter("pep695_errors_are_refused_like_cpython") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<PathBuf> = REJECTED
+        .iter()
+        .enumerate()
+        .map(|(i, source)| {
+            let path = dir.path().join(format!("rejected{i}.py"));
+            std::fs::write(&path, format!("{source}\n")).unwrap();
+            path
+        })
+        .collect();
+    let dumps = reference_dumps(&python.path, &files, 0);
+    let mut problems = Vec::new();
+    for ((file, source), theirs) in files.iter().zip(REJECTED).zip(&dumps) {
+        if !theirs.starts_with("@@ERROR") {
+            problems.push(format!("CPython accepts {source:?}"));
+        }
+        let bytes = std::fs::read(file).unwrap();
+        if pycache_compiler::compile(&bytes, &file.display().to_string(), 0).is_ok() {
+            problems.push(format!("compiled {source:?}, which CPython rejects"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
