@@ -12,13 +12,9 @@ use pycache_compiler::code::{CodeObject, Constant, kind};
 use pycache_python::Interpreter;
 use pycache_python::testing::reference;
 
-/// The release the native compiler reproduces; other 3.12 releases compile
-/// a little differently.
-const TARGET: (u8, u8, u8) = (3, 12, 1);
-
 fn target_interpreter(test: &str) -> Option<Interpreter> {
     let python = reference(3, 12, test)?;
-    if python.version != TARGET {
+    if python.version != pycache_compiler::PYTHON_VERSION {
         eprintln!("SKIP {test}: {} is not 3.12.1", python.label());
         return None;
     }
