@@ -47,12 +47,30 @@ pub struct Declined {
     pub syntax: bool,
 }
 
+/// A native compile: the marshalled module code and what the interpreter
+/// would have warned about.
+#[derive(Debug, Clone)]
+pub struct NativeOutput {
+    pub body: Vec<u8>,
+    /// As the warnings module prints them, without the source line:
+    /// `file:line: SyntaxWarning: message`.
+    pub warnings: Vec<String>,
+}
+
 /// The marshalled module code of `source`, as the interpreter would
 /// write it after the header, with `filename` as `co_filename`.
-pub fn compile_body(source: &[u8], filename: &Path, level: u8) -> Result<Vec<u8>, Declined> {
-    let code = pycache_compiler::compile_path(source, filename.as_os_str().as_bytes(), level).map_err(|refusal| {
-        Declined { reason: refusal.to_string(), syntax: refusal.kind == pycache_compiler::RefusalKind::Syntax }
-    })?;
-    pycache_compiler::marshal::marshal_code(&code)
-        .map_err(|err| Declined { reason: format!("native compiler bug: {err}"), syntax: false })
+pub fn compile_body(source: &[u8], filename: &Path, level: u8) -> Result<NativeOutput, Declined> {
+    let compiled =
+        pycache_compiler::compile_path_warned(source, filename.as_os_str().as_bytes(), level).map_err(|refusal| {
+            Declined { reason: refusal.to_string(), syntax: refusal.kind == pycache_compiler::RefusalKind::Syntax }
+        })?;
+    let body = pycache_compiler::marshal::marshal_code(&compiled.code)
+        .map_err(|err| Declined { reason: format!("native compiler bug: {err}"), syntax: false })?;
+    let name = filename.display();
+    let warnings = compiled
+        .warnings
+        .iter()
+        .map(|w| format!("{name}:{}: {}: {}", w.lineno, w.category.name(), w.message))
+        .collect();
+    Ok(NativeOutput { body, warnings })
 }

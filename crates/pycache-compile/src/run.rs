@@ -359,9 +359,28 @@ fn compile_one(
     let filename = recorded_name(options, plan, source);
     let mut declined = None;
     if plan.native {
-        match levels.iter().map(|(level, _)| native::compile_body(&bytes, &filename, *level)).collect() {
-            Ok(bodies) => {
-                let output = Compiled { bodies, warnings: None, engine: Engine::Native, declined: None };
+        let outputs: Result<Vec<native::NativeOutput>, native::Declined> =
+            levels.iter().map(|(level, _)| native::compile_body(&bytes, &filename, *level)).collect();
+        // The interpreter prints its warnings with the source line and in
+        // its own words; under `auto` it compiles the (few) files that
+        // warn, so that what the user sees is exactly what compileall shows.
+        let outputs = match outputs {
+            Ok(outputs) if options.engine == Engine::Auto && outputs.iter().any(|o| !o.warnings.is_empty()) => {
+                Err(native::Declined { reason: "the interpreter has warnings to print for it".into(), syntax: false })
+            }
+            other => other,
+        };
+        match outputs {
+            Ok(outputs) => {
+                let mut warnings: Vec<String> = Vec::new();
+                for line in outputs.iter().flat_map(|o| &o.warnings) {
+                    if !warnings.contains(line) {
+                        warnings.push(line.clone());
+                    }
+                }
+                let warnings = (!warnings.is_empty()).then(|| warnings.join("\n"));
+                let bodies = outputs.into_iter().map(|o| o.body).collect();
+                let output = Compiled { bodies, warnings, engine: Engine::Native, declined: None };
                 return write_levels(options, plan, memory, source, levels, &filename, &meta, &bytes, output);
             }
             Err(declined) if options.engine == Engine::Native => {

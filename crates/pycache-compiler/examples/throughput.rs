@@ -89,7 +89,12 @@ fn main() {
     }
 
     if native_only {
-        println!("{} files, {mb:.1} MB: native compile {:.1} MB/s, compile + marshal {:.1} MB/s", sources.len(), mb / best_compile, mb / best_both);
+        println!(
+            "{} files, {mb:.1} MB: native compile {:.1} MB/s, compile + marshal {:.1} MB/s",
+            sources.len(),
+            mb / best_compile,
+            mb / best_both
+        );
         return;
     }
     let mut child = Command::new(&python)
@@ -113,11 +118,6 @@ fn main() {
     println!("{} files, {mb:.1} MB, best of {rounds} rounds, one core each", sources.len());
     println!("{:<28} {:>9} {:>9} {:>9}", "", "native", "CPython", "ratio");
     for (what, native, cpython) in [("compile", best_compile, py_compile), ("compile + marshal", best_both, py_both)] {
-        println!(
-            "{what:<28} {:>6.1} MB/s {:>6.1} MB/s {:>8.2}x",
-            mb / native,
-            mb / cpython,
-            cpython / native
-        );
+        println!("{what:<28} {:>6.1} MB/s {:>6.1} MB/s {:>8.2}x", mb / native, mb / cpython, cpython / native);
     }
 }

@@ -30,8 +30,10 @@ pub mod marshal;
 mod source;
 pub mod symtable;
 mod unparse;
+mod warning;
 
 pub use error::{Refusal, RefusalKind};
+pub use warning::{Category, Warning};
 
 /// Maps keyed by names and small values: a fast hash, with no need to
 /// resist collisions chosen by an attacker (a source is compiled once).
@@ -51,13 +53,25 @@ use code::{CodeObject, PyStr};
 /// Compiles the bytes of a source file, as `compile(source, filename,
 /// 'exec', optimize=optimize)` does in CPython 3.12.
 pub fn compile(source: &[u8], filename: &str, optimize: u8) -> Result<CodeObject, Refusal> {
-    compile_as(source, PyStr::new(filename), optimize)
+    compile_as(source, PyStr::new(filename), optimize).map(|out| out.code)
 }
 
 /// Like [`compile`], for a file name given as the bytes of a path: the
 /// name recorded is what a UTF-8 file system encoding with
 /// `surrogateescape` makes of them, as in CPython on Linux.
 pub fn compile_path(source: &[u8], filename: &[u8], optimize: u8) -> Result<CodeObject, Refusal> {
+    compile_path_warned(source, filename, optimize).map(|out| out.code)
+}
+
+/// A compiled module and the warnings CPython would print compiling it.
+#[derive(Debug)]
+pub struct Compiled {
+    pub code: CodeObject,
+    pub warnings: Vec<Warning>,
+}
+
+/// [`compile_path`], with the warnings.
+pub fn compile_path_warned(source: &[u8], filename: &[u8], optimize: u8) -> Result<Compiled, Refusal> {
     compile_as(source, fs_decode(filename), optimize)
 }
 
@@ -73,12 +87,16 @@ fn fs_decode(bytes: &[u8]) -> PyStr {
     PyStr::from_code_points(points)
 }
 
-fn compile_as(source: &[u8], filename: PyStr, optimize: u8) -> Result<CodeObject, Refusal> {
+fn compile_as(source: &[u8], filename: PyStr, optimize: u8) -> Result<Compiled, Refusal> {
     let source = source::Source::decode(source)?;
-    let mut module = lower::parse(&source)?;
+    let (mut module, mut warnings) = lower::parse(&source)?;
     let flags = future::features(&module)?;
-    fold::Folder { optimize, future_annotations: flags.annotations }.module(&mut module)?;
+    let folder = fold::Folder { optimize, future_annotations: flags.annotations, warnings: Default::default() };
+    folder.module(&mut module)?;
+    warnings.append(&mut folder.warnings.into_inner());
     let mut st = symtable::build(&module, flags.annotations)?;
     let mut compiler = codegen::Compiler::new(&mut st, filename, optimize, flags);
-    compiler.module(&module)
+    let code = compiler.module(&module)?;
+    warnings.append(&mut compiler.warnings);
+    Ok(Compiled { code, warnings })
 }

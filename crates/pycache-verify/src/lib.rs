@@ -153,7 +153,7 @@ fn check_file(path: &Path, levels: &[u8], referee: &Referee) -> Vec<FileVerdict>
 }
 
 /// One verdict from the native result and the interpreter's.
-fn judge(native: Result<Vec<u8>, native::Declined>, reference: Answer, magic: [u8; 4]) -> Verdict {
+fn judge(native: Result<native::NativeOutput, native::Declined>, reference: Answer, magic: [u8; 4]) -> Verdict {
     match (native, reference) {
         (_, Answer::Fault(message)) => Verdict::Error { message },
         (Err(declined), Answer::Rejected(interpreter)) => {
@@ -161,7 +161,7 @@ fn judge(native: Result<Vec<u8>, native::Declined>, reference: Answer, magic: [u
         }
         (Err(declined), _) => Verdict::Declined { reason: declined.reason },
         (Ok(_), Answer::Rejected(interpreter)) => Verdict::InterpreterRejected { interpreter },
-        (Ok(native), Answer::Body(reference)) => compare(&native, &reference, magic),
+        (Ok(native), Answer::Body(reference)) => compare(&native.body, &reference, magic),
     }
 }
 

@@ -297,3 +297,29 @@ fn engine_native_refuses_an_interpreter_it_does_not_reproduce() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(json["files"].as_array().unwrap().iter().all(|f| f["engine"] == "cpython"));
 }
+
+#[test]
+fn warnings_come_from_the_interpreter_under_auto_and_from_the_native_compiler_under_native() {
+    let test = "warnings_come_from_the_interpreter_under_auto_and_from_the_native_compiler_under_native";
+    let Some(python) = reference(3, 12, test) else { return };
+    if python.version != (3, 12, 1) {
+        eprintln!("SKIP {test}: the native compiler reproduces 3.12.1, and this is {}", python.label());
+        return;
+    }
+    let dir = example();
+    std::fs::write(dir.path().join("webapp/escapes.py"), "import re\npattern = re.compile('\\d+')\n").unwrap();
+    let out = pycache(&["compile", "webapp", "--python", "3.12", "--format", "json"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = json["files"].as_array().unwrap();
+    let warned = files.iter().find(|f| f["path"] == "webapp/escapes.py").unwrap();
+    assert_eq!(warned["engine"], "cpython", "{warned}");
+    assert!(warned["native_declined"].as_str().unwrap().contains("warnings"), "{warned}");
+    let warnings = warned["warnings"].as_str().unwrap();
+    assert!(warnings.contains("webapp/escapes.py:2: SyntaxWarning: invalid escape sequence '\\d'"), "{warnings}");
+
+    let out = pycache(&["compile", "webapp", "--python", "3.12", "--engine", "native", "-f"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("webapp/escapes.py:2: SyntaxWarning: invalid escape sequence '\\d'"), "{stderr}");
+}

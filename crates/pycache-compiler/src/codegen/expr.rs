@@ -152,6 +152,9 @@ impl<'a> Compiler<'a> {
                 }
             }
             ExprKind::Subscript { value, slice, ctx } => {
+                if *ctx == Ctx::Load {
+                    self.check_subscript(value, slice);
+                }
                 self.visit_expr(value)?;
                 if is_two_element_slice(slice) && *ctx != Ctx::Del {
                     self.slice(slice)?;
@@ -260,6 +263,7 @@ impl<'a> Compiler<'a> {
                 return Ok(());
             }
             ExprKind::Compare { left, ops, comparators } if ops.len() > 1 => {
+                self.check_compare(e, left, ops, comparators);
                 let eloc = Loc::of(e.range);
                 let n = ops.len() - 1;
                 let cleanup = self.new_label();
@@ -308,6 +312,7 @@ impl<'a> Compiler<'a> {
     }
 
     fn compare(&mut self, e: &'a Expr, left: &'a Expr, ops: &[CmpOp], comparators: &'a [Expr]) -> Result<()> {
+        self.check_compare(e, left, ops, comparators);
         let loc = Loc::of(e.range);
         self.visit_expr(left)?;
         let n = ops.len() - 1;
@@ -681,6 +686,7 @@ impl<'a> Compiler<'a> {
         if self.maybe_optimize_method_call(e, func, args, keywords)? {
             return Ok(());
         }
+        self.check_caller(func);
         self.addop(PUSH_NULL, Loc::of(func.range));
         self.visit_expr(func)?;
         self.call_helper(Loc::of(e.range), 0, args, keywords)

@@ -6,6 +6,7 @@
 //! comprehensions (`comprehension`), pattern matching (`pattern`), and the
 //! generic definitions and type aliases of PEP 695 (`typeparams`).
 
+mod checks;
 mod comprehension;
 mod expr;
 mod pattern;
@@ -200,6 +201,8 @@ pub struct Compiler<'a> {
     pub flags: Flags,
     pub units: Vec<Unit<'a>>,
     pub nestlevel: u32,
+    /// The SyntaxWarnings of the compile, in the order CPython gives them.
+    pub warnings: Vec<crate::warning::Warning>,
 }
 
 pub const STACK_USE_GUIDELINE: usize = 30;
@@ -215,7 +218,7 @@ pub const CO_ASYNC_GENERATOR: u32 = 0x200;
 
 impl<'a> Compiler<'a> {
     pub fn new(st: &'a mut SymTable, filename: PyStr, optimize: u8, flags: Flags) -> Self {
-        Self { st, filename, optimize, flags, units: Vec::new(), nestlevel: 0 }
+        Self { st, filename, optimize, flags, units: Vec::new(), nestlevel: 0, warnings: Vec::new() }
     }
 
     pub fn u(&mut self) -> &mut Unit<'a> {

@@ -96,7 +96,9 @@ impl<'a> Compiler<'a> {
                     ExprKind::Constant { value: Constant::Tuple(items), .. } => !items.is_empty(),
                     _ => false,
                 };
-                let _ = always_true; // A SyntaxWarning only.
+                if always_true {
+                    self.warn(Loc::of(s.range), "assertion is always true, perhaps remove parentheses?".to_owned());
+                }
                 if self.optimize > 0 {
                     return Ok(());
                 }

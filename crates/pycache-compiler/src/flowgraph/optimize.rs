@@ -183,13 +183,7 @@ fn jump_thread(inst: &mut CfgInstr, target: &CfgInstr, op: u16) -> bool {
     false
 }
 
-fn fold_tuple_on_constants(
-    g: &mut Cfg,
-    b: BlockId,
-    start: usize,
-    n: usize,
-    consts: &mut Vec<Constant>,
-) -> Result<()> {
+fn fold_tuple_on_constants(g: &mut Cfg, b: BlockId, start: usize, n: usize, consts: &mut Vec<Constant>) -> Result<()> {
     let instrs = &g.blocks[b].instrs;
     if !instrs[start..start + n].iter().all(|i| has_const(i.op)) {
         return Ok(());

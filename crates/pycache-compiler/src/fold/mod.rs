@@ -18,7 +18,15 @@ use crate::error::Result;
 pub struct Folder {
     pub optimize: u8,
     pub future_annotations: bool,
+    /// Warnings the operations raise as they are folded.
+    pub warnings: std::cell::RefCell<Vec<crate::warning::Warning>>,
 }
+
+/// What `~True` says as it is folded (and so at compile time), a
+/// DeprecationWarning since 3.12.
+const INVERT_BOOL: &str = "Bitwise inversion '~' on bool is deprecated. This returns the bitwise inversion of the \
+underlying int object and is usually not what you expect from negating a bool. Use the 'not' operator for boolean \
+negation or ~int(x) if you really want the bitwise inversion of the underlying int.";
 
 fn make_const(e: &mut Expr, value: Constant) {
     e.kind = ExprKind::Constant { value, kind_u: false };
@@ -266,6 +274,13 @@ impl Folder {
                     }
                 }
                 if let Some(value) = operand.constant() {
+                    if *op == ast::UnaryOp::Invert && matches!(value, Constant::Bool(_)) {
+                        self.warnings.borrow_mut().push(crate::warning::Warning {
+                            lineno: e.range.lineno.max(0) as u32,
+                            category: crate::warning::Category::Deprecation,
+                            message: INVERT_BOOL.to_owned(),
+                        });
+                    }
                     if let Some(folded) = ops::unary(*op, value)? {
                         make_const(e, folded);
                     }

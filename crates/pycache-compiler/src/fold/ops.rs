@@ -229,7 +229,8 @@ fn int_true_divide(x: &BigInt, y: &BigInt) -> Option<f64> {
     if 63 - m.leading_zeros() as i64 + ulp > 1023 {
         return None;
     }
-    let scale = if ulp >= -1022 { f64::from_bits(((ulp + 1023) as u64) << 52) } else { f64::from_bits(1u64 << (ulp + 1074)) };
+    let scale =
+        if ulp >= -1022 { f64::from_bits(((ulp + 1023) as u64) << 52) } else { f64::from_bits(1u64 << (ulp + 1074)) };
     let q = m as f64 * scale;
     Some(if negative { -q } else { q })
 }
@@ -529,9 +530,18 @@ mod tests {
     #[test]
     fn integer_true_division_rounds_once() {
         let big = |e: u32| Constant::Int(BigInt::from(10u64).pow(e));
-        assert_eq!(format!("{:?}", binary(Operator::Div, &big(400), &big(399)).unwrap()), format!("{:?}", Some(Constant::Float(10.0))));
-        assert_eq!(format!("{:?}", binary(Operator::Div, &big(400), &int(3)).unwrap()), format!("{:?}", None::<Constant>));
+        assert_eq!(
+            format!("{:?}", binary(Operator::Div, &big(400), &big(399)).unwrap()),
+            format!("{:?}", Some(Constant::Float(10.0)))
+        );
+        assert_eq!(
+            format!("{:?}", binary(Operator::Div, &big(400), &int(3)).unwrap()),
+            format!("{:?}", None::<Constant>)
+        );
         let tiny = Constant::Int(BigInt::from(1) << 1076u32);
-        assert_eq!(format!("{:?}", binary(Operator::Div, &int(3), &tiny).unwrap()), format!("{:?}", Some(Constant::Float(f64::from_bits(1)))));
+        assert_eq!(
+            format!("{:?}", binary(Operator::Div, &int(3), &tiny).unwrap()),
+            format!("{:?}", Some(Constant::Float(f64::from_bits(1))))
+        );
     }
 }

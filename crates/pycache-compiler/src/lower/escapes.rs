@@ -30,6 +30,45 @@ pub fn names_surrogate(body: &[u8]) -> bool {
     false
 }
 
+/// What CPython 3.12 warns about the escapes of one non-raw literal's
+/// text: only the first invalid escape, an unknown letter or an octal
+/// escape above `\377`.
+pub fn first_invalid_escape(text: &str, bytes: bool) -> Option<String> {
+    let mut chars = text.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        if c != '\\' {
+            continue;
+        }
+        let Some((at, e)) = chars.next() else { return None };
+        match e {
+            '\n' | '\\' | '\'' | '"' | 'a' | 'b' | 'f' | 'n' | 'r' | 't' | 'v' | 'x' => {}
+            'N' | 'u' | 'U' if !bytes => {}
+            '0'..='7' => {
+                let mut value = e as u32 - '0' as u32;
+                let mut end = at + 1;
+                for _ in 0..2 {
+                    match chars.peek() {
+                        Some(&(i, d @ '0'..='7')) => {
+                            value = value * 8 + (d as u32 - '0' as u32);
+                            end = i + 1;
+                            chars.next();
+                        }
+                        _ => break,
+                    }
+                }
+                if value > 0o377 {
+                    return Some(format!("invalid octal escape sequence '\\{}'", &text[at..end]));
+                }
+            }
+            // CPython's string parser turns a backslash before a non-ASCII
+            // character into an escaped backslash, which is no warning.
+            other if !other.is_ascii() => {}
+            other => return Some(format!("invalid escape sequence '\\{other}'")),
+        }
+    }
+    None
+}
+
 fn hex_value(digits: &[u8]) -> Option<u32> {
     if !digits.iter().all(u8::is_ascii_hexdigit) {
         return None;
@@ -142,6 +181,15 @@ mod tests {
         assert!(!names_surrogate(br"\\ud800"));
         assert!(!names_surrogate(br"\ue000"));
         assert!(!names_surrogate(br"\ud80"));
+    }
+
+    #[test]
+    fn the_first_invalid_escape_is_named() {
+        assert_eq!(first_invalid_escape(r"a\d\q", false).as_deref(), Some(r"invalid escape sequence '\d'"));
+        assert_eq!(first_invalid_escape(r"\477", false).as_deref(), Some(r"invalid octal escape sequence '\477'"));
+        assert_eq!(first_invalid_escape(r"\N{BULLET}\u1234\x41\\d\377", false), None);
+        assert_eq!(first_invalid_escape(r"\u1234", true).as_deref(), Some(r"invalid escape sequence '\u'"));
+        assert_eq!(first_invalid_escape("\\\u{41f}", false), None);
     }
 
     #[test]

@@ -190,11 +190,13 @@ impl Lower<'_> {
             rs::Expr::BytesLiteral(b) => {
                 let mut bytes = Vec::new();
                 for part in b.value.iter() {
+                    self.check_escapes(part.range, part.flags.prefix().is_raw(), true);
                     bytes.extend_from_slice(&part.value);
                 }
                 ExprKind::Constant { value: Constant::Bytes(bytes), kind_u: false }
             }
             rs::Expr::NumberLiteral(n) => {
+                self.check_number_end(n.range);
                 let value = match &n.value {
                     rs::Number::Int(_) => Constant::Int(self.int_value(n.range)?),
                     rs::Number::Float(_) => Constant::Float(self.float_value(self.text(n.range))?),
@@ -238,7 +240,30 @@ impl Lower<'_> {
     /// A (possibly implicitly concatenated) string literal's value. ruff's
     /// decoded parts serve unless an escape names a lone surrogate, which
     /// its `str` cannot hold; those parts are decoded from the source.
+    /// A number run into a keyword (`1if x else y`) is a warning; run
+    /// into anything else it is a syntax error the parser already gave.
+    fn check_number_end(&self, range: ruff_text_size::TextRange) {
+        let next = self.src.text.as_bytes().get(range.end().to_usize());
+        if !next.is_some_and(u8::is_ascii_alphabetic) {
+            return;
+        }
+        let text = self.text(range).to_ascii_lowercase();
+        let kind = if text.starts_with("0x") {
+            "hexadecimal"
+        } else if text.starts_with("0o") {
+            "octal"
+        } else if text.starts_with("0b") {
+            "binary"
+        } else {
+            "decimal"
+        };
+        self.warn(range.end(), format!("invalid {kind} literal"));
+    }
+
     fn string_value(&self, s: &rs::ExprStringLiteral) -> Result<PyStr> {
+        for part in s.value.iter() {
+            self.check_escapes(part.range, part.flags.prefix().is_raw(), false);
+        }
         let surrogate = |part: &rs::StringLiteral| {
             !part.flags.prefix().is_raw() && escapes::names_surrogate(self.text(part.range).as_bytes())
         };
@@ -272,6 +297,7 @@ impl Lower<'_> {
     /// Refuses f-string literal parts whose escapes make lone surrogates,
     /// which ruff's decoded `str` cannot hold.
     pub fn check_string_part(&self, range: ruff_text_size::TextRange, raw: bool) -> Result<()> {
+        self.check_escapes(range, raw, false);
         if !raw && escapes::names_surrogate(self.text(range).as_bytes()) {
             return self.refuse(range, "an f-string with a lone surrogate");
         }

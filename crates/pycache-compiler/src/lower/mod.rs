@@ -19,9 +19,11 @@ use crate::ast::{self, NodeId, Range};
 use crate::code::PyStr;
 use crate::error::{Refusal, Result};
 use crate::source::Source;
+use crate::warning::{Category, Warning};
 
-/// Parses `source` as a 3.12 module and lowers it.
-pub fn parse(source: &Source) -> Result<ast::Module> {
+/// Parses `source` as a 3.12 module and lowers it, with the warnings
+/// CPython's tokenizer and string parser give.
+pub fn parse(source: &Source) -> Result<(ast::Module, Vec<Warning>)> {
     let options =
         ruff_python_parser::ParseOptions::from(rs::PySourceType::Python).with_target_version(rs::PythonVersion::PY312);
     let parsed = ruff_python_parser::parse_unchecked(&source.text, options);
@@ -37,14 +39,15 @@ pub fn parse(source: &Source) -> Result<ast::Module> {
         rs::Mod::Module(module) => module,
         rs::Mod::Expression(_) => return Err(Refusal::internal("parsed an expression, not a module")),
     };
-    let mut lower = Lower { src: source, next_id: 1 };
+    let mut lower = Lower { src: source, next_id: 1, warnings: Default::default() };
     let body = lower.stmts(&module.body)?;
-    Ok(ast::Module { body, id: NodeId(0) })
+    Ok((ast::Module { body, id: NodeId(0) }, lower.warnings.into_inner()))
 }
 
 pub(crate) struct Lower<'a> {
     pub src: &'a Source,
     next_id: u32,
+    warnings: std::cell::RefCell<Vec<Warning>>,
 }
 
 impl Lower<'_> {
@@ -61,6 +64,21 @@ impl Lower<'_> {
         let (lineno, col_offset) = self.src.position(start.to_u32());
         let (end_lineno, end_col_offset) = self.src.position(end.to_u32());
         Range { lineno, col_offset, end_lineno, end_col_offset }
+    }
+
+    pub fn warn(&self, at: TextSize, message: String) {
+        let (lineno, _) = self.src.position(at.to_u32());
+        self.warnings.borrow_mut().push(Warning { lineno: lineno.max(0) as u32, category: Category::Syntax, message });
+    }
+
+    /// Warns about the first invalid escape of a literal token.
+    pub fn check_escapes(&self, range: TextRange, raw: bool, bytes: bool) {
+        if raw {
+            return;
+        }
+        if let Some(message) = escapes::first_invalid_escape(self.text(range), bytes) {
+            self.warn(range.start(), message);
+        }
     }
 
     pub fn text(&self, range: TextRange) -> &str {
