@@ -77,6 +77,14 @@ pub enum Value {
     Ref(u32),
 }
 
+/// Ints longer than this print in hexadecimal (see [`Long::to_decimal`]).
+/// Turning base 2**15 into decimal takes time quadratic in the length, so a
+/// cache of a few megabytes could hold an int that takes hours to print.
+/// CPython 3.11+ itself refuses to print ints of more than 4300 decimal
+/// digits (`sys.int_info.default_max_str_digits`); every int under this
+/// many bits has at most 4300.
+pub const MAX_DECIMAL_BITS: usize = 14_284;
+
 /// An `l` int: sign and magnitude in base 2**15, least significant digit
 /// first. Normalized when read: every digit below 2**15 and the top one
 /// nonzero; zero has no digits.
@@ -207,8 +215,19 @@ impl Long {
         self.digits.iter().all(|&d| d <= 0x7fff) && self.digits.last() != Some(&0)
     }
 
-    /// The decimal text of the value, for any size.
+    /// How many bits the magnitude takes (0 for zero).
+    pub fn bit_length(&self) -> usize {
+        let Some(top) = self.digits.iter().rposition(|&d| d & 0x7fff != 0) else { return 0 };
+        top * 15 + (16 - (self.digits[top] & 0x7fff).leading_zeros() as usize)
+    }
+
+    /// The value as decimal text, up to [`MAX_DECIMAL_BITS`]; beyond, as
+    /// hexadecimal (`0x...`, `-0x...`), the same value in a form whose cost
+    /// grows with the length rather than its square.
     pub fn to_decimal(&self) -> String {
+        if self.bit_length() > MAX_DECIMAL_BITS {
+            return self.to_hex();
+        }
         // Repeated division of the base-2**15 magnitude by 10**4.
         let mut magnitude: Vec<u32> = self.digits.iter().map(|&d| u32::from(d & 0x7fff)).collect();
         while magnitude.last() == Some(&0) {
@@ -241,6 +260,34 @@ impl Long {
         for chunk in chunks {
             text.push_str(&format!("{chunk:04}"));
         }
+        text
+    }
+}
+
+impl Long {
+    /// The value as Python's `hex()` prints it.
+    pub fn to_hex(&self) -> String {
+        let mut nibbles = Vec::with_capacity(self.digits.len() * 15 / 4 + 1);
+        let (mut buffer, mut bits) = (0u32, 0u32);
+        for &digit in &self.digits {
+            buffer |= u32::from(digit & 0x7fff) << bits;
+            bits += 15;
+            while bits >= 4 {
+                nibbles.push((buffer & 0xf) as u8);
+                buffer >>= 4;
+                bits -= 4;
+            }
+        }
+        nibbles.push(buffer as u8);
+        while nibbles.len() > 1 && nibbles.last() == Some(&0) {
+            nibbles.pop();
+        }
+        let mut text = String::with_capacity(nibbles.len() + 3);
+        if self.negative && nibbles != [0] {
+            text.push('-');
+        }
+        text.push_str("0x");
+        text.extend(nibbles.iter().rev().map(|&n| char::from_digit(u32::from(n), 16).unwrap_or('?')));
         text
     }
 }
@@ -529,6 +576,31 @@ mod tests {
         assert_eq!(long.to_decimal(), "-1427247692705959881058285969449495136382746624");
         assert!(!Long { negative: false, digits: vec![1, 0] }.is_normalized());
         assert!(!Long { negative: false, digits: vec![0x8000] }.is_normalized());
+    }
+
+    #[test]
+    fn regression_huge_ints_print_in_linear_time() {
+        // Found by the fuzz test: a 60 KB cache holding an int of 30000
+        // digits took minutes to print in decimal.
+        let huge = Long { negative: true, digits: vec![0x7fff; 30_000] };
+        assert_eq!(huge.bit_length(), 450_000);
+        let text = huge.to_decimal();
+        assert_eq!(text.len(), "-0x".len() + 450_000 / 4);
+        assert!(text.starts_with("-0xffff") && text[3..].bytes().all(|b| b == b'f'));
+        // Up to CPython's limit of 4300 decimal digits, decimal.
+        let mut digits = vec![0u16; MAX_DECIMAL_BITS / 15];
+        digits.push(1 << (MAX_DECIMAL_BITS % 15 - 1));
+        let limit = Long { negative: false, digits };
+        assert_eq!(limit.bit_length(), MAX_DECIMAL_BITS);
+        assert_eq!(limit.to_decimal().len(), 4300);
+        let mut over = limit.clone();
+        over.digits.push(1);
+        assert!(over.to_decimal().starts_with("0x8"));
+        assert_eq!(Long::from_i128(-255).to_hex(), "-0xff");
+        assert_eq!(Long::zero().to_hex(), "0x0");
+        assert_eq!(Long::from_i128(1 << 100).to_hex(), format!("{:#x}", 1u128 << 100));
+        assert_eq!(Long::zero().bit_length(), 0);
+        assert_eq!(Long::from_i128(32768).bit_length(), 16);
     }
 
     #[test]

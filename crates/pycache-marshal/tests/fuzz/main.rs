@@ -37,8 +37,8 @@ use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pycache_marshal::{Pyc, read_pyc};
@@ -122,6 +122,8 @@ struct Runner {
     in_flight: File,
     /// When the running input started (ms since `started`), 0 when idle.
     busy_since: Arc<AtomicU64>,
+    /// What the running input is, for the watchdog's message.
+    label: Arc<Mutex<String>>,
     started: Instant,
     failures: Vec<String>,
     reach: Reach,
@@ -137,6 +139,10 @@ impl Runner {
         let _ = self.in_flight.set_len(0);
         let _ = self.in_flight.seek(SeekFrom::Start(0));
         let _ = self.in_flight.write_all(input);
+        if let Ok(mut current) = self.label.lock() {
+            current.clear();
+            current.push_str(label);
+        }
         self.busy_since.store(self.started.elapsed().as_millis() as u64 + 1, Ordering::SeqCst);
         let baseline = alloc::reset_peak();
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| check(input, reference)));
@@ -175,16 +181,25 @@ impl Runner {
 
 /// Aborts the process when one input runs longer than [`HANG`]: a hang
 /// cannot be unwound from, and the in-flight file holds the input.
-fn watchdog(busy_since: Arc<AtomicU64>, done: Arc<AtomicBool>, started: Instant, in_flight: PathBuf) {
-    while !done.load(Ordering::SeqCst) {
+struct Watched {
+    busy_since: Arc<AtomicU64>,
+    label: Arc<Mutex<String>>,
+    done: Arc<AtomicBool>,
+    started: Instant,
+    in_flight: PathBuf,
+}
+
+fn watchdog(watched: Watched) {
+    while !watched.done.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(200));
-        let since = busy_since.load(Ordering::SeqCst);
-        let now = started.elapsed().as_millis() as u64 + 1;
+        let since = watched.busy_since.load(Ordering::SeqCst);
+        let now = watched.started.elapsed().as_millis() as u64 + 1;
         if since != 0 && now.saturating_sub(since) > HANG.as_millis() as u64 {
+            let label = watched.label.lock().map(|l| l.clone()).unwrap_or_default();
+            let path = watched.in_flight.display();
             eprintln!(
-                "FUZZ FAILURE: one input ran for more than {}s; it is in {}",
+                "FUZZ FAILURE {label}: ran for more than {}s\n  input: {path}\n  replay: PYCACHE_FUZZ_REPLAY={path} cargo nextest run -p pycache-marshal --test fuzz",
                 HANG.as_secs(),
-                in_flight.display()
             );
             std::process::abort();
         }
@@ -210,16 +225,22 @@ fn fuzz(config: Config) -> Vec<String> {
     let in_flight_path = dir.join(format!("in-flight-{:016x}.bin", config.seed));
     let started = Instant::now();
     let busy_since = Arc::new(AtomicU64::new(0));
+    let label = Arc::new(Mutex::new(String::new()));
     let done = Arc::new(AtomicBool::new(false));
-    let dog = {
-        let (busy_since, done, path) = (busy_since.clone(), done.clone(), in_flight_path.clone());
-        std::thread::spawn(move || watchdog(busy_since, done, started, path))
+    let watched = Watched {
+        busy_since: busy_since.clone(),
+        label: label.clone(),
+        done: done.clone(),
+        started,
+        in_flight: in_flight_path.clone(),
     };
+    let dog = std::thread::spawn(move || watchdog(watched));
     let mut runner = Runner {
         seed: config.seed,
         dir,
         in_flight: File::create(&in_flight_path).expect("the in-flight file"),
         busy_since,
+        label,
         started,
         failures: Vec::new(),
         reach: Reach::default(),

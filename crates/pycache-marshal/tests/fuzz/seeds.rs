@@ -567,6 +567,21 @@ fn repeated_big_constant(format: Format, text_len: usize, loads: usize) -> Vec<u
     e.out
 }
 
+/// A module whose one constant is an int of `digits` 15-bit digits.
+fn huge_int(format: Format, digits: usize) -> Vec<u8> {
+    let mut e = Enc::new(format);
+    let code = bytecode(format, 1);
+    e.code(false, "<module>", &code, &mut |e| {
+        e.tuple_head(1, false);
+        e.ty(b'l', false);
+        e.i32(-(digits as i32));
+        for i in 0..digits {
+            e.out.extend_from_slice(&(0x7fff - (i % 7) as u16).to_le_bytes());
+        }
+    });
+    e.out
+}
+
 /// Every supported format: 2.7, 3.0 to 3.15.
 pub fn all_formats() -> Vec<Format> {
     std::iter::once(format(2, 7)).chain((0..=15).map(|minor| format(3, minor))).collect()
@@ -575,7 +590,7 @@ pub fn all_formats() -> Vec<Format> {
 pub fn handmade_seeds() -> Vec<Seed> {
     let mut seeds = Vec::new();
     let mut add = |name: String, bytes: Vec<u8>, format: Format, as_pyc: bool| {
-        let heavy = ["bomb", "deep", "nested", "often"].iter().any(|word| name.contains(word));
+        let heavy = ["bomb", "deep", "nested", "often", "huge"].iter().any(|word| name.contains(word));
         let seed = match as_pyc.then(|| with_header(format, &bytes)).flatten() {
             Some(pyc) => Seed::pyc(name.clone(), pyc),
             None => Seed::stream(name.clone(), bytes, format),
@@ -612,6 +627,10 @@ pub fn handmade_seeds() -> Vec<Seed> {
         let f = format(major, minor);
         // Two levels per code object (the object, its constants tuple).
         add(format!("{major}.{minor} deep code"), deep_code(f, MAX_DEPTH / 2 - 2), f, true);
+    }
+    for (major, minor) in [(2, 7), (3, 10)] {
+        let f = format(major, minor);
+        add(format!("{major}.{minor} huge int"), huge_int(f, 30_000), f, true);
     }
     let f = format(3, 12);
     add("3.12 big constant loaded often".to_owned(), repeated_big_constant(f, 4 << 10, 256), f, true);
