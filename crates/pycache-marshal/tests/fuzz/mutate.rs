@@ -154,8 +154,11 @@ fn structural(rng: &mut Rng, seed: &Seed, bytes: &mut Vec<u8>, others: &[&Seed],
             let span = &spans[i];
             let parent = &spans[span.parent.expect("filtered")];
             let (count_at, width) = parent.field.expect("containers have a count");
-            let times = if rng.chance(80) { 1 } else { 1 + rng.below(300) };
             let piece = bytes[base + span.start..base + span.end].to_vec();
+            // Many copies of small items only: inputs of megabytes would
+            // slow the run without reaching anything new.
+            let most = (64 << 10) / piece.len().max(1);
+            let times = if rng.chance(80) { 1 } else { 1 + rng.below(300.min(most)) };
             let at = base + span.end;
             bytes.splice(at..at, piece.iter().copied().cycle().take(piece.len() * times));
             let count_at = base + count_at;
@@ -216,12 +219,23 @@ fn structural(rng: &mut Rng, seed: &Seed, bytes: &mut Vec<u8>, others: &[&Seed],
             if data.is_empty() {
                 return;
             }
+            let field = span.code_field.unwrap_or("?");
+            if rng.chance(30) {
+                // The longest number the line and exception tables can
+                // spell (continuation bit 6 set), to reach their limits.
+                let at = data.start + rng.below(data.len());
+                let end = (at + 1 + rng.below(12)).min(data.end);
+                let filler = *rng.pick(&[0x7f, 0x40, 0xff, 0xc0]);
+                bytes[at..end].fill(filler);
+                trail.push(format!("{} bytes of {filler:#04x} in {field} at {at}", end - at));
+                return;
+            }
             let changes = 1 + rng.below(8);
             for _ in 0..changes {
                 let at = data.start + rng.below(data.len());
                 bytes[at] = if rng.chance(50) { rng.byte() } else { *rng.pick(&[0, 1, 0x7f, 0x80, 0xff, 0x90]) };
             }
-            trail.push(format!("{changes} bytes changed in {} at {}", span.code_field.unwrap_or("?"), data.start));
+            trail.push(format!("{changes} bytes changed in {field} at {}", data.start));
         }
     }
 }
