@@ -4,6 +4,9 @@
 //! everything `pycache show`, `dis` and `diff` do with a cache (code views,
 //! decoding with and without caches, text and JSON, `--func`, comparison).
 //! A violation panics; the harness catches it.
+//!
+//! The libFuzzer target (`fuzz/fuzz_targets/read.rs`) includes this file
+//! too, so it may use only what both build with.
 
 use pycache_dis::text::{TextOptions, disassemble_all};
 use pycache_dis::{CodeView, DecodeOptions, code_views, decode, diff, json, subtree_views, text};
@@ -13,7 +16,13 @@ use pycache_marshal::{
 };
 use pycache_pyc::{Magic, PyVersion};
 
-use crate::seeds::all_formats;
+/// Every supported format: 2.7, 3.0 to 3.15.
+pub fn all_formats() -> Vec<Format> {
+    std::iter::once(PyVersion::new(2, 7))
+        .chain((0..=15).map(|minor| PyVersion::new(3, minor)))
+        .map(|version| Format::for_version(version).expect("a supported version"))
+        .collect()
+}
 
 /// Every format, and the one 3.8 alpha layout that differs from its
 /// version's (3.0 to 3.7 fields under a 3.8 magic).

@@ -9,6 +9,7 @@ use std::process::Command;
 use pycache_marshal::{CodeLayout, FLAG_REF, Field, Format, MAX_DEPTH, read_prefix, read_pyc};
 use pycache_pyc::{Magic, PyVersion};
 
+use crate::check::all_formats;
 use crate::scan::{Layout, scan};
 
 /// One starting input.
@@ -580,11 +581,6 @@ fn huge_int(format: Format, digits: usize) -> Vec<u8> {
         }
     });
     e.out
-}
-
-/// Every supported format: 2.7, 3.0 to 3.15.
-pub fn all_formats() -> Vec<Format> {
-    std::iter::once(format(2, 7)).chain((0..=15).map(|minor| format(3, minor))).collect()
 }
 
 pub fn handmade_seeds() -> Vec<Seed> {
