@@ -82,7 +82,7 @@ pub enum Value {
 /// cache of a few megabytes could hold an int that takes hours to print.
 /// Real caches stay far below: CPython since 3.11 (and the 3.7 to 3.10
 /// security releases) refuses to print ints of over 4300 decimal digits,
-/// and the largest constant of the 2.7 standard library, `2 ** 40000`
+/// and the largest constant of the 2.7 standard library, `1L << 40000`
 /// folded by its peephole optimiser, has 40001 bits.
 pub const MAX_DECIMAL_BITS: usize = 1 << 16;
 
