@@ -7,7 +7,7 @@
 //! `pycache diff` prints a [`Report`]; a check of a native compiler
 //! against the interpreter can call [`compare_code`] on two trees.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use pycache_marshal::{CompareOptions, Pyc, RefTable, difference};
 use pycache_pyc::{Header, PyVersion, Validation};
@@ -140,11 +140,15 @@ type Side<'a> = (&'a pycache_marshal::Object, &'a RefTable<'a>, PyVersion);
 pub fn compare_code(left: Side<'_>, right: Side<'_>) -> Result<Vec<CodeDifference>, DisError> {
     let left_views = keyed(code_views(left.0, left.1, left.2)?);
     let right_views = keyed(code_views(right.0, right.1, right.2)?);
+    // Keys are unique (repeats get `#n`); looked up by hash, since a cache
+    // can hold a hundred thousand code objects.
+    let left_keys: HashSet<&str> = left_views.iter().map(|(k, _)| k.as_str()).collect();
+    let right_by_key: HashMap<&str, &CodeView<'_>> = right_views.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let mut out = Vec::new();
     for (key, view) in &left_views {
-        match right_views.iter().find(|(k, _)| k == key) {
-            Some((_, other)) => {
-                if let Some(diff) = compare_one(key, view.clone(), left.1, other.clone(), right.1)? {
+        match right_by_key.get(key.as_str()) {
+            Some(other) => {
+                if let Some(diff) = compare_one(key, view.clone(), left.1, (*other).clone(), right.1)? {
                     out.push(diff);
                 }
             }
@@ -158,7 +162,7 @@ pub fn compare_code(left: Side<'_>, right: Side<'_>) -> Result<Vec<CodeDifferenc
         }
     }
     for (key, _) in &right_views {
-        if !left_views.iter().any(|(k, _)| k == key) {
+        if !left_keys.contains(key.as_str()) {
             out.push(CodeDifference {
                 qualname: key.clone(),
                 field: "missing".to_owned(),
@@ -368,6 +372,35 @@ mod tests {
     fn compare(a: &Object, b: &Object, version: PyVersion) -> Vec<CodeDifference> {
         let (ra, rb) = (RefTable::new(a).unwrap(), RefTable::new(b).unwrap());
         compare_code((a, &ra, version), (b, &rb, version)).unwrap()
+    }
+
+    #[test]
+    fn regression_many_code_objects_pair_by_hash() {
+        // Found reading the code after fuzzing: pairing code objects by
+        // name scanned the other side's list for each one, quadratic in
+        // their number (this test took 33 s in a debug build, 3 s now).
+        let version = PyVersion::new(3, 12);
+        let function = code(version, &[], vec![Object::none()], &[], &[], &[], &[]);
+        let module = |last: i64| {
+            let mut consts = vec![function.clone(); 30_000];
+            consts.push(code(
+                version,
+                &[],
+                vec![Builder::new(Format::for_version(version).unwrap()).int(last)],
+                &[],
+                &[],
+                &[],
+                &[],
+            ));
+            code(version, &[], consts, &[], &[], &[], &[])
+        };
+        let (a, b) = (module(1), module(2));
+        assert!(compare(&a, &a, version).is_empty());
+        let differences = compare(&a, &b, version);
+        // The module is `f` too (every test code object is), so the last
+        // function is the 30002nd `f`.
+        assert_eq!(differences.len(), 1);
+        assert_eq!((differences[0].qualname.as_str(), differences[0].field.as_str()), ("f#30002", "consts[0]"));
     }
 
     #[test]

@@ -33,6 +33,8 @@ mod testutil;
 pub mod text;
 mod view;
 
+use std::collections::HashSet;
+
 use pycache_marshal::{Code, Object, RefTable};
 use pycache_pyc::PyVersion;
 
@@ -49,6 +51,11 @@ pub const MAX_NESTING: usize = 200;
 /// `dis.dis`). Before 3.11, which stores no qualified names, qualnames are
 /// derived as the compiler makes them: `f.<locals>.g` inside functions,
 /// `C.m` inside classes.
+///
+/// A code object reached a second time (through a marshal reference) is
+/// listed once, where first met: `dis` would list it again, but compilers
+/// never share code objects, and a crafted cache could otherwise make the
+/// list exponentially long.
 pub fn code_views<'a>(
     root: &'a Object,
     refs: &RefTable<'a>,
@@ -71,7 +78,11 @@ pub fn subtree_views<'a>(
     let mut out = Vec::new();
     let top_is_module = qualname.is_none();
     let mut stack = vec![(code, qualname, 0usize)];
+    let mut seen: HashSet<*const Code> = HashSet::new();
     while let Some((code, qualname, depth)) = stack.pop() {
+        if !seen.insert(code) {
+            continue;
+        }
         let view = CodeView::new(code, refs, version, qualname)?;
         if depth < MAX_NESTING {
             let parent = if depth == 0 && top_is_module { None } else { Some(view.qualname.clone()) };
@@ -103,4 +114,32 @@ pub fn disassemble<'a>(
     options: DecodeOptions,
 ) -> Result<Vec<Decoded<'a>>, DisError> {
     code_views(root, refs, version)?.into_iter().map(|view| decode(view, refs, options)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use pycache_marshal::{Object, RefTable};
+    use pycache_pyc::PyVersion;
+
+    use super::*;
+    use crate::testutil::code;
+
+    #[test]
+    fn regression_shared_code_objects_are_listed_once() {
+        // Found by the fuzz test: each level's constants hold the level
+        // below twice, the second time as a reference, so that 40 levels
+        // listed 2**40 code objects.
+        let version = PyVersion::new(3, 12);
+        let levels = 40;
+        let mut tree = code(version, &[], vec![Object::none()], &[], &[], &[], &[]).flagged();
+        for level in 1..=levels {
+            // Flagged objects are numbered outermost first.
+            let below = Object::reference(levels - level + 1);
+            tree = code(version, &[], vec![Object::none(), tree, below], &[], &[], &[], &[]).flagged();
+        }
+        let refs = RefTable::new(&tree).unwrap();
+        let views = code_views(&tree, &refs, version).unwrap();
+        assert_eq!(views.len(), levels as usize + 1);
+        assert!(diff::compare_code((&tree, &refs, version), (&tree, &refs, version)).unwrap().is_empty());
+    }
 }

@@ -172,7 +172,8 @@ pub fn location_table(table: &[u8], firstlineno: i32) -> Result<Vec<LocationEntr
                 Positions { lineno: to_line(line), end_lineno: to_line(line), col_offset: None, end_col_offset: None }
             }
             10..=12 => {
-                line += i64::from(code - 10);
+                line =
+                    line.checked_add(i64::from(code - 10)).ok_or(LineTableError::Overflow { offset: reader.entry })?;
                 let col = reader.byte()?;
                 let end_col = reader.byte()?;
                 Positions {
@@ -302,6 +303,20 @@ mod tests {
         assert_eq!(per_unit.len(), 8);
         assert_eq!(per_unit[2].lineno, Some(102));
         assert_eq!(per_unit[7], Positions::default());
+    }
+
+    #[test]
+    fn regression_one_line_forms_past_the_largest_line() {
+        // A long-form entry that moves to line i64::MAX - 1, then a
+        // one-line-form entry two lines further.
+        let mut table = vec![0x80 | 13 << 3, 0x40 | 0x3c];
+        table.extend([0x40 | 63; 9]);
+        table.push(0x0f);
+        table.extend([0x80 | 12 << 3, 0, 0]);
+        // Found reading the code after fuzzing: the addition overflowed (a
+        // panic in debug builds) where the long forms report an error.
+        assert_eq!(location_table(&table, 0), Err(LineTableError::Overflow { offset: 12 }));
+        assert_eq!(location_table(&table[..12], 0).unwrap()[0].positions.lineno, None);
     }
 
     #[test]

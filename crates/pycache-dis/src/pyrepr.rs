@@ -14,6 +14,13 @@ use crate::printable::is_printable;
 /// Containers nested deeper than this print as `...`.
 const MAX_DEPTH: usize = 64;
 
+/// A repr longer than this is cut and ends in `...`. References let a
+/// stream of a few hundred bytes hold a tuple whose repr is exponentially
+/// long (each level two references to the one below); the largest constant
+/// of the 2.7 to 3.13 standard libraries prints in under 70 KiB, so real
+/// caches print in full.
+pub const MAX_REPR_LEN: usize = 1 << 20;
+
 pub struct Repr<'a> {
     pub refs: &'a RefTable<'a>,
     pub version: PyVersion,
@@ -27,10 +34,22 @@ impl<'a> Repr<'a> {
     pub fn repr(&self, object: &'a Object) -> String {
         let mut out = String::new();
         self.write(object, 0, &mut out);
+        if out.len() > MAX_REPR_LEN {
+            let mut end = MAX_REPR_LEN;
+            while !out.is_char_boundary(end) {
+                end -= 1;
+            }
+            out.truncate(end);
+            out.push_str("...");
+        }
         out
     }
 
     fn write(&self, object: &'a Object, depth: usize, out: &mut String) {
+        // Past the limit nothing more is kept, so nothing more is walked.
+        if out.len() > MAX_REPR_LEN {
+            return;
+        }
         let Ok(object) = self.refs.resolve(object) else {
             out.push_str("<bad reference>");
             return;
@@ -118,6 +137,9 @@ impl<'a> Repr<'a> {
                 }
                 out.push('{');
                 for (i, (key, value)) in dict.entries.iter().enumerate() {
+                    if out.len() > MAX_REPR_LEN {
+                        break;
+                    }
                     if i > 0 {
                         out.push_str(", ");
                     }
@@ -154,6 +176,9 @@ impl<'a> Repr<'a> {
 
     fn items(&self, items: &'a [Object], depth: usize, out: &mut String) {
         for (i, item) in items.iter().enumerate() {
+            if out.len() > MAX_REPR_LEN {
+                break;
+            }
             if i > 0 {
                 out.push_str(", ");
             }
@@ -392,6 +417,43 @@ mod tests {
         let mut out = String::new();
         bytes_repr(b"a'\xff\t", &mut out);
         assert_eq!(out, "\"a'\\xff\\t\"");
+    }
+
+    /// A pair of the level below and a reference to it, `levels` deep: the
+    /// repr doubles with each level.
+    fn reference_bomb(levels: usize) -> Vec<u8> {
+        let mut bytes = b"\xa9\x02".repeat(levels);
+        bytes.extend_from_slice(b"\xa9\x02NN");
+        for index in (1..=levels as i32).rev() {
+            bytes.push(b'r');
+            bytes.extend_from_slice(&index.to_le_bytes());
+        }
+        bytes
+    }
+
+    #[test]
+    fn regression_reference_bomb_repr_is_cut() {
+        // Found by the fuzzer: 300 bytes that took 2**48 items to print.
+        let version = PyVersion::new(3, 12);
+        let format = pycache_marshal::Format::for_version(version).unwrap();
+        let bomb = pycache_marshal::read(&reference_bomb(48), format).unwrap();
+        let refs = RefTable::new(&bomb).unwrap();
+        let text = Repr { refs: &refs, version }.repr(&bomb);
+        assert_eq!(text.len(), MAX_REPR_LEN + 3);
+        assert!(text.starts_with("((((") && text.ends_with("..."));
+        // Small ones print in full.
+        let small = pycache_marshal::read(&reference_bomb(2), format).unwrap();
+        let refs = RefTable::new(&small).unwrap();
+        let text = Repr { refs: &refs, version }.repr(&small);
+        assert_eq!(text, "(((None, None), (None, None)), ((None, None), (None, None)))");
+    }
+
+    #[test]
+    fn long_constants_print_in_full() {
+        let version = PyVersion::new(3, 12);
+        let text = Object::str_with(StrKind::Ascii, vec![b'x'; 200_000]);
+        let refs = RefTable::new(&text).unwrap();
+        assert_eq!(Repr { refs: &refs, version }.repr(&text).len(), 200_002);
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub use code::{Code, Code27, Code30, Code38, Code311, CodeLayout, Field, FieldRe
 pub use compare::{CompareOptions, Difference, difference, equivalent, streams_equivalent};
 pub use error::{FormatError, PycError, ReadError, RefError, TypeCode, WriteError};
 pub use format::Format;
-pub use object::{Dict, FLAG_REF, Long, Object, Str, StrKind, Tuple, Value};
+pub use object::{Dict, FLAG_REF, Long, MAX_DECIMAL_BITS, Object, Str, StrKind, Tuple, Value};
 pub use pyc::{Pyc, read_pyc};
 pub use reader::{MAX_DEPTH, read, read_prefix};
 pub use refs::RefTable;

@@ -77,6 +77,15 @@ pub enum Value {
     Ref(u32),
 }
 
+/// Ints longer than this print in hexadecimal (see [`Long::to_decimal`]).
+/// Turning base 2**15 into decimal takes time quadratic in the length, so a
+/// cache of a few megabytes could hold an int that takes hours to print.
+/// Real caches stay far below: CPython since 3.11 (and the 3.7 to 3.10
+/// security releases) refuses to print ints of over 4300 decimal digits,
+/// and the largest constant of the 2.7 standard library, `1L << 40000`
+/// folded by its peephole optimiser, has 40001 bits.
+pub const MAX_DECIMAL_BITS: usize = 1 << 16;
+
 /// An `l` int: sign and magnitude in base 2**15, least significant digit
 /// first. Normalized when read: every digit below 2**15 and the top one
 /// nonzero; zero has no digits.
@@ -207,8 +216,19 @@ impl Long {
         self.digits.iter().all(|&d| d <= 0x7fff) && self.digits.last() != Some(&0)
     }
 
-    /// The decimal text of the value, for any size.
+    /// How many bits the magnitude takes (0 for zero).
+    pub fn bit_length(&self) -> usize {
+        let Some(top) = self.digits.iter().rposition(|&d| d & 0x7fff != 0) else { return 0 };
+        top * 15 + (16 - (self.digits[top] & 0x7fff).leading_zeros() as usize)
+    }
+
+    /// The value as decimal text, up to [`MAX_DECIMAL_BITS`]; beyond, as
+    /// hexadecimal (`0x...`, `-0x...`), the same value in a form whose cost
+    /// grows with the length rather than its square.
     pub fn to_decimal(&self) -> String {
+        if self.bit_length() > MAX_DECIMAL_BITS {
+            return self.to_hex();
+        }
         // Repeated division of the base-2**15 magnitude by 10**4.
         let mut magnitude: Vec<u32> = self.digits.iter().map(|&d| u32::from(d & 0x7fff)).collect();
         while magnitude.last() == Some(&0) {
@@ -241,6 +261,34 @@ impl Long {
         for chunk in chunks {
             text.push_str(&format!("{chunk:04}"));
         }
+        text
+    }
+}
+
+impl Long {
+    /// The value as Python's `hex()` prints it.
+    pub fn to_hex(&self) -> String {
+        let mut nibbles = Vec::with_capacity(self.digits.len() * 15 / 4 + 1);
+        let (mut buffer, mut bits) = (0u32, 0u32);
+        for &digit in &self.digits {
+            buffer |= u32::from(digit & 0x7fff) << bits;
+            bits += 15;
+            while bits >= 4 {
+                nibbles.push((buffer & 0xf) as u8);
+                buffer >>= 4;
+                bits -= 4;
+            }
+        }
+        nibbles.push(buffer as u8);
+        while nibbles.len() > 1 && nibbles.last() == Some(&0) {
+            nibbles.pop();
+        }
+        let mut text = String::with_capacity(nibbles.len() + 3);
+        if self.negative && nibbles != [0] {
+            text.push('-');
+        }
+        text.push_str("0x");
+        text.extend(nibbles.iter().rev().map(|&n| char::from_digit(u32::from(n), 16).unwrap_or('?')));
         text
     }
 }
@@ -529,6 +577,33 @@ mod tests {
         assert_eq!(long.to_decimal(), "-1427247692705959881058285969449495136382746624");
         assert!(!Long { negative: false, digits: vec![1, 0] }.is_normalized());
         assert!(!Long { negative: false, digits: vec![0x8000] }.is_normalized());
+    }
+
+    #[test]
+    fn regression_huge_ints_print_in_linear_time() {
+        // Found by the fuzz test: a 60 KB cache holding an int of 30000
+        // digits kept `show` and `dis` busy for over a minute (debug build).
+        let huge = Long { negative: true, digits: vec![0x7fff; 30_000] };
+        assert_eq!(huge.bit_length(), 450_000);
+        let text = huge.to_decimal();
+        assert_eq!(text.len(), "-0x".len() + 450_000 / 4);
+        assert!(text.starts_with("-0xffff") && text[3..].bytes().all(|b| b == b'f'));
+        // Up to the limit, decimal: 2**65535 as Python 2.7 prints it.
+        let mut digits = vec![0u16; MAX_DECIMAL_BITS / 15];
+        digits.push(1 << (MAX_DECIMAL_BITS % 15 - 1));
+        let limit = Long { negative: false, digits };
+        assert_eq!(limit.bit_length(), MAX_DECIMAL_BITS);
+        let decimal = limit.to_decimal();
+        assert_eq!(decimal.len(), 19729);
+        assert!(decimal.starts_with("100176496520") && decimal.ends_with("578368"));
+        let mut over = limit.clone();
+        over.digits.push(1);
+        assert!(over.to_decimal().starts_with("0x4"));
+        assert_eq!(Long::from_i128(-255).to_hex(), "-0xff");
+        assert_eq!(Long::zero().to_hex(), "0x0");
+        assert_eq!(Long::from_i128(1 << 100).to_hex(), format!("{:#x}", 1u128 << 100));
+        assert_eq!(Long::zero().bit_length(), 0);
+        assert_eq!(Long::from_i128(32768).bit_length(), 16);
     }
 
     #[test]
