@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -151,6 +152,7 @@ def make_tools(pycache, python, version, peers, venv_python, work, env):
         'version': tool_version([peers['uv'], '--version']),
         'cmd': lambda jobs: uv_sync[:3] + ['--compile-bytecode'] + uv_sync[3:],
         'baseline': lambda jobs: list(uv_sync),
+        'reported': uv_reported,
         'env': lambda jobs: {'UV_CONCURRENT_INSTALLS': str(jobs)} if jobs else {},
         'method': ('`uv pip sync --compile-bytecode` on the virtual environment whose site-packages is the '
                    'tree, minus the same sync without it. Since uv 0.12, `uv pip install --compile-bytecode` '
@@ -166,6 +168,15 @@ def make_tools(pycache, python, version, peers, venv_python, work, env):
         'method': '`serc compile --python-version %s -q [-j N] TREE` (its own compiler, no interpreter)' % short,
     })
     return tools, notes
+
+
+def uv_reported(stderr):
+    """uv's own account of its compile phase: 'Bytecode compiled N files in X'."""
+    found = re.search(r'Bytecode compiled (\d+) files? in ([\d.]+)(ms|s)\b', stderr)
+    if not found:
+        return None
+    seconds = float(found.group(2)) / (1000 if found.group(3) == 'ms' else 1)
+    return {'files': int(found.group(1)), 'seconds': seconds}
 
 
 def expand(argv, tree):
@@ -186,6 +197,10 @@ def summarize(samples, tree):
         'load': statistics.median(s['load'] for s in samples),
         'runs': [{k: s[k] for k in ('wall', 'cpu', 'max_rss_kb', 'tree_rss_kb', 'exit', 'load')} for s in samples],
     }
+    reported = [s['reported'] for s in samples if s.get('reported')]
+    if reported:
+        out['reported_files'] = reported[0]['files']
+        out['reported_wall'] = statistics.median(r['seconds'] for r in reported)
     if 'gross_wall' in samples[0]:
         out['gross_wall'] = statistics.median(s['gross_wall'] for s in samples)
         out['baseline_wall'] = statistics.median(s['baseline_wall'] for s in samples)
@@ -209,6 +224,8 @@ class Bench:
     def _one(self, tool, jobs):
         env = self._env(tool, jobs)
         sample = measure.run(expand(tool['cmd'](jobs), self.tree_dir), env=env)
+        if 'reported' in tool:
+            sample['reported'] = tool['reported'](sample['stderr_tail'])
         if 'baseline' in tool:
             base = measure.run(expand(tool['baseline'](jobs), self.tree_dir), env=env)
             sample['gross_wall'], sample['baseline_wall'] = sample['wall'], base['wall']
