@@ -101,7 +101,7 @@ def kind_of_difference(got, want):
 
 def compare(reference, tree, examples=5):
     out = {'reference': 0, 'identical': 0, 'code_equal': 0, 'different': 0, 'missing': 0,
-           'extra': 0, 'kinds': {}, 'examples': {}}
+           'extra': 0, 'kinds': {}, 'examples': {}, 'code_equal_not_identical': []}
 
     def note(rel, reason, kind):
         out['kinds'][kind] = out['kinds'].get(kind, 0) + 1
@@ -151,6 +151,8 @@ def compare(reference, tree, examples=5):
                 note(rel, found, kind)
             else:
                 out['code_equal'] += 1
+                if len(out['code_equal_not_identical']) < examples:
+                    out['code_equal_not_identical'].append(rel)
     for dirpath, _, names in os.walk(tree):
         for name in names:
             if name.endswith('.pyc'):

@@ -174,6 +174,16 @@ def markdown(doc):
                     _seconds(r['noop']['gross_wall'])))
     for note in doc.get('notes') or []:
         add('- Note: %s.' % note)
+    flagged = [(name, r['correctness']) for name, r in main.items() if r.get('correctness')
+               and r['correctness']['code_equal'] > r['correctness']['identical']]
+    if flagged:
+        add('')
+        add('Code-equal but not byte-identical (marshal flagged or shared different objects, as compileall '
+            'itself does when the order of compilation changes): %s.' % '; '.join(
+                '%s %d%s' % (name, k['code_equal'] - k['identical'],
+                             ' (e.g. `%s`)' % k['code_equal_not_identical'][0]
+                             if k.get('code_equal_not_identical') else '')
+                for name, k in flagged))
     wrong = [(name, r['correctness']) for name, r in main.items()
              if r.get('correctness') and r['correctness'].get('kinds')]
     if wrong:
