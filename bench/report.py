@@ -111,7 +111,7 @@ def markdown(doc):
             '{:,.0f}'.format(c['files_per_s']), c['mb_per_s'], _ratio(c['wall'], base and base['cold']['wall']),
             _seconds(n['wall']), _seconds(n['cpu']), _ratio(n['wall'], base and base['noop']['wall']),
             _pct(k.get('identical', 0), ref), _pct(k.get('code_equal', 0), ref),
-            '%d of %d%s' % (bad, ref, ', %d extra' % extra if extra else '') if k else 'n/a'))
+            '{:,} of {:,}'.format(bad, ref) + (', %d extra' % extra if extra else '') if k else 'n/a'))
     add('')
     i2 = doc.get('issue2') or {}
     if i2:

@@ -233,29 +233,41 @@ class Bench:
             sample['cpu'] = max(0.0, sample['cpu'] - base['cpu'])
         return sample
 
-    def cold_and_noop(self, tree, jobs, runs, check=None):
-        """runs × (fresh copy, cold, no-op) for every tool, interleaved."""
-        cold = {t['name']: [] for t in self.tools}
-        noop = {t['name']: [] for t in self.tools}
-        checks = {}
-        for run in range(runs):
-            for tool in self.tools:
-                tree.materialize(self.tree_dir)
-                # pycache remembers refused sources; a cold run starts without that memory.
-                failures = os.path.join(self.pycache_cache, 'failures.json')
-                if os.path.exists(failures):
-                    os.unlink(failures)
-                c = self._one(tool, jobs)
-                n = self._one(tool, jobs)
-                cold[tool['name']].append(c)
-                noop[tool['name']].append(n)
-                log('%-18s %-5s -j%s run %d/%d: cold %6.2fs (cpu %6.2fs), no-op %6.3fs (cpu %6.3fs), load %.1f' % (
-                    tool['name'], tree.label, jobs or 0, run + 1, runs, c['wall'], c['cpu'], n['wall'],
-                    n['cpu'], c['load']))
-                if check and run == 0:
-                    checks[tool['name']] = check()
-        return {name: {'cold': summarize(cold[name], tree), 'noop': summarize(noop[name], tree),
-                       'correctness': checks.get(name)} for name in cold}
+    def measure_all(self, configs):
+        """Cold and no-op runs of every tool in every configuration.
+
+        configs: key -> (tree, jobs, runs, check). Round r runs every tool in
+        every configuration that wants more than r runs, so load from other
+        work on the machine falls on all tools and all sizes alike. Each
+        cold run starts from a fresh copy of the tree; check (when given)
+        inspects the caches of the first round.
+        """
+        names = [t['name'] for t in self.tools]
+        cold = {key: {n: [] for n in names} for key in configs}
+        noop = {key: {n: [] for n in names} for key in configs}
+        checks = {key: {} for key in configs}
+        for run in range(max(c[2] for c in configs.values())):
+            for key, (tree, jobs, runs, check) in configs.items():
+                if run >= runs:
+                    continue
+                for tool in self.tools:
+                    tree.materialize(self.tree_dir)
+                    # pycache remembers refused sources; a cold run starts without that memory.
+                    failures = os.path.join(self.pycache_cache, 'failures.json')
+                    if os.path.exists(failures):
+                        os.unlink(failures)
+                    c = self._one(tool, jobs)
+                    n = self._one(tool, jobs)
+                    cold[key][tool['name']].append(c)
+                    noop[key][tool['name']].append(n)
+                    log('%-18s %-5s -j%s run %d/%d: cold %6.2fs (cpu %6.2fs), no-op %6.3fs (cpu %6.3fs), '
+                        'load %.1f' % (tool['name'], tree.label, jobs or 0, run + 1, runs, c['wall'], c['cpu'],
+                                       n['wall'], n['cpu'], c['load']))
+                    if check and run == 0:
+                        checks[key][tool['name']] = check()
+        return {key: {n: {'cold': summarize(cold[key][n], tree), 'noop': summarize(noop[key][n], tree),
+                          'correctness': checks[key].get(n)} for n in names}
+                for key, (tree, _, _, _) in configs.items()}
 
 
 def compare(python, reference, tree_dir):
@@ -358,12 +370,8 @@ def main():
         main_tree.count, main_tree.bytes / 1e6, runs, scale_runs, ', '.join(t['name'] for t in tools)))
     reference = make_reference(python, main_tree, tree_dir, work, env)
 
-    bench = Bench(args, tools, env, tree_dir, pycache_cache)
-    results = {'main': bench.cold_and_noop(main_tree, None, runs,
-                                           check=lambda: compare(python, reference, tree_dir))}
+    configs = {'main': (main_tree, None, runs, lambda: compare(python, reference, tree_dir))}
     trees = {'1x': main_tree.describe()}
-    scaling = {'1x': results['main']}
-    jobs = {}
     if not args.no_scaling:
         for scale in SCALES:
             if scale == 1:
@@ -372,9 +380,12 @@ def main():
             tree = corpus_tree.Tree(pristine, corpus_tree.select(files, fraction * min(scale, 1)),
                                     2 if scale == 2 else 1, label)
             trees[label] = tree.describe()
-            scaling[label] = bench.cold_and_noop(tree, None, scale_runs)
-        jobs['1'] = bench.cold_and_noop(main_tree, 1, scale_runs)
-        jobs['all'] = results['main']
+            configs[label] = (tree, None, scale_runs, None)
+        configs['j1'] = (main_tree, 1, scale_runs, None)
+    measured = Bench(args, tools, env, tree_dir, pycache_cache).measure_all(configs)
+    results = {'main': measured['main']}
+    scaling = dict(measured, **{'1x': measured['main']})
+    jobs = {'1': measured['j1'], 'all': measured['main']} if 'j1' in measured else {}
     results['scaling'] = {label: scaling[label] for label in ('0.25x', '0.5x', '1x', '2x') if label in scaling}
     results['jobs'] = jobs
 
