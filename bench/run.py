@@ -338,6 +338,8 @@ def main():
     started = time.time()
     load_start = os.getloadavg()
 
+    if args.quick:
+        measure.self_test()
     pycache = os.path.abspath(args.pycache) if args.pycache else build_pycache()
     python = find_python(pycache, args.python)
     version = python_version(python)
