@@ -59,6 +59,16 @@ def build_pycache():
     return os.path.join(target_dir(), 'release', 'pycache')
 
 
+def source_commit():
+    """The commit pycache was built from, marked when the crates have changes."""
+    try:
+        commit = subprocess.check_output(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT).decode().strip()
+        dirty = subprocess.call(['git', 'diff', '--quiet', 'HEAD', '--', 'crates', 'Cargo.toml'], cwd=ROOT)
+    except (OSError, subprocess.CalledProcessError):
+        return ''
+    return 'commit %s%s' % (commit, ' with changes' if dirty else '')
+
+
 def find_python(pycache, want):
     if os.path.sep in want:
         return os.path.abspath(want)
@@ -317,6 +327,7 @@ def main():
     parser.add_argument('--runs', type=int, help='runs per tool for the main figures (default 5)')
     parser.add_argument('--scale-runs', type=int, help='runs per tool for scaling and -j 1 (default 3)')
     parser.add_argument('--pycache', help='a pycache binary (default: cargo build --release)')
+    parser.add_argument('--pycache-source', help='what --pycache was built from, for the record (e.g. a commit)')
     parser.add_argument('--work', default=os.path.join(target_dir(), 'bench'), help='scratch directory')
     parser.add_argument('--out', help='results directory (default bench/results)')
     parser.add_argument('--no-scaling', action='store_true', help='skip the corpus-size and -j 1 runs')
@@ -341,6 +352,7 @@ def main():
     if args.quick:
         measure.self_test()
     pycache = os.path.abspath(args.pycache) if args.pycache else build_pycache()
+    source = args.pycache_source or ('' if args.pycache else source_commit())
     python = find_python(pycache, args.python)
     version = python_version(python)
     short = '.'.join(version.split('.')[:2])
@@ -367,6 +379,9 @@ def main():
                 'UV_CACHE_DIR': os.path.join(work, 'uv-cache'), 'UV_NO_PROGRESS': '1'})
 
     tools, notes = make_tools(pycache, python, version, peers, venv_python, work, env)
+    for tool in tools:
+        if tool['name'].startswith('pycache') and source:
+            tool['version'] += ' (%s)' % source
     main_tree = corpus_tree.Tree(pristine, corpus_tree.select(files, fraction), 1, '1x')
     log('tree: %d files, %.1f MB; %d runs (%d for scaling); tools: %s' % (
         main_tree.count, main_tree.bytes / 1e6, runs, scale_runs, ', '.join(t['name'] for t in tools)))
