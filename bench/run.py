@@ -43,7 +43,7 @@ import measure  # noqa: E402
 import report  # noqa: E402
 
 SCALES = (0.25, 0.5, 1, 2)
-BASE = 'pycache (cpython)'
+BASES = ('pycache (auto)', 'pycache (cpython)')  # the ratios' reference: what `pycache compile` does by default
 
 
 def log(msg):
@@ -134,18 +134,28 @@ def make_tools(pycache, python, version, peers, venv_python, work, env):
     short = '.'.join(version.split('.')[:2])
     tools, notes = [], []
     pycache_version = tool_version([pycache, '--version'])
-    for engine in ('cpython', 'native'):
+    engines = []
+    for engine in ('native', 'cpython'):
         ok, why = engine_works(pycache, python, engine, env)
-        if not ok:
+        if ok:
+            engines.append(engine)
+        else:
             notes.append('pycache --engine %s skipped: %s' % (engine, why))
             log(notes[-1])
-            continue
+    # With a native engine, the default (auto: native, and the interpreter for
+    # the files native declines) is a third way to run, and the one users get.
+    if 'native' in engines:
+        engines.insert(0, 'auto')
+    what = {'auto': 'the default: the native compiler, the interpreter for each file it declines',
+            'native': 'the native compiler only: a file it declines fails',
+            'cpython': 'interpreter workers for every file'}
+    for engine in engines:
         tools.append({
             'name': 'pycache (%s)' % engine,
             'version': pycache_version,
             'cmd': lambda jobs, engine=engine: [pycache, 'compile', '--engine', engine, '--python', python,
                                                 '-q', '--no-progress', '-j', str(jobs or 0), '{tree}'],
-            'method': '`pycache compile --engine %s --python %s -j N TREE`' % (engine, short),
+            'method': '`pycache compile --engine %s --python %s -j N TREE`: %s' % (engine, short, what[engine]),
         })
     tools.append({
         'name': 'compileall',
@@ -420,7 +430,7 @@ def main():
                    'trees': trees},
         'runs': runs,
         'scale_runs': scale_runs,
-        'baseline': BASE if any(t['name'] == BASE for t in tools) else tools[0]['name'],
+        'baseline': next((b for b in BASES if any(t['name'] == b for t in tools)), tools[0]['name']),
         'tools': {t['name']: {'version': t['version'], 'method': t['method']} for t in tools},
         'notes': notes,
         'results': results,
