@@ -342,12 +342,15 @@ def svg(doc):
                 s.parts.append('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" fill-opacity="%s"/>' % (
                     bx, y1 - h, slot * 0.33, h, colors[n], shade))
                 s.text(bx + slot * 0.165, y1 - h - 4, '%.1f' % v, 9, 'middle')
-            s.text(x0 + slot * (i + 0.5), y1 + 16, n, 10, 'middle')
-        s.text((x0 + x1) / 2, y1 + 32, 'light: -j 1, dark: all cores', 11, 'middle', fill='#57606a')
-        y = max(y, y1 + 50)
+            head, _, tail = n.partition(' (')
+            s.text(x0 + slot * (i + 0.5), y1 + 14, head, 10, 'middle')
+            if tail:
+                s.text(x0 + slot * (i + 0.5), y1 + 26, '(' + tail, 10, 'middle')
+        s.text((x0 + x1) / 2, y1 + 42, 'light: -j 1, dark: all cores', 11, 'middle', fill='#57606a')
+        y = max(y, y1 + 60)
 
     m = doc['machine']
-    versions = '; '.join('%s %s' % (n, t['version']) for n, t in doc['tools'].items())
+    versions = '; '.join(dict.fromkeys(t['version'] for t in doc['tools'].values()))
     for line in (
         '%s · %s · %s cores, %s GB · load %.2f → %.2f (shared machine: noisy)' % (
             doc['date'], m.get('cpu', m.get('machine')), m.get('cores'), m.get('memory_gb', '?'),
