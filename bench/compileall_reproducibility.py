@@ -3,10 +3,10 @@
 `python -m compileall`, in sorted order and in reverse order (`-i`), and
 counts the caches whose bytes differ.
 
-    python3 bench/compileall_reproducibility.py [--python PATH] [--tree DIR]
+    python3 bench/compileall_reproducibility.py [--python 3.10|PATH]
 
-Default tree: the interpreter's standard library plus the pinned corpus
-(the same tree as bench/compile.py). Same paths, same sources, same
+The tree: the interpreter's standard library plus the pinned corpus (the
+same tree as bench/run.py). Same paths, same sources, same
 PYTHONHASHSEED; only the order of compilation changes.
 """
 import argparse
@@ -18,7 +18,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import compile as bench  # noqa: E402
+import corpus_tree  # noqa: E402
+import run as bench  # noqa: E402
 
 
 def caches(root):
@@ -48,12 +49,14 @@ def run(python, tree, files, env):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--python', default='3.12')
-    parser.add_argument('--pycache', default=os.path.join(bench.ROOT, 'target', 'release', 'pycache'))
+    parser.add_argument('--pycache', help='a pycache binary (default: cargo build --release)')
+    parser.add_argument('--work', default=os.path.join(bench.target_dir(), 'bench'), help='scratch directory')
     args = parser.parse_args()
-    bench._PYCACHE = args.pycache
-    python, info = bench.find_python(args.python)
-    pristine = bench.build_tree(info)
-    tree = os.path.join(bench.WORK, 'order')
+    pycache = os.path.abspath(args.pycache) if args.pycache else bench.build_pycache()
+    python = bench.find_python(pycache, args.python)
+    version = '.'.join(bench.python_version(python).split('.')[:2])
+    pristine = corpus_tree.build_pristine(args.work, python, version, corpus_tree.fetch_corpus())
+    tree = os.path.join(args.work, 'order')
     shutil.rmtree(tree, ignore_errors=True)
     shutil.copytree(pristine, tree)
     files = []
