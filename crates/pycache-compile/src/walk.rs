@@ -90,6 +90,16 @@ impl Walker<'_> {
         Some(SourceFile { path, root: root.map(Path::to_path_buf), meta })
     }
 
+    /// A regular file found in a directory listing: its metadata comes
+    /// from the directory handle (no walk of the whole path again).
+    fn listed_file(&self, entry: &std::fs::DirEntry, path: PathBuf, root: &Path) -> Option<SourceFile> {
+        if self.limit.is_some() || self.options.exclude.is_some() {
+            return self.file(path, Some(root));
+        }
+        let meta = entry.metadata().ok().filter(Metadata::is_file)?;
+        Some(SourceFile { path, root: Some(root.to_path_buf()), meta })
+    }
+
     fn dir(&self, root: &Path, dir: &Path, depth_left: usize) -> (Vec<SourceFile>, Vec<WalkProblem>) {
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
@@ -100,15 +110,16 @@ impl Walker<'_> {
                 );
             }
         };
-        let mut names: Vec<(std::ffi::OsString, Option<std::fs::FileType>)> =
-            entries.filter_map(Result::ok).map(|e| (e.file_name(), e.file_type().ok())).collect();
+        let mut names: Vec<(std::ffi::OsString, Option<std::fs::FileType>, std::fs::DirEntry)> =
+            entries.filter_map(Result::ok).map(|e| (e.file_name(), e.file_type().ok(), e)).collect();
         names.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
         enum Item {
             File(PathBuf),
+            Listed(PathBuf, std::fs::DirEntry),
             Dir(PathBuf),
         }
         let mut items = Vec::new();
-        for (name, kind) in names {
+        for (name, kind, entry) in names {
             if name == OsStr::new("__pycache__") {
                 continue;
             }
@@ -126,6 +137,7 @@ impl Walker<'_> {
                         items.push(Item::File(full));
                     }
                 }
+                Some(kind) if kind.is_file() && is_py => items.push(Item::Listed(full, entry)),
                 _ if is_py => items.push(Item::File(full)),
                 _ => {}
             }
@@ -134,6 +146,7 @@ impl Walker<'_> {
             .into_par_iter()
             .map(|item| match item {
                 Item::File(path) => (self.file(path, Some(root)).into_iter().collect(), Vec::new()),
+                Item::Listed(path, entry) => (self.listed_file(&entry, path, root).into_iter().collect(), Vec::new()),
                 Item::Dir(path) => self.dir(root, &path, depth_left - 1),
             })
             .collect();
