@@ -192,7 +192,7 @@ fn float_pow(v: f64, w: f64) -> Result<Option<Constant>> {
         complex::FloatPow::Float(r) => Ok(Some(Constant::Float(r))),
         complex::FloatPow::Complex((real, imag)) => Ok(Some(Constant::Complex { real, imag })),
         complex::FloatPow::Raises => Ok(None),
-        complex::FloatPow::Unknown => unsupported("a float power with a subnormal result"),
+        complex::FloatPow::Unknown(why) => unsupported(why),
     }
 }
 
@@ -312,6 +312,9 @@ pub fn binary(op: Operator, a: &Constant, b: &Constant) -> Result<Option<Constan
         (Num::Complex(..), _) | (_, Num::Complex(..)) => complex_binary(op, a, b),
         (x, y) => {
             let (Some(fx), Some(fy)) = (float_of(&x), float_of(&y)) else { return Ok(None) };
+            if fx.is_nan() && fy.is_nan() && fx.to_bits() != fy.to_bits() {
+                return unsupported(complex::MIXED_NANS);
+            }
             let r = match op {
                 Operator::Add => fx + fy,
                 Operator::Sub => fx - fy,
@@ -440,21 +443,25 @@ fn complex_binary(op: Operator, a: &Constant, b: &Constant) -> Result<Option<Con
         }
     };
     let (Some((ar, ai)), Some((br, bi))) = (parts(a), parts(b)) else { return Ok(None) };
-    let (r, i) = match op {
-        Operator::Add => (ar + br, ai + bi),
-        Operator::Sub => (ar - br, ai - bi),
-        Operator::Mult => (ar * br - ai * bi, ar * bi + ai * br),
-        Operator::Div => match complex::div((ar, ai), (br, bi)) {
-            Some(r) => r,
-            None => return Ok(None),
-        },
-        Operator::Pow => match complex::pow((ar, ai), (br, bi)) {
-            Some(r) => r,
-            None => return Ok(None),
-        },
+    let nans = complex::Nans::default();
+    let outcome = match op {
+        Operator::Add => complex::Outcome::Value((nans.add(ar, br), nans.add(ai, bi))),
+        Operator::Sub => complex::Outcome::Value((nans.sub(ar, br), nans.sub(ai, bi))),
+        Operator::Mult => {
+            let (rr, ii) = (nans.mul(ar, br), nans.mul(ai, bi));
+            let (ri, ir) = (nans.mul(ar, bi), nans.mul(ai, br));
+            complex::Outcome::Value((nans.sub(rr, ii), nans.add(ri, ir)))
+        }
+        Operator::Div => complex::div((ar, ai), (br, bi)),
+        Operator::Pow => complex::pow((ar, ai), (br, bi)),
         _ => return Ok(None),
     };
-    Ok(Some(Constant::Complex { real: r, imag: i }))
+    match outcome {
+        _ if nans.mixed() => unsupported(complex::MIXED_NANS),
+        complex::Outcome::Value((real, imag)) => Ok(Some(Constant::Complex { real, imag })),
+        complex::Outcome::Raises => Ok(None),
+        complex::Outcome::Unknown(why) => unsupported(why),
+    }
 }
 
 pub fn subscript(v: &Constant, i: &Constant) -> Result<Option<Constant>> {
