@@ -120,6 +120,9 @@ pub struct CompileOptions {
     /// Where refusals are remembered between runs (see `FailureMemory`);
     /// `None` remembers nothing.
     pub failure_memory: Option<PathBuf>,
+    /// Where the headers of caches are remembered between runs (see
+    /// `HeaderMemory`); `None` reads every cache.
+    pub header_memory: Option<PathBuf>,
     pub engine: Engine,
 }
 
@@ -141,6 +144,7 @@ impl Default for CompileOptions {
             jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             timeout: Some(Duration::from_secs(120)),
             failure_memory: None,
+            header_memory: None,
             engine: Engine::Auto,
         }
     }

@@ -6,12 +6,12 @@
 //! mode than the one asked for is stale, and a file that holds only a header
 //! is stale.
 
-use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use pycache_pyc::{Header, Magic, Validation, pyc_mtime, pyc_size, source_hash};
 
+use crate::headers::HeaderMemory;
 use crate::options::InvalidationMode;
 
 /// What a fresh cache must look like, for one interpreter and mode.
@@ -33,22 +33,6 @@ impl Expectation {
     }
 }
 
-/// Reads enough of `cache` to judge it: the header plus one byte of body.
-fn head(cache: &Path) -> Option<Vec<u8>> {
-    let mut file = std::fs::File::open(cache).ok()?;
-    let mut buf = [0u8; 17];
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return None,
-        }
-    }
-    Some(buf[..filled].to_vec())
-}
-
 /// Whether `cache` is fresh for a source with metadata `meta`. `source`
 /// yields the source bytes, only called for hash caches whose header
 /// otherwise matches.
@@ -57,8 +41,9 @@ pub(crate) fn is_fresh(
     expect: &Expectation,
     meta: &std::fs::Metadata,
     source: &mut dyn FnMut() -> Option<std::sync::Arc<Vec<u8>>>,
+    memory: &HeaderMemory,
 ) -> bool {
-    let Some(head) = head(cache) else { return false };
+    let Some(head) = memory.head(cache) else { return false };
     let Ok(header) = Header::parse(&head) else { return false };
     if header.magic != expect.magic || head.len() <= header.len() {
         return false;
@@ -107,18 +92,18 @@ mod tests {
         let meta = std::fs::metadata(&source).unwrap();
         let good = expect.header(&meta, b"").unwrap();
         let (_d, cache, _) = setup(&good, b"c");
-        assert!(is_fresh(&cache, &expect, &meta, &mut no_source));
+        assert!(is_fresh(&cache, &expect, &meta, &mut no_source, &HeaderMemory::default()));
         // Same second, different size: stale (compileall would keep it).
         let Validation::Timestamp { mtime, .. } = good.validation else { panic!() };
         let (_d, cache, _) = setup(&Header::timestamp(magic, mtime, 99), b"c");
-        assert!(!is_fresh(&cache, &expect, &meta, &mut no_source));
+        assert!(!is_fresh(&cache, &expect, &meta, &mut no_source, &HeaderMemory::default()));
         // A header and no body: stale.
         let (_d, cache, _) = setup(&good, b"");
-        assert!(!is_fresh(&cache, &expect, &meta, &mut no_source));
+        assert!(!is_fresh(&cache, &expect, &meta, &mut no_source, &HeaderMemory::default()));
         // Another interpreter's magic: stale.
         let other = Expectation { magic: Magic::new(3495), ..expect };
         let (_d, cache, _) = setup(&good, b"c");
-        assert!(!is_fresh(&cache, &other, &meta, &mut no_source));
+        assert!(!is_fresh(&cache, &other, &meta, &mut no_source, &HeaderMemory::default()));
     }
 
     #[test]
@@ -131,10 +116,10 @@ mod tests {
         let timestamp = Expectation { magic, mode: InvalidationMode::Timestamp };
         let (_d, cache, meta) = setup(&Header::hash(magic, hash, true), b"c");
         let mut give = || Some(Arc::clone(&source));
-        assert!(is_fresh(&cache, &checked, &meta, &mut give));
-        assert!(!is_fresh(&cache, &unchecked, &meta, &mut give));
-        assert!(!is_fresh(&cache, &timestamp, &meta, &mut give));
+        assert!(is_fresh(&cache, &checked, &meta, &mut give, &HeaderMemory::default()));
+        assert!(!is_fresh(&cache, &unchecked, &meta, &mut give, &HeaderMemory::default()));
+        assert!(!is_fresh(&cache, &timestamp, &meta, &mut give, &HeaderMemory::default()));
         let (_d, cache, meta) = setup(&Header::hash(magic, [0; 8], true), b"c");
-        assert!(!is_fresh(&cache, &checked, &meta, &mut give));
+        assert!(!is_fresh(&cache, &checked, &meta, &mut give, &HeaderMemory::default()));
     }
 }

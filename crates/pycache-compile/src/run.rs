@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use crate::dfile::display_name;
 use crate::failures::{FailureMemory, Refusal, Subject};
+use crate::headers::HeaderMemory;
 use crate::native;
 use crate::options::{CompileOptions, Engine, InvalidationMode, Layout, Target};
 use crate::plan::{Expectation, is_fresh};
@@ -209,8 +210,10 @@ pub fn run(options: &CompileOptions, targets: &[Target], progress: &dyn Progress
         .build()
         .map_err(|e| RunError::Setup(format!("cannot start threads: {e}")))?;
     let memory = FailureMemory::open(options.failure_memory.clone());
-    let report = threads.install(|| run_in_pool(options, &plans, &memory, progress));
+    let mut headers = HeaderMemory::open(options.header_memory.clone());
+    let report = threads.install(|| run_in_pool(options, &plans, &memory, &headers, progress));
     memory.save();
+    headers.save();
     report
 }
 
@@ -218,6 +221,7 @@ fn run_in_pool(
     options: &CompileOptions,
     plans: &[TargetPlan],
     memory: &FailureMemory,
+    headers: &HeaderMemory,
     progress: &dyn Progress,
 ) -> Result<Report, RunError> {
     progress.start("scanning", None);
@@ -272,7 +276,7 @@ fn run_in_pool(
                             continue;
                         }
                     };
-                    if !options.force && is_fresh(&cache, &plan.expect, &source.meta, &mut load) {
+                    if !options.force && is_fresh(&cache, &plan.expect, &source.meta, &mut load, headers) {
                         fresh.push(report(&source.path, plan, level, &cache, Status::Fresh));
                     } else if let Some(refusal) = (!options.force)
                         .then(|| memory.lookup(&subject(plan, level, &filename, source), &source.meta, &mut load))
@@ -336,7 +340,15 @@ fn run_in_pool(
         progress.advance(1);
     });
     progress.finish();
-    files.extend(compiled.into_inner().expect("results lock"));
+    let compiled = compiled.into_inner().expect("results lock");
+    // What was written is read back once, so that the next run can
+    // trust it from a stat.
+    compiled.par_iter().filter(|file| file.status == Status::Compiled).for_each(|file| {
+        if let Some(cache) = &file.cache {
+            headers.learn(cache);
+        }
+    });
+    files.extend(compiled);
     let mut report = Report::finish(files, notices);
     report.summary.workers_started = pools.values().map(WorkerPool::started_workers).sum();
     Ok(report)

@@ -10,6 +10,7 @@ use std::ffi::OsStr;
 use std::fs::Metadata;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -22,7 +23,7 @@ pub struct SourceFile {
     /// The path as compileall spells it: the argument, then the names below.
     pub path: PathBuf,
     /// The directory argument it was found under; `None` when named directly.
-    pub root: Option<PathBuf>,
+    pub root: Option<Arc<Path>>,
     /// `stat()` of the source, following symlinks.
     pub meta: Metadata,
 }
@@ -45,9 +46,14 @@ pub fn walk(options: &CompileOptions) -> (Vec<SourceFile>, Vec<WalkProblem>) {
         match std::fs::metadata(arg) {
             Ok(meta) if meta.is_dir() => {
                 let max = options.max_depth.unwrap_or(usize::MAX);
-                let found = walker.dir(arg, arg, max);
-                files.extend(found.0);
-                problems.extend(found.1);
+                let root: Arc<Path> = Arc::from(arg.as_path());
+                let mut found = Found::default();
+                walker.dir(&root, arg, max, &mut found);
+                files.reserve(found.files.iter().map(Vec::len).sum());
+                for chunk in found.files {
+                    files.extend(chunk);
+                }
+                problems.extend(found.problems);
             }
             Ok(_) => {
                 if !arg.as_os_str().as_bytes().ends_with(b".py") {
@@ -65,6 +71,14 @@ pub fn walk(options: &CompileOptions) -> (Vec<SourceFile>, Vec<WalkProblem>) {
     (files, problems)
 }
 
+/// What a directory yields: its files in chunks, so that each level of
+/// the tree moves its children's lists rather than copying their files.
+#[derive(Default)]
+struct Found {
+    files: Vec<Vec<SourceFile>>,
+    problems: Vec<WalkProblem>,
+}
+
 struct Walker<'a> {
     options: &'a CompileOptions,
     limit: Option<PathBuf>,
@@ -72,7 +86,7 @@ struct Walker<'a> {
 
 impl Walker<'_> {
     /// A candidate file: applies `-x`, `-e` and compileall's `isfile` check.
-    fn file(&self, path: PathBuf, root: Option<&Path>) -> Option<SourceFile> {
+    fn file(&self, path: PathBuf, root: Option<&Arc<Path>>) -> Option<SourceFile> {
         if let Some(rx) = &self.options.exclude {
             if rx.is_match(&path.to_string_lossy()) {
                 return None;
@@ -87,27 +101,25 @@ impl Walker<'_> {
             }
         }
         let meta = std::fs::metadata(&path).ok().filter(Metadata::is_file)?;
-        Some(SourceFile { path, root: root.map(Path::to_path_buf), meta })
+        Some(SourceFile { path, root: root.cloned(), meta })
     }
 
     /// A regular file found in a directory listing: its metadata comes
     /// from the directory handle (no walk of the whole path again).
-    fn listed_file(&self, entry: &std::fs::DirEntry, path: PathBuf, root: &Path) -> Option<SourceFile> {
+    fn listed_file(&self, entry: &std::fs::DirEntry, path: PathBuf, root: &Arc<Path>) -> Option<SourceFile> {
         if self.limit.is_some() || self.options.exclude.is_some() {
             return self.file(path, Some(root));
         }
         let meta = entry.metadata().ok().filter(Metadata::is_file)?;
-        Some(SourceFile { path, root: Some(root.to_path_buf()), meta })
+        Some(SourceFile { path, root: Some(Arc::clone(root)), meta })
     }
 
-    fn dir(&self, root: &Path, dir: &Path, depth_left: usize) -> (Vec<SourceFile>, Vec<WalkProblem>) {
+    fn dir(&self, root: &Arc<Path>, dir: &Path, depth_left: usize, found: &mut Found) {
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(err) => {
-                return (
-                    Vec::new(),
-                    vec![WalkProblem { path: dir.to_owned(), error: FileError::List(err.to_string()) }],
-                );
+                found.problems.push(WalkProblem { path: dir.to_owned(), error: FileError::List(err.to_string()) });
+                return;
             }
         };
         let mut names: Vec<(std::ffi::OsString, Option<std::fs::FileType>, std::fs::DirEntry)> =
@@ -142,21 +154,38 @@ impl Walker<'_> {
                 _ => {}
             }
         }
-        let results: Vec<(Vec<SourceFile>, Vec<WalkProblem>)> = items
+        let results: Vec<Found> = items
             .into_par_iter()
-            .map(|item| match item {
-                Item::File(path) => (self.file(path, Some(root)).into_iter().collect(), Vec::new()),
-                Item::Listed(path, entry) => (self.listed_file(&entry, path, root).into_iter().collect(), Vec::new()),
-                Item::Dir(path) => self.dir(root, &path, depth_left - 1),
+            .map(|item| {
+                let mut found = Found::default();
+                match item {
+                    Item::File(path) => found.files.push(self.file(path, Some(root)).into_iter().collect()),
+                    Item::Listed(path, entry) => {
+                        found.files.push(self.listed_file(&entry, path, root).into_iter().collect())
+                    }
+                    Item::Dir(path) => self.dir(root, &path, depth_left - 1, &mut found),
+                }
+                found
             })
             .collect();
-        let mut files = Vec::new();
-        let mut problems = Vec::new();
-        for (f, p) in results {
-            files.extend(f);
-            problems.extend(p);
+        // Runs of single files become one chunk; a directory's chunks move.
+        let mut run: Vec<SourceFile> = Vec::new();
+        for result in results {
+            for chunk in result.files {
+                if chunk.len() <= 1 {
+                    run.extend(chunk);
+                } else {
+                    if !run.is_empty() {
+                        found.files.push(std::mem::take(&mut run));
+                    }
+                    found.files.push(chunk);
+                }
+            }
+            found.problems.extend(result.problems);
         }
-        (files, problems)
+        if !run.is_empty() {
+            found.files.push(run);
+        }
     }
 }
 

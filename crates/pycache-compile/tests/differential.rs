@@ -18,6 +18,7 @@
 
 mod common;
 
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use common::{Same, caches, compare, compileall, copy_sources, corpus, move_caches, stdlib};
@@ -310,4 +311,57 @@ fn refused_sources_are_remembered_until_they_change() {
     std::fs::write(&bad, "def f():\n    pass\n").unwrap();
     let third = run(&options, &targets, &NoProgress).unwrap();
     assert_eq!((third.summary.compiled, third.summary.failed), (1, 0));
+}
+
+/// With the header memory, a no-op run stats caches instead of reading
+/// them; a cache changed in place (same size, the header's mtime bytes
+/// altered) or replaced by another file is still seen, and only it is
+/// recompiled.
+#[test]
+fn remembered_headers_never_hide_a_changed_cache() {
+    let Some(python) = reference(3, 12, "remembered_headers_never_hide_a_changed_cache") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("pkg")).unwrap();
+    for name in ["a.py", "b.py", "pkg/__init__.py", "pkg/c.py"] {
+        std::fs::write(tree.join(name), format!("NAME = {name:?}\n")).unwrap();
+    }
+    let memory = dir.path().join("headers.bin");
+    let options = CompileOptions {
+        paths: vec![tree.clone()],
+        header_memory: Some(memory.clone()),
+        jobs: 2,
+        ..CompileOptions::default()
+    };
+    let targets = [Target { interpreter: python }];
+    let compiled = |report: &Report| -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> =
+            report.files.iter().filter(|f| f.status == Status::Compiled).map(|f| f.path.clone()).collect();
+        paths.sort();
+        paths
+    };
+    assert_eq!(run(&options, &targets, &NoProgress).unwrap().summary.compiled, 4);
+    // Once the caches are older than a clock tick, a run learns them all.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let second = run(&options, &targets, &NoProgress).unwrap();
+    assert_eq!((second.summary.fresh, second.summary.compiled), (4, 0));
+    assert!(std::fs::metadata(&memory).unwrap().len() > 4 * 17, "the memory holds the four headers");
+
+    // In place, same size: the header's mtime field changes.
+    let cache_a = tree.join("__pycache__/a.cpython-312.pyc");
+    let mut bytes = std::fs::read(&cache_a).unwrap();
+    bytes[8] ^= 1;
+    std::fs::OpenOptions::new().write(true).open(&cache_a).unwrap().write_all_at(&bytes, 0).unwrap();
+    // Replaced by a rename: a stale copy of another cache.
+    let cache_c = tree.join("pkg/__pycache__/c.cpython-312.pyc");
+    let stale = dir.path().join("stale.pyc");
+    std::fs::copy(tree.join("pkg/__pycache__/__init__.cpython-312.pyc"), &stale).unwrap();
+    let mut stale_bytes = std::fs::read(&stale).unwrap();
+    stale_bytes[8] ^= 1;
+    std::fs::write(&stale, &stale_bytes).unwrap();
+    std::fs::rename(&stale, &cache_c).unwrap();
+
+    let third = run(&options, &targets, &NoProgress).unwrap();
+    assert_eq!(compiled(&third), [tree.join("a.py"), tree.join("pkg/c.py")]);
+    assert_eq!(run(&options, &targets, &NoProgress).unwrap().summary.compiled, 0);
 }

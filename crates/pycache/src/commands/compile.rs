@@ -68,6 +68,7 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
     cache.save();
 
     let jobs = jobs(args.jobs);
+    let header_memory = pycache_python::default_cache_dir().map(|dir| pycache_compile::memory_file(&dir, &paths));
     let options = CompileOptions {
         paths,
         max_depth: args.max_depth.or(args.no_recurse.then_some(0)),
@@ -92,6 +93,7 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
         jobs,
         timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
         failure_memory: pycache_python::default_cache_dir().map(|dir| dir.join("failures.json")),
+        header_memory,
         engine: match args.engine {
             Engine::Auto => pycache_compile::Engine::Auto,
             Engine::Cpython => pycache_compile::Engine::Cpython,

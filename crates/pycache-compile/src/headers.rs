@@ -1,0 +1,373 @@
+//! Remembering the headers of caches already read or written, so that a
+//! run with nothing to do stats each cache instead of opening and reading
+//! it (one system call instead of three, the largest part of a no-op run).
+//!
+//! An entry holds the first bytes of a cache (what `plan::is_fresh` judges:
+//! the header and one byte of body) together with the file's identity when
+//! they were read: device, inode, size, mtime and ctime. Rewriting a file in
+//! place changes its ctime, which no system call can set back; replacing it
+//! by a rename, as every writer of caches does, changes the inode. So an
+//! unchanged identity means unchanged bytes, with one gap: a change within
+//! the same tick of the file system's clock as the change before it leaves
+//! ctime as it was. An entry is therefore recorded only when the file's
+//! ctime is older, by more than a tick, than the clock before the read
+//! (git calls the others "racily clean").
+//!
+//! The memory is an index, never an authority: a lookup whose identity
+//! does not match falls back to reading the file, and the freshness rules
+//! are applied to the remembered bytes exactly as to read ones.
+
+use std::io::{Read, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+use rustc_hash::FxHashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+const FORMAT: u32 = 1;
+
+/// How many bytes of a cache are judged: the longest header and one byte.
+pub(crate) const HEAD: usize = 17;
+
+/// A file's identity: what changes whenever its bytes can have changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Identity {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Identity {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        Self {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+
+    /// Whether a change to the file after `before` must give it another
+    /// ctime. A file system that keeps whole seconds only (ctime with no
+    /// nanoseconds) may stamp a later change with the same second, so it
+    /// needs a wider margin than one clock tick.
+    fn settled(&self, before: SystemTime) -> bool {
+        let margin = if self.ctime.1 == 0 { Duration::from_secs(3) } else { Duration::from_millis(20) };
+        let Ok(now) = before.duration_since(UNIX_EPOCH) else { return false };
+        let Ok(secs) = u64::try_from(self.ctime.0) else { return false };
+        let ctime = Duration::new(secs, self.ctime.1.clamp(0, 999_999_999) as u32);
+        ctime + margin < now
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Store {
+    format: u32,
+    entries: Vec<(Vec<u8>, Identity, Vec<u8>)>,
+}
+
+#[derive(Debug)]
+struct Known {
+    identity: Identity,
+    head: Vec<u8>,
+    used: AtomicBool,
+}
+
+/// Paths as bytes: hashing a `Path` walks its components, which costs
+/// more than the lookup saves.
+type Key = Box<[u8]>;
+
+/// The heads of caches known from earlier runs, and those learnt in this one.
+#[derive(Debug, Default)]
+pub struct HeaderMemory {
+    file: Option<PathBuf>,
+    known: FxHashMap<Key, Known>,
+    learnt: Mutex<Vec<(PathBuf, Identity, Vec<u8>)>>,
+}
+
+impl HeaderMemory {
+    /// Loads `file` (a missing or unreadable file is an empty memory);
+    /// `None` remembers nothing between runs.
+    pub fn open(file: Option<PathBuf>) -> Self {
+        let store = file
+            .as_deref()
+            .and_then(|f| std::fs::read(f).ok())
+            .and_then(|bytes| postcard::from_bytes::<Store>(&bytes).ok())
+            .filter(|store| store.format == FORMAT)
+            .unwrap_or_default();
+        let known = store
+            .entries
+            .into_iter()
+            .map(|(path, identity, head)| {
+                (path.into_boxed_slice(), Known { identity, head, used: AtomicBool::new(false) })
+            })
+            .collect();
+        Self { file, known, learnt: Mutex::new(Vec::new()) }
+    }
+
+    /// The first bytes of `cache` (up to [`HEAD`]), or `None` when it
+    /// cannot be opened or read.
+    pub fn head(&self, cache: &Path) -> Option<Vec<u8>> {
+        if let Some(known) = self.known.get(cache.as_os_str().as_bytes())
+            && identity_of(cache).is_some_and(|identity| identity == known.identity)
+        {
+            known.used.store(true, Ordering::Relaxed);
+            return Some(known.head.clone());
+        }
+        self.read(cache)
+    }
+
+    /// Reads the head of `cache` and remembers it when it is settled.
+    fn read(&self, cache: &Path) -> Option<Vec<u8>> {
+        let mut file = std::fs::File::open(cache).ok()?;
+        let identity = file.metadata().ok().map(|meta| Identity::of(&meta));
+        let before = SystemTime::now();
+        let mut buf = [0u8; HEAD];
+        let mut filled = 0;
+        while filled < buf.len() {
+            match file.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return None,
+            }
+        }
+        let head = buf[..filled].to_vec();
+        if self.file.is_some()
+            && let Some(identity) = identity.filter(|id| id.settled(before))
+        {
+            self.learnt.lock().expect("header memory lock").push((cache.to_owned(), identity, head.clone()));
+        }
+        Some(head)
+    }
+
+    /// Reads and remembers the heads of caches this run wrote, so that the
+    /// next run can trust them without reading.
+    pub fn learn(&self, cache: &Path) {
+        if self.file.is_some() {
+            let _ = self.read(cache);
+        }
+    }
+
+    /// Writes the memory back: the entries used or learnt in this run, and
+    /// no others (the caches of files that are gone drop out). Nothing is
+    /// written when nothing changed; failing to write only costs reads
+    /// next time.
+    pub fn save(&mut self) {
+        let Some(file) = &self.file else { return };
+        let learnt = std::mem::take(self.learnt.get_mut().expect("header memory lock"));
+        let mut entries: FxHashMap<Key, (Identity, Vec<u8>)> = FxHashMap::default();
+        entries.reserve(self.known.len());
+        let mut dropped = false;
+        for (path, known) in self.known.drain() {
+            if known.used.into_inner() {
+                entries.insert(path, (known.identity, known.head));
+            } else {
+                dropped = true;
+            }
+        }
+        let mut changed = dropped;
+        for (path, identity, head) in learnt {
+            let path: Key = path.into_os_string().into_vec().into_boxed_slice();
+            if entries.get(&path).is_none_or(|(id, h)| *id != identity || *h != head) {
+                changed = true;
+            }
+            entries.insert(path, (identity, head));
+        }
+        if !changed {
+            return;
+        }
+        let store = Store {
+            format: FORMAT,
+            entries: entries.into_iter().map(|(path, (identity, head))| (path.into_vec(), identity, head)).collect(),
+        };
+        let result = (|| -> std::io::Result<()> {
+            let dir = file.parent().unwrap_or(Path::new("."));
+            std::fs::create_dir_all(dir)?;
+            let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+            temp.write_all(&postcard::to_stdvec(&store).map_err(std::io::Error::other)?)?;
+            temp.persist(file).map_err(|e| e.error)?;
+            Ok(())
+        })();
+        if let Err(err) = result {
+            tracing::debug!("cannot save `{}`: {err}", file.display());
+        }
+    }
+}
+
+thread_local! {
+    /// The directory of the last cache looked up on this thread, open:
+    /// the caches of one source directory come one after another, and a
+    /// stat relative to their directory skips the walk down the path.
+    static LAST_DIR: std::cell::RefCell<Option<(PathBuf, rustix::fd::OwnedFd)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `stat(cache)`'s identity, following symlinks as opening it would.
+fn identity_of(cache: &Path) -> Option<Identity> {
+    use rustix::fs::{AtFlags, Mode, OFlags, StatxFlags};
+    let (Some(dir), Some(name)) = (cache.parent(), cache.file_name()) else {
+        return std::fs::metadata(cache).ok().map(|meta| Identity::of(&meta));
+    };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    LAST_DIR.with_borrow_mut(|last| {
+        if last.as_ref().is_none_or(|(open, _)| open != dir) {
+            let fd = rustix::fs::open(dir, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+            *last = Some((dir.to_owned(), fd));
+        }
+        let (_, fd) = last.as_ref()?;
+        let st = rustix::fs::statx(fd, name, AtFlags::empty(), StatxFlags::BASIC_STATS).ok()?;
+        Some(Identity {
+            dev: rustix::fs::makedev(st.stx_dev_major, st.stx_dev_minor),
+            ino: st.stx_ino,
+            size: st.stx_size,
+            mtime: (st.stx_mtime.tv_sec, i64::from(st.stx_mtime.tv_nsec)),
+            ctime: (st.stx_ctime.tv_sec, i64::from(st.stx_ctime.tv_nsec)),
+        })
+    })
+}
+
+/// Where the memory of a run over `paths` lives under the cache directory
+/// `dir`: one file per set of arguments, so that trees do not evict each
+/// other's entries.
+pub fn memory_file(dir: &Path, paths: &[PathBuf]) -> PathBuf {
+    use std::hash::Hasher;
+    let mut hasher = siphasher::sip::SipHasher13::new_with_keys(0x7079_6361_6368_6568, 0);
+    let cwd = std::env::current_dir().unwrap_or_default();
+    for path in paths {
+        hasher.write(cwd.join(path).as_os_str().as_bytes());
+        hasher.write_u8(0);
+    }
+    dir.join("headers").join(format!("{:016x}.bin", hasher.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settle(path: &Path) {
+        // Back-date the file's ctime the only way there is: wait.
+        let meta = std::fs::metadata(path).unwrap();
+        while !Identity::of(&meta).settled(SystemTime::now()) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn a_settled_head_is_remembered_until_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("memory.bin");
+        let cache = dir.path().join("x.pyc");
+        std::fs::write(&cache, b"0123456789abcdefXYZ").unwrap();
+        settle(&cache);
+
+        let mut memory = HeaderMemory::open(Some(store.clone()));
+        assert_eq!(memory.head(&cache).unwrap(), b"0123456789abcdefX");
+        memory.save();
+
+        // Another file with the same name is read, not remembered.
+        let mut again = HeaderMemory::open(Some(store.clone()));
+        assert!(again.known.contains_key(cache.as_os_str().as_bytes()));
+        // Rewritten in place with the same size: the ctime moved on.
+        std::fs::write(&cache, b"fedcba9876543210QRS").unwrap();
+        assert_eq!(again.head(&cache).unwrap(), b"fedcba9876543210Q");
+        again.save();
+    }
+
+    #[test]
+    fn only_a_ctime_older_than_a_tick_is_settled() {
+        let now = SystemTime::now();
+        let since = now.duration_since(UNIX_EPOCH).unwrap();
+        let at = |ago: Duration, nanos: bool| {
+            let t = since - ago;
+            let ns = if nanos { i64::from(t.subsec_nanos().max(1)) } else { 0 };
+            Identity { dev: 1, ino: 2, size: 3, mtime: (0, 0), ctime: (t.as_secs() as i64, ns) }
+        };
+        assert!(!at(Duration::ZERO, true).settled(now));
+        assert!(!at(Duration::from_millis(5), true).settled(now));
+        assert!(at(Duration::from_millis(500), true).settled(now));
+        // Whole seconds: the file system may stamp a later change alike.
+        assert!(!at(Duration::from_secs(2), false).settled(now));
+        assert!(at(Duration::from_secs(5), false).settled(now));
+    }
+
+    #[test]
+    fn a_fresh_file_is_read_but_not_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("memory.bin");
+        let cache = dir.path().join("x.pyc");
+        std::fs::write(&cache, b"0123456789abcdefX").unwrap();
+        let before = SystemTime::now();
+        let mut memory = HeaderMemory::open(Some(store.clone()));
+        assert_eq!(memory.head(&cache).unwrap(), b"0123456789abcdefX");
+        let settled = Identity::of(&std::fs::metadata(&cache).unwrap()).settled(before);
+        memory.save();
+        assert_eq!(HeaderMemory::open(Some(store)).known.contains_key(cache.as_os_str().as_bytes()), settled);
+    }
+
+    #[test]
+    fn unused_entries_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("memory.bin");
+        let (a, b) = (dir.path().join("a.pyc"), dir.path().join("b.pyc"));
+        std::fs::write(&a, b"aaaaaaaaaaaaaaaaa").unwrap();
+        std::fs::write(&b, b"bbbbbbbbbbbbbbbbb").unwrap();
+        settle(&a);
+        settle(&b);
+        let mut memory = HeaderMemory::open(Some(store.clone()));
+        memory.learn(&a);
+        memory.learn(&b);
+        memory.save();
+        let mut memory = HeaderMemory::open(Some(store.clone()));
+        assert_eq!(memory.known.len(), 2);
+        memory.head(&a).unwrap();
+        memory.save();
+        let memory = HeaderMemory::open(Some(store));
+        assert_eq!(memory.known.keys().map(|k| &k[..]).collect::<Vec<_>>(), [a.as_os_str().as_bytes()]);
+    }
+
+    #[test]
+    fn the_identity_from_a_directory_handle_is_the_one_stat_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("x.pyc");
+        std::fs::write(&cache, b"0123456789abcdefX").unwrap();
+        let link = dir.path().join("link.pyc");
+        std::os::unix::fs::symlink(&cache, &link).unwrap();
+        let expected = Identity::of(&std::fs::metadata(&cache).unwrap());
+        assert_eq!(identity_of(&cache), Some(expected));
+        assert_eq!(identity_of(&link), Some(expected));
+        assert_eq!(identity_of(&dir.path().join("gone.pyc")), None);
+    }
+
+    #[test]
+    fn a_matching_identity_answers_without_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("x.pyc");
+        std::fs::write(&cache, b"0123456789abcdefX").unwrap();
+        let identity = Identity::of(&std::fs::metadata(&cache).unwrap());
+        let mut memory = HeaderMemory::default();
+        let remembered = Known { identity, head: b"remembered".to_vec(), used: AtomicBool::new(false) };
+        memory.known.insert(cache.as_os_str().as_bytes().into(), remembered);
+        assert_eq!(memory.head(&cache).unwrap(), b"remembered");
+        // Any change to the file, even of its mode, moves ctime on (a change
+        // within the same clock tick would not: `settled` keeps those out).
+        std::thread::sleep(Duration::from_millis(30));
+        std::fs::set_permissions(&cache, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        assert_eq!(memory.head(&cache).unwrap(), b"0123456789abcdefX");
+    }
+
+    #[test]
+    fn a_store_of_another_format_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("memory.bin");
+        std::fs::write(&store, b"\xff\xff\xff\xff garbage").unwrap();
+        assert!(HeaderMemory::open(Some(store)).known.is_empty());
+    }
+}
