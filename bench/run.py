@@ -272,10 +272,12 @@ class Bench:
                     continue
                 for tool in self.tools:
                     tree.materialize(self.tree_dir)
-                    # pycache remembers refused sources; a cold run starts without that memory.
+                    # pycache remembers refused sources and the headers of caches; a cold
+                    # run starts without either memory.
                     failures = os.path.join(self.pycache_cache, 'failures.json')
                     if os.path.exists(failures):
                         os.unlink(failures)
+                    shutil.rmtree(os.path.join(self.pycache_cache, 'headers'), ignore_errors=True)
                     c = self._one(tool, jobs)
                     n = self._one(tool, jobs)
                     cold[key][tool['name']].append(c)
