@@ -164,6 +164,9 @@ impl HeaderMemory {
     pub fn save(&mut self) {
         let Some(file) = &self.file else { return };
         let learnt = std::mem::take(self.learnt.get_mut().expect("header memory lock"));
+        if learnt.is_empty() && self.known.values().all(|known| known.used.load(Ordering::Relaxed)) {
+            return;
+        }
         let mut entries: FxHashMap<Key, (Identity, Vec<u8>)> = FxHashMap::default();
         entries.reserve(self.known.len());
         let mut dropped = false;

@@ -210,10 +210,8 @@ pub fn run(options: &CompileOptions, targets: &[Target], progress: &dyn Progress
         .build()
         .map_err(|e| RunError::Setup(format!("cannot start threads: {e}")))?;
     let memory = FailureMemory::open(options.failure_memory.clone());
-    let mut headers = HeaderMemory::open(options.header_memory.clone());
-    let report = threads.install(|| run_in_pool(options, &plans, &memory, &headers, progress));
+    let report = threads.install(|| run_in_pool(options, &plans, &memory, progress));
     memory.save();
-    headers.save();
     report
 }
 
@@ -221,12 +219,15 @@ fn run_in_pool(
     options: &CompileOptions,
     plans: &[TargetPlan],
     memory: &FailureMemory,
-    headers: &HeaderMemory,
     progress: &dyn Progress,
 ) -> Result<Report, RunError> {
+    let started = std::time::Instant::now();
     progress.start("scanning", None);
-    let (sources, problems) = walk(options);
+    // The header memory is needed only once the walk is done.
+    let (mut headers, (sources, problems)) =
+        rayon::join(|| HeaderMemory::open(options.header_memory.clone()), || walk(options));
     progress.finish();
+    tracing::debug!("walk: {} sources in {:.1?}", sources.len(), started.elapsed());
 
     let mut files: Vec<FileReport> = Vec::new();
     let mut notices = 0;
@@ -276,7 +277,7 @@ fn run_in_pool(
                             continue;
                         }
                     };
-                    if !options.force && is_fresh(&cache, &plan.expect, &source.meta, &mut load, headers) {
+                    if !options.force && is_fresh(&cache, &plan.expect, &source.meta, &mut load, &headers) {
                         fresh.push(report(&source.path, plan, level, &cache, Status::Fresh));
                     } else if let Some(refusal) = (!options.force)
                         .then(|| memory.lookup(&subject(plan, level, &filename, source), &source.meta, &mut load))
@@ -297,7 +298,9 @@ fn run_in_pool(
         })
         .collect();
     progress.finish();
+    tracing::debug!("check: done at {:.1?}", started.elapsed());
     let mut tasks = Vec::new();
+    files.reserve(checked.iter().map(|(fresh, _)| fresh.len()).sum());
     for (fresh, stale) in checked {
         files.extend(fresh);
         tasks.extend(stale);
@@ -349,7 +352,10 @@ fn run_in_pool(
         }
     });
     files.extend(compiled);
+    tracing::debug!("compile: done at {:.1?}", started.elapsed());
     let mut report = Report::finish(files, notices);
+    headers.save();
+    tracing::debug!("report and memory: done at {:.1?}", started.elapsed());
     report.summary.workers_started = pools.values().map(WorkerPool::started_workers).sum();
     Ok(report)
 }

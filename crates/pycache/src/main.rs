@@ -52,10 +52,11 @@ fn init_logging(verbose: u8, quiet: u8) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_env("PYCACHE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .without_time()
-        .with_target(false)
-        .init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    // From -vv on, the time since start, so that the phases can be timed.
+    if verbose >= 2 {
+        builder.with_timer(tracing_subscriber::fmt::time::uptime()).init();
+    } else {
+        builder.without_time().init();
+    }
 }

@@ -101,7 +101,9 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let bar = Bar::new(global.quiet == 0 && !global.no_progress);
+    tracing::debug!("interpreters ready at {:.1?}", started.elapsed());
     let report = pycache_compile::run(&options, &targets, &bar)?;
+    tracing::debug!("run finished at {:.1?}", started.elapsed());
     let mut out = Out::new();
     match args.format {
         Format::Json => out.json(&report)?,
