@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::hash::Hasher;
-use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -147,14 +146,9 @@ impl FailureMemory {
             format: FORMAT,
             entries: guard.0.iter().map(|(k, (s, r))| (k.clone(), s.clone(), r.clone())).collect(),
         };
-        let result = (|| -> std::io::Result<()> {
-            let dir = file.parent().unwrap_or(Path::new("."));
-            std::fs::create_dir_all(dir)?;
-            let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-            temp.write_all(&serde_json::to_vec(&store).map_err(std::io::Error::other)?)?;
-            temp.persist(file).map_err(|e| e.error)?;
-            Ok(())
-        })();
+        let result = serde_json::to_vec(&store)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| pycache_python::write_state_file(file, &bytes));
         match result {
             Ok(()) => guard.1 = false,
             Err(err) => tracing::debug!("cannot save `{}`: {err}", file.display()),

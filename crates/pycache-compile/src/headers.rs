@@ -17,7 +17,7 @@
 //! does not match falls back to reading the file, and the freshness rules
 //! are applied to the remembered bytes exactly as to read ones.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use rustc_hash::FxHashMap;
@@ -192,14 +192,9 @@ impl HeaderMemory {
             format: FORMAT,
             entries: entries.into_iter().map(|(path, (identity, head))| (path.into_vec(), identity, head)).collect(),
         };
-        let result = (|| -> std::io::Result<()> {
-            let dir = file.parent().unwrap_or(Path::new("."));
-            std::fs::create_dir_all(dir)?;
-            let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-            temp.write_all(&postcard::to_stdvec(&store).map_err(std::io::Error::other)?)?;
-            temp.persist(file).map_err(|e| e.error)?;
-            Ok(())
-        })();
+        let result = postcard::to_stdvec(&store)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| pycache_python::write_state_file(file, &bytes));
         if let Err(err) = result {
             tracing::debug!("cannot save `{}`: {err}", file.display());
         }

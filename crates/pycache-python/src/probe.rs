@@ -168,7 +168,7 @@ impl ProbeCache {
         }
         // Drop entries whose executables are gone.
         state.0.entries.retain(|path, _| path.exists());
-        if let Err(err) = write_atomic(file, &serde_json::to_vec_pretty(&state.0).unwrap_or_default()) {
+        if let Err(err) = write_state_file(file, &serde_json::to_vec_pretty(&state.0).unwrap_or_default()) {
             tracing::debug!("cannot save the interpreter cache `{}`: {err}", file.display());
         } else {
             state.1 = false;
@@ -199,7 +199,10 @@ pub fn default_cache_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").filter(|d| !d.is_empty()).map(|home| PathBuf::from(home).join(".cache/pycache"))
 }
 
-fn write_atomic(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Replaces a file of pycache's own state (under [`default_cache_dir`])
+/// atomically, creating its directory: a reader sees the old file or the
+/// new one, never a part.
+pub fn write_state_file(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = file.parent().unwrap_or(Path::new("."));
     fs_err::create_dir_all(dir)?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
