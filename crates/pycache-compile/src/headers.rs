@@ -31,6 +31,15 @@ use serde::{Deserialize, Serialize};
 
 const FORMAT: u32 = 1;
 
+/// A memory no run has used for this long is deleted: trees come and go
+/// (a build directory, a temporary checkout), and one file is kept per
+/// set of arguments.
+const UNUSED_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// How stale a used memory's mtime may get before a run that only read it
+/// renews it, so that it is not taken for unused.
+const RENEW_AFTER: Duration = Duration::from_secs(24 * 3600);
+
 /// How many bytes of a cache are judged: the longest header and one byte.
 pub(crate) const HEAD: usize = 17;
 
@@ -103,6 +112,9 @@ impl HeaderMemory {
             .and_then(|bytes| postcard::from_bytes::<Store>(&bytes).ok())
             .filter(|store| store.format == FORMAT)
             .unwrap_or_default();
+        if let Some(file) = &file {
+            renew(file);
+        }
         let known = store
             .entries
             .into_iter()
@@ -197,6 +209,38 @@ impl HeaderMemory {
             .and_then(|bytes| pycache_python::write_state_file(file, &bytes));
         if let Err(err) = result {
             tracing::debug!("cannot save `{}`: {err}", file.display());
+        }
+        if let Some(dir) = file.parent() {
+            forget_unused(dir, SystemTime::now());
+        }
+    }
+}
+
+/// Moves the mtime of a memory in use forward, at most once a day.
+fn renew(file: &Path) {
+    let now = SystemTime::now();
+    let Ok(modified) = std::fs::metadata(file).and_then(|meta| meta.modified()) else { return };
+    if now.duration_since(modified).is_ok_and(|age| age > RENEW_AFTER)
+        && let Err(err) = std::fs::File::options().append(true).open(file).and_then(|f| f.set_modified(now))
+    {
+        tracing::debug!("cannot renew `{}`: {err}", file.display());
+    }
+}
+
+/// Deletes the memories in `dir` that no run has used for [`UNUSED_FOR`].
+fn forget_unused(dir: &Path, now: SystemTime) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|ext| ext != "bin") {
+            continue;
+        }
+        let unused = entry
+            .metadata()
+            .and_then(|meta| meta.modified())
+            .is_ok_and(|modified| now.duration_since(modified).is_ok_and(|age| age > UNUSED_FOR));
+        if unused {
+            let _ = std::fs::remove_file(&path);
         }
     }
 }
@@ -359,6 +403,29 @@ mod tests {
         std::thread::sleep(Duration::from_millis(30));
         std::fs::set_permissions(&cache, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
         assert_eq!(memory.head(&cache).unwrap(), b"0123456789abcdefX");
+    }
+
+    #[test]
+    fn memories_unused_for_a_month_are_deleted_and_used_ones_renewed() {
+        let dir = tempfile::tempdir().unwrap();
+        let age = |days: u64| SystemTime::now() - Duration::from_secs(days * 24 * 3600);
+        let set_age = |path: &Path, days: u64| {
+            std::fs::File::options().append(true).open(path).unwrap().set_modified(age(days)).unwrap();
+        };
+        let (old, recent, other) =
+            (dir.path().join("old.bin"), dir.path().join("recent.bin"), dir.path().join("x.txt"));
+        for (path, days) in [(&old, 40), (&recent, 10), (&other, 40)] {
+            std::fs::write(path, b"").unwrap();
+            set_age(path, days);
+        }
+        // A memory read by a run is renewed, and so survives.
+        let used = dir.path().join("used.bin");
+        std::fs::write(&used, b"").unwrap();
+        set_age(&used, 40);
+        let _ = HeaderMemory::open(Some(used.clone()));
+        forget_unused(dir.path(), SystemTime::now());
+        assert!(!old.exists());
+        assert!(recent.exists() && other.exists() && used.exists());
     }
 
     #[test]
