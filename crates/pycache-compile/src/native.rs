@@ -52,8 +52,9 @@ pub struct Declined {
 #[derive(Debug, Clone)]
 pub struct NativeOutput {
     pub body: Vec<u8>,
-    /// As the warnings module prints them, without the source line:
-    /// `file:line: SyntaxWarning: message`.
+    /// As the warnings module prints them: `file:line: SyntaxWarning:
+    /// message`, then the source line indented by two spaces when the file
+    /// named `file` can be read (`linecache` reads it again by that name).
     pub warnings: Vec<String>,
 }
 
@@ -67,10 +68,19 @@ pub fn compile_body(source: &[u8], filename: &Path, level: u8) -> Result<NativeO
     let body = pycache_compiler::marshal::marshal_code(&compiled.code)
         .map_err(|err| Declined { reason: format!("native compiler bug: {err}"), syntax: false })?;
     let name = filename.display();
+    let named_file = (!compiled.warnings.is_empty()).then(|| std::fs::read(filename).ok()).flatten();
     let warnings = compiled
         .warnings
         .iter()
-        .map(|w| format!("{name}:{}: {}: {}", w.lineno, w.category.name(), w.message))
+        .map(|w| {
+            let head = format!("{name}:{}: {}: {}", w.lineno, w.category.name(), w.message);
+            let line = named_file.as_deref().and_then(|bytes| pycache_compiler::source_line(bytes, w.lineno));
+            // Any line that exists is printed, even a blank one.
+            match line {
+                Some(line) => format!("{head}\n  {line}"),
+                None => head,
+            }
+        })
         .collect();
     Ok(NativeOutput { body, warnings })
 }

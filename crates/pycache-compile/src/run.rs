@@ -396,7 +396,8 @@ fn compile_one(
                         warnings.push(line.clone());
                     }
                 }
-                let warnings = (!warnings.is_empty()).then(|| warnings.join("\n"));
+                // Each ends with a newline, as the interpreter prints them.
+                let warnings = (!warnings.is_empty()).then(|| warnings.iter().map(|w| format!("{w}\n")).collect());
                 let bodies = outputs.into_iter().map(|o| o.body).collect();
                 let output = Compiled { bodies, warnings, engine: Engine::Native, declined: None };
                 return write_levels(options, plan, memory, source, levels, &filename, &meta, &bytes, output);

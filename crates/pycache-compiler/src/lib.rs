@@ -75,6 +75,18 @@ pub fn compile_path_warned(source: &[u8], filename: &[u8], optimize: u8) -> Resu
     compile_as(source, fs_decode(filename), optimize)
 }
 
+/// Line `lineno` (1-based) of a source file as Python's `linecache` gives
+/// it to the warnings module, stripped as `str.strip()` strips: decoded
+/// with the file's encoding, split at universal newlines. `None` where
+/// `linecache` would have no line (no such line, or undecodable text).
+pub fn source_line(bytes: &[u8], lineno: u32) -> Option<String> {
+    let source = source::Source::decode(bytes).ok()?;
+    let line = source.text.split_inclusive('\n').nth(lineno.checked_sub(1)? as usize)?;
+    // str.isspace also holds for the information separators U+001C..U+001F.
+    let line = line.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c));
+    Some(line.to_owned())
+}
+
 fn fs_decode(bytes: &[u8]) -> PyStr {
     if let Ok(text) = std::str::from_utf8(bytes) {
         return PyStr::new(text);
@@ -99,4 +111,23 @@ fn compile_as(source: &[u8], filename: PyStr, optimize: u8) -> Result<Compiled, 
     let code = compiler.module(&module)?;
     warnings.append(&mut compiler.warnings);
     Ok(Compiled { code, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::source_line;
+
+    #[test]
+    fn source_lines_are_found_as_linecache_finds_them() {
+        let source = b"\xef\xbb\xbfa = 1\r\n\t b = '\\d'\x1f \rc = 3\n\n  last";
+        assert_eq!(source_line(source, 1).as_deref(), Some("a = 1"));
+        assert_eq!(source_line(source, 2).as_deref(), Some("b = '\\d'"));
+        assert_eq!(source_line(source, 3).as_deref(), Some("c = 3"));
+        assert_eq!(source_line(source, 4).as_deref(), Some(""));
+        assert_eq!(source_line(source, 5).as_deref(), Some("last"));
+        assert_eq!(source_line(source, 6), None);
+        assert_eq!(source_line(source, 0), None);
+        assert_eq!(source_line(b"# coding: latin-1\nx = '\xe9'\n", 2).as_deref(), Some("x = '\u{e9}'"));
+        assert_eq!(source_line(b"x = '\xe9'\n", 1), None);
+    }
 }

@@ -322,4 +322,22 @@ fn warnings_come_from_the_interpreter_under_auto_and_from_the_native_compiler_un
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("webapp/escapes.py:2: SyntaxWarning: invalid escape sequence '\\d'"), "{stderr}");
+
+    // The native compiler's warnings read as the interpreter's do, source
+    // line included, whatever the line's indentation and the file's shape.
+    let source = "import re\r\nif True:\r\n\t  x = re.compile('\\d+')   \r\ny = 1 is 1\ndef f():\n    return '\\w'";
+    std::fs::write(dir.path().join("webapp/escapes.py"), source).unwrap();
+    let warnings = |engine: &str| {
+        let out = pycache(
+            &["compile", "webapp", "--python", "3.12", "--engine", engine, "-f", "--format", "json"],
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let file = json["files"].as_array().unwrap().iter().find(|f| f["path"] == "webapp/escapes.py").cloned();
+        file.unwrap()["warnings"].as_str().unwrap().to_owned()
+    };
+    let (native, interpreter) = (warnings("native"), warnings("cpython"));
+    assert!(native.contains("\n  x = re.compile('\\d+')\n"), "{native}");
+    assert_eq!(native, interpreter);
 }
