@@ -5,6 +5,7 @@
 //! which is what CPython's columns count.
 
 use crate::error::Refusal;
+use crate::generated::codecs::{ALIASES as CODEC_ALIASES, CHARMAPS};
 
 /// Decoded, newline-normalised source and its line starts.
 pub struct Source {
@@ -28,17 +29,27 @@ impl Source {
         if bom && encoding != "utf-8" {
             return Err(Refusal::syntax(format!("encoding problem: {encoding} with BOM")));
         }
-        let text = match codec_alias(&encoding) {
-            "utf-8" => match std::str::from_utf8(body) {
+        let text = match codec(&encoding) {
+            Some(Codec::Utf8) => match std::str::from_utf8(body) {
                 Ok(text) => text.to_owned(),
                 Err(_) => return Err(Refusal::syntax("source is not valid UTF-8")),
             },
-            "iso-8859-1" => body.iter().map(|&b| char::from(b)).collect(),
-            "ascii" | "us-ascii" => match std::str::from_utf8(body) {
+            Some(Codec::Latin1) => body.iter().map(|&b| char::from(b)).collect(),
+            Some(Codec::Ascii) => match std::str::from_utf8(body) {
                 Ok(text) if text.is_ascii() => text.to_owned(),
                 _ => return Err(Refusal::syntax("source is not valid ASCII")),
             },
-            other => return Err(Refusal::unsupported(format!("source encoding `{other}`"))),
+            Some(Codec::Charmap(name, table)) => {
+                let mut text = String::with_capacity(body.len());
+                for &b in body {
+                    match char::from_u32(u32::from(table[usize::from(b)])).filter(|&c| c != '\u{fffe}') {
+                        Some(c) => text.push(c),
+                        None => return Err(Refusal::syntax(format!("byte {b:#04x} is undefined in {name}"))),
+                    }
+                }
+                text
+            }
+            None => return Err(Refusal::unsupported(format!("source encoding `{encoding}`"))),
         };
         Ok(Self::from_text(translate_newlines(&text)))
     }
@@ -139,14 +150,56 @@ fn normal_name(name: &str) -> String {
     name.to_ascii_lowercase()
 }
 
-/// The codecs decoded here, by the names Python accepts for them.
-fn codec_alias(name: &str) -> &str {
-    let full = name.replace('_', "-");
-    match full.as_str() {
-        "utf8" | "utf-8" => "utf-8",
-        "latin1" | "l1" | "iso8859-1" | "8859" | "cp819" | "latin" | "iso-8859-1" => "iso-8859-1",
-        "ascii" | "us-ascii" | "646" => "ascii",
-        _ => name,
+/// A codec this module decodes.
+enum Codec {
+    Utf8,
+    Latin1,
+    Ascii,
+    /// A single-byte codec: its module name and table.
+    Charmap(&'static str, &'static [u16; 256]),
+}
+
+/// The codec Python's codec registry finds for `name`: the name
+/// normalised (lowercase; each run of characters other than letters,
+/// digits and `.` becomes one `_` between words), the shortcuts
+/// `PyUnicode_Decode` takes, then `encodings.aliases` (also with `.` as
+/// `_`), else the normalised name as the module name. `None` for a codec
+/// not decoded here (multi-byte ones) or unknown to Python.
+fn codec(name: &str) -> Option<Codec> {
+    let mut normal = String::with_capacity(name.len());
+    let mut gap = false;
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || c == '.' {
+            if gap && !normal.is_empty() {
+                normal.push('_');
+            }
+            gap = false;
+            normal.push(c.to_ascii_lowercase());
+        } else {
+            gap = true;
+        }
+    }
+    match normal.as_str() {
+        "utf8" | "utf_8" => return Some(Codec::Utf8),
+        "ascii" | "us_ascii" => return Some(Codec::Ascii),
+        "latin1" | "latin_1" | "iso_8859_1" | "iso8859_1" => return Some(Codec::Latin1),
+        _ => {}
+    }
+    let alias = |key: &str| {
+        CODEC_ALIASES
+            .binary_search_by(|(alias, _)| alias.as_bytes().cmp(key.as_bytes()))
+            .ok()
+            .map(|i| CODEC_ALIASES[i].1)
+    };
+    let module = alias(&normal).or_else(|| alias(&normal.replace('.', "_"))).unwrap_or(&normal);
+    match module {
+        "utf_8" => Some(Codec::Utf8),
+        "ascii" => Some(Codec::Ascii),
+        "latin_1" => Some(Codec::Latin1),
+        _ => CHARMAPS
+            .binary_search_by(|(name, _)| name.as_bytes().cmp(module.as_bytes()))
+            .ok()
+            .map(|i| Codec::Charmap(CHARMAPS[i].0, &CHARMAPS[i].1)),
     }
 }
 
@@ -164,6 +217,23 @@ mod tests {
         let src = Source::decode(b"# coding: latin-1\ns = '\xe9'\n").unwrap();
         assert!(src.text.contains('\u{e9}'));
         assert!(Source::decode(b"\xef\xbb\xbf# coding: latin-1\n").is_err());
+    }
+
+    #[test]
+    fn single_byte_codecs_decode_by_the_interpreters_tables() {
+        let text = |bytes: &[u8]| Source::decode(bytes).map(|s| s.text);
+        assert_eq!(text(b"# coding: koi8-r\ns = '\xc1'\n").ok().as_deref(), Some("# coding: koi8-r\ns = '\u{430}'\n"));
+        assert_eq!(text(b"# coding: cp1252\ns = '\x80'\n").ok().as_deref(), Some("# coding: cp1252\ns = '\u{20ac}'\n"));
+        assert_eq!(
+            text(b"# coding: Windows-1252\ns = '\x80'\n").ok().as_deref(),
+            Some("# coding: Windows-1252\ns = '\u{20ac}'\n")
+        );
+        // 0x81 is undefined in cp1252: a strict decode fails, so does compile().
+        assert!(text(b"# coding: cp1252\ns = '\x81'\n").is_err_and(|r| r.kind == crate::RefusalKind::Syntax));
+        assert!(text(b"# coding: latin\ns = '\xe9'\n").is_ok_and(|t| t.contains('\u{e9}')));
+        assert!(text(b"# coding: utf8\n").is_ok());
+        assert!(text(b"# coding: shift_jis\nx = 1\n").is_err_and(|r| r.kind == crate::RefusalKind::Unsupported));
+        assert!(text(b"# coding: no-such-codec\nx = 1\n").is_err());
     }
 
     #[test]

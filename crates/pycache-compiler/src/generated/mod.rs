@@ -2,3 +2,5 @@
 
 #[allow(dead_code)]
 pub mod opcodes;
+
+pub mod codecs;
