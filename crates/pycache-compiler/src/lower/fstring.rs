@@ -92,7 +92,8 @@ impl Lower<'_> {
                     if let Some(debug) = &field.debug_text {
                         let start = field.range.start() + TextSize::new(1);
                         let end = start + TextSize::new(debug.as_str().len() as u32);
-                        out.push(Piece::Const { value: debug.as_str().to_string(), start, end });
+                        let value = without_hash_comments(debug.as_str());
+                        out.push(Piece::Const { value, start, end });
                     }
                     let value = self.formatted_value(field, raw)?;
                     out.push(Piece::Value(value));
@@ -132,8 +133,19 @@ impl Lower<'_> {
             colon -= 1;
         }
         let close = field.range.end() - TextSize::new(1);
-        let spec_text = self.text(TextRange::new(spec.range.start(), close));
-        if spec_text.contains("{{") || spec_text.contains("}}") {
+        // Doubled braces among the literal characters of a spec are not
+        // reproduced; the `}}` that closes a nested field is not one of them,
+        // so the nested fields are masked out before looking.
+        let start = spec.range.start().to_usize();
+        let mut literal = self.text(TextRange::new(spec.range.start(), close)).as_bytes().to_vec();
+        for element in spec.elements.iter() {
+            if let rs::InterpolatedStringElement::Interpolation(inner) = element {
+                let end = literal.len();
+                let (from, to) = (inner.range.start().to_usize() - start, inner.range.end().to_usize() - start);
+                literal[from.min(end)..to.min(end)].fill(b' ');
+            }
+        }
+        if literal.windows(2).any(|pair| pair == b"{{" || pair == b"}}") {
             return self.refuse(spec.range, "doubled braces in an f-string format spec");
         }
         let mut items: Vec<Expr> = Vec::new();
@@ -168,5 +180,43 @@ impl Lower<'_> {
             items.push(self.str_const("", close, close));
         }
         Ok(Expr { range: self.span(TextSize::new(colon as u32), close), kind: ExprKind::JoinedStr(items) })
+    }
+}
+
+/// A self-documenting field's text as CPython 3.12.1's tokenizer records
+/// it: from each `#` to the next newline (kept) or the end is dropped, as a
+/// comment would be, even where the `#` sits inside a string literal.
+fn without_hash_comments(text: &str) -> String {
+    if !text.contains('#') {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut in_comment = false;
+    for c in text.chars() {
+        match c {
+            '#' => in_comment = true,
+            '\n' => {
+                in_comment = false;
+                out.push(c);
+            }
+            _ if !in_comment => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_hash_comments;
+
+    // Regression: `{1+2 = # my comment\n  }` in test_fstring.py kept its
+    // comment in the constant.
+    #[test]
+    fn regression_debug_text_drops_comments_like_the_3_12_1_tokenizer() {
+        assert_eq!(without_hash_comments("1+2 = # my comment\n  "), "1+2 = \n  ");
+        assert_eq!(without_hash_comments("'a#b' = "), "'a");
+        assert_eq!(without_hash_comments("1 # c\n + 2 # d\n = "), "1 \n + 2 \n = ");
+        assert_eq!(without_hash_comments("x = "), "x = ");
     }
 }
