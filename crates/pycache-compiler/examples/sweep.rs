@@ -8,92 +8,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use pycache_compiler::code::{CodeObject, Constant, kind};
+#[path = "support/dump.rs"]
+mod support;
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn pyfloat_hex(f: f64) -> String {
-    // Python's float.hex().
-    if f.is_nan() {
-        return "nan".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    let sign = if f.is_sign_negative() { "-" } else { "" };
-    if f == 0.0 {
-        return format!("{sign}0x0.0p+0");
-    }
-    let bits = f.to_bits();
-    let mut exp = ((bits >> 52) & 0x7ff) as i64;
-    let mant = bits & ((1 << 52) - 1);
-    let lead;
-    if exp == 0 {
-        lead = 0;
-        exp = -1022;
-    } else {
-        lead = 1;
-        exp -= 1023;
-    }
-    let digits = format!("{mant:013x}");
-    format!("{sign}0x{lead}.{digits}p{}{}", if exp >= 0 { "+" } else { "-" }, exp.abs())
-}
-
-fn konst(c: &Constant) -> String {
-    match c {
-        Constant::None => "None".into(),
-        Constant::Ellipsis => "Ellipsis".into(),
-        Constant::Bool(b) => format!("Bool({})", if *b { "True" } else { "False" }),
-        Constant::Int(i) => format!("Int({i})"),
-        Constant::Float(f) => format!("Float({})", pyfloat_hex(*f)),
-        Constant::Complex { real, imag } => format!("Complex({},{})", pyfloat_hex(*real), pyfloat_hex(*imag)),
-        Constant::Str(s) => format!("Str({})", hex(s.as_bytes())),
-        Constant::Bytes(b) => format!("Bytes({})", hex(b)),
-        Constant::Tuple(t) => format!("Tuple({})", t.iter().map(konst).collect::<Vec<_>>().join(",")),
-        Constant::FrozenSet(t) => {
-            let mut items: Vec<String> = t.iter().map(konst).collect();
-            items.sort();
-            items.dedup();
-            format!("FrozenSet({})", items.join(","))
-        }
-        Constant::Code(c) => format!("Code({})", c.qualname),
-    }
-}
-
-fn dump(co: &CodeObject, out: &mut Vec<String>) {
-    out.push(format!("code {} {}", co.qualname, co.name));
-    out.push(format!(
-        " args {} {} {} stack {} flags {:x} first {}",
-        co.argcount, co.posonlyargcount, co.kwonlyargcount, co.stacksize, co.flags, co.firstlineno
-    ));
-    out.push(format!(" code {}", hex(&co.code)));
-    out.push(format!(" names {}", co.names.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" ")));
-    let pick = |mask: u8| -> String {
-        co.localsplusnames
-            .iter()
-            .zip(&co.localspluskinds)
-            .filter(|(_, k)| *k & mask != 0)
-            .map(|(n, _)| n.to_string())
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    out.push(format!(" varnames {}", pick(kind::LOCAL)));
-    out.push(format!(" cellvars {}", pick(kind::CELL)));
-    out.push(format!(" freevars {}", pick(kind::FREE)));
-    out.push(format!(" filename {}", co.filename));
-    out.push(format!(" linetable {}", hex(&co.linetable)));
-    out.push(format!(" exceptiontable {}", hex(&co.exceptiontable)));
-    for (i, c) in co.consts.iter().enumerate() {
-        out.push(format!(" const {i} {}", konst(c)));
-    }
-    for c in &co.consts {
-        if let Constant::Code(inner) = c {
-            dump(inner, out);
-        }
-    }
-}
+use support::dump;
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) {
     if path.is_dir() {
