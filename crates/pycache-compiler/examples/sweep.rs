@@ -6,26 +6,17 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[path = "support/dump.rs"]
 mod support;
 
 use support::dump;
 
-fn collect(path: &Path, out: &mut Vec<PathBuf>) {
-    if path.is_dir() {
-        let mut entries: Vec<_> = std::fs::read_dir(path).unwrap().flatten().map(|e| e.path()).collect();
-        entries.sort();
-        for e in entries {
-            if e.file_name().is_some_and(|n| n != "__pycache__") {
-                collect(&e, out);
-            }
-        }
-    } else if path.extension().is_some_and(|e| e == "py") {
-        out.push(path.to_path_buf());
-    }
-}
+#[path = "support/sources.rs"]
+mod sources;
+
+use sources::collect;
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();

@@ -16,21 +16,14 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-fn collect(path: &Path, out: &mut Vec<PathBuf>) {
-    if path.is_dir() {
-        let mut entries: Vec<_> = std::fs::read_dir(path).unwrap().flatten().map(|e| e.path()).collect();
-        entries.sort();
-        for e in entries {
-            collect(&e, out);
-        }
-    } else if path.extension().is_some_and(|e| e == "py") {
-        out.push(path.to_path_buf());
-    }
-}
+#[path = "support/sources.rs"]
+mod sources;
+
+use sources::collect;
 
 const CPYTHON_SIDE: &str = r#"
 import sys, time, marshal

@@ -4,19 +4,12 @@
 //!
 //!     cargo run --release -p pycache-compiler --example warnings -- PATHS...
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn collect(path: &Path, out: &mut Vec<PathBuf>) {
-    if path.is_dir() {
-        let mut entries: Vec<_> = std::fs::read_dir(path).unwrap().flatten().map(|e| e.path()).collect();
-        entries.sort();
-        for e in entries {
-            collect(&e, out);
-        }
-    } else if path.extension().is_some_and(|e| e == "py") {
-        out.push(path.to_path_buf());
-    }
-}
+#[path = "support/sources.rs"]
+mod sources;
+
+use sources::collect;
 
 fn main() {
     let mut files = Vec::new();
