@@ -129,7 +129,7 @@ impl HeaderMemory {
     /// cannot be opened or read.
     pub fn head(&self, cache: &Path) -> Option<Vec<u8>> {
         if let Some(known) = self.known.get(cache.as_os_str().as_bytes())
-            && identity_of(cache).is_some_and(|identity| identity == known.identity)
+            && std::fs::metadata(cache).is_ok_and(|meta| Identity::of(&meta) == known.identity)
         {
             known.used.store(true, Ordering::Relaxed);
             return Some(known.head.clone());
@@ -245,37 +245,6 @@ fn forget_unused(dir: &Path, now: SystemTime) {
     }
 }
 
-thread_local! {
-    /// The directory of the last cache looked up on this thread, open:
-    /// the caches of one source directory come one after another, and a
-    /// stat relative to their directory skips the walk down the path.
-    static LAST_DIR: std::cell::RefCell<Option<(PathBuf, rustix::fd::OwnedFd)>> = const { std::cell::RefCell::new(None) };
-}
-
-/// `stat(cache)`'s identity, following symlinks as opening it would.
-fn identity_of(cache: &Path) -> Option<Identity> {
-    use rustix::fs::{AtFlags, Mode, OFlags, StatxFlags};
-    let (Some(dir), Some(name)) = (cache.parent(), cache.file_name()) else {
-        return std::fs::metadata(cache).ok().map(|meta| Identity::of(&meta));
-    };
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-    LAST_DIR.with_borrow_mut(|last| {
-        if last.as_ref().is_none_or(|(open, _)| open != dir) {
-            let fd = rustix::fs::open(dir, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()?;
-            *last = Some((dir.to_owned(), fd));
-        }
-        let (_, fd) = last.as_ref()?;
-        let st = rustix::fs::statx(fd, name, AtFlags::empty(), StatxFlags::BASIC_STATS).ok()?;
-        Some(Identity {
-            dev: rustix::fs::makedev(st.stx_dev_major, st.stx_dev_minor),
-            ino: st.stx_ino,
-            size: st.stx_size,
-            mtime: (st.stx_mtime.tv_sec, i64::from(st.stx_mtime.tv_nsec)),
-            ctime: (st.stx_ctime.tv_sec, i64::from(st.stx_ctime.tv_nsec)),
-        })
-    })
-}
-
 /// Where the memory of a run over `paths` lives under the cache directory
 /// `dir`: one file per set of arguments, so that trees do not evict each
 /// other's entries.
@@ -373,59 +342,6 @@ mod tests {
         memory.save();
         let memory = HeaderMemory::open(Some(store));
         assert_eq!(memory.known.keys().map(|k| &k[..]).collect::<Vec<_>>(), [a.as_os_str().as_bytes()]);
-    }
-
-    #[test]
-    fn the_identity_from_a_directory_handle_is_the_one_stat_gives() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = dir.path().join("x.pyc");
-        std::fs::write(&cache, b"0123456789abcdefX").unwrap();
-        let link = dir.path().join("link.pyc");
-        std::os::unix::fs::symlink(&cache, &link).unwrap();
-        let expected = Identity::of(&std::fs::metadata(&cache).unwrap());
-        assert_eq!(identity_of(&cache), Some(expected));
-        assert_eq!(identity_of(&link), Some(expected));
-        assert_eq!(identity_of(&dir.path().join("gone.pyc")), None);
-    }
-
-    #[test]
-    fn a_matching_identity_answers_without_reading() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = dir.path().join("x.pyc");
-        std::fs::write(&cache, b"0123456789abcdefX").unwrap();
-        let identity = Identity::of(&std::fs::metadata(&cache).unwrap());
-        let mut memory = HeaderMemory::default();
-        let remembered = Known { identity, head: b"remembered".to_vec(), used: AtomicBool::new(false) };
-        memory.known.insert(cache.as_os_str().as_bytes().into(), remembered);
-        assert_eq!(memory.head(&cache).unwrap(), b"remembered");
-        // Any change to the file, even of its mode, moves ctime on (a change
-        // within the same clock tick would not: `settled` keeps those out).
-        std::thread::sleep(Duration::from_millis(30));
-        std::fs::set_permissions(&cache, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-        assert_eq!(memory.head(&cache).unwrap(), b"0123456789abcdefX");
-    }
-
-    #[test]
-    fn memories_unused_for_a_month_are_deleted_and_used_ones_renewed() {
-        let dir = tempfile::tempdir().unwrap();
-        let age = |days: u64| SystemTime::now() - Duration::from_secs(days * 24 * 3600);
-        let set_age = |path: &Path, days: u64| {
-            std::fs::File::options().append(true).open(path).unwrap().set_modified(age(days)).unwrap();
-        };
-        let (old, recent, other) =
-            (dir.path().join("old.bin"), dir.path().join("recent.bin"), dir.path().join("x.txt"));
-        for (path, days) in [(&old, 40), (&recent, 10), (&other, 40)] {
-            std::fs::write(path, b"").unwrap();
-            set_age(path, days);
-        }
-        // A memory read by a run is renewed, and so survives.
-        let used = dir.path().join("used.bin");
-        std::fs::write(&used, b"").unwrap();
-        set_age(&used, 40);
-        let _ = HeaderMemory::open(Some(used.clone()));
-        forget_unused(dir.path(), SystemTime::now());
-        assert!(!old.exists());
-        assert!(recent.exists() && other.exists() && used.exists());
     }
 
     #[test]
