@@ -38,7 +38,7 @@ pub struct Nans {
 
 impl Nans {
     fn meet(&self, a: f64, b: f64) {
-        if a.is_nan() && b.is_nan() && a.to_bits() != b.to_bits() {
+        if mixed_nans(a, b) {
             self.mixed.set(true);
         }
     }
@@ -75,7 +75,13 @@ impl Nans {
 
 pub const MIXED_NANS: &str = "arithmetic on two different NaNs";
 
-fn prod(a: C, b: C, n: &Nans) -> C {
+/// Whether `a` and `b` are NaNs with different bits.
+pub fn mixed_nans(a: f64, b: f64) -> bool {
+    a.is_nan() && b.is_nan() && a.to_bits() != b.to_bits()
+}
+
+/// `a * b`, the parts as CPython multiplies them.
+pub fn prod(a: C, b: C, n: &Nans) -> C {
     let (rr, ii) = (n.mul(a.0, b.0), n.mul(a.1, b.1));
     let (ri, ir) = (n.mul(a.0, b.1), n.mul(a.1, b.0));
     (n.sub(rr, ii), n.add(ri, ir))

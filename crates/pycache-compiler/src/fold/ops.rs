@@ -312,7 +312,7 @@ pub fn binary(op: Operator, a: &Constant, b: &Constant) -> Result<Option<Constan
         (Num::Complex(..), _) | (_, Num::Complex(..)) => complex_binary(op, a, b),
         (x, y) => {
             let (Some(fx), Some(fy)) = (float_of(&x), float_of(&y)) else { return Ok(None) };
-            if fx.is_nan() && fy.is_nan() && fx.to_bits() != fy.to_bits() {
+            if complex::mixed_nans(fx, fy) {
                 return unsupported(complex::MIXED_NANS);
             }
             let r = match op {
@@ -447,11 +447,7 @@ fn complex_binary(op: Operator, a: &Constant, b: &Constant) -> Result<Option<Con
     let outcome = match op {
         Operator::Add => complex::Outcome::Value((nans.add(ar, br), nans.add(ai, bi))),
         Operator::Sub => complex::Outcome::Value((nans.sub(ar, br), nans.sub(ai, bi))),
-        Operator::Mult => {
-            let (rr, ii) = (nans.mul(ar, br), nans.mul(ai, bi));
-            let (ri, ir) = (nans.mul(ar, bi), nans.mul(ai, br));
-            complex::Outcome::Value((nans.sub(rr, ii), nans.add(ri, ir)))
-        }
+        Operator::Mult => complex::Outcome::Value(complex::prod((ar, ai), (br, bi), &nans)),
         Operator::Div => complex::div((ar, ai), (br, bi)),
         Operator::Pow => complex::pow((ar, ai), (br, bi)),
         _ => return Ok(None),
