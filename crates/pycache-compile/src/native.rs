@@ -68,13 +68,16 @@ pub fn compile_body(source: &[u8], filename: &Path, level: u8) -> Result<NativeO
     let body = pycache_compiler::marshal::marshal_code(&compiled.code)
         .map_err(|err| Declined { reason: format!("native compiler bug: {err}"), syntax: false })?;
     let name = filename.display();
-    let named_file = (!compiled.warnings.is_empty()).then(|| std::fs::read(filename).ok()).flatten();
+    let lines = (!compiled.warnings.is_empty())
+        .then(|| std::fs::read(filename).ok().and_then(|bytes| pycache_compiler::source_lines(&bytes)))
+        .flatten()
+        .unwrap_or_default();
     let warnings = compiled
         .warnings
         .iter()
         .map(|w| {
             let head = format!("{name}:{}: {}: {}", w.lineno, w.category.name(), w.message);
-            let line = named_file.as_deref().and_then(|bytes| pycache_compiler::source_line(bytes, w.lineno));
+            let line = (w.lineno as usize).checked_sub(1).and_then(|i| lines.get(i));
             // Any line that exists is printed, even a blank one.
             match line {
                 Some(line) => format!("{head}\n  {line}"),

@@ -75,16 +75,16 @@ pub fn compile_path_warned(source: &[u8], filename: &[u8], optimize: u8) -> Resu
     compile_as(source, fs_decode(filename), optimize)
 }
 
-/// Line `lineno` (1-based) of a source file as Python's `linecache` gives
-/// it to the warnings module, stripped as `str.strip()` strips: decoded
-/// with the file's encoding, split at universal newlines. `None` where
-/// `linecache` would have no line (no such line, or undecodable text).
-pub fn source_line(bytes: &[u8], lineno: u32) -> Option<String> {
+/// The lines of a source file as Python's `linecache` gives them to the
+/// warnings module, each stripped as `str.strip()` strips: decoded with the
+/// file's encoding, split at universal newlines. `None` where `linecache`
+/// would have no lines (undecodable text).
+pub fn source_lines(bytes: &[u8]) -> Option<Vec<String>> {
     let source = source::Source::decode(bytes).ok()?;
-    let line = source.text.split_inclusive('\n').nth(lineno.checked_sub(1)? as usize)?;
     // str.isspace also holds for the information separators U+001C..U+001F.
-    let line = line.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c));
-    Some(line.to_owned())
+    let strip =
+        |line: &str| line.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)).to_owned();
+    Some(source.text.split_inclusive('\n').map(strip).collect())
 }
 
 fn fs_decode(bytes: &[u8]) -> PyStr {
@@ -115,7 +115,12 @@ fn compile_as(source: &[u8], filename: PyStr, optimize: u8) -> Result<Compiled, 
 
 #[cfg(test)]
 mod tests {
-    use super::source_line;
+    use super::source_lines;
+
+    /// Line `lineno`, 1-based, as the warnings module would print it.
+    fn source_line(bytes: &[u8], lineno: u32) -> Option<String> {
+        source_lines(bytes)?.get(usize::try_from(lineno).ok()?.checked_sub(1)?).cloned()
+    }
 
     #[test]
     fn source_lines_are_found_as_linecache_finds_them() {
