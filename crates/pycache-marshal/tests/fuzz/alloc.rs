@@ -29,29 +29,27 @@ fn shrink(size: usize) {
     LIVE.fetch_sub(size, Ordering::Relaxed);
 }
 
+/// Counts `size` bytes in, or fails within the budget, around `allocate`.
+fn counted(size: usize, allocate: impl FnOnce() -> *mut u8) -> *mut u8 {
+    if !grow(size) {
+        return std::ptr::null_mut();
+    }
+    let ptr = allocate();
+    if ptr.is_null() {
+        shrink(size);
+    }
+    ptr
+}
+
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if !grow(layout.size()) {
-            return std::ptr::null_mut();
-        }
         // SAFETY: the caller's contract is passed on unchanged.
-        let ptr = unsafe { System.alloc(layout) };
-        if ptr.is_null() {
-            shrink(layout.size());
-        }
-        ptr
+        counted(layout.size(), || unsafe { System.alloc(layout) })
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if !grow(layout.size()) {
-            return std::ptr::null_mut();
-        }
         // SAFETY: as for `alloc`.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if ptr.is_null() {
-            shrink(layout.size());
-        }
-        ptr
+        counted(layout.size(), || unsafe { System.alloc_zeroed(layout) })
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
