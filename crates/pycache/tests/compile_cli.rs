@@ -219,14 +219,32 @@ fn fresh_py_compile(python: &Path, source: &Path, level: u8, cwd: &Path) -> Vec<
     std::fs::read(cfile).unwrap()
 }
 
+/// The 3.12 interpreter the native compiler reproduces, or a visible skip.
+fn native_target(test: &str) -> Option<pycache_python::Interpreter> {
+    let python = reference(3, 12, test)?;
+    if python.version != (3, 12, 1) {
+        eprintln!("SKIP {test}: the native compiler reproduces 3.12.1, and this is {}", python.label());
+        return None;
+    }
+    Some(python)
+}
+
+/// Runs `pycache ARGS --format json` in `cwd`, which must exit 0.
+fn json_run(args: &[&str], cwd: &Path) -> serde_json::Value {
+    let out = pycache(&[args, &["--format", "json"]].concat(), cwd);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The report of `path` in a JSON run.
+fn file_report(json: &serde_json::Value, path: &str) -> serde_json::Value {
+    json["files"].as_array().unwrap().iter().find(|f| f["path"] == path).cloned().unwrap()
+}
+
 #[test]
 fn engine_native_writes_what_a_fresh_py_compile_writes() {
     let test = "engine_native_writes_what_a_fresh_py_compile_writes";
-    let Some(python) = reference(3, 12, test) else { return };
-    if python.version != (3, 12, 1) {
-        eprintln!("SKIP {test}: the native compiler reproduces 3.12.1, and this is {}", python.label());
-        return;
-    }
+    let Some(python) = native_target(test) else { return };
     let dir = example();
     let out = pycache(
         &[
@@ -253,24 +271,17 @@ fn engine_native_writes_what_a_fresh_py_compile_writes() {
 #[test]
 fn engine_auto_falls_back_to_the_interpreter_for_a_declined_file() {
     let test = "engine_auto_falls_back_to_the_interpreter_for_a_declined_file";
-    let Some(python) = reference(3, 12, test) else { return };
-    if python.version != (3, 12, 1) {
-        eprintln!("SKIP {test}: the native compiler reproduces 3.12.1, and this is {}", python.label());
-        return;
-    }
+    let Some(python) = native_target(test) else { return };
     let dir = example();
     // A lone surrogate in an f-string is something the native compiler declines.
     std::fs::write(dir.path().join("webapp/declined.py"), "x = 1\ns = f'\\ud800{x}'\n").unwrap();
-    let out = pycache(&["compile", "webapp", "--python", "3.12", "--format", "json"], dir.path());
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let files = json["files"].as_array().unwrap();
-    let declined = files.iter().find(|f| f["path"] == "webapp/declined.py").unwrap();
+    let json = json_run(&["compile", "webapp", "--python", "3.12"], dir.path());
+    let declined = file_report(&json, "webapp/declined.py");
     assert_eq!(declined["status"], "compiled");
     assert_eq!(declined["engine"], "cpython");
     assert!(declined["native_declined"].as_str().unwrap().contains("surrogate"), "{declined}");
     assert_eq!(json["summary"]["compiled_native"], 6);
-    assert_eq!(files.iter().filter(|f| f["engine"] == "native").count(), 6);
+    assert_eq!(json["files"].as_array().unwrap().iter().filter(|f| f["engine"] == "native").count(), 6);
 
     // The same file under --engine native fails, with the reason.
     let out = pycache(&["compile", "webapp", "--python", "3.12", "--engine", "native", "-f"], dir.path());
@@ -301,18 +312,11 @@ fn engine_native_refuses_an_interpreter_it_does_not_reproduce() {
 #[test]
 fn warnings_come_from_the_interpreter_under_auto_and_from_the_native_compiler_under_native() {
     let test = "warnings_come_from_the_interpreter_under_auto_and_from_the_native_compiler_under_native";
-    let Some(python) = reference(3, 12, test) else { return };
-    if python.version != (3, 12, 1) {
-        eprintln!("SKIP {test}: the native compiler reproduces 3.12.1, and this is {}", python.label());
-        return;
-    }
+    let Some(python) = native_target(test) else { return };
     let dir = example();
     std::fs::write(dir.path().join("webapp/escapes.py"), "import re\npattern = re.compile('\\d+')\n").unwrap();
-    let out = pycache(&["compile", "webapp", "--python", "3.12", "--format", "json"], dir.path());
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let files = json["files"].as_array().unwrap();
-    let warned = files.iter().find(|f| f["path"] == "webapp/escapes.py").unwrap();
+    let json = json_run(&["compile", "webapp", "--python", "3.12"], dir.path());
+    let warned = file_report(&json, "webapp/escapes.py");
     assert_eq!(warned["engine"], "cpython", "{warned}");
     assert!(warned["native_declined"].as_str().unwrap().contains("warnings"), "{warned}");
     let warnings = warned["warnings"].as_str().unwrap();
@@ -328,14 +332,8 @@ fn warnings_come_from_the_interpreter_under_auto_and_from_the_native_compiler_un
     let source = "import re\r\nif True:\r\n\t  x = re.compile('\\d+')   \r\ny = 1 is 1\ndef f():\n    return '\\w'";
     std::fs::write(dir.path().join("webapp/escapes.py"), source).unwrap();
     let warnings = |engine: &str| {
-        let out = pycache(
-            &["compile", "webapp", "--python", "3.12", "--engine", engine, "-f", "--format", "json"],
-            dir.path(),
-        );
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let file = json["files"].as_array().unwrap().iter().find(|f| f["path"] == "webapp/escapes.py").cloned();
-        file.unwrap()["warnings"].as_str().unwrap().to_owned()
+        let json = json_run(&["compile", "webapp", "--python", "3.12", "--engine", engine, "-f"], dir.path());
+        file_report(&json, "webapp/escapes.py")["warnings"].as_str().unwrap().to_owned()
     };
     let (native, interpreter) = (warnings("native"), warnings("cpython"));
     assert!(native.contains("\n  x = re.compile('\\d+')\n"), "{native}");
