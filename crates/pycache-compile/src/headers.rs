@@ -348,6 +348,46 @@ mod tests {
     }
 
     #[test]
+    fn a_matching_identity_answers_without_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("x.pyc");
+        std::fs::write(&cache, b"0123456789abcdefX").unwrap();
+        let identity = Identity::of(&std::fs::metadata(&cache).unwrap());
+        let mut memory = HeaderMemory::default();
+        let remembered = Known { identity, head: b"remembered".to_vec(), used: AtomicBool::new(false) };
+        memory.known.insert(cache.as_os_str().as_bytes().into(), remembered);
+        assert_eq!(memory.head(&cache).unwrap(), b"remembered");
+        // Any change to the file, even of its mode, moves ctime on (a change
+        // within the same clock tick would not: `settled` keeps those out).
+        std::thread::sleep(Duration::from_millis(30));
+        std::fs::set_permissions(&cache, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        assert_eq!(memory.head(&cache).unwrap(), b"0123456789abcdefX");
+    }
+
+    #[test]
+    fn memories_unused_for_a_month_are_deleted_and_used_ones_renewed() {
+        let dir = tempfile::tempdir().unwrap();
+        let age = |days: u64| SystemTime::now() - Duration::from_secs(days * 24 * 3600);
+        let set_age = |path: &Path, days: u64| {
+            std::fs::File::options().append(true).open(path).unwrap().set_modified(age(days)).unwrap();
+        };
+        let (old, recent, other) =
+            (dir.path().join("old.bin"), dir.path().join("recent.bin"), dir.path().join("x.txt"));
+        for (path, days) in [(&old, 40), (&recent, 10), (&other, 40)] {
+            std::fs::write(path, b"").unwrap();
+            set_age(path, days);
+        }
+        // A memory read by a run is renewed, and so survives.
+        let used = dir.path().join("used.bin");
+        std::fs::write(&used, b"").unwrap();
+        set_age(&used, 40);
+        let _ = HeaderMemory::open(Some(used.clone()));
+        forget_unused(dir.path(), SystemTime::now());
+        assert!(!old.exists());
+        assert!(recent.exists() && other.exists() && used.exists());
+    }
+
+    #[test]
     fn a_store_of_another_format_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("memory.bin");
