@@ -3,11 +3,14 @@
 //! happens to caches.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
 
-use pycache_python::{DiscoveryError, Interpreter, ProbeCache, PythonRequest, find_interpreter};
+use pycache_python::{DiscoveryError, Interpreter, ProbeCache, ProbeError, PythonRequest, find_interpreter};
 use pycache_serverconf::{ConfigError, ServerKind};
 
 use crate::identity::{IdentityError, ServiceUser};
+use crate::launch::{Launch, Policy, Purpose, identify_from_files};
 
 /// What the user told doctor about the deployment.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +39,8 @@ pub struct Deployment {
     /// The trees to examine, absolute.
     pub paths: Vec<PathBuf>,
     pub targets: Vec<Interpreter>,
+    /// How each of `targets` may be started (same order).
+    pub launches: Vec<Launch>,
     pub user: ServiceUser,
     /// The optimisation level the processes run at, and who said so.
     pub optimize: u8,
@@ -74,6 +79,12 @@ pub enum DeploymentError {
     NotCpython(String),
     #[error("optimisation level {0} does not exist (0, 1 or 2)")]
     BadLevel(u8),
+    #[error(
+        "will not run `{path}` as `{runner}` to learn its version: {why}, so it could run anything as `{runner}`. \
+         It could not be identified from its files either ({files}). Give the service user with --user, so \
+         that it runs as that user, or name with --python an interpreter only `{runner}` can change"
+    )]
+    Untrusted { path: PathBuf, runner: String, why: String, files: String },
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -206,6 +217,19 @@ impl Deployment {
             }
         }
 
+        // The tree's own interpreter may belong to the service user: it must
+        // not run with pycache's privileges (see `launch`).
+        let policy = Policy::new(&user);
+        let probe_notes = Arc::new(Mutex::new(Vec::new()));
+        probes.set_launcher(Some(policy.launcher(probe_notes.clone())));
+        struct Reset<'a>(&'a ProbeCache);
+        impl Drop for Reset<'_> {
+            fn drop(&mut self) {
+                self.0.set_launcher(None);
+            }
+        }
+        let _reset = Reset(probes);
+
         let home = config.as_ref().and_then(|c| c.python_home.as_deref());
         let requests: Vec<PythonRequest> = if settings.python.is_empty() {
             match tree_interpreter(&paths, home) {
@@ -219,19 +243,23 @@ impl Deployment {
             settings.python.iter().map(|p| p.parse()).collect::<Result<_, _>>()?
         };
         let mut targets: Vec<Interpreter> = Vec::new();
+        let mut launches: Vec<Launch> = Vec::new();
         for request in &requests {
-            let interpreter = find_interpreter(request, probes)?;
+            let (interpreter, launch) = identify(request, probes, &policy, &mut notes)?;
             if !interpreter.is_cpython() {
                 return Err(DeploymentError::NotCpython(interpreter.to_string()));
             }
             if !targets.iter().any(|t| t.path == interpreter.path) {
                 targets.push(interpreter);
+                launches.push(launch);
             }
         }
+        notes.extend(probe_notes.lock().expect("notes lock").drain(..));
 
         Ok(Self {
             paths,
             targets,
+            launches,
             user,
             optimize,
             optimize_from,
@@ -245,6 +273,37 @@ impl Deployment {
             server_file: config.as_ref().map(|c| c.file.clone()),
             notes,
         })
+    }
+
+    /// A command that starts target `index` for `purpose` without handing
+    /// pycache's privileges to another user: `-E` and the rest are the
+    /// caller's. `Err` says why it must not run.
+    pub fn command(&self, index: usize, purpose: Purpose) -> Result<Command, String> {
+        let python = &self.targets[index];
+        let launch = self.launches.get(index).cloned().unwrap_or(Launch::Direct);
+        let switch = !self.user.is_current();
+        let (program, as_user) = match (purpose, launch) {
+            // The deployment's own interpreter, with its environment; the
+            // probe runs it as the service user when that is someone else.
+            (Purpose::Import, Launch::Direct) => (python.path.clone(), switch),
+            (Purpose::Import, launch) if switch && nix::unistd::geteuid().is_root() => {
+                let _ = launch;
+                (python.path.clone(), true)
+            }
+            (Purpose::Import, launch) => {
+                return Err(format!("{}; pycache runs it only as the service user", launch.why().unwrap_or_default()));
+            }
+            (Purpose::Compile, Launch::Direct) => (python.path.clone(), false),
+            (Purpose::Compile, Launch::Base { base, .. }) => (base, false),
+            (Purpose::Compile, Launch::AsServiceUser { .. }) => (python.path.clone(), true),
+            (Purpose::Compile, Launch::Never { why }) => return Err(why),
+        };
+        let mut command = Command::new(program);
+        command.current_dir("/");
+        if as_user {
+            crate::access::become_user(&mut command, &self.user);
+        }
+        Ok(command)
     }
 
     pub fn dont_write_bytecode(&self) -> bool {
@@ -269,6 +328,39 @@ impl Deployment {
             Some(ServerKind::Gunicorn) => format!("`PYTHONOPTIMIZE={level}` in raw_env"),
             None => format!("`PYTHONOPTIMIZE={level}` (or `-{}`)", "O".repeat(level.max(1).into())),
         }
+    }
+}
+
+/// The interpreter a request names, and how it may be started. A path
+/// another user can change is identified from its files where it can be,
+/// else asked as the service user (the probe cache's launcher decides),
+/// else refused.
+fn identify(
+    request: &PythonRequest,
+    probes: &ProbeCache,
+    policy: &Policy,
+    notes: &mut Vec<String>,
+) -> Result<(Interpreter, Launch), DeploymentError> {
+    let PythonRequest::Path(path) = request else {
+        let interpreter = find_interpreter(request, probes)?;
+        let launch = policy.launch(crate::trust::foreign_writer(&interpreter.path));
+        return Ok((interpreter, launch));
+    };
+    let Some(why) = crate::trust::foreign_writer(path) else {
+        return Ok((find_interpreter(request, probes)?, Launch::Direct));
+    };
+    match identify_from_files(path, probes) {
+        Ok((interpreter, base, how)) => {
+            notes.push(format!("`{}` was identified {how} without running it: {why}", path.display()));
+            Ok((interpreter, Launch::Base { base, why }))
+        }
+        Err(files) => match find_interpreter(request, probes) {
+            Ok(interpreter) => Ok((interpreter, policy.launch(Some(why)))),
+            Err(DiscoveryError::Probe(ProbeError::Refused { path, .. })) => {
+                Err(DeploymentError::Untrusted { path, runner: ServiceUser::current().name, why, files })
+            }
+            Err(err) => Err(err.into()),
+        },
     }
 }
 

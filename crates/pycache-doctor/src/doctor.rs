@@ -80,6 +80,8 @@ pub(crate) struct Entry<'a> {
 }
 
 pub(crate) struct Target<'a> {
+    /// The index in the deployment's targets.
+    pub index: usize,
     pub interpreter: &'a Interpreter,
     pub label: String,
     pub scheme: CacheScheme,
@@ -160,13 +162,15 @@ fn targets(deployment: &Deployment) -> Vec<Target<'_>> {
     deployment
         .targets
         .iter()
-        .filter_map(|interpreter| {
+        .enumerate()
+        .filter_map(|(index, interpreter)| {
             let magic = interpreter.magic()?;
             let layout = match &deployment.cache_prefix {
                 Some(prefix) if interpreter.py_version().has_pycache_prefix() => CacheLayout::Prefix(prefix.clone()),
                 _ => CacheLayout::Pep3147,
             };
             Some(Target {
+                index,
                 interpreter,
                 label: interpreter.label(),
                 scheme: CacheScheme { version: interpreter.py_version(), tag: interpreter.cache_tag.clone(), layout },

@@ -22,10 +22,12 @@ mod deployment;
 mod doctor;
 mod finding;
 mod identity;
+pub mod launch;
 pub mod probe;
 mod scan;
 mod state;
 pub mod stub;
+mod trust;
 
 pub use checks::scripts::{STUB_MARKER, STUB_SIZE};
 pub use checks::selinux::{XATTR as SELINUX_XATTR, label as selinux_label};

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::deployment::Deployment;
 use crate::doctor::{Prediction, PredictionRow};
+use crate::launch::Purpose;
 
 /// What the interpreter did with one module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -363,8 +364,7 @@ fn batches(modules: &[(PathBuf, String)]) -> Vec<Batch> {
     out
 }
 
-fn command(python: &Interpreter, deployment: &Deployment) -> Command {
-    let mut command = Command::new(&python.path);
+fn command(mut command: Command, python: &Interpreter, deployment: &Deployment) -> Command {
     command.args(["-v", "-E", "-s"]);
     match deployment.optimize {
         0 => {}
@@ -457,8 +457,14 @@ pub fn probe(
         .map(|p| if p.is_file() { p.parent().unwrap_or(p).to_owned() } else { p.clone() })
         .collect();
     let mut nameless = 0;
-    for python in &deployment.targets {
+    for (index, python) in deployment.targets.iter().enumerate() {
         let label = python.label();
+        // The service user when that is someone else; pycache's own user
+        // only for an interpreter no other user can change.
+        if let Err(why) = deployment.command(index, Purpose::Import) {
+            report.notes.push(format!("Python {label}: not run: {why}"));
+            continue;
+        }
         let rows: Vec<&PredictionRow> = predictions.iter().filter(|r| r.python == label).collect();
         let mut modules: Vec<(PathBuf, String)> = Vec::new();
         let mut kept: Vec<&PredictionRow> = Vec::new();
@@ -489,10 +495,8 @@ pub fn probe(
                     input.push_str(&format!("{}\t\n", text(extra)));
                 }
             }
-            let mut command = command(python, deployment);
-            if switch {
-                crate::access::become_user(&mut command, user);
-            }
+            let Ok(start) = deployment.command(index, Purpose::Import) else { break };
+            let command = command(start, python, deployment);
             let (lines, problem) = match run_batch(command, input, options.timeout, &python.path) {
                 Ok(done) => done,
                 Err(err) => {

@@ -17,5 +17,5 @@ mod worker;
 pub use discovery::{DiscoveryError, PythonRequest, find_interpreter};
 pub use interpreter::Interpreter;
 pub use pool::{PoolOptions, WorkerPool};
-pub use probe::{ProbeCache, ProbeError, default_cache_dir, probe, write_state_file};
+pub use probe::{Launch, Launcher, ProbeCache, ProbeError, default_cache_dir, probe, write_state_file};
 pub use worker::{CompileFailure, CompileOutput, WorkerError};

@@ -3,7 +3,7 @@ use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -21,15 +21,44 @@ pub enum ProbeError {
     Failed { path: PathBuf, status: String, stderr: String },
     #[error("`{path}` answered the probe with something unexpected: {message}")]
     BadAnswer { path: PathBuf, message: String },
+    #[error("will not run `{path}`: {reason}")]
+    Refused { path: PathBuf, reason: String },
 }
+
+/// What a [`Launcher`] did to the probe's command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Launch {
+    /// Runs as pycache's own user: the answer is kept in the cache.
+    AsIs,
+    /// Changed (run as another user): the answer is used once and not
+    /// kept, since it came from a process pycache does not vouch for.
+    Altered,
+}
+
+/// Decides how, and whether, a probe starts the interpreter at a path: it
+/// may change the command (run it as another user) or refuse with a
+/// reason. The caller's policy, such as "never run as root a file another
+/// user can change".
+pub type Launcher = dyn Fn(&Path, &mut Command) -> Result<Launch, String> + Send + Sync;
 
 /// Runs `path` once to learn what it is.
 pub fn probe(path: &Path) -> Result<Interpreter, ProbeError> {
-    let output = Command::new(path)
-        .args(["-E", "-S", "-c", PROBE_SCRIPT])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| ProbeError::Spawn { path: path.to_owned(), source })?;
+    probe_with(path, None).map(|(interpreter, _)| interpreter)
+}
+
+/// [`probe`], started as `launcher` decides.
+fn probe_with(path: &Path, launcher: Option<&Launcher>) -> Result<(Interpreter, Launch), ProbeError> {
+    let mut command = Command::new(path);
+    // `-c` puts the working directory first on `sys.path`: from `/` no
+    // other user's `json.py` can stand in for the standard library's.
+    command.args(["-E", "-S", "-c", PROBE_SCRIPT]).stdin(Stdio::null()).current_dir("/");
+    let launch = match launcher {
+        Some(launcher) => {
+            launcher(path, &mut command).map_err(|reason| ProbeError::Refused { path: path.to_owned(), reason })?
+        }
+        None => Launch::AsIs,
+    };
+    let output = command.output().map_err(|source| ProbeError::Spawn { path: path.to_owned(), source })?;
     if !output.status.success() {
         return Err(ProbeError::Failed {
             path: path.to_owned(),
@@ -79,7 +108,7 @@ pub fn probe(path: &Path) -> Result<Interpreter, ProbeError> {
             message: format!("magic `{}` is not a magic number", interpreter.magic),
         });
     }
-    Ok(interpreter)
+    Ok((interpreter, launch))
 }
 
 /// Identifies the file behind an interpreter path, so a cached probe is
@@ -112,10 +141,16 @@ struct CacheFile {
 }
 
 /// Probe results kept on disk between runs, keyed by path and fingerprint.
-#[derive(Debug)]
 pub struct ProbeCache {
     file: Option<PathBuf>,
     state: Mutex<(CacheFile, bool)>,
+    launcher: RwLock<Option<Arc<Launcher>>>,
+}
+
+impl std::fmt::Debug for ProbeCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProbeCache").field("file", &self.file).finish_non_exhaustive()
+    }
 }
 
 impl ProbeCache {
@@ -133,7 +168,14 @@ impl ProbeCache {
             .and_then(|bytes| serde_json::from_slice::<CacheFile>(&bytes).ok())
             .filter(|cache| cache.format == CACHE_FORMAT)
             .unwrap_or(CacheFile { format: CACHE_FORMAT, entries: BTreeMap::new() });
-        Self { file, state: Mutex::new((loaded, false)) }
+        Self { file, state: Mutex::new((loaded, false)), launcher: RwLock::new(None) }
+    }
+
+    /// Every probe that must run an interpreter from now on asks
+    /// `launcher` first; `None` runs them as they are. Answers already in
+    /// the cache are given without asking.
+    pub fn set_launcher(&self, launcher: Option<Arc<Launcher>>) {
+        *self.launcher.write().expect("launcher lock") = launcher;
     }
 
     /// The probe of `path`, from the cache when the executable is unchanged.
@@ -150,8 +192,9 @@ impl ProbeCache {
                 }
             }
         }
-        let interpreter = probe(path)?;
-        if let (true, Some(fingerprint)) = (cacheable, fingerprint) {
+        let launcher = self.launcher.read().expect("launcher lock").clone();
+        let (interpreter, launch) = probe_with(path, launcher.as_deref())?;
+        if let (true, Launch::AsIs, Some(fingerprint)) = (cacheable, launch, fingerprint) {
             let mut state = self.state.lock().expect("probe cache lock");
             state.0.entries.insert(path.to_owned(), (fingerprint, interpreter.clone()));
             state.1 = true;
@@ -225,6 +268,25 @@ mod tests {
     fn a_missing_executable_is_a_spawn_error_naming_it() {
         let err = probe(Path::new("/nonexistent/python9")).unwrap_err();
         assert!(err.to_string().contains("`/nonexistent/python9`"), "{err}");
+    }
+
+    #[test]
+    fn a_launcher_decides_and_an_altered_answer_is_not_kept() {
+        let cache = ProbeCache::open(None);
+        cache.set_launcher(Some(Arc::new(|_: &Path, _: &mut Command| Err("not this one".to_owned()))));
+        let err = cache.get(Path::new("/bin/false")).unwrap_err();
+        assert_eq!(err.to_string(), "will not run `/bin/false`: not this one");
+        let Some(python) = crate::testing::reference(3, 12, "a_launcher_decides_and_an_altered_answer_is_not_kept")
+        else {
+            return;
+        };
+        let entries = |cache: &ProbeCache| cache.state.lock().unwrap().0.entries.len();
+        cache.set_launcher(Some(Arc::new(|_: &Path, _: &mut Command| Ok(Launch::Altered))));
+        assert_eq!(cache.get(&python.path).unwrap().version, python.version);
+        assert_eq!(entries(&cache), 0, "an answer from a changed command is used once");
+        cache.set_launcher(None);
+        assert_eq!(cache.get(&python.path).unwrap().version, python.version);
+        assert_eq!(entries(&cache), 1);
     }
 
     #[test]

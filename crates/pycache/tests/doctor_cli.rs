@@ -181,3 +181,85 @@ fn doctor_into_a_closed_pipe_ends_quietly() {
     assert!(!text(&out.stderr).contains("error"), "{}", text(&out.stderr));
     assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
 }
+
+/// A system user for the life of the value, or `None` (after a SKIP line)
+/// when the tests do not run as root.
+struct Account {
+    name: String,
+}
+
+impl Account {
+    fn create(test: &str) -> Option<Self> {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("SKIP {test}: not running as root, so no service user can be created");
+            return None;
+        }
+        let name = format!("pcc{}x{}", std::process::id(), test.len());
+        for attempt in 0..50 {
+            let status = Command::new("useradd")
+                .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group", &name])
+                .status()
+                .expect("useradd");
+            if status.success() {
+                return Some(Self { name });
+            }
+            // 1 and 10: another process holds the password file's lock.
+            assert!(matches!(status.code(), Some(1 | 10)), "useradd {name} failed");
+            std::thread::sleep(std::time::Duration::from_millis(50 + 20 * attempt));
+        }
+        panic!("useradd {name}: the password file stayed locked");
+    }
+}
+
+impl Drop for Account {
+    fn drop(&mut self) {
+        for attempt in 0..50 {
+            let status = Command::new("userdel").arg(&self.name).status().expect("userdel");
+            if status.success() || !matches!(status.code(), Some(1 | 10)) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50 + 20 * attempt));
+        }
+    }
+}
+
+#[test]
+fn regression_doctor_as_root_never_runs_a_venv_python_the_service_user_owns() {
+    // The reproduction: `app/venv/bin/python` belongs to the service
+    // user and logs `id` before running the real interpreter.
+    let test = "regression_doctor_as_root_never_runs_a_venv_python_the_service_user_owns";
+    let Some(user) = Account::create(test) else { return };
+    let Some(python) = reference(3, 12, test) else { return };
+    let real = std::fs::canonicalize(&python.path).unwrap();
+    let dir = tree();
+    let log = dir.path().join("id.log");
+    std::fs::write(&log, "").unwrap();
+    std::fs::set_permissions(&log, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+    let venv = dir.path().join("app/venv");
+    std::fs::create_dir_all(venv.join("bin")).unwrap();
+    let script = venv.join("bin/python");
+    std::fs::write(&script, format!("#!/bin/sh\nid >> {}\nexec {} \"$@\"\n", log.display(), real.display())).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (a, b, c) = python.version;
+    std::fs::write(
+        venv.join("pyvenv.cfg"),
+        format!(
+            "home = {}\ninclude-system-site-packages = false\nversion = {a}.{b}.{c}\n",
+            real.parent().unwrap().display()
+        ),
+    )
+    .unwrap();
+    let owner = nix::unistd::User::from_name(&user.name).unwrap().unwrap();
+    for path in [&venv, &venv.join("bin"), &script, &venv.join("pyvenv.cfg")] {
+        std::os::unix::fs::chown(path, Some(owner.uid.as_raw()), Some(owner.gid.as_raw())).unwrap();
+    }
+    let out = pycache(&["doctor", "app", "--user", &user.name, "-q"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "", "the service user's script ran");
+    // Without a service user, as root, it is refused rather than run.
+    std::fs::write(venv.join("pyvenv.cfg"), "include-system-site-packages = false\n").unwrap();
+    let out = pycache(&["doctor", "app"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("will not run"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "", "the service user's script ran");
+}

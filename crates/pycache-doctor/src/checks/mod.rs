@@ -41,8 +41,14 @@ impl Context<'_> {
     /// sources so that the service user gets read-only caches. `flags` go
     /// after `compile`.
     pub fn precompile(&self, target: &Target, path: &Path, flags: &[&str]) -> String {
-        let python =
-            if target.interpreter.in_virtualenv() { shell(&target.interpreter.path) } else { target.request() };
+        // An interpreter another user can change is named by the base
+        // interpreter it was identified by, which compiles the same bytes
+        // and is safe to run as root.
+        let python = match self.deployment.launches.get(target.index) {
+            Some(crate::launch::Launch::Base { base, .. }) => shell(base),
+            _ if target.interpreter.in_virtualenv() => shell(&target.interpreter.path),
+            _ => target.request(),
+        };
         let mut command = String::new();
         let owner = crate::doctor::owner_of(if path.is_dir() { path } else { path.parent().unwrap_or(path) });
         if owner != crate::identity::ServiceUser::current().name && owner != "?" {

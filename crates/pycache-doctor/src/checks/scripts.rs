@@ -4,12 +4,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use pycache_python::Interpreter;
 use pycache_serverconf::ServerKind;
 
 use crate::checks::{Context, shell};
 use crate::doctor::ScriptOrigin;
 use crate::finding::{Code, Finding, Severity};
+use crate::launch::Purpose;
 
 /// Scripts smaller than this are taken for stubs already: compiling them
 /// costs next to nothing.
@@ -42,9 +42,9 @@ for raw in data.split(b'\0'):
         sys.stdout.write('error %s\n' % type(e).__name__)
 "#;
 
-pub(crate) fn measure(python: &Interpreter, scripts: &[&Path]) -> Vec<Option<f64>> {
-    let run = || -> std::io::Result<Vec<Option<f64>>> {
-        let mut child = Command::new(&python.path)
+pub(crate) fn measure(mut command: Command, scripts: &[&Path]) -> Vec<Option<f64>> {
+    let mut run = || -> std::io::Result<Vec<Option<f64>>> {
+        let mut child = command
             .args(["-E", "-S", "-B", "-c", MEASURE])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -83,9 +83,13 @@ pub(crate) fn run(context: &Context, findings: &mut Vec<Finding>) {
     if candidates.is_empty() {
         return;
     }
-    let python = context.targets.first().map(|t| t.interpreter);
+    // The compile is timed in an interpreter of the deployment's release,
+    // started so that it hands no privileges to whoever can change it.
+    let target = context.targets.first();
+    let command = target.and_then(|t| context.deployment.command(t.index, Purpose::Compile).ok());
+    let python = target.filter(|_| command.is_some()).map(|t| t.interpreter);
     let paths: Vec<&Path> = candidates.iter().map(|(p, _, _)| p.as_path()).collect();
-    let times = python.map(|p| measure(p, &paths)).unwrap_or_else(|| vec![None; paths.len()]);
+    let times = command.map(|c| measure(c, &paths)).unwrap_or_else(|| vec![None; paths.len()]);
     for ((path, origin, size), time) in candidates.into_iter().zip(times) {
         let (severity, why) = match origin {
             ScriptOrigin::Server => (Severity::Warning, "the server compiles it on every load and never caches it"),
