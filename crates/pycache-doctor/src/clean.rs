@@ -292,6 +292,11 @@ pub fn clean(options: &CleanOptions) -> Result<CleanReport, CleanError> {
     let mut dirs: Vec<(PathBuf, PathBuf)> = Vec::new();
     for root in &roots {
         let tree = scan(std::slice::from_ref(root));
+        for link in &tree.links {
+            report
+                .kept
+                .push(Kept { path: link.clone(), why: "a symbolic link: clean never removes or follows links".into() });
+        }
         for cache in &tree.caches {
             let Some(name) = cache.file_name().and_then(|n| CacheName::parse(n.as_bytes())) else { continue };
             let Some(source_dir) = cache.parent().and_then(Path::parent) else { continue };

@@ -268,6 +268,7 @@ pub fn diagnose(deployment: &Deployment, oracle: &dyn Oracle, progress: &dyn Pro
     checks::caches::run(&context, &mut findings, &mut predictions);
     checks::poison::run(&context, &mut findings);
     checks::housekeeping::run(&context, &mut findings);
+    checks::links::run(&context, &mut findings);
     checks::environment::run(&context, &predictions, &mut findings);
     checks::scripts::run(&context, &mut findings);
     checks::docstrings::run(&context, &mut findings);

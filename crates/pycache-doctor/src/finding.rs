@@ -32,6 +32,7 @@ pub enum Code {
     CacheUnwritable,
     CacheUnreadable,
     CachePoisonable,
+    CacheSymlink,
     SelinuxLabel,
     ScriptNotCached,
     OptimizeMismatch,
@@ -55,6 +56,7 @@ impl Code {
             Self::CacheUnwritable => "cache-unwritable",
             Self::CacheUnreadable => "cache-unreadable",
             Self::CachePoisonable => "cache-poisonable",
+            Self::CacheSymlink => "cache-symlink",
             Self::SelinuxLabel => "selinux-label",
             Self::ScriptNotCached => "script-not-cached",
             Self::OptimizeMismatch => "optimize-mismatch",
@@ -86,6 +88,10 @@ impl Code {
             }
             Self::CachePoisonable => {
                 "the service user can replace bytecode that runs in place of sources it cannot change"
+            }
+            Self::CacheSymlink => {
+                "the importer reads and writes caches through this symbolic link: whoever controls where it points \
+                 controls the code that runs, and pycache compile refuses to write through it"
             }
             Self::SelinuxLabel => "the SELinux label keeps the web server from writing caches here",
             Self::ScriptNotCached => "an entry script is compiled every time it is loaded and never cached",

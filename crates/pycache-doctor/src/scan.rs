@@ -28,8 +28,18 @@ pub struct Tree {
     pub wsgi_files: Vec<PathBuf>,
     /// Executable files with a Python `#!` line.
     pub executables: Vec<PathBuf>,
+    /// Symbolic links where the importer reads or writes caches: a
+    /// `__pycache__`, or a cache-named file (`.pyc`, `.pyo`, temporary) in
+    /// `__pycache__` or beside the sources. The importer follows them, so
+    /// they are in no other list, and nothing acts on them.
+    pub links: Vec<PathBuf>,
     /// Directories that could not be listed.
     pub unlisted: Vec<(PathBuf, String)>,
+}
+
+/// Whether a link of this name would be used by the importer for caches.
+fn cache_like(name: &[u8]) -> bool {
+    name == b"__pycache__" || name.ends_with(b".pyc") || name.ends_with(b".pyo") || is_debris(name)
 }
 
 /// `name.pyc.1234`, `name.pyo.1234`.
@@ -77,6 +87,10 @@ pub fn scan(roots: &[PathBuf]) -> Tree {
                 }
             };
             let kind = entry.file_type();
+            if kind.is_symlink() && cache_like(entry.file_name().as_bytes()) {
+                tree.links.push(entry.path().to_owned());
+                continue;
+            }
             if kind.is_dir() {
                 if entry.file_name() == "__pycache__" {
                     tree.pycache_dirs.push(entry.path().to_owned());

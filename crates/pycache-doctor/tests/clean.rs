@@ -295,3 +295,52 @@ fn nothing_selected_is_an_error() {
     let foreign = CleanOptions { foreign: true, ..options };
     assert!(clean(&foreign).unwrap_err().to_string().contains("--python"));
 }
+
+#[test]
+fn clean_never_follows_a_symlinked_pycache() {
+    // `app/pkg/__pycache__` points at another tree's caches, whose names
+    // match `app/pkg`'s sources: no selection removes them or the link.
+    let test = "clean_never_follows_a_symlinked_pycache";
+    let Some(python) = pycache_python::testing::reference(3, 12, test) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("app");
+    let victim = dir.path().join("victim");
+    for base in [&root, &victim] {
+        std::fs::create_dir_all(base.join("pkg")).unwrap();
+        std::fs::write(base.join("pkg/m.py"), "M = 1\n").unwrap();
+    }
+    let out = std::process::Command::new(&python.path)
+        .args(["-m", "compileall", "-q"])
+        .arg(&victim)
+        .env_remove("PYTHONDONTWRITEBYTECODE")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::fs::write(victim.join("pkg/__pycache__/gone.cpython-312.pyc"), b"orphan").unwrap();
+    std::fs::write(victim.join("pkg/__pycache__/m.cpython-312.pyc.77"), b"debris").unwrap();
+    std::os::unix::fs::symlink(victim.join("pkg/__pycache__"), root.join("pkg/__pycache__")).unwrap();
+    // And the same under a pycache prefix: the mirror's `pkg` is a link.
+    let prefix = dir.path().join("prefix");
+    let mirror = prefix.join(root.strip_prefix("/").unwrap());
+    std::fs::create_dir_all(&mirror).unwrap();
+    std::os::unix::fs::symlink(victim.join("pkg/__pycache__"), mirror.join("pkg")).unwrap();
+    let before = snapshot(dir.path());
+    for dry_run in [true, false] {
+        let options = CleanOptions {
+            paths: vec![root.clone()],
+            all: true,
+            orphans: true,
+            stale: true,
+            debris: true,
+            keep: vec![python.clone()],
+            cache_prefix: Some(prefix.clone()),
+            dry_run,
+            ..CleanOptions::default()
+        };
+        let report = clean(&options).unwrap();
+        assert!(report.removed.is_empty(), "{:?}", report.removed);
+        assert!(report.dirs.is_empty(), "{:?}", report.dirs);
+        assert!(report.kept.iter().any(|k| k.path == root.join("pkg/__pycache__")), "{:?}", report.kept);
+        assert_eq!(snapshot(dir.path()), before, "nothing changed, through the links or of them");
+    }
+}

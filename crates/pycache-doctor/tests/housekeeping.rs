@@ -183,3 +183,68 @@ fn the_probe_reports_what_was_not_predicted() {
     assert_eq!(wrong.len(), 1);
     assert_eq!((wrong[0].module.as_str(), wrong[0].observed), ("a", Observed::Compiled));
 }
+
+#[test]
+fn regression_doctor_reports_a_symlinked_pycache() {
+    // The attack of the issue: `app/__pycache__` points into another tree,
+    // so that compiling or importing `app` reads and writes the victim's
+    // caches; a single cache file can be linked the same way.
+    let test = "regression_doctor_reports_a_symlinked_pycache";
+    let Some(py312) = pycache_python::testing::reference(3, 12, test) else { return };
+    let tree = Tree::new(&[("mod.py", "X = 1\n"), ("pkg/__init__.py", ""), ("pkg/m.py", "Y = 2\n")]);
+    let victim = tree.root.parent().unwrap().join("victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    std::fs::write(victim.join("mod.py"), "X = 1\n").unwrap();
+    let out = std::process::Command::new(&py312.path)
+        .args(["-m", "compileall", "-q"])
+        .arg(&victim)
+        .env_remove("PYTHONDONTWRITEBYTECODE")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::os::unix::fs::symlink(victim.join("__pycache__"), tree.path("__pycache__")).unwrap();
+    std::fs::create_dir(tree.path("pkg/__pycache__")).unwrap();
+    std::os::unix::fs::symlink(
+        victim.join("__pycache__/mod.cpython-312.pyc"),
+        tree.path("pkg/__pycache__/m.cpython-312.pyc"),
+    )
+    .unwrap();
+    // `pkg/m.py` takes the size and mtime of the victim's `mod.py`: the
+    // linked cache's header then matches, and its code runs as `pkg.m`.
+    let victim_mtime = std::fs::metadata(victim.join("mod.py")).unwrap().modified().unwrap();
+    std::fs::File::options().write(true).open(tree.path("pkg/m.py")).unwrap().set_modified(victim_mtime).unwrap();
+
+    let deployment = resolve(&settings(&tree, &py312, None));
+    let diagnosis = run(&deployment);
+    // The two modules whose caches go through links get no advice to
+    // compile through them, only the link's finding.
+    assert_findings(
+        &tree,
+        &diagnosis,
+        &[
+            "error cache-symlink __pycache__",
+            "error cache-symlink pkg/__pycache__/m.cpython-312.pyc",
+            "warning cache-missing pkg/__init__.py",
+        ],
+        "3.12",
+    );
+    let link = diagnosis.report.findings.iter().find(|f| f.path == tree.path("__pycache__")).unwrap();
+    assert!(
+        link.message.contains(&format!("symbolic link to `{}`", victim.join("__pycache__").display())),
+        "{}",
+        link.message
+    );
+    assert_eq!(link.severity, pycache_doctor::Severity::Error);
+    assert!(
+        link.fix.starts_with(&format!(
+            "rm {} (removes the link, not what it points to), then pycache compile",
+            tree.path("__pycache__").display()
+        )),
+        "{}",
+        link.fix
+    );
+    // The importer does follow the links, as the predictions say.
+    assert_eq!(predictions(&tree, &diagnosis), ["mod.py hit", "pkg/__init__.py compiled", "pkg/m.py hit"]);
+    assert_eq!(std::fs::read_dir(victim.join("__pycache__")).unwrap().count(), 1, "nothing written through the link");
+    assert_probe_agrees(&deployment, &diagnosis, "3.12");
+}

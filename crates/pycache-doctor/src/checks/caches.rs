@@ -1,8 +1,9 @@
 //! Per-cache findings: missing, stale, corrupt, unwritable, unreadable, and
 //! the prediction `--probe` checks.
 
+use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::access::{Answer, Want};
 use crate::checks::{Context, shell};
@@ -36,7 +37,13 @@ pub(crate) fn denial(dir: &Path, answer: Answer, user: &str) -> String {
 
 pub(crate) fn run(context: &Context, findings: &mut Vec<Finding>, predictions: &mut Vec<PredictionRow>) {
     let user = &context.deployment.user.name;
+    let links: HashSet<&Path> = context.tree.links.iter().map(PathBuf::as_path).collect();
     for entry in context.entries {
+        // A cache reached through a link is reported once, as the link
+        // (`links`): advice to compile through it would be refused.
+        let through_link =
+            links.contains(entry.cache.as_path()) || entry.cache.parent().is_some_and(|dir| links.contains(dir));
+        let reported = findings.len();
         let target = &context.targets[entry.target];
         let root = context.root_of(&entry.source.path);
         let cache = entry.cache.display();
@@ -165,6 +172,9 @@ pub(crate) fn run(context: &Context, findings: &mut Vec<Finding>, predictions: &
             }
             _ => continue,
         };
+        if through_link {
+            findings.truncate(reported);
+        }
         predictions.push(PredictionRow {
             source: entry.source.path.clone(),
             cache: entry.cache.clone(),

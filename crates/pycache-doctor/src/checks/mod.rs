@@ -5,6 +5,7 @@ pub(crate) mod caches;
 pub(crate) mod docstrings;
 pub(crate) mod environment;
 pub(crate) mod housekeeping;
+pub(crate) mod links;
 pub(crate) mod poison;
 pub(crate) mod scripts;
 pub(crate) mod selinux;
