@@ -21,7 +21,10 @@ use rustix::fs::{AtFlags, Mode, OFlags};
 use serde::Serialize;
 
 use crate::checks::housekeeping::{has_source, magic_of};
-use crate::scan::{is_debris, scan};
+use crate::scan::{WalkOptions, is_debris, mount_of, other_mount, scan};
+
+const ANOTHER_FILE_SYSTEM: &str =
+    "another file system (a mount point) than its root's: not entered (--cross-filesystems enters it)";
 use crate::state::{CacheState, HashCheck, classify};
 
 /// What to remove.
@@ -43,6 +46,9 @@ pub struct CleanOptions {
     pub keep: Vec<Interpreter>,
     /// Also clean this pycache prefix's mirror of the paths.
     pub cache_prefix: Option<PathBuf>,
+    /// Enter directories on other file systems (bind mounts included)
+    /// than the root's.
+    pub cross_filesystems: bool,
     pub dry_run: bool,
 }
 
@@ -291,7 +297,10 @@ pub fn clean(options: &CleanOptions) -> Result<CleanReport, CleanError> {
     let mut chosen: Vec<(Candidate, Reason, String)> = Vec::new();
     let mut dirs: Vec<(PathBuf, PathBuf)> = Vec::new();
     for root in &roots {
-        let tree = scan(std::slice::from_ref(root));
+        let tree = scan(std::slice::from_ref(root), WalkOptions { cross_filesystems: options.cross_filesystems });
+        for mount in &tree.mounts {
+            report.kept.push(Kept { path: mount.clone(), why: ANOTHER_FILE_SYSTEM.into() });
+        }
         for link in &tree.links {
             report
                 .kept
@@ -408,7 +417,19 @@ fn clean_mirror(
     dirs: &mut Vec<(PathBuf, PathBuf)>,
     kept: &mut Vec<Kept>,
 ) {
-    for entry in walkdir::WalkDir::new(mirrored).follow_links(false).into_iter().filter_map(Result::ok) {
+    let home = mount_of(mirrored);
+    let mounts = std::cell::RefCell::new(Vec::new());
+    let walk = walkdir::WalkDir::new(mirrored).follow_links(false).into_iter().filter_entry(|e| {
+        let elsewhere = !options.cross_filesystems
+            && e.depth() > 0
+            && e.file_type().is_dir()
+            && home.is_some_and(|home| mount_of(e.path()).is_some_and(|here| other_mount(home, here)));
+        if elsewhere {
+            mounts.borrow_mut().push(Kept { path: e.path().to_owned(), why: ANOTHER_FILE_SYSTEM.into() });
+        }
+        !elsewhere
+    });
+    for entry in walk.filter_map(Result::ok) {
         let path = entry.path();
         if entry.file_type().is_dir() {
             if path != mirrored {
@@ -434,6 +455,7 @@ fn clean_mirror(
             chosen.push((c, reason, detail));
         }
     }
+    kept.extend(mounts.into_inner());
 }
 
 #[cfg(test)]

@@ -31,6 +31,9 @@ pub struct Settings {
     /// Entry scripts the server compiles on every load, besides those of
     /// the server configuration.
     pub scripts: Vec<PathBuf>,
+    /// Examine directories on other file systems (bind mounts included)
+    /// than their root's.
+    pub cross_filesystems: bool,
 }
 
 /// Everything known about how the tree is run.
@@ -61,6 +64,8 @@ pub struct Deployment {
     pub server_file: Option<PathBuf>,
     /// Lines about how the deployment was read, shown with the report.
     pub notes: Vec<String>,
+    /// Examine directories on other file systems than their root's.
+    pub cross_filesystems: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -272,6 +277,7 @@ impl Deployment {
             server: config.as_ref().map(|c| c.kind),
             server_file: config.as_ref().map(|c| c.file.clone()),
             notes,
+            cross_filesystems: settings.cross_filesystems,
         })
     }
 

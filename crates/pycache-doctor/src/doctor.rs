@@ -15,7 +15,7 @@ use crate::access::{Answer, Oracle, Want};
 use crate::checks;
 use crate::deployment::Deployment;
 use crate::finding::Report;
-use crate::scan::{Source, scan};
+use crate::scan::{Source, WalkOptions, scan};
 use crate::state::{CacheState, HashCheck, classify};
 
 /// What an importing process will do with one source.
@@ -218,7 +218,7 @@ fn entry_scripts(deployment: &Deployment, tree: &crate::scan::Tree) -> Vec<(Path
 /// Runs every check and returns the findings and the per-module predictions.
 pub fn diagnose(deployment: &Deployment, oracle: &dyn Oracle, progress: &dyn Progress) -> Diagnosis {
     progress.start("scanning", None);
-    let tree = scan(&deployment.paths);
+    let tree = scan(&deployment.paths, WalkOptions { cross_filesystems: deployment.cross_filesystems });
     progress.finish();
     let targets = targets(deployment);
     let scripts = entry_scripts(deployment, &tree);
@@ -295,6 +295,13 @@ pub fn diagnose(deployment: &Deployment, oracle: &dyn Oracle, progress: &dyn Pro
             "the permissions of `{}` were judged from permission bits and mount flags (ACLs unseen); run pycache \
              as root or as that user for the kernel's answer",
             deployment.user.name
+        ));
+    }
+    for mount in &tree.mounts {
+        notes.push(format!(
+            "`{}` is another file system (a mount point) than its root's and was not examined; \
+             --cross-filesystems examines it",
+            mount.display()
         ));
     }
     for (path, error) in &tree.unlisted {

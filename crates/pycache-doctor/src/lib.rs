@@ -35,5 +35,5 @@ pub use deployment::{Deployment, DeploymentError, Settings};
 pub use doctor::{Diagnosis, Prediction, PredictionRow, diagnose};
 pub use finding::{Code, Finding, Report, Severity, Summary};
 pub use identity::{IdentityError, ServiceUser};
-pub use scan::{Tree, scan};
+pub use scan::{Tree, WalkOptions, scan};
 pub use state::{CacheState, HashCheck, StaleKind, classify};

@@ -33,6 +33,9 @@ pub struct Tree {
     /// `__pycache__` or beside the sources. The importer follows them, so
     /// they are in no other list, and nothing acts on them.
     pub links: Vec<PathBuf>,
+    /// Directories on another file system than their root's (mount points,
+    /// bind mounts included), not entered unless asked.
+    pub mounts: Vec<PathBuf>,
     /// Directories that could not be listed.
     pub unlisted: Vec<(PathBuf, String)>,
 }
@@ -62,21 +65,66 @@ fn skipped_dir(name: &std::ffi::OsStr) -> bool {
     matches!(name.as_bytes(), b".git" | b".hg" | b".svn")
 }
 
+/// How a scan walks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WalkOptions {
+    /// Enter directories on other file systems than the root's.
+    pub cross_filesystems: bool,
+}
+
+/// The mount a path is on: its device, and the mount's id where the
+/// kernel gives one (Linux 5.8+). A bind mount of a directory of the same
+/// file system keeps the device; only the mount id tells it apart.
+pub fn mount_of(path: &Path) -> Option<(u64, Option<u64>)> {
+    use rustix::fs::{AtFlags, CWD, StatxFlags};
+    match rustix::fs::statx(CWD, path, AtFlags::SYMLINK_NOFOLLOW, StatxFlags::MNT_ID) {
+        Ok(stx) => {
+            let dev = (u64::from(stx.stx_dev_major) << 32) | u64::from(stx.stx_dev_minor);
+            Some((
+                dev,
+                StatxFlags::from_bits_retain(stx.stx_mask).contains(StatxFlags::MNT_ID).then_some(stx.stx_mnt_id),
+            ))
+        }
+        Err(_) => {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::symlink_metadata(path).ok().map(|m| (m.dev(), None))
+        }
+    }
+}
+
+/// Whether two [`mount_of`] answers are different mounts.
+pub fn other_mount(a: (u64, Option<u64>), b: (u64, Option<u64>)) -> bool {
+    a.0 != b.0 || matches!((a.1, b.1), (Some(x), Some(y)) if x != y)
+}
+
 /// Walks `roots`. Symbolic links to directories are not entered, so
 /// nothing outside the tree is seen; a root that is itself a link is
-/// followed, since the user named it.
-pub fn scan(roots: &[PathBuf]) -> Tree {
+/// followed, since the user named it. Unless `options` says otherwise, the
+/// walk stays on each root's file system, as `find -xdev` does (and bind
+/// mounts count as other file systems).
+pub fn scan(roots: &[PathBuf], options: WalkOptions) -> Tree {
     let mut tree = Tree::default();
     for root in roots {
         if root.is_file() {
             classify(&mut tree, root, false);
             continue;
         }
-        let walk = walkdir::WalkDir::new(root)
-            .follow_links(false)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| !(e.depth() > 0 && e.file_type().is_dir() && skipped_dir(e.file_name())));
+        let home = std::fs::canonicalize(root).ok().as_deref().and_then(mount_of);
+        let mounts = std::cell::RefCell::new(Vec::new());
+        let walk = walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter().filter_entry(|e| {
+            if e.depth() == 0 || !e.file_type().is_dir() {
+                return true;
+            }
+            if skipped_dir(e.file_name()) {
+                return false;
+            }
+            let elsewhere = !options.cross_filesystems
+                && home.is_some_and(|home| mount_of(e.path()).is_some_and(|here| other_mount(home, here)));
+            if elsewhere {
+                mounts.borrow_mut().push(e.path().to_owned());
+            }
+            !elsewhere
+        });
         for entry in walk {
             let entry = match entry {
                 Ok(entry) => entry,
@@ -100,6 +148,7 @@ pub fn scan(roots: &[PathBuf]) -> Tree {
             let in_pycache = entry.path().parent().and_then(Path::file_name).is_some_and(|n| n == "__pycache__");
             classify(&mut tree, entry.path(), in_pycache);
         }
+        tree.mounts.extend(mounts.into_inner());
     }
     tree
 }
@@ -163,7 +212,7 @@ mod tests {
             std::fs::write(&p, body).unwrap();
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
         }
-        let tree = scan(&[root.to_path_buf()]);
+        let tree = scan(&[root.to_path_buf()], WalkOptions::default());
         let rel =
             |v: &[PathBuf]| v.iter().map(|p| p.strip_prefix(root).unwrap().display().to_string()).collect::<Vec<_>>();
         assert_eq!(

@@ -172,6 +172,9 @@ pub struct DoctorArgs {
     /// An entry script the server runs (compiled on every load). Repeatable.
     #[arg(long, value_name = "FILE")]
     pub script: Vec<PathBuf>,
+    /// Also examine directories on other file systems than their root's (mount points, bind mounts).
+    #[arg(long)]
+    pub cross_filesystems: bool,
     /// Also import the tree's modules with each interpreter (as the service user) and compare.
     #[arg(long)]
     pub probe: bool,
@@ -192,7 +195,8 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "Only caches are ever removed: never a .py file, never a .pyc without its .py (it may be \
-the only copy of the module), never a symbolic link or anything outside the given directories.")]
+the only copy of the module), never a symbolic link or anything outside the given directories, and by default \
+nothing on another file system than the given directory's (a mount point, a bind mount), as `find -xdev`.")]
 pub struct CleanArgs {
     /// Directories to clean.
     #[arg(required = true)]
@@ -221,6 +225,9 @@ pub struct CleanArgs {
     /// Also clean this pycache prefix's copy of the directories.
     #[arg(long, value_name = "DIR")]
     pub cache_prefix: Option<PathBuf>,
+    /// Also enter directories on other file systems than their root's (mount points, bind mounts).
+    #[arg(long)]
+    pub cross_filesystems: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }

@@ -60,6 +60,7 @@ pub fn run(global: &GlobalArgs, args: CleanArgs) -> anyhow::Result<ExitCode> {
         all: args.all,
         keep,
         cache_prefix: args.cache_prefix.clone(),
+        cross_filesystems: args.cross_filesystems,
         dry_run: args.dry_run,
     };
     let report = clean(&options)?;

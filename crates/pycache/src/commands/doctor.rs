@@ -31,6 +31,7 @@ pub fn run(global: &GlobalArgs, args: DoctorArgs) -> anyhow::Result<ExitCode> {
         cache_prefix: args.cache_prefix.clone(),
         dont_write_bytecode: args.dont_write_bytecode,
         scripts: args.script.clone(),
+        cross_filesystems: args.cross_filesystems,
     };
     let probes = ProbeCache::open_default();
     let deployment = Deployment::resolve(&settings, &probes)?;
