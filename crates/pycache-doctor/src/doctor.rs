@@ -240,6 +240,12 @@ pub fn diagnose(deployment: &Deployment, oracle: &dyn Oracle, progress: &dyn Pro
         .collect();
     progress.finish();
 
+    // Advice to precompile a source the interpreter cannot compile would
+    // be wrong: such sources get their own finding.
+    progress.start("checking that sources compile", None);
+    let verdicts = checks::syntax::check(&targets, &entries, deployment);
+    progress.finish();
+
     let mut questions = Questions::default();
     for entry in &entries {
         questions.ask(&write_point(&entry.cache), Want::Modify);
@@ -262,9 +268,11 @@ pub fn diagnose(deployment: &Deployment, oracle: &dyn Oracle, progress: &dyn Pro
         entries: &entries,
         scripts: &scripts,
         questions: &questions,
+        failures: &verdicts.failures,
     };
     let mut findings = Vec::new();
     let mut predictions = Vec::new();
+    checks::syntax::run(&context, &mut findings);
     checks::caches::run(&context, &mut findings, &mut predictions);
     checks::poison::run(&context, &mut findings);
     checks::housekeeping::run(&context, &mut findings);
@@ -276,6 +284,7 @@ pub fn diagnose(deployment: &Deployment, oracle: &dyn Oracle, progress: &dyn Pro
 
     let mut notes = deployment.notes.clone();
     notes.extend(selinux_notes);
+    notes.extend(verdicts.notes);
     if targets.len() < deployment.targets.len() {
         notes.push("an interpreter reported no usable magic number and was left out".into());
     }

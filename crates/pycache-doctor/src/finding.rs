@@ -33,6 +33,7 @@ pub enum Code {
     CacheUnreadable,
     CachePoisonable,
     CacheSymlink,
+    SyntaxError,
     SelinuxLabel,
     ScriptNotCached,
     OptimizeMismatch,
@@ -57,6 +58,7 @@ impl Code {
             Self::CacheUnreadable => "cache-unreadable",
             Self::CachePoisonable => "cache-poisonable",
             Self::CacheSymlink => "cache-symlink",
+            Self::SyntaxError => "syntax-error",
             Self::SelinuxLabel => "selinux-label",
             Self::ScriptNotCached => "script-not-cached",
             Self::OptimizeMismatch => "optimize-mismatch",
@@ -92,6 +94,10 @@ impl Code {
             Self::CacheSymlink => {
                 "the importer reads and writes caches through this symbolic link: whoever controls where it points \
                  controls the code that runs, and pycache compile refuses to write through it"
+            }
+            Self::SyntaxError => {
+                "the interpreter cannot compile the source, so importing the module fails and no cache can ever be \
+                 written for it"
             }
             Self::SelinuxLabel => "the SELinux label keeps the web server from writing caches here",
             Self::ScriptNotCached => "an entry script is compiled every time it is loaded and never cached",

@@ -248,3 +248,57 @@ fn regression_doctor_reports_a_symlinked_pycache() {
     assert_eq!(std::fs::read_dir(victim.join("__pycache__")).unwrap().count(), 1, "nothing written through the link");
     assert_probe_agrees(&deployment, &diagnosis, "3.12");
 }
+
+#[test]
+fn regression_doctor_says_a_module_with_a_syntax_error_cannot_be_imported() {
+    // It said `cache-missing` and advised `pycache compile`, which can
+    // never succeed. Each interpreter's verdict and message are held
+    // against what importing the module prints.
+    let test = "regression_doctor_says_a_module_with_a_syntax_error_cannot_be_imported";
+    let modules = [
+        ("bad", "def f(:\n    pass\n"),
+        // Tabs and spaces: TabError on 3.x, fine on 2.7 (a tab is 8 columns).
+        ("tab", "if True:\n\tx = 1\n        y = 2\n"),
+        // Refused by the compiler, after parsing.
+        ("ret", "x = 1\n\nreturn x\n"),
+    ];
+    for python in interpreters(test) {
+        let label = python.label();
+        let mut files: Vec<(String, &str)> = modules.iter().map(|(m, text)| (format!("{m}.py"), *text)).collect();
+        files.push(("good.py".into(), "X = 1\n"));
+        let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+        let tree = Tree::new(&files);
+        let deployment = resolve(&settings(&tree, &python, None));
+        let diagnosis = run(&deployment);
+        let mut expected = vec!["warning cache-missing good.py".to_owned()];
+        for (module, _) in modules {
+            let import = std::process::Command::new(&python.path)
+                .args(["-B", "-c", &format!("import {module}")])
+                .current_dir(&tree.root)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&import.stderr).into_owned();
+            let path = tree.path(&format!("{module}.py"));
+            let finding = diagnosis.report.findings.iter().find(|f| f.path == path);
+            if import.status.success() {
+                expected.push(format!("warning cache-missing {module}.py"));
+                continue;
+            }
+            expected.push(format!("error syntax-error {module}.py"));
+            let finding = finding.unwrap_or_else(|| panic!("{label}: no finding for {module}.py"));
+            let error = stderr.lines().last().unwrap();
+            assert!(finding.message.contains(error), "{label}: `{error}` not in: {}", finding.message);
+            let line = stderr
+                .lines()
+                .find_map(|l| l.split_once(&format!("{module}.py\", line ")).map(|(_, n)| n.trim().to_owned()))
+                .unwrap_or_else(|| panic!("{label}: no line in {stderr}"));
+            assert!(finding.message.contains(&format!("(line {line}")), "{label}: line {line}: {}", finding.message);
+            assert!(finding.message.contains("Importing the module fails"), "{}", finding.message);
+            assert!(!finding.fix.contains("pycache compile"), "{label}: {}", finding.fix);
+            assert_eq!(finding.python.as_deref(), Some(label.as_str()));
+        }
+        let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+        assert_findings(&tree, &diagnosis, &expected, &label);
+        assert_probe_agrees(&deployment, &diagnosis, &label);
+    }
+}

@@ -39,6 +39,10 @@ pub(crate) fn run(context: &Context, findings: &mut Vec<Finding>, predictions: &
     let user = &context.deployment.user.name;
     let links: HashSet<&Path> = context.tree.links.iter().map(PathBuf::as_path).collect();
     for entry in context.entries {
+        if context.failures.contains_key(&(entry.target, entry.source.path.clone())) {
+            // Reported as syntax-error: the import fails whatever the cache.
+            continue;
+        }
         // A cache reached through a link is reported once, as the link
         // (`links`): advice to compile through it would be refused.
         let through_link =

@@ -9,6 +9,7 @@ pub(crate) mod links;
 pub(crate) mod poison;
 pub(crate) mod scripts;
 pub(crate) mod selinux;
+pub(crate) mod syntax;
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +24,8 @@ pub(crate) struct Context<'a> {
     pub entries: &'a [Entry<'a>],
     pub scripts: &'a [(PathBuf, ScriptOrigin)],
     pub questions: &'a Questions,
+    /// Sources an interpreter cannot compile, by target and path.
+    pub failures: &'a std::collections::HashMap<(usize, PathBuf), syntax::Failure>,
 }
 
 /// A path as a shell word.

@@ -1,0 +1,321 @@
+//! syntax-error: sources the interpreter cannot compile. Importing such a
+//! module fails every time, and no cache can ever be written for it, so
+//! advice to precompile would be wrong: the finding names the file and the
+//! interpreter's own error instead.
+//!
+//! Only sources whose cache the importer would not use are checked (a
+//! fresh cache says the source compiled). They are compiled, never run,
+//! by an interpreter of the deployment's release, started so that it hands
+//! no privileges to anyone ([`crate::launch`]), as the importer does:
+//! `compile(bytes, path, 'exec', dont_inherit=True)` at the deployment's
+//! level, warnings ignored. The sources are opened without blocking and
+//! must be regular files of at most [`SIZE_LIMIT`] bytes.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::checks::Context;
+use crate::doctor::{Entry, Target};
+use crate::finding::{Code, Finding, Severity};
+use crate::launch::Purpose;
+use crate::state::CacheState;
+
+/// Sources larger than this are not checked (a sparse file could claim
+/// any size).
+pub(crate) const SIZE_LIMIT: u64 = 32 << 20;
+
+/// How long one checking process may take.
+const TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Reads NUL-separated paths on stdin; prints one JSON list per path:
+/// `["ok"]`, `["skip", why]` or `["error", type, message, line, column]`.
+/// Runs on 2.7 and 3.x.
+const CHECK: &str = r#"
+import json, os, stat, sys, warnings
+def _pycache_check(limit):
+    warnings.simplefilter('ignore')
+    py3 = sys.version_info[0] >= 3
+    data = (sys.stdin.buffer if py3 else sys.stdin).read()
+    out = sys.stdout
+    for raw in data.split(b'\0'):
+        if not raw:
+            continue
+        path = raw.decode('utf-8', 'surrogateescape') if py3 else raw
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
+                    answer = ['skip', 'not a regular file']
+                elif st.st_size > limit:
+                    answer = ['skip', 'larger than %d bytes' % limit]
+                else:
+                    chunks = []
+                    while True:
+                        chunk = os.read(fd, 1 << 20)
+                        if not chunk:
+                            break
+                        chunks.append(chunk)
+                    answer = None
+            finally:
+                os.close(fd)
+        except (IOError, OSError) as e:
+            answer = ['skip', '%s: %s' % (type(e).__name__, e)]
+        if answer is None:
+            source = b''.join(chunks)
+            try:
+                compile(source, path, 'exec', 0, True)
+                answer = ['ok']
+            except SyntaxError as e:
+                answer = ['error', type(e).__name__, str(e.msg), e.lineno, e.offset]
+            except Exception as e:
+                answer = ['error', type(e).__name__, str(e), None, None]
+        out.write(json.dumps(answer) + '\n')
+    out.flush()
+_pycache_check(int(sys.argv[1]))
+"#;
+
+/// Why the interpreter could not compile a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    /// `SyntaxError`, `IndentationError`, `TabError`, `ValueError`, ...
+    pub kind: String,
+    pub message: String,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)?;
+        match (self.line, self.column) {
+            (Some(line), Some(column)) if column > 0 => write!(f, " (line {line}, column {column})"),
+            (Some(line), _) => write!(f, " (line {line})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The sources each interpreter cannot compile, by target (its position
+/// among the diagnosis' targets) and path.
+#[derive(Debug, Default)]
+pub(crate) struct Verdicts {
+    pub failures: HashMap<(usize, PathBuf), Failure>,
+    pub notes: Vec<String>,
+}
+
+/// Whether the importer will compile this source (so it matters whether it can).
+fn will_compile(state: &CacheState) -> bool {
+    !matches!(state, CacheState::Fresh | CacheState::Unreadable(_))
+}
+
+/// One line of the checker's answer: `None` when the source was not checked.
+fn answer(line: &[u8]) -> Option<Result<(), Failure>> {
+    let items: Vec<serde_json::Value> = serde_json::from_slice(line).ok()?;
+    let text = |i: usize| items.get(i).and_then(serde_json::Value::as_str).map(str::to_owned);
+    let number = |i: usize| {
+        items.get(i).and_then(serde_json::Value::as_u64).and_then(|n| u32::try_from(n).ok()).filter(|&n| n > 0)
+    };
+    match text(0)?.as_str() {
+        "ok" => Some(Ok(())),
+        "error" => Some(Err(Failure { kind: text(1)?, message: text(2)?, line: number(3), column: number(4) })),
+        _ => None,
+    }
+}
+
+/// Runs `command` with `input` on stdin, for at most `timeout`; its stdout.
+fn run_helper(mut command: Command, input: Vec<u8>, timeout: Duration) -> Result<Vec<u8>, String> {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|err| err.to_string())?;
+    let mut stdin = child.stdin.take().expect("piped");
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let mut stdout = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        stdout.read_to_end(&mut out).map(|_| out)
+    });
+    let deadline = Instant::now() + timeout;
+    let mut problem = None;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                problem = Some(format!("stopped after {} s", timeout.as_secs()));
+                break;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(err) => {
+                problem = Some(err.to_string());
+                break;
+            }
+        }
+    }
+    let _ = writer.join();
+    let out = reader.join().map_err(|_| "the reader failed".to_owned())?.map_err(|e| e.to_string())?;
+    match problem {
+        // What was answered before the stop still counts.
+        Some(problem) if out.is_empty() => Err(problem),
+        _ => Ok(out),
+    }
+}
+
+/// Compiles, for each target, the sources whose cache it would not use.
+pub(crate) fn check(context_targets: &[Target], entries: &[Entry], deployment: &crate::Deployment) -> Verdicts {
+    let mut verdicts = Verdicts::default();
+    let jobs = std::thread::available_parallelism().map_or(1, usize::from).max(1);
+    for (t, target) in context_targets.iter().enumerate() {
+        let sizes: HashMap<&Path, u64> = entries
+            .iter()
+            .filter(|e| e.target == t && will_compile(&e.state) && e.source.meta.len() <= SIZE_LIMIT)
+            .map(|e| (e.source.path.as_path(), e.source.meta.len()))
+            .collect();
+        let sources: Vec<&Path> = sizes.keys().copied().collect();
+        if sources.is_empty() {
+            continue;
+        }
+        if let Err(why) = deployment.command(target.index, Purpose::Compile) {
+            verdicts.notes.push(format!(
+                "whether {} source(s) compile under Python {} was not checked: {why}",
+                sizes.len(),
+                target.label
+            ));
+            continue;
+        }
+        // Balanced by size, biggest first, one process per core.
+        let mut sized: Vec<&Path> = sources;
+        let size = |p: &Path| sizes.get(p).copied().unwrap_or(0);
+        sized.sort_by_key(|p| (std::cmp::Reverse(size(p)), *p));
+        let mut chunks: Vec<(u64, Vec<&Path>)> = vec![(0, Vec::new()); jobs.min(sized.len())];
+        for path in sized {
+            let lightest = chunks.iter_mut().min_by_key(|c| c.0).expect("at least one chunk");
+            lightest.0 += size(path).max(1);
+            lightest.1.push(path);
+        }
+        // Each process's paths, and its output or why it gave none.
+        type Answers<'p> = Vec<(Vec<&'p Path>, Result<Vec<u8>, String>)>;
+        let answers: Answers = std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|(_, paths)| {
+                    let command = deployment.command(target.index, Purpose::Compile);
+                    scope.spawn(move || {
+                        let mut command = match command {
+                            Ok(command) => command,
+                            Err(why) => return (paths, Err(why)),
+                        };
+                        command.arg("-E").arg("-S");
+                        match deployment.optimize {
+                            0 => {}
+                            1 => {
+                                command.arg("-O");
+                            }
+                            _ => {
+                                command.arg("-OO");
+                            }
+                        }
+                        command.arg("-B").arg("-c").arg(CHECK).arg(SIZE_LIMIT.to_string());
+                        let mut input = Vec::new();
+                        for path in &paths {
+                            input.extend_from_slice(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()));
+                            input.push(0);
+                        }
+                        let out = run_helper(command, input, TIMEOUT);
+                        (paths, out)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("the checking thread")).collect()
+        });
+        let mut unchecked = 0;
+        let mut problems = Vec::new();
+        for (paths, out) in answers {
+            let out = match out {
+                Ok(out) => out,
+                Err(problem) => {
+                    unchecked += paths.len();
+                    problems.push(problem);
+                    continue;
+                }
+            };
+            let mut lines = out.split(|&b| b == b'\n');
+            for path in paths {
+                match lines.next().and_then(answer) {
+                    Some(Ok(())) => {}
+                    Some(Err(failure)) => {
+                        verdicts.failures.insert((t, path.to_owned()), failure);
+                    }
+                    None => unchecked += 1,
+                }
+            }
+        }
+        if unchecked > 0 {
+            let why = if problems.is_empty() { String::new() } else { format!(" ({})", problems.join("; ")) };
+            verdicts.notes.push(format!(
+                "whether {unchecked} source(s) compile under Python {} could not be checked{why}",
+                target.label
+            ));
+        }
+    }
+    verdicts
+}
+
+/// The findings for the sources that do not compile.
+pub(crate) fn run(context: &Context, findings: &mut Vec<Finding>) {
+    let failures = context.failures;
+    for entry in context.entries {
+        let target = &context.targets[entry.target];
+        let Some(failure) = failures.get(&(entry.target, entry.source.path.clone())) else { continue };
+        let place = failure.line.map(|line| format!(" at line {line}")).unwrap_or_default();
+        findings.push(
+            Finding::new(
+                Code::SyntaxError,
+                Severity::Error,
+                &entry.source.path,
+                format!(
+                    "Python {} cannot compile it: {failure}. Importing the module fails, and no cache can be \
+                     written for it",
+                    target.label
+                ),
+                format!(
+                    "correct the source{place}, or remove the file if nothing imports it; compiling again cannot help"
+                ),
+            )
+            .for_python(target.label.clone()),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_parse() {
+        assert_eq!(answer(br#"["ok"]"#), Some(Ok(())));
+        assert_eq!(answer(br#"["skip", "not a regular file"]"#), None);
+        assert_eq!(answer(b"garbage"), None);
+        let failure =
+            Failure { kind: "SyntaxError".into(), message: "invalid syntax".into(), line: Some(3), column: Some(5) };
+        assert_eq!(answer(br#"["error", "SyntaxError", "invalid syntax", 3, 5]"#), Some(Err(failure)));
+        let failure = Failure { kind: "ValueError".into(), message: "null bytes".into(), line: None, column: None };
+        assert_eq!(answer(br#"["error", "ValueError", "null bytes", null, null]"#), Some(Err(failure)));
+    }
+
+    #[test]
+    fn failures_read_as_the_interpreter_reports_them() {
+        let failure =
+            Failure { kind: "SyntaxError".into(), message: "invalid syntax".into(), line: Some(3), column: Some(5) };
+        assert_eq!(failure.to_string(), "SyntaxError: invalid syntax (line 3, column 5)");
+        let failure = Failure { kind: "ValueError".into(), message: "x".into(), line: None, column: None };
+        assert_eq!(failure.to_string(), "ValueError: x");
+    }
+}
