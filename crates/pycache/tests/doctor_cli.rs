@@ -186,6 +186,8 @@ fn doctor_into_a_closed_pipe_ends_quietly() {
 /// when the tests do not run as root.
 struct Account {
     name: String,
+    uid: u32,
+    gid: u32,
 }
 
 impl Account {
@@ -194,14 +196,17 @@ impl Account {
             eprintln!("SKIP {test}: not running as root, so no service user can be created");
             return None;
         }
-        let name = format!("pcc{}x{}", std::process::id(), test.len());
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("pcc{}x{n}", std::process::id());
         for attempt in 0..50 {
             let status = Command::new("useradd")
                 .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group", &name])
                 .status()
                 .expect("useradd");
             if status.success() {
-                return Some(Self { name });
+                let user = nix::unistd::User::from_name(&name).unwrap().expect("the new user exists");
+                return Some(Self { name, uid: user.uid.as_raw(), gid: user.gid.as_raw() });
             }
             // 1 and 10: another process holds the password file's lock.
             assert!(matches!(status.code(), Some(1 | 10)), "useradd {name} failed");
@@ -249,9 +254,8 @@ fn regression_doctor_as_root_never_runs_a_venv_python_the_service_user_owns() {
         ),
     )
     .unwrap();
-    let owner = nix::unistd::User::from_name(&user.name).unwrap().unwrap();
     for path in [&venv, &venv.join("bin"), &script, &venv.join("pyvenv.cfg")] {
-        std::os::unix::fs::chown(path, Some(owner.uid.as_raw()), Some(owner.gid.as_raw())).unwrap();
+        std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid)).unwrap();
     }
     let out = pycache(&["doctor", "app", "--user", &user.name, "-q"], dir.path());
     assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
@@ -262,4 +266,86 @@ fn regression_doctor_as_root_never_runs_a_venv_python_the_service_user_owns() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     assert!(text(&out.stderr).contains("will not run"), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "", "the service user's script ran");
+}
+
+/// `pycache ARGS` in `cwd`, as `user`.
+fn pycache_as(user: &Account, args: &[&str], cwd: &Path) -> Output {
+    use std::os::unix::process::CommandExt;
+    Command::new(env!("CARGO_BIN_EXE_pycache"))
+        .args(args)
+        .current_dir(cwd)
+        .uid(user.uid)
+        .gid(user.gid)
+        .env("PYCACHE_CACHE_DIR", cwd.join(format!(".pycache-state-{}", user.name)))
+        .output()
+        .expect("run pycache")
+}
+
+#[test]
+fn regression_stub_run_by_a_non_owner_refuses_instead_of_taking_ownership() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let test = "regression_stub_run_by_a_non_owner_refuses_instead_of_taking_ownership";
+    let Some(owner) = Account::create(test) else { return };
+    let Some(other) = Account::create(test) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A directory everyone may write in: the other user could replace the
+    // script, and used to, taking it over.
+    let app = dir.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    std::fs::set_permissions(&app, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let script = app.join("app.wsgi");
+    std::fs::write(&script, "application = None\n").unwrap();
+    std::os::unix::fs::chown(&script, Some(owner.uid), Some(owner.gid)).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let listing = || {
+        let mut names: Vec<String> =
+            std::fs::read_dir(&app).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    };
+    let out = pycache_as(&other, &["stub", "app/app.wsgi"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}{}", text(&out.stdout), text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&format!("belongs to `{}`, and you are `{}`", owner.name, other.name)), "{stderr}");
+    assert_eq!(listing(), ["app.wsgi"], "nothing written");
+    let meta = std::fs::metadata(&script).unwrap();
+    assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (owner.uid, owner.gid, 0o644));
+    assert_eq!(std::fs::read_to_string(&script).unwrap(), "application = None\n");
+    // Its owner may.
+    let out = pycache_as(&owner, &["stub", "app/app.wsgi"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let meta = std::fs::metadata(&script).unwrap();
+    assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (owner.uid, owner.gid, 0o644));
+    let body = std::fs::metadata(app.join("app.wsgi-body.py")).unwrap();
+    assert_eq!((body.uid(), body.gid(), body.mode() & 0o7777), (owner.uid, owner.gid, 0o644));
+
+    // An attribute only root may give (a `security.` one no security
+    // module handles needs CAP_SYS_ADMIN): the owner is refused, and
+    // nothing changes.
+    let labelled = app.join("index.cgi");
+    std::fs::write(&labelled, "print('hi')\n").unwrap();
+    std::os::unix::fs::chown(&labelled, Some(owner.uid), Some(owner.gid)).unwrap();
+    if let Err(err) = set_xattr(&labelled, "security.pycache-test", b"1") {
+        eprintln!("SKIP {test} (root-only attribute part): the kernel refuses `security.pycache-test` ({err})");
+        return;
+    }
+    let before = listing();
+    let out = pycache_as(&owner, &["stub", "app/index.cgi"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("extended attribute `security.pycache-test`"), "{stderr}");
+    assert!(stderr.contains("the script was left as it is"), "{stderr}");
+    assert_eq!(listing(), before, "no body, no temporary file");
+    assert_eq!(std::fs::read_to_string(&labelled).unwrap(), "print('hi')\n");
+}
+
+/// Sets an extended attribute (what `setfattr` does).
+fn set_xattr(path: &Path, name: &str, value: &[u8]) -> Result<(), String> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let name = std::ffi::CString::new(name).unwrap();
+    // SAFETY: both strings are NUL-terminated and live across the call.
+    let rc = unsafe { nix::libc::lsetxattr(path.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error().to_string()) }
 }

@@ -31,6 +31,9 @@ pub fn run(global: &GlobalArgs, args: StubArgs) -> anyhow::Result<ExitCode> {
                     out.line(format_args!("    {line}"))?;
                 }
             } else {
+                if plan.resume == stub::Resume::BodyInPlace {
+                    out.line(format_args!("`{body}` was left by an interrupted run: kept"))?;
+                }
                 out.line(format_args!("moved the body of `{script}` ({} bytes) to `{body}`", plan.body_bytes))?;
                 out.line(format_args!("`{script}` is now a stub that runs the cached body"))?;
                 if global.quiet == 0 {
