@@ -299,6 +299,19 @@ fn regression_doctor_says_a_module_with_a_syntax_error_cannot_be_imported() {
         }
         let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
         assert_findings(&tree, &diagnosis, &expected, &label);
-        assert_probe_agrees(&deployment, &diagnosis, &label);
+        // Again: the failures are found again (only sources that compiled
+        // are remembered), and a remembered source that changes is
+        // compiled again.
+        assert_findings(&tree, &run(&deployment), &expected, &label);
+        let memory = pycache_python::default_cache_dir().unwrap().join("doctor-compiles.json");
+        let memory = std::fs::read_to_string(memory).unwrap();
+        assert!(memory.contains(&format!("\\u0000{}\"", tree.path("good.py").display())), "{label}: remembered");
+        assert!(!memory.contains(&format!("\\u0000{}\"", tree.path("bad.py").display())), "{label}");
+        std::fs::write(tree.path("good.py"), "X = (\n").unwrap();
+        let again = run(&deployment);
+        let good = again.report.findings.iter().find(|f| f.path == tree.path("good.py")).unwrap();
+        assert_eq!(good.code, pycache_doctor::Code::SyntaxError, "{label}: {}", good.message);
+        std::fs::write(tree.path("good.py"), "X = 1\n").unwrap();
+        assert_probe_agrees(&deployment, &run(&deployment), &label);
     }
 }

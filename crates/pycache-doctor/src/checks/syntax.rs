@@ -9,13 +9,19 @@
 //! no privileges to anyone ([`crate::launch`]), as the importer does:
 //! `compile(bytes, path, 'exec', dont_inherit=True)` at the deployment's
 //! level, warnings ignored. The sources are opened without blocking and
-//! must be regular files of at most [`SIZE_LIMIT`] bytes.
+//! must be regular files of at most [`SIZE_LIMIT`] bytes. A source that
+//! compiled is remembered (`doctor-compiles.json` in pycache's state
+//! directory) by its device, inode, size, mtime and ctime, and not compiled
+//! again until one of them changes.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
 
 use crate::checks::Context;
 use crate::doctor::{Entry, Target};
@@ -168,14 +174,80 @@ fn run_helper(mut command: Command, input: Vec<u8>, timeout: Duration) -> Result
     }
 }
 
+/// The identity of a source as the memory keeps it: device, inode, size,
+/// mtime and ctime (seconds and nanoseconds). Any write changes the ctime.
+type Identity = (u64, u64, u64, i64, i64, i64, i64);
+
+fn identity(meta: &std::fs::Metadata) -> Identity {
+    (meta.dev(), meta.ino(), meta.len(), meta.mtime(), meta.mtime_nsec(), meta.ctime(), meta.ctime_nsec())
+}
+
+/// Bump when what is remembered changes meaning.
+const MEMORY_FORMAT: u32 = 1;
+/// Past this many entries the memory starts again.
+const MEMORY_LIMIT: usize = 500_000;
+
+/// The sources each interpreter compiled without error, remembered between
+/// runs by the file's identity, so that a later diagnosis compiles only
+/// what changed. Failures are not remembered: their message is asked for
+/// again.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Memory {
+    format: u32,
+    /// `<interpreter> <version>\0<source>` → the source's identity.
+    entries: HashMap<String, Identity>,
+}
+
+impl Memory {
+    fn file() -> Option<PathBuf> {
+        pycache_python::default_cache_dir().map(|dir| dir.join("doctor-compiles.json"))
+    }
+
+    fn load() -> Self {
+        Self::file()
+            .and_then(|file| std::fs::read(file).ok())
+            .and_then(|bytes| serde_json::from_slice::<Self>(&bytes).ok())
+            .filter(|memory| memory.format == MEMORY_FORMAT)
+            .unwrap_or(Self { format: MEMORY_FORMAT, entries: HashMap::new() })
+    }
+
+    fn key(target: &Target, path: &Path) -> String {
+        format!("{} {}\0{}", target.interpreter.executable.display(), target.label, path.display())
+    }
+
+    /// Writes it back; failing only costs a compile next time.
+    fn save(&mut self) {
+        let Some(file) = Self::file() else { return };
+        if self.entries.len() > MEMORY_LIMIT {
+            self.entries.clear();
+        }
+        if let Ok(bytes) = serde_json::to_vec(self)
+            && let Err(err) = pycache_python::write_state_file(&file, &bytes)
+        {
+            tracing::debug!("cannot save `{}`: {err}", file.display());
+        }
+    }
+}
+
 /// Compiles, for each target, the sources whose cache it would not use.
 pub(crate) fn check(context_targets: &[Target], entries: &[Entry], deployment: &crate::Deployment) -> Verdicts {
     let mut verdicts = Verdicts::default();
     let jobs = std::thread::available_parallelism().map_or(1, usize::from).max(1);
+    let mut memory: Option<Memory> = None;
+    let mut learned = false;
     for (t, target) in context_targets.iter().enumerate() {
-        let sizes: HashMap<&Path, u64> = entries
+        let candidates: Vec<&Entry> = entries
             .iter()
             .filter(|e| e.target == t && will_compile(&e.state) && e.source.meta.len() <= SIZE_LIMIT)
+            .collect();
+        if candidates.is_empty() {
+            continue;
+        }
+        let by_path: HashMap<&Path, &Entry> = candidates.iter().map(|e| (e.source.path.as_path(), *e)).collect();
+        let memory = memory.get_or_insert_with(Memory::load);
+        let sizes: HashMap<&Path, u64> = candidates
+            .iter()
+            .filter(|e| memory.entries.get(&Memory::key(target, &e.source.path)) != Some(&identity(&e.source.meta)))
             .map(|e| (e.source.path.as_path(), e.source.meta.len()))
             .collect();
         let sources: Vec<&Path> = sizes.keys().copied().collect();
@@ -249,7 +321,12 @@ pub(crate) fn check(context_targets: &[Target], entries: &[Entry], deployment: &
             let mut lines = out.split(|&b| b == b'\n');
             for path in paths {
                 match lines.next().and_then(answer) {
-                    Some(Ok(())) => {}
+                    Some(Ok(())) => {
+                        if let Some(entry) = by_path.get(path) {
+                            memory.entries.insert(Memory::key(target, path), identity(&entry.source.meta));
+                            learned = true;
+                        }
+                    }
                     Some(Err(failure)) => {
                         verdicts.failures.insert((t, path.to_owned()), failure);
                     }
@@ -264,6 +341,9 @@ pub(crate) fn check(context_targets: &[Target], entries: &[Entry], deployment: &
                 target.label
             ));
         }
+    }
+    if learned && let Some(memory) = &mut memory {
+        memory.save();
     }
     verdicts
 }
