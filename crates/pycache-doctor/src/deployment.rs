@@ -86,8 +86,8 @@ pub enum DeploymentError {
     BadLevel(u8),
     #[error(
         "will not run `{path}` as `{runner}` to learn its version: {why}, so it could run anything as `{runner}`. \
-         It could not be identified from its files either ({files}). Give the service user with --user, so \
-         that it runs as that user, or name with --python an interpreter only `{runner}` can change"
+         It could not be identified from its files either ({files}). Name with --python an interpreter only \
+         `{runner}` can change, or (doctor) give the service user with --user, so that it runs as that user"
     )]
     Untrusted { path: PathBuf, runner: String, why: String, files: String },
 }
@@ -335,6 +335,18 @@ impl Deployment {
             None => format!("`PYTHONOPTIMIZE={level}` (or `-{}`)", "O".repeat(level.max(1).into())),
         }
     }
+}
+
+/// The interpreter a request names, found as doctor finds its own: one
+/// another user can change is identified from its files, never run with
+/// pycache's privileges (there is no service user to run it as). For
+/// commands that only need to know an interpreter, such as `clean`.
+pub fn find_interpreter_safely(request: &PythonRequest, probes: &ProbeCache) -> Result<Interpreter, DeploymentError> {
+    let policy = Policy::new(&ServiceUser::current());
+    probes.set_launcher(Some(policy.launcher(Arc::new(Mutex::new(Vec::new())))));
+    let found = identify(request, probes, &policy, &mut Vec::new());
+    probes.set_launcher(None);
+    found.map(|(interpreter, _)| interpreter)
 }
 
 /// The interpreter a request names, and how it may be started. A path

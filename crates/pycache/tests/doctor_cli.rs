@@ -260,9 +260,17 @@ fn regression_doctor_as_root_never_runs_a_venv_python_the_service_user_owns() {
     let out = pycache(&["doctor", "app", "--user", &user.name, "-q"], dir.path());
     assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "", "the service user's script ran");
+    // clean, asked to keep its caches, identifies it the same way.
+    let venv_python = script.display().to_string();
+    let out = pycache(&["clean", "app", "--stale", "--python", &venv_python], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "", "the service user's script ran");
     // Without a service user, as root, it is refused rather than run.
     std::fs::write(venv.join("pyvenv.cfg"), "include-system-site-packages = false\n").unwrap();
     let out = pycache(&["doctor", "app"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("will not run"), "{}", text(&out.stderr));
+    let out = pycache(&["clean", "app", "--stale", "--python", &venv_python], dir.path());
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     assert!(text(&out.stderr).contains("will not run"), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "", "the service user's script ran");

@@ -1,7 +1,8 @@
 use std::process::ExitCode;
 
 use pycache_doctor::clean::{CleanOptions, Reason, clean};
-use pycache_python::{ProbeCache, PythonRequest, find_interpreter};
+use pycache_doctor::find_interpreter_safely;
+use pycache_python::{ProbeCache, PythonRequest};
 
 use crate::cli::{CleanArgs, Format, GlobalArgs};
 use crate::output::Out;
@@ -41,7 +42,8 @@ pub fn run(global: &GlobalArgs, args: CleanArgs) -> anyhow::Result<ExitCode> {
             args.python.iter().map(|p| p.parse()).collect::<Result<_, _>>()?
         };
         for request in &requests {
-            keep.push(find_interpreter(request, &probes)?);
+            // Never run as root an interpreter another user can change.
+            keep.push(find_interpreter_safely(request, &probes)?);
         }
         probes.save();
         if args.python.is_empty() && global.quiet == 0 {
