@@ -3,8 +3,10 @@
 //! advice to precompile would be wrong: the finding names the file and the
 //! interpreter's own error instead.
 //!
-//! Only sources whose cache the importer would not use are checked (a
-//! fresh cache says the source compiled). They are compiled, never run,
+//! Only sources the importer compiles are checked: those without a cache
+//! it accepts (a fresh cache says the source compiled; a damaged body or an
+//! unchecked hash cache means it does not compile at all). They are
+//! compiled, never run,
 //! by an interpreter of the deployment's release, started so that it hands
 //! no privileges to anyone ([`crate::launch`]), as the importer does:
 //! `compile(bytes, path, 'exec', dont_inherit=True)` at the deployment's
@@ -113,9 +115,11 @@ pub(crate) struct Verdicts {
     pub notes: Vec<String>,
 }
 
-/// Whether the importer will compile this source (so it matters whether it can).
+/// Whether the importer compiles this source (so it matters whether it
+/// can): a missing or rejected cache. A damaged body fails the import
+/// before any compile, and an unchecked hash cache runs without one.
 fn will_compile(state: &CacheState) -> bool {
-    !matches!(state, CacheState::Fresh | CacheState::Unreadable(_))
+    crate::doctor::needs_write(state)
 }
 
 /// One line of the checker's answer: `None` when the source was not checked.
@@ -236,10 +240,18 @@ pub(crate) fn check(context_targets: &[Target], entries: &[Entry], deployment: &
     let mut memory: Option<Memory> = None;
     let mut learned = false;
     for (t, target) in context_targets.iter().enumerate() {
-        let candidates: Vec<&Entry> = entries
+        let (candidates, too_big): (Vec<&Entry>, Vec<&Entry>) = entries
             .iter()
-            .filter(|e| e.target == t && will_compile(&e.state) && e.source.meta.len() <= SIZE_LIMIT)
-            .collect();
+            .filter(|e| e.target == t && will_compile(&e.state))
+            .partition(|e| e.source.meta.len() <= SIZE_LIMIT);
+        if !too_big.is_empty() {
+            verdicts.notes.push(format!(
+                "{} source(s) over {} MiB were not checked for syntax errors under Python {}",
+                too_big.len(),
+                SIZE_LIMIT >> 20,
+                target.label
+            ));
+        }
         if candidates.is_empty() {
             continue;
         }
