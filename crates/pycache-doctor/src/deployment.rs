@@ -292,10 +292,7 @@ impl Deployment {
             // The deployment's own interpreter, with its environment; the
             // probe runs it as the service user when that is someone else.
             (Purpose::Import, Launch::Direct) => (python.path.clone(), switch),
-            (Purpose::Import, launch) if switch && nix::unistd::geteuid().is_root() => {
-                let _ = launch;
-                (python.path.clone(), true)
-            }
+            (Purpose::Import, _) if switch && nix::unistd::geteuid().is_root() => (python.path.clone(), true),
             (Purpose::Import, launch) => {
                 return Err(format!("{}; pycache runs it only as the service user", launch.why().unwrap_or_default()));
             }

@@ -313,6 +313,36 @@ mod tests {
     }
 
     #[test]
+    fn an_acl_entry_that_lets_another_user_write_counts() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!(
+                "SKIP an_acl_entry_that_lets_another_user_write_counts: needs root to give the file root's group"
+            );
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("python");
+        std::fs::write(&file, b"x").unwrap();
+        chmod(&file, 0o644);
+        std::os::unix::fs::chown(&file, None, Some(0)).unwrap();
+        // user::rw- user:54321:rw- group::r-- mask::rw- other::r--
+        let mut acl = 2u32.to_le_bytes().to_vec();
+        for (tag, perm, id) in
+            [(1u16, 6u16, u32::MAX), (2, 6, 54321), (4, 4, u32::MAX), (0x10, 6, u32::MAX), (0x20, 4, u32::MAX)]
+        {
+            acl.extend(tag.to_le_bytes());
+            acl.extend(perm.to_le_bytes());
+            acl.extend(id.to_le_bytes());
+        }
+        if let Err(err) = rustix::fs::lsetxattr(&file, ACL_XATTR, &acl, rustix::fs::XattrFlags::empty()) {
+            eprintln!("SKIP an_acl_entry_that_lets_another_user_write_counts: no POSIX ACLs here ({err})");
+            return;
+        }
+        let why = foreign_writer_of(&file, Role::File).unwrap();
+        assert!(why.ends_with("is writable by user `54321` (ACL)"), "{why}");
+    }
+
+    #[test]
     fn write_bits_and_sticky_directories() {
         let dir = tempfile::tempdir().unwrap();
         chmod(dir.path(), 0o755);
