@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use pycache_compile::{CompileOptions, InvalidationMode, Layout, Report, Status, Target};
 use pycache_python::{ProbeCache, PythonRequest, find_interpreter};
 
+use super::sys_path;
 use crate::cli::{CompileArgs, Engine, Format, GlobalArgs, Mode};
 use crate::output::Out;
 use crate::progress::Bar;
@@ -44,9 +45,6 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
     if let Some(list) = &args.files_from {
         paths.extend(read_list(list)?);
     }
-    if paths.is_empty() {
-        bail!("no files or directories to compile (give paths, or -i FILE)");
-    }
     let exclude = exclude_pattern(args.exclude.as_deref())?;
 
     let cache = ProbeCache::open_default();
@@ -67,11 +65,43 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
     }
     cache.save();
 
+    // No paths: what `python -m compileall` does with none.
+    let mut max_depth = args.max_depth.or(args.no_recurse.then_some(0));
+    if paths.is_empty() && args.files_from.is_none() {
+        let [target] = targets.as_slice() else {
+            bail!(
+                "with no paths, pycache compiles the sys.path of one interpreter, as `python -m compileall` does; \
+                 give one --python at a time, or name the directories to compile"
+            );
+        };
+        let interpreter = &target.interpreter;
+        paths = sys_path::directories(interpreter)?;
+        if paths.is_empty() {
+            bail!("the sys.path of {interpreter} has no directory to compile: give files or directories");
+        }
+        max_depth = max_depth.or(Some(0));
+        if global.quiet == 0 {
+            eprintln!(
+                "no paths given: compiling the top level of each directory on the sys.path of {interpreter}, as \
+                 `python -m compileall` does with none:"
+            );
+            for path in &paths {
+                eprintln!("    {}", path.display());
+            }
+        }
+    }
+    if paths.is_empty() {
+        bail!(
+            "no files or directories to compile: the list `{}` is empty",
+            args.files_from.unwrap_or_default().display()
+        );
+    }
+
     let jobs = jobs(args.jobs);
     let header_memory = pycache_python::default_cache_dir().map(|dir| pycache_compile::memory_file(&dir, &paths));
     let options = CompileOptions {
         paths,
-        max_depth: args.max_depth.or(args.no_recurse.then_some(0)),
+        max_depth,
         force: args.force,
         exclude,
         levels: if args.optimize.is_empty() { vec![0] } else { args.optimize.clone() },
@@ -149,11 +179,12 @@ fn print_text(out: &mut Out, global: &GlobalArgs, report: &Report, elapsed: Dura
             }
             _ => {}
         }
-        if let Some(warnings) = &file.warnings {
-            if !repeated && global.quiet == 0 {
-                let python = file.python.as_deref().unwrap_or("?");
-                eprintln!("warning: `{}` ({python}):\n{}", file.path.display(), warnings.trim_end());
-            }
+        if let Some(warnings) = &file.warnings
+            && !repeated
+            && global.quiet == 0
+        {
+            let python = file.python.as_deref().unwrap_or("?");
+            eprintln!("warning: `{}` ({python}):\n{}", file.path.display(), warnings.trim_end());
         }
     }
     if global.quiet >= 1 {
