@@ -1,15 +1,16 @@
 use std::io::BufRead;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use pycache_compile::{CompileOptions, InvalidationMode, Layout, Report, Status, Target};
+use pycache_packaging::record::{Cache, RecordReport};
 use pycache_python::{ProbeCache, PythonRequest, find_interpreter};
 
 use super::sys_path;
 use crate::cli::{CompileArgs, Engine, Format, GlobalArgs, Mode};
-use crate::output::Out;
+use crate::output::{Out, count, thousands};
 use crate::progress::Bar;
 
 /// `-x`: the pattern of paths to skip.
@@ -134,13 +135,99 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
     tracing::debug!("interpreters ready at {:.1?}", started.elapsed());
     let report = pycache_compile::run(&options, &targets, &bar)?;
     tracing::debug!("run finished at {:.1?}", started.elapsed());
+    let packaging = packaging(&args, &report)?;
     let mut out = Out::new();
     match args.format {
-        Format::Json => out.json(&report)?,
-        Format::Text => print_text(&mut out, global, &report, started.elapsed())?,
+        Format::Json => {
+            let mut json = serde_json::to_value(&report)?;
+            if let Some(object) = json.as_object_mut() {
+                if let Some(lines) = packaging.manifest {
+                    object.insert("manifest".to_owned(), serde_json::json!({"file": args.manifest, "caches": lines}));
+                }
+                if let Some(record) = &packaging.record {
+                    object.insert("record".to_owned(), serde_json::to_value(record)?);
+                }
+            }
+            out.json(&json)?;
+        }
+        Format::Text => {
+            print_text(&mut out, global, &report, started.elapsed())?;
+            print_packaging(&mut out, global, &args, &packaging)?;
+        }
     }
     out.flush()?;
-    Ok(if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    let record_failed = packaging.record.as_ref().is_some_and(|r| !r.failed.is_empty());
+    Ok(if report.failed() || record_failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// What `--manifest` and `--record` did.
+struct Packaging {
+    /// Lines written to the manifest.
+    manifest: Option<usize>,
+    record: Option<RecordReport>,
+}
+
+/// The caches the run leaves in place (written, or found fresh), with
+/// their sources.
+fn caches(report: &Report) -> impl Iterator<Item = (&Path, &Path)> {
+    report
+        .files
+        .iter()
+        .filter(|f| matches!(f.status, Status::Compiled | Status::Fresh))
+        .filter_map(|f| Some((f.path.as_path(), f.cache.as_deref()?)))
+}
+
+fn packaging(args: &CompileArgs, report: &Report) -> anyhow::Result<Packaging> {
+    let manifest = match &args.manifest {
+        Some(file) => Some(pycache_packaging::manifest::write(file, caches(report).map(|(_, cache)| cache))?),
+        None => None,
+    };
+    let record = args.record.then(|| {
+        let entries: Vec<Cache<'_>> = caches(report).map(|(source, cache)| Cache { source, cache }).collect();
+        pycache_packaging::record::add_caches(&entries)
+    });
+    Ok(Packaging { manifest, record })
+}
+
+fn print_packaging(
+    out: &mut Out,
+    global: &GlobalArgs,
+    args: &CompileArgs,
+    packaging: &Packaging,
+) -> anyhow::Result<()> {
+    if let Some(record) = &packaging.record {
+        for failed in &record.failed {
+            if global.quiet < 2 {
+                out.line(format_args!("error: {}", failed.error))?;
+            }
+        }
+        if global.quiet == 0 {
+            let added: usize = record.updated.iter().map(|u| u.added.len()).sum();
+            out.line(format_args!(
+                "RECORD: added {} to {}; {} already listed, {} of no installed distribution{}",
+                count(added, "cache", "caches"),
+                count(record.updated.len(), "distribution", "distributions"),
+                thousands(record.already_listed as u64),
+                thousands(record.not_in_a_distribution as u64),
+                if record.outside > 0 {
+                    format!(", {} outside the site-packages of their source", thousands(record.outside as u64))
+                } else {
+                    String::new()
+                }
+            ))?;
+            if global.verbose > 0 {
+                for updated in &record.updated {
+                    out.line(format_args!("    `{}`: {}", updated.record.display(), updated.added.join(", ")))?;
+                }
+            }
+        }
+    }
+    if let (Some(lines), Some(file)) = (packaging.manifest, &args.manifest) {
+        if global.quiet == 0 {
+            out.line(format_args!("manifest: {} listed in `{}`", count(lines, "cache", "caches"), file.display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn print_text(out: &mut Out, global: &GlobalArgs, report: &Report, elapsed: Duration) -> anyhow::Result<()> {
