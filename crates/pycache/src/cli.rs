@@ -44,16 +44,16 @@ const TAILORING: &[Tailoring] = &[
         command: "compile",
         verbose: Some(
             "List each cache written (repeatable): -vv also says why the native compiler declined a file, and prints \
-             debug logs with the time since start on stderr.",
+             debug logs with the time since start on stderr",
         ),
         quiet: Some(
-            "Less output (repeatable): -q prints only the files that failed, -qq nothing (the exit status tells).",
+            "Less output (repeatable): -q prints only the files that failed, -qq nothing (the exit status tells)",
         ),
         progress: true,
     },
     Tailoring {
         command: "interpreters",
-        verbose: Some("With -vv, debug logs of the search on stderr."),
+        verbose: Some("With -vv, debug logs of the search on stderr"),
         quiet: None,
         progress: false,
     },
@@ -61,26 +61,26 @@ const TAILORING: &[Tailoring] = &[
         command: "doctor",
         verbose: Some(
             "Every finding of each code (text shows 10 per code), and each module the probe imported (repeatable: \
-             -vv also prints debug logs on stderr).",
+             -vv also prints debug logs on stderr)",
         ),
         quiet: Some(
             "Less output (repeatable): -q leaves out info findings and notes, -qq prints nothing (the exit \
-             status tells).",
+             status tells)",
         ),
         progress: true,
     },
     Tailoring {
         command: "clean",
-        verbose: Some("With -vv, debug logs of the interpreter search on stderr."),
+        verbose: Some("With -vv, debug logs of the interpreter search on stderr"),
         quiet: Some(
-            "Less output (repeatable): -q prints only failures and the total, -qq nothing (the exit status tells).",
+            "Less output (repeatable): -q prints only failures and the total, -qq nothing (the exit status tells)",
         ),
         progress: false,
     },
     Tailoring {
         command: "stub",
         verbose: None,
-        quiet: Some("Less output (repeatable): -q leaves out the advice to precompile, -qq prints nothing."),
+        quiet: Some("Less output (repeatable): -q leaves out the advice to precompile, -qq prints nothing"),
         progress: false,
     },
     Tailoring { command: "show", verbose: None, quiet: None, progress: false },
@@ -90,11 +90,11 @@ const TAILORING: &[Tailoring] = &[
         command: "verify",
         verbose: Some(
             "Also list the identical files and those both compilers reject (repeatable: -vv also prints debug logs \
-             on stderr).",
+             on stderr)",
         ),
         quiet: Some(
             "Less output (repeatable): -q lists only the files that are not identical, without the summary; \
-             -qq prints nothing (the exit status tells).",
+             -qq prints nothing (the exit status tells)",
         ),
         progress: true,
     },
@@ -463,8 +463,11 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Shell {
+    /// bash 4 or later, with bash-completion.
     Bash,
+    /// zsh, as a `_pycache` file on its fpath.
     Zsh,
+    /// fish.
     Fish,
 }
 
@@ -483,4 +486,58 @@ pub struct ManArgs {
     /// Write every page (pycache.1, pycache-compile.1, ...) into DIR instead of printing one.
     #[arg(long, value_name = "DIR", conflicts_with = "command")]
     pub out_dir: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_definitions_are_consistent() {
+        command().debug_assert();
+    }
+
+    /// `--help` must say what every argument and every value is for.
+    #[test]
+    fn every_argument_and_value_is_described() {
+        let mut cmd = command();
+        cmd.build();
+        let mut missing = Vec::new();
+        for sub in std::iter::once(&cmd).chain(cmd.get_subcommands()) {
+            for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+                let id = format!("{} {}", sub.get_name(), arg.get_id());
+                if arg.get_help().is_none() {
+                    missing.push(id.clone());
+                }
+                for value in arg.get_possible_values().iter().filter(|v| !v.is_hide_set()) {
+                    if value.get_help().is_none() {
+                        missing.push(format!("{id}={}", value.get_name()));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "without help: {missing:?}");
+    }
+
+    /// Each command gets its own wording of the global options, or hides
+    /// those that change nothing in it.
+    #[test]
+    fn every_command_has_its_wording_of_the_global_options() {
+        let cmd = command();
+        let names: Vec<&str> = cmd.get_subcommands().map(|s| s.get_name()).collect();
+        let tailored: Vec<&str> = TAILORING.iter().map(|t| t.command).collect();
+        assert_eq!(names, tailored);
+    }
+
+    #[test]
+    fn global_options_parse_before_and_after_the_command() {
+        let parse = |args: &[&str]| {
+            let matches = command().try_get_matches_from(args).unwrap();
+            Cli::from_arg_matches(&matches).unwrap().global
+        };
+        assert_eq!(parse(&["pycache", "-v", "show", "x.pyc"]).verbose, 1);
+        assert_eq!(parse(&["pycache", "show", "-vv", "x.pyc"]).verbose, 2);
+        assert_eq!(parse(&["pycache", "compile", ".", "-qq", "--no-progress"]).quiet, 2);
+        assert!(parse(&["pycache", "--no-progress", "compile", "."]).no_progress);
+    }
 }

@@ -125,7 +125,7 @@ fn print_probe(out: &mut Out, global: &GlobalArgs, probe: &ProbeReport) -> anyho
     out.line("")?;
     let agree = |n: usize| format!("{n} {}", if n == 1 { "agrees" } else { "agree" });
     out.line(format_args!(
-        "probe (imports as `{}`): {} with the prediction, {} not, {} not imported",
+        "probe (imports as `{}`): {} with the prediction, {}, {} not imported",
         probe.user,
         agree(probe.agreed),
         count(probe.disagreed, "disagrees", "disagree"),

@@ -9,12 +9,15 @@ use crate::output::Out;
 /// The pages: pycache's own, then one per command that has a page (not
 /// `help`, which only repeats the others).
 fn pages() -> Vec<Man> {
-    let cmd = command();
+    let mut cmd = command();
+    // Building names the subcommands `pycache-compile` and so on.
+    cmd.build();
+    let source = format!("pycache {}", env!("CARGO_PKG_VERSION"));
     let mut pages = vec![Man::new(cmd.clone())];
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
         pages.push(Man::new(sub.clone()));
     }
-    pages
+    pages.into_iter().map(|page| page.source(source.clone())).collect()
 }
 
 pub fn run(args: ManArgs) -> anyhow::Result<ExitCode> {
