@@ -248,7 +248,7 @@ fn append_rows(record: &Path, rows: &[String]) -> Result<Vec<String>, RecordErro
     let dir = record.parent().unwrap_or(Path::new("."));
     let write_error = |source| RecordError::Write { path: record.to_owned(), source };
     // Held until the new file is in place.
-    let lock = fs_err::File::open(dir).map_err(|err| write_error(err.into()))?;
+    let lock = fs_err::File::open(dir).map_err(write_error)?;
     rustix::fs::flock(lock.file(), rustix::fs::FlockOperation::LockExclusive).map_err(|err| write_error(err.into()))?;
     let meta =
         fs_err::symlink_metadata(record).map_err(|err| RecordError::Read { path: record.into(), source: err })?;

@@ -222,10 +222,10 @@ fn print_packaging(
             }
         }
     }
-    if let (Some(lines), Some(file)) = (packaging.manifest, &args.manifest) {
-        if global.quiet == 0 {
-            out.line(format_args!("manifest: {} listed in `{}`", count(lines, "cache", "caches"), file.display()))?;
-        }
+    if let (Some(lines), Some(file)) = (packaging.manifest, &args.manifest)
+        && global.quiet == 0
+    {
+        out.line(format_args!("manifest: {} listed in `{}`", count(lines, "cache", "caches"), file.display()))?;
     }
     Ok(())
 }
