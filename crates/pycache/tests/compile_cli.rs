@@ -101,6 +101,7 @@ fn usage_errors_exit_2() {
         (&["compile", ".", "--python", "9.9"], "no Python interpreter matches `9.9`; found:"),
         (&["compile", ".", "-o", "3"], "3"),
         (&["compile", ".", "-x", "("], "-x pattern"),
+        (&["compile", ".", "--manifest", "-"], "--manifest needs a file"),
     ];
     for (args, needle) in cases {
         let out = pycache(args, dir.path());

@@ -42,6 +42,9 @@ fn fs_err_read_lines(file: &PathBuf) -> anyhow::Result<Vec<String>> {
 
 pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    if args.manifest.as_deref() == Some(Path::new("-")) {
+        bail!("--manifest needs a file: stdout carries the report");
+    }
     let mut paths = args.paths.clone();
     if let Some(list) = &args.files_from {
         paths.extend(read_list(list)?);
