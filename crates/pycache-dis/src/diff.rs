@@ -251,8 +251,8 @@ fn compare_one<'a>(
         return found(
             "bytecode",
             at.map(|a| a as u32),
-            format!("{} bytes", l.view.bytecode.len()),
-            format!("{} bytes (inline cache contents differ)", r.view.bytecode.len()),
+            bytes(l.view.bytecode.len()),
+            format!("{} (inline cache contents differ)", bytes(r.view.bytecode.len())),
         );
     }
     let (lrepr, rrepr) =
@@ -334,8 +334,8 @@ fn compare_one<'a>(
         return found(
             "line table",
             None,
-            format!("{} bytes", l.view.linetable.len()),
-            format!("{} bytes (same lines for every instruction)", r.view.linetable.len()),
+            bytes(l.view.linetable.len()),
+            format!("{} (same lines for every instruction)", bytes(r.view.linetable.len())),
         );
     }
     if !same_version {
@@ -384,6 +384,10 @@ fn positions_text(instr: &Instruction) -> String {
             format!("{}:{} to {}:{}", show(p.lineno), show(p.col_offset), show(p.end_lineno), show(p.end_col_offset))
         }
     }
+}
+
+fn bytes(n: usize) -> String {
+    format!("{n} {}", if n == 1 { "byte" } else { "bytes" })
 }
 
 /// Where each instruction starts, in bytes, in order.
