@@ -4,6 +4,12 @@
 //! table; or, when every field agrees,
 //! whether only marshal's reference flags (and interning marks) differ.
 //!
+//! Caches of two Python versions are compared by meaning, not by number:
+//! instructions by name and argument (opcode numbers, inline caches and so
+//! offsets change between versions), jumps and exception table entries by
+//! the instruction they reach, line tables by the line and position of each
+//! instruction.
+//!
 //! `pycache diff` prints a [`Report`]; a check of a native compiler
 //! against the interpreter can call [`compare_code`] on two trees.
 
@@ -123,6 +129,12 @@ pub fn compare_pycs(left: &Pyc, left_bytes: &[u8], right: &Pyc, right_bytes: &[u
     if left.trailing != right.trailing {
         other =
             Some(format!("{} trailing bytes after the code object vs {}", left.trailing.len(), right.trailing.len()));
+    } else if code.is_empty() && left.format.version() != right.format.version() {
+        other = Some(
+            "the same code in each version's own encoding: every instruction, argument, line, position and \
+             exception handler agrees"
+                .to_owned(),
+        );
     } else if code.is_empty() && left_body != right_body {
         let loose = CompareOptions { ignore_interning: true, ..CompareOptions::default() };
         match difference(&left.code, &right.code, loose)? {
@@ -228,16 +240,19 @@ fn compare_one<'a>(
     let options = DecodeOptions::default();
     let l = decode(left, left_refs, options)?;
     let r = decode(right, right_refs, options)?;
-    if let Some(diff) = bytecode_difference(&l, &r) {
+    // One version: one opcode table, so the bytes themselves compare.
+    let same_version = l.view.version == r.view.version;
+    let difference = if same_version { bytecode_difference(&l, &r) } else { instruction_difference(&l, &r) };
+    if let Some(diff) = difference {
         return found("bytecode", diff.0, diff.1, diff.2);
     }
-    if l.view.bytecode != r.view.bytecode {
+    if same_version && l.view.bytecode != r.view.bytecode {
         let at = l.view.bytecode.iter().zip(r.view.bytecode).position(|(a, b)| a != b);
         return found(
             "bytecode",
             at.map(|a| a as u32),
-            format!("{} bytes", l.view.bytecode.len()),
-            format!("{} bytes (inline cache contents differ)", r.view.bytecode.len()),
+            bytes(l.view.bytecode.len()),
+            format!("{} (inline cache contents differ)", bytes(r.view.bytecode.len())),
         );
     }
     let (lrepr, rrepr) =
@@ -292,19 +307,45 @@ fn compare_one<'a>(
     }
     if l.view.linetable != r.view.linetable {
         for (a, b) in l.instructions.iter().zip(&r.instructions) {
-            if (a.line, a.starts_line) != (b.line, b.starts_line) {
+            // From 3.13 a stretch without a line starts too; other versions
+            // agree only on the starts of lines.
+            let starts_differ = if same_version {
+                a.starts_line != b.starts_line
+            } else {
+                a.line.is_some() && a.starts_line != b.starts_line
+            };
+            if a.line != b.line || starts_differ {
                 return found("line table", Some(a.offset), line_text(a), line_text(b));
             }
             if a.positions != b.positions {
                 return found("line table", Some(a.offset), positions_text(a), positions_text(b));
             }
         }
+        // Other versions encode the same lines at other offsets.
+        if !same_version {
+            return Ok(exception_difference(&l, &r).map(|(field, l, r)| CodeDifference {
+                qualname: key.to_owned(),
+                field,
+                offset: None,
+                left: l,
+                right: r,
+            }));
+        }
         return found(
             "line table",
             None,
-            format!("{} bytes", l.view.linetable.len()),
-            format!("{} bytes (same lines for every instruction)", r.view.linetable.len()),
+            bytes(l.view.linetable.len()),
+            format!("{} (same lines for every instruction)", bytes(r.view.linetable.len())),
         );
+    }
+    if !same_version {
+        return Ok(exception_difference(&l, &r).map(|(field, l, r)| CodeDifference {
+            qualname: key.to_owned(),
+            field,
+            offset: None,
+            left: l,
+            right: r,
+        }));
     }
     if l.view.exceptiontable != r.view.exceptiontable {
         let entry = |e: Option<&exceptions::ExceptionEntry>| match e {
@@ -343,6 +384,84 @@ fn positions_text(instr: &Instruction) -> String {
             format!("{}:{} to {}:{}", show(p.lineno), show(p.col_offset), show(p.end_lineno), show(p.end_col_offset))
         }
     }
+}
+
+fn bytes(n: usize) -> String {
+    format!("{n} {}", if n == 1 { "byte" } else { "bytes" })
+}
+
+/// Where each instruction starts, in bytes, in order.
+fn starts(decoded: &Decoded<'_>) -> Vec<u64> {
+    decoded.instructions.iter().map(|i| u64::from(i.offset)).collect()
+}
+
+/// An offset as the number of instructions before it: the same place in
+/// two versions' code whose instructions have different sizes.
+fn index_of(starts: &[u64], offset: u64) -> usize {
+    starts.partition_point(|s| *s < offset)
+}
+
+/// What an instruction does, in terms that hold across versions: its name,
+/// and for a jump the instruction it reaches, else its argument as `dis`
+/// shows it (the raw number where `dis` shows none).
+#[derive(PartialEq, Eq)]
+enum Meaning<'a> {
+    Jump(&'a str, Option<usize>),
+    Shown(&'a str, &'a str),
+    Raw(&'a str, Option<i64>),
+}
+
+fn meaning<'a>(instr: &'a Instruction, starts: &[u64]) -> Meaning<'a> {
+    match instr.jump_target {
+        Some(target) => {
+            let index = u64::try_from(target).ok().and_then(|t| starts.binary_search(&t).ok());
+            Meaning::Jump(&instr.opname, index)
+        }
+        None if !instr.argrepr.is_empty() => Meaning::Shown(&instr.opname, &instr.argrepr),
+        None => Meaning::Raw(&instr.opname, instr.arg),
+    }
+}
+
+/// The first instruction that differs between two versions' code, by name
+/// and meaning; the offset is the left one's.
+fn instruction_difference(l: &Decoded<'_>, r: &Decoded<'_>) -> Option<(Option<u32>, String, String)> {
+    let (left_starts, right_starts) = (starts(l), starts(r));
+    let count = l.instructions.len().max(r.instructions.len());
+    for i in 0..count {
+        let (a, b) = (l.instructions.get(i), r.instructions.get(i));
+        let same = match (a, b) {
+            (Some(a), Some(b)) => meaning(a, &left_starts) == meaning(b, &right_starts),
+            _ => false,
+        };
+        if !same {
+            let offset = a.or(b).map(|i| i.offset);
+            return Some((offset, instruction_text(a), instruction_text(b)));
+        }
+    }
+    None
+}
+
+/// The first exception table entry that differs between two versions'
+/// code, with its bounds and target counted in instructions.
+fn exception_difference(l: &Decoded<'_>, r: &Decoded<'_>) -> Option<(String, String, String)> {
+    let (left_starts, right_starts) = (starts(l), starts(r));
+    let entry = |e: Option<&exceptions::ExceptionEntry>, starts: &[u64]| {
+        e.map(|e| (index_of(starts, e.start), index_of(starts, e.end), index_of(starts, e.target), e.depth, e.lasti))
+    };
+    let text = |e: Option<(usize, usize, usize, u64, bool)>| match e {
+        None => "(none)".to_owned(),
+        Some((start, end, target, depth, lasti)) => format!(
+            "instructions {start} to {} -> instruction {target} [{depth}]{}",
+            end.saturating_sub(1),
+            if lasti { " lasti" } else { "" }
+        ),
+    };
+    let count = l.exception_table.len().max(r.exception_table.len());
+    (0..count).find_map(|i| {
+        let a = entry(l.exception_table.get(i), &left_starts);
+        let b = entry(r.exception_table.get(i), &right_starts);
+        (a != b).then(|| (format!("exception table entry {i}"), text(a), text(b)))
+    })
 }
 
 /// The first instruction whose opname or argument differs.
@@ -423,6 +542,41 @@ mod tests {
         let other_lines =
             code(version, &[load, 0, ret, 0], vec![b.int(1)], &["x"], &[], &[0x80 | (13 << 3) | 1, 2], &[]);
         assert_eq!(compare(&base, &other_lines, version)[0].field, "line table");
+    }
+
+    /// `RESUME 0; LOAD_CONST 0; POP_JUMP_IF_FALSE jump; RETURN_CONST 0;
+    /// RETURN_CONST 0` in `version`'s numbers, with its inline caches.
+    fn branch(version: PyVersion, jump: u8) -> Object {
+        let t = pycache_opcode::for_version(version).unwrap();
+        let mut bytecode = Vec::new();
+        for (name, arg) in
+            [("RESUME", 0), ("LOAD_CONST", 0), ("POP_JUMP_IF_FALSE", jump), ("RETURN_CONST", 0), ("RETURN_CONST", 0)]
+        {
+            let op = t.by_name(name).unwrap();
+            bytecode.extend([t.number(name).unwrap() as u8, arg]);
+            bytecode.extend(std::iter::repeat_n(0, 2 * usize::from(op.cache_entries)));
+        }
+        code(version, &bytecode, vec![Object::none()], &[], &[], &[], &[])
+    }
+
+    #[test]
+    fn regression_versions_compare_instructions_by_name_not_number() {
+        // Caches of two versions differed in every byte of co_code ("4 bytes
+        // vs 4 bytes (inline cache contents differ)") where the code was the
+        // same: opcode numbers and inline caches are each version's own.
+        let (v12, v13) = (PyVersion::new(3, 12), PyVersion::new(3, 13));
+        let (a, b) = (branch(v12, 1), branch(v13, 1));
+        let (ra, rb) = (RefTable::new(&a).unwrap(), RefTable::new(&b).unwrap());
+        // 3.13 has a cache entry after the jump, so its target is 2 bytes on.
+        assert!(compare_code((&a, &ra, v12), (&b, &rb, v13)).unwrap().is_empty());
+        // A jump to another instruction is a difference, at the jump.
+        let other = branch(v13, 0);
+        let ro = RefTable::new(&other).unwrap();
+        let diffs = compare_code((&a, &ra, v12), (&other, &ro, v13)).unwrap();
+        assert_eq!(diffs.len(), 1, "{diffs:?}");
+        assert_eq!((diffs[0].field.as_str(), diffs[0].offset), ("bytecode", Some(4)));
+        assert_eq!(diffs[0].left, "POP_JUMP_IF_FALSE 1 (to 8)");
+        assert_eq!(diffs[0].right, "POP_JUMP_IF_FALSE 0 (to L1)");
     }
 
     #[test]

@@ -48,7 +48,10 @@ pub fn probe(path: &Path) -> Result<Interpreter, ProbeError> {
 
 /// [`probe`], started as `launcher` decides.
 fn probe_with(path: &Path, launcher: Option<&Launcher>) -> Result<(Interpreter, Launch), ProbeError> {
-    let mut command = Command::new(path);
+    // The probe runs from `/` (below), where a relative path such as
+    // `venv/bin/python` would name another file or none.
+    let program = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut command = Command::new(&program);
     // `-c` puts the working directory first on `sys.path`: from `/` no
     // other user's `json.py` can stand in for the standard library's.
     command.args(["-E", "-S", "-c", PROBE_SCRIPT]).stdin(Stdio::null()).current_dir("/");

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(name = "pycache", version, about = "Owns the bytecode caches of Python deployments.", long_about = None)]
@@ -11,17 +11,130 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Options every command accepts, before or after its name. Their help is
+/// general here; [`command`] words it for each command, and hides it where
+/// it changes nothing.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// More output: each file compiled, then debug logs (repeatable).
+    /// More output (repeatable): what each command adds is in its help; -vv and beyond also print debug
+    /// logs on stderr.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// Less output: -q prints only failures, -qq nothing (the exit status says it).
+    /// Less output (repeatable): -q prints only problems, -qq nothing (the exit status tells).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub quiet: u8,
-    /// Never draw a progress bar.
+    /// Never draw a progress bar (one is drawn only when stderr is a terminal).
     #[arg(long, global = true)]
     pub no_progress: bool,
+}
+
+/// How the global options read in one command's help; `None` hides the
+/// option there, since it changes nothing in that command (it is still
+/// accepted, so that a script can pass it everywhere).
+struct Tailoring {
+    command: &'static str,
+    verbose: Option<&'static str>,
+    quiet: Option<&'static str>,
+    progress: bool,
+}
+
+const TAILORING: &[Tailoring] = &[
+    Tailoring {
+        command: "compile",
+        verbose: Some(
+            "List each cache written (repeatable): -vv also says why the native compiler declined a file, and prints \
+             debug logs with the time since start on stderr",
+        ),
+        quiet: Some(
+            "Less output (repeatable): -q prints only the files that failed, -qq nothing (the exit status tells)",
+        ),
+        progress: true,
+    },
+    Tailoring {
+        command: "interpreters",
+        verbose: Some("With -vv, debug logs of the search on stderr"),
+        quiet: None,
+        progress: false,
+    },
+    Tailoring {
+        command: "doctor",
+        verbose: Some(
+            "Every finding of each code (text shows 10 per code), and each module the probe imported (repeatable: \
+             -vv also prints debug logs on stderr)",
+        ),
+        quiet: Some(
+            "Less output (repeatable): -q leaves out info findings and notes, -qq prints nothing (the exit \
+             status tells)",
+        ),
+        progress: true,
+    },
+    Tailoring {
+        command: "clean",
+        verbose: Some("With -vv, debug logs of the interpreter search on stderr"),
+        quiet: Some(
+            "Less output (repeatable): -q prints only failures and the total, -qq nothing (the exit status tells)",
+        ),
+        progress: false,
+    },
+    Tailoring {
+        command: "stub",
+        verbose: None,
+        quiet: Some("Less output (repeatable): -q leaves out the advice to precompile, -qq prints nothing"),
+        progress: false,
+    },
+    Tailoring { command: "show", verbose: None, quiet: None, progress: false },
+    Tailoring { command: "dis", verbose: None, quiet: None, progress: false },
+    Tailoring { command: "diff", verbose: None, quiet: None, progress: false },
+    Tailoring {
+        command: "verify",
+        verbose: Some(
+            "Also list the identical files and those both compilers reject (repeatable: -vv also prints debug logs \
+             on stderr)",
+        ),
+        quiet: Some(
+            "Less output (repeatable): -q lists only the files that are not identical, without the summary; \
+             -qq prints nothing (the exit status tells)",
+        ),
+        progress: true,
+    },
+    Tailoring { command: "completions", verbose: None, quiet: None, progress: false },
+    Tailoring { command: "man", verbose: None, quiet: None, progress: false },
+];
+
+/// The command line as parsed, completed and documented: the derived
+/// definitions with the global options worded for each command.
+pub fn command() -> clap::Command {
+    let cmd = Cli::command();
+    let globals: Vec<clap::Arg> = cmd.get_arguments().filter(|arg| arg.is_global_set()).cloned().collect();
+    // clap copies a global option into each subcommand that does not define
+    // one with the same id; the copy made here carries that command's words.
+    // Its value still lands in `GlobalArgs`, whose ids it shares.
+    cmd.mut_subcommands(|sub| {
+        let Some(t) = TAILORING.iter().find(|t| t.command == sub.get_name()) else { return sub };
+        globals.iter().fold(sub, |sub, arg| {
+            let arg = arg.clone().global(false);
+            let arg = match arg.get_id().as_str() {
+                "verbose" => match t.verbose {
+                    Some(help) => arg.help(help),
+                    None => arg.hide(true),
+                },
+                "quiet" => match t.quiet {
+                    Some(help) => arg.help(help),
+                    None => arg.hide(true),
+                },
+                _ => arg.hide(!t.progress),
+            };
+            sub.arg(arg)
+        })
+    })
+}
+
+/// Parses the process's arguments.
+pub fn parse() -> Result<Cli, clap::Error> {
+    let mut cmd = command();
+    let matches = cmd.try_get_matches_from_mut(std::env::args_os())?;
+    Cli::from_arg_matches(&matches).map_err(|err| err.format(&mut cmd))
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,11 +157,22 @@ pub enum Command {
     Diff(DiffArgs),
     /// Compile sources natively and with the interpreter, and prove the caches equal or show how they differ.
     Verify(VerifyArgs),
+    /// Print a shell completion script (bash, zsh or fish).
+    #[command(after_help = "Install it where your shell looks, for example:\n  \
+        pycache completions bash > /etc/bash_completion.d/pycache\n  \
+        pycache completions zsh > \"${fpath[1]}/_pycache\"\n  \
+        pycache completions fish > ~/.config/fish/completions/pycache.fish")]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command into a directory.
+    #[command(after_help = "Read it with `pycache man | man -l -`.")]
+    Man(ManArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// Lines for people to read.
     Text,
+    /// One JSON document on stdout, for programs (its fields are in the README).
     Json,
 }
 
@@ -65,8 +189,11 @@ pub enum Engine {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Mode {
+    /// The cache records the source's mtime and size; imports compare them.
     Timestamp,
+    /// The cache records a hash of the source; imports hash the source and compare.
     CheckedHash,
+    /// The cache records a hash of the source; imports use the cache without checking.
     UncheckedHash,
 }
 
@@ -74,7 +201,8 @@ pub enum Mode {
 #[command(after_help = "Options follow compileall where compileall has them. Unlike compileall, a cache is \
 fresh only if its header matches the source exactly (magic, flags, mtime and size, or the source hash).")]
 pub struct CompileArgs {
-    /// Files and directories to compile.
+    /// Files and directories to compile. None: what `python -m compileall` compiles with none, the top level
+    /// of each directory on the interpreter's sys.path.
     pub paths: Vec<PathBuf>,
     /// Do not recurse into subdirectories (depth 0).
     #[arg(short = 'l')]
@@ -131,12 +259,22 @@ pub struct CompileArgs {
     /// Seconds one file may take before its worker is killed (0: no limit).
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub timeout: u64,
+    /// Write the path of every cache written or found fresh to FILE, one per line, spelled as the caches are
+    /// (relative when the paths given are), for package file lists and container layers.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Add the caches under a site-packages to the RECORD of the distribution whose source they cache, as pip
+    /// does at install time, so that `pip uninstall` removes them.
+    #[arg(long)]
+    pub record: bool,
+    /// How to print the result: each failure, then a summary per interpreter and level.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
 
 #[derive(Debug, Args)]
 pub struct InterpretersArgs {
+    /// How to print the list: one interpreter per line (version, cache tag, path), or every probed detail.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -181,6 +319,7 @@ pub struct DoctorArgs {
     /// Seconds one probe process may take.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub probe_timeout: u64,
+    /// How to print the findings: grouped by code, most severe first, or every finding and prediction.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -189,6 +328,7 @@ pub struct DoctorArgs {
 pub struct ShowArgs {
     /// The cache file (`.pyc` or `.pyo`).
     pub file: PathBuf,
+    /// How to print the header, freshness and code objects.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -228,6 +368,7 @@ pub struct CleanArgs {
     /// Also enter directories on other file systems than their root's (mount points, bind mounts).
     #[arg(long)]
     pub cross_filesystems: bool,
+    /// How to print what was removed, kept and failed.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -246,6 +387,7 @@ pub struct DisArgs {
     /// Print offsets in 3.13+ listings, as `python -m dis -O` does (older versions always do).
     #[arg(long)]
     pub show_offsets: bool,
+    /// How to print the instructions: as that version's `dis` does, or one object per instruction.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -260,14 +402,20 @@ pub struct StubArgs {
     /// Print the change instead of making it.
     #[arg(short = 'n', long)]
     pub dry_run: bool,
+    /// How to print the change: in words with the stub's text, or the paths, sizes and stub.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Caches of different Python versions are compared instruction by instruction, by name and \
+argument, since opcode numbers and inline caches change between versions.")]
 pub struct DiffArgs {
+    /// The first cache file.
     pub left: PathBuf,
+    /// The second cache file, compared with the first.
     pub right: PathBuf,
+    /// How to print the differences: the header fields, then the first difference of each code object.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -315,6 +463,88 @@ pub struct VerifyArgs {
     /// Seconds the interpreter may take on one file (0: no limit).
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub timeout: u64,
+    /// How to print the verdicts: the files that are not identical and a summary per level, or every verdict.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// bash 4 or later, with bash-completion.
+    Bash,
+    /// zsh, as a `_pycache` file on its fpath.
+    Zsh,
+    /// fish.
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print, such as `compile` (default: the page of pycache itself).
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+    /// Write every page (pycache.1, pycache-compile.1, ...) into DIR instead of printing one.
+    #[arg(long, value_name = "DIR", conflicts_with = "command")]
+    pub out_dir: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_definitions_are_consistent() {
+        command().debug_assert();
+    }
+
+    /// `--help` must say what every argument and every value is for.
+    #[test]
+    fn every_argument_and_value_is_described() {
+        let mut cmd = command();
+        cmd.build();
+        let mut missing = Vec::new();
+        for sub in std::iter::once(&cmd).chain(cmd.get_subcommands()) {
+            for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+                let id = format!("{} {}", sub.get_name(), arg.get_id());
+                if arg.get_help().is_none() {
+                    missing.push(id.clone());
+                }
+                for value in arg.get_possible_values().iter().filter(|v| !v.is_hide_set()) {
+                    if value.get_help().is_none() {
+                        missing.push(format!("{id}={}", value.get_name()));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "without help: {missing:?}");
+    }
+
+    /// Each command gets its own wording of the global options, or hides
+    /// those that change nothing in it.
+    #[test]
+    fn every_command_has_its_wording_of_the_global_options() {
+        let cmd = command();
+        let names: Vec<&str> = cmd.get_subcommands().map(|s| s.get_name()).collect();
+        let tailored: Vec<&str> = TAILORING.iter().map(|t| t.command).collect();
+        assert_eq!(names, tailored);
+    }
+
+    #[test]
+    fn global_options_parse_before_and_after_the_command() {
+        let parse = |args: &[&str]| {
+            let matches = command().try_get_matches_from(args).unwrap();
+            Cli::from_arg_matches(&matches).unwrap().global
+        };
+        assert_eq!(parse(&["pycache", "-v", "show", "x.pyc"]).verbose, 1);
+        assert_eq!(parse(&["pycache", "show", "-vv", "x.pyc"]).verbose, 2);
+        assert_eq!(parse(&["pycache", "compile", ".", "-qq", "--no-progress"]).quiet, 2);
+        assert!(parse(&["pycache", "--no-progress", "compile", "."]).no_progress);
+    }
 }

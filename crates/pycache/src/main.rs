@@ -12,15 +12,13 @@ mod progress;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 // The native compiler allocates many small nodes; mimalloc serves them
 // about twice as fast as the system allocator.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let cli = match cli::parse() {
         Ok(cli) => cli,
         Err(err) => {
             // Help and version go to stdout with status 0; errors exit 2.

@@ -9,6 +9,24 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// `n` with a comma between groups of three digits: `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// `n` and the noun that goes with it: `1 file`, `2 files`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n as u64), if n == 1 { one } else { many })
+}
+
 /// Stdout, locked and buffered for the life of a command.
 pub struct Out {
     inner: std::io::BufWriter<std::io::StdoutLock<'static>>,
@@ -28,6 +46,10 @@ impl Out {
         self.inner.write_all(text.as_bytes())
     }
 
+    pub fn write_bytes(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.inner.write_all(bytes)
+    }
+
     pub fn json(&mut self, value: &impl serde::Serialize) -> anyhow::Result<()> {
         serde_json::to_writer_pretty(&mut self.inner, value)?;
         writeln!(self.inner)?;
@@ -36,5 +58,27 @@ impl Out {
 
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_grouped_by_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
+    }
+
+    #[test]
+    fn one_is_singular_and_every_other_count_plural() {
+        assert_eq!(count(0, "file", "files"), "0 files");
+        assert_eq!(count(1, "code object", "code objects"), "1 code object");
+        assert_eq!(count(2, "directory", "directories"), "2 directories");
+        assert_eq!(count(1_500, "file", "files"), "1,500 files");
     }
 }

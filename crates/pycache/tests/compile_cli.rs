@@ -94,12 +94,14 @@ fn a_syntax_error_is_reported_with_path_and_line_and_the_run_goes_on() {
 #[test]
 fn usage_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("empty.txt"), "\n").unwrap();
     let cases: &[(&[&str], &str)] = &[
-        (&["compile"], "no files or directories"),
+        (&["compile", "-i", "empty.txt"], "the list `empty.txt` is empty"),
         (&["compile", ".", "--engine", "native"], "native compiler"),
         (&["compile", ".", "--python", "9.9"], "no Python interpreter matches `9.9`; found:"),
         (&["compile", ".", "-o", "3"], "3"),
         (&["compile", ".", "-x", "("], "-x pattern"),
+        (&["compile", ".", "--manifest", "-"], "--manifest needs a file"),
     ];
     for (args, needle) in cases {
         let out = pycache(args, dir.path());
@@ -342,4 +344,117 @@ fn warnings_come_from_the_interpreter_under_auto_and_from_the_native_compiler_un
     let (native, interpreter) = (warnings("native"), warnings("cpython"));
     assert!(native.contains("\n  x = re.compile('\\d+')\n"), "{native}");
     assert_eq!(native, interpreter);
+}
+
+#[test]
+fn no_paths_with_two_interpreters_asks_for_one() {
+    let test = "no_paths_with_two_interpreters_asks_for_one";
+    let (Some(_), Some(_)) = (reference(3, 11, test), reference(3, 12, test)) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = pycache(&["compile", "--python", "3.11", "--python", "3.12"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("give one --python at a time"), "{}", text(&out.stderr));
+}
+
+/// Every file below `dir`, relative to it, with its bytes.
+fn tree_bytes(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).unwrap().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.insert(entry.path().strip_prefix(dir).unwrap().to_owned(), std::fs::read(entry.path()).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// `pycache compile` with no paths compiles what `python -m compileall`
+/// compiles with none: the top level of each directory on that
+/// interpreter's sys.path (PYTHONPATH included, a zip or missing entry
+/// passed over, subdirectories not entered), and from 3.7 the current
+/// directory, which `-m` puts there as a full path. Both write under a
+/// pycache prefix, so nothing of the interpreter's own tree is touched,
+/// and the two prefixes must hold the same files.
+#[test]
+fn no_paths_compile_what_compileall_compiles_with_none() {
+    for minor in [8, 12] {
+        let Some(python) = reference(3, minor, "no_paths_compile_what_compileall_compiles_with_none") else { continue };
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let cwd = root.join("cwd");
+        let extra = root.join("extra");
+        for (path, source) in [
+            (cwd.join("here.py"), "x = 1\n"),
+            (cwd.join("sub/below.py"), "y = 2\n"),
+            (extra.join("there.py"), "def f():\n    return 3\n"),
+            (extra.join("pkg/inner.py"), "z = 4\n"),
+        ] {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, source).unwrap();
+        }
+        let pythonpath = format!("{}:{}", extra.display(), root.join("nothing.zip").display());
+        let compileall = Command::new(&python.path)
+            .args(["-m", "compileall", "-q"])
+            .current_dir(&cwd)
+            .env("PYTHONPATH", &pythonpath)
+            .env("PYTHONPYCACHEPREFIX", root.join("theirs"))
+            .env_remove("SOURCE_DATE_EPOCH")
+            .env_remove("PYTHONSAFEPATH")
+            .output()
+            .unwrap();
+        assert_eq!(compileall.status.code(), Some(0), "{}", text(&compileall.stderr));
+        let version = format!("3.{minor}");
+        let ours = root.join("ours");
+        let out = Command::new(env!("CARGO_BIN_EXE_pycache"))
+            .args(["compile", "--python", &version, "--cache-prefix"])
+            .arg(&ours)
+            .current_dir(&cwd)
+            .env("PYTHONPATH", &pythonpath)
+            .env("PYCACHE_CACHE_DIR", root.join("state"))
+            .env_remove("PYTHONPYCACHEPREFIX")
+            .env_remove("SOURCE_DATE_EPOCH")
+            .env_remove("PYTHONSAFEPATH")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(text(&out.stderr).contains("no paths given"), "{}", text(&out.stderr));
+        let (theirs, mine) = (tree_bytes(&root.join("theirs")), tree_bytes(&ours));
+        let names = |t: &std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>| t.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(names(&mine), names(&theirs), "3.{minor}: not the same caches");
+        let tag = format!("cpython-3{minor}");
+        for (path, bytes) in &theirs {
+            let ours = &mine[path];
+            // The header always; the body too for the test's own files (an
+            // older compileall does not always agree with itself on the
+            // stdlib's reference flags, see the README).
+            assert_eq!(ours[..16], bytes[..16], "3.{minor}: header of {}", path.display());
+            if path.starts_with(root.strip_prefix("/").unwrap()) {
+                assert_eq!(ours, bytes, "3.{minor}: {}", path.display());
+            }
+        }
+        let rel = |p: &Path| p.strip_prefix("/").unwrap().to_owned();
+        assert!(theirs.contains_key(&rel(&cwd.join(format!("here.{tag}.pyc")))), "3.{minor}: the current directory");
+        assert!(theirs.contains_key(&rel(&extra.join(format!("there.{tag}.pyc")))), "3.{minor}: PYTHONPATH");
+        assert!(!theirs.keys().any(|p| p.ends_with(format!("sub/below.{tag}.pyc"))), "3.{minor}: a subdirectory");
+        assert!(!theirs.keys().any(|p| p.ends_with(format!("pkg/inner.{tag}.pyc"))), "3.{minor}: a subdirectory");
+    }
+}
+
+/// The probe runs from `/`, so an interpreter named by a relative path
+/// must be resolved against the caller's directory first.
+#[test]
+fn regression_relative_python_path_is_found_from_the_callers_directory() {
+    let Some(python) = reference(3, 12, "regression_relative_python_path_is_found_from_the_callers_directory") else {
+        return;
+    };
+    let dir = example();
+    std::fs::create_dir(dir.path().join("bin")).unwrap();
+    std::os::unix::fs::symlink(&python.path, dir.path().join("bin/py")).unwrap();
+    let out = pycache(&["compile", "webapp", "--python", "bin/py"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(dir.path().join("webapp/app/__pycache__/routes.cpython-312.pyc").is_file());
 }

@@ -198,3 +198,43 @@ fn diff_explains_differences_and_sets_the_exit_status() {
     assert_eq!(report["flags_only"], true, "{report}");
     assert_eq!(report["code"].as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn regression_diff_across_versions_compares_instructions_by_name() {
+    // 3.12 and 3.13 number every opcode differently, and 3.13 adds inline
+    // caches after jumps: the same code differed "in inline cache contents".
+    let test = "regression_diff_across_versions_compares_instructions_by_name";
+    let (Some(v12), Some(v13)) = (reference(3, 12, test), reference(3, 13, test)) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let both = |source: &str| {
+        let a = compile(&v12.path, dir.path(), source);
+        std::fs::rename(&a, dir.path().join("a.pyc")).unwrap();
+        let b = compile(&v13.path, dir.path(), source);
+        std::fs::rename(&b, dir.path().join("b.pyc")).unwrap();
+        let out = pycache(&["diff", "a.pyc", "b.pyc"], dir.path());
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    // Jumps, an exception handler and line starts at other offsets in each.
+    let same = both("try:\n    import os\nexcept ImportError:\n    os = None\n");
+    assert!(same.contains("magic: 3531 (Python 3.12) vs 3571 (Python 3.13)"), "{same}");
+    assert!(!same.contains("code objects:"), "{same}");
+    assert!(same.contains("the same code in each version's own encoding"), "{same}");
+    // Where the versions compile differently, the first instruction that
+    // differs is named.
+    let different = both("while x:\n    x = f(x)\n");
+    assert!(
+        different.contains("<module>: bytecode at offset 4: POP_JUMP_IF_FALSE 12 (to 30) vs TO_BOOL"),
+        "{different}"
+    );
+}
+
+#[test]
+fn show_counts_in_the_singular_too() {
+    let Some(python) = reference(3, 12, "show_counts_in_the_singular_too") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cache = compile(&python.path, dir.path(), "x = 1\n");
+    let out = pycache(&["show", cache.to_str().unwrap()], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains(" bytes, 1 code object\n"), "{stdout}");
+}

@@ -131,7 +131,7 @@ fn clean_lists_then_removes_and_reports_json() {
     let stdout = text(&dry.stdout);
     assert!(stdout.contains("would remove "), "{stdout}");
     assert!(stdout.contains("gone.cpython-312.pyc (orphan: "), "{stdout}");
-    assert!(stdout.contains("would remove 2 file(s), 11 bytes freed, 1 empty __pycache__ directory"), "{stdout}");
+    assert!(stdout.contains("would remove 2 files, 11 bytes freed, 1 empty __pycache__ directory"), "{stdout}");
     assert!(dir.path().join("app/__pycache__/gone.cpython-312.pyc").exists());
     let out = pycache(&["clean", "app", "--orphans", "--debris", "--format", "json"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

@@ -5,12 +5,12 @@ use pycache_doctor::find_interpreter_safely;
 use pycache_python::{ProbeCache, PythonRequest};
 
 use crate::cli::{CleanArgs, Format, GlobalArgs};
-use crate::output::Out;
+use crate::output::{Out, count};
 
 fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
     if n < 1024 {
-        return format!("{n} bytes");
+        return count(n as usize, "byte", "bytes");
     }
     let mut value = n as f64 / 1024.0;
     let mut unit = 0;
@@ -94,12 +94,11 @@ pub fn run(global: &GlobalArgs, args: CleanArgs) -> anyhow::Result<ExitCode> {
             }
             let s = &report.summary;
             out.line(format_args!(
-                "{} {} file(s), {} freed, {} empty __pycache__ director{}{}",
+                "{} {}, {} freed, {}{}",
                 if args.dry_run { "would remove" } else { "removed" },
-                s.files,
+                count(s.files, "file", "files"),
                 bytes(s.bytes),
-                s.dirs,
-                if s.dirs == 1 { "y" } else { "ies" },
+                count(s.dirs, "empty __pycache__ directory", "empty __pycache__ directories"),
                 if s.failed > 0 { format!("; {} failed", s.failed) } else { String::new() }
             ))?;
         }

@@ -1,14 +1,16 @@
 use std::io::BufRead;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use pycache_compile::{CompileOptions, InvalidationMode, Layout, Report, Status, Target};
+use pycache_packaging::record::{Cache, RecordReport};
 use pycache_python::{ProbeCache, PythonRequest, find_interpreter};
 
+use super::sys_path;
 use crate::cli::{CompileArgs, Engine, Format, GlobalArgs, Mode};
-use crate::output::Out;
+use crate::output::{Out, count, thousands};
 use crate::progress::Bar;
 
 /// `-x`: the pattern of paths to skip.
@@ -40,12 +42,12 @@ fn fs_err_read_lines(file: &PathBuf) -> anyhow::Result<Vec<String>> {
 
 pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    if args.manifest.as_deref() == Some(Path::new("-")) {
+        bail!("--manifest needs a file: stdout carries the report");
+    }
     let mut paths = args.paths.clone();
     if let Some(list) = &args.files_from {
         paths.extend(read_list(list)?);
-    }
-    if paths.is_empty() {
-        bail!("no files or directories to compile (give paths, or -i FILE)");
     }
     let exclude = exclude_pattern(args.exclude.as_deref())?;
 
@@ -67,11 +69,43 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
     }
     cache.save();
 
+    // No paths: what `python -m compileall` does with none.
+    let mut max_depth = args.max_depth.or(args.no_recurse.then_some(0));
+    if paths.is_empty() && args.files_from.is_none() {
+        let [target] = targets.as_slice() else {
+            bail!(
+                "with no paths, pycache compiles the sys.path of one interpreter, as `python -m compileall` does; \
+                 give one --python at a time, or name the directories to compile"
+            );
+        };
+        let interpreter = &target.interpreter;
+        paths = sys_path::directories(interpreter)?;
+        if paths.is_empty() {
+            bail!("the sys.path of {interpreter} has no directory to compile: give files or directories");
+        }
+        max_depth = max_depth.or(Some(0));
+        if global.quiet == 0 {
+            eprintln!(
+                "no paths given: compiling the top level of each directory on the sys.path of {interpreter}, as \
+                 `python -m compileall` does with none:"
+            );
+            for path in &paths {
+                eprintln!("    {}", path.display());
+            }
+        }
+    }
+    if paths.is_empty() {
+        bail!(
+            "no files or directories to compile: the list `{}` is empty",
+            args.files_from.unwrap_or_default().display()
+        );
+    }
+
     let jobs = jobs(args.jobs);
     let header_memory = pycache_python::default_cache_dir().map(|dir| pycache_compile::memory_file(&dir, &paths));
     let options = CompileOptions {
         paths,
-        max_depth: args.max_depth.or(args.no_recurse.then_some(0)),
+        max_depth,
         force: args.force,
         exclude,
         levels: if args.optimize.is_empty() { vec![0] } else { args.optimize.clone() },
@@ -104,13 +138,99 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
     tracing::debug!("interpreters ready at {:.1?}", started.elapsed());
     let report = pycache_compile::run(&options, &targets, &bar)?;
     tracing::debug!("run finished at {:.1?}", started.elapsed());
+    let packaging = packaging(&args, &report)?;
     let mut out = Out::new();
     match args.format {
-        Format::Json => out.json(&report)?,
-        Format::Text => print_text(&mut out, global, &report, started.elapsed())?,
+        Format::Json => {
+            let mut json = serde_json::to_value(&report)?;
+            if let Some(object) = json.as_object_mut() {
+                if let Some(lines) = packaging.manifest {
+                    object.insert("manifest".to_owned(), serde_json::json!({"file": args.manifest, "caches": lines}));
+                }
+                if let Some(record) = &packaging.record {
+                    object.insert("record".to_owned(), serde_json::to_value(record)?);
+                }
+            }
+            out.json(&json)?;
+        }
+        Format::Text => {
+            print_text(&mut out, global, &report, started.elapsed())?;
+            print_packaging(&mut out, global, &args, &packaging)?;
+        }
     }
     out.flush()?;
-    Ok(if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    let record_failed = packaging.record.as_ref().is_some_and(|r| !r.failed.is_empty());
+    Ok(if report.failed() || record_failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// What `--manifest` and `--record` did.
+struct Packaging {
+    /// Lines written to the manifest.
+    manifest: Option<usize>,
+    record: Option<RecordReport>,
+}
+
+/// The caches the run leaves in place (written, or found fresh), with
+/// their sources.
+fn caches(report: &Report) -> impl Iterator<Item = (&Path, &Path)> {
+    report
+        .files
+        .iter()
+        .filter(|f| matches!(f.status, Status::Compiled | Status::Fresh))
+        .filter_map(|f| Some((f.path.as_path(), f.cache.as_deref()?)))
+}
+
+fn packaging(args: &CompileArgs, report: &Report) -> anyhow::Result<Packaging> {
+    let manifest = match &args.manifest {
+        Some(file) => Some(pycache_packaging::manifest::write(file, caches(report).map(|(_, cache)| cache))?),
+        None => None,
+    };
+    let record = args.record.then(|| {
+        let entries: Vec<Cache<'_>> = caches(report).map(|(source, cache)| Cache { source, cache }).collect();
+        pycache_packaging::record::add_caches(&entries)
+    });
+    Ok(Packaging { manifest, record })
+}
+
+fn print_packaging(
+    out: &mut Out,
+    global: &GlobalArgs,
+    args: &CompileArgs,
+    packaging: &Packaging,
+) -> anyhow::Result<()> {
+    if let Some(record) = &packaging.record {
+        for failed in &record.failed {
+            if global.quiet < 2 {
+                out.line(format_args!("error: {}", failed.error))?;
+            }
+        }
+        if global.quiet == 0 {
+            let added: usize = record.updated.iter().map(|u| u.added.len()).sum();
+            out.line(format_args!(
+                "RECORD: added {} to {}; {} already listed, {} of no installed distribution{}",
+                count(added, "cache", "caches"),
+                count(record.updated.len(), "distribution", "distributions"),
+                thousands(record.already_listed as u64),
+                thousands(record.not_in_a_distribution as u64),
+                if record.outside > 0 {
+                    format!(", {} outside the site-packages of their source", thousands(record.outside as u64))
+                } else {
+                    String::new()
+                }
+            ))?;
+            if global.verbose > 0 {
+                for updated in &record.updated {
+                    out.line(format_args!("    `{}`: {}", updated.record.display(), updated.added.join(", ")))?;
+                }
+            }
+        }
+    }
+    if let (Some(lines), Some(file)) = (packaging.manifest, &args.manifest)
+        && global.quiet == 0
+    {
+        out.line(format_args!("manifest: {} listed in `{}`", count(lines, "cache", "caches"), file.display()))?;
+    }
+    Ok(())
 }
 
 fn print_text(out: &mut Out, global: &GlobalArgs, report: &Report, elapsed: Duration) -> anyhow::Result<()> {
@@ -149,11 +269,12 @@ fn print_text(out: &mut Out, global: &GlobalArgs, report: &Report, elapsed: Dura
             }
             _ => {}
         }
-        if let Some(warnings) = &file.warnings {
-            if !repeated && global.quiet == 0 {
-                let python = file.python.as_deref().unwrap_or("?");
-                eprintln!("warning: `{}` ({python}):\n{}", file.path.display(), warnings.trim_end());
-            }
+        if let Some(warnings) = &file.warnings
+            && !repeated
+            && global.quiet == 0
+        {
+            let python = file.python.as_deref().unwrap_or("?");
+            eprintln!("warning: `{}` ({python}):\n{}", file.path.display(), warnings.trim_end());
         }
     }
     if global.quiet >= 1 {

@@ -7,7 +7,7 @@ use pycache_python::ProbeCache;
 use serde::Serialize;
 
 use crate::cli::{DoctorArgs, Format, GlobalArgs};
-use crate::output::Out;
+use crate::output::{Out, count};
 use crate::progress::Bar;
 
 /// Findings shown per code before "and N more" (all with -v).
@@ -60,9 +60,9 @@ fn print_text(out: &mut Out, global: &GlobalArgs, deployment: &Deployment, repor
     let pythons = deployment.targets.iter().map(|t| t.label()).collect::<Vec<_>>().join(", ");
     if global.quiet == 0 {
         out.line(format_args!(
-            "{} sources and {} caches; Python {pythons} at level {} as `{}`{}",
-            report.summary.sources,
-            report.summary.caches,
+            "{} and {}; Python {pythons} at level {} as `{}`{}",
+            count(report.summary.sources, "source", "sources"),
+            count(report.summary.caches, "cache", "caches"),
             deployment.optimize,
             deployment.user.name,
             deployment.cache_prefix.as_ref().map(|p| format!(", pycache prefix `{}`", p.display())).unwrap_or_default()
@@ -113,15 +113,24 @@ fn print_text(out: &mut Out, global: &GlobalArgs, deployment: &Deployment, repor
     }
     let s = &report.summary;
     out.line("")?;
-    out.line(format_args!("{} errors, {} warnings, {} info", s.errors, s.warnings, s.infos))?;
+    out.line(format_args!(
+        "{}, {}, {} info",
+        count(s.errors, "error", "errors"),
+        count(s.warnings, "warning", "warnings"),
+        s.infos
+    ))?;
     Ok(())
 }
 
 fn print_probe(out: &mut Out, global: &GlobalArgs, probe: &ProbeReport) -> anyhow::Result<()> {
     out.line("")?;
+    let agree = |n: usize| format!("{n} {}", if n == 1 { "agrees" } else { "agree" });
     out.line(format_args!(
-        "probe (imports as `{}`): {} agree with the prediction, {} disagree, {} not imported",
-        probe.user, probe.agreed, probe.disagreed, probe.unobserved
+        "probe (imports as `{}`): {} with the prediction, {}, {} not imported",
+        probe.user,
+        agree(probe.agreed),
+        count(probe.disagreed, "disagrees", "disagree"),
+        probe.unobserved
     ))?;
     let mut pythons: Vec<&str> = probe.rows.iter().map(|r| r.python.as_str()).collect();
     pythons.dedup();

@@ -1,11 +1,14 @@
 mod clean;
 mod compile;
+mod completions;
 mod diff;
 mod dis;
 mod doctor;
 mod interpreters;
+mod man;
 mod show;
 mod stub;
+mod sys_path;
 mod verify;
 
 use std::process::ExitCode;
@@ -23,5 +26,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dis(args) => dis::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Verify(args) => verify::run(&cli.global, args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     }
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::dis::{read_cache, select};
 use crate::cli::{Format, ShowArgs};
-use crate::output::Out;
+use crate::output::{Out, count};
 
 /// How the cache stands against its source.
 struct Freshness {
@@ -138,9 +138,9 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
                 None => out.line(format_args!("Source:            {} ({})", fresh.status, fresh.reason))?,
             }
             out.line(format_args!(
-                "Body:              {} bytes, {} code objects",
-                bytes.len() - header.len(),
-                views.len()
+                "Body:              {}, {}",
+                count(bytes.len() - header.len(), "byte", "bytes"),
+                count(views.len(), "code object", "code objects")
             ))?;
             for view in &views {
                 out.line("")?;

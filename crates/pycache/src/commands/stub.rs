@@ -4,7 +4,7 @@ use pycache_doctor::stub;
 use serde::Serialize;
 
 use crate::cli::{Format, GlobalArgs, StubArgs};
-use crate::output::Out;
+use crate::output::{Out, count};
 
 #[derive(Serialize)]
 struct Json<'a> {
@@ -24,7 +24,8 @@ pub fn run(global: &GlobalArgs, args: StubArgs) -> anyhow::Result<ExitCode> {
         Format::Text if global.quiet < 2 => {
             let (script, body) = (plan.script.display(), plan.body.display());
             if args.dry_run {
-                out.line(format_args!("would move the body of `{script}` ({} bytes) to `{body}`", plan.body_bytes))?;
+                let size = count(plan.body_bytes as usize, "byte", "bytes");
+                out.line(format_args!("would move the body of `{script}` ({size}) to `{body}`"))?;
                 out.line(format_args!("and replace `{script}` with:"))?;
                 out.line("")?;
                 for line in plan.stub.lines() {
@@ -34,7 +35,8 @@ pub fn run(global: &GlobalArgs, args: StubArgs) -> anyhow::Result<ExitCode> {
                 if plan.resume == stub::Resume::BodyInPlace {
                     out.line(format_args!("`{body}` was left by an interrupted run: kept"))?;
                 }
-                out.line(format_args!("moved the body of `{script}` ({} bytes) to `{body}`", plan.body_bytes))?;
+                let size = count(plan.body_bytes as usize, "byte", "bytes");
+                out.line(format_args!("moved the body of `{script}` ({size}) to `{body}`"))?;
                 out.line(format_args!("`{script}` is now a stub that runs the cached body"))?;
                 if global.quiet == 0 {
                     out.line(format_args!(

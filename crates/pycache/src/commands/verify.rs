@@ -6,7 +6,7 @@ use pycache_verify::{Reference, Verdict, VerifyOptions, VerifyReport};
 
 use super::compile::{exclude_pattern, jobs, read_list};
 use crate::cli::{Format, GlobalArgs, ReferenceArg, VerifyArgs};
-use crate::output::Out;
+use crate::output::{Out, count};
 use crate::progress::Bar;
 
 pub fn run(global: &GlobalArgs, args: VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -89,11 +89,11 @@ fn print_text(out: &mut Out, global: &GlobalArgs, report: &VerifyReport, elapsed
     };
     for row in &report.summary {
         out.line(format_args!(
-            "{} level {} against {reference}: {} files, {} byte-identical ({:.1}%), {} code-equal ({:.1}% with the identical), \
+            "{} level {} against {reference}: {}, {} byte-identical ({:.1}%), {} code-equal ({:.1}% with the identical), \
              {} different, {} declined, {} rejected by both{}{}",
             report.python,
             row.optimize,
-            row.files,
+            count(row.files, "file", "files"),
             row.identical,
             row.identical_share(),
             row.code_equal,
