@@ -45,6 +45,16 @@ pub struct Declined {
     pub reason: String,
     /// The source is not valid Python as far as the native compiler sees.
     pub syntax: bool,
+    /// Set when this is exactly the error the interpreter raises.
+    pub cpython: Option<CpythonError>,
+}
+
+/// An error as the interpreter raises it compiling a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CpythonError {
+    pub exception: String,
+    pub message: String,
+    pub lineno: Option<u32>,
 }
 
 /// A native compile: the marshalled module code and what the interpreter
@@ -63,10 +73,28 @@ pub struct NativeOutput {
 pub fn compile_body(source: &[u8], filename: &Path, level: u8) -> Result<NativeOutput, Declined> {
     let compiled =
         pycache_compiler::compile_path_warned(source, filename.as_os_str().as_bytes(), level).map_err(|refusal| {
-            Declined { reason: refusal.to_string(), syntax: refusal.kind == pycache_compiler::RefusalKind::Syntax }
+            Declined {
+                reason: refusal.to_string(),
+                syntax: refusal.kind == pycache_compiler::RefusalKind::Syntax,
+                cpython: refusal.exception.map(|exception| CpythonError {
+                    exception: exception.to_owned(),
+                    message: refusal.message.clone(),
+                    lineno: refusal.line.map(|(line, _)| line),
+                }),
+            }
         })?;
-    let body = pycache_compiler::marshal::marshal_code(&compiled.code)
-        .map_err(|err| Declined { reason: format!("native compiler bug: {err}"), syntax: false })?;
+    let body = pycache_compiler::marshal::marshal_code(&compiled.code).map_err(|err| match err {
+        // py_compile compiles, then marshal refuses: the same ValueError.
+        pycache_compiler::marshal::MarshalError::TooDeep { .. } => {
+            let message = pycache_compiler::limits::message::MARSHAL_DEPTH;
+            Declined {
+                reason: format!("ValueError: {message}"),
+                syntax: true,
+                cpython: Some(CpythonError { exception: "ValueError".into(), message: message.into(), lineno: None }),
+            }
+        }
+        err => Declined { reason: format!("native compiler bug: {err}"), syntax: false, cpython: None },
+    })?;
     let name = filename.display();
     let lines = (!compiled.warnings.is_empty())
         .then(|| std::fs::read(filename).ok().and_then(|bytes| pycache_compiler::source_lines(&bytes)))

@@ -384,7 +384,11 @@ fn compile_one(
         // warn, so that what the user sees is exactly what compileall shows.
         let outputs = match outputs {
             Ok(outputs) if options.engine == Engine::Auto && outputs.iter().any(|o| !o.warnings.is_empty()) => {
-                Err(native::Declined { reason: "the interpreter has warnings to print for it".into(), syntax: false })
+                Err(native::Declined {
+                    reason: "the interpreter has warnings to print for it".into(),
+                    syntax: false,
+                    cpython: None,
+                })
             }
             other => other,
         };
@@ -403,7 +407,16 @@ fn compile_one(
                 return write_levels(options, plan, memory, source, levels, &filename, &meta, &bytes, output);
             }
             Err(declined) if options.engine == Engine::Native => {
-                let error = FileError::Native(declined.reason);
+                // The interpreter's own error, where the native compiler
+                // knows it is that, reads as the interpreter's would.
+                let error = match declined.cpython {
+                    Some(e) => FileError::Compile {
+                        exception: e.exception.clone(),
+                        message: format!("{}: {}", e.exception, e.message),
+                        lineno: e.lineno,
+                    },
+                    None => FileError::Native(declined.reason),
+                };
                 return reports().map(|r| failed(r, &error)).collect();
             }
             Err(why) => {

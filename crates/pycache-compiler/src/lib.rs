@@ -25,8 +25,10 @@ mod fold;
 mod future;
 mod generated;
 pub mod instr;
+pub mod limits;
 mod lower;
 pub mod marshal;
+mod nesting;
 mod source;
 pub mod symtable;
 mod unparse;
@@ -99,9 +101,34 @@ fn fs_decode(bytes: &[u8]) -> PyStr {
     PyStr::from_code_points(points)
 }
 
+/// The stack the stages run on. They recurse over the tree, which the
+/// limits checked first keep within a few thousand levels (a 64 MiB stack
+/// holds ten times what the deepest file CPython accepts needs, in a debug
+/// build); ruff's tree of a rejected file can be far deeper, and dropping
+/// it takes a few dozen bytes of stack per level, hence the share per
+/// source byte. The stack is reserved, not touched, so what is not used
+/// costs nothing.
+const STACK_BASE: usize = 64 << 20;
+const STACK_PER_SOURCE_BYTE: usize = 64;
+
 fn compile_as(source: &[u8], filename: PyStr, optimize: u8) -> Result<Compiled, Refusal> {
+    let stack = STACK_BASE.saturating_add(source.len().saturating_mul(STACK_PER_SOURCE_BYTE));
+    let run = std::panic::AssertUnwindSafe(|| stacker::grow(stack, || compile_on_stack(source, filename, optimize)));
+    // A panic is a bug of ours: the file is declined, and the run goes on.
+    std::panic::catch_unwind(run).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(Refusal::internal(format!("the native compiler panicked: {what}")))
+    })
+}
+
+fn compile_on_stack(source: &[u8], filename: PyStr, optimize: u8) -> Result<Compiled, Refusal> {
     let source = source::Source::decode(source)?;
-    let (mut module, mut warnings) = lower::parse(&source)?;
+    let (mut module, mut warnings, shape) = lower::parse(&source)?;
+    nesting::check(&module, &shape, &source, &limits::TARGET)?;
     let flags = future::features(&module)?;
     let folder = fold::Folder { optimize, future_annotations: flags.annotations, warnings: Default::default() };
     folder.module(&mut module)?;

@@ -156,12 +156,37 @@ fn check_file(path: &Path, levels: &[u8], referee: &Referee) -> Vec<FileVerdict>
 fn judge(native: Result<native::NativeOutput, native::Declined>, reference: Answer, magic: [u8; 4]) -> Verdict {
     match (native, reference) {
         (_, Answer::Fault(message)) => Verdict::Error { message },
-        (Err(declined), Answer::Rejected(interpreter)) => {
-            Verdict::RejectedByBoth { native: declined.reason, interpreter }
+        (Err(declined), Answer::Rejected(interpreter)) => match &declined.cpython {
+            // The native compiler named the interpreter's error: it must be
+            // the one the interpreter printed.
+            Some(e) if !same_error(e, &interpreter) => {
+                Verdict::RejectedDifferently { native: declined.reason, interpreter }
+            }
+            _ => Verdict::RejectedByBoth { native: declined.reason, interpreter },
+        },
+        (Err(declined), Answer::Body(_)) if declined.cpython.is_some() => {
+            Verdict::WronglyRejected { native: declined.reason }
         }
         (Err(declined), _) => Verdict::Declined { reason: declined.reason },
         (Ok(_), Answer::Rejected(interpreter)) => Verdict::InterpreterRejected { interpreter },
         (Ok(native), Answer::Body(reference)) => compare(&native.body, &reference, magic),
+    }
+}
+
+/// Whether the interpreter's report of a failure (py_compile's output, or
+/// the worker's `exception: message`) is `error`: the same exception and
+/// message, and the same line where the traceback gives one.
+pub fn same_error(error: &native::CpythonError, interpreter: &str) -> bool {
+    let head = format!("{}: {}", error.exception, error.message);
+    if !interpreter.contains(&head) {
+        return false;
+    }
+    match (error.lineno, interpreter.find(", line ")) {
+        (Some(line), Some(at)) => {
+            let digits: String = interpreter[at + 7..].chars().take_while(char::is_ascii_digit).collect();
+            digits == line.to_string()
+        }
+        _ => true,
     }
 }
 
