@@ -14,12 +14,15 @@ fn main() {
         "elif" => format!("if a: pass\n{}", "elif a: pass\n".repeat(n)),
         _ => panic!(),
     };
-    let h = std::thread::Builder::new().stack_size(mb << 20).spawn(move || {
-        let options = ruff_python_parser::ParseOptions::from(rs::PySourceType::Python);
-        let parsed = ruff_python_parser::parse_unchecked(&src, options);
-        let ok = parsed.errors().is_empty();
-        drop(parsed);
-        ok
-    }).unwrap();
+    let h = std::thread::Builder::new()
+        .stack_size(mb << 20)
+        .spawn(move || {
+            let options = ruff_python_parser::ParseOptions::from(rs::PySourceType::Python);
+            let parsed = ruff_python_parser::parse_unchecked(&src, options);
+            let ok = parsed.errors().is_empty();
+            drop(parsed);
+            ok
+        })
+        .unwrap();
     println!("{kind} {n} {mb}MB -> {:?}", h.join().map_err(|_| "panic"));
 }

@@ -23,8 +23,10 @@ const PARSER_BASE_MAX: usize = 100;
 /// Lower bound of the same (3.12.1 needs 32 for `x = not ... a`).
 const PARSER_BASE_MIN: usize = 30;
 /// Upper bound per open bracket, the descent to its contents included
-/// (measured: at most 31, tuples of comparisons).
-const PARSER_BRACKET_MAX: usize = 40;
+/// (measured: 30 for tuples, 31 for tuples of comparisons).
+const PARSER_BRACKET_MAX: usize = 32;
+/// Upper bound per f-string inside f-strings, beyond its field's bracket.
+const PARSER_FSTRING_MAX: usize = 16;
 /// Upper bound of an edge that is no chain the costs below know.
 const PARSER_EDGE_MAX: usize = 40;
 /// Upper bound per nested block of statements.
@@ -36,7 +38,8 @@ pub fn check(module: &ast::Module, shape: &Shape, source: &crate::source::Source
     for stmt in &module.body {
         walk.stmt(stmt, 1, 0, 0);
     }
-    let parser_hi = PARSER_BASE_MAX + PARSER_BRACKET_MAX * shape.brackets + walk.hi;
+    let parser_hi =
+        PARSER_BASE_MAX + PARSER_BRACKET_MAX * shape.brackets + PARSER_FSTRING_MAX * shape.fstrings + walk.hi;
     let parser_lo = PARSER_BASE_MIN + walk.lo;
     if parser_hi > limits.parser_stack {
         if parser_lo > limits.parser_stack {
@@ -99,7 +102,10 @@ fn is_collection(kind: &ExprKind) -> bool {
 }
 
 fn is_primary(kind: &ExprKind) -> bool {
-    matches!(kind, ExprKind::Attribute { .. } | ExprKind::Call { .. } | ExprKind::Subscript { .. } | ExprKind::Name { .. })
+    matches!(
+        kind,
+        ExprKind::Attribute { .. } | ExprKind::Call { .. } | ExprKind::Subscript { .. } | ExprKind::Name { .. }
+    )
 }
 
 fn precedence(op: Operator) -> u8 {
@@ -122,9 +128,7 @@ impl Walk<'_> {
         match (parent, slot, child) {
             (_, Slot::Bracket, c) => (if is_collection(c) { 20 } else { 0 }, 0),
             (_, Slot::Head, c) if is_primary(c) => (0, 0),
-            (BinOp { op, .. }, Slot::Head, BinOp { op: inner, .. }) if precedence(*op) == precedence(*inner) => {
-                (0, 0)
-            }
+            (BinOp { op, .. }, Slot::Head, BinOp { op: inner, .. }) if precedence(*op) == precedence(*inner) => (0, 0),
             (UnaryOp { op: Unary::Not, .. }, _, UnaryOp { op: Unary::Not, .. }) => (1, 1),
             (UnaryOp { op: a, .. }, _, UnaryOp { op: b, .. }) if *a != Unary::Not && *b != Unary::Not => (1, 1),
             (IfExp { .. }, Slot::Other, IfExp { .. }) => (0, 1),
@@ -254,7 +258,8 @@ impl Walk<'_> {
 
     /// Defaults and annotations of a `def`, at the statement's depth.
     fn arguments(&mut self, args: &ast::Arguments, depth: usize, hi: usize, lo: usize) {
-        let all = args.posonlyargs.iter().chain(&args.args).chain(&args.vararg).chain(&args.kwonlyargs).chain(&args.kwarg);
+        let all =
+            args.posonlyargs.iter().chain(&args.args).chain(&args.vararg).chain(&args.kwonlyargs).chain(&args.kwarg);
         for arg in all {
             if let Some(a) = &arg.annotation {
                 self.expr(a, depth + 1, hi + PARSER_EDGE_MAX, lo);

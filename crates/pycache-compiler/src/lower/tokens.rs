@@ -17,6 +17,8 @@ pub struct Shape {
     /// The most brackets (f-string replacement fields included) open at
     /// once: the parser spends a bounded number of levels on each.
     pub brackets: usize,
+    /// The most f-strings open at once.
+    pub fstrings: usize,
 }
 
 /// Where nesting stands inside the tokens.
@@ -25,9 +27,13 @@ enum Open {
     Bracket,
     FString,
     /// A replacement field, `spec` format specs deep.
-    Field { spec: usize },
+    Field {
+        spec: usize,
+    },
     /// The format spec of a replacement field, `level` specs deep.
-    Spec { level: usize },
+    Spec {
+        level: usize,
+    },
 }
 
 /// The first tokenizer limit the tokens reach, as CPython reports it, and
@@ -87,6 +93,7 @@ pub fn check(source: &Source, tokens: &Tokens, limits: &Limits) -> (Shape, Optio
                     let offset = source.char_column(at.to_u32() + prefix) + 1;
                     return (shape, fail(at, "SyntaxError", message::TOO_MANY_FSTRINGS, Some(offset)));
                 }
+                shape.fstrings = shape.fstrings.max(fstrings);
                 stack.push(Open::FString);
             }
             TokenKind::FStringEnd => {

@@ -82,7 +82,9 @@ fn print_text(out: &mut Out, global: &GlobalArgs, report: &VerifyReport, elapsed
             ))?,
             Verdict::RejectedDifferently { native, interpreter } => {
                 let last = interpreter.lines().last().unwrap_or_default();
-                out.line(format_args!("REJECTED DIFFERENTLY `{path}`{level}: native says {native}, the interpreter {last}"))?;
+                out.line(format_args!(
+                    "REJECTED DIFFERENTLY `{path}`{level}: native says {native}, the interpreter {last}"
+                ))?;
             }
             Verdict::Error { message } => out.line(format_args!("error: `{path}`{level}: {message}"))?,
         }
