@@ -92,7 +92,8 @@ impl Lower<'_> {
                     if let Some(debug) = &field.debug_text {
                         let start = field.range.start() + TextSize::new(1);
                         let end = start + TextSize::new(debug.as_str().len() as u32);
-                        let value = without_hash_comments(debug.as_str());
+                        let text = without_hash_comments(debug.as_str());
+                        let value = if raw { text } else { self.decoded_debug_text(text, field.range)? };
                         out.push(Piece::Const { value, start, end });
                     }
                     let value = self.formatted_value(field, raw)?;
@@ -101,6 +102,31 @@ impl Lower<'_> {
             }
         }
         Ok(())
+    }
+
+    /// 3.12.1 reads a self-documenting field's text as part of the
+    /// f-string's literal text, so the escapes in it are decoded with the
+    /// f-string's rules (and warned about), whatever string literal they
+    /// belong to inside the expression: `f"{'\u0394'=}"` holds `'Δ'=`.
+    fn decoded_debug_text(&self, text: String, range: ruff_text_size::TextRange) -> Result<String> {
+        if !text.contains('\\') {
+            return Ok(text);
+        }
+        if let Some(message) = super::escapes::first_invalid_escape(&text, false) {
+            self.warn(range.start(), message);
+        }
+        let points = match super::escapes::decode_body(&text) {
+            Ok(points) => points,
+            Err(super::escapes::DecodeError::NamedEscape) => {
+                return self.refuse(range, "a `\\N{...}` escape in a self-documenting f-string field");
+            }
+            Err(_) => return self.refuse(range, "a self-documenting f-string field whose escapes do not decode"),
+        };
+        points
+            .into_iter()
+            .map(char::from_u32)
+            .collect::<Option<String>>()
+            .map_or_else(|| self.refuse(range, "an f-string with a lone surrogate"), Ok)
     }
 
     fn formatted_value(&mut self, field: &rs::InterpolatedElement, raw: bool) -> Result<Expr> {
