@@ -16,6 +16,8 @@ pub enum RefusalKind {
     /// A check inside the compiler failed: a bug, reported instead of a
     /// wrong cache.
     Internal,
+    /// The caller's deadline passed before the compile ended.
+    Timeout,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,6 +38,7 @@ impl fmt::Display for Refusal {
             RefusalKind::Syntax => "syntax error",
             RefusalKind::Unsupported => "not supported by the native compiler",
             RefusalKind::Internal => "native compiler bug",
+            RefusalKind::Timeout => "native compiler timeout",
         };
         if let Some(exception) = self.exception {
             return match self.line {

@@ -116,7 +116,7 @@ pub fn verify(
     let done = Mutex::new(Vec::new());
     threads.install(|| {
         sources.par_iter().with_max_len(1).for_each(|source| {
-            let verdicts = check_file(&source.path, &levels, &referee);
+            let verdicts = check_file(&source.path, &levels, &referee, options.timeout);
             done.lock().expect("results lock").extend(verdicts);
             progress.advance(1);
         })
@@ -126,7 +126,7 @@ pub fn verify(
     Ok(VerifyReport::finish(interpreter.label(), options.reference, files))
 }
 
-fn check_file(path: &Path, levels: &[u8], referee: &Referee) -> Vec<FileVerdict> {
+fn check_file(path: &Path, levels: &[u8], referee: &Referee, timeout: Option<Duration>) -> Vec<FileVerdict> {
     let verdict = |level: u8, size: Option<u64>, verdict: Verdict| FileVerdict {
         path: path.to_owned(),
         optimize: Some(level),
@@ -146,7 +146,8 @@ fn check_file(path: &Path, levels: &[u8], referee: &Referee) -> Vec<FileVerdict>
         .iter()
         .zip(references)
         .map(|(&level, (filename, reference))| {
-            let native = native::compile_body(&source, &filename, level);
+            let deadline = timeout.map(|t| std::time::Instant::now() + t);
+            let native = native::compile_body(&source, &filename, level, deadline);
             verdict(level, size, judge(native, reference, referee.magic()))
         })
         .collect()
