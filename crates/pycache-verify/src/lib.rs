@@ -170,7 +170,7 @@ fn judge(native: Result<native::NativeOutput, native::Declined>, reference: Answ
         }
         (Err(declined), _) => Verdict::Declined { reason: declined.reason },
         (Ok(_), Answer::Rejected(interpreter)) => Verdict::InterpreterRejected { interpreter },
-        (Ok(native), Answer::Body(reference)) => compare(&native.body, &reference, magic),
+        (Ok(native), Answer::Body(reference)) => compare_bodies(&native.body, &reference, magic),
     }
 }
 
@@ -191,8 +191,10 @@ pub fn same_error(error: &native::CpythonError, interpreter: &str) -> bool {
     }
 }
 
-/// Compares two marshalled module bodies under a neutral header.
-fn compare(native: &[u8], reference: &[u8], magic: [u8; 4]) -> Verdict {
+/// Compares two marshalled module bodies under a neutral header:
+/// identical, code-equal, or different with the first difference of each
+/// code object.
+pub fn compare_bodies(native: &[u8], reference: &[u8], magic: [u8; 4]) -> Verdict {
     if native == reference {
         return Verdict::Identical;
     }

@@ -153,6 +153,23 @@ impl Lower<'_> {
         spec: &rs::InterpolatedStringFormatSpec,
         raw: bool,
     ) -> Result<Expr> {
+        // 3.12.1 builds a self-documenting field nested in a spec with no
+        // value, and the AST constructor refuses it (ValueError: field
+        // 'value' is required for Constant); where the parse stops then is
+        // the interpreter's to say.
+        for element in spec.elements.iter() {
+            if let rs::InterpolatedStringElement::Interpolation(inner) = element {
+                if inner.debug_text.is_some() {
+                    return self
+                        .refuse(inner.range, "a self-documenting field in a format spec, which 3.12.1 fails on");
+                }
+            }
+        }
+        // A spec holding `{{` is a nested field holding a dict or set to
+        // 3.12.1, with empty constants around it that are not reproduced.
+        if self.text(spec.range).contains("{{") {
+            return self.refuse(spec.range, "`{{` in an f-string format spec");
+        }
         let text = self.src.text.as_bytes();
         let mut colon = spec.range.start().to_usize();
         while colon > field.range.start().to_usize() && text[colon] != b':' {

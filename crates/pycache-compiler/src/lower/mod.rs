@@ -32,12 +32,16 @@ pub fn parse(source: &Source) -> Result<(ast::Module, Vec<Warning>, tokens::Shap
     let parsed = ruff_python_parser::parse_unchecked(&source.text, options);
     let (shape, limit) = tokens::check(source, parsed.tokens(), &crate::limits::TARGET);
     let first_error = parsed.errors().first();
+    let mut limit_error = None;
     if let Some((at, refusal)) = limit {
         // CPython's tokenizer stops at its limit unless the parser failed
         // on an earlier token.
         if first_error.is_none_or(|e| e.location.start() >= at) {
-            return Err(refusal);
+            limit_error = Some(refusal);
         }
+    }
+    if let Some(refusal) = limit_error {
+        return Err(refusal);
     }
     if let Some(error) = first_error {
         let (line, col) = source.position(error.location.start().to_u32());
