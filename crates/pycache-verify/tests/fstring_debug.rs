@@ -53,3 +53,49 @@ fn regression_self_documenting_field_text_is_decoded() {
     assert_eq!(report.files.len(), SOURCES.len() * 2);
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+/// What the differential fuzz test found in format specs, each judged as
+/// the interpreter judges it or declined: `{{` in a spec (a dict field to
+/// 3.12.1, with empty constants the native compiler did not make), a
+/// self-documenting field in a spec (3.12.1's ValueError), a limit reached
+/// after one (not CPython's first error), and brackets past the limit that
+/// overflow the parser's stack first (MemoryError, not the tokenizer's).
+#[test]
+fn regression_fuzz_findings_in_format_specs_and_bracket_limits() {
+    let test = "regression_fuzz_findings_in_format_specs_and_bracket_limits";
+    let Some(python) = reference(3, 12, test) else { return };
+    if pycache_compile::native::why_not(&python).is_some() {
+        eprintln!("SKIP {test}: {} is not 3.12.1", python.label());
+        return;
+    }
+    let sources = [
+        "x = f'{x:{{}}}'\n".to_owned(),
+        "x = f'{x:a{{y}}b}'\n".to_owned(),
+        "x = f'{90:>10{a=}}'\n".to_owned(),
+        "x = f'{90:{a = !r:x}}'\n".to_owned(),
+        format!("x = f'{{90:{{a=}}}}'\ny = {}a{}\n", "(".repeat(201), ")".repeat(201)),
+        "x = f'{90:{a=}}'\nif 1:\n        x = 1\n\ty = 2\n".to_owned(),
+        format!("x = {}a{}\n", "(a and ".repeat(201), ")".repeat(201)),
+        format!("x = {}{}\n", "[a,".repeat(201), "]".repeat(201)),
+        format!("x = {}a{}\n", "f(".repeat(201), ")".repeat(201)),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (i, source) in sources.iter().enumerate() {
+        std::fs::write(dir.path().join(format!("found{i}.py")), source).unwrap();
+    }
+    let options = VerifyOptions {
+        paths: vec![dir.path().to_path_buf()],
+        levels: vec![0],
+        reference: Reference::Fresh,
+        ..VerifyOptions::default()
+    };
+    let report = verify(&options, &python, &NoProgress).unwrap();
+    assert_eq!(report.files.len(), sources.len());
+    let wrong: Vec<String> = report
+        .files
+        .iter()
+        .filter(|f| f.verdict.is_wrong() || matches!(f.verdict, Verdict::Error { .. }))
+        .map(|f| format!("{}: {:?}", f.path.display(), f.verdict))
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
