@@ -99,3 +99,35 @@ fn regression_fuzz_findings_in_format_specs_and_bracket_limits() {
         .collect();
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Programs the long fuzz run found (`tests/fixtures/fuzz/`): a backslash in
+/// a raw f-string's format spec (different constants), format specs whose
+/// nesting the tokens misjudged (wrongly rejected, or rejected with another
+/// line than CPython's), a file 99 levels deep after another block (CPython
+/// refuses it, the native compiler accepted it). Each must now be judged as
+/// the interpreter judges it, or declined.
+#[test]
+fn regression_long_fuzz_run_findings() {
+    let test = "regression_long_fuzz_run_findings";
+    let Some(python) = reference(3, 12, test) else { return };
+    if pycache_compile::native::why_not(&python).is_some() {
+        eprintln!("SKIP {test}: {} is not 3.12.1", python.label());
+        return;
+    }
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
+    let options = VerifyOptions {
+        paths: vec![fixtures],
+        levels: vec![0, 2],
+        reference: Reference::Fresh,
+        ..VerifyOptions::default()
+    };
+    let report = verify(&options, &python, &NoProgress).unwrap();
+    assert_eq!(report.files.len(), 8);
+    let wrong: Vec<String> = report
+        .files
+        .iter()
+        .filter(|f| f.verdict.is_wrong() || matches!(f.verdict, Verdict::Error { .. }))
+        .map(|f| format!("{}: {:?}", f.path.display(), f.verdict))
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

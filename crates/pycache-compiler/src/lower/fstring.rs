@@ -165,6 +165,11 @@ impl Lower<'_> {
                 }
             }
         }
+        // 3.12.1 reads escapes in a raw f-string's format spec in ways not
+        // reproduced here (the fuzz test found `\n` kept as a newline).
+        if raw && self.text(spec.range).contains('\\') {
+            return self.refuse(spec.range, "a backslash in a raw f-string's format spec");
+        }
         // A spec holding `{{` is a nested field holding a dict or set to
         // 3.12.1, with empty constants around it that are not reproduced.
         if self.text(spec.range).contains("{{") {
