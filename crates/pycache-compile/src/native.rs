@@ -45,6 +45,18 @@ pub struct Declined {
     pub reason: String,
     /// The source is not valid Python as far as the native compiler sees.
     pub syntax: bool,
+    /// Set when this is exactly the error the interpreter raises.
+    pub cpython: Option<CpythonError>,
+    /// The compile gave up at its deadline.
+    pub timed_out: bool,
+}
+
+/// An error as the interpreter raises it compiling a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CpythonError {
+    pub exception: String,
+    pub message: String,
+    pub lineno: Option<u32>,
 }
 
 /// A native compile: the marshalled module code and what the interpreter
@@ -60,13 +72,41 @@ pub struct NativeOutput {
 
 /// The marshalled module code of `source`, as the interpreter would
 /// write it after the header, with `filename` as `co_filename`.
-pub fn compile_body(source: &[u8], filename: &Path, level: u8) -> Result<NativeOutput, Declined> {
-    let compiled =
-        pycache_compiler::compile_path_warned(source, filename.as_os_str().as_bytes(), level).map_err(|refusal| {
-            Declined { reason: refusal.to_string(), syntax: refusal.kind == pycache_compiler::RefusalKind::Syntax }
+///
+/// The compile gives up once `deadline` has passed (declined, with the
+/// reason); the caller goes on with the next file.
+pub fn compile_body(
+    source: &[u8],
+    filename: &Path,
+    level: u8,
+    deadline: Option<std::time::Instant>,
+) -> Result<NativeOutput, Declined> {
+    let compiled = pycache_compiler::compile_path_until(source, filename.as_os_str().as_bytes(), level, deadline)
+        .map_err(|refusal| Declined {
+            reason: refusal.to_string(),
+            syntax: refusal.kind == pycache_compiler::RefusalKind::Syntax,
+            timed_out: refusal.kind == pycache_compiler::RefusalKind::Timeout,
+            cpython: refusal.exception.map(|exception| CpythonError {
+                exception: exception.to_owned(),
+                message: refusal.message.clone(),
+                lineno: refusal.line.map(|(line, _)| line),
+            }),
         })?;
-    let body = pycache_compiler::marshal::marshal_code(&compiled.code)
-        .map_err(|err| Declined { reason: format!("native compiler bug: {err}"), syntax: false })?;
+    let body = pycache_compiler::marshal::marshal_code(&compiled.code).map_err(|err| match err {
+        // py_compile compiles, then marshal refuses: the same ValueError.
+        pycache_compiler::marshal::MarshalError::TooDeep { .. } => {
+            let message = pycache_compiler::limits::message::MARSHAL_DEPTH;
+            Declined {
+                reason: format!("ValueError: {message}"),
+                syntax: true,
+                timed_out: false,
+                cpython: Some(CpythonError { exception: "ValueError".into(), message: message.into(), lineno: None }),
+            }
+        }
+        err => {
+            Declined { reason: format!("native compiler bug: {err}"), syntax: false, cpython: None, timed_out: false }
+        }
+    })?;
     let name = filename.display();
     let lines = (!compiled.warnings.is_empty())
         .then(|| std::fs::read(filename).ok().and_then(|bytes| pycache_compiler::source_lines(&bytes)))

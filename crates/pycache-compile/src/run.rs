@@ -377,14 +377,22 @@ fn compile_one(
     let filename = recorded_name(options, plan, source);
     let mut declined = None;
     if plan.native {
+        // --timeout bounds the native compiles of one file as it bounds a
+        // worker's: all its levels together.
+        let deadline = options.timeout.map(|t| std::time::Instant::now() + t);
         let outputs: Result<Vec<native::NativeOutput>, native::Declined> =
-            levels.iter().map(|(level, _)| native::compile_body(&bytes, &filename, *level)).collect();
+            levels.iter().map(|(level, _)| native::compile_body(&bytes, &filename, *level, deadline)).collect();
         // The interpreter prints its warnings with the source line and in
         // its own words; under `auto` it compiles the (few) files that
         // warn, so that what the user sees is exactly what compileall shows.
         let outputs = match outputs {
             Ok(outputs) if options.engine == Engine::Auto && outputs.iter().any(|o| !o.warnings.is_empty()) => {
-                Err(native::Declined { reason: "the interpreter has warnings to print for it".into(), syntax: false })
+                Err(native::Declined {
+                    reason: "the interpreter has warnings to print for it".into(),
+                    syntax: false,
+                    cpython: None,
+                    timed_out: false,
+                })
             }
             other => other,
         };
@@ -402,8 +410,24 @@ fn compile_one(
                 let output = Compiled { bodies, warnings, engine: Engine::Native, declined: None };
                 return write_levels(options, plan, memory, source, levels, &filename, &meta, &bytes, output);
             }
+            // Past its time the file fails, under `auto` too: the
+            // interpreter would only spend another timeout on it.
+            Err(declined) if declined.timed_out => {
+                let seconds = options.timeout.map(|t| t.as_secs_f64()).unwrap_or_default();
+                let error = FileError::Worker(format!("the native compile took longer than {seconds}s, the --timeout"));
+                return reports().map(|r| failed(r, &error)).collect();
+            }
             Err(declined) if options.engine == Engine::Native => {
-                let error = FileError::Native(declined.reason);
+                // The interpreter's own error, where the native compiler
+                // knows it is that, reads as the interpreter's would.
+                let error = match declined.cpython {
+                    Some(e) => FileError::Compile {
+                        exception: e.exception.clone(),
+                        message: format!("{}: {}", e.exception, e.message),
+                        lineno: e.lineno,
+                    },
+                    None => FileError::Native(declined.reason),
+                };
                 return reports().map(|r| failed(r, &error)).collect();
             }
             Err(why) => {

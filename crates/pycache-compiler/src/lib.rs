@@ -25,8 +25,10 @@ mod fold;
 mod future;
 mod generated;
 pub mod instr;
+pub mod limits;
 mod lower;
 pub mod marshal;
+mod nesting;
 mod source;
 pub mod symtable;
 mod unparse;
@@ -75,6 +77,38 @@ pub fn compile_path_warned(source: &[u8], filename: &[u8], optimize: u8) -> Resu
     compile_as(source, fs_decode(filename), optimize)
 }
 
+/// [`compile_path_warned`], given up at `deadline` with a
+/// [`RefusalKind::Timeout`] refusal: the stages check it as they go.
+pub fn compile_path_until(
+    source: &[u8],
+    filename: &[u8],
+    optimize: u8,
+    deadline: Option<std::time::Instant>,
+) -> Result<Compiled, Refusal> {
+    DEADLINE.with(|d| d.set(deadline));
+    let out = compile_as(source, fs_decode(filename), optimize);
+    DEADLINE.with(|d| d.set(None));
+    out
+}
+
+thread_local! {
+    /// When the compile running on this thread must give up.
+    static DEADLINE: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// A refusal once the deadline of the compile on this thread has passed:
+/// called between stages and inside the loops over statements and code
+/// units, so a huge file stops within a few milliseconds of it.
+pub(crate) fn check_deadline() -> Result<(), Refusal> {
+    match DEADLINE.with(|d| d.get()) {
+        Some(deadline) if std::time::Instant::now() >= deadline => Err(Refusal {
+            kind: RefusalKind::Timeout,
+            ..Refusal::unsupported("the compile took longer than its timeout")
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The lines of a source file as Python's `linecache` gives them to the
 /// warnings module, each stripped as `str.strip()` strips: decoded with the
 /// file's encoding, split at universal newlines. `None` where `linecache`
@@ -99,14 +133,49 @@ fn fs_decode(bytes: &[u8]) -> PyStr {
     PyStr::from_code_points(points)
 }
 
+/// The stack the stages run on. They recurse over the tree, which the
+/// limits checked first keep within a few thousand levels (a 64 MiB stack
+/// holds ten times what the deepest file CPython accepts needs, in a debug
+/// build); ruff's tree of a rejected file can be far deeper, and dropping
+/// it takes a few dozen bytes of stack per level, hence the share per
+/// source byte. The stack is reserved, not touched, so what is not used
+/// costs nothing.
+const STACK_BASE: usize = 64 << 20;
+const STACK_PER_SOURCE_BYTE: usize = 64;
+
 fn compile_as(source: &[u8], filename: PyStr, optimize: u8) -> Result<Compiled, Refusal> {
+    let deadline = DEADLINE.with(|d| d.get());
+    let stack = STACK_BASE.saturating_add(source.len().saturating_mul(STACK_PER_SOURCE_BYTE));
+    // stacker runs the closure on this thread, so the deadline carries over.
+    let run = std::panic::AssertUnwindSafe(|| {
+        stacker::grow(stack, || {
+            DEADLINE.with(|d| d.set(deadline));
+            compile_on_stack(source, filename, optimize)
+        })
+    });
+    // A panic is a bug of ours: the file is declined, and the run goes on.
+    std::panic::catch_unwind(run).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(Refusal::internal(format!("the native compiler panicked: {what}")))
+    })
+}
+
+fn compile_on_stack(source: &[u8], filename: PyStr, optimize: u8) -> Result<Compiled, Refusal> {
     let source = source::Source::decode(source)?;
-    let (mut module, mut warnings) = lower::parse(&source)?;
+    let (mut module, mut warnings, shape) = lower::parse(&source)?;
+    nesting::check(&module, &shape, &source, &limits::TARGET)?;
+    check_deadline()?;
     let flags = future::features(&module)?;
     let folder = fold::Folder { optimize, future_annotations: flags.annotations, warnings: Default::default() };
     folder.module(&mut module)?;
     warnings.append(&mut folder.warnings.into_inner());
+    check_deadline()?;
     let mut st = symtable::build(&module, flags.annotations)?;
+    check_deadline()?;
     let mut compiler = codegen::Compiler::new(&mut st, filename, optimize, flags);
     let code = compiler.module(&module)?;
     warnings.append(&mut compiler.warnings);

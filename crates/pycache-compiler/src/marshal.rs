@@ -136,12 +136,18 @@ pub fn pyc_bytes(header: &[u8; 16], code: &CodeObject) -> Result<Vec<u8>, Marsha
     Ok(out)
 }
 
+/// The stack the object graph is built and emitted on: both recurse once
+/// per nested object, which [`check_depth`] keeps within marshal's limit.
+const STACK: usize = 256 << 20;
+
 fn marshal_into(code: &CodeObject, out: &mut Vec<u8>) -> Result<(), MarshalError> {
     check_depth(code)?;
-    let graph = graph::Graph::build(code);
-    let object = emit::Emitter::new(&graph).emit(graph.root, 1)?;
-    pycache_marshal::write_into(&object, out)?;
-    Ok(())
+    stacker::grow(STACK, || {
+        let graph = graph::Graph::build(code);
+        let object = emit::Emitter::new(&graph).emit(graph.root, 1)?;
+        pycache_marshal::write_into(&object, out)?;
+        Ok(())
+    })
 }
 
 /// Refuses, before anything recurses over it, a tree nested deeper than

@@ -65,6 +65,21 @@ impl Source {
     }
 
     /// 1-based line and 0-based byte column of a byte offset.
+    /// The byte offset of a 1-based line and a 0-based byte column.
+    pub fn offset(&self, line: i32, col: i32) -> Option<usize> {
+        let start = *self.line_starts.get(usize::try_from(line).ok()?.checked_sub(1)?)? as usize;
+        let at = start + usize::try_from(col).ok()?;
+        (at <= self.text.len()).then_some(at)
+    }
+
+    /// The 0-based column of `offset` in characters, as CPython gives a
+    /// SyntaxError's offset (less one).
+    pub fn char_column(&self, offset: u32) -> u32 {
+        let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
+        let start = self.line_starts[line] as usize;
+        self.text[start..offset as usize].chars().count() as u32
+    }
+
     pub fn position(&self, offset: u32) -> (i32, i32) {
         let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
         (line as i32 + 1, (offset - self.line_starts[line]) as i32)

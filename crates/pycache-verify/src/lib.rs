@@ -116,7 +116,7 @@ pub fn verify(
     let done = Mutex::new(Vec::new());
     threads.install(|| {
         sources.par_iter().with_max_len(1).for_each(|source| {
-            let verdicts = check_file(&source.path, &levels, &referee);
+            let verdicts = check_file(&source.path, &levels, &referee, options.timeout);
             done.lock().expect("results lock").extend(verdicts);
             progress.advance(1);
         })
@@ -126,7 +126,7 @@ pub fn verify(
     Ok(VerifyReport::finish(interpreter.label(), options.reference, files))
 }
 
-fn check_file(path: &Path, levels: &[u8], referee: &Referee) -> Vec<FileVerdict> {
+fn check_file(path: &Path, levels: &[u8], referee: &Referee, timeout: Option<Duration>) -> Vec<FileVerdict> {
     let verdict = |level: u8, size: Option<u64>, verdict: Verdict| FileVerdict {
         path: path.to_owned(),
         optimize: Some(level),
@@ -146,7 +146,8 @@ fn check_file(path: &Path, levels: &[u8], referee: &Referee) -> Vec<FileVerdict>
         .iter()
         .zip(references)
         .map(|(&level, (filename, reference))| {
-            let native = native::compile_body(&source, &filename, level);
+            let deadline = timeout.map(|t| std::time::Instant::now() + t);
+            let native = native::compile_body(&source, &filename, level, deadline);
             verdict(level, size, judge(native, reference, referee.magic()))
         })
         .collect()
@@ -156,17 +157,44 @@ fn check_file(path: &Path, levels: &[u8], referee: &Referee) -> Vec<FileVerdict>
 fn judge(native: Result<native::NativeOutput, native::Declined>, reference: Answer, magic: [u8; 4]) -> Verdict {
     match (native, reference) {
         (_, Answer::Fault(message)) => Verdict::Error { message },
-        (Err(declined), Answer::Rejected(interpreter)) => {
-            Verdict::RejectedByBoth { native: declined.reason, interpreter }
+        (Err(declined), Answer::Rejected(interpreter)) => match &declined.cpython {
+            // The native compiler named the interpreter's error: it must be
+            // the one the interpreter printed.
+            Some(e) if !same_error(e, &interpreter) => {
+                Verdict::RejectedDifferently { native: declined.reason, interpreter }
+            }
+            _ => Verdict::RejectedByBoth { native: declined.reason, interpreter },
+        },
+        (Err(declined), Answer::Body(_)) if declined.cpython.is_some() => {
+            Verdict::WronglyRejected { native: declined.reason }
         }
         (Err(declined), _) => Verdict::Declined { reason: declined.reason },
         (Ok(_), Answer::Rejected(interpreter)) => Verdict::InterpreterRejected { interpreter },
-        (Ok(native), Answer::Body(reference)) => compare(&native.body, &reference, magic),
+        (Ok(native), Answer::Body(reference)) => compare_bodies(&native.body, &reference, magic),
     }
 }
 
-/// Compares two marshalled module bodies under a neutral header.
-fn compare(native: &[u8], reference: &[u8], magic: [u8; 4]) -> Verdict {
+/// Whether the interpreter's report of a failure (py_compile's output, or
+/// the worker's `exception: message`) is `error`: the same exception and
+/// message, and the same line where the traceback gives one.
+pub fn same_error(error: &native::CpythonError, interpreter: &str) -> bool {
+    let head = format!("{}: {}", error.exception, error.message);
+    if !interpreter.contains(&head) {
+        return false;
+    }
+    match (error.lineno, interpreter.find(", line ")) {
+        (Some(line), Some(at)) => {
+            let digits: String = interpreter[at + 7..].chars().take_while(char::is_ascii_digit).collect();
+            digits == line.to_string()
+        }
+        _ => true,
+    }
+}
+
+/// Compares two marshalled module bodies under a neutral header:
+/// identical, code-equal, or different with the first difference of each
+/// code object.
+pub fn compare_bodies(native: &[u8], reference: &[u8], magic: [u8; 4]) -> Verdict {
     if native == reference {
         return Verdict::Identical;
     }

@@ -26,6 +26,12 @@ pub enum Verdict {
     RejectedByBoth { native: String, interpreter: String },
     /// The native compiler accepted a source the interpreter refuses.
     InterpreterRejected { interpreter: String },
+    /// The native compiler said the interpreter refuses a source with an
+    /// error, and the interpreter compiled it.
+    WronglyRejected { native: String },
+    /// Both refuse, and the native compiler named the interpreter's error
+    /// wrongly.
+    RejectedDifferently { native: String, interpreter: String },
     /// The check itself could not be made.
     Error { message: String },
 }
@@ -33,7 +39,13 @@ pub enum Verdict {
 impl Verdict {
     /// The native compiler got it wrong.
     pub fn is_wrong(&self) -> bool {
-        matches!(self, Self::Different { .. } | Self::InterpreterRejected { .. })
+        matches!(
+            self,
+            Self::Different { .. }
+                | Self::InterpreterRejected { .. }
+                | Self::WronglyRejected { .. }
+                | Self::RejectedDifferently { .. }
+        )
     }
 }
 
@@ -60,6 +72,8 @@ pub struct LevelSummary {
     pub declined: usize,
     pub rejected_by_both: usize,
     pub interpreter_rejected: usize,
+    /// Refused natively with an error the interpreter does not raise.
+    pub wrongly_rejected: usize,
     pub errors: usize,
 }
 
@@ -120,6 +134,7 @@ impl VerifyReport {
                 Verdict::Declined { .. } => row.declined += 1,
                 Verdict::RejectedByBoth { .. } => row.rejected_by_both += 1,
                 Verdict::InterpreterRejected { .. } => row.interpreter_rejected += 1,
+                Verdict::WronglyRejected { .. } | Verdict::RejectedDifferently { .. } => row.wrongly_rejected += 1,
                 Verdict::Error { .. } => row.errors += 1,
             }
         }

@@ -457,4 +457,72 @@ fn regression_relative_python_path_is_found_from_the_callers_directory() {
     let out = pycache(&["compile", "webapp", "--python", "bin/py"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(dir.path().join("webapp/app/__pycache__/routes.cpython-312.pyc").is_file());
+
+/// Issue 12, items 3 and 6: one file must never take the run down, nor
+/// hold it past `--timeout`. A file nested past CPython's limits fails
+/// alone with the interpreter's error (it aborted the process with a stack
+/// overflow), and a file far too big to compile in a second fails with the
+/// timeout under the native engine (which ignored `--timeout`), while the
+/// small file beside both compiles.
+#[test]
+fn regression_deep_file_and_timeout_fail_alone_under_the_native_engine() {
+    let test = "regression_deep_file_and_timeout_fail_alone_under_the_native_engine";
+    let Some(_python) = native_target(test) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("t");
+    std::fs::create_dir(&tree).unwrap();
+    std::fs::write(tree.join("deep.py"), format!("x = {}\n", vec!["a"; 5000].join("+"))).unwrap();
+    std::fs::write(tree.join("small.py"), "x = 1\n").unwrap();
+    // About 10 MB of small functions: the native compiler needs seconds per
+    // level, many times the one-second timeout, on any machine.
+    let mut big = String::new();
+    let mut i = 0;
+    while big.len() < 10_000_000 {
+        big.push_str(&format!("def f{i}(a, b={i}):\n    return (a, b, 'k{i}', {i}.5)\n\n"));
+        i += 1;
+    }
+    std::fs::write(tree.join("big.py"), big).unwrap();
+    let out = pycache(
+        &[
+            "compile",
+            "t",
+            "--python",
+            "3.12",
+            "--engine",
+            "native",
+            "--timeout",
+            "1",
+            "-o",
+            "0",
+            "-o",
+            "2",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = |name: &str| {
+        json["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["path"].as_str().unwrap().ends_with(name))
+            .map(|f| (f["status"].as_str().unwrap().to_owned(), f["error"].as_str().unwrap_or("").to_owned()))
+            .collect::<Vec<_>>()
+    };
+    for (s, _) in status("small.py") {
+        assert_eq!(s, "compiled");
+    }
+    for (s, error) in status("deep.py") {
+        assert_eq!(s, "failed");
+        assert_eq!(error, "RecursionError: maximum recursion depth exceeded during compilation");
+    }
+    let big = status("big.py");
+    assert_eq!(big.len(), 2);
+    for (s, error) in big {
+        assert_eq!(s, "failed");
+        assert!(error.contains("longer than 1s"), "{error}");
+    }
 }

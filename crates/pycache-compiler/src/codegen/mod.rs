@@ -471,7 +471,7 @@ impl<'a> Compiler<'a> {
         datum: FBlockDatum<'a>,
         loc: Loc,
     ) -> Result<()> {
-        if self.unit().fblocks.len() >= 20 {
+        if self.unit().fblocks.len() >= crate::limits::TARGET.static_blocks {
             return Err(Refusal::syntax_at("too many statically nested blocks", loc.lineno, loc.col_offset));
         }
         self.u().fblocks.push(FBlock { kind, block, exit, datum });

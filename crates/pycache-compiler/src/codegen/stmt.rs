@@ -5,6 +5,7 @@ use crate::ast::{Ctx, ExprKind, StmtKind};
 
 impl<'a> Compiler<'a> {
     pub fn visit_stmt(&mut self, s: &'a Stmt) -> Result<()> {
+        crate::check_deadline()?;
         let loc = Loc::of(s.range);
         match &s.kind {
             StmtKind::FunctionDef(f) => self.function(s, f, false),

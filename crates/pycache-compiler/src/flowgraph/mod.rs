@@ -481,6 +481,7 @@ pub fn optimize_and_assemble(
     nparams: usize,
     filename: PyStr,
 ) -> Result<CodeObject> {
+    crate::check_deadline()?;
     // The unit is done with its constants once it is assembled.
     let mut consts: Vec<Constant> = std::mem::take(&mut md.consts);
     let mut g = Cfg::from_sequence(seq)?;

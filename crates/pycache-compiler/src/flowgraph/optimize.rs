@@ -183,7 +183,56 @@ fn jump_thread(inst: &mut CfgInstr, target: &CfgInstr, op: u16) -> bool {
     false
 }
 
-fn fold_tuple_on_constants(g: &mut Cfg, b: BlockId, start: usize, n: usize, consts: &mut Vec<Constant>) -> Result<()> {
+/// A unit's constants while the passes run, with the tuples among them
+/// indexed by value: folding looks for an equal tuple before adding one,
+/// and a module of many functions has as many code constants, so a linear
+/// search made the whole compile quadratic in the file's size.
+pub struct Consts<'a> {
+    pub list: &'a mut Vec<Constant>,
+    /// Hash of a tuple's key → its indices in `list`, in order.
+    tuples: rustc_hash::FxHashMap<u64, Vec<usize>>,
+}
+
+impl<'a> Consts<'a> {
+    pub fn new(list: &'a mut Vec<Constant>) -> Self {
+        let mut tuples: rustc_hash::FxHashMap<u64, Vec<usize>> = Default::default();
+        for (i, c) in list.iter().enumerate() {
+            if matches!(c, Constant::Tuple(_)) {
+                tuples.entry(Self::hash(c)).or_default().push(i);
+            }
+        }
+        Self { list, tuples }
+    }
+
+    fn hash(c: &Constant) -> u64 {
+        use std::hash::Hasher;
+        let mut h = rustc_hash::FxHasher::default();
+        c.key_hash(&mut h);
+        h.finish()
+    }
+
+    /// The first constant equal to `tuple` (as CPython's constant cache
+    /// compares them), which only a tuple can be.
+    fn find_tuple(&self, tuple: &Constant) -> Option<usize> {
+        self.tuples.get(&Self::hash(tuple))?.iter().copied().find(|&i| self.list[i].key_eq(tuple))
+    }
+
+    fn push_tuple(&mut self, tuple: Constant) -> usize {
+        let i = self.list.len();
+        self.tuples.entry(Self::hash(&tuple)).or_default().push(i);
+        self.list.push(tuple);
+        i
+    }
+}
+
+impl std::ops::Index<usize> for Consts<'_> {
+    type Output = Constant;
+    fn index(&self, i: usize) -> &Constant {
+        &self.list[i]
+    }
+}
+
+fn fold_tuple_on_constants(g: &mut Cfg, b: BlockId, start: usize, n: usize, consts: &mut Consts) -> Result<()> {
     let instrs = &g.blocks[b].instrs;
     if !instrs[start..start + n].iter().all(|i| has_const(i.op)) {
         return Ok(());
@@ -193,17 +242,14 @@ fn fold_tuple_on_constants(g: &mut Cfg, b: BlockId, start: usize, n: usize, cons
     }
     let items: Vec<Constant> = instrs[start..start + n].iter().map(|i| consts[i.arg as usize].clone()).collect();
     let tuple = Constant::Tuple(items);
-    let index = match consts.iter().position(|c| c.key_eq(&tuple)) {
+    let index = match consts.find_tuple(&tuple) {
         // CPython shares a tuple holding a NaN only with one that holds
         // the very same NaN objects, which values cannot tell.
         Some(_) if tuple.has_nan() => {
             return Err(Refusal::unsupported("a constant tuple holding a NaN, folded twice"));
         }
         Some(i) => i,
-        None => {
-            consts.push(tuple);
-            consts.len() - 1
-        }
+        None => consts.push_tuple(tuple),
     };
     for i in start..start + n {
         g.blocks[b].instrs[i].set_op0(NOP);
@@ -343,7 +389,7 @@ fn apply_static_swaps(g: &mut Cfg, b: BlockId, i: usize) {
     }
 }
 
-fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Vec<Constant>) -> Result<()> {
+fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<()> {
     let nop = CfgInstr { op: NOP, arg: 0, loc: NO_LOCATION, target: None, except: None };
     let mut target = nop;
     let mut opcode = 0u16;
@@ -491,8 +537,9 @@ pub fn optimize_cfg(g: &mut Cfg, consts: &mut Vec<Constant>) -> Result<()> {
     for b in g.order() {
         inline_small_exit_blocks(g, b);
     }
+    let mut consts = Consts::new(consts);
     for b in g.order() {
-        optimize_basic_block(g, b, consts)?;
+        optimize_basic_block(g, b, &mut consts)?;
     }
     remove_redundant_nops_and_pairs(g);
     for b in g.order() {

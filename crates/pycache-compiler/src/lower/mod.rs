@@ -6,10 +6,12 @@
 //! literals, NFKC-normalised identifiers). This stage converts both, and
 //! refuses what the later stages do not reproduce exactly.
 
+mod depth;
 mod escapes;
 mod expr;
 mod fstring;
 mod stmt;
+pub mod tokens;
 
 use num_bigint::BigInt;
 use ruff_python_ast as rs;
@@ -22,12 +24,26 @@ use crate::source::Source;
 use crate::warning::{Category, Warning};
 
 /// Parses `source` as a 3.12 module and lowers it, with the warnings
-/// CPython's tokenizer and string parser give.
-pub fn parse(source: &Source) -> Result<(ast::Module, Vec<Warning>)> {
+/// CPython's tokenizer and string parser give, and what the tokens tell of
+/// its shape.
+pub fn parse(source: &Source) -> Result<(ast::Module, Vec<Warning>, tokens::Shape)> {
     let options =
         ruff_python_parser::ParseOptions::from(rs::PySourceType::Python).with_target_version(rs::PythonVersion::PY312);
     let parsed = ruff_python_parser::parse_unchecked(&source.text, options);
-    if let Some(error) = parsed.errors().first() {
+    let (shape, limit) = tokens::check(source, parsed.tokens(), &crate::limits::TARGET);
+    let first_error = parsed.errors().first();
+    let mut limit_error = None;
+    if let Some((at, refusal)) = limit {
+        // CPython's tokenizer stops at its limit unless the parser failed
+        // on an earlier token.
+        if first_error.is_none_or(|e| e.location.start() >= at) {
+            limit_error = Some(refusal);
+        }
+    }
+    if let Some(refusal) = limit_error {
+        return Err(refusal);
+    }
+    if let Some(error) = first_error {
         let (line, col) = source.position(error.location.start().to_u32());
         return Err(Refusal::syntax_at(error.error.to_string(), line, col));
     }
@@ -39,9 +55,12 @@ pub fn parse(source: &Source) -> Result<(ast::Module, Vec<Warning>)> {
         rs::Mod::Module(module) => module,
         rs::Mod::Expression(_) => return Err(Refusal::internal("parsed an expression, not a module")),
     };
+    // Lowering recurses, and ruff's parser has no depth limit: a tree
+    // deeper than CPython could ever compile is refused before that.
+    depth::check(&module, &crate::limits::TARGET)?;
     let mut lower = Lower { src: source, next_id: 1, warnings: Default::default() };
     let body = lower.stmts(&module.body)?;
-    Ok((ast::Module { body, id: NodeId(0) }, lower.warnings.into_inner()))
+    Ok((ast::Module { body, id: NodeId(0) }, lower.warnings.into_inner(), shape))
 }
 
 pub(crate) struct Lower<'a> {
@@ -150,6 +169,17 @@ impl Lower<'_> {
         } else {
             (lower.as_str(), 10)
         };
+        let limit = crate::limits::TARGET.int_max_str_digits;
+        if radix == 10 && digits.len() > limit && digits.bytes().any(|b| b != b'0') {
+            let (line, _) = self.src.position(range.start().to_u32());
+            let message = format!(
+                "Exceeds the limit ({limit} digits) for integer string conversion: value has {} digits; use \
+                 sys.set_int_max_str_digits() to increase the limit - Consider hexadecimal for huge integer literals \
+                 to avoid decimal conversion limits.",
+                digits.len()
+            );
+            return Err(Refusal::cpython("SyntaxError", message, Some((line as u32, 0))));
+        }
         BigInt::parse_bytes(digits.as_bytes(), radix)
             .ok_or_else(|| Refusal::internal(format!("cannot read the integer literal `{text}`")))
     }

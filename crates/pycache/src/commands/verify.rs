@@ -77,6 +77,15 @@ fn print_text(out: &mut Out, global: &GlobalArgs, report: &VerifyReport, elapsed
                 let last = interpreter.lines().last().unwrap_or_default();
                 out.line(format_args!("WRONGLY ACCEPTED `{path}`{level}: the interpreter says {last}"))?;
             }
+            Verdict::WronglyRejected { native } => out.line(format_args!(
+                "WRONGLY REJECTED `{path}`{level}: native says {native}, the interpreter compiles it"
+            ))?,
+            Verdict::RejectedDifferently { native, interpreter } => {
+                let last = interpreter.lines().last().unwrap_or_default();
+                out.line(format_args!(
+                    "REJECTED DIFFERENTLY `{path}`{level}: native says {native}, the interpreter {last}"
+                ))?;
+            }
             Verdict::Error { message } => out.line(format_args!("error: `{path}`{level}: {message}"))?,
         }
     }
@@ -90,7 +99,7 @@ fn print_text(out: &mut Out, global: &GlobalArgs, report: &VerifyReport, elapsed
     for row in &report.summary {
         out.line(format_args!(
             "{} level {} against {reference}: {}, {} byte-identical ({:.1}%), {} code-equal ({:.1}% with the identical), \
-             {} different, {} declined, {} rejected by both{}{}",
+             {} different, {} declined, {} rejected by both{}{}{}",
             report.python,
             row.optimize,
             count(row.files, "file", "files"),
@@ -102,6 +111,7 @@ fn print_text(out: &mut Out, global: &GlobalArgs, report: &VerifyReport, elapsed
             row.declined,
             row.rejected_by_both,
             if row.interpreter_rejected > 0 { format!(", {} wrongly accepted", row.interpreter_rejected) } else { String::new() },
+            if row.wrongly_rejected > 0 { format!(", {} wrongly rejected", row.wrongly_rejected) } else { String::new() },
             if row.errors > 0 { format!(", {} errors", row.errors) } else { String::new() },
         ))?;
     }

@@ -1,0 +1,79 @@
+//! The limits CPython puts on what it compiles, in one place.
+//!
+//! Each is a fact of one interpreter release, learnt from its sources and
+//! checked against the interpreter by `tests/limits.rs` at the limit and one
+//! past it. A later target (3.13 and on) gets its own [`Limits`] value where
+//! its numbers differ; the stages read them from here, never as literals.
+
+/// What one CPython release refuses, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The tokenizer's indentation stack (`MAXINDENT`): one more level is
+    /// an IndentationError, "too many levels of indentation".
+    pub indent_levels: usize,
+    /// Open brackets at once (`MAXLEVEL`): one more is a SyntaxError, "too
+    /// many nested parentheses".
+    pub bracket_levels: usize,
+    /// f-strings inside f-strings (`MAXFSTRINGLEVEL`): reaching it is a
+    /// SyntaxError, "too many nested f-strings".
+    pub fstring_levels: usize,
+    /// Replacement fields nested in format specs: a field inside a spec
+    /// inside a spec is fine, one more is "f-string: expressions nested too
+    /// deeply".
+    pub format_spec_nesting: usize,
+    /// The parser's rule stack (`MAXSTACK`): past it, MemoryError "Parser
+    /// stack overflowed - Python source too complex to parse".
+    pub parser_stack: usize,
+    /// The recursion budget of the AST optimiser and the symbol table:
+    /// `C_RECURSION_LIMIT` (1500) times `COMPILER_STACK_FRAME_SCALE` (2).
+    /// Each statement or expression visited holds one level; past the
+    /// budget, RecursionError "maximum recursion depth exceeded during
+    /// compilation".
+    pub compiler_recursion: usize,
+    /// What the C stack of the caller already takes from that budget in a
+    /// fresh `python -m py_compile` process (the reference): measured, and
+    /// a few levels uncertain, hence [`Limits::compiler_recursion_slack`].
+    pub compiler_recursion_start: usize,
+    /// Within this many levels of the budget the verdict depends on how
+    /// deep the caller's C stack is, which differs between py_compile,
+    /// compileall and `compile()`: such files are declined, not judged.
+    pub compiler_recursion_slack: usize,
+    /// `sys.int_info.default_max_str_digits`: a decimal literal with more
+    /// digits is a SyntaxError.
+    pub int_max_str_digits: usize,
+    /// Objects nested in a marshalled code object (`MAX_MARSHAL_STACK_DEPTH`):
+    /// past it, ValueError "object too deeply nested to marshal".
+    pub marshal_depth: usize,
+    /// Blocks (loops, try, with) nested in one function (`CO_MAXBLOCKS`).
+    pub static_blocks: usize,
+}
+
+/// CPython 3.12.1.
+pub const CPYTHON_3_12: Limits = Limits {
+    indent_levels: 100,
+    bracket_levels: 200,
+    fstring_levels: 150,
+    format_spec_nesting: 2,
+    parser_stack: 6000,
+    compiler_recursion: 3000,
+    compiler_recursion_start: 6,
+    compiler_recursion_slack: 4,
+    int_max_str_digits: 4300,
+    marshal_depth: 2000,
+    static_blocks: 20,
+};
+
+/// The limits of the release this compiler reproduces.
+pub const TARGET: Limits = CPYTHON_3_12;
+
+/// The error messages CPython gives at these limits.
+pub mod message {
+    pub const TOO_MANY_INDENTS: &str = "too many levels of indentation";
+    pub const TOO_MANY_BRACKETS: &str = "too many nested parentheses";
+    pub const TOO_MANY_FSTRINGS: &str = "too many nested f-strings";
+    pub const SPEC_TOO_DEEP: &str = "f-string: expressions nested too deeply";
+    pub const PARSER_STACK: &str = "Parser stack overflowed - Python source too complex to parse";
+    pub const RECURSION: &str = "maximum recursion depth exceeded during compilation";
+    pub const MARSHAL_DEPTH: &str = "object too deeply nested to marshal";
+    pub const TAB_ERROR: &str = "inconsistent use of tabs and spaces in indentation";
+}
