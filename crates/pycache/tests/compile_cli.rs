@@ -457,6 +457,7 @@ fn regression_relative_python_path_is_found_from_the_callers_directory() {
     let out = pycache(&["compile", "webapp", "--python", "bin/py"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(dir.path().join("webapp/app/__pycache__/routes.cpython-312.pyc").is_file());
+}
 
 /// Issue 12, items 3 and 6: one file must never take the run down, nor
 /// hold it past `--timeout`. A file nested past CPython's limits fails
