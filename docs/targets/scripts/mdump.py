@@ -1,6 +1,6 @@
 """Print the marshal stream of a compiled source as a tree of type codes.
 
-Usage: python mdump.py FILE [--opt N]
+Usage: python mdump.py FILE [--opt N]   (3.12 to 3.15 streams)
 
 Each object is printed as its type code, '+ref' when FLAG_REF is set, and
 a short value; back-references print as 'REF n'. Bytes objects (bytecode,
@@ -78,9 +78,15 @@ class Reader:
             self.out.append(pad + "%s tuple[%d]" % (tag, n))
             for _ in range(n):
                 self.obj(depth + 1)
-        elif t in "<>[{":
-            if t == "{":
-                self.out.append(pad + tag + " dict")
+        elif t == ":":
+            # slice (marshal version 5, CPython 3.14+): start, stop, step
+            self.out.append(pad + tag + " slice")
+            for _ in range(3):
+                self.obj(depth + 1)
+        elif t in "<>[{}":
+            if t in "{}":
+                # '}' is frozendict (marshal version 6, CPython 3.15+)
+                self.out.append(pad + tag + (" dict" if t == "{" else " frozendict"))
                 while True:
                     if self.d[self.i] == ord("0"):
                         self.i += 1

@@ -1,6 +1,6 @@
 """Print this interpreter's opcode table: name, number, cache entries, flags.
 
-Usage: python opcodes.py   (run under 3.12 and 3.13 and diff; see the doc)
+Usage: python opcodes.py   (run under two versions and diff; see the docs)
 """
 import dis
 import opcode
@@ -8,7 +8,7 @@ import opcode
 caches = getattr(opcode, "_inline_cache_entries", {})
 rows = []
 for name, num in sorted(opcode.opmap.items(), key=lambda kv: kv[1]):
-    if isinstance(caches, dict):
+    if hasattr(caches, "get"):  # dict in 3.13/3.14, frozendict in 3.15
         n = caches.get(name, caches.get(num, 0)) if caches else 0
     else:
         n = caches[num] if num < len(caches) else 0
