@@ -23,11 +23,20 @@ root, opt = sys.argv[1], int(sys.argv[2])
 FIELDS = ["code", "consts", "names", "localsplus", "linetable",
           "exceptiontable", "header"]
 
+def crepr(c):
+    # hash-seed independent: frozenset order is sorted by item repr
+    if isinstance(c, types.CodeType):
+        return "<code>"
+    if isinstance(c, frozenset):
+        return "frozenset(%s)" % sorted(crepr(x) for x in c)
+    if isinstance(c, tuple):
+        return "(%s)" % ", ".join(crepr(x) for x in c)
+    return "%s:%r" % (type(c).__name__, c)
+
 def walk(co, acc):
     h = acc
     h["code"].update(co.co_code)
-    h["consts"].update(repr([c if not isinstance(c, types.CodeType) else "<code>"
-                             for c in co.co_consts]).encode("utf-8", "surrogatepass"))
+    h["consts"].update(repr([crepr(c) for c in co.co_consts]).encode("utf-8", "surrogatepass"))
     h["names"].update(repr(co.co_names).encode("utf-8", "surrogatepass"))
     h["localsplus"].update(repr((co.co_varnames, co.co_cellvars, co.co_freevars)).encode("utf-8", "surrogatepass"))
     h["linetable"].update(co.co_linetable)
