@@ -44,7 +44,7 @@ for l in sys.stdin.read().splitlines():
               "STORE_FAST_STORE_FAST", "LOAD_NAME", "STORE_NAME", "LOAD_GLOBAL", "LOAD_ATTR",
               "LOAD_DEREF", "STORE_DEREF", "LOAD_FAST_AND_CLEAR", "IMPORT_NAME", "IMPORT_FROM"):
         arg = ""
-    rows.append("  %s %s %s %s" % (line, op, arg, rep))
+    rows.append("  %s %s %s %s" % (line, op, arg or "", rep))
 # the SEND protocol's PUSH_NULL: PUSH_NULL; LOAD_CONST None; SEND
 out = []
 for i, r in enumerate(rows):
