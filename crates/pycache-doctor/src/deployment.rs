@@ -34,6 +34,10 @@ pub struct Settings {
     /// Examine directories on other file systems (bind mounts included)
     /// than their root's.
     pub cross_filesystems: bool,
+    /// Also judge each interpreter's own library (the standard library and
+    /// site-packages on its `sys.path`) at the deployment's level, as the
+    /// service user. The command line always does.
+    pub libraries: bool,
 }
 
 /// Everything known about how the tree is run.
@@ -66,6 +70,8 @@ pub struct Deployment {
     pub notes: Vec<String>,
     /// Examine directories on other file systems than their root's.
     pub cross_filesystems: bool,
+    /// Judge the interpreters' own libraries too ([`Settings::libraries`]).
+    pub libraries: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -278,6 +284,7 @@ impl Deployment {
             server_file: config.as_ref().map(|c| c.file.clone()),
             notes,
             cross_filesystems: settings.cross_filesystems,
+            libraries: settings.libraries,
         })
     }
 

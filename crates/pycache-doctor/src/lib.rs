@@ -18,11 +18,13 @@
 pub mod access;
 mod checks;
 pub mod clean;
+pub mod cost;
 mod deployment;
 mod doctor;
 mod finding;
 mod identity;
 pub mod launch;
+mod library;
 pub mod probe;
 mod scan;
 mod state;
@@ -35,5 +37,6 @@ pub use deployment::{Deployment, DeploymentError, Settings, find_interpreter_saf
 pub use doctor::{Diagnosis, Prediction, PredictionRow, diagnose};
 pub use finding::{Code, Finding, Report, Severity, Summary};
 pub use identity::{IdentityError, ServiceUser};
+pub use library::LibraryRow;
 pub use scan::{Tree, WalkOptions, scan};
 pub use state::{CacheState, HashCheck, StaleKind, classify};
