@@ -164,7 +164,12 @@ fn is_stub(path: &Path) -> bool {
 }
 
 /// The cost for target `index`, from what its probe processes loaded.
-pub(crate) fn cost(deployment: &Deployment, index: usize, diagnosis: &Diagnosis, loads: &[Load]) -> Result<Cost, String> {
+pub(crate) fn cost(
+    deployment: &Deployment,
+    index: usize,
+    diagnosis: &Diagnosis,
+    loads: &[Load],
+) -> Result<Cost, String> {
     let python = &deployment.targets[index];
     let label = python.label();
     let mut items: Vec<CostItem> = Vec::new();
@@ -243,7 +248,8 @@ pub(crate) fn cost(deployment: &Deployment, index: usize, diagnosis: &Diagnosis,
         item.ms = ms(i);
     }
     // What the findings' fixes leave.
-    let stub_ms: std::collections::HashMap<usize, f64> = stubs.iter().map(|&(item, record)| (item, ms(record))).collect();
+    let stub_ms: std::collections::HashMap<usize, f64> =
+        stubs.iter().map(|&(item, record)| (item, ms(record))).collect();
     for (i, item) in items.iter_mut().enumerate() {
         let covering = diagnosis.report.findings.iter().find(|f| {
             f.python.as_deref().is_none_or(|p| p == label)

@@ -18,13 +18,13 @@ use std::process::Stdio;
 
 use serde::Serialize;
 
+use crate::access::Answer;
 use crate::checks::docstrings::doc_use;
 use crate::checks::{precompile, shell};
 use crate::deployment::Deployment;
 use crate::doctor::{Prediction, Target};
 use crate::finding::{Code, Finding, Severity};
 use crate::launch::Purpose;
-use crate::access::Answer;
 use crate::scan::{Source, Tree, WalkOptions, scan};
 use crate::state::CacheState;
 
@@ -141,8 +141,7 @@ pub(crate) fn locate(deployment: &Deployment, index: usize) -> Library {
         if deployment.paths.iter().any(|t| source.path.starts_with(t)) || !seen.insert(source.path.clone()) {
             continue;
         }
-        let Some(root) = roots.iter().filter(|r| source.path.starts_with(r)).max_by_key(|r| r.as_os_str().len())
-        else {
+        let Some(root) = roots.iter().filter(|r| source.path.starts_with(r)).max_by_key(|r| r.as_os_str().len()) else {
             continue;
         };
         if module_of(&source.path, root).is_some_and(|name| frozen.contains(&name)) {
@@ -289,7 +288,10 @@ mod tests {
     #[test]
     fn sys_path_and_frozen_names_are_read_from_nul_separated_items() {
         let (entries, frozen) = parse(b"p\0p/usr/lib/python3.12\0p/x\xff\0fos\0fos.path\0");
-        assert_eq!(entries, [PathBuf::from("/usr/lib/python3.12"), PathBuf::from(std::ffi::OsStr::from_bytes(b"/x\xff"))]);
+        assert_eq!(
+            entries,
+            [PathBuf::from("/usr/lib/python3.12"), PathBuf::from(std::ffi::OsStr::from_bytes(b"/x\xff"))]
+        );
         assert_eq!(frozen, HashSet::from(["os".to_owned(), "os.path".to_owned()]));
     }
 

@@ -17,8 +17,8 @@ use serde::Serialize;
 
 use crate::deployment::Deployment;
 use crate::doctor::{Diagnosis, Prediction, PredictionRow};
-use crate::library::LibraryRow;
 use crate::launch::Purpose;
+use crate::library::LibraryRow;
 
 /// What the interpreter did with one module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
