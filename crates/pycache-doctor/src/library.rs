@@ -24,7 +24,7 @@ use crate::checks::{precompile, shell};
 use crate::deployment::Deployment;
 use crate::doctor::{Prediction, Target};
 use crate::finding::{Code, Finding, Severity};
-use crate::launch::Purpose;
+use crate::launch::{Launch, Purpose};
 use crate::scan::{Source, Tree, WalkOptions, scan};
 use crate::state::CacheState;
 
@@ -61,10 +61,14 @@ pub(crate) struct Library {
 }
 
 /// The interpreter's `sys.path` and frozen modules, as the deployment runs
-/// it: as the service user where pycache may switch to it, else as an
-/// interpreter that may run with pycache's identity.
+/// it: as the service user where pycache may switch to it. An interpreter
+/// another user can change is not run for this: the base interpreter it
+/// was identified by answers, and its virtual environment's site-packages
+/// is added (or it runs as the service user, as the syntax check runs it).
 fn query(deployment: &Deployment, index: usize) -> Result<(Vec<PathBuf>, HashSet<String>), String> {
-    let import = if nix::unistd::geteuid().is_root() || deployment.user.is_current() {
+    let launch = deployment.launches.get(index).cloned().unwrap_or(Launch::Direct);
+    let direct = launch == Launch::Direct;
+    let import = if direct && (nix::unistd::geteuid().is_root() || deployment.user.is_current()) {
         deployment.command(index, Purpose::Import)
     } else {
         Err(String::new())
@@ -83,7 +87,13 @@ fn query(deployment: &Deployment, index: usize) -> Result<(Vec<PathBuf>, HashSet
             String::from_utf8_lossy(&output.stderr).trim()
         ));
     }
-    Ok(parse(&output.stdout))
+    let (mut entries, frozen) = parse(&output.stdout);
+    if let Launch::Base { .. } = launch {
+        let python = &deployment.targets[index];
+        let (a, b, _) = python.version;
+        entries.push(python.prefix.join(format!("lib/python{a}.{b}/site-packages")));
+    }
+    Ok((entries, frozen))
 }
 
 fn parse(bytes: &[u8]) -> (Vec<PathBuf>, HashSet<String>) {

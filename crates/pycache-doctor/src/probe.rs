@@ -110,14 +110,14 @@ impl ProbeReport {
 /// One source a process loaded: from its cache, or compiled (and whether
 /// the cache was then written).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Load {
+pub struct Load {
     pub source: PathBuf,
     pub observed: Observed,
 }
 
 /// Every source file a process's `-v` lines show it loading, first loads
 /// only, in order: the tree's, the library's and any other.
-pub(crate) fn loads(lines: &[String]) -> Vec<Load> {
+pub fn loads(lines: &[String]) -> Vec<Load> {
     let mut out: Vec<(PathBuf, Seen)> = Vec::new();
     let mut index: HashMap<PathBuf, usize> = HashMap::new();
     let mut matched: Option<(String, String)> = None;
