@@ -88,6 +88,10 @@ pub struct CostItem {
     /// The advised fix, when doctor gave one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// For an entry script: milliseconds to compile the stub `pycache
+    /// stub` would put in its place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stub_ms: Option<f64>,
 }
 
 /// One interpreter's compile cost.
@@ -188,6 +192,7 @@ pub(crate) fn cost(
                 ms: 0.0,
                 after_fix_ms: 0.0,
                 fix: None,
+                stub_ms: None,
             });
         }
     }
@@ -200,6 +205,7 @@ pub(crate) fn cost(
                 ms: 0.0,
                 after_fix_ms: 0.0,
                 fix: None,
+                stub_ms: None,
             });
         }
     }
@@ -247,12 +253,26 @@ pub(crate) fn cost(
     for (i, item) in items.iter_mut().enumerate() {
         item.ms = ms(i);
     }
-    // What the findings' fixes leave.
-    let stub_ms: std::collections::HashMap<usize, f64> =
-        stubs.iter().map(|&(item, record)| (item, ms(record))).collect();
-    for (i, item) in items.iter_mut().enumerate() {
-        let covering = diagnosis.report.findings.iter().find(|f| {
-            f.python.as_deref().is_none_or(|p| p == label)
+    for &(item, record) in &stubs {
+        items[item].stub_ms = Some(ms(record));
+    }
+    let mut cost = Cost {
+        python: label,
+        level: deployment.optimize,
+        per_process_ms: 0.0,
+        first_process_ms: 0.0,
+        after_fixes_ms: 0.0,
+        items,
+    };
+    cover(&mut cost, &diagnosis.report.findings);
+    Ok(cost)
+}
+
+/// What the fixes of `findings` leave of `cost`, and the totals.
+pub(crate) fn cover(cost: &mut Cost, findings: &[crate::finding::Finding]) {
+    for item in &mut cost.items {
+        let covering = findings.iter().find(|f| {
+            f.python.as_deref().is_none_or(|p| p == cost.python)
                 && match item.kind {
                     CostKind::Script => f.code == Code::ScriptNotCached && f.path == item.path,
                     CostKind::Module => cache_fix(f.code) && item.path.starts_with(&f.path),
@@ -260,23 +280,22 @@ pub(crate) fn cost(
         });
         item.fix = covering.map(|f| f.fix.clone());
         item.after_fix_ms = match (item.kind, covering) {
-            (CostKind::Script, Some(_)) => stub_ms.get(&i).copied().unwrap_or(item.ms),
+            (CostKind::Script, Some(_)) => item.stub_ms.unwrap_or(item.ms),
             (CostKind::Module, Some(_)) => 0.0,
             (_, None) => item.ms,
         };
     }
-    items.sort_by(|a, b| {
+    cost.items.sort_by(|a, b| {
         (a.when != When::EveryProcess)
             .cmp(&(b.when != When::EveryProcess))
             .then(b.ms.total_cmp(&a.ms))
             .then_with(|| a.path.cmp(&b.path))
     });
-    let every = items.iter().filter(|i| i.when == When::EveryProcess);
+    let every = cost.items.iter().filter(|i| i.when == When::EveryProcess);
     // Folded from +0.0: an empty sum of floats is -0.0.
-    let per_process_ms = every.clone().fold(0.0, |sum, i| sum + i.ms);
-    let after_fixes_ms = every.fold(0.0, |sum, i| sum + i.after_fix_ms);
-    let first_process_ms = items.iter().filter(|i| i.when == When::FirstProcess).fold(0.0, |sum, i| sum + i.ms);
-    Ok(Cost { python: label, level: deployment.optimize, per_process_ms, first_process_ms, after_fixes_ms, items })
+    cost.per_process_ms = every.clone().fold(0.0, |sum, i| sum + i.ms);
+    cost.after_fixes_ms = every.fold(0.0, |sum, i| sum + i.after_fix_ms);
+    cost.first_process_ms = cost.items.iter().filter(|i| i.when == When::FirstProcess).fold(0.0, |sum, i| sum + i.ms);
 }
 
 #[cfg(test)]

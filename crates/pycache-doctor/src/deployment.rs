@@ -36,8 +36,22 @@ pub struct Settings {
     pub cross_filesystems: bool,
     /// Also judge each interpreter's own library (the standard library and
     /// site-packages on its `sys.path`) at the deployment's level, as the
-    /// service user. The command line always does.
-    pub libraries: bool,
+    /// service user, and which of its modules. The command line always
+    /// does.
+    pub libraries: Libraries,
+}
+
+/// Which modules of the interpreters' own libraries doctor judges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Libraries {
+    /// None.
+    #[default]
+    Off,
+    /// Every module on `sys.path` (those that do not compile left out).
+    SysPath,
+    /// Those `--probe` sees the application load: their findings come
+    /// with [`crate::Diagnosis::apply_probe`].
+    Probed,
 }
 
 /// Everything known about how the tree is run.
@@ -71,7 +85,7 @@ pub struct Deployment {
     /// Examine directories on other file systems than their root's.
     pub cross_filesystems: bool,
     /// Judge the interpreters' own libraries too ([`Settings::libraries`]).
-    pub libraries: bool,
+    pub libraries: Libraries,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::access::{Answer, Oracle, Want};
 use crate::checks;
-use crate::deployment::Deployment;
+use crate::deployment::{Deployment, Libraries};
 use crate::finding::{Code, Finding, Report};
 use crate::library::LibraryRow;
 use crate::scan::{Source, WalkOptions, scan};
@@ -99,8 +99,12 @@ impl Diagnosis {
             })
             .cloned()
             .collect();
-        if deployment.libraries {
+        if deployment.libraries != Libraries::Off {
             findings.extend(crate::library::findings(deployment, &targets(deployment), &rows, true));
+        }
+        let mut probe = probe;
+        for cost in &mut probe.cost {
+            crate::cost::cover(cost, &findings);
         }
         let summary = &self.report.summary;
         let mut report = Report::new(findings, summary.sources, summary.caches, self.report.notes.clone());
@@ -264,7 +268,7 @@ pub fn diagnose(deployment: &Deployment, oracle: &dyn Oracle, progress: &dyn Pro
     let modules: Vec<&Source> = tree.sources.iter().filter(|s| !script_paths.contains(s.path.as_path())).collect();
 
     // The interpreters' own libraries, judged the same way.
-    let libraries: Vec<crate::library::Library> = if deployment.libraries {
+    let libraries: Vec<crate::library::Library> = if deployment.libraries != Libraries::Off {
         progress.start("reading the interpreters' libraries", None);
         let found = targets.iter().map(|t| crate::library::locate(deployment, t.index)).collect();
         progress.finish();
@@ -310,7 +314,13 @@ pub fn diagnose(deployment: &Deployment, oracle: &dyn Oracle, progress: &dyn Pro
     // be wrong: such sources get their own finding.
     progress.start("checking that sources compile", None);
     let verdicts = checks::syntax::check(&targets, &entries, deployment);
-    let library_verdicts = checks::syntax::check(&targets, &library_entries, deployment);
+    // What does not compile is left out of a count of what compiles per
+    // process; what a probe saw loaded compiled.
+    let library_verdicts = if deployment.libraries == Libraries::SysPath {
+        checks::syntax::check(&targets, &library_entries, deployment)
+    } else {
+        checks::syntax::Verdicts::default()
+    };
     progress.finish();
 
     let mut questions = Questions::default();
@@ -378,8 +388,10 @@ pub fn diagnose(deployment: &Deployment, oracle: &dyn Oracle, progress: &dyn Pro
             target: target.index,
         });
     }
-    let library_refs: Vec<&LibraryRow> = library.iter().collect();
-    findings.extend(crate::library::findings(deployment, &targets, &library_refs, false));
+    if deployment.libraries == Libraries::SysPath {
+        let library_refs: Vec<&LibraryRow> = library.iter().collect();
+        findings.extend(crate::library::findings(deployment, &targets, &library_refs, false));
+    }
 
     let mut notes = deployment.notes.clone();
     notes.extend(selinux_notes);

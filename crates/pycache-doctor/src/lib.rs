@@ -33,7 +33,7 @@ mod trust;
 
 pub use checks::scripts::{STUB_MARKER, STUB_SIZE};
 pub use checks::selinux::{XATTR as SELINUX_XATTR, label as selinux_label};
-pub use deployment::{Deployment, DeploymentError, Settings, find_interpreter_safely};
+pub use deployment::{Deployment, DeploymentError, Libraries, Settings, find_interpreter_safely};
 pub use doctor::{Diagnosis, Prediction, PredictionRow, diagnose};
 pub use finding::{Code, Finding, Report, Severity, Summary};
 pub use identity::{IdentityError, ServiceUser};

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use pycache_doctor::cost::{Cost, CostItem, CostKind, When};
 use pycache_doctor::probe::{Observed, ProbeOptions, ProbeReport};
-use pycache_doctor::{Code, Deployment, Diagnosis, Finding, Report, Settings, Severity, access, diagnose};
+use pycache_doctor::{Code, Deployment, Diagnosis, Finding, Libraries, Report, Settings, Severity, access, diagnose};
 use pycache_python::ProbeCache;
 use serde::Serialize;
 
@@ -33,7 +33,7 @@ pub fn run(global: &GlobalArgs, args: DoctorArgs) -> anyhow::Result<ExitCode> {
         dont_write_bytecode: args.dont_write_bytecode,
         scripts: args.script.clone(),
         cross_filesystems: args.cross_filesystems,
-        libraries: true,
+        libraries: if args.probe { Libraries::Probed } else { Libraries::SysPath },
     };
     let probes = ProbeCache::open_default();
     let deployment = Deployment::resolve(&settings, &probes)?;
