@@ -159,14 +159,14 @@ pub fn loads(lines: &[String]) -> Vec<Load> {
             }
         } else if let Some((cache, source)) = message.split_once(" matches ") {
             matched = Some((cache.trim().to_owned(), source.trim().to_owned()));
-        } else if message.starts_with("created ") || message.starts_with("wrote /") {
-            if let Some(i) = current {
-                out[i].1.written.get_or_insert(true);
-            }
-        } else if message.starts_with("could not create ") || message.starts_with("can't create ") {
-            if let Some(i) = current {
-                out[i].1.written = Some(false);
-            }
+        } else if let Some(i) = current
+            && (message.starts_with("created ") || message.starts_with("wrote /"))
+        {
+            out[i].1.written.get_or_insert(true);
+        } else if let Some(i) = current
+            && (message.starts_with("could not create ") || message.starts_with("can't create "))
+        {
+            out[i].1.written = Some(false);
         }
     }
     out.into_iter().map(|(source, seen)| Load { source, observed: seen.observed() }).collect()
@@ -698,6 +698,47 @@ mod tests {
         let inner = [root.join("pkg")];
         assert_eq!(module_name(&root.join("pkg/sub/m.py"), &inner, true), Some((root.clone(), "pkg.sub.m".into())));
         assert_eq!(module_name(&dir.path().join("elsewhere.py"), &entries, false), None);
+    }
+
+    #[test]
+    fn every_load_is_read_from_verbose_lines_first_loads_only() {
+        let lines: Vec<String> = [
+            "# /l/__pycache__/json.cpython-312.opt-2.pyc matches /l/json.py",
+            "# code object from '/l/__pycache__/json.cpython-312.opt-2.pyc'",
+            "import 'json' # <_frozen_importlib_external.SourceFileLoader object at 0x7f>",
+            "# code object from /l/re.py",
+            "# could not create '/l/__pycache__': PermissionError(13, 'Permission denied')",
+            "import 're' # <_frozen_importlib_external.SourceFileLoader object at 0x7f>",
+            "# code object from /t/app.py",
+            "# created '/t/__pycache__/app.cpython-312.pyc'",
+            "# code object from /t/b.py",
+            "import 'b' # <_frozen_importlib_external.SourceFileLoader object at 0x7f>",
+            "# code object from /l/re.py",
+            "# created '/l/__pycache__/re.cpython-312.pyc'",
+            // 2.7
+            "import c # from /t/c.py",
+            "# wrote /t/c.pyc",
+            "import d # precompiled from /t/d.pyc",
+            "import e # from /t/e.py",
+            "# can't create /t/e.pyc",
+            "# code object from '/x/__pycache__/sourceless.cpython-312.pyc'",
+        ]
+        .map(str::to_owned)
+        .into();
+        let seen: Vec<(String, Observed)> =
+            loads(&lines).into_iter().map(|l| (l.source.display().to_string(), l.observed)).collect();
+        assert_eq!(
+            seen,
+            [
+                ("/l/json.py".to_owned(), Observed::Hit),
+                ("/l/re.py".to_owned(), Observed::WriteFailed),
+                ("/t/app.py".to_owned(), Observed::Compiled),
+                ("/t/b.py".to_owned(), Observed::NotWritten),
+                ("/t/c.py".to_owned(), Observed::Compiled),
+                ("/t/d.py".to_owned(), Observed::Hit),
+                ("/t/e.py".to_owned(), Observed::WriteFailed),
+            ]
+        );
     }
 
     #[test]
