@@ -366,11 +366,11 @@ def svg(doc):
 def update_readme(path, doc, markdown_text):
     with open(path) as f:
         text = f.read()
-    block = '%s\n%s\n![Benchmark chart](bench/results/bench.svg)\n\n%s%s' % (
+    block = '%s\n%s\n![Benchmark chart](../bench/results/bench.svg)\n\n%s%s' % (
         README_BEGIN, '', markdown_text, README_END)
     pattern = re.compile(re.escape(README_BEGIN) + '.*?' + re.escape(README_END), re.S)
     if not pattern.search(text):
-        raise SystemExit('bench: README.md has no %s ... %s block' % (README_BEGIN, README_END))
+        raise SystemExit('bench: %s has no %s ... %s block' % (path, README_BEGIN, README_END))
     text = pattern.sub(lambda _: block, text)
     with open(path, 'w') as f:
         f.write(text)

@@ -4,7 +4,7 @@ correctness on a pinned real corpus, in one command.
 
     python3 bench/run.py            # everything; writes bench/results/bench.{json,md,svg}
     python3 bench/run.py --quick    # a smoke run on a small tree (results under the work dir)
-    python3 bench/run.py --readme   # also put the table into README.md
+    python3 bench/run.py --readme   # also put the table into docs/speed.md
 
 On a fresh machine it builds pycache (cargo build --release), installs the
 peers (bench/peers.txt: uv and serc, pinned with hashes) into a private
@@ -343,7 +343,7 @@ def main():
     parser.add_argument('--work', default=os.path.join(target_dir(), 'bench'), help='scratch directory')
     parser.add_argument('--out', help='results directory (default bench/results)')
     parser.add_argument('--no-scaling', action='store_true', help='skip the corpus-size and -j 1 runs')
-    parser.add_argument('--readme', action='store_true', help='write the table into README.md')
+    parser.add_argument('--readme', action='store_true', help='write the table into docs/speed.md')
     parser.add_argument('--render', action='store_true',
                         help='measure nothing: redraw the table and chart from the results directory\'s bench.json')
     args = parser.parse_args()
@@ -453,7 +453,7 @@ def write_outputs(doc, out_dir, readme):
     with open(os.path.join(out_dir, 'bench.svg'), 'w') as f:
         f.write(report.svg(doc))
     if readme:
-        report.update_readme(os.path.join(ROOT, 'README.md'), doc, markdown)
+        report.update_readme(os.path.join(ROOT, 'docs', 'speed.md'), doc, markdown)
     print(markdown)
 
 

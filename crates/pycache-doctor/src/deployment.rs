@@ -34,6 +34,24 @@ pub struct Settings {
     /// Examine directories on other file systems (bind mounts included)
     /// than their root's.
     pub cross_filesystems: bool,
+    /// Also judge each interpreter's own library (the standard library and
+    /// site-packages on its `sys.path`) at the deployment's level, as the
+    /// service user, and which of its modules. The command line always
+    /// does.
+    pub libraries: Libraries,
+}
+
+/// Which modules of the interpreters' own libraries doctor judges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Libraries {
+    /// None.
+    #[default]
+    Off,
+    /// Every module on `sys.path` (those that do not compile left out).
+    SysPath,
+    /// Those `--probe` sees the application load: their findings come
+    /// with [`crate::Diagnosis::apply_probe`].
+    Probed,
 }
 
 /// Everything known about how the tree is run.
@@ -66,6 +84,8 @@ pub struct Deployment {
     pub notes: Vec<String>,
     /// Examine directories on other file systems than their root's.
     pub cross_filesystems: bool,
+    /// Judge the interpreters' own libraries too ([`Settings::libraries`]).
+    pub libraries: Libraries,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -278,6 +298,7 @@ impl Deployment {
             server_file: config.as_ref().map(|c| c.file.clone()),
             notes,
             cross_filesystems: settings.cross_filesystems,
+            libraries: settings.libraries,
         })
     }
 

@@ -13,8 +13,9 @@ use serde::Serialize;
 
 use crate::access::{Answer, Oracle, Want};
 use crate::checks;
-use crate::deployment::Deployment;
-use crate::finding::Report;
+use crate::deployment::{Deployment, Libraries};
+use crate::finding::{Code, Finding, Report};
+use crate::library::LibraryRow;
 use crate::scan::{Source, WalkOptions, scan};
 use crate::state::{CacheState, HashCheck, classify};
 
@@ -69,6 +70,47 @@ pub struct PredictionRow {
 pub struct Diagnosis {
     pub report: Report,
     pub predictions: Vec<PredictionRow>,
+    /// The predictions for the interpreters' own modules (thousands: not
+    /// printed; their findings are).
+    #[serde(skip)]
+    pub library: Vec<LibraryRow>,
+    /// The tree's entry scripts, and why each is one.
+    #[serde(skip)]
+    pub(crate) scripts: Vec<(PathBuf, ScriptOrigin)>,
+}
+
+impl Diagnosis {
+    /// Takes in what `--probe` saw: the library's findings then concern
+    /// only the modules the application was seen loading, and their fix
+    /// names exactly the directories those are in.
+    pub fn apply_probe(&mut self, deployment: &Deployment, probe: crate::probe::ProbeReport) {
+        let loaded: HashSet<(&str, &Path)> =
+            probe.library.iter().map(|r| (r.python.as_str(), r.source.as_path())).collect();
+        let rows: Vec<&LibraryRow> =
+            self.library.iter().filter(|r| loaded.contains(&(r.python.as_str(), r.source.as_path()))).collect();
+        let sources: HashSet<&Path> = self.library.iter().map(|r| r.source.as_path()).collect();
+        let mut findings: Vec<Finding> = self
+            .report
+            .findings
+            .iter()
+            .filter(|f| {
+                f.code != Code::LibraryNotCached
+                    && !(f.code == Code::DocstringsNeeded && sources.contains(f.path.as_path()))
+            })
+            .cloned()
+            .collect();
+        if deployment.libraries != Libraries::Off {
+            findings.extend(crate::library::findings(deployment, &targets(deployment), &rows, true));
+        }
+        let mut probe = probe;
+        for cost in &mut probe.cost {
+            crate::cost::cover(cost, &findings);
+        }
+        let summary = &self.report.summary;
+        let mut report = Report::new(findings, summary.sources, summary.caches, self.report.notes.clone());
+        report.probe = Some(probe);
+        self.report = report;
+    }
 }
 
 /// One source for one interpreter.
@@ -158,7 +200,7 @@ pub(crate) fn needs_write(state: &CacheState) -> bool {
     matches!(state, CacheState::Missing | CacheState::Stale(_) | CacheState::WrongMagic(_) | CacheState::BadHeader(_))
 }
 
-fn targets(deployment: &Deployment) -> Vec<Target<'_>> {
+pub(crate) fn targets(deployment: &Deployment) -> Vec<Target<'_>> {
     deployment
         .targets
         .iter()
@@ -225,6 +267,34 @@ pub fn diagnose(deployment: &Deployment, oracle: &dyn Oracle, progress: &dyn Pro
     let script_paths: HashSet<&Path> = scripts.iter().map(|(p, _)| p.as_path()).collect();
     let modules: Vec<&Source> = tree.sources.iter().filter(|s| !script_paths.contains(s.path.as_path())).collect();
 
+    // The interpreters' own libraries, judged the same way.
+    let libraries: Vec<crate::library::Library> = if deployment.libraries != Libraries::Off {
+        progress.start("reading the interpreters' libraries", None);
+        let found = targets.iter().map(|t| crate::library::locate(deployment, t.index)).collect();
+        progress.finish();
+        found
+    } else {
+        Vec::new()
+    };
+    let library_work: Vec<(usize, &Source, &Path, bool)> = libraries
+        .iter()
+        .enumerate()
+        .flat_map(|(t, library)| {
+            library.sources.iter().map(move |(source, root)| {
+                (t, source, root.as_path(), library.stdlib.as_deref() == Some(root.as_path()))
+            })
+        })
+        .collect();
+    let (library_entries, library_roots): (Vec<Entry>, Vec<(&Path, bool)>) = library_work
+        .into_par_iter()
+        .filter_map(|(t, source, root, stdlib)| {
+            let target = &targets[t];
+            let cache = target.scheme.cache_path(&source.path, deployment.optimize).ok()?;
+            let state = crate::state::classify_header(&cache, &source.path, &source.meta, target.magic, target.check);
+            Some((Entry { source, target: t, cache, state }, (root, stdlib)))
+        })
+        .unzip();
+
     progress.start("reading caches", Some((modules.len() * targets.len()) as u64));
     let work: Vec<(usize, &Source)> =
         (0..targets.len()).flat_map(|t| modules.iter().map(move |source| (t, *source))).collect();
@@ -244,10 +314,23 @@ pub fn diagnose(deployment: &Deployment, oracle: &dyn Oracle, progress: &dyn Pro
     // be wrong: such sources get their own finding.
     progress.start("checking that sources compile", None);
     let verdicts = checks::syntax::check(&targets, &entries, deployment);
+    // What does not compile is left out of a count of what compiles per
+    // process; what a probe saw loaded compiled.
+    let library_verdicts = if deployment.libraries == Libraries::SysPath {
+        checks::syntax::check(&targets, &library_entries, deployment)
+    } else {
+        checks::syntax::Verdicts::default()
+    };
     progress.finish();
 
     let mut questions = Questions::default();
     for entry in &entries {
+        questions.ask(&write_point(&entry.cache), Want::Modify);
+        if entry.state == CacheState::Fresh {
+            questions.ask(&entry.cache, Want::Read);
+        }
+    }
+    for entry in &library_entries {
         questions.ask(&write_point(&entry.cache), Want::Modify);
         if entry.state == CacheState::Fresh {
             questions.ask(&entry.cache, Want::Read);
@@ -282,9 +365,51 @@ pub fn diagnose(deployment: &Deployment, oracle: &dyn Oracle, progress: &dyn Pro
     checks::docstrings::run(&context, &mut findings);
     let selinux_notes = checks::selinux::run(&context, &mut findings);
 
+    let mut library = Vec::new();
+    for (entry, (root, stdlib)) in library_entries.iter().zip(library_roots) {
+        if library_verdicts.failures.contains_key(&(entry.target, entry.source.path.clone())) {
+            continue;
+        }
+        let writable = questions.answer(&write_point(&entry.cache), Want::Modify);
+        let readable = questions.answer(&entry.cache, Want::Read);
+        let Some(prediction) =
+            crate::library::predict(&entry.state, writable, readable, deployment.dont_write_bytecode())
+        else {
+            continue;
+        };
+        let target = &targets[entry.target];
+        library.push(LibraryRow {
+            source: entry.source.path.clone(),
+            cache: entry.cache.clone(),
+            python: target.label.clone(),
+            root: root.to_owned(),
+            prediction,
+            stdlib,
+            target: target.index,
+        });
+    }
+    if deployment.libraries == Libraries::SysPath {
+        let library_refs: Vec<&LibraryRow> = library.iter().collect();
+        findings.extend(crate::library::findings(deployment, &targets, &library_refs, false));
+    }
+
     let mut notes = deployment.notes.clone();
     notes.extend(selinux_notes);
     notes.extend(verdicts.notes);
+    notes.extend(library_verdicts.notes);
+    for (t, found) in libraries.iter().enumerate() {
+        let label = &targets[t].label;
+        if let Some(why) = &found.problem {
+            notes.push(format!("the library of Python {label} was not judged: {why}"));
+        }
+        let failing = library_verdicts.failures.keys().filter(|(x, _)| *x == t).count();
+        if failing > 0 {
+            notes.push(format!(
+                "{failing} module(s) in the library of Python {label} do not compile (test data, most likely) and \
+                 were left out"
+            ));
+        }
+    }
     if targets.len() < deployment.targets.len() {
         notes.push("an interpreter reported no usable magic number and was left out".into());
     }
@@ -317,7 +442,7 @@ pub fn diagnose(deployment: &Deployment, oracle: &dyn Oracle, progress: &dyn Pro
         notes.push(format!("`{}` could not be listed: {error}", path.display()));
     }
     let caches = tree.caches.len() + tree.legacy.len();
-    Diagnosis { report: Report::new(findings, tree.sources.len(), caches, notes), predictions }
+    Diagnosis { report: Report::new(findings, tree.sources.len(), caches, notes), predictions, library, scripts }
 }
 
 /// The name of a path's owner, for messages and `sudo -u`.

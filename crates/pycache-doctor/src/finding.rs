@@ -46,6 +46,7 @@ pub enum Code {
     WritesDisabled,
     MtimeUnreliable,
     CachesOwnedByRoot,
+    LibraryNotCached,
 }
 
 impl Code {
@@ -71,6 +72,7 @@ impl Code {
             Self::WritesDisabled => "writes-disabled",
             Self::MtimeUnreliable => "mtime-unreliable",
             Self::CachesOwnedByRoot => "caches-owned-by-root",
+            Self::LibraryNotCached => "library-not-cached",
         }
     }
 
@@ -118,6 +120,10 @@ impl Code {
             }
             Self::CachesOwnedByRoot => {
                 "the application is loaded before privileges drop, so caches it writes belong to root"
+            }
+            Self::LibraryNotCached => {
+                "the interpreter's own modules (standard library, site-packages) have no cache at the level the \
+                 processes run and they cannot write one, so every process compiles those it imports"
             }
         }
     }

@@ -18,11 +18,13 @@
 pub mod access;
 mod checks;
 pub mod clean;
+pub mod cost;
 mod deployment;
 mod doctor;
 mod finding;
 mod identity;
 pub mod launch;
+mod library;
 pub mod probe;
 mod scan;
 mod state;
@@ -31,9 +33,10 @@ mod trust;
 
 pub use checks::scripts::{STUB_MARKER, STUB_SIZE};
 pub use checks::selinux::{XATTR as SELINUX_XATTR, label as selinux_label};
-pub use deployment::{Deployment, DeploymentError, Settings, find_interpreter_safely};
+pub use deployment::{Deployment, DeploymentError, Libraries, Settings, find_interpreter_safely};
 pub use doctor::{Diagnosis, Prediction, PredictionRow, diagnose};
 pub use finding::{Code, Finding, Report, Severity, Summary};
 pub use identity::{IdentityError, ServiceUser};
+pub use library::LibraryRow;
 pub use scan::{Tree, WalkOptions, scan};
 pub use state::{CacheState, HashCheck, StaleKind, classify};

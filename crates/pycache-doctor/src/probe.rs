@@ -6,7 +6,7 @@
 //! compiled and the cache written, not written, or not even tried; a cache
 //! header accepted over a damaged body shows as a failed import.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -16,8 +16,9 @@ use pycache_python::Interpreter;
 use serde::Serialize;
 
 use crate::deployment::Deployment;
-use crate::doctor::{Prediction, PredictionRow};
+use crate::doctor::{Diagnosis, Prediction, PredictionRow};
 use crate::launch::Purpose;
+use crate::library::LibraryRow;
 
 /// What the interpreter did with one module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -90,13 +91,85 @@ pub struct ProbeReport {
     pub disagreed: usize,
     /// Modules the probe did not see loaded (not counted either way).
     pub unobserved: usize,
+    /// The interpreters' own modules (standard library, site-packages)
+    /// the processes loaded, against the library's predictions.
+    pub library: Vec<ProbeRow>,
+    pub library_agreed: usize,
+    pub library_disagreed: usize,
+    /// What compiling costs each new process, per interpreter.
+    pub cost: Vec<crate::cost::Cost>,
     pub notes: Vec<String>,
 }
 
 impl ProbeReport {
     pub fn disagreements(&self) -> impl Iterator<Item = &ProbeRow> {
-        self.rows.iter().filter(|r| !r.agrees && r.observed != Observed::NotImported)
+        self.rows.iter().chain(&self.library).filter(|r| !r.agrees && r.observed != Observed::NotImported)
     }
+}
+
+/// One source a process loaded: from its cache, or compiled (and whether
+/// the cache was then written).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Load {
+    pub source: PathBuf,
+    pub observed: Observed,
+}
+
+/// Every source file a process's `-v` lines show it loading, first loads
+/// only, in order: the tree's, the library's and any other.
+pub fn loads(lines: &[String]) -> Vec<Load> {
+    let mut out: Vec<(PathBuf, Seen)> = Vec::new();
+    let mut index: HashMap<PathBuf, usize> = HashMap::new();
+    let mut matched: Option<(String, String)> = None;
+    let mut current: Option<usize> = None;
+    let mut load = |out: &mut Vec<(PathBuf, Seen)>, source: PathBuf, hit: bool| -> Option<usize> {
+        if index.contains_key(&source) {
+            return None;
+        }
+        index.insert(source.clone(), out.len());
+        out.push((source, Seen { hit, compiled: !hit, ..Seen::default() }));
+        (!hit).then_some(out.len() - 1)
+    };
+    for line in lines {
+        if let Some(rest) = line.strip_prefix("import ") {
+            current = None;
+            matched = None;
+            // 2.7 names the file on the import line.
+            if let Some((_, from)) = rest.split_once(" # precompiled from ") {
+                let cache = from.trim();
+                if let Some(source) = cache.strip_suffix(['c', 'o']).filter(|s| s.ends_with(".py")) {
+                    load(&mut out, PathBuf::from(source), true);
+                }
+            } else if let Some((_, from)) = rest.split_once(" # from ") {
+                current = load(&mut out, PathBuf::from(from.trim()), false);
+            }
+            continue;
+        }
+        let Some(message) = line.strip_prefix("# ") else { continue };
+        if let Some(from) = message.strip_prefix("code object from ") {
+            let from = from.trim();
+            current = None;
+            if from.starts_with('\'') || from.starts_with('"') {
+                let cache = unquote(from);
+                if let Some((_, source)) = matched.take().filter(|(c, _)| *c == cache) {
+                    load(&mut out, PathBuf::from(source), true);
+                }
+            } else {
+                current = load(&mut out, PathBuf::from(from), false);
+            }
+        } else if let Some((cache, source)) = message.split_once(" matches ") {
+            matched = Some((cache.trim().to_owned(), source.trim().to_owned()));
+        } else if let Some(i) = current
+            && (message.starts_with("created ") || message.starts_with("wrote /"))
+        {
+            out[i].1.written.get_or_insert(true);
+        } else if let Some(i) = current
+            && (message.starts_with("could not create ") || message.starts_with("can't create "))
+        {
+            out[i].1.written = Some(false);
+        }
+    }
+    out.into_iter().map(|(source, seen)| Load { source, observed: seen.observed() }).collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -439,11 +512,8 @@ fn run_batch(
 
 /// Imports the modules of `predictions` under each target interpreter and
 /// holds what happened against what was predicted.
-pub fn probe(
-    deployment: &Deployment,
-    predictions: &[PredictionRow],
-    options: ProbeOptions,
-) -> Result<ProbeReport, ProbeError> {
+pub fn probe(deployment: &Deployment, diagnosis: &Diagnosis, options: ProbeOptions) -> Result<ProbeReport, ProbeError> {
+    let predictions = &diagnosis.predictions;
     let user = &deployment.user;
     let switch = !user.is_current();
     if switch && !nix::unistd::geteuid().is_root() {
@@ -481,6 +551,8 @@ pub fn probe(
         let sources: HashMap<String, usize> = kept.iter().enumerate().map(|(i, r)| (text(&r.source), i)).collect();
         let caches: HashMap<String, usize> = kept.iter().enumerate().map(|(i, r)| (text(&r.cache), i)).collect();
         let mut seen = vec![Seen::default(); kept.len()];
+        let mut all_loads: Vec<Load> = Vec::new();
+        let mut loaded: HashSet<PathBuf> = HashSet::new();
         let mut ran = true;
         for batch in batches(&modules) {
             let names: HashMap<String, usize> = batch.modules.iter().map(|&i| (modules[i].1.clone(), i)).collect();
@@ -509,6 +581,12 @@ pub fn probe(
             if let Some(problem) = problem {
                 report.notes.push(format!("Python {label}: {problem}"));
             }
+            // What any earlier process loaded first counts.
+            for load in loads(&lines) {
+                if loaded.insert(load.source.clone()) {
+                    all_loads.push(load);
+                }
+            }
             let fresh = vec![Seen::default(); kept.len()];
             let mut parser = Parser { sources: &sources, caches: &caches, names: &names, seen: fresh, current: None };
             for line in &lines {
@@ -524,6 +602,29 @@ pub fn probe(
         }
         if !ran {
             continue;
+        }
+        let library: HashMap<&Path, &LibraryRow> =
+            diagnosis.library.iter().filter(|r| r.python == label).map(|r| (r.source.as_path(), r)).collect();
+        for load in &all_loads {
+            let Some(row) = library.get(load.source.as_path()) else { continue };
+            let module = row
+                .source
+                .strip_prefix(&row.root)
+                .map(|p| p.with_extension("").display().to_string().replace('/', "."))
+                .unwrap_or_default();
+            report.library.push(ProbeRow {
+                source: row.source.clone(),
+                module: module.strip_suffix(".__init__").unwrap_or(&module).to_owned(),
+                python: label.clone(),
+                observed: load.observed,
+                predicted: row.prediction,
+                agrees: load.observed.matches(row.prediction),
+                error: None,
+            });
+        }
+        match crate::cost::cost(deployment, index, diagnosis, &all_loads) {
+            Ok(cost) => report.cost.push(cost),
+            Err(why) => report.notes.push(format!("Python {label}: the compile cost was not measured: {why}")),
         }
         for (i, row) in kept.iter().enumerate() {
             let observed = seen[i].observed();
@@ -548,6 +649,8 @@ pub fn probe(
             report.disagreed += 1;
         }
     }
+    report.library_agreed = report.library.iter().filter(|r| r.agrees).count();
+    report.library_disagreed = report.library.len() - report.library_agreed;
     if nameless > 0 {
         report.notes.push(format!(
             "{nameless} module(s) cannot be imported by name from the trees or the application's path (a \
@@ -595,6 +698,47 @@ mod tests {
         let inner = [root.join("pkg")];
         assert_eq!(module_name(&root.join("pkg/sub/m.py"), &inner, true), Some((root.clone(), "pkg.sub.m".into())));
         assert_eq!(module_name(&dir.path().join("elsewhere.py"), &entries, false), None);
+    }
+
+    #[test]
+    fn every_load_is_read_from_verbose_lines_first_loads_only() {
+        let lines: Vec<String> = [
+            "# /l/__pycache__/json.cpython-312.opt-2.pyc matches /l/json.py",
+            "# code object from '/l/__pycache__/json.cpython-312.opt-2.pyc'",
+            "import 'json' # <_frozen_importlib_external.SourceFileLoader object at 0x7f>",
+            "# code object from /l/re.py",
+            "# could not create '/l/__pycache__': PermissionError(13, 'Permission denied')",
+            "import 're' # <_frozen_importlib_external.SourceFileLoader object at 0x7f>",
+            "# code object from /t/app.py",
+            "# created '/t/__pycache__/app.cpython-312.pyc'",
+            "# code object from /t/b.py",
+            "import 'b' # <_frozen_importlib_external.SourceFileLoader object at 0x7f>",
+            "# code object from /l/re.py",
+            "# created '/l/__pycache__/re.cpython-312.pyc'",
+            // 2.7
+            "import c # from /t/c.py",
+            "# wrote /t/c.pyc",
+            "import d # precompiled from /t/d.pyc",
+            "import e # from /t/e.py",
+            "# can't create /t/e.pyc",
+            "# code object from '/x/__pycache__/sourceless.cpython-312.pyc'",
+        ]
+        .map(str::to_owned)
+        .into();
+        let seen: Vec<(String, Observed)> =
+            loads(&lines).into_iter().map(|l| (l.source.display().to_string(), l.observed)).collect();
+        assert_eq!(
+            seen,
+            [
+                ("/l/json.py".to_owned(), Observed::Hit),
+                ("/l/re.py".to_owned(), Observed::WriteFailed),
+                ("/t/app.py".to_owned(), Observed::Compiled),
+                ("/t/b.py".to_owned(), Observed::NotWritten),
+                ("/t/c.py".to_owned(), Observed::Compiled),
+                ("/t/d.py".to_owned(), Observed::Hit),
+                ("/t/e.py".to_owned(), Observed::WriteFailed),
+            ]
+        );
     }
 
     #[test]

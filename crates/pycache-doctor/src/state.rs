@@ -68,7 +68,41 @@ impl HashCheck {
 }
 
 pub fn classify(cache: &Path, source: &Path, meta: &std::fs::Metadata, magic: Magic, check: HashCheck) -> CacheState {
-    let bytes = match std::fs::read(cache) {
+    classify_with(cache, source, meta, magic, check, true)
+}
+
+/// [`classify`] by the header alone: a damaged body goes unseen. For the
+/// thousands of caches of an interpreter's own library, which only its
+/// installer writes.
+pub fn classify_header(
+    cache: &Path,
+    source: &Path,
+    meta: &std::fs::Metadata,
+    magic: Magic,
+    check: HashCheck,
+) -> CacheState {
+    classify_with(cache, source, meta, magic, check, false)
+}
+
+fn classify_with(
+    cache: &Path,
+    source: &Path,
+    meta: &std::fs::Metadata,
+    magic: Magic,
+    check: HashCheck,
+    body: bool,
+) -> CacheState {
+    let bytes = if body {
+        std::fs::read(cache)
+    } else {
+        // The longest header is 16 bytes.
+        std::fs::File::open(cache).and_then(|file| {
+            let mut head = Vec::with_capacity(16);
+            std::io::Read::read_to_end(&mut std::io::Read::take(file, 16), &mut head)?;
+            Ok(head)
+        })
+    };
+    let bytes = match bytes {
         Ok(bytes) => bytes,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return CacheState::Missing,
         Err(err) => return CacheState::Unreadable(err.to_string()),
@@ -102,7 +136,7 @@ pub fn classify(cache: &Path, source: &Path, meta: &std::fs::Metadata, magic: Ma
     };
     // The body is only read when the header passes; a damaged body then
     // fails the import.
-    if matches!(verdict, CacheState::Fresh | CacheState::UncheckedMismatch) {
+    if body && matches!(verdict, CacheState::Fresh | CacheState::UncheckedMismatch) {
         match pycache_marshal::read_pyc(&bytes) {
             Ok(pyc) if matches!(pyc.code.value, pycache_marshal::Value::Code(_)) => {}
             Ok(_) => return CacheState::Corrupt("the body is not a code object".into()),

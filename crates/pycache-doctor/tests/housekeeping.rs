@@ -177,7 +177,7 @@ fn the_probe_reports_what_was_not_predicted() {
     let row = diagnosis.predictions.iter_mut().find(|p| p.source.ends_with("a.py")).unwrap();
     assert_eq!(row.prediction, Prediction::Compiled);
     row.prediction = Prediction::Hit;
-    let report = pycache_doctor::probe::probe(&deployment, &diagnosis.predictions, ProbeOptions::default()).unwrap();
+    let report = pycache_doctor::probe::probe(&deployment, &diagnosis, ProbeOptions::default()).unwrap();
     assert_eq!((report.agreed, report.disagreed, report.unobserved), (1, 1, 0));
     let wrong: Vec<_> = report.disagreements().collect();
     assert_eq!(wrong.len(), 1);

@@ -351,7 +351,7 @@ fn an_interpreter_the_service_user_cannot_run_is_noted_and_not_probed() {
     let diagnosis = run(&deployment);
     let note = format!("`{}` cannot run `{}`", user.name, python.path.display());
     assert!(diagnosis.report.notes.iter().any(|n| n.starts_with(&note)), "{:?}", diagnosis.report.notes);
-    let probe = pycache_doctor::probe::probe(&deployment, &diagnosis.predictions, Default::default()).unwrap();
+    let probe = pycache_doctor::probe::probe(&deployment, &diagnosis, Default::default()).unwrap();
     assert!(probe.rows.is_empty());
     assert!(
         probe.notes.iter().any(|n| n.contains("cannot run") && n.contains("Permission denied")),

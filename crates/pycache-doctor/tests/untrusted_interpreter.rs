@@ -117,7 +117,7 @@ fn regression_doctor_asks_an_unidentifiable_interpreter_as_the_service_user() {
         );
         assert!(diagnosis.report.findings.iter().any(|f| f.path.ends_with("app.wsgi")));
         // --probe imports as the service user too.
-        let report = pycache_doctor::probe::probe(&deployment, &diagnosis.predictions, Default::default()).unwrap();
+        let report = pycache_doctor::probe::probe(&deployment, &diagnosis, Default::default()).unwrap();
         assert_eq!(report.user, user.name);
         assert!(venv.uids().iter().all(|&uid| uid == user.uid), "{:?}", venv.uids());
     });

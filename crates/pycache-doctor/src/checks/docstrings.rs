@@ -58,12 +58,12 @@ pub(crate) fn run(context: &Context, findings: &mut Vec<Finding>) {
     for path in files {
         let Ok(bytes) = std::fs::read(path) else { continue };
         let Some(usage) = doc_use(&String::from_utf8_lossy(&bytes)) else { continue };
-        findings.push(finding(context, path, usage, &fix));
+        findings.push(finding_for(context.deployment, path, usage, &fix));
     }
 }
 
-fn finding(context: &Context, path: &Path, usage: DocUse, fix: &str) -> Finding {
-    let level = &context.deployment.optimize_from;
+pub(crate) fn finding_for(deployment: &crate::Deployment, path: &Path, usage: DocUse, fix: &str) -> Finding {
+    let level = &deployment.optimize_from;
     let (severity, message) = match usage {
         DocUse::Docopt(line) => (
             Severity::Error,

@@ -45,37 +45,53 @@ impl Context<'_> {
     /// sources so that the service user gets read-only caches. `flags` go
     /// after `compile`.
     pub fn precompile(&self, target: &Target, path: &Path, flags: &[&str]) -> String {
-        // An interpreter another user can change is named by the base
-        // interpreter it was identified by, which compiles the same bytes
-        // and is safe to run as root.
-        let python = match self.deployment.launches.get(target.index) {
-            Some(crate::launch::Launch::Base { base, .. }) => shell(base),
-            _ if target.interpreter.in_virtualenv() => shell(&target.interpreter.path),
-            _ => target.request(),
-        };
-        let mut command = String::new();
-        let owner = crate::doctor::owner_of(if path.is_dir() { path } else { path.parent().unwrap_or(path) });
-        if owner != crate::identity::ServiceUser::current().name && owner != "?" {
-            command.push_str(&format!("sudo -u {owner} "));
-        }
-        command.push_str("pycache compile");
-        for flag in flags {
-            command.push(' ');
-            command.push_str(flag);
-        }
-        command.push_str(&format!(" --python {python}"));
-        if self.deployment.optimize > 0 {
-            command.push_str(&format!(" -o {}", self.deployment.optimize));
-        }
-        if let Some(prefix) = &self.deployment.cache_prefix
-            && target.scheme.version.has_pycache_prefix()
-        {
-            command.push_str(&format!(" --cache-prefix {}", shell(prefix)));
-        }
-        command.push(' ');
-        command.push_str(&shell(path));
-        command
+        precompile(self.deployment, target, path, flags, &[shell(path)])
     }
+}
+
+/// The command that precompiles `paths` (shell words) for `target` at the
+/// level the deployment runs, where its processes look, run as the owner
+/// of `owned` so that the service user gets read-only caches. `flags` go
+/// after `compile`.
+pub(crate) fn precompile(
+    deployment: &Deployment,
+    target: &Target,
+    owned: &Path,
+    flags: &[&str],
+    paths: &[String],
+) -> String {
+    // An interpreter another user can change is named by the base
+    // interpreter it was identified by, which compiles the same bytes
+    // and is safe to run as root.
+    let python = match deployment.launches.get(target.index) {
+        Some(crate::launch::Launch::Base { base, .. }) => shell(base),
+        _ if target.interpreter.in_virtualenv() => shell(&target.interpreter.path),
+        _ => target.request(),
+    };
+    let mut command = String::new();
+    let owner = crate::doctor::owner_of(if owned.is_dir() { owned } else { owned.parent().unwrap_or(owned) });
+    if owner != crate::identity::ServiceUser::current().name && owner != "?" {
+        command.push_str(&format!("sudo -u {owner} "));
+    }
+    command.push_str("pycache compile");
+    for flag in flags {
+        command.push(' ');
+        command.push_str(flag);
+    }
+    command.push_str(&format!(" --python {python}"));
+    if deployment.optimize > 0 {
+        command.push_str(&format!(" -o {}", deployment.optimize));
+    }
+    if let Some(prefix) = &deployment.cache_prefix
+        && target.scheme.version.has_pycache_prefix()
+    {
+        command.push_str(&format!(" --cache-prefix {}", shell(prefix)));
+    }
+    for path in paths {
+        command.push(' ');
+        command.push_str(path);
+    }
+    command
 }
 
 #[cfg(test)]

@@ -250,8 +250,7 @@ pub fn assert_findings(tree: &Tree, diagnosis: &Diagnosis, expected: &[&str], la
 /// observation is the prediction.
 #[track_caller]
 pub fn assert_probe_agrees(deployment: &Deployment, diagnosis: &Diagnosis, label: &str) -> ProbeReport {
-    let report = pycache_doctor::probe::probe(deployment, &diagnosis.predictions, ProbeOptions::default())
-        .expect("the probe runs");
+    let report = pycache_doctor::probe::probe(deployment, diagnosis, ProbeOptions::default()).expect("the probe runs");
     let bad: Vec<_> = report.rows.iter().filter(|r| !r.agrees).collect();
     assert!(bad.is_empty(), "{label}: the probe disagrees with doctor: {bad:#?}\nnotes: {:?}", report.notes);
     assert_eq!(report.rows.len(), diagnosis.predictions.len(), "{label}: every prediction probed");
