@@ -172,7 +172,9 @@ fn native_compiler_agrees_with_the_interpreter_on_generated_programs() {
     let mut failures = Vec::new();
     let mut checked = 0;
     for batch in files.chunks(800) {
-        if started.elapsed() > budget {
+        // The first batch always runs: on a loaded machine, installing
+        // hypothesmith and generating can use the whole budget by itself.
+        if checked > 0 && started.elapsed() > budget {
             break;
         }
         for level in LEVELS {
