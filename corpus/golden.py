@@ -37,6 +37,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -118,11 +119,13 @@ def version_key(release):
 
 
 def error_name(stderr):
-    """The exception a failed py_compile printed last, such as SyntaxError."""
+    """The exception a failed py_compile printed last: `SyntaxError` from
+    `SyntaxError: ...`, `IndentationError` from `Sorry: IndentationError: ...`."""
     for line in reversed(stderr.strip().splitlines()):
-        head = line.split(':', 1)[0].strip()
-        if head and head.replace('.', '').replace('_', '').isalnum() and ' ' not in head:
-            return head.rsplit('.', 1)[-1]
+        m = re.match(r'^(?:Sorry: )?(?:[A-Za-z_][A-Za-z0-9_]*\.)*([A-Za-z_][A-Za-z0-9_]*(?:Error|Exception))\b',
+                     line.strip())
+        if m:
+            return m.group(1)
     return 'unknown'
 
 
@@ -167,7 +170,7 @@ def with_interpreter(python, files, jobs):
         return {(rel, level): digest for (rel, _, level), digest in zip(tasks, digests)}
 
 
-def with_pyodide(package, files):
+def with_pyodide(package, release, files):
     """{(rel, level): digest} from Pyodide's py_compile (corpus/pyodide)."""
     with tempfile.TemporaryDirectory(prefix='pycache-golden-') as scratch:
         for rel, path in files:
@@ -180,14 +183,16 @@ def with_pyodide(package, files):
                        'files': [rel for rel, _ in files], 'levels': list(LEVELS)}, f)
         subprocess.run(['node', os.path.join(PYODIDE, 'compile.mjs'), '--package', package, jobs], check=True)
         with open(os.path.join(scratch, 'out', 'results.json')) as f:
-            results = json.load(f)
-    out = {}
-    for item in results:
-        if item['error']:
-            out[(item['file'], item['level'])] = 'error:' + item['error']
-        else:
-            with open(item['cache'], 'rb') as f:
-                out[(item['file'], item['level'])] = hashlib.sha256(f.read()).hexdigest()
+            answer = json.load(f)
+        if answer['version'] != release:
+            sys.exit('golden: %s carries CPython %s, not %s' % (package, answer['version'], release))
+        out = {}
+        for item in answer['results']:
+            if item['error']:
+                out[(item['file'], item['level'])] = 'error:' + item['error']
+            else:
+                with open(item['cache'], 'rb') as f:
+                    out[(item['file'], item['level'])] = hashlib.sha256(f.read()).hexdigest()
     return out
 
 
@@ -232,13 +237,44 @@ def write_table(release, how, files, digests, take_all):
     return target
 
 
+def read_table(release):
+    rows = {}
+    with open(os.path.join(GOLDEN, release + '.tsv')) as f:
+        for line in f:
+            if line.startswith('#') or not line.strip():
+                continue
+            rel, level, digest, _ = line.rstrip('\n').split('\t')
+            rows[(rel, int(level))] = digest
+    return rows
+
+
+def check_pyodide(release, files):
+    """How many of Pyodide's caches equal the table's, made by the real
+    interpreter of the same release."""
+    table = read_table(release)
+    files = [(rel, path) for rel, path in files if (rel, 0) in table]
+    digests = with_pyodide(PYODIDE_RELEASES[release], release, files)
+    same = sum(1 for key, digest in digests.items() if table[key] == digest)
+    print('golden: %s: Pyodide (%s) equals the table on %d of %d caches'
+          % (release, PYODIDE_RELEASES[release], same, len(digests)))
+    for key, digest in sorted(digests.items()):
+        if table[key] != digest:
+            print('  differs: %s at level %d: %s, table %s' % (key[0], key[1], digest, table[key]))
+    return 0 if same == len(digests) else 1
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--release', action='append', help='a release such as 3.12.1 (repeatable)')
     parser.add_argument('--all', action='store_true', help='every corpus file, not the sample')
     parser.add_argument('-j', '--jobs', type=int, default=os.cpu_count() or 1)
+    parser.add_argument('--check-pyodide', metavar='RELEASE',
+                        help='compile the sample with the Pyodide that carries RELEASE (3.12.1) and compare '
+                             'with corpus/golden/RELEASE.tsv; writes nothing')
     args = parser.parse_args()
     files = sample(args.all)
+    if args.check_pyodide:
+        return check_pyodide(args.check_pyodide, files)
     print('golden: %d files, %d caches per release' % (len(files), len(files) * len(LEVELS)))
     for release in args.release or default_releases():
         started = time.time()
@@ -251,7 +287,7 @@ def main():
             package = PYODIDE_RELEASES[release]
             how = ('Pyodide (npm %s): py_compile.compile(PATH, optimize=LEVEL, CHECKED_HASH) '
                    'in one interpreter for all files' % package.replace('pyodide-', 'pyodide@'))
-            digests = with_pyodide(package, files)
+            digests = with_pyodide(package, release, files)
         else:
             print('golden: %s: no interpreter found, skipped' % release)
             continue
@@ -262,4 +298,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())
