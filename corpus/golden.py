@@ -248,15 +248,26 @@ def read_table(release):
     return rows
 
 
-def check_pyodide(release, files):
-    """How many of Pyodide's caches equal the table's, made by the real
-    interpreter of the same release."""
+def check_pyodide(release, files, fresh):
+    """How many of Pyodide's caches equal the table's (made by the real
+    interpreter of the same release, or by Pyodide in one process). With
+    `fresh`, that many files spread over the sample, each compiled in a
+    process of its own: whether one process for all files changes a byte."""
     table = read_table(release)
     files = [(rel, path) for rel, path in files if (rel, 0) in table]
-    digests = with_pyodide(PYODIDE_RELEASES[release], release, files)
+    package = PYODIDE_RELEASES[release]
+    if fresh:
+        step = max(1, len(files) // fresh)
+        digests = {}
+        for item in files[::step][:fresh]:
+            digests.update(with_pyodide(package, release, [item]))
+        how = 'a new process per file'
+    else:
+        digests = with_pyodide(package, release, files)
+        how = 'one process'
     same = sum(1 for key, digest in digests.items() if table[key] == digest)
-    print('golden: %s: Pyodide (%s) equals the table on %d of %d caches'
-          % (release, PYODIDE_RELEASES[release], same, len(digests)))
+    print('golden: %s: Pyodide (%s, %s) equals the table on %d of %d caches'
+          % (release, package, how, same, len(digests)))
     for key, digest in sorted(digests.items()):
         if table[key] != digest:
             print('  differs: %s at level %d: %s, table %s' % (key[0], key[1], digest, table[key]))
@@ -271,10 +282,12 @@ def main():
     parser.add_argument('--check-pyodide', metavar='RELEASE',
                         help='compile the sample with the Pyodide that carries RELEASE (3.12.1) and compare '
                              'with corpus/golden/RELEASE.tsv; writes nothing')
+    parser.add_argument('--fresh', type=int, metavar='N',
+                        help='with --check-pyodide: N files of the sample, each in a new Pyodide process')
     args = parser.parse_args()
     files = sample(args.all)
     if args.check_pyodide:
-        return check_pyodide(args.check_pyodide, files)
+        return check_pyodide(args.check_pyodide, files, args.fresh)
     print('golden: %d files, %d caches per release' % (len(files), len(files) * len(LEVELS)))
     for release in args.release or default_releases():
         started = time.time()
