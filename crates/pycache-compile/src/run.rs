@@ -84,22 +84,31 @@ fn plans<'a>(options: &CompileOptions, targets: &'a [Target]) -> Result<Vec<Targ
             expect: Expectation { magic, mode },
         });
     }
-    // Two interpreters or levels that would write the same file.
-    let probe = Path::new("/probe/m.py");
+    Ok(out)
+}
+
+/// Two interpreters (or levels) that would write the same cache file, named
+/// by the cache of `sample`, the first source of the run; with no source, by
+/// the pattern every cache of theirs follows.
+fn conflict(plans: &[TargetPlan], levels: &[u8], sample: Option<&Path>) -> Result<(), RunError> {
+    let probe = sample.unwrap_or(Path::new("NAME.py"));
     let mut owners: HashMap<PathBuf, String> = HashMap::new();
-    for plan in &out {
-        for &level in &options.levels {
+    for plan in plans {
+        for &level in levels {
             let path = plan.scheme.cache_path(probe, level).map_err(|e| RunError::Usage(e.to_string()))?;
             let who = format!("{} at level {level}", plan.label);
             if let Some(other) = owners.insert(path.clone(), who.clone()) {
-                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                let what = match sample {
+                    Some(_) => format!("`{}` and the cache of every other source", path.display()),
+                    None => format!("the same caches (`{}` for a source `NAME.py`)", path.display()),
+                };
                 return Err(RunError::Usage(format!(
-                    "{other} and {who} would both write `{name}`; compile them in separate runs or drop one"
+                    "{other} and {who} would both write {what}; compile them in separate runs or drop one"
                 )));
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Reads a source and the metadata that belongs to exactly those bytes: if
@@ -256,6 +265,7 @@ fn run_in_pool(
     let mut levels = options.levels.clone();
     let mut seen = std::collections::HashSet::new();
     levels.retain(|l| seen.insert(*l));
+    conflict(plans, &levels, sources.first().map(|s| s.path.as_path()))?;
     progress.start("checking", Some(sources.len() as u64));
     let checked: Vec<(Vec<FileReport>, Vec<Task>)> = sources
         .par_iter()

@@ -194,7 +194,48 @@ fn conflicting_legacy_outputs_are_refused() {
     let dir = example();
     let out = pycache(&["compile", "webapp", "-b", "--python", "3.11", "--python", "3.12"], dir.path());
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("would both write `m.pyc`"), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let named = named_cache(&stderr);
+    assert!(named.ends_with(".pyc") && !named.contains("__pycache__"), "{stderr}");
+    assert!(dir.path().join(named.strip_suffix('c').unwrap()).is_file(), "not the cache of a real source: {stderr}");
+}
+
+/// The first path in backticks after "would both write".
+fn named_cache(stderr: &str) -> String {
+    let rest = stderr.split("would both write").nth(1).unwrap_or_else(|| panic!("no conflict: {stderr}"));
+    rest.split('`').nth(1).unwrap().to_owned()
+}
+
+/// Issue 12: two interpreters with one cache tag (3.11.2 and 3.11.7) were
+/// refused with a message naming `m.cpython-311.pyc`, a file that exists
+/// nowhere. It names the cache of a real source now.
+#[test]
+fn regression_conflict_message_names_a_real_cache() {
+    let test = "regression_conflict_message_names_a_real_cache";
+    let all = pycache_python::testing::releases();
+    let Some((a, b)) = all.iter().find_map(|a| {
+        all.iter()
+            .find(|b| (b.version.0, b.version.1) == (a.version.0, a.version.1) && b.version != a.version)
+            .map(|b| (a, b))
+    }) else {
+        eprintln!("SKIP {test}: no two releases of one minor version are installed");
+        return;
+    };
+    let dir = example();
+    let (pa, pb) = (a.path.to_str().unwrap(), b.path.to_str().unwrap());
+    let out = pycache(&["compile", "webapp", "--python", pa, "--python", pb], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&format!("{} at level 0 and {} at level 0", a.label(), b.label())), "{stderr}");
+    let named = dir.path().join(named_cache(&stderr));
+    let tag = a.cache_tag.clone().unwrap();
+    let file = named.file_name().unwrap().to_str().unwrap().to_owned();
+    assert_eq!(named.parent().unwrap().file_name().unwrap(), "__pycache__", "{stderr}");
+    let stem = file.strip_suffix(&format!(".{tag}.pyc")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(named.parent().unwrap().parent().unwrap().join(format!("{stem}.py")).is_file(), "{stderr}");
+    // Nothing was written.
+    let status = Command::new("find").arg("webapp").args(["-name", "*.pyc"]).current_dir(dir.path()).output().unwrap();
+    assert!(status.stdout.is_empty(), "{}", text(&status.stdout));
 }
 
 /// The cache py_compile writes for `source` in a fresh `python -I`
