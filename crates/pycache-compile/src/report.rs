@@ -8,8 +8,10 @@ use crate::options::Engine;
 #[derive(Debug, Clone, Serialize)]
 pub struct FileReport {
     /// The source, spelled as walked.
+    #[serde(serialize_with = "pycache_json::path")]
     pub path: PathBuf,
     /// The cache file; `None` when the path never got that far.
+    #[serde(serialize_with = "pycache_json::option_path")]
     pub cache: Option<PathBuf>,
     /// The interpreter, as `3.12.1`.
     pub python: Option<String>,

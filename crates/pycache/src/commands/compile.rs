@@ -142,16 +142,15 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
     let mut out = Out::new();
     match args.format {
         Format::Json => {
-            let mut json = serde_json::to_value(&report)?;
-            if let Some(object) = json.as_object_mut() {
-                if let Some(lines) = packaging.manifest {
-                    object.insert("manifest".to_owned(), serde_json::json!({"file": args.manifest, "caches": lines}));
-                }
-                if let Some(record) = &packaging.record {
-                    object.insert("record".to_owned(), serde_json::to_value(record)?);
-                }
-            }
-            out.json(&json)?;
+            let manifest = packaging
+                .manifest
+                .map(|caches| Manifest { file: args.manifest.as_ref().map(pycache_json::Fs::new), caches });
+            out.json(&Json {
+                files: &report.files,
+                manifest,
+                record: packaging.record.as_ref(),
+                summary: &report.summary,
+            })?;
         }
         Format::Text => {
             print_text(&mut out, global, &report, started.elapsed())?;
@@ -161,6 +160,23 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
     out.flush()?;
     let record_failed = packaging.record.as_ref().is_some_and(|r| !r.failed.is_empty());
     Ok(if report.failed() || record_failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// `--format json`: the report, and what `--manifest` and `--record` did.
+#[derive(serde::Serialize)]
+struct Json<'a> {
+    files: &'a [pycache_compile::FileReport],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    manifest: Option<Manifest<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record: Option<&'a RecordReport>,
+    summary: &'a pycache_compile::Summary,
+}
+
+#[derive(serde::Serialize)]
+struct Manifest<'a> {
+    file: Option<pycache_json::Fs<'a>>,
+    caches: usize,
 }
 
 /// What `--manifest` and `--record` did.
