@@ -57,6 +57,10 @@ pub enum FileError {
     List(String),
     #[error("cannot read the source: {0}")]
     Read(String),
+    /// The source is not a regular file, too big, or unreadable (the
+    /// message names it).
+    #[error("{0}")]
+    Source(String),
     #[error("{message}")]
     Compile { exception: String, message: String, lineno: Option<u32> },
     #[error("cannot write `{cache}`: {error}{hint}")]

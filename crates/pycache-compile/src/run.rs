@@ -1,7 +1,6 @@
 //! One `pycache compile` run: walk, plan, compile, write, report.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -17,6 +16,7 @@ use crate::native;
 use crate::options::{CompileOptions, Engine, InvalidationMode, Layout, Target};
 use crate::plan::{Expectation, is_fresh};
 use crate::report::{FileError, FileReport, Report, Status};
+use crate::source;
 use crate::walk::{SourceFile, walk};
 use crate::write::{WriteError, link_cache, write_cache};
 
@@ -102,27 +102,6 @@ fn plans<'a>(options: &CompileOptions, targets: &'a [Target]) -> Result<Vec<Targ
     Ok(out)
 }
 
-/// Reads a source and the metadata that belongs to exactly those bytes: if
-/// the file changes while it is read, it is read again, so a header never
-/// pairs a new mtime with old content.
-fn read_source(path: &Path) -> std::io::Result<(Vec<u8>, std::fs::Metadata)> {
-    let mut last_error = None;
-    for _ in 0..3 {
-        let mut file = std::fs::File::open(path)?;
-        let before = file.metadata()?;
-        let mut bytes = Vec::with_capacity(before.len() as usize);
-        file.read_to_end(&mut bytes)?;
-        let after = file.metadata()?;
-        if (before.mtime(), before.mtime_nsec(), before.size()) == (after.mtime(), after.mtime_nsec(), after.size())
-            && after.size() == bytes.len() as u64
-        {
-            return Ok((bytes, after));
-        }
-        last_error = Some(std::io::Error::other("the file kept changing while it was read"));
-    }
-    Err(last_error.expect("three attempts"))
-}
-
 fn write_error(cache: &Path, err: WriteError) -> FileError {
     match err {
         WriteError::Symlink(_) => FileError::Refused { cache: cache.to_owned(), reason: "it is a symlink".into() },
@@ -205,7 +184,7 @@ fn failed(mut file: FileReport, error: &FileError) -> FileReport {
 pub fn run(options: &CompileOptions, targets: &[Target], progress: &dyn Progress) -> Result<Report, RunError> {
     let plans = plans(options, targets)?;
     let threads = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.jobs.max(1))
+        .num_threads(options.jobs.clamp(1, crate::options::max_jobs()))
         .thread_name(|i| format!("pycache-{i}"))
         .build()
         .map_err(|e| RunError::Setup(format!("cannot start threads: {e}")))?;
@@ -264,7 +243,8 @@ fn run_in_pool(
             let mut fresh = Vec::new();
             let mut tasks = Vec::new();
             let mut bytes: Option<Option<Arc<Vec<u8>>>> = None;
-            let mut load = || bytes.get_or_insert_with(|| std::fs::read(&source.path).ok().map(Arc::new)).clone();
+            let mut load =
+                || bytes.get_or_insert_with(|| source::read(&source.path).ok().map(|(b, _)| Arc::new(b))).clone();
             for (target, plan) in plans.iter().enumerate() {
                 let filename = recorded_name(options, plan, source);
                 let mut stale = Vec::new();
@@ -326,7 +306,7 @@ fn run_in_pool(
             let pool = WorkerPool::new(
                 interpreter,
                 *process_level,
-                PoolOptions { jobs: options.jobs.max(1), timeout: options.timeout },
+                PoolOptions { jobs: options.jobs.clamp(1, crate::options::max_jobs()), timeout: options.timeout },
             )
             .map_err(|e| RunError::Setup(format!("cannot prepare the interpreter workers: {e}")))?;
             pools.insert(key, pool);
@@ -370,9 +350,9 @@ fn compile_one(
 ) -> Vec<FileReport> {
     let reports = || levels.iter().map(|(level, cache)| report(&source.path, plan, *level, cache, Status::Compiled));
     let fail_all = |error: FileError| reports().map(|r| failed(r, &error)).collect::<Vec<_>>();
-    let (bytes, meta) = match read_source(&source.path) {
+    let (bytes, meta) = match source::read(&source.path) {
         Ok(read) => read,
-        Err(err) => return fail_all(FileError::Read(err.to_string())),
+        Err(err) => return fail_all(FileError::Source(err.to_string())),
     };
     let filename = recorded_name(options, plan, source);
     let mut declined = None;

@@ -22,8 +22,22 @@ pub(crate) fn exclude_pattern(pattern: Option<&str>) -> anyhow::Result<Option<re
 }
 
 /// `-j`: 0 means one per core.
+/// `-j`: 0 is one job per core; more than `max_jobs` is cut down to it,
+/// with a word on stderr.
 pub(crate) fn jobs(requested: usize) -> usize {
-    if requested == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { requested }
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let limit = pycache_compile::max_jobs();
+    match requested {
+        0 => cores,
+        n if n > limit => {
+            tracing::warn!(
+                "-j {n} is more than {limit} ({} per core on {cores} core(s), at least 16): running {limit} jobs",
+                pycache_compile::JOBS_PER_CORE
+            );
+            limit
+        }
+        n => n,
+    }
 }
 
 pub(crate) fn read_list(file: &PathBuf) -> anyhow::Result<Vec<PathBuf>> {
