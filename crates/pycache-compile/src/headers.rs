@@ -21,7 +21,9 @@ use std::io::Read;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use rustc_hash::FxHashMap;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+
+use rustix::fs::OFlags;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -126,10 +128,11 @@ impl HeaderMemory {
     }
 
     /// The first bytes of `cache` (up to [`HEAD`]), or `None` when it
-    /// cannot be opened or read.
+    /// cannot be opened or read, or is not a regular file (a symbolic
+    /// link is not followed, a FIFO not waited for).
     pub fn head(&self, cache: &Path) -> Option<Vec<u8>> {
         if let Some(known) = self.known.get(cache.as_os_str().as_bytes())
-            && std::fs::metadata(cache).is_ok_and(|meta| Identity::of(&meta) == known.identity)
+            && std::fs::symlink_metadata(cache).is_ok_and(|meta| Identity::of(&meta) == known.identity)
         {
             known.used.store(true, Ordering::Relaxed);
             return Some(known.head.clone());
@@ -139,8 +142,16 @@ impl HeaderMemory {
 
     /// Reads the head of `cache` and remembers it when it is settled.
     fn read(&self, cache: &Path) -> Option<Vec<u8>> {
-        let mut file = std::fs::File::open(cache).ok()?;
-        let identity = file.metadata().ok().map(|meta| Identity::of(&meta));
+        let mut file = std::fs::File::options()
+            .read(true)
+            .custom_flags((OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY).bits() as i32)
+            .open(cache)
+            .ok()?;
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() {
+            return None;
+        }
+        let identity = Some(Identity::of(&meta));
         let before = SystemTime::now();
         let mut buf = [0u8; HEAD];
         let mut filled = 0;

@@ -107,6 +107,9 @@ pub struct Summary {
     pub notices: usize,
     /// Interpreter processes started to compile (0 when nothing was stale).
     pub workers_started: usize,
+    /// Temporary files of cache writes that never finished (a kill, a
+    /// full disk), removed from the directories this run wrote into.
+    pub debris_removed: usize,
 }
 
 /// The outcome of a run.

@@ -18,7 +18,7 @@ use crate::plan::{Expectation, is_fresh};
 use crate::report::{FileError, FileReport, Report, Status};
 use crate::source;
 use crate::walk::{SourceFile, walk};
-use crate::write::{WriteError, link_cache, write_cache};
+use crate::write::{CacheDir, WriteError, Written, split};
 
 /// A run that cannot start: the options contradict each other or an
 /// interpreter cannot do what was asked.
@@ -102,9 +102,78 @@ fn plans<'a>(options: &CompileOptions, targets: &'a [Target]) -> Result<Vec<Targ
     Ok(out)
 }
 
+/// The directory a source's caches are written from: the directory
+/// argument it was found under (or its own directory, when named alone),
+/// or the pycache prefix. Everything below it is opened without following
+/// symbolic links.
+fn anchor<'a>(options: &'a CompileOptions, source: &'a SourceFile) -> &'a Path {
+    match &options.layout {
+        Layout::Prefix(prefix) => prefix,
+        _ => match &source.root {
+            Some(root) if source.path.starts_with(root) => root,
+            _ => source.path.parent().unwrap_or(Path::new("")),
+        },
+    }
+}
+
+/// What the planner knows of the directories caches go into: the first
+/// symbolic link on the way from the anchor, per directory, found with one
+/// `lstat` per directory of the run.
+#[derive(Default)]
+struct LinkedDirs {
+    known: Mutex<rustc_hash::FxHashMap<PathBuf, Option<Arc<WriteError>>>>,
+}
+
+impl LinkedDirs {
+    fn check(&self, anchor: &Path, dir: &Path) -> Option<Arc<WriteError>> {
+        if dir == anchor || !dir.starts_with(anchor) || dir.as_os_str().is_empty() {
+            return None;
+        }
+        if let Some(known) = self.known.lock().expect("link check lock").get(dir) {
+            return known.clone();
+        }
+        let found = match dir.parent().and_then(|parent| self.check(anchor, parent)) {
+            Some(above) => Some(above),
+            None => match dir.symlink_metadata() {
+                Ok(meta) if meta.file_type().is_symlink() => Some(Arc::new(WriteError::LinkedDirectory {
+                    link: dir.to_owned(),
+                    target: std::fs::read_link(dir).ok(),
+                })),
+                _ => None,
+            },
+        };
+        self.known.lock().expect("link check lock").insert(dir.to_owned(), found.clone());
+        found
+    }
+}
+
+/// The directories this run wrote into and cleaned, and what it removed.
+struct Debris {
+    started: std::time::SystemTime,
+    cleaned: Mutex<rustc_hash::FxHashSet<PathBuf>>,
+    removed: Mutex<Vec<PathBuf>>,
+}
+
+impl Debris {
+    /// Removes the stale temporary files of `dir`, once per run.
+    fn clean(&self, dir: &CacheDir) {
+        if !self.cleaned.lock().expect("debris lock").insert(dir.path().to_owned()) {
+            return;
+        }
+        let removed = dir.remove_debris(self.started);
+        for path in &removed {
+            tracing::info!("removed `{}`, the temporary file of a cache write that never finished", path.display());
+        }
+        self.removed.lock().expect("debris lock").extend(removed);
+    }
+}
+
 fn write_error(cache: &Path, err: WriteError) -> FileError {
     match err {
         WriteError::Symlink(_) => FileError::Refused { cache: cache.to_owned(), reason: "it is a symlink".into() },
+        err @ WriteError::LinkedDirectory { .. } => {
+            FileError::Refused { cache: cache.to_owned(), reason: err.to_string() }
+        }
         WriteError::NotRegular(_) => {
             FileError::Refused { cache: cache.to_owned(), reason: "it is not a regular file".into() }
         }
@@ -201,6 +270,8 @@ fn run_in_pool(
     progress: &dyn Progress,
 ) -> Result<Report, RunError> {
     let started = std::time::Instant::now();
+    let debris = Debris { started: std::time::SystemTime::now(), cleaned: Mutex::default(), removed: Mutex::default() };
+    let links = LinkedDirs::default();
     progress.start("scanning", None);
     // The header memory is needed only once the walk is done.
     let (mut headers, (sources, problems)) =
@@ -257,7 +328,13 @@ fn run_in_pool(
                             continue;
                         }
                     };
-                    if !options.force && is_fresh(&cache, &plan.expect, &source.meta, &mut load, &headers) {
+                    // A cache reached through a symbolic link is neither
+                    // trusted nor written: the link decides what it is.
+                    if let Some(err) = cache.parent().and_then(|dir| links.check(anchor(options, source), dir)) {
+                        let base = report(&source.path, plan, level, &cache, Status::Failed);
+                        let refused = FileError::Refused { cache: cache.clone(), reason: err.to_string() };
+                        fresh.push(failed(base, &refused));
+                    } else if !options.force && is_fresh(&cache, &plan.expect, &source.meta, &mut load, &headers) {
                         fresh.push(report(&source.path, plan, level, &cache, Status::Fresh));
                     } else if let Some(refusal) = (!options.force)
                         .then(|| memory.lookup(&subject(plan, level, &filename, source), &source.meta, &mut load))
@@ -265,6 +342,9 @@ fn run_in_pool(
                     {
                         let base = report(&source.path, plan, level, &cache, Status::Failed);
                         fresh.push(failed(base, &refusal_error(&refusal)));
+                    } else if cache.symlink_metadata().is_ok_and(|meta| meta.file_type().is_symlink()) {
+                        let base = report(&source.path, plan, level, &cache, Status::Failed);
+                        fresh.push(failed(base, &write_error(&cache, WriteError::Symlink(cache.clone()))));
                     } else {
                         stale.push((level, cache));
                     }
@@ -318,7 +398,7 @@ fn run_in_pool(
     let compiled = Mutex::new(Vec::new());
     work.par_iter().with_max_len(1).for_each(|(process_level, task)| {
         let pool = &pools[&(task.target, *process_level)];
-        let out = compile_one(options, &plans[task.target], pool, memory, &sources[task.source], &task.levels);
+        let out = compile_one(options, &plans[task.target], pool, memory, &debris, &sources[task.source], &task.levels);
         compiled.lock().expect("results lock").extend(out);
         progress.advance(1);
     });
@@ -337,6 +417,7 @@ fn run_in_pool(
     headers.save();
     tracing::debug!("report and memory: done at {:.1?}", started.elapsed());
     report.summary.workers_started = pools.values().map(WorkerPool::started_workers).sum();
+    report.summary.debris_removed = debris.removed.into_inner().expect("debris lock").len();
     Ok(report)
 }
 
@@ -345,6 +426,7 @@ fn compile_one(
     plan: &TargetPlan,
     pool: &WorkerPool,
     memory: &FailureMemory,
+    debris: &Debris,
     source: &SourceFile,
     levels: &[(u8, PathBuf)],
 ) -> Vec<FileReport> {
@@ -388,7 +470,7 @@ fn compile_one(
                 let warnings = (!warnings.is_empty()).then(|| warnings.iter().map(|w| format!("{w}\n")).collect());
                 let bodies = outputs.into_iter().map(|o| o.body).collect();
                 let output = Compiled { bodies, warnings, engine: Engine::Native, declined: None };
-                return write_levels(options, plan, memory, source, levels, &filename, &meta, &bytes, output);
+                return write_levels(options, plan, memory, debris, source, levels, &filename, &meta, &bytes, output);
             }
             // Past its time the file fails, under `auto` too: the
             // interpreter would only spend another timeout on it.
@@ -432,7 +514,7 @@ fn compile_one(
     };
     let warnings = Some(output.stderr).filter(|s| !s.is_empty());
     let output = Compiled { bodies: output.bodies, warnings, engine: Engine::Cpython, declined };
-    write_levels(options, plan, memory, source, levels, &filename, &meta, &bytes, output)
+    write_levels(options, plan, memory, debris, source, levels, &filename, &meta, &bytes, output)
 }
 
 /// One source's compiled bodies, one per level, and where they came from.
@@ -448,6 +530,7 @@ fn write_levels(
     options: &CompileOptions,
     plan: &TargetPlan,
     memory: &FailureMemory,
+    debris: &Debris,
     source: &SourceFile,
     levels: &[(u8, PathBuf)],
     filename: &Path,
@@ -472,22 +555,38 @@ fn write_levels(
     for (level, _) in levels {
         memory.forget(&subject(plan, *level, filename, source));
     }
-    let mut previous: Option<(&Path, &[u8])> = None;
+    // Each level's file is written, or with --hardlink-dupes linked to the
+    // file an earlier level of this run wrote with the same bytes: the very
+    // inode, checked after linking (a concurrent writer may have replaced
+    // it by then, and its bytes are not ours), else written anew.
+    let mut dir: Option<CacheDir> = None;
+    let mut previous: Option<(Written, &[u8])> = None;
     let mut out = Vec::new();
     for ((level, cache), body) in levels.iter().zip(&output.bodies) {
         let mut file = Vec::with_capacity(header.len() + body.len());
         file.extend_from_slice(&header);
         file.extend_from_slice(body);
-        let result = match previous {
-            Some((prev, prev_body)) if options.hardlink_dupes && prev_body == body.as_slice() => {
-                link_cache(prev, cache)
+        let result = (|| {
+            let (parent, name) = split(cache)?;
+            let dir = match &mut dir {
+                Some(open) if open.path() == parent => open,
+                slot => slot.insert(CacheDir::open(anchor(options, source), parent)?),
+            };
+            if let Some((written, prev_body)) = &previous
+                && options.hardlink_dupes
+                && *prev_body == body.as_slice()
+                && dir.link(written, name)?
+            {
+                return Ok(written.clone());
             }
-            _ => write_cache(cache, &file, meta.mode()),
-        };
+            let written = dir.write(name, &file, meta.mode())?;
+            debris.clean(dir);
+            Ok(written)
+        })();
         let base = base(*level, cache);
         match result {
-            Ok(()) => {
-                previous = Some((cache, body));
+            Ok(written) => {
+                previous = Some((written, body));
                 out.push(base);
             }
             Err(err) => {

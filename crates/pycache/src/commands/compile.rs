@@ -333,5 +333,11 @@ fn print_text(out: &mut Out, global: &GlobalArgs, report: &Report, elapsed: Dura
         summary.failed,
         elapsed.as_secs_f64()
     ))?;
+    if summary.debris_removed > 0 {
+        out.line(format_args!(
+            "removed {} of cache writes that never finished",
+            count(summary.debris_removed, "temporary file", "temporary files")
+        ))?;
+    }
     Ok(())
 }
