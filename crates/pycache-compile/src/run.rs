@@ -107,10 +107,13 @@ fn plans<'a>(options: &CompileOptions, targets: &'a [Target]) -> Result<Vec<Targ
 /// or the pycache prefix. Everything below it is opened without following
 /// symbolic links.
 fn anchor<'a>(options: &'a CompileOptions, source: &'a SourceFile) -> &'a Path {
+    use std::os::unix::ffi::OsStrExt;
     match &options.layout {
         Layout::Prefix(prefix) => prefix,
         _ => match &source.root {
-            Some(root) if source.path.starts_with(root) => root,
+            // The walk spells every path as the root joined with names, so
+            // comparing bytes is enough (and cheaper than components).
+            Some(root) if source.path.as_os_str().as_bytes().starts_with(root.as_os_str().as_bytes()) => root,
             _ => source.path.parent().unwrap_or(Path::new("")),
         },
     }
@@ -118,19 +121,22 @@ fn anchor<'a>(options: &'a CompileOptions, source: &'a SourceFile) -> &'a Path {
 
 /// What the planner knows of the directories caches go into: the first
 /// symbolic link on the way from the anchor, per directory, found with one
-/// `lstat` per directory of the run.
+/// `lstat` per directory of the run. Keyed by the path's bytes: hashing a
+/// `Path` walks its components, which a no-op run would feel.
 #[derive(Default)]
 struct LinkedDirs {
-    known: Mutex<rustc_hash::FxHashMap<PathBuf, Option<Arc<WriteError>>>>,
+    known: Mutex<rustc_hash::FxHashMap<Box<[u8]>, Option<Arc<WriteError>>>>,
 }
 
 impl LinkedDirs {
     fn check(&self, anchor: &Path, dir: &Path) -> Option<Arc<WriteError>> {
+        use std::os::unix::ffi::OsStrExt;
+        let key = dir.as_os_str().as_bytes();
+        if let Some(known) = self.known.lock().expect("link check lock").get(key) {
+            return known.clone();
+        }
         if dir == anchor || !dir.starts_with(anchor) || dir.as_os_str().is_empty() {
             return None;
-        }
-        if let Some(known) = self.known.lock().expect("link check lock").get(dir) {
-            return known.clone();
         }
         let found = match dir.parent().and_then(|parent| self.check(anchor, parent)) {
             Some(above) => Some(above),
@@ -142,8 +148,41 @@ impl LinkedDirs {
                 _ => None,
             },
         };
-        self.known.lock().expect("link check lock").insert(dir.to_owned(), found.clone());
+        self.known.lock().expect("link check lock").insert(key.into(), found.clone());
         found
+    }
+}
+
+/// The symbolic link on the way to `cache`, if there is one. The walk
+/// entered no linked directory and saw whether `__pycache__` is one, so
+/// only the directories a pycache prefix mirrors need a look.
+fn linked_directory(
+    options: &CompileOptions,
+    links: &LinkedDirs,
+    source: &SourceFile,
+    cache: &Path,
+) -> Option<Arc<WriteError>> {
+    match &options.layout {
+        Layout::Prefix(prefix) => links.check(prefix, directory_of(cache)),
+        Layout::Pep3147 if source.pycache_link => {
+            let link = directory_of(cache).to_owned();
+            let target = std::fs::read_link(&link).ok();
+            Some(Arc::new(WriteError::LinkedDirectory { link, target }))
+        }
+        _ => None,
+    }
+}
+
+/// The directory part of a cache path as `cache_path` spells it, found
+/// in its bytes (`Path::parent` parses components, which a no-op run over
+/// thousands of caches would feel).
+fn directory_of(cache: &Path) -> &Path {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = cache.as_os_str().as_bytes();
+    match bytes.iter().rposition(|&b| b == b'/') {
+        Some(0) => Path::new("/"),
+        Some(slash) => Path::new(std::ffi::OsStr::from_bytes(&bytes[..slash])),
+        None => Path::new(""),
     }
 }
 
@@ -330,7 +369,7 @@ fn run_in_pool(
                     };
                     // A cache reached through a symbolic link is neither
                     // trusted nor written: the link decides what it is.
-                    if let Some(err) = cache.parent().and_then(|dir| links.check(anchor(options, source), dir)) {
+                    if let Some(err) = linked_directory(options, &links, source, &cache) {
                         let base = report(&source.path, plan, level, &cache, Status::Failed);
                         let refused = FileError::Refused { cache: cache.clone(), reason: err.to_string() };
                         fresh.push(failed(base, &refused));
