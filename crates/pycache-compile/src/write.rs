@@ -135,8 +135,18 @@ impl CacheDir {
             }
             other => other.map_err(io(start))?,
         };
+        let names = below(anchor, dir)?;
+        // The common case in one call: every component there, and none a
+        // link (`openat2`, Linux 5.6+). Anything else, one at a time.
+        if !names.is_empty() {
+            let relative: PathBuf = names.iter().collect();
+            let resolve = rustix::fs::ResolveFlags::NO_SYMLINKS | rustix::fs::ResolveFlags::BENEATH;
+            if let Ok(opened) = rustix::fs::openat2(&fd, &relative, open_flags(), Mode::empty(), resolve) {
+                return Ok(Self { fd: opened, path: dir.to_path_buf() });
+            }
+        }
         let mut path = anchor.to_path_buf();
-        for name in below(anchor, dir)? {
+        for name in names {
             path.push(name);
             fd = open_below(&fd, name, &path)?;
         }
