@@ -19,10 +19,13 @@ const FORMAT: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 struct Key {
+    #[serde(with = "pycache_json::state")]
     interpreter: PathBuf,
     magic: String,
     level: u8,
+    #[serde(with = "pycache_json::state")]
     filename: PathBuf,
+    #[serde(with = "pycache_json::state")]
     source: PathBuf,
 }
 

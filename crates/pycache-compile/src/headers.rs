@@ -4,7 +4,8 @@
 //!
 //! An entry holds the first bytes of a cache (what `plan::is_fresh` judges:
 //! the header and one byte of body) together with the file's identity when
-//! they were read: device, inode, size, mtime and ctime. Rewriting a file in
+//! they were read: device, inode, size, mtime and ctime, and the mount it
+//! was reached through. Rewriting a file in
 //! place changes its ctime, which no system call can set back; replacing it
 //! by a rename, as every writer of caches does, changes the inode. So an
 //! unchanged identity means unchanged bytes, with one gap: a change within
@@ -12,6 +13,14 @@
 //! ctime as it was. An entry is therefore recorded only when the file's
 //! ctime is older, by more than a tick, than the clock before the read
 //! (git calls the others "racily clean").
+//!
+//! None of that holds across file systems: another image mounted at the
+//! same path can hold a file with the same device (the same loop device),
+//! inode, size and times. So the identity includes the mount, by the
+//! kernel's unique mount id (`statx`, Linux 6.8+; older kernels give an id
+//! that a later mount may reuse), and the memory is kept for one boot only
+//! (`/proc/sys/kernel/random/boot_id`), since ids start again at boot.
+//! Any remount, of the same image or another, costs one read per cache.
 //!
 //! The memory is an index, never an authority: a lookup whose identity
 //! does not match falls back to reading the file, and the freshness rules
@@ -21,7 +30,9 @@ use std::io::Read;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use rustc_hash::FxHashMap;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::OpenOptionsExt;
+
+use rustix::fs::OFlags;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,7 +40,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
+
+/// `STATX_MNT_ID_UNIQUE` (Linux 6.8): a mount id never reused while the
+/// machine is up.
+const STATX_MNT_ID_UNIQUE: u32 = 0x4000;
 
 /// A memory no run has used for this long is deleted: trees come and go
 /// (a build directory, a temporary checkout), and one file is kept per
@@ -51,17 +66,46 @@ struct Identity {
     size: u64,
     mtime: (i64, i64),
     ctime: (i64, i64),
+    /// The mount id, and whether it is the unique kind (0 when the
+    /// kernel gives none).
+    mount: (u64, bool),
 }
 
 impl Identity {
-    fn of(meta: &std::fs::Metadata) -> Self {
-        Self {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            size: meta.size(),
-            mtime: (meta.mtime(), meta.mtime_nsec()),
-            ctime: (meta.ctime(), meta.ctime_nsec()),
+    fn from_statx(stx: &rustix::fs::Statx) -> Option<Self> {
+        use rustix::fs::{FileType, StatxFlags};
+        if FileType::from_raw_mode(u32::from(stx.stx_mode)) != FileType::RegularFile {
+            return None;
         }
+        let mask = StatxFlags::from_bits_retain(stx.stx_mask);
+        let unique = mask.contains(StatxFlags::from_bits_retain(STATX_MNT_ID_UNIQUE));
+        let mount = if unique || mask.contains(StatxFlags::MNT_ID) { stx.stx_mnt_id } else { 0 };
+        Some(Self {
+            dev: (u64::from(stx.stx_dev_major) << 32) | u64::from(stx.stx_dev_minor),
+            ino: stx.stx_ino,
+            size: stx.stx_size,
+            mtime: (stx.stx_mtime.tv_sec, i64::from(stx.stx_mtime.tv_nsec)),
+            ctime: (stx.stx_ctime.tv_sec, i64::from(stx.stx_ctime.tv_nsec)),
+            mount: (mount, unique),
+        })
+    }
+
+    fn mask() -> rustix::fs::StatxFlags {
+        use rustix::fs::StatxFlags;
+        StatxFlags::BASIC_STATS | StatxFlags::MNT_ID | StatxFlags::from_bits_retain(STATX_MNT_ID_UNIQUE)
+    }
+
+    /// The identity of the regular file at `path` (a symbolic link is not
+    /// followed: it has none).
+    fn at(path: &Path) -> Option<Self> {
+        use rustix::fs::{AtFlags, CWD};
+        Self::from_statx(&rustix::fs::statx(CWD, path, AtFlags::SYMLINK_NOFOLLOW, Self::mask()).ok()?)
+    }
+
+    /// The identity of the regular file open as `file`.
+    fn of(file: &std::fs::File) -> Option<Self> {
+        use rustix::fs::AtFlags;
+        Self::from_statx(&rustix::fs::statx(file, "", AtFlags::EMPTY_PATH, Self::mask()).ok()?)
     }
 
     /// Whether a change to the file after `before` must give it another
@@ -80,7 +124,14 @@ impl Identity {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Store {
     format: u32,
+    /// The boot the entries belong to.
+    boot: Vec<u8>,
     entries: Vec<(Vec<u8>, Identity, Vec<u8>)>,
+}
+
+/// This boot's id: mount ids start again at each boot.
+fn boot_id() -> Vec<u8> {
+    std::fs::read("/proc/sys/kernel/random/boot_id").unwrap_or_default()
 }
 
 #[derive(Debug)]
@@ -110,7 +161,7 @@ impl HeaderMemory {
             .as_deref()
             .and_then(|f| std::fs::read(f).ok())
             .and_then(|bytes| postcard::from_bytes::<Store>(&bytes).ok())
-            .filter(|store| store.format == FORMAT)
+            .filter(|store| store.format == FORMAT && store.boot == boot_id())
             .unwrap_or_default();
         if let Some(file) = &file {
             renew(file);
@@ -126,10 +177,11 @@ impl HeaderMemory {
     }
 
     /// The first bytes of `cache` (up to [`HEAD`]), or `None` when it
-    /// cannot be opened or read.
+    /// cannot be opened or read, or is not a regular file (a symbolic
+    /// link is not followed, a FIFO not waited for).
     pub fn head(&self, cache: &Path) -> Option<Vec<u8>> {
         if let Some(known) = self.known.get(cache.as_os_str().as_bytes())
-            && std::fs::metadata(cache).is_ok_and(|meta| Identity::of(&meta) == known.identity)
+            && Identity::at(cache).is_some_and(|identity| identity == known.identity)
         {
             known.used.store(true, Ordering::Relaxed);
             return Some(known.head.clone());
@@ -139,8 +191,15 @@ impl HeaderMemory {
 
     /// Reads the head of `cache` and remembers it when it is settled.
     fn read(&self, cache: &Path) -> Option<Vec<u8>> {
-        let mut file = std::fs::File::open(cache).ok()?;
-        let identity = file.metadata().ok().map(|meta| Identity::of(&meta));
+        let mut file = std::fs::File::options()
+            .read(true)
+            .custom_flags((OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY).bits() as i32)
+            .open(cache)
+            .ok()?;
+        let identity = Identity::of(&file);
+        if identity.is_none() && !file.metadata().ok()?.is_file() {
+            return None;
+        }
         let before = SystemTime::now();
         let mut buf = [0u8; HEAD];
         let mut filled = 0;
@@ -202,6 +261,7 @@ impl HeaderMemory {
         }
         let store = Store {
             format: FORMAT,
+            boot: boot_id(),
             entries: entries.into_iter().map(|(path, (identity, head))| (path.into_vec(), identity, head)).collect(),
         };
         let result = postcard::to_stdvec(&store)
@@ -265,8 +325,8 @@ mod tests {
 
     fn settle(path: &Path) {
         // Back-date the file's ctime the only way there is: wait.
-        let meta = std::fs::metadata(path).unwrap();
-        while !Identity::of(&meta).settled(SystemTime::now()) {
+        let identity = Identity::at(path).unwrap();
+        while !identity.settled(SystemTime::now()) {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -299,7 +359,7 @@ mod tests {
         let at = |ago: Duration, nanos: bool| {
             let t = since - ago;
             let ns = if nanos { i64::from(t.subsec_nanos().max(1)) } else { 0 };
-            Identity { dev: 1, ino: 2, size: 3, mtime: (0, 0), ctime: (t.as_secs() as i64, ns) }
+            Identity { dev: 1, ino: 2, size: 3, mtime: (0, 0), ctime: (t.as_secs() as i64, ns), mount: (4, true) }
         };
         assert!(!at(Duration::ZERO, true).settled(now));
         assert!(!at(Duration::from_millis(5), true).settled(now));
@@ -320,7 +380,7 @@ mod tests {
         // The memory's clock reading came before this one: a file it kept
         // must be settled by now too, which a file written a moment ago is
         // not (unless the machine stalled for longer than a tick).
-        let settled_now = Identity::of(&std::fs::metadata(&cache).unwrap()).settled(SystemTime::now());
+        let settled_now = Identity::at(&cache).unwrap().settled(SystemTime::now());
         memory.save();
         let kept = HeaderMemory::open(Some(store)).known.contains_key(cache.as_os_str().as_bytes());
         assert!(!kept || settled_now, "an unsettled file was remembered");
@@ -352,7 +412,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = dir.path().join("x.pyc");
         std::fs::write(&cache, b"0123456789abcdefX").unwrap();
-        let identity = Identity::of(&std::fs::metadata(&cache).unwrap());
+        let identity = Identity::at(&cache).unwrap();
         let mut memory = HeaderMemory::default();
         let remembered = Known { identity, head: b"remembered".to_vec(), used: AtomicBool::new(false) };
         memory.known.insert(cache.as_os_str().as_bytes().into(), remembered);
@@ -385,6 +445,38 @@ mod tests {
         forget_unused(dir.path(), SystemTime::now());
         assert!(!old.exists());
         assert!(recent.exists() && other.exists() && used.exists());
+    }
+
+    #[test]
+    fn a_store_of_another_boot_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("memory.bin");
+        let cache = dir.path().join("x.pyc");
+        std::fs::write(&cache, b"0123456789abcdefX").unwrap();
+        settle(&cache);
+        let mut memory = HeaderMemory::open(Some(store.clone()));
+        memory.head(&cache).unwrap();
+        memory.save();
+        assert_eq!(HeaderMemory::open(Some(store.clone())).known.len(), 1);
+        let mut saved: Store = postcard::from_bytes(&std::fs::read(&store).unwrap()).unwrap();
+        assert_eq!(saved.boot, boot_id());
+        saved.boot = b"another boot".to_vec();
+        std::fs::write(&store, postcard::to_stdvec(&saved).unwrap()).unwrap();
+        assert!(HeaderMemory::open(Some(store)).known.is_empty());
+    }
+
+    #[test]
+    fn the_identity_holds_the_mount() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("x.pyc");
+        std::fs::write(&cache, b"x").unwrap();
+        let identity = Identity::at(&cache).unwrap();
+        assert_ne!(identity.mount.0, 0, "the kernel gives no mount id");
+        assert_eq!(Identity::of(&std::fs::File::open(&cache).unwrap()), Some(identity));
+        // A symbolic link or a directory has no identity: never trusted.
+        std::os::unix::fs::symlink(&cache, dir.path().join("link.pyc")).unwrap();
+        assert_eq!(Identity::at(&dir.path().join("link.pyc")), None);
+        assert_eq!(Identity::at(dir.path()), None);
     }
 
     #[test]

@@ -20,12 +20,13 @@ mod options;
 mod plan;
 mod report;
 mod run;
+pub mod source;
 pub mod walk;
 pub mod write;
 
 pub use dfile::display_name;
 pub use failures::{FailureMemory, Refusal};
 pub use headers::{HeaderMemory, memory_file};
-pub use options::{CompileOptions, Engine, InvalidationMode, Layout, Target};
+pub use options::{CompileOptions, Engine, InvalidationMode, JOBS_PER_CORE, Layout, Target, max_jobs};
 pub use report::{FileError, FileReport, Report, Status, Summary, SummaryRow};
 pub use run::{RunError, run};

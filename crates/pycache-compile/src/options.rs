@@ -88,6 +88,18 @@ impl Target {
     }
 }
 
+/// Parallel jobs per core at most: compiling is CPU work, so more gains
+/// nothing, and each job may hold an interpreter process and a source's
+/// worth of memory (`-j 100000` started 10,000 threads and never finished).
+pub const JOBS_PER_CORE: usize = 4;
+
+/// The most parallel jobs a run starts: [`JOBS_PER_CORE`] per core, and
+/// at least 16 on small machines.
+pub fn max_jobs() -> usize {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    cores.saturating_mul(JOBS_PER_CORE).max(16)
+}
+
 /// Everything `pycache compile` can be asked, in compileall's terms.
 #[derive(Debug, Clone)]
 pub struct CompileOptions {
@@ -113,7 +125,8 @@ pub struct CompileOptions {
     /// Hard-link caches of different levels whose bytes are equal.
     pub hardlink_dupes: bool,
     pub layout: Layout,
-    /// Parallel compiles; also the most workers per interpreter.
+    /// Parallel compiles; also the most workers per interpreter. Runs
+    /// start at most [`max_jobs`].
     pub jobs: usize,
     /// Per-file compile timeout.
     pub timeout: Option<Duration>,

@@ -8,8 +8,10 @@ use crate::options::Engine;
 #[derive(Debug, Clone, Serialize)]
 pub struct FileReport {
     /// The source, spelled as walked.
+    #[serde(serialize_with = "pycache_json::path")]
     pub path: PathBuf,
     /// The cache file; `None` when the path never got that far.
+    #[serde(serialize_with = "pycache_json::option_path")]
     pub cache: Option<PathBuf>,
     /// The interpreter, as `3.12.1`.
     pub python: Option<String>,
@@ -55,6 +57,10 @@ pub enum FileError {
     List(String),
     #[error("cannot read the source: {0}")]
     Read(String),
+    /// The source is not a regular file, too big, or unreadable (the
+    /// message names it).
+    #[error("{0}")]
+    Source(String),
     #[error("{message}")]
     Compile { exception: String, message: String, lineno: Option<u32> },
     #[error("cannot write `{cache}`: {error}{hint}")]
@@ -101,6 +107,9 @@ pub struct Summary {
     pub notices: usize,
     /// Interpreter processes started to compile (0 when nothing was stale).
     pub workers_started: usize,
+    /// Temporary files of cache writes that never finished (a kill, a
+    /// full disk), removed from the directories this run wrote into.
+    pub debris_removed: usize,
 }
 
 /// The outcome of a run.

@@ -1,7 +1,6 @@
 //! One `pycache compile` run: walk, plan, compile, write, report.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -17,8 +16,9 @@ use crate::native;
 use crate::options::{CompileOptions, Engine, InvalidationMode, Layout, Target};
 use crate::plan::{Expectation, is_fresh};
 use crate::report::{FileError, FileReport, Report, Status};
+use crate::source;
 use crate::walk::{SourceFile, walk};
-use crate::write::{WriteError, link_cache, write_cache};
+use crate::write::{CacheDir, WriteError, Written, split};
 
 /// A run that cannot start: the options contradict each other or an
 /// interpreter cannot do what was asked.
@@ -111,30 +111,117 @@ fn conflict(plans: &[TargetPlan], levels: &[u8], sample: Option<&Path>) -> Resul
     Ok(())
 }
 
-/// Reads a source and the metadata that belongs to exactly those bytes: if
-/// the file changes while it is read, it is read again, so a header never
-/// pairs a new mtime with old content.
-fn read_source(path: &Path) -> std::io::Result<(Vec<u8>, std::fs::Metadata)> {
-    let mut last_error = None;
-    for _ in 0..3 {
-        let mut file = std::fs::File::open(path)?;
-        let before = file.metadata()?;
-        let mut bytes = Vec::with_capacity(before.len() as usize);
-        file.read_to_end(&mut bytes)?;
-        let after = file.metadata()?;
-        if (before.mtime(), before.mtime_nsec(), before.size()) == (after.mtime(), after.mtime_nsec(), after.size())
-            && after.size() == bytes.len() as u64
-        {
-            return Ok((bytes, after));
-        }
-        last_error = Some(std::io::Error::other("the file kept changing while it was read"));
+/// The directory a source's caches are written from: the directory
+/// argument it was found under (or its own directory, when named alone),
+/// or the pycache prefix. Everything below it is opened without following
+/// symbolic links.
+fn anchor<'a>(options: &'a CompileOptions, source: &'a SourceFile) -> &'a Path {
+    use std::os::unix::ffi::OsStrExt;
+    match &options.layout {
+        Layout::Prefix(prefix) => prefix,
+        _ => match &source.root {
+            // The walk spells every path as the root joined with names, so
+            // comparing bytes is enough (and cheaper than components).
+            Some(root) if source.path.as_os_str().as_bytes().starts_with(root.as_os_str().as_bytes()) => root,
+            _ => source.path.parent().unwrap_or(Path::new("")),
+        },
     }
-    Err(last_error.expect("three attempts"))
+}
+
+/// What the planner knows of the directories caches go into: the first
+/// symbolic link on the way from the anchor, per directory, found with one
+/// `lstat` per directory of the run. Keyed by the path's bytes: hashing a
+/// `Path` walks its components, which a no-op run would feel.
+#[derive(Default)]
+struct LinkedDirs {
+    known: Mutex<rustc_hash::FxHashMap<Box<[u8]>, Option<Arc<WriteError>>>>,
+}
+
+impl LinkedDirs {
+    fn check(&self, anchor: &Path, dir: &Path) -> Option<Arc<WriteError>> {
+        use std::os::unix::ffi::OsStrExt;
+        let key = dir.as_os_str().as_bytes();
+        if let Some(known) = self.known.lock().expect("link check lock").get(key) {
+            return known.clone();
+        }
+        if dir == anchor || !dir.starts_with(anchor) || dir.as_os_str().is_empty() {
+            return None;
+        }
+        let found = match dir.parent().and_then(|parent| self.check(anchor, parent)) {
+            Some(above) => Some(above),
+            None => match dir.symlink_metadata() {
+                Ok(meta) if meta.file_type().is_symlink() => Some(Arc::new(WriteError::LinkedDirectory {
+                    link: dir.to_owned(),
+                    target: std::fs::read_link(dir).ok(),
+                })),
+                _ => None,
+            },
+        };
+        self.known.lock().expect("link check lock").insert(key.into(), found.clone());
+        found
+    }
+}
+
+/// The symbolic link on the way to `cache`, if there is one. The walk
+/// entered no linked directory and saw whether `__pycache__` is one, so
+/// only the directories a pycache prefix mirrors need a look.
+fn linked_directory(
+    options: &CompileOptions,
+    links: &LinkedDirs,
+    source: &SourceFile,
+    cache: &Path,
+) -> Option<Arc<WriteError>> {
+    match &options.layout {
+        Layout::Prefix(prefix) => links.check(prefix, directory_of(cache)),
+        Layout::Pep3147 if source.pycache_link => {
+            let link = directory_of(cache).to_owned();
+            let target = std::fs::read_link(&link).ok();
+            Some(Arc::new(WriteError::LinkedDirectory { link, target }))
+        }
+        _ => None,
+    }
+}
+
+/// The directory part of a cache path as `cache_path` spells it, found
+/// in its bytes (`Path::parent` parses components, which a no-op run over
+/// thousands of caches would feel).
+fn directory_of(cache: &Path) -> &Path {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = cache.as_os_str().as_bytes();
+    match bytes.iter().rposition(|&b| b == b'/') {
+        Some(0) => Path::new("/"),
+        Some(slash) => Path::new(std::ffi::OsStr::from_bytes(&bytes[..slash])),
+        None => Path::new(""),
+    }
+}
+
+/// The directories this run wrote into and cleaned, and what it removed.
+struct Debris {
+    started: std::time::SystemTime,
+    cleaned: Mutex<rustc_hash::FxHashSet<PathBuf>>,
+    removed: Mutex<Vec<PathBuf>>,
+}
+
+impl Debris {
+    /// Removes the stale temporary files of `dir`, once per run.
+    fn clean(&self, dir: &CacheDir) {
+        if !self.cleaned.lock().expect("debris lock").insert(dir.path().to_owned()) {
+            return;
+        }
+        let removed = dir.remove_debris(self.started);
+        for path in &removed {
+            tracing::info!("removed `{}`, the temporary file of a cache write that never finished", path.display());
+        }
+        self.removed.lock().expect("debris lock").extend(removed);
+    }
 }
 
 fn write_error(cache: &Path, err: WriteError) -> FileError {
     match err {
         WriteError::Symlink(_) => FileError::Refused { cache: cache.to_owned(), reason: "it is a symlink".into() },
+        err @ WriteError::LinkedDirectory { .. } => {
+            FileError::Refused { cache: cache.to_owned(), reason: err.to_string() }
+        }
         WriteError::NotRegular(_) => {
             FileError::Refused { cache: cache.to_owned(), reason: "it is not a regular file".into() }
         }
@@ -214,7 +301,7 @@ fn failed(mut file: FileReport, error: &FileError) -> FileReport {
 pub fn run(options: &CompileOptions, targets: &[Target], progress: &dyn Progress) -> Result<Report, RunError> {
     let plans = plans(options, targets)?;
     let threads = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.jobs.max(1))
+        .num_threads(options.jobs.clamp(1, crate::options::max_jobs()))
         .thread_name(|i| format!("pycache-{i}"))
         .build()
         .map_err(|e| RunError::Setup(format!("cannot start threads: {e}")))?;
@@ -231,6 +318,8 @@ fn run_in_pool(
     progress: &dyn Progress,
 ) -> Result<Report, RunError> {
     let started = std::time::Instant::now();
+    let debris = Debris { started: std::time::SystemTime::now(), cleaned: Mutex::default(), removed: Mutex::default() };
+    let links = LinkedDirs::default();
     progress.start("scanning", None);
     // The header memory is needed only once the walk is done.
     let (mut headers, (sources, problems)) =
@@ -274,7 +363,8 @@ fn run_in_pool(
             let mut fresh = Vec::new();
             let mut tasks = Vec::new();
             let mut bytes: Option<Option<Arc<Vec<u8>>>> = None;
-            let mut load = || bytes.get_or_insert_with(|| std::fs::read(&source.path).ok().map(Arc::new)).clone();
+            let mut load =
+                || bytes.get_or_insert_with(|| source::read(&source.path).ok().map(|(b, _)| Arc::new(b))).clone();
             for (target, plan) in plans.iter().enumerate() {
                 let filename = recorded_name(options, plan, source);
                 let mut stale = Vec::new();
@@ -287,7 +377,13 @@ fn run_in_pool(
                             continue;
                         }
                     };
-                    if !options.force && is_fresh(&cache, &plan.expect, &source.meta, &mut load, &headers) {
+                    // A cache reached through a symbolic link is neither
+                    // trusted nor written: the link decides what it is.
+                    if let Some(err) = linked_directory(options, &links, source, &cache) {
+                        let base = report(&source.path, plan, level, &cache, Status::Failed);
+                        let refused = FileError::Refused { cache: cache.clone(), reason: err.to_string() };
+                        fresh.push(failed(base, &refused));
+                    } else if !options.force && is_fresh(&cache, &plan.expect, &source.meta, &mut load, &headers) {
                         fresh.push(report(&source.path, plan, level, &cache, Status::Fresh));
                     } else if let Some(refusal) = (!options.force)
                         .then(|| memory.lookup(&subject(plan, level, &filename, source), &source.meta, &mut load))
@@ -295,6 +391,9 @@ fn run_in_pool(
                     {
                         let base = report(&source.path, plan, level, &cache, Status::Failed);
                         fresh.push(failed(base, &refusal_error(&refusal)));
+                    } else if cache.symlink_metadata().is_ok_and(|meta| meta.file_type().is_symlink()) {
+                        let base = report(&source.path, plan, level, &cache, Status::Failed);
+                        fresh.push(failed(base, &write_error(&cache, WriteError::Symlink(cache.clone()))));
                     } else {
                         stale.push((level, cache));
                     }
@@ -336,7 +435,7 @@ fn run_in_pool(
             let pool = WorkerPool::new(
                 interpreter,
                 *process_level,
-                PoolOptions { jobs: options.jobs.max(1), timeout: options.timeout },
+                PoolOptions { jobs: options.jobs.clamp(1, crate::options::max_jobs()), timeout: options.timeout },
             )
             .map_err(|e| RunError::Setup(format!("cannot prepare the interpreter workers: {e}")))?;
             pools.insert(key, pool);
@@ -348,7 +447,7 @@ fn run_in_pool(
     let compiled = Mutex::new(Vec::new());
     work.par_iter().with_max_len(1).for_each(|(process_level, task)| {
         let pool = &pools[&(task.target, *process_level)];
-        let out = compile_one(options, &plans[task.target], pool, memory, &sources[task.source], &task.levels);
+        let out = compile_one(options, &plans[task.target], pool, memory, &debris, &sources[task.source], &task.levels);
         compiled.lock().expect("results lock").extend(out);
         progress.advance(1);
     });
@@ -367,6 +466,7 @@ fn run_in_pool(
     headers.save();
     tracing::debug!("report and memory: done at {:.1?}", started.elapsed());
     report.summary.workers_started = pools.values().map(WorkerPool::started_workers).sum();
+    report.summary.debris_removed = debris.removed.into_inner().expect("debris lock").len();
     Ok(report)
 }
 
@@ -375,14 +475,15 @@ fn compile_one(
     plan: &TargetPlan,
     pool: &WorkerPool,
     memory: &FailureMemory,
+    debris: &Debris,
     source: &SourceFile,
     levels: &[(u8, PathBuf)],
 ) -> Vec<FileReport> {
     let reports = || levels.iter().map(|(level, cache)| report(&source.path, plan, *level, cache, Status::Compiled));
     let fail_all = |error: FileError| reports().map(|r| failed(r, &error)).collect::<Vec<_>>();
-    let (bytes, meta) = match read_source(&source.path) {
+    let (bytes, meta) = match source::read(&source.path) {
         Ok(read) => read,
-        Err(err) => return fail_all(FileError::Read(err.to_string())),
+        Err(err) => return fail_all(FileError::Source(err.to_string())),
     };
     let filename = recorded_name(options, plan, source);
     let mut declined = None;
@@ -418,7 +519,7 @@ fn compile_one(
                 let warnings = (!warnings.is_empty()).then(|| warnings.iter().map(|w| format!("{w}\n")).collect());
                 let bodies = outputs.into_iter().map(|o| o.body).collect();
                 let output = Compiled { bodies, warnings, engine: Engine::Native, declined: None };
-                return write_levels(options, plan, memory, source, levels, &filename, &meta, &bytes, output);
+                return write_levels(options, plan, memory, debris, source, levels, &filename, &meta, &bytes, output);
             }
             // Past its time the file fails, under `auto` too: the
             // interpreter would only spend another timeout on it.
@@ -462,7 +563,7 @@ fn compile_one(
     };
     let warnings = Some(output.stderr).filter(|s| !s.is_empty());
     let output = Compiled { bodies: output.bodies, warnings, engine: Engine::Cpython, declined };
-    write_levels(options, plan, memory, source, levels, &filename, &meta, &bytes, output)
+    write_levels(options, plan, memory, debris, source, levels, &filename, &meta, &bytes, output)
 }
 
 /// One source's compiled bodies, one per level, and where they came from.
@@ -478,6 +579,7 @@ fn write_levels(
     options: &CompileOptions,
     plan: &TargetPlan,
     memory: &FailureMemory,
+    debris: &Debris,
     source: &SourceFile,
     levels: &[(u8, PathBuf)],
     filename: &Path,
@@ -502,22 +604,38 @@ fn write_levels(
     for (level, _) in levels {
         memory.forget(&subject(plan, *level, filename, source));
     }
-    let mut previous: Option<(&Path, &[u8])> = None;
+    // Each level's file is written, or with --hardlink-dupes linked to the
+    // file an earlier level of this run wrote with the same bytes: the very
+    // inode, checked after linking (a concurrent writer may have replaced
+    // it by then, and its bytes are not ours), else written anew.
+    let mut dir: Option<CacheDir> = None;
+    let mut previous: Option<(Written, &[u8])> = None;
     let mut out = Vec::new();
     for ((level, cache), body) in levels.iter().zip(&output.bodies) {
         let mut file = Vec::with_capacity(header.len() + body.len());
         file.extend_from_slice(&header);
         file.extend_from_slice(body);
-        let result = match previous {
-            Some((prev, prev_body)) if options.hardlink_dupes && prev_body == body.as_slice() => {
-                link_cache(prev, cache)
+        let result = (|| {
+            let (parent, name) = split(cache)?;
+            let dir = match &mut dir {
+                Some(open) if open.path() == parent => open,
+                slot => slot.insert(CacheDir::open(anchor(options, source), parent)?),
+            };
+            if let Some((written, prev_body)) = &previous
+                && options.hardlink_dupes
+                && *prev_body == body.as_slice()
+                && dir.link(written, name)?
+            {
+                return Ok(written.clone());
             }
-            _ => write_cache(cache, &file, meta.mode()),
-        };
+            let written = dir.write(name, &file, meta.mode())?;
+            debris.clean(dir);
+            Ok(written)
+        })();
         let base = base(*level, cache);
         match result {
-            Ok(()) => {
-                previous = Some((cache, body));
+            Ok(written) => {
+                previous = Some((written, body));
                 out.push(base);
             }
             Err(err) => {

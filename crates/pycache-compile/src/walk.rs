@@ -26,6 +26,15 @@ pub struct SourceFile {
     pub root: Option<Arc<Path>>,
     /// `stat()` of the source, following symlinks.
     pub meta: Metadata,
+    /// The `__pycache__` beside it is a symbolic link (as its directory
+    /// was listed, or by `lstat` for a file named alone).
+    pub pycache_link: bool,
+}
+
+/// Whether `dir/__pycache__` is a symbolic link.
+fn pycache_is_link(dir: &Path) -> bool {
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    dir.join("__pycache__").symlink_metadata().is_ok_and(|meta| meta.file_type().is_symlink())
 }
 
 /// Something the walk could not do, for the report.
@@ -58,7 +67,9 @@ pub fn walk(options: &CompileOptions) -> (Vec<SourceFile>, Vec<WalkProblem>) {
             Ok(_) => {
                 if !arg.as_os_str().as_bytes().ends_with(b".py") {
                     problems.push(WalkProblem { path: arg.clone(), error: FileError::NotPython });
-                } else if let Some(file) = walker.file(arg.clone(), None) {
+                } else if let Some(file) =
+                    walker.file(arg.clone(), None, pycache_is_link(arg.parent().unwrap_or(Path::new(""))))
+                {
                     files.push(file);
                 }
             }
@@ -86,7 +97,7 @@ struct Walker<'a> {
 
 impl Walker<'_> {
     /// A candidate file: applies `-x`, `-e` and compileall's `isfile` check.
-    fn file(&self, path: PathBuf, root: Option<&Arc<Path>>) -> Option<SourceFile> {
+    fn file(&self, path: PathBuf, root: Option<&Arc<Path>>, pycache_link: bool) -> Option<SourceFile> {
         if let Some(rx) = &self.options.exclude {
             if rx.is_match(&path.to_string_lossy()) {
                 return None;
@@ -101,17 +112,23 @@ impl Walker<'_> {
             }
         }
         let meta = std::fs::metadata(&path).ok().filter(Metadata::is_file)?;
-        Some(SourceFile { path, root: root.cloned(), meta })
+        Some(SourceFile { path, root: root.cloned(), meta, pycache_link })
     }
 
     /// A regular file found in a directory listing: its metadata comes
     /// from the directory handle (no walk of the whole path again).
-    fn listed_file(&self, entry: &std::fs::DirEntry, path: PathBuf, root: &Arc<Path>) -> Option<SourceFile> {
+    fn listed_file(
+        &self,
+        entry: &std::fs::DirEntry,
+        path: PathBuf,
+        root: &Arc<Path>,
+        pycache_link: bool,
+    ) -> Option<SourceFile> {
         if self.limit.is_some() || self.options.exclude.is_some() {
-            return self.file(path, Some(root));
+            return self.file(path, Some(root), pycache_link);
         }
         let meta = entry.metadata().ok().filter(Metadata::is_file)?;
-        Some(SourceFile { path, root: Some(Arc::clone(root)), meta })
+        Some(SourceFile { path, root: Some(Arc::clone(root)), meta, pycache_link })
     }
 
     fn dir(&self, root: &Arc<Path>, dir: &Path, depth_left: usize, found: &mut Found) {
@@ -131,8 +148,10 @@ impl Walker<'_> {
             Dir(PathBuf),
         }
         let mut items = Vec::new();
+        let mut pycache_link = false;
         for (name, kind, entry) in names {
             if name == OsStr::new("__pycache__") {
+                pycache_link = kind.is_some_and(|kind| kind.is_symlink());
                 continue;
             }
             let full = dir.join(&name);
@@ -159,9 +178,11 @@ impl Walker<'_> {
             .map(|item| {
                 let mut found = Found::default();
                 match item {
-                    Item::File(path) => found.files.push(self.file(path, Some(root)).into_iter().collect()),
+                    Item::File(path) => {
+                        found.files.push(self.file(path, Some(root), pycache_link).into_iter().collect())
+                    }
                     Item::Listed(path, entry) => {
-                        found.files.push(self.listed_file(&entry, path, root).into_iter().collect())
+                        found.files.push(self.listed_file(&entry, path, root, pycache_link).into_iter().collect())
                     }
                     Item::Dir(path) => self.dir(root, &path, depth_left - 1, &mut found),
                 }

@@ -1,25 +1,48 @@
-//! Putting a cache in place so that no reader ever sees a partial file.
+//! Putting a cache in place so that no reader ever sees a partial file,
+//! and never through a symbolic link.
 //!
 //! The bytes go to a temporary file beside the cache, named like the
 //! importer's (`<cache>.<number>`), which is then renamed over the cache. A
 //! crash at any point leaves the old cache or the new one, plus at worst a
-//! temporary file (which `pycache doctor` reports as debris). Like
-//! `py_compile`, a symlink or a non-regular file at the cache path is never
-//! written through.
+//! temporary file, which a later run removes ([`CacheDir::remove_debris`]).
+//! Like `py_compile`, a symlink or a non-regular file at the cache path is
+//! never written through.
+//!
+//! Every directory on the way is opened relative to its parent's
+//! descriptor with `O_NOFOLLOW`, from an anchor the caller trusts as named
+//! (the directory argument the source was found under, or the pycache
+//! prefix), and the file is created and renamed relative to its
+//! directory's descriptor. A symbolic link anywhere below the anchor
+//! (`app/__pycache__ -> /srv/victim/__pycache__`) is refused, with its name,
+//! however late it is swapped in. A directory this creates gets no write
+//! bit for group or others that its parent lacks, so a `umask 000` does
+//! not make a world-writable `__pycache__`.
 
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::ffi::{OsStr, OsString};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags};
+use rustix::io::Errno;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error("`{0}` is a symlink, and caches are not written through symlinks")]
     Symlink(PathBuf),
+    /// A directory on the way to the cache is a symbolic link.
+    #[error("`{link}` is a symbolic link{}, and caches are never written through one", target_text(.target))]
+    LinkedDirectory { link: PathBuf, target: Option<PathBuf> },
     #[error("`{0}` exists and is not a regular file")]
     NotRegular(PathBuf),
     #[error("cannot create `{path}`: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+}
+
+fn target_text(target: &Option<PathBuf>) -> String {
+    target.as_ref().map(|t| format!(" to `{}`", t.display())).unwrap_or_default()
 }
 
 impl WriteError {
@@ -33,23 +56,15 @@ impl WriteError {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-fn temp_name(cache: &Path) -> PathBuf {
+fn temp_name(name: &OsStr) -> OsString {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut name = cache.as_os_str().to_owned();
-    name.push(format!(".{}{n:04}", std::process::id()));
-    PathBuf::from(name)
+    let mut temp = name.to_owned();
+    temp.push(format!(".{}{n:04}", std::process::id()));
+    temp
 }
 
-fn check_target(cache: &Path) -> Result<(), WriteError> {
-    match cache.symlink_metadata() {
-        Ok(meta) if meta.file_type().is_symlink() => Err(WriteError::Symlink(cache.to_owned())),
-        Ok(meta) if !meta.is_file() => Err(WriteError::NotRegular(cache.to_owned())),
-        _ => Ok(()),
-    }
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
-    move |source| WriteError::Io { path: path.to_owned(), source }
+fn io(path: &Path) -> impl Fn(Errno) -> WriteError + '_ {
+    move |errno| WriteError::Io { path: path.to_owned(), source: errno.into() }
 }
 
 /// The permission bits the importer gives a cache: the source's mode plus
@@ -58,65 +73,267 @@ pub fn cache_mode(source_mode: u32) -> u32 {
     (source_mode | 0o200) & 0o666
 }
 
-/// Writes `bytes` to `cache` atomically, creating its directory as needed.
-pub fn write_cache(cache: &Path, bytes: &[u8], source_mode: u32) -> Result<(), WriteError> {
-    check_target(cache)?;
-    if let Some(dir) = cache.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-    }
-    let temp = temp_name(cache);
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(cache_mode(source_mode))
-            .open(&temp)
-            .map_err(io(&temp))?;
-        file.write_all(bytes).map_err(io(&temp))?;
-        drop(file);
-        std::fs::rename(&temp, cache).map_err(io(cache))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
+/// The mode a new directory is created with (the umask then applies): the
+/// importer's 0o777, less the write bits for group and others that the
+/// parent does not have.
+pub fn dir_mode(parent_mode: u32) -> u32 {
+    0o777 & !(0o022 & !parent_mode)
 }
 
-/// Makes `cache` a hard link to `existing` (an identical cache of another
-/// level), atomically.
-pub fn link_cache(existing: &Path, cache: &Path) -> Result<(), WriteError> {
-    check_target(cache)?;
-    let temp = temp_name(cache);
-    std::fs::hard_link(existing, &temp).map_err(io(&temp))?;
-    std::fs::rename(&temp, cache).map_err(io(cache)).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temp);
-    })
+/// A cache this run wrote, for linking another level to it.
+#[derive(Debug, Clone)]
+pub struct Written {
+    name: OsString,
+    dev: u64,
+    ino: u64,
 }
 
-/// Whether two paths are already the same file.
-pub fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
+/// A directory that caches go into, opened from its anchor without
+/// following any symbolic link below it.
+#[derive(Debug)]
+pub struct CacheDir {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+/// Splits `path` below `anchor` into its components, refusing any that is
+/// not a plain name.
+fn below<'p>(anchor: &Path, path: &'p Path) -> Result<Vec<&'p OsStr>, WriteError> {
+    let relative = path.strip_prefix(anchor).map_err(|_| WriteError::Io {
+        path: path.to_owned(),
+        source: std::io::Error::other(format!("not below `{}`", anchor.display())),
+    })?;
+    relative
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .map(|c| match c {
+            Component::Normal(name) => Ok(name),
+            _ => Err(WriteError::Io {
+                path: path.to_owned(),
+                source: std::io::Error::other("the path leaves its directory"),
+            }),
+        })
+        .collect()
+}
+
+fn open_flags() -> OFlags {
+    OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC
+}
+
+impl CacheDir {
+    /// Opens `dir`, creating what is missing of it. `anchor` (an ancestor
+    /// of `dir`, or empty for the current directory) is opened as named;
+    /// each component below it must be a real directory.
+    pub fn open(anchor: &Path, dir: &Path) -> Result<Self, WriteError> {
+        let start = if anchor.as_os_str().is_empty() { Path::new(".") } else { anchor };
+        let mut fd = match rustix::fs::open(start, open_flags(), Mode::empty()) {
+            Err(Errno::NOENT) => {
+                // A pycache prefix that does not exist yet: it is named by
+                // the user, so it is created as named.
+                std::fs::create_dir_all(start).map_err(|source| WriteError::Io { path: start.to_owned(), source })?;
+                rustix::fs::open(start, open_flags(), Mode::empty()).map_err(io(start))?
+            }
+            other => other.map_err(io(start))?,
+        };
+        let names = below(anchor, dir)?;
+        // The common case in one call: every component there, and none a
+        // link (`openat2`, Linux 5.6+). Anything else, one at a time.
+        if !names.is_empty() {
+            let relative: PathBuf = names.iter().collect();
+            let resolve = rustix::fs::ResolveFlags::NO_SYMLINKS | rustix::fs::ResolveFlags::BENEATH;
+            if let Ok(opened) = rustix::fs::openat2(&fd, &relative, open_flags(), Mode::empty(), resolve) {
+                return Ok(Self { fd: opened, path: dir.to_path_buf() });
+            }
+        }
+        let mut path = anchor.to_path_buf();
+        for name in names {
+            path.push(name);
+            fd = open_below(&fd, name, &path)?;
+        }
+        Ok(Self { fd, path: dir.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Refuses a symlink or a non-regular file at `name`.
+    fn check_target(&self, name: &OsStr) -> Result<(), WriteError> {
+        match rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => match FileType::from_raw_mode(stat.st_mode) {
+                FileType::RegularFile => Ok(()),
+                FileType::Symlink => Err(WriteError::Symlink(self.path.join(name))),
+                _ => Err(WriteError::NotRegular(self.path.join(name))),
+            },
+            Err(Errno::NOENT) => Ok(()),
+            Err(errno) => Err(io(&self.path.join(name))(errno)),
+        }
+    }
+
+    /// Writes `bytes` as `name` atomically: a temporary file, locked while
+    /// it is written (so that no other run takes it for debris), then
+    /// renamed into place.
+    pub fn write(&self, name: &OsStr, bytes: &[u8], source_mode: u32) -> Result<Written, WriteError> {
+        self.check_target(name)?;
+        let temp = temp_name(name);
+        let temp_path = self.path.join(&temp);
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(&self.fd, &temp, flags, Mode::from_raw_mode(cache_mode(source_mode)))
+            .map_err(io(&temp_path))?;
+        let result = (|| {
+            rustix::fs::flock(&fd, FlockOperation::LockExclusive).map_err(io(&temp_path))?;
+            let stat = rustix::fs::fstat(&fd).map_err(io(&temp_path))?;
+            let mut file = std::fs::File::from(fd);
+            std::io::Write::write_all(&mut file, bytes)
+                .map_err(|source| WriteError::Io { path: temp_path.clone(), source })?;
+            rustix::fs::renameat(&self.fd, &temp, &self.fd, name).map_err(io(&self.path.join(name)))?;
+            Ok(Written { name: name.to_owned(), dev: stat.st_dev, ino: stat.st_ino })
+        })();
+        if result.is_err() {
+            let _ = rustix::fs::unlinkat(&self.fd, &temp, AtFlags::empty());
+        }
+        result
+    }
+
+    /// Makes `name` a hard link to the file `written` put in place, if
+    /// `written`'s name still holds that very file (another writer may
+    /// have replaced it since): the link is made under a temporary name,
+    /// its inode checked, then renamed. `Ok(false)` when the file is no
+    /// longer ours; nothing changed then, and the caller writes the bytes.
+    pub fn link(&self, written: &Written, name: &OsStr) -> Result<bool, WriteError> {
+        self.check_target(name)?;
+        let temp = temp_name(name);
+        let temp_path = self.path.join(&temp);
+        match rustix::fs::linkat(&self.fd, &written.name, &self.fd, &temp, AtFlags::empty()) {
+            Ok(()) => {}
+            Err(Errno::NOENT) => return Ok(false),
+            Err(errno) => return Err(io(&temp_path)(errno)),
+        }
+        let result = (|| {
+            let stat = rustix::fs::statat(&self.fd, &temp, AtFlags::SYMLINK_NOFOLLOW).map_err(io(&temp_path))?;
+            if (stat.st_dev, stat.st_ino) != (written.dev, written.ino) {
+                return Ok(false);
+            }
+            rustix::fs::renameat(&self.fd, &temp, &self.fd, name).map_err(io(&self.path.join(name)))?;
+            Ok(true)
+        })();
+        if !matches!(result, Ok(true)) {
+            let _ = rustix::fs::unlinkat(&self.fd, &temp, AtFlags::empty());
+        }
+        result
+    }
+
+    /// Removes the temporary files of cache writes that never finished
+    /// (`<name>.pyc.<digits>`, as pycache and the importer name them): a
+    /// regular file last changed before `started` (this run's start), on
+    /// which no writer holds its lock, checked to be the same file when it
+    /// is unlinked. Returns the names removed.
+    pub fn remove_debris(&self, started: SystemTime) -> Vec<PathBuf> {
+        let Ok(dup) = rustix::fs::openat(&self.fd, ".", open_flags(), Mode::empty()) else { return Vec::new() };
+        let Ok(mut listing) = rustix::fs::Dir::read_from(&dup) else { return Vec::new() };
+        let mut removed = Vec::new();
+        while let Some(Ok(entry)) = listing.read() {
+            let name = OsStr::from_bytes(entry.file_name().to_bytes());
+            if is_debris_name(name.as_bytes()) && self.remove_if_stale(name, started) {
+                removed.push(self.path.join(name));
+            }
+        }
+        removed
+    }
+
+    fn remove_if_stale(&self, name: &OsStr, started: SystemTime) -> bool {
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+        let Ok(fd) = rustix::fs::openat(&self.fd, name, flags, Mode::empty()) else { return false };
+        let Ok(stat) = rustix::fs::fstat(&fd) else { return false };
+        let modified = std::time::UNIX_EPOCH
+            + std::time::Duration::new(stat.st_mtime.max(0) as u64, stat.st_mtime_nsec.clamp(0, 999_999_999) as u32);
+        if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile || modified >= started {
+            return false;
+        }
+        // A writer of this run or another holds the lock until it renames.
+        if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err() {
+            return false;
+        }
+        let same = rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW)
+            .is_ok_and(|now| (now.st_dev, now.st_ino) == (stat.st_dev, stat.st_ino));
+        same && rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()).is_ok()
+    }
+}
+
+/// `<cache>.<digits>`, where the cache ends in `.pyc` or `.pyo`.
+pub fn is_debris_name(name: &[u8]) -> bool {
+    let Some(dot) = name.iter().rposition(|&b| b == b'.') else { return false };
+    let (stem, digits) = (&name[..dot], &name[dot + 1..]);
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) && (stem.ends_with(b".pyc") || stem.ends_with(b".pyo"))
+}
+
+/// Opens (or creates) the directory `name` below `parent`, refusing a
+/// symbolic link. `path` names it for errors.
+fn open_below(parent: &OwnedFd, name: &OsStr, path: &Path) -> Result<OwnedFd, WriteError> {
+    let flags = open_flags() | OFlags::NOFOLLOW;
+    for _ in 0..3 {
+        match rustix::fs::openat(parent, name, flags, Mode::empty()) {
+            Ok(fd) => return Ok(fd),
+            Err(Errno::NOENT) => {
+                let parent_mode = rustix::fs::fstat(parent).map_err(io(path))?.st_mode;
+                match rustix::fs::mkdirat(parent, name, Mode::from_raw_mode(dir_mode(parent_mode))) {
+                    // Created, by this run or another meanwhile: open it.
+                    Ok(()) | Err(Errno::EXIST) => continue,
+                    Err(errno) => return Err(io(path)(errno)),
+                }
+            }
+            Err(errno @ (Errno::LOOP | Errno::NOTDIR)) => {
+                return Err(match rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW) {
+                    Ok(stat) if FileType::from_raw_mode(stat.st_mode) == FileType::Symlink => {
+                        let target = rustix::fs::readlinkat(parent, name, Vec::new())
+                            .ok()
+                            .map(|t| PathBuf::from(OsStr::from_bytes(t.as_bytes())));
+                        WriteError::LinkedDirectory { link: path.to_owned(), target }
+                    }
+                    _ => io(path)(errno),
+                });
+            }
+            Err(errno) => return Err(io(path)(errno)),
+        }
+    }
+    Err(io(path)(Errno::AGAIN))
+}
+
+/// Writes `bytes` to `cache` atomically, creating its directory as needed
+/// below `anchor` (see [`CacheDir::open`]).
+pub fn write_cache(anchor: &Path, cache: &Path, bytes: &[u8], source_mode: u32) -> Result<Written, WriteError> {
+    let (dir, name) = split(cache)?;
+    CacheDir::open(anchor, dir)?.write(name, bytes, source_mode)
+}
+
+/// A cache path's directory and file name.
+pub fn split(cache: &Path) -> Result<(&Path, &OsStr), WriteError> {
+    match (cache.parent(), cache.file_name()) {
+        (Some(dir), Some(name)) => Ok((dir, name)),
+        _ => Err(WriteError::Io { path: cache.to_owned(), source: std::io::Error::other("no file name") }),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::{PermissionsExt, symlink};
+    use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+
+    fn umask() -> u32 {
+        let umask = rustix::process::umask(Mode::empty());
+        rustix::process::umask(umask);
+        umask.bits()
+    }
 
     #[test]
     fn writes_atomically_with_the_importer_mode_and_leaves_no_temp() {
         let dir = tempfile::tempdir().unwrap();
         let cache = dir.path().join("__pycache__/m.cpython-312.pyc");
-        write_cache(&cache, b"first", 0o100444).unwrap();
-        write_cache(&cache, b"second", 0o100444).unwrap();
+        write_cache(dir.path(), &cache, b"first", 0o100444).unwrap();
+        write_cache(dir.path(), &cache, b"second", 0o100444).unwrap();
         assert_eq!(std::fs::read(&cache).unwrap(), b"second");
         let mode = std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777;
-        let umask = rustix::process::umask(rustix::fs::Mode::empty());
-        rustix::process::umask(umask);
-        assert_eq!(mode, 0o644 & !umask.bits());
+        assert_eq!(mode, 0o644 & !umask());
         let entries: Vec<_> = std::fs::read_dir(cache.parent().unwrap()).unwrap().collect();
         assert_eq!(entries.len(), 1);
     }
@@ -128,23 +345,86 @@ mod tests {
         std::fs::write(&target, b"keep").unwrap();
         let link = dir.path().join("m.pyc");
         symlink(&target, &link).unwrap();
-        assert!(matches!(write_cache(&link, b"x", 0o644), Err(WriteError::Symlink(_))));
+        assert!(matches!(write_cache(dir.path(), &link, b"x", 0o644), Err(WriteError::Symlink(_))));
         assert_eq!(std::fs::read(&target).unwrap(), b"keep");
         let sub = dir.path().join("d.pyc");
         std::fs::create_dir(&sub).unwrap();
-        assert!(matches!(write_cache(&sub, b"x", 0o644), Err(WriteError::NotRegular(_))));
+        assert!(matches!(write_cache(dir.path(), &sub, b"x", 0o644), Err(WriteError::NotRegular(_))));
     }
 
     #[test]
-    fn links_identical_levels() {
+    fn refuses_a_linked_directory_at_any_depth_below_the_anchor() {
         let dir = tempfile::tempdir().unwrap();
-        let a = dir.path().join("a.pyc");
-        let b = dir.path().join("b.pyc");
-        write_cache(&a, b"same", 0o644).unwrap();
-        write_cache(&b, b"old", 0o644).unwrap();
-        link_cache(&a, &b).unwrap();
-        assert!(same_file(&a, &b));
-        assert_eq!(std::fs::read(&b).unwrap(), b"same");
+        let victim = dir.path().join("victim");
+        std::fs::create_dir_all(victim.join("__pycache__")).unwrap();
+        let app = dir.path().join("app");
+        std::fs::create_dir_all(app.join("pkg")).unwrap();
+        symlink(victim.join("__pycache__"), app.join("__pycache__")).unwrap();
+        let err = write_cache(&app, &app.join("__pycache__/m.cpython-312.pyc"), b"x", 0o644).unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, WriteError::LinkedDirectory { .. }), "{message}");
+        assert_eq!(
+            message,
+            format!(
+                "`{}` is a symbolic link to `{}`, and caches are never written through one",
+                app.join("__pycache__").display(),
+                victim.join("__pycache__").display()
+            )
+        );
+        assert_eq!(std::fs::read_dir(victim.join("__pycache__")).unwrap().count(), 0);
+        // A pycache prefix's mirror of the source directories, linked halfway.
+        let prefix = dir.path().join("prefix");
+        std::fs::create_dir_all(prefix.join("srv")).unwrap();
+        symlink(&victim, prefix.join("srv/app")).unwrap();
+        let cache = prefix.join("srv/app/pkg/m.cpython-312.pyc");
+        assert!(matches!(write_cache(&prefix, &cache, b"x", 0o644), Err(WriteError::LinkedDirectory { .. })));
+        assert!(!victim.join("pkg").exists());
+        // The anchor itself is the caller's to choose, and is followed.
+        let cache = dir.path().join("link-to-app/pkg/__pycache__/m.cpython-312.pyc");
+        symlink(&app, dir.path().join("link-to-app")).unwrap();
+        write_cache(&dir.path().join("link-to-app"), &cache, b"x", 0o644).unwrap();
+        assert!(app.join("pkg/__pycache__/m.cpython-312.pyc").is_file());
+    }
+
+    #[test]
+    fn new_directories_get_no_write_bits_their_parent_lacks() {
+        assert_eq!(dir_mode(0o40755), 0o755);
+        assert_eq!(dir_mode(0o40775), 0o775);
+        assert_eq!(dir_mode(0o41777), 0o777);
+        assert_eq!(dir_mode(0o40700), 0o755);
+        assert_eq!(dir_mode(0o40757), 0o757);
+    }
+
+    #[test]
+    /// Issue 12, item 8: levels were linked by path, so a file another
+    /// writer renamed over the first level was linked in its place.
+    fn regression_hardlink_dupes_link_the_inode_this_run_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache_dir = CacheDir::open(dir.path(), dir.path()).unwrap();
+        let written = cache_dir.write(OsStr::new("a.pyc"), b"same", 0o644).unwrap();
+        cache_dir.write(OsStr::new("b.pyc"), b"old", 0o644).unwrap();
+        assert!(cache_dir.link(&written, OsStr::new("b.pyc")).unwrap());
+        let (a, b) = (dir.path().join("a.pyc"), dir.path().join("b.pyc"));
+        assert_eq!(std::fs::metadata(&a).unwrap().ino(), std::fs::metadata(&b).unwrap().ino());
+        // Another writer replaces `a.pyc`: `c.pyc` is not linked to its file.
+        std::fs::write(dir.path().join("other"), b"theirs").unwrap();
+        std::fs::rename(dir.path().join("other"), &a).unwrap();
+        assert!(!cache_dir.link(&written, OsStr::new("c.pyc")).unwrap());
+        assert!(!dir.path().join("c.pyc").exists());
+        std::fs::remove_file(&a).unwrap();
+        assert!(!cache_dir.link(&written, OsStr::new("c.pyc")).unwrap());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file is left");
+    }
+
+    #[test]
+    fn debris_names() {
+        assert!(is_debris_name(b"m.cpython-312.pyc.140223"));
+        assert!(is_debris_name(b"m.pyc.1"));
+        assert!(is_debris_name(b"m.pyo.99"));
+        assert!(!is_debris_name(b"m.cpython-312.pyc"));
+        assert!(!is_debris_name(b"m.py.123"));
+        assert!(!is_debris_name(b"m.pyc."));
+        assert!(!is_debris_name(b"m.pyc.12a"));
     }
 
     #[test]

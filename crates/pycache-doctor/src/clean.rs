@@ -65,6 +65,7 @@ pub enum Reason {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Removal {
+    #[serde(serialize_with = "pycache_json::path")]
     pub path: PathBuf,
     pub reason: Reason,
     pub bytes: u64,
@@ -74,12 +75,14 @@ pub struct Removal {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Kept {
+    #[serde(serialize_with = "pycache_json::path")]
     pub path: PathBuf,
     pub why: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Failure {
+    #[serde(serialize_with = "pycache_json::path")]
     pub path: PathBuf,
     pub error: String,
 }
@@ -97,6 +100,7 @@ pub struct CleanReport {
     pub dry_run: bool,
     pub removed: Vec<Removal>,
     /// Empty `__pycache__` directories removed.
+    #[serde(serialize_with = "pycache_json::paths")]
     pub dirs: Vec<PathBuf>,
     /// Cache-like files left alone on purpose.
     pub kept: Vec<Kept>,

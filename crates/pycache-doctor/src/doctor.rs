@@ -59,7 +59,9 @@ impl std::fmt::Display for Prediction {
 /// The prediction for one source and interpreter.
 #[derive(Debug, Clone, Serialize)]
 pub struct PredictionRow {
+    #[serde(serialize_with = "pycache_json::path")]
     pub source: PathBuf,
+    #[serde(serialize_with = "pycache_json::path")]
     pub cache: PathBuf,
     pub python: String,
     pub prediction: Prediction,

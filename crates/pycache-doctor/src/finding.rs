@@ -140,6 +140,7 @@ impl std::fmt::Display for Code {
 pub struct Finding {
     pub code: Code,
     pub severity: Severity,
+    #[serde(serialize_with = "pycache_json::path")]
     pub path: PathBuf,
     /// What is wrong here, specifically.
     pub message: String,

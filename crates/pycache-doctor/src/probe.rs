@@ -71,6 +71,7 @@ impl std::fmt::Display for Observed {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ProbeRow {
+    #[serde(serialize_with = "pycache_json::path")]
     pub source: PathBuf,
     pub module: String,
     pub python: String,

@@ -69,7 +69,9 @@ pub enum StubError {
 /// What `stub` will do.
 #[derive(Debug, Clone, Serialize)]
 pub struct StubPlan {
+    #[serde(serialize_with = "pycache_json::path")]
     pub script: PathBuf,
+    #[serde(serialize_with = "pycache_json::path")]
     pub body: PathBuf,
     /// Size of the moved body.
     pub body_bytes: u64,

@@ -61,12 +61,14 @@ pub struct RecordReport {
 
 #[derive(Debug, Serialize)]
 pub struct Updated {
+    #[serde(serialize_with = "pycache_json::path")]
     pub record: PathBuf,
     pub added: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Failed {
+    #[serde(serialize_with = "pycache_json::path")]
     pub record: PathBuf,
     pub error: String,
 }

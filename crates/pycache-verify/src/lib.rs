@@ -94,10 +94,11 @@ pub fn verify(
     let (sources, problems) = pycache_compile::walk::walk(&walk_options);
     progress.finish();
 
-    let referee = Referee::new(options.reference, interpreter, options.jobs, options.timeout)
+    let jobs = options.jobs.clamp(1, pycache_compile::max_jobs());
+    let referee = Referee::new(options.reference, interpreter, jobs, options.timeout)
         .map_err(|e| VerifyError::Setup(format!("cannot prepare the reference interpreter: {e}")))?;
     let threads = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.jobs.max(1))
+        .num_threads(jobs)
         .thread_name(|i| format!("pycache-verify-{i}"))
         .build()
         .map_err(|e| VerifyError::Setup(format!("cannot start threads: {e}")))?;
@@ -133,10 +134,10 @@ fn check_file(path: &Path, levels: &[u8], referee: &Referee, timeout: Option<Dur
         size,
         verdict,
     };
-    let source = match fs_err::read(path) {
-        Ok(bytes) => bytes,
+    let source = match pycache_compile::source::read(path) {
+        Ok((bytes, _)) => bytes,
         Err(err) => {
-            let message = format!("cannot read the source: {err}");
+            let message = err.to_string();
             return levels.iter().map(|&l| verdict(l, None, Verdict::Error { message: message.clone() })).collect();
         }
     };

@@ -51,6 +51,7 @@ impl Verdict {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FileVerdict {
+    #[serde(serialize_with = "pycache_json::path")]
     pub path: PathBuf,
     /// `None` for a path that failed before any level was tried.
     pub optimize: Option<u8>,

@@ -219,7 +219,7 @@ pub struct CompileArgs {
     /// Also compile the files and directories listed in FILE, one per line ("-" for stdin).
     #[arg(short = 'i', long = "files-from", value_name = "FILE")]
     pub files_from: Option<PathBuf>,
-    /// Parallel compiles (0: one per core; the default).
+    /// Parallel compiles (0: one per core; the default; at most 16 or 4 per core).
     #[arg(short, long, value_name = "N", default_value_t = 0)]
     pub jobs: usize,
     /// Optimisation level: 0, 1 (-O) or 2 (-OO). Repeat for several.
@@ -457,7 +457,7 @@ pub struct VerifyArgs {
     /// Do not recurse into subdirectories.
     #[arg(short = 'l')]
     pub no_recurse: bool,
-    /// Parallel checks (0: one per core).
+    /// Parallel checks (0: one per core; at most 16 or 4 per core).
     #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
     pub jobs: usize,
     /// Seconds the interpreter may take on one file (0: no limit).

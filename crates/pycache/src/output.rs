@@ -61,9 +61,55 @@ impl Out {
     }
 }
 
+/// A JSON object built by hand with file names among its fields: `json!`
+/// cannot hold a name that is not UTF-8 (see `pycache_json`), so the
+/// names stay paths until they are written. Keys come out sorted, as
+/// `json!` objects print.
+pub struct WithPaths<'a> {
+    pub fields: serde_json::Value,
+    pub paths: Vec<(&'static str, Option<&'a std::path::Path>)>,
+}
+
+impl serde::Serialize for WithPaths<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        enum Field<'v> {
+            Value(&'v serde_json::Value),
+            Path(Option<pycache_json::Fs<'v>>),
+        }
+        let mut fields: std::collections::BTreeMap<&str, Field<'_>> = std::collections::BTreeMap::new();
+        if let Some(object) = self.fields.as_object() {
+            fields.extend(object.iter().map(|(key, value)| (key.as_str(), Field::Value(value))));
+        }
+        fields.extend(self.paths.iter().map(|(key, path)| (*key, Field::Path(path.map(pycache_json::Fs)))));
+        let mut map = serializer.serialize_map(Some(fields.len()))?;
+        for (key, field) in &fields {
+            match field {
+                Field::Value(value) => map.serialize_entry(key, value)?,
+                Field::Path(path) => map.serialize_entry(key, path)?,
+            }
+        }
+        map.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_names_join_hand_built_objects_in_key_order() {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::path::Path::new(std::ffi::OsStr::from_bytes(b"caf\xe9.pyc"));
+        let value = WithPaths {
+            fields: serde_json::json!({"python": "3.12", "body_size": 1}),
+            paths: vec![("file", Some(name)), ("source", None)],
+        };
+        assert_eq!(
+            serde_json::to_string(&value).unwrap(),
+            r#"{"body_size":1,"file":"caf\udce9.pyc","python":"3.12","source":null}"#
+        );
+    }
 
     #[test]
     fn numbers_are_grouped_by_thousands() {

@@ -568,3 +568,42 @@ fn regression_deep_file_and_timeout_fail_alone_under_the_native_engine() {
         assert!(error.contains("longer than 1s"), "{error}");
     }
 }
+
+/// Issue 12, item 7: `-j 100000` started 10,000 threads and never
+/// finished. The count is cut to a few jobs per core, with a word on stderr.
+#[test]
+fn regression_jobs_are_bounded() {
+    let Some(_) = reference(3, 12, "regression_jobs_are_bounded") else { return };
+    let dir = example();
+    for command in ["compile", "verify"] {
+        let out = pycache(&[command, "webapp", "--python", "3.12", "-j", "100000"], dir.path());
+        assert_eq!(out.status.code(), Some(0), "{command}: {}", text(&out.stderr));
+        let limit = pycache_compile::max_jobs();
+        assert!(
+            text(&out.stderr).contains(&format!("-j 100000 is more than {limit}")),
+            "{command}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+/// Issue 12, item 7: a sparse source of 40 GB was read whole and the OOM
+/// killer ended the run. A source over the documented limit fails alone,
+/// unread, and the run goes on.
+#[test]
+fn regression_a_source_over_the_size_limit_fails_alone() {
+    let Some(_) = reference(3, 12, "regression_a_source_over_the_size_limit_fails_alone") else { return };
+    let dir = example();
+    let big = std::fs::File::create(dir.path().join("webapp/big.py")).unwrap();
+    big.set_len(pycache_compile::source::MAX_SOURCE_SIZE + 1).unwrap();
+    let out = pycache(&["compile", "webapp", "--python", "3.12", "--format", "json"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = json["files"].as_array().unwrap();
+    let failed: Vec<_> = files.iter().filter(|f| f["status"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "{json}");
+    assert!(failed[0]["path"].as_str().unwrap().ends_with("webapp/big.py"));
+    let error = failed[0]["error"].as_str().unwrap();
+    assert!(error.contains("is 268435457 bytes, over the limit of 256 MiB for a source"), "{error}");
+    assert_eq!(json["summary"]["compiled"], 6, "{json}");
+}

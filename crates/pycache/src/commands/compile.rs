@@ -22,8 +22,22 @@ pub(crate) fn exclude_pattern(pattern: Option<&str>) -> anyhow::Result<Option<re
 }
 
 /// `-j`: 0 means one per core.
+/// `-j`: 0 is one job per core; more than `max_jobs` is cut down to it,
+/// with a word on stderr.
 pub(crate) fn jobs(requested: usize) -> usize {
-    if requested == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { requested }
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let limit = pycache_compile::max_jobs();
+    match requested {
+        0 => cores,
+        n if n > limit => {
+            tracing::warn!(
+                "-j {n} is more than {limit} ({} per core on {cores} core(s), at least 16): running {limit} jobs",
+                pycache_compile::JOBS_PER_CORE
+            );
+            limit
+        }
+        n => n,
+    }
 }
 
 pub(crate) fn read_list(file: &PathBuf) -> anyhow::Result<Vec<PathBuf>> {
@@ -142,16 +156,15 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
     let mut out = Out::new();
     match args.format {
         Format::Json => {
-            let mut json = serde_json::to_value(&report)?;
-            if let Some(object) = json.as_object_mut() {
-                if let Some(lines) = packaging.manifest {
-                    object.insert("manifest".to_owned(), serde_json::json!({"file": args.manifest, "caches": lines}));
-                }
-                if let Some(record) = &packaging.record {
-                    object.insert("record".to_owned(), serde_json::to_value(record)?);
-                }
-            }
-            out.json(&json)?;
+            let manifest = packaging
+                .manifest
+                .map(|caches| Manifest { file: args.manifest.as_ref().map(pycache_json::Fs::new), caches });
+            out.json(&Json {
+                files: &report.files,
+                manifest,
+                record: packaging.record.as_ref(),
+                summary: &report.summary,
+            })?;
         }
         Format::Text => {
             print_text(&mut out, global, &report, started.elapsed())?;
@@ -161,6 +174,23 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
     out.flush()?;
     let record_failed = packaging.record.as_ref().is_some_and(|r| !r.failed.is_empty());
     Ok(if report.failed() || record_failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// `--format json`: the report, and what `--manifest` and `--record` did.
+#[derive(serde::Serialize)]
+struct Json<'a> {
+    files: &'a [pycache_compile::FileReport],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    manifest: Option<Manifest<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record: Option<&'a RecordReport>,
+    summary: &'a pycache_compile::Summary,
+}
+
+#[derive(serde::Serialize)]
+struct Manifest<'a> {
+    file: Option<pycache_json::Fs<'a>>,
+    caches: usize,
 }
 
 /// What `--manifest` and `--record` did.
@@ -303,5 +333,11 @@ fn print_text(out: &mut Out, global: &GlobalArgs, report: &Report, elapsed: Dura
         summary.failed,
         elapsed.as_secs_f64()
     ))?;
+    if summary.debris_removed > 0 {
+        out.line(format_args!(
+            "removed {} of cache writes that never finished",
+            count(summary.debris_removed, "temporary file", "temporary files")
+        ))?;
+    }
     Ok(())
 }

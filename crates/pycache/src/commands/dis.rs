@@ -8,7 +8,7 @@ use pycache_marshal::{Pyc, RefTable, read_pyc};
 use serde_json::json;
 
 use crate::cli::{DisArgs, Format};
-use crate::output::Out;
+use crate::output::{Out, WithPaths};
 
 /// Reads a cache file; errors name the file and, for a bad body, the byte.
 pub fn read_cache(path: &Path) -> anyhow::Result<(Vec<u8>, Pyc)> {
@@ -55,11 +55,11 @@ pub fn run(args: DisArgs) -> anyhow::Result<ExitCode> {
         }
         Format::Json => {
             let codes: Vec<_> = decoded.iter().map(|d| pycache_dis::json::disassembly(d, &refs)).collect();
-            out.json(&json!({
-                "file": args.file,
+            let fields = json!({
                 "python": pyc.format.version().to_string(),
                 "code_objects": codes,
-            }))?;
+            });
+            out.json(&WithPaths { fields, paths: vec![("file", Some(args.file.as_path()))] })?;
         }
     }
     out.flush()?;

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::dis::{read_cache, select};
 use crate::cli::{Format, ShowArgs};
-use crate::output::{Out, count};
+use crate::output::{Out, WithPaths, count};
 
 /// How the cache stands against its source.
 struct Freshness {
@@ -97,8 +97,7 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
     match args.format {
         Format::Json => {
             let codes: Vec<_> = views.iter().map(|v| pycache_dis::json::code_info(v, &refs)).collect();
-            out.json(&json!({
-                "file": args.file,
+            let fields = json!({
                 "python": version.to_string(),
                 "magic": header.magic.number(),
                 "header_size": header.len(),
@@ -108,12 +107,13 @@ pub fn run(args: ShowArgs) -> anyhow::Result<ExitCode> {
                 "mtime_utc": mtime.map(utc),
                 "source_size": size,
                 "source_hash": hash_hex,
-                "source": fresh.source,
                 "freshness": fresh.status,
                 "freshness_reason": fresh.reason,
                 "body_size": bytes.len() - header.len(),
                 "code_objects": codes,
-            }))?;
+            });
+            let paths = vec![("file", Some(args.file.as_path())), ("source", fresh.source.as_deref())];
+            out.json(&WithPaths { fields, paths })?;
         }
         Format::Text => {
             out.line(format_args!("File:              {}", args.file.display()))?;
