@@ -2,8 +2,9 @@
 //!
 //! Each is a fact of one interpreter release, learnt from its sources and
 //! checked against the interpreter by `tests/limits.rs` at the limit and one
-//! past it. A later target (3.13 and on) gets its own [`Limits`] value where
-//! its numbers differ; the stages read them from here, never as literals.
+//! past it. Each [`crate::Profile`] holds the value of its releases (a later
+//! target gets its own where its numbers differ); the stages read them from
+//! the target they are given, never as literals.
 
 /// What one CPython release refuses, and where.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,9 +63,6 @@ pub const CPYTHON_3_12: Limits = Limits {
     marshal_depth: 2000,
     static_blocks: 20,
 };
-
-/// The limits of the release this compiler reproduces.
-pub const TARGET: Limits = CPYTHON_3_12;
 
 /// The error messages CPython gives at these limits.
 pub mod message {
