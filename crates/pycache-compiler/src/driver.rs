@@ -57,7 +57,12 @@ fn compile_on_stack(source: &[u8], filename: PyStr, target: Target, optimize: u8
     nesting::check(&module, &shape, &source, target.limits())?;
     check_deadline()?;
     let flags = future::features(&module)?;
-    let folder = fold::Folder { optimize, future_annotations: flags.annotations, warnings: Default::default() };
+    let folder = fold::Folder {
+        limits: target.limits(),
+        optimize,
+        future_annotations: flags.annotations,
+        warnings: Default::default(),
+    };
     folder.module(&mut module)?;
     warnings.append(&mut folder.warnings.into_inner());
     check_deadline()?;
@@ -73,5 +78,5 @@ fn compile_on_stack(source: &[u8], filename: PyStr, target: Target, optimize: u8
 /// graph and assembly.
 fn finish_unit(target: Target, unit: UnitIr<'_>) -> Result<CodeObject, Refusal> {
     let assembly = flowgraph::optimize(target, unit.md, unit.seq, unit.code_flags, unit.nparams)?;
-    assemble::make_code(target.ops(), unit.md, assembly, unit.code_flags, unit.filename)
+    assemble::make_code(target, unit.md, assembly, unit.code_flags, unit.filename)
 }
