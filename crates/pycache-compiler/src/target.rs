@@ -167,10 +167,10 @@ impl Feature {
 /// each branch that has it) and ended with the feature version `until` is
 /// in `release`.
 const fn holds(since: &[Release], until: Option<(u8, u8)>, release: Release) -> bool {
-    if let Some((major, minor)) = until {
-        if !release.before(Release::new(major, minor, 0)) {
-            return false;
-        }
+    if let Some((major, minor)) = until
+        && !release.before(Release::new(major, minor, 0))
+    {
+        return false;
     }
     let mut i = 0;
     let mut older_branch = false;
