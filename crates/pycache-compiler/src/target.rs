@@ -449,4 +449,27 @@ mod tests {
         assert!(Target::parse("3").is_err());
         assert!(Target::parse("3.99").unwrap_err().contains("3.12.1"));
     }
+
+    /// A profile whose release lacks a feature that a stage only has code
+    /// for with it refuses the file, naming the feature, instead of writing
+    /// what another release would; what it does compile is numbered with its
+    /// own version's opcodes.
+    #[test]
+    fn a_profile_without_a_feature_refuses_instead_of_guessing() {
+        static UNVERIFIED: Profile = Profile {
+            releases: &[r(3, 13, 0)],
+            magic: 3571,
+            limits: limits::CPYTHON_3_12,
+            features: FeatureSet::of(r(3, 13, 0)),
+            strings: &crate::marshal::PROCESS_STRINGS_3_12_1,
+        };
+        let target = Target::of(&UNVERIFIED).unwrap();
+        assert!(!target.has(Feature::KwNames) && target.has(Feature::ReturnConst));
+        let refusal = crate::compile(b"f(a=1)\n", "m.py", target, 0).unwrap_err();
+        assert!(refusal.to_string().contains("KwNames"), "{refusal}");
+        let code = crate::compile(b"x = 1\n", "m.py", target, 0).unwrap();
+        let resume = crate::ops::Op::RESUME;
+        assert_eq!(code.code[0], target.ops().byte(resume).unwrap());
+        assert_ne!(target.ops().byte(resume), Target::latest().ops().byte(resume));
+    }
 }

@@ -1,6 +1,5 @@
-//! The stack effects written in `instr.rs` against CPython 3.12's own
-//! `dis.stack_effect`, for every opcode code generation can emit and a
-//! range of arguments.
+//! The stack effects written in `instr.rs` against each verified version's
+//! own `dis.stack_effect`, for every opcode and a range of arguments.
 
 use pycache_compiler::Target;
 use pycache_compiler::instr::stack_effect;
@@ -23,13 +22,23 @@ for name, op in sorted(opcode.opmap.items(), key=lambda kv: kv[1]):
             print(op, -1 if arg is None else arg, int(jump), effect)
 "#;
 
+/// For each feature version with a verified profile: the interpreter of
+/// that version found by discovery, against the newest profile of it.
 #[test]
 fn stack_effects_match_the_interpreter() {
-    let Some(python) = reference(3, 12, "stack_effects_match_the_interpreter") else { return };
-    let out = std::process::Command::new(&python.path).arg("-c").arg(SCRIPT).output().unwrap();
+    let mut versions: Vec<(u8, u8)> = pycache_compiler::target::VERIFIED.iter().map(|p| p.version()).collect();
+    versions.dedup();
+    for (major, minor) in versions {
+        let Some(python) = reference(major, minor, "stack_effects_match_the_interpreter") else { continue };
+        let target = Target::exact(python.version).or_else(|| Target::newest(major, minor)).unwrap();
+        check(&python.path, target, &python.label());
+    }
+}
+
+fn check(python: &std::path::Path, target: Target, label: &str) {
+    let out = std::process::Command::new(python).arg("-c").arg(SCRIPT).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
-    let target = Target::exact(python.version).or_else(|| Target::newest(3, 12)).unwrap();
     let ops = target.ops();
     let mut checked = 0;
     let mut problems = Vec::new();
@@ -43,7 +52,7 @@ fn stack_effects_match_the_interpreter() {
             ours => problems.push(format!("op {op:?} arg {arg} jump {jump}: ours {ours:?}, CPython {effect}")),
         }
     }
-    eprintln!("{checked} stack effects agree with CPython {}", python.label());
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    eprintln!("{checked} stack effects of {target:?} agree with CPython {label}");
+    assert!(problems.is_empty(), "{target:?}:\n{}", problems.join("\n"));
     assert!(checked > 1000);
 }
