@@ -1,42 +1,53 @@
-//! The native backend: pycache's own compiler, for the one interpreter
-//! whose output it reproduces exactly.
+//! The native backend: pycache's own compiler, for the interpreters whose
+//! release it has a verified profile of.
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use pycache_compiler::Target;
 use pycache_python::Interpreter;
 
 use crate::options::Engine;
 
-/// Whether `engine` lets the native compiler serve `interpreter`; `Err`
-/// says why `--engine native` cannot.
-pub(crate) fn serves(engine: Engine, interpreter: &Interpreter) -> Result<bool, String> {
-    match (engine, why_not(interpreter)) {
-        (Engine::Cpython, _) => Ok(false),
-        (_, None) => Ok(true),
-        (Engine::Native, Some(reason)) => Err(format!("the native compiler cannot serve {interpreter}: {reason}")),
-        (Engine::Auto, Some(_)) => Ok(false),
+/// The native compiler's target for `interpreter`, when `engine` lets it
+/// serve that interpreter; `Err` says why `--engine native` cannot.
+pub(crate) fn serves(engine: Engine, interpreter: &Interpreter) -> Result<Option<Target>, String> {
+    match (engine, target_for(interpreter)) {
+        (Engine::Cpython, _) => Ok(None),
+        (_, Ok(target)) => Ok(Some(target)),
+        (Engine::Native, Err(reason)) => Err(format!("the native compiler cannot serve {interpreter}: {reason}")),
+        (Engine::Auto, Err(_)) => Ok(None),
     }
 }
 
-/// Why the native compiler does not reproduce `interpreter`, or `None`
-/// when it does.
-pub fn why_not(interpreter: &Interpreter) -> Option<String> {
-    let (major, minor, micro) = pycache_compiler::PYTHON_VERSION;
+/// The profile the native compiler reproduces `interpreter` with: the one
+/// verified for its exact release. `Err` says why there is none.
+pub fn target_for(interpreter: &Interpreter) -> Result<Target, String> {
     if !interpreter.is_cpython() {
-        return Some(format!("it reproduces CPython only, and this is {}", interpreter.implementation));
+        return Err(format!("it reproduces CPython only, and this is {}", interpreter.implementation));
     }
-    if interpreter.version != pycache_compiler::PYTHON_VERSION {
+    let Some(target) = Target::exact(interpreter.version) else {
         let (a, b, c) = interpreter.version;
-        return Some(format!("it reproduces CPython {major}.{minor}.{micro} byte for byte, and this is {a}.{b}.{c}"));
-    }
-    if interpreter.magic().map(|m| m.number()) != Some(pycache_compiler::MAGIC_NUMBER) {
-        return Some(format!("its magic number is `{}`, not {}", interpreter.magic, pycache_compiler::MAGIC_NUMBER));
+        let verified: Vec<String> =
+            pycache_compiler::target::VERIFIED.iter().flat_map(|p| p.releases.iter()).map(|r| r.to_string()).collect();
+        return Err(format!(
+            "it has no verified profile of CPython {a}.{b}.{c} (it reproduces {} byte for byte)",
+            verified.join(", ")
+        ));
+    };
+    if interpreter.magic().map(|m| m.number()) != Some(target.magic()) {
+        return Err(format!("its magic number is `{}`, not {}", interpreter.magic, target.magic()));
     }
     if !interpreter.fs_encoding.eq_ignore_ascii_case("utf-8") {
-        return Some(format!("its file system encoding is {}, not UTF-8", interpreter.fs_encoding));
+        return Err(format!("its file system encoding is {}, not UTF-8", interpreter.fs_encoding));
     }
-    None
+    Ok(target)
+}
+
+/// Why the native compiler does not reproduce `interpreter`, or `None`
+/// when it does ([`target_for`]'s error).
+pub fn why_not(interpreter: &Interpreter) -> Option<String> {
+    target_for(interpreter).err()
 }
 
 /// Why the native compiler produced no cache for a file.
@@ -70,7 +81,7 @@ pub struct NativeOutput {
     pub warnings: Vec<String>,
 }
 
-/// The marshalled module code of `source`, as the interpreter would
+/// The marshalled module code of `source`, as `target`'s interpreter would
 /// write it after the header, with `filename` as `co_filename`.
 ///
 /// The compile gives up once `deadline` has passed (declined, with the
@@ -78,21 +89,23 @@ pub struct NativeOutput {
 pub fn compile_body(
     source: &[u8],
     filename: &Path,
+    target: Target,
     level: u8,
     deadline: Option<std::time::Instant>,
 ) -> Result<NativeOutput, Declined> {
-    let compiled = pycache_compiler::compile_path_until(source, filename.as_os_str().as_bytes(), level, deadline)
-        .map_err(|refusal| Declined {
-            reason: refusal.to_string(),
-            syntax: refusal.kind == pycache_compiler::RefusalKind::Syntax,
-            timed_out: refusal.kind == pycache_compiler::RefusalKind::Timeout,
-            cpython: refusal.exception.map(|exception| CpythonError {
-                exception: exception.to_owned(),
-                message: refusal.message.clone(),
-                lineno: refusal.line.map(|(line, _)| line),
-            }),
-        })?;
-    let body = pycache_compiler::marshal::marshal_code(&compiled.code).map_err(|err| match err {
+    let compiled =
+        pycache_compiler::compile_path_until(source, filename.as_os_str().as_bytes(), target, level, deadline)
+            .map_err(|refusal| Declined {
+                reason: refusal.to_string(),
+                syntax: refusal.kind == pycache_compiler::RefusalKind::Syntax,
+                timed_out: refusal.kind == pycache_compiler::RefusalKind::Timeout,
+                cpython: refusal.exception.map(|exception| CpythonError {
+                    exception: exception.to_owned(),
+                    message: refusal.message.clone(),
+                    lineno: refusal.line.map(|(line, _)| line),
+                }),
+            })?;
+    let body = compiled.marshal().map_err(|err| match err {
         // py_compile compiles, then marshal refuses: the same ValueError.
         pycache_compiler::marshal::MarshalError::TooDeep { .. } => {
             let message = pycache_compiler::limits::message::MARSHAL_DEPTH;

@@ -36,8 +36,9 @@ struct TargetPlan<'a> {
     label: String,
     scheme: pycache_pyc::CacheScheme,
     expect: Expectation,
-    /// The native compiler serves this interpreter.
-    native: bool,
+    /// The native compiler's profile of this interpreter's release, when
+    /// the native compiler serves it.
+    native: Option<pycache_compiler::Target>,
 }
 
 /// The levels of one source that one interpreter must compile.
@@ -487,12 +488,14 @@ fn compile_one(
     };
     let filename = recorded_name(options, plan, source);
     let mut declined = None;
-    if plan.native {
+    if let Some(native_target) = plan.native {
         // --timeout bounds the native compiles of one file as it bounds a
         // worker's: all its levels together.
         let deadline = options.timeout.map(|t| std::time::Instant::now() + t);
-        let outputs: Result<Vec<native::NativeOutput>, native::Declined> =
-            levels.iter().map(|(level, _)| native::compile_body(&bytes, &filename, *level, deadline)).collect();
+        let outputs: Result<Vec<native::NativeOutput>, native::Declined> = levels
+            .iter()
+            .map(|(level, _)| native::compile_body(&bytes, &filename, native_target, *level, deadline))
+            .collect();
         // The interpreter prints its warnings with the source line and in
         // its own words; under `auto` it compiles the (few) files that
         // warn, so that what the user sees is exactly what compileall shows.

@@ -23,6 +23,7 @@ fn main() {
     let mut optimize = 0u8;
     let mut show = 10usize;
     let mut python = String::from("python3.12");
+    let target = pycache_compiler::Target::newest(3, 12).expect("a 3.12 profile");
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -71,7 +72,7 @@ fn main() {
     for (path, theirs) in files.iter().zip(&reference) {
         let source = std::fs::read(path).unwrap();
         let name = path.display().to_string();
-        let result = std::panic::catch_unwind(|| pycache_compiler::compile(&source, &name, optimize));
+        let result = std::panic::catch_unwind(|| pycache_compiler::compile(&source, &name, target, optimize));
         match result {
             Err(_) => panics.push(name),
             Ok(Err(refusal)) => {

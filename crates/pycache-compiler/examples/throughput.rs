@@ -1,8 +1,11 @@
-//! Native compile throughput against CPython 3.12's own `compile()`, one
-//! core each, on the same files in the same run.
+//! Native compile throughput against CPython's own `compile()`, one core
+//! each, on the same files in the same run.
 //!
 //!     cargo run --release -p pycache-compiler --example throughput -- \
-//!         [--python python3.12] [--rounds 3] [--native-only] PATHS...
+//!         [--target 3.12] [--python python3.12] [--rounds 3] [--native-only] PATHS...
+//!
+//! `--target` picks the native profile (a version such as 3.12, or a
+//! release such as 3.12.1); by default, the newest verified one.
 //!
 //! Both sides read every file into memory first, then time only the
 //! compiles: the native side `compile` and `compile` + `marshal_code`,
@@ -47,10 +50,15 @@ fn main() {
     let mut python = "python3.12".to_owned();
     let mut rounds = 3usize;
     let mut native_only = false;
+    let mut target = pycache_compiler::Target::latest();
     let mut files = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
+            "--target" => {
+                let spec = args.next().expect("--target needs a version");
+                target = pycache_compiler::Target::parse(&spec).unwrap_or_else(|e| panic!("{e}"));
+            }
             "--python" => python = args.next().expect("--python needs a value"),
             "--native-only" => native_only = true,
             "--rounds" => rounds = args.next().and_then(|r| r.parse().ok()).expect("--rounds needs a number"),
@@ -61,7 +69,8 @@ fn main() {
         files.iter().map(|f| (f.display().to_string(), std::fs::read(f).unwrap())).collect();
     // Keep only what both compile: the native side decides here, CPython's
     // refusals are syntax errors the native side refuses too.
-    let sources: Vec<_> = sources.into_iter().filter(|(n, s)| pycache_compiler::compile(s, n, 0).is_ok()).collect();
+    let sources: Vec<_> =
+        sources.into_iter().filter(|(n, s)| pycache_compiler::compile(s, n, target, 0).is_ok()).collect();
     let bytes: usize = sources.iter().map(|(_, s)| s.len()).sum();
     let mb = bytes as f64 / 1e6;
 
@@ -70,13 +79,13 @@ fn main() {
     for _ in 0..rounds {
         let start = Instant::now();
         for (name, src) in &sources {
-            std::hint::black_box(pycache_compiler::compile(src, name, 0).unwrap());
+            std::hint::black_box(pycache_compiler::compile(src, name, target, 0).unwrap());
         }
         best_compile = best_compile.min(start.elapsed().as_secs_f64());
         let start = Instant::now();
         for (name, src) in &sources {
-            let code = pycache_compiler::compile(src, name, 0).unwrap();
-            std::hint::black_box(pycache_compiler::marshal::marshal_code(&code).unwrap());
+            let code = pycache_compiler::compile(src, name, target, 0).unwrap();
+            std::hint::black_box(pycache_compiler::marshal::marshal_code(&code, target).unwrap());
         }
         best_both = best_both.min(start.elapsed().as_secs_f64());
     }

@@ -12,6 +12,7 @@ mod sources;
 use sources::collect;
 
 fn main() {
+    let target = pycache_compiler::Target::latest();
     let mut files = Vec::new();
     for a in std::env::args().skip(1) {
         collect(Path::new(&a), &mut files);
@@ -19,7 +20,7 @@ fn main() {
     for file in files {
         let source = std::fs::read(&file).unwrap();
         let name = file.display().to_string();
-        if let Ok(compiled) = pycache_compiler::compile_path_warned(&source, name.as_bytes(), 0) {
+        if let Ok(compiled) = pycache_compiler::compile_path_warned(&source, name.as_bytes(), target, 0) {
             for w in compiled.warnings {
                 println!("{name}\t{}\t{}\t{}", w.category.name(), w.lineno, w.message);
             }

@@ -2,25 +2,34 @@
 //! (with `EXTENDED_ARG` prefixes and zeroed inline caches), the 3.11+
 //! location table, the exception table, and the code object's names.
 
-use crate::code::{CodeObject, Constant, PyStr, kind};
-use crate::codegen::Metadata;
-use crate::error::Result;
-use crate::flowgraph::FinalInstr;
+use crate::code::{CodeObject, PyStr, kind};
+use crate::error::{Refusal, Result};
 use crate::instr::*;
+use crate::ir::{Assembly, FinalInstr, Metadata};
+use crate::ops::OpTable;
+use crate::target::Target;
 
-fn write_instr(out: &mut Vec<u8>, op: u16, arg: i32, size: usize) {
-    let caches = usize::from(CACHE_ENTRIES[usize::from(op)]);
+/// The bytes of one instruction in the version's numbering: its
+/// `EXTENDED_ARG` prefixes, itself, its zeroed inline cache.
+fn write_instr(ops: &OpTable, out: &mut Vec<u8>, op: Op, arg: i32, size: usize) -> Result<()> {
+    let byte = |op: Op| {
+        ops.byte(op).ok_or_else(|| {
+            Refusal::internal(format!("{} is not an instruction of {}.{}", op.name(), ops.version.0, ops.version.1))
+        })
+    };
+    let caches = usize::from(ops.cache_entries(op));
     let words = size - caches;
     for shift in (1..words).rev() {
-        out.push(EXTENDED_ARG as u8);
+        out.push(byte(EXTENDED_ARG)?);
         out.push(((arg >> (8 * shift)) & 0xFF) as u8);
     }
-    out.push(op as u8);
+    out.push(byte(op)?);
     out.push((arg & 0xFF) as u8);
     for _ in 0..caches {
-        out.push(CACHE as u8);
+        out.push(byte(CACHE)?);
         out.push(0);
     }
+    Ok(())
 }
 
 fn write_varint(out: &mut Vec<u8>, mut val: u32) {
@@ -102,7 +111,7 @@ impl Locations {
     }
 }
 
-fn location_table(instrs: &[FinalInstr], firstlineno: i32) -> Vec<u8> {
+fn location_table(ops: &OpTable, instrs: &[FinalInstr], firstlineno: i32) -> Vec<u8> {
     let mut table = Locations { out: Vec::new(), lineno: firstlineno };
     let mut loc = NO_LOCATION;
     let mut size = 0;
@@ -112,7 +121,7 @@ fn location_table(instrs: &[FinalInstr], firstlineno: i32) -> Vec<u8> {
             loc = instr.loc;
             size = 0;
         }
-        size += instr_size(instr.op, instr.arg);
+        size += ops.instr_size(instr.op, instr.arg);
     }
     table.emit(loc, size);
     table.out
@@ -128,7 +137,7 @@ fn except_item(out: &mut Vec<u8>, value: u32, mut msb: u8) {
     out.push((value & 0x3F) as u8 | msb);
 }
 
-fn exception_table(instrs: &[FinalInstr]) -> Vec<u8> {
+fn exception_table(ops: &OpTable, instrs: &[FinalInstr]) -> Vec<u8> {
     let mut out = Vec::new();
     let emit = |out: &mut Vec<u8>, start: usize, end: usize, handler: (i32, i32, bool)| {
         let (target, startdepth, lasti) = handler;
@@ -153,7 +162,7 @@ fn exception_table(instrs: &[FinalInstr]) -> Vec<u8> {
             start = offset;
             handler = instr.handler;
         }
-        offset += instr_size(instr.op, instr.arg);
+        offset += ops.instr_size(instr.op, instr.arg);
     }
     if handler.0 >= 0 {
         emit(&mut out, start, offset, handler);
@@ -161,23 +170,24 @@ fn exception_table(instrs: &[FinalInstr]) -> Vec<u8> {
     out
 }
 
-/// Builds the code object from the unit's metadata and final instructions.
+/// Builds the code object from the unit's metadata and final instructions,
+/// numbered as the target's version numbers them.
 pub fn make_code(
+    target: Target,
     md: &Metadata,
-    consts: Vec<Constant>,
-    maxdepth: i32,
-    instrs: &[FinalInstr],
-    nlocalsplus: usize,
+    assembly: Assembly,
     code_flags: u32,
     filename: PyStr,
 ) -> Result<CodeObject> {
-    let mut code = Vec::new();
-    for instr in instrs {
-        let size = instr_size(instr.op, instr.arg);
-        write_instr(&mut code, instr.op, instr.arg, size);
+    let ops = target.ops();
+    let Assembly { consts, maxdepth, instrs, nlocalsplus } = assembly;
+    let mut code = Vec::with_capacity(instrs.len() * 2);
+    for instr in &instrs {
+        let size = ops.instr_size(instr.op, instr.arg);
+        write_instr(ops, &mut code, instr.op, instr.arg, size)?;
     }
-    let linetable = location_table(instrs, md.firstlineno);
-    let exceptiontable = exception_table(instrs);
+    let linetable = location_table(ops, &instrs, md.firstlineno);
+    let exceptiontable = exception_table(ops, &instrs);
 
     let mut names = vec![PyStr::default(); nlocalsplus];
     let mut kinds = vec![0u8; nlocalsplus];
@@ -246,8 +256,13 @@ mod tests {
 
     #[test]
     fn extended_args_come_first() {
+        let ops = OpTable::for_version(3, 12).unwrap();
         let mut out = Vec::new();
-        write_instr(&mut out, LOAD_CONST, 0x1234, 2);
-        assert_eq!(out, vec![EXTENDED_ARG as u8, 0x12, LOAD_CONST as u8, 0x34]);
+        write_instr(ops, &mut out, LOAD_CONST, 0x1234, 2).unwrap();
+        assert_eq!(out, vec![144, 0x12, 100, 0x34]);
+        let mut out = Vec::new();
+        write_instr(ops, &mut out, LOAD_GLOBAL, 1, 5).unwrap();
+        assert_eq!(out, vec![116, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert!(write_instr(ops, &mut Vec::new(), JUMP, 1, 1).is_err());
     }
 }

@@ -1,11 +1,14 @@
-//! Instructions as code generation and the flow graph see them: an opcode
-//! (real or pseudo), an argument (a label for jumps), and a location.
+//! Instructions as code generation and the flow graph see them: a
+//! symbolic opcode ([`Op`], real or pseudo), an argument (a label for
+//! jumps), and a location; what each opcode does to control flow and to
+//! the stack.
 //!
-//! The opcode numbers are generated from the interpreter (`generated/`);
-//! the stack effects are written here and checked against
-//! `dis.stack_effect` of CPython 3.12 by a test.
+//! Opcode numbers are not here: each version's come from its table
+//! ([`crate::ops::OpTable`]) at assembly. The stack effects are written here
+//! and checked against the interpreter's `dis.stack_effect` by a test.
 
-pub use crate::generated::opcodes::*;
+pub use crate::ops::Op::{self, *};
+use crate::target::Target;
 
 /// A source range; `lineno == -1` means none (an artificial instruction).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,24 +38,12 @@ impl Loc {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Instr {
-    pub op: u16,
+    pub op: Op,
     pub arg: i32,
     pub loc: Loc,
 }
 
-pub fn has_arg(op: u16) -> bool {
-    HAS_ARG.binary_search(&op).is_ok()
-}
-
-pub fn has_const(op: u16) -> bool {
-    HAS_CONST.contains(&op)
-}
-
-pub fn is_pseudo(op: u16) -> bool {
-    (MIN_PSEUDO_OPCODE..=MAX_PSEUDO_OPCODE).contains(&op)
-}
-
-pub fn is_jump(op: u16) -> bool {
+pub fn is_jump(op: Op) -> bool {
     matches!(
         op,
         FOR_ITER
@@ -69,40 +60,34 @@ pub fn is_jump(op: u16) -> bool {
     )
 }
 
-pub fn is_block_push(op: u16) -> bool {
+pub fn is_block_push(op: Op) -> bool {
     matches!(op, SETUP_FINALLY | SETUP_CLEANUP | SETUP_WITH)
 }
 
-pub fn has_target(op: u16) -> bool {
+pub fn has_target(op: Op) -> bool {
     is_jump(op) || is_block_push(op)
 }
 
-pub fn is_scope_exit(op: u16) -> bool {
+pub fn is_scope_exit(op: Op) -> bool {
     matches!(op, RETURN_VALUE | RETURN_CONST | RAISE_VARARGS | RERAISE)
 }
 
-pub fn is_unconditional_jump(op: u16) -> bool {
+pub fn is_unconditional_jump(op: Op) -> bool {
     matches!(op, JUMP | JUMP_NO_INTERRUPT | JUMP_FORWARD | JUMP_BACKWARD | JUMP_BACKWARD_NO_INTERRUPT)
 }
 
-pub fn is_terminator(op: u16) -> bool {
+pub fn is_terminator(op: Op) -> bool {
     is_jump(op) || is_scope_exit(op)
 }
 
-pub fn is_backwards_jump(op: u16) -> bool {
+pub fn is_backwards_jump(op: Op) -> bool {
     matches!(op, JUMP_BACKWARD | JUMP_BACKWARD_NO_INTERRUPT)
 }
 
-/// Code units the instruction takes: its `EXTENDED_ARG` prefixes, itself
-/// and its inline cache.
-pub fn instr_size(op: u16, arg: i32) -> usize {
-    let extended = usize::from(arg > 0xFF_FFFF) + usize::from(arg > 0xFFFF) + usize::from(arg > 0xFF);
-    extended + 1 + usize::from(CACHE_ENTRIES[usize::from(op)])
-}
-
 /// The net effect on the stack, on the branch taken (`jump`) or not.
-/// `None` for opcodes code generation never emits.
-pub fn stack_effect(op: u16, arg: i32, jump: bool) -> Option<i32> {
+/// `None` for opcodes code generation never emits. These are 3.12's; a
+/// version whose effects differ branches on its features here.
+pub fn stack_effect(_target: Target, op: Op, arg: i32, jump: bool) -> Option<i32> {
     let bit = |mask: i32| i32::from(arg & mask != 0);
     Some(match op {
         NOP
@@ -178,22 +163,124 @@ pub fn stack_effect(op: u16, arg: i32, jump: bool) -> Option<i32> {
     })
 }
 
+/// `CALL_INTRINSIC_1`'s arguments (the same in every version's table so
+/// far: a test checks them against each).
+pub const INTRINSIC_1_INVALID: u32 = 0;
+pub const INTRINSIC_PRINT: u32 = 1;
+pub const INTRINSIC_IMPORT_STAR: u32 = 2;
+pub const INTRINSIC_STOPITERATION_ERROR: u32 = 3;
+pub const INTRINSIC_ASYNC_GEN_WRAP: u32 = 4;
+pub const INTRINSIC_UNARY_POSITIVE: u32 = 5;
+pub const INTRINSIC_LIST_TO_TUPLE: u32 = 6;
+pub const INTRINSIC_TYPEVAR: u32 = 7;
+pub const INTRINSIC_PARAMSPEC: u32 = 8;
+pub const INTRINSIC_TYPEVARTUPLE: u32 = 9;
+pub const INTRINSIC_SUBSCRIPT_GENERIC: u32 = 10;
+pub const INTRINSIC_TYPEALIAS: u32 = 11;
+/// `CALL_INTRINSIC_2`'s arguments.
+pub const INTRINSIC_2_INVALID: u32 = 0;
+pub const INTRINSIC_PREP_RERAISE_STAR: u32 = 1;
+pub const INTRINSIC_TYPEVAR_WITH_BOUND: u32 = 2;
+pub const INTRINSIC_TYPEVAR_WITH_CONSTRAINTS: u32 = 3;
+pub const INTRINSIC_SET_FUNCTION_TYPE_PARAMS: u32 = 4;
+
+/// `BINARY_OP`'s arguments (`opcode._nb_ops`).
+pub const NB_ADD: u32 = 0;
+pub const NB_AND: u32 = 1;
+pub const NB_FLOOR_DIVIDE: u32 = 2;
+pub const NB_LSHIFT: u32 = 3;
+pub const NB_MATRIX_MULTIPLY: u32 = 4;
+pub const NB_MULTIPLY: u32 = 5;
+pub const NB_REMAINDER: u32 = 6;
+pub const NB_OR: u32 = 7;
+pub const NB_POWER: u32 = 8;
+pub const NB_RSHIFT: u32 = 9;
+pub const NB_SUBTRACT: u32 = 10;
+pub const NB_TRUE_DIVIDE: u32 = 11;
+pub const NB_XOR: u32 = 12;
+pub const NB_INPLACE_ADD: u32 = 13;
+pub const NB_INPLACE_AND: u32 = 14;
+pub const NB_INPLACE_FLOOR_DIVIDE: u32 = 15;
+pub const NB_INPLACE_LSHIFT: u32 = 16;
+pub const NB_INPLACE_MATRIX_MULTIPLY: u32 = 17;
+pub const NB_INPLACE_MULTIPLY: u32 = 18;
+pub const NB_INPLACE_REMAINDER: u32 = 19;
+pub const NB_INPLACE_OR: u32 = 20;
+pub const NB_INPLACE_POWER: u32 = 21;
+pub const NB_INPLACE_RSHIFT: u32 = 22;
+pub const NB_INPLACE_SUBTRACT: u32 = 23;
+pub const NB_INPLACE_TRUE_DIVIDE: u32 = 24;
+pub const NB_INPLACE_XOR: u32 = 25;
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn sizes_count_extended_args_and_caches() {
-        assert_eq!(instr_size(NOP, 0), 1);
-        assert_eq!(instr_size(LOAD_CONST, 300), 2);
-        assert_eq!(instr_size(LOAD_ATTR, 0), 10);
-        assert_eq!(instr_size(CALL, 0x1_0000), 6);
-    }
-
-    #[test]
     fn opcode_classes() {
-        assert!(has_arg(LOAD_CONST) && !has_arg(POP_TOP) && has_arg(JUMP));
         assert!(is_terminator(RETURN_VALUE) && is_terminator(JUMP) && !is_terminator(POP_TOP));
         assert!(has_target(SETUP_FINALLY) && !is_jump(SETUP_FINALLY));
+    }
+
+    /// The argument numbers above are each version's own: every name is at
+    /// its number in each table that has it.
+    #[test]
+    fn argument_numbers_match_every_table() {
+        let ours: &[(&str, u32)] = &[
+            ("INTRINSIC_PRINT", INTRINSIC_PRINT),
+            ("INTRINSIC_IMPORT_STAR", INTRINSIC_IMPORT_STAR),
+            ("INTRINSIC_STOPITERATION_ERROR", INTRINSIC_STOPITERATION_ERROR),
+            ("INTRINSIC_ASYNC_GEN_WRAP", INTRINSIC_ASYNC_GEN_WRAP),
+            ("INTRINSIC_UNARY_POSITIVE", INTRINSIC_UNARY_POSITIVE),
+            ("INTRINSIC_LIST_TO_TUPLE", INTRINSIC_LIST_TO_TUPLE),
+            ("INTRINSIC_TYPEVAR", INTRINSIC_TYPEVAR),
+            ("INTRINSIC_PARAMSPEC", INTRINSIC_PARAMSPEC),
+            ("INTRINSIC_TYPEVARTUPLE", INTRINSIC_TYPEVARTUPLE),
+            ("INTRINSIC_SUBSCRIPT_GENERIC", INTRINSIC_SUBSCRIPT_GENERIC),
+            ("INTRINSIC_TYPEALIAS", INTRINSIC_TYPEALIAS),
+        ];
+        let ours2: &[(&str, u32)] = &[
+            ("INTRINSIC_PREP_RERAISE_STAR", INTRINSIC_PREP_RERAISE_STAR),
+            ("INTRINSIC_TYPEVAR_WITH_BOUND", INTRINSIC_TYPEVAR_WITH_BOUND),
+            ("INTRINSIC_TYPEVAR_WITH_CONSTRAINTS", INTRINSIC_TYPEVAR_WITH_CONSTRAINTS),
+            ("INTRINSIC_SET_FUNCTION_TYPE_PARAMS", INTRINSIC_SET_FUNCTION_TYPE_PARAMS),
+        ];
+        let nb: &[(&str, u32)] = &[
+            ("NB_ADD", NB_ADD),
+            ("NB_AND", NB_AND),
+            ("NB_FLOOR_DIVIDE", NB_FLOOR_DIVIDE),
+            ("NB_LSHIFT", NB_LSHIFT),
+            ("NB_MATRIX_MULTIPLY", NB_MATRIX_MULTIPLY),
+            ("NB_MULTIPLY", NB_MULTIPLY),
+            ("NB_REMAINDER", NB_REMAINDER),
+            ("NB_OR", NB_OR),
+            ("NB_POWER", NB_POWER),
+            ("NB_RSHIFT", NB_RSHIFT),
+            ("NB_SUBTRACT", NB_SUBTRACT),
+            ("NB_TRUE_DIVIDE", NB_TRUE_DIVIDE),
+            ("NB_XOR", NB_XOR),
+            ("NB_INPLACE_ADD", NB_INPLACE_ADD),
+            ("NB_INPLACE_AND", NB_INPLACE_AND),
+            ("NB_INPLACE_FLOOR_DIVIDE", NB_INPLACE_FLOOR_DIVIDE),
+            ("NB_INPLACE_LSHIFT", NB_INPLACE_LSHIFT),
+            ("NB_INPLACE_MATRIX_MULTIPLY", NB_INPLACE_MATRIX_MULTIPLY),
+            ("NB_INPLACE_MULTIPLY", NB_INPLACE_MULTIPLY),
+            ("NB_INPLACE_REMAINDER", NB_INPLACE_REMAINDER),
+            ("NB_INPLACE_OR", NB_INPLACE_OR),
+            ("NB_INPLACE_POWER", NB_INPLACE_POWER),
+            ("NB_INPLACE_RSHIFT", NB_INPLACE_RSHIFT),
+            ("NB_INPLACE_SUBTRACT", NB_INPLACE_SUBTRACT),
+            ("NB_INPLACE_TRUE_DIVIDE", NB_INPLACE_TRUE_DIVIDE),
+            ("NB_INPLACE_XOR", NB_INPLACE_XOR),
+        ];
+        for table in pycache_opcode::tables().iter().filter(|t| t.version >= (3, 12)) {
+            let at = |list: &[&str], name: &str| list.iter().position(|n| *n == name).map(|i| i as u32);
+            let nb_names: Vec<&str> = table.nb_ops.iter().map(|(n, _)| *n).collect();
+            for (list, names) in [(table.intrinsic_1, ours), (table.intrinsic_2, ours2), (&nb_names[..], nb)] {
+                for &(name, number) in names {
+                    assert_eq!(at(list, name), Some(number), "{name} in {:?}", table.version);
+                }
+            }
+        }
     }
 }

@@ -1,12 +1,18 @@
-//! A native compiler from Python source to CPython 3.12 bytecode.
+//! A native compiler from Python source to CPython bytecode, for the
+//! releases listed in [`target::VERIFIED`] (CPython 3.12.1 today).
 //!
 //! The stages follow CPython's own, and carry their names so that a reader
 //! can cross-reference them: parsing (ruff's parser, lowered to a
 //! CPython-shaped AST in `lower`), future flags (`future`), AST constant
 //! folding (`fold`), the symbol table (`symtable`), code generation into
 //! pseudo-instructions (`codegen`), control-flow-graph optimisation
-//! (`flowgraph`), assembly (`assemble`), and marshalling (`marshal`). The
-//! goal is exactness: the bytes written equal what CPython 3.12's
+//! (`flowgraph`), assembly (`assemble`), and marshalling (`marshal`). One
+//! driver (`driver.rs`) runs them in that order; the types they hand each
+//! other live in modules of their own (`ast`, `ir`, `instr`, `code`), so
+//! each stage depends only on those beneath it. Every stage reads what
+//! differs between versions from the [`Target`] it is given.
+//!
+//! The goal is exactness: the bytes written equal what the target release's
 //! `py_compile` writes for the same file, or the file is refused with a
 //! reason ([`Refusal`]) so that the caller can fall back to the
 //! interpreter.
@@ -19,22 +25,27 @@ mod assemble;
 pub mod ast;
 pub mod code;
 mod codegen;
+mod driver;
 mod error;
 mod flowgraph;
 mod fold;
 mod future;
 mod generated;
 pub mod instr;
+mod ir;
 pub mod limits;
 mod lower;
 pub mod marshal;
 mod nesting;
+pub mod ops;
 mod source;
 pub mod symtable;
+pub mod target;
 mod unparse;
 mod warning;
 
 pub use error::{Refusal, RefusalKind};
+pub use target::{Feature, Profile, Release, Target};
 pub use warning::{Category, Warning};
 
 /// Maps keyed by names and small values: a fast hash, with no need to
@@ -42,39 +53,41 @@ pub use warning::{Category, Warning};
 pub(crate) type FxIndexMap<K, V> = indexmap::IndexMap<K, V, rustc_hash::FxBuildHasher>;
 pub(crate) type FxIndexSet<K> = indexmap::IndexSet<K, rustc_hash::FxBuildHasher>;
 
-/// The one interpreter whose output this compiler reproduces, byte for
-/// byte: other 3.12 releases changed the compiler in small ways, and only
-/// this one is checked by the differential tests.
-pub const PYTHON_VERSION: (u8, u8, u8) = (3, 12, 1);
-
-/// The magic number of [`PYTHON_VERSION`]'s caches.
-pub const MAGIC_NUMBER: u16 = 3531;
-
 use code::{CodeObject, PyStr};
 
-/// Compiles the bytes of a source file, as `compile(source, filename,
-/// 'exec', optimize=optimize)` does in CPython 3.12.
-pub fn compile(source: &[u8], filename: &str, optimize: u8) -> Result<CodeObject, Refusal> {
-    compile_as(source, PyStr::new(filename), optimize).map(|out| out.code)
+/// Compiles the bytes of a source file for `target`, as `compile(source,
+/// filename, 'exec', optimize=optimize)` does in that release.
+pub fn compile(source: &[u8], filename: &str, target: Target, optimize: u8) -> Result<CodeObject, Refusal> {
+    driver::compile(source, PyStr::new(filename), target, optimize).map(|out| out.code)
 }
 
 /// Like [`compile`], for a file name given as the bytes of a path: the
 /// name recorded is what a UTF-8 file system encoding with
 /// `surrogateescape` makes of them, as in CPython on Linux.
-pub fn compile_path(source: &[u8], filename: &[u8], optimize: u8) -> Result<CodeObject, Refusal> {
-    compile_path_warned(source, filename, optimize).map(|out| out.code)
+pub fn compile_path(source: &[u8], filename: &[u8], target: Target, optimize: u8) -> Result<CodeObject, Refusal> {
+    compile_path_warned(source, filename, target, optimize).map(|out| out.code)
 }
 
-/// A compiled module and the warnings CPython would print compiling it.
+/// A compiled module, the warnings CPython would print compiling it, and
+/// the target it was compiled for.
 #[derive(Debug)]
 pub struct Compiled {
     pub code: CodeObject,
     pub warnings: Vec<Warning>,
+    pub target: Target,
+}
+
+impl Compiled {
+    /// The last stage: the marshal stream the target writes after a cache's
+    /// header.
+    pub fn marshal(&self) -> Result<Vec<u8>, marshal::MarshalError> {
+        marshal::marshal_code(&self.code, self.target)
+    }
 }
 
 /// [`compile_path`], with the warnings.
-pub fn compile_path_warned(source: &[u8], filename: &[u8], optimize: u8) -> Result<Compiled, Refusal> {
-    compile_as(source, fs_decode(filename), optimize)
+pub fn compile_path_warned(source: &[u8], filename: &[u8], target: Target, optimize: u8) -> Result<Compiled, Refusal> {
+    driver::compile(source, fs_decode(filename), target, optimize)
 }
 
 /// [`compile_path_warned`], given up at `deadline` with a
@@ -82,18 +95,19 @@ pub fn compile_path_warned(source: &[u8], filename: &[u8], optimize: u8) -> Resu
 pub fn compile_path_until(
     source: &[u8],
     filename: &[u8],
+    target: Target,
     optimize: u8,
     deadline: Option<std::time::Instant>,
 ) -> Result<Compiled, Refusal> {
     DEADLINE.with(|d| d.set(deadline));
-    let out = compile_as(source, fs_decode(filename), optimize);
+    let out = driver::compile(source, fs_decode(filename), target, optimize);
     DEADLINE.with(|d| d.set(None));
     out
 }
 
 thread_local! {
     /// When the compile running on this thread must give up.
-    static DEADLINE: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
+    pub(crate) static DEADLINE: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
 }
 
 /// A refusal once the deadline of the compile on this thread has passed:
@@ -131,55 +145,6 @@ fn fs_decode(bytes: &[u8]) -> PyStr {
         points.extend(chunk.invalid().iter().map(|&b| 0xDC00 + b as u32));
     }
     PyStr::from_code_points(points)
-}
-
-/// The stack the stages run on. They recurse over the tree, which the
-/// limits checked first keep within a few thousand levels (a 64 MiB stack
-/// holds ten times what the deepest file CPython accepts needs, in a debug
-/// build); ruff's tree of a rejected file can be far deeper, and dropping
-/// it takes a few dozen bytes of stack per level, hence the share per
-/// source byte. The stack is reserved, not touched, so what is not used
-/// costs nothing.
-const STACK_BASE: usize = 64 << 20;
-const STACK_PER_SOURCE_BYTE: usize = 64;
-
-fn compile_as(source: &[u8], filename: PyStr, optimize: u8) -> Result<Compiled, Refusal> {
-    let deadline = DEADLINE.with(|d| d.get());
-    let stack = STACK_BASE.saturating_add(source.len().saturating_mul(STACK_PER_SOURCE_BYTE));
-    // stacker runs the closure on this thread, so the deadline carries over.
-    let run = std::panic::AssertUnwindSafe(|| {
-        stacker::grow(stack, || {
-            DEADLINE.with(|d| d.set(deadline));
-            compile_on_stack(source, filename, optimize)
-        })
-    });
-    // A panic is a bug of ours: the file is declined, and the run goes on.
-    std::panic::catch_unwind(run).unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        Err(Refusal::internal(format!("the native compiler panicked: {what}")))
-    })
-}
-
-fn compile_on_stack(source: &[u8], filename: PyStr, optimize: u8) -> Result<Compiled, Refusal> {
-    let source = source::Source::decode(source)?;
-    let (mut module, mut warnings, shape) = lower::parse(&source)?;
-    nesting::check(&module, &shape, &source, &limits::TARGET)?;
-    check_deadline()?;
-    let flags = future::features(&module)?;
-    let folder = fold::Folder { optimize, future_annotations: flags.annotations, warnings: Default::default() };
-    folder.module(&mut module)?;
-    warnings.append(&mut folder.warnings.into_inner());
-    check_deadline()?;
-    let mut st = symtable::build(&module, flags.annotations)?;
-    check_deadline()?;
-    let mut compiler = codegen::Compiler::new(&mut st, filename, optimize, flags);
-    let code = compiler.module(&module)?;
-    warnings.append(&mut compiler.warnings);
-    Ok(Compiled { code, warnings })
 }
 
 #[cfg(test)]

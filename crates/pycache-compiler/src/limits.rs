@@ -2,8 +2,9 @@
 //!
 //! Each is a fact of one interpreter release, learnt from its sources and
 //! checked against the interpreter by `tests/limits.rs` at the limit and one
-//! past it. A later target (3.13 and on) gets its own [`Limits`] value where
-//! its numbers differ; the stages read them from here, never as literals.
+//! past it. Each [`crate::Profile`] holds the value of its releases (a later
+//! target gets its own where its numbers differ); the stages read them from
+//! the target they are given, never as literals.
 
 /// What one CPython release refuses, and where.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,18 @@ pub struct Limits {
     pub marshal_depth: usize,
     /// Blocks (loops, try, with) nested in one function (`CO_MAXBLOCKS`).
     pub static_blocks: usize,
+    /// Constant folding leaves unfolded an integer result wider than this
+    /// many bits (`MAX_INT_SIZE`).
+    pub fold_int_bits: u64,
+    /// It leaves unfolded a repeated tuple longer than this
+    /// (`MAX_COLLECTION_SIZE`).
+    pub fold_collection_size: usize,
+    /// It leaves unfolded a repeated str or bytes longer than this
+    /// (`MAX_STR_SIZE`).
+    pub fold_str_size: usize,
+    /// It leaves unfolded a repeated tuple whose items, nested ones
+    /// counted, would be more than this (`MAX_TOTAL_ITEMS`).
+    pub fold_total_items: i64,
 }
 
 /// CPython 3.12.1.
@@ -61,10 +74,11 @@ pub const CPYTHON_3_12: Limits = Limits {
     int_max_str_digits: 4300,
     marshal_depth: 2000,
     static_blocks: 20,
+    fold_int_bits: 128,
+    fold_collection_size: 256,
+    fold_str_size: 4096,
+    fold_total_items: 1024,
 };
-
-/// The limits of the release this compiler reproduces.
-pub const TARGET: Limits = CPYTHON_3_12;
 
 /// The error messages CPython gives at these limits.
 pub mod message {

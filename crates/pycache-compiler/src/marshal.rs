@@ -98,6 +98,28 @@ mod tables;
 mod unmarshal;
 
 use crate::code::CodeObject;
+use crate::target::Target;
+
+/// What a fresh `py_compile` process of one release has interned before it
+/// compiles anything (generated from the interpreter by `gen_tables.py`).
+#[derive(Debug)]
+pub struct ProcessStrings {
+    /// One-character strings, other than letters, digits and `_`, whose
+    /// static singleton is interned, as UTF-8.
+    pub(crate) chars: &'static [&'static [u8]],
+    /// Letters, digits and `_` whose interned object is not the static
+    /// singleton.
+    pub(crate) shadowed_chars: &'static [u8],
+    /// Identifier-like strings of two characters or more, sorted.
+    pub(crate) names: &'static [&'static str],
+}
+
+/// CPython 3.12.1's.
+pub(crate) static PROCESS_STRINGS_3_12_1: ProcessStrings = ProcessStrings {
+    chars: tables::FRESH_PROCESS_CHARS,
+    shadowed_chars: tables::SHADOWED_CHARS,
+    names: tables::FRESH_PROCESS_NAMES,
+};
 
 #[doc(hidden)]
 pub use unmarshal::{UnmarshalError, code_from_marshal};
@@ -121,18 +143,18 @@ pub enum MarshalError {
     Write(#[from] pycache_marshal::WriteError),
 }
 
-/// The marshal stream CPython 3.12 writes for `code` as the module code
-/// object of a `.pyc`.
-pub fn marshal_code(code: &CodeObject) -> Result<Vec<u8>, MarshalError> {
+/// The marshal stream the target's `py_compile` writes for `code` as the
+/// module code object of a `.pyc`.
+pub fn marshal_code(code: &CodeObject, target: Target) -> Result<Vec<u8>, MarshalError> {
     let mut out = Vec::new();
-    marshal_into(code, &mut out)?;
+    marshal_into(code, target, &mut out)?;
     Ok(out)
 }
 
-/// A whole `.pyc`: the caller's 16-byte 3.12 header, then [`marshal_code`].
-pub fn pyc_bytes(header: &[u8; 16], code: &CodeObject) -> Result<Vec<u8>, MarshalError> {
+/// A whole `.pyc`: the caller's 16-byte header, then [`marshal_code`].
+pub fn pyc_bytes(header: &[u8; 16], code: &CodeObject, target: Target) -> Result<Vec<u8>, MarshalError> {
     let mut out = header.to_vec();
-    marshal_into(code, &mut out)?;
+    marshal_into(code, target, &mut out)?;
     Ok(out)
 }
 
@@ -140,10 +162,10 @@ pub fn pyc_bytes(header: &[u8; 16], code: &CodeObject) -> Result<Vec<u8>, Marsha
 /// per nested object, which [`check_depth`] keeps within marshal's limit.
 const STACK: usize = 256 << 20;
 
-fn marshal_into(code: &CodeObject, out: &mut Vec<u8>) -> Result<(), MarshalError> {
+fn marshal_into(code: &CodeObject, target: Target, out: &mut Vec<u8>) -> Result<(), MarshalError> {
     check_depth(code)?;
     stacker::grow(STACK, || {
-        let graph = graph::Graph::build(code);
+        let graph = graph::Graph::build(code, target);
         let object = emit::Emitter::new(&graph).emit(graph.root, 1)?;
         pycache_marshal::write_into(&object, out)?;
         Ok(())
@@ -212,7 +234,7 @@ mod tests {
         let pyc = read_pyc(&bytes).unwrap();
         let code = code_from_marshal(&pyc.code).unwrap();
         let header: [u8; 16] = pyc.header_bytes.as_slice().try_into().unwrap();
-        let ours = pyc_bytes(&header, &code).unwrap();
+        let ours = pyc_bytes(&header, &code, crate::Target::exact((3, 12, 1)).unwrap()).unwrap();
         if ours != bytes {
             let at = ours.iter().zip(&bytes).position(|(a, b)| a != b).unwrap_or(ours.len().min(bytes.len()));
             let window = |b: &[u8]| b[at.saturating_sub(24)..(at + 24).min(b.len())].to_vec();
@@ -442,9 +464,12 @@ mod tests {
             constant = Constant::Tuple(vec![constant]);
         }
         let code = CodeObject { consts: vec![constant], ..CodeObject::default() };
-        assert_eq!(marshal_code(&code), Err(MarshalError::TooDeep { limit: pycache_marshal::MAX_DEPTH }));
+        assert_eq!(
+            marshal_code(&code, crate::Target::latest()),
+            Err(MarshalError::TooDeep { limit: pycache_marshal::MAX_DEPTH })
+        );
         let shallow = CodeObject { consts: vec![Constant::Tuple(vec![Constant::None])], ..CodeObject::default() };
-        assert!(marshal_code(&shallow).is_ok());
+        assert!(marshal_code(&shallow, crate::Target::latest()).is_ok());
     }
 
     #[test]

@@ -1,8 +1,8 @@
-//! The stack effects written in `instr.rs` against CPython 3.12's own
-//! `dis.stack_effect`, for every opcode code generation can emit and a
-//! range of arguments.
+//! The stack effects written in `instr.rs` against each verified version's
+//! own `dis.stack_effect`, for every opcode and a range of arguments.
 
-use pycache_compiler::instr::{has_arg, stack_effect};
+use pycache_compiler::Target;
+use pycache_compiler::instr::stack_effect;
 use pycache_python::testing::reference;
 
 const SCRIPT: &str = r#"
@@ -22,24 +22,37 @@ for name, op in sorted(opcode.opmap.items(), key=lambda kv: kv[1]):
             print(op, -1 if arg is None else arg, int(jump), effect)
 "#;
 
+/// For each feature version with a verified profile: the interpreter of
+/// that version found by discovery, against the newest profile of it.
 #[test]
 fn stack_effects_match_the_interpreter() {
-    let Some(python) = reference(3, 12, "stack_effects_match_the_interpreter") else { return };
-    let out = std::process::Command::new(&python.path).arg("-c").arg(SCRIPT).output().unwrap();
+    let mut versions: Vec<(u8, u8)> = pycache_compiler::target::VERIFIED.iter().map(|p| p.version()).collect();
+    versions.dedup();
+    for (major, minor) in versions {
+        let Some(python) = reference(major, minor, "stack_effects_match_the_interpreter") else { continue };
+        let target = Target::exact(python.version).or_else(|| Target::newest(major, minor)).unwrap();
+        check(&python.path, target, &python.label());
+    }
+}
+
+fn check(python: &std::path::Path, target: Target, label: &str) {
+    let out = std::process::Command::new(python).arg("-c").arg(SCRIPT).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
+    let ops = target.ops();
     let mut checked = 0;
     let mut problems = Vec::new();
     for line in text.lines() {
         let f: Vec<i64> = line.split_whitespace().map(|x| x.parse().unwrap()).collect();
-        let (op, arg, jump, effect) = (f[0] as u16, f[1].max(0) as i32, f[2] == 1, f[3] as i32);
-        assert_eq!(has_arg(op), f[1] >= 0, "has_arg({op})");
-        match stack_effect(op, arg, jump) {
+        let (number, arg, jump, effect) = (f[0] as u16, f[1].max(0) as i32, f[2] == 1, f[3] as i32);
+        let op = ops.op(number).unwrap_or_else(|| panic!("no Op numbered {number}"));
+        assert_eq!(ops.has_arg(op), f[1] >= 0, "has_arg({op:?})");
+        match stack_effect(target, op, arg, jump) {
             Some(ours) if ours == effect => checked += 1,
-            ours => problems.push(format!("op {op} arg {arg} jump {jump}: ours {ours:?}, CPython {effect}")),
+            ours => problems.push(format!("op {op:?} arg {arg} jump {jump}: ours {ours:?}, CPython {effect}")),
         }
     }
-    eprintln!("{checked} stack effects agree with CPython {}", python.label());
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    eprintln!("{checked} stack effects of {target:?} agree with CPython {label}");
+    assert!(problems.is_empty(), "{target:?}:\n{}", problems.join("\n"));
     assert!(checked > 1000);
 }

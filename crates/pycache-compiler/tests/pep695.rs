@@ -15,13 +15,13 @@ use pycache_python::Interpreter;
 use pycache_python::testing::reference;
 use support::dump;
 
-fn target_interpreter(test: &str) -> Option<Interpreter> {
+fn target_interpreter(test: &str) -> Option<(Interpreter, pycache_compiler::Target)> {
     let python = reference(3, 12, test)?;
-    if python.version != pycache_compiler::PYTHON_VERSION {
-        eprintln!("SKIP {test}: {} is not 3.12.1", python.label());
+    let Some(target) = pycache_compiler::Target::exact(python.version) else {
+        eprintln!("SKIP {test}: {} has no verified profile", python.label());
         return None;
-    }
-    Some(python)
+    };
+    Some((python, target))
 }
 
 /// CPython's dumps of `files` at `level`, one per file.
@@ -60,7 +60,7 @@ fn first_difference(ours: &str, theirs: &str) -> String {
 
 #[test]
 fn pep695_fixtures_match_cpython() {
-    let Some(python) = target_interpreter("pep695_fixtures_match_cpython") else { return };
+    let Some((python, target)) = target_interpreter("pep695_fixtures_match_cpython") else { return };
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pep695");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
@@ -80,7 +80,7 @@ fn pep695_fixtures_match_cpython() {
                 continue;
             }
             let source = std::fs::read(file).unwrap();
-            match pycache_compiler::compile(&source, &name, level) {
+            match pycache_compiler::compile(&source, &name, target, level) {
                 Err(refusal) => problems.push(format!("{name} -O{level}: refused: {refusal}")),
                 Ok(code) => {
                     let mut lines = Vec::new();
@@ -133,7 +133,7 @@ const REJECTED: &[&str] = &[
 
 #[test]
 fn pep695_errors_are_refused_like_cpython() {
-    let Some(python) = target_interpreter("pep695_errors_are_refused_like_cpython") else { return };
+    let Some((python, target)) = target_interpreter("pep695_errors_are_refused_like_cpython") else { return };
     let dir = tempfile::tempdir().unwrap();
     let files: Vec<PathBuf> = REJECTED
         .iter()
@@ -151,7 +151,7 @@ fn pep695_errors_are_refused_like_cpython() {
             problems.push(format!("CPython accepts {source:?}"));
         }
         let bytes = std::fs::read(file).unwrap();
-        if pycache_compiler::compile(&bytes, &file.display().to_string(), 0).is_ok() {
+        if pycache_compiler::compile(&bytes, &file.display().to_string(), target, 0).is_ok() {
             problems.push(format!("compiled {source:?}, which CPython rejects"));
         }
     }

@@ -190,6 +190,9 @@ struct Figures {
 #[test]
 fn remarshalled_caches_are_byte_identical() {
     let Some(python) = testing::reference(3, 12, "remarshalled_caches_are_byte_identical") else { return };
+    // Marshal follows the release's profile, else the newest of its version.
+    let target =
+        pycache_compiler::Target::exact(python.version).or_else(|| pycache_compiler::Target::newest(3, 12)).unwrap();
     let full = std::env::var_os("PYCACHE_REMARSHAL_FULL").is_some_and(|v| !v.is_empty() && v != "0");
     // For debugging: only the files whose path contains this text.
     let only = std::env::var("PYCACHE_REMARSHAL_ONLY").ok();
@@ -242,7 +245,7 @@ fn remarshalled_caches_are_byte_identical() {
         let pyc = read_pyc(&reference).unwrap_or_else(|e| panic!("`{}`: {e}", job.source.display()));
         let code = code_from_marshal(&pyc.code).unwrap_or_else(|e| panic!("`{}`: {e}", job.source.display()));
         let header: [u8; 16] = pyc.header_bytes.as_slice().try_into().unwrap();
-        let ours = pyc_bytes(&header, &code).unwrap_or_else(|e| panic!("`{}`: {e}", job.source.display()));
+        let ours = pyc_bytes(&header, &code, target).unwrap_or_else(|e| panic!("`{}`: {e}", job.source.display()));
         if ours == reference {
             row.identical += 1;
             continue;

@@ -72,11 +72,9 @@ pub fn verify(
     interpreter: &Interpreter,
     progress: &dyn Progress,
 ) -> Result<VerifyReport, VerifyError> {
-    if let Some(reason) = native::why_not(interpreter) {
-        return Err(VerifyError::Usage(format!(
-            "the native compiler cannot be checked against {interpreter}: {reason}"
-        )));
-    }
+    let target = native::target_for(interpreter).map_err(|reason| {
+        VerifyError::Usage(format!("the native compiler cannot be checked against {interpreter}: {reason}"))
+    })?;
     if let Some(level) = options.levels.iter().find(|&&l| l > 2) {
         return Err(VerifyError::Usage(format!("optimisation level {level} does not exist (0, 1 or 2)")));
     }
@@ -117,7 +115,7 @@ pub fn verify(
     let done = Mutex::new(Vec::new());
     threads.install(|| {
         sources.par_iter().with_max_len(1).for_each(|source| {
-            let verdicts = check_file(&source.path, &levels, &referee, options.timeout);
+            let verdicts = check_file(&source.path, target, &levels, &referee, options.timeout);
             done.lock().expect("results lock").extend(verdicts);
             progress.advance(1);
         })
@@ -127,7 +125,13 @@ pub fn verify(
     Ok(VerifyReport::finish(interpreter.label(), options.reference, files))
 }
 
-fn check_file(path: &Path, levels: &[u8], referee: &Referee, timeout: Option<Duration>) -> Vec<FileVerdict> {
+fn check_file(
+    path: &Path,
+    target: pycache_compiler::Target,
+    levels: &[u8],
+    referee: &Referee,
+    timeout: Option<Duration>,
+) -> Vec<FileVerdict> {
     let verdict = |level: u8, size: Option<u64>, verdict: Verdict| FileVerdict {
         path: path.to_owned(),
         optimize: Some(level),
@@ -148,7 +152,7 @@ fn check_file(path: &Path, levels: &[u8], referee: &Referee, timeout: Option<Dur
         .zip(references)
         .map(|(&level, (filename, reference))| {
             let deadline = timeout.map(|t| std::time::Instant::now() + t);
-            let native = native::compile_body(&source, &filename, level, deadline);
+            let native = native::compile_body(&source, &filename, target, level, deadline);
             verdict(level, size, judge(native, reference, referee.magic()))
         })
         .collect()

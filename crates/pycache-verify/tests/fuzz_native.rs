@@ -128,10 +128,10 @@ struct Tally {
 fn native_compiler_agrees_with_the_interpreter_on_generated_programs() {
     let test = "native_compiler_agrees_with_the_interpreter_on_generated_programs";
     let Some(python) = reference(3, 12, test) else { return };
-    if native::why_not(&python).is_some() {
-        eprintln!("SKIP {test}: {} is not the release the native compiler reproduces", python.label());
+    let Ok(target) = native::target_for(&python) else {
+        eprintln!("SKIP {test}: {} is not a release the native compiler reproduces", python.label());
         return;
-    }
+    };
     let seed = std::env::var("PYCACHE_NATIVE_FUZZ_SEED")
         .ok()
         .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
@@ -167,7 +167,7 @@ fn native_compiler_agrees_with_the_interpreter_on_generated_programs() {
         files.push(path);
     }
     let referee_script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/referee.py");
-    let magic = pycache_pyc::Magic::new(pycache_compiler::MAGIC_NUMBER).to_bytes();
+    let magic = pycache_pyc::Magic::new(target.magic()).to_bytes();
     let mut tally = Tally::default();
     let mut failures = Vec::new();
     let mut checked = 0;
@@ -185,7 +185,7 @@ fn native_compiler_agrees_with_the_interpreter_on_generated_programs() {
                 .map(|(file, answer)| {
                     let source = std::fs::read(file).unwrap();
                     let deadline = Instant::now() + Duration::from_secs(60);
-                    (file, answer, native::compile_body(&source, file, level, Some(deadline)))
+                    (file, answer, native::compile_body(&source, file, target, level, Some(deadline)))
                 })
                 .collect();
             for (file, answer, native) in results {

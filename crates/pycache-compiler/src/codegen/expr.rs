@@ -122,6 +122,9 @@ impl<'a> Compiler<'a> {
                     c if c == i32::from(b'a') => 3,
                     _ => return Err(Refusal::internal("unknown conversion")),
                 };
+                if !self.target.has(Feature::FormatValue) {
+                    return Err(self.target.lacks(Feature::FormatValue));
+                }
                 if let Some(spec) = format_spec {
                     self.visit_expr(spec)?;
                     oparg |= 4;
@@ -348,9 +351,9 @@ impl<'a> Compiler<'a> {
         loc: Loc,
         elts: &'a [Expr],
         pushed: usize,
-        build: u16,
-        add: u16,
-        extend: u16,
+        build: Op,
+        add: Op,
+        extend: Op,
         tuple: bool,
     ) -> Result<()> {
         let n = elts.len();
@@ -655,7 +658,7 @@ impl<'a> Compiler<'a> {
             for k in keywords {
                 self.visit_expr(&k.value)?;
             }
-            self.call_simple_kw_helper(loc, keywords);
+            self.call_simple_kw_helper(loc, keywords)?;
         }
         let loc = self.update_start_location_to_match_attr(Loc::of(e.range), meth);
         self.addop_i(CALL, argsl + kwdsl, loc);
@@ -692,10 +695,14 @@ impl<'a> Compiler<'a> {
         self.call_helper(Loc::of(e.range), 0, args, keywords)
     }
 
-    fn call_simple_kw_helper(&mut self, loc: Loc, keywords: &[ast::Keyword]) {
+    fn call_simple_kw_helper(&mut self, loc: Loc, keywords: &[ast::Keyword]) -> Result<()> {
+        if !self.target.has(Feature::KwNames) {
+            return Err(self.target.lacks(Feature::KwNames));
+        }
         let names: Vec<Constant> = keywords.iter().map(|k| Constant::Str(k.arg.clone().unwrap_or_default())).collect();
         let i = self.add_const(Constant::Tuple(names));
         self.addop_i(KW_NAMES, i, loc);
+        Ok(())
     }
 
     fn subkwargs(&mut self, loc: Loc, keywords: &'a [ast::Keyword], begin: usize, end: usize) -> Result<()> {
@@ -742,7 +749,7 @@ impl<'a> Compiler<'a> {
                 for k in keywords {
                     self.visit_expr(&k.value)?;
                 }
-                self.call_simple_kw_helper(loc, keywords);
+                self.call_simple_kw_helper(loc, keywords)?;
             }
             self.addop_i(CALL, n + nelts + nkwelts, loc);
             return Ok(());

@@ -1,6 +1,9 @@
 //! Code generation: from the tree and its symbol table to a sequence of
-//! (pseudo-)instructions per code unit, as CPython 3.12's `compile.c` emits
-//! them. Each unit is then handed to the flow graph and the assembler.
+//! (pseudo-)instructions per code unit, as CPython's `compile.c` emits them
+//! for the target. Each finished unit goes to the driver's back end (the
+//! flow graph and the assembler, [`Backend`]), which returns its code
+//! object: code generation knows neither stage, only their shared types
+//! (`ir`).
 //!
 //! Split by node kind: statements (`stmt`), expressions (`expr`),
 //! comprehensions (`comprehension`), pattern matching (`pattern`), and the
@@ -19,7 +22,13 @@ use crate::ast::{self, Stmt};
 use crate::code::{CodeObject, Constant, PyStr};
 use crate::error::{Refusal, Result};
 use crate::instr::*;
+pub use crate::ir::{InstrSeq, Label, Metadata, NO_LABEL, UnitIr};
 use crate::symtable::{self, ScopeId, SymTable};
+use crate::target::{Feature, Target};
+
+/// What finishes a code unit: the flow graph and assembly, as the driver
+/// chains them. Called once per unit, innermost first.
+pub type Backend = fn(Target, UnitIr<'_>) -> Result<CodeObject>;
 
 /// The kind of code unit, as `compile.c` tells them apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,112 +40,6 @@ pub enum ScopeType {
     Lambda,
     Comprehension,
     TypeParams,
-}
-
-/// A label: an index into the unit's label map.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Label(pub i32);
-
-pub const NO_LABEL: Label = Label(-1);
-
-impl Label {
-    pub fn is_label(self) -> bool {
-        self.0 >= 0
-    }
-}
-
-/// The instructions of one unit and where its labels point.
-#[derive(Debug, Default)]
-pub struct InstrSeq {
-    pub instrs: Vec<Instr>,
-    /// Label id to the index of the instruction it precedes (-1 unset).
-    pub labelmap: Vec<i32>,
-    next_label: i32,
-}
-
-impl InstrSeq {
-    fn new_label(&mut self) -> Label {
-        self.next_label += 1;
-        Label(self.next_label)
-    }
-
-    fn use_label(&mut self, label: Label) {
-        let idx = label.0 as usize;
-        if self.labelmap.len() <= idx {
-            self.labelmap.resize(idx + 1, -111);
-        }
-        self.labelmap[idx] = self.instrs.len() as i32;
-    }
-
-    fn addop(&mut self, op: u16, arg: i32, loc: Loc) {
-        self.instrs.push(Instr { op, arg, loc });
-    }
-
-    fn insert(&mut self, pos: usize, op: u16, arg: i32, loc: Loc) {
-        self.instrs.insert(pos, Instr { op, arg, loc });
-        for target in &mut self.labelmap {
-            if *target >= pos as i32 {
-                *target += 1;
-            }
-        }
-    }
-}
-
-/// An insertion-ordered name-to-index map, as the unit's dicts are.
-#[derive(Debug, Default, Clone)]
-pub struct Names(pub IndexMap<PyStr, usize>);
-
-impl Names {
-    pub fn add(&mut self, name: &PyStr) -> usize {
-        if let Some(&i) = self.0.get(name) {
-            return i;
-        }
-        let i = self.0.len();
-        self.0.insert(name.clone(), i);
-        i
-    }
-
-    pub fn get(&self, name: &PyStr) -> Option<usize> {
-        self.0.get(name).copied()
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// The names in index order.
-    pub fn ordered(&self) -> Vec<PyStr> {
-        let mut out = vec![PyStr::default(); self.0.len()];
-        for (k, &v) in &self.0 {
-            if v < out.len() {
-                out[v] = k.clone();
-            }
-        }
-        out
-    }
-}
-
-/// What a unit knows about the code object it becomes.
-#[derive(Debug, Default)]
-pub struct Metadata {
-    pub name: PyStr,
-    pub qualname: Option<PyStr>,
-    pub consts: Vec<Constant>,
-    /// Indices into `consts` by a hash of their key ([`Constant::key_hash`]).
-    pub const_index: rustc_hash::FxHashMap<u64, Vec<usize>>,
-    /// Indices of NaN-holding constants by the expression that loads them.
-    pub nan_index: rustc_hash::FxHashMap<(i32, i32, i32, i32), Vec<usize>>,
-    pub names: Names,
-    pub varnames: Names,
-    pub cellvars: Names,
-    pub freevars: Names,
-    /// Names made fast locals by an inlined comprehension (True while it
-    /// is compiled, False after).
-    pub fasthidden: IndexMap<PyStr, bool>,
-    pub argcount: u32,
-    pub posonlyargcount: u32,
-    pub kwonlyargcount: u32,
-    pub firstlineno: i32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +98,8 @@ pub struct Flags {
 }
 
 pub struct Compiler<'a> {
+    pub target: Target,
+    backend: Backend,
     pub st: &'a mut SymTable,
     pub filename: PyStr,
     pub optimize: u8,
@@ -217,8 +122,15 @@ pub const CO_COROUTINE: u32 = 0x80;
 pub const CO_ASYNC_GENERATOR: u32 = 0x200;
 
 impl<'a> Compiler<'a> {
-    pub fn new(st: &'a mut SymTable, filename: PyStr, optimize: u8, flags: Flags) -> Self {
-        Self { st, filename, optimize, flags, units: Vec::new(), nestlevel: 0, warnings: Vec::new() }
+    pub fn new(
+        target: Target,
+        backend: Backend,
+        st: &'a mut SymTable,
+        filename: PyStr,
+        optimize: u8,
+        flags: Flags,
+    ) -> Self {
+        Self { target, backend, st, filename, optimize, flags, units: Vec::new(), nestlevel: 0, warnings: Vec::new() }
     }
 
     pub fn u(&mut self) -> &mut Unit<'a> {
@@ -235,16 +147,16 @@ impl<'a> Compiler<'a> {
 
     // Emitting instructions.
 
-    pub fn addop(&mut self, op: u16, loc: Loc) {
-        debug_assert!(!has_arg(op));
+    pub fn addop(&mut self, op: Op, loc: Loc) {
+        debug_assert!(!self.target.ops().has_arg(op));
         self.u().seq.addop(op, 0, loc);
     }
 
-    pub fn addop_i(&mut self, op: u16, arg: usize, loc: Loc) {
+    pub fn addop_i(&mut self, op: Op, arg: usize, loc: Loc) {
         self.u().seq.addop(op, arg as i32, loc);
     }
 
-    pub fn addop_j(&mut self, op: u16, target: Label, loc: Loc) {
+    pub fn addop_j(&mut self, op: Op, target: Label, loc: Loc) {
         self.u().seq.addop(op, target.0, loc);
     }
 
@@ -301,7 +213,7 @@ impl<'a> Compiler<'a> {
 
     /// `LOAD_ATTR` and friends: the name is mangled, added to co_names, and
     /// the pseudo-ops become the real ones with their flag bits.
-    pub fn addop_name(&mut self, op: u16, name: &PyStr, loc: Loc) {
+    pub fn addop_name(&mut self, op: Op, name: &PyStr, loc: Loc) {
         let mangled = symtable::mangle(self.unit().private.as_ref(), name);
         let mut arg = self.u().md.names.add(&mangled);
         let op = match op {
@@ -335,12 +247,12 @@ impl<'a> Compiler<'a> {
     }
 
     /// An opcode whose argument indexes co_names without mangling.
-    pub fn addop_names(&mut self, op: u16, name: &PyStr, loc: Loc) {
+    pub fn addop_names(&mut self, op: Op, name: &PyStr, loc: Loc) {
         let arg = self.u().md.names.add(name);
         self.addop_i(op, arg, loc);
     }
 
-    pub fn addop_varname(&mut self, op: u16, name: &PyStr, loc: Loc) {
+    pub fn addop_varname(&mut self, op: Op, name: &PyStr, loc: Loc) {
         let mangled = symtable::mangle(self.unit().private.as_ref(), name);
         let arg = self.u().md.varnames.add(&mangled);
         self.addop_i(op, arg, loc);
@@ -471,7 +383,7 @@ impl<'a> Compiler<'a> {
         datum: FBlockDatum<'a>,
         loc: Loc,
     ) -> Result<()> {
-        if self.unit().fblocks.len() >= crate::limits::TARGET.static_blocks {
+        if self.unit().fblocks.len() >= self.target.limits().static_blocks {
             return Err(Refusal::syntax_at("too many statically nested blocks", loc.lineno, loc.col_offset));
         }
         self.u().fblocks.push(FBlock { kind, block, exit, datum });
@@ -763,6 +675,9 @@ impl<'a> Compiler<'a> {
             flags |= 0x08;
             self.addop_i(BUILD_TUPLE, nfreevars, loc);
         }
+        if !self.target.has(Feature::MakeFunctionFlags) {
+            return Err(self.target.lacks(Feature::MakeFunctionFlags));
+        }
         self.load_const(Constant::Code(Box::new(code)), loc);
         self.addop_i(MAKE_FUNCTION, flags, loc);
         Ok(())
@@ -806,9 +721,11 @@ impl<'a> Compiler<'a> {
         self.addop(RETURN_VALUE, NO_LOCATION);
         let nparams = self.ste().varnames.len();
         let filename = self.filename.clone();
+        let (backend, target) = (self.backend, self.target);
         let u = self.u();
         let nfree = u.md.freevars.len();
-        let code = crate::flowgraph::optimize_and_assemble(&mut u.md, &u.seq, code_flags, nparams, filename)?;
+        let unit = UnitIr { md: &mut u.md, seq: &u.seq, code_flags, nparams, filename };
+        let code = backend(target, unit)?;
         Ok((code, nfree))
     }
 

@@ -22,7 +22,7 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    fn jump_to_fail_pop(&mut self, loc: Loc, pc: &mut PatternContext, op: u16) {
+    fn jump_to_fail_pop(&mut self, loc: Loc, pc: &mut PatternContext, op: Op) {
         let pops = pc.on_top + pc.stores.len();
         self.ensure_fail_pop(pc, pops);
         let target = pc.fail_pop[pops];

@@ -1,5 +1,5 @@
 //! The control-flow graph of one code unit: basic blocks built from the
-//! instruction sequence, CPython 3.12's optimisation passes over them (in
+//! instruction sequence, CPython's optimisation passes over them (in
 //! `optimize`), line numbers for artificial instructions (in `lines`), then
 //! the stack depth, cell and free variable offsets, and jump offsets, in
 //! the order `compile.c`'s `optimize_and_assemble_code_unit` runs them.
@@ -11,17 +11,17 @@
 mod lines;
 mod optimize;
 
-use crate::assemble;
-use crate::code::{CodeObject, Constant, PyStr};
-use crate::codegen::{InstrSeq, Metadata};
+use crate::code::Constant;
 use crate::error::{Refusal, Result};
 use crate::instr::*;
+use crate::ir::{Assembly, FinalInstr, InstrSeq, Metadata};
+use crate::target::Target;
 
 pub type BlockId = usize;
 
 #[derive(Debug, Clone, Copy)]
 pub struct CfgInstr {
-    pub op: u16,
+    pub op: Op,
     pub arg: i32,
     pub loc: Loc,
     pub target: Option<BlockId>,
@@ -29,16 +29,16 @@ pub struct CfgInstr {
 }
 
 impl CfgInstr {
-    fn new(op: u16, arg: i32, loc: Loc) -> Self {
+    fn new(op: Op, arg: i32, loc: Loc) -> Self {
         Self { op, arg, loc, target: None, except: None }
     }
 
-    pub fn set_op0(&mut self, op: u16) {
+    pub fn set_op0(&mut self, op: Op) {
         self.op = op;
         self.arg = 0;
     }
 
-    pub fn set_op1(&mut self, op: u16, arg: i32) {
+    pub fn set_op1(&mut self, op: Op, arg: i32) {
         self.op = op;
         self.arg = arg;
     }
@@ -100,6 +100,7 @@ impl ExceptStack {
 }
 
 pub struct Cfg {
+    pub target: Target,
     pub blocks: Vec<Block>,
     pub entry: BlockId,
     cur: BlockId,
@@ -107,8 +108,8 @@ pub struct Cfg {
 }
 
 impl Cfg {
-    fn new() -> Self {
-        let mut cfg = Self { blocks: Vec::new(), entry: 0, cur: 0, current_label: -1 };
+    fn new(target: Target) -> Self {
+        let mut cfg = Self { target, blocks: Vec::new(), entry: 0, cur: 0, current_label: -1 };
         let b = cfg.new_block();
         cfg.entry = b;
         cfg.cur = b;
@@ -163,7 +164,7 @@ impl Cfg {
         self.maybe_start_new_block();
     }
 
-    fn addop(&mut self, op: u16, arg: i32, loc: Loc) {
+    fn addop(&mut self, op: Op, arg: i32, loc: Loc) {
         self.maybe_start_new_block();
         let cur = self.cur;
         self.blocks[cur].instrs.push(CfgInstr::new(op, arg, loc));
@@ -171,8 +172,8 @@ impl Cfg {
 
     /// `instr_sequence_to_cfg`: one label per offset (the last one that
     /// points there), blocks started at labels and after terminators.
-    fn from_sequence(seq: &InstrSeq) -> Result<Self> {
-        let mut g = Self::new();
+    fn from_sequence(target: Target, seq: &InstrSeq) -> Result<Self> {
+        let mut g = Self::new(target);
         let n = seq.instrs.len();
         let mut offset2lbl = vec![-1i32; n];
         for (lbl, &offset) in seq.labelmap.iter().enumerate() {
@@ -326,15 +327,15 @@ impl Cfg {
             let mut next = self.blocks[b].next;
             for i in 0..self.blocks[b].instrs.len() {
                 let instr = self.blocks[b].instrs[i];
-                let effect = stack_effect(instr.op, instr.arg, false)
-                    .ok_or_else(|| Refusal::internal(format!("no stack effect for {}", name(instr.op))))?;
+                let effect = stack_effect(self.target, instr.op, instr.arg, false)
+                    .ok_or_else(|| Refusal::internal(format!("no stack effect for {}", instr.op.name())))?;
                 let new_depth = depth + effect;
                 if new_depth < 0 {
                     return Err(Refusal::internal("negative stack depth"));
                 }
                 maxdepth = maxdepth.max(new_depth);
                 if has_target(instr.op) {
-                    let effect = stack_effect(instr.op, instr.arg, true).unwrap_or(0);
+                    let effect = stack_effect(self.target, instr.op, instr.arg, true).unwrap_or(0);
                     let target_depth = depth + effect;
                     maxdepth = maxdepth.max(target_depth);
                     push_depth(&mut self.blocks, &mut stack, instr.target.unwrap(), target_depth);
@@ -404,7 +405,7 @@ impl Cfg {
             POP_JUMP_IF_NONE => POP_JUMP_IF_NOT_NONE,
             POP_JUMP_IF_FALSE => POP_JUMP_IF_TRUE,
             POP_JUMP_IF_TRUE => POP_JUMP_IF_FALSE,
-            _ => 0,
+            _ => CACHE,
         };
         if is_forward {
             return;
@@ -423,11 +424,12 @@ impl Cfg {
     }
 
     fn resolve_jump_offsets(&mut self) {
+        let ops = self.target.ops();
         let order = self.order();
         loop {
             let mut totsize = 0i32;
             for &b in &order {
-                let size: usize = self.blocks[b].instrs.iter().map(|i| instr_size(i.op, i.arg)).sum();
+                let size: usize = self.blocks[b].instrs.iter().map(|i| ops.instr_size(i.op, i.arg)).sum();
                 self.blocks[b].offset = totsize;
                 totsize += size as i32;
             }
@@ -436,13 +438,13 @@ impl Cfg {
                 let mut bsize = self.blocks[b].offset;
                 for i in 0..self.blocks[b].instrs.len() {
                     let instr = self.blocks[b].instrs[i];
-                    let isize = instr_size(instr.op, instr.arg) as i32;
+                    let isize = ops.instr_size(instr.op, instr.arg) as i32;
                     bsize += isize;
                     if is_jump(instr.op) {
                         let target_offset = self.blocks[instr.target.unwrap()].offset;
                         let arg = if target_offset < bsize { bsize - target_offset } else { target_offset - bsize };
                         self.blocks[b].instrs[i].arg = arg;
-                        if instr_size(instr.op, arg) as i32 != isize {
+                        if ops.instr_size(instr.op, arg) as i32 != isize {
                             recompile = true;
                         }
                     }
@@ -462,29 +464,19 @@ fn push_depth(blocks: &mut [Block], stack: &mut Vec<BlockId>, b: BlockId, depth:
     }
 }
 
-/// One instruction of the final sequence, with its exception handler.
-#[derive(Debug, Clone, Copy)]
-pub struct FinalInstr {
-    pub op: u16,
-    pub arg: i32,
-    pub loc: Loc,
-    /// Handler offset, start depth and whether it keeps `lasti`; offset -1
-    /// when no handler covers the instruction.
-    pub handler: (i32, i32, bool),
-}
-
-/// Runs the passes on one unit and builds its code object.
-pub fn optimize_and_assemble(
+/// Runs the passes on one unit, in `optimize_and_assemble_code_unit`'s
+/// order, up to what assembly takes: the final instructions.
+pub fn optimize(
+    target: Target,
     md: &mut Metadata,
     seq: &InstrSeq,
     code_flags: u32,
     nparams: usize,
-    filename: PyStr,
-) -> Result<CodeObject> {
+) -> Result<Assembly> {
     crate::check_deadline()?;
     // The unit is done with its constants once it is assembled.
     let mut consts: Vec<Constant> = std::mem::take(&mut md.consts);
-    let mut g = Cfg::from_sequence(seq)?;
+    let mut g = Cfg::from_sequence(target, seq)?;
     let nlocals = md.varnames.len();
     // _PyCfg_OptimizeCodeUnit
     g.translate_jump_labels_to_targets()?;
@@ -511,7 +503,7 @@ pub fn optimize_and_assemble(
             instrs.push(FinalInstr { op: instr.op, arg: instr.arg, loc: instr.loc, handler });
         }
     }
-    assemble::make_code(md, consts, maxdepth, &instrs, nlocalsplus, code_flags, filename)
+    Ok(Assembly { consts, maxdepth, instrs, nlocalsplus })
 }
 
 /// The offsets of cell and free variables in the frame, with the cells of

@@ -9,6 +9,7 @@ use super::{BlockId, Cfg, CfgInstr};
 use crate::code::Constant;
 use crate::error::{Refusal, Result};
 use crate::instr::*;
+use crate::target::Feature;
 
 const MAX_COPY_SIZE: usize = 4;
 
@@ -123,7 +124,7 @@ fn remove_redundant_nops_and_pairs(g: &mut Cfg) {
                 instr = Some((b, i));
                 let (prev_op, prev_arg) = match prev {
                     Some((pb, pi)) => (g.blocks[pb].instrs[pi].op, g.blocks[pb].instrs[pi].arg),
-                    None => (0, 0),
+                    None => (CACHE, 0),
                 };
                 let op = g.blocks[b].instrs[i].op;
                 let redundant = op == POP_TOP && (prev_op == LOAD_CONST || (prev_op == COPY && prev_arg == 1));
@@ -174,7 +175,7 @@ fn inline_small_exit_blocks(g: &mut Cfg, b: BlockId) -> bool {
     false
 }
 
-fn jump_thread(inst: &mut CfgInstr, target: &CfgInstr, op: u16) -> bool {
+fn jump_thread(inst: &mut CfgInstr, target: &CfgInstr, op: Op) -> bool {
     if (inst.loc.lineno == target.loc.lineno || target.loc.lineno == -1) && inst.target != target.target {
         inst.target = target.target;
         inst.op = op;
@@ -234,7 +235,7 @@ impl std::ops::Index<usize> for Consts<'_> {
 
 fn fold_tuple_on_constants(g: &mut Cfg, b: BlockId, start: usize, n: usize, consts: &mut Consts) -> Result<()> {
     let instrs = &g.blocks[b].instrs;
-    if !instrs[start..start + n].iter().all(|i| has_const(i.op)) {
+    if !instrs[start..start + n].iter().all(|i| g.target.ops().has_const(i.op)) {
         return Ok(());
     }
     if !instrs[start..start + n].iter().all(|i| i.op == LOAD_CONST) {
@@ -318,7 +319,7 @@ fn swaptimize(g: &mut Cfg, b: BlockId, ix: &mut usize) {
     *ix += len - 1;
 }
 
-fn swappable(op: u16) -> bool {
+fn swappable(op: Op) -> bool {
     matches!(op, STORE_FAST | STORE_FAST_MAYBE_NULL | POP_TOP)
 }
 
@@ -392,7 +393,7 @@ fn apply_static_swaps(g: &mut Cfg, b: BlockId, i: usize) {
 fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<()> {
     let nop = CfgInstr { op: NOP, arg: 0, loc: NO_LOCATION, target: None, except: None };
     let mut target = nop;
-    let mut opcode = 0u16;
+    let mut opcode = CACHE;
     let mut oparg = 0i32;
     let mut i = 0usize;
     while i < g.blocks[b].instrs.len() {
@@ -409,7 +410,7 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
             }
         }
         let n = g.blocks[b].instrs.len();
-        let nextop = if i + 1 < n { g.blocks[b].instrs[i + 1].op } else { 0 };
+        let nextop = if i + 1 < n { g.blocks[b].instrs[i + 1].op } else { CACHE };
         match opcode {
             LOAD_CONST => match nextop {
                 POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE => {
@@ -423,7 +424,7 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
                     }
                 }
                 IS_OP => {
-                    let jump_op = if i + 2 < n { g.blocks[b].instrs[i + 2].op } else { 0 };
+                    let jump_op = if i + 2 < n { g.blocks[b].instrs[i + 2].op } else { CACHE };
                     if matches!(consts[oparg as usize], Constant::None)
                         && matches!(jump_op, POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE)
                     {
@@ -434,7 +435,7 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
                         g.blocks[b].instrs[i + 2].op = if flip { POP_JUMP_IF_NOT_NONE } else { POP_JUMP_IF_NONE };
                     }
                 }
-                RETURN_VALUE => {
+                RETURN_VALUE if g.target.has(Feature::ReturnConst) => {
                     g.blocks[b].instrs[i].set_op0(NOP);
                     i += 1;
                     g.blocks[b].instrs[i].set_op1(RETURN_CONST, oparg);
@@ -559,6 +560,7 @@ pub fn optimize_cfg(g: &mut Cfg, consts: &mut Vec<Constant>) -> Result<()> {
 }
 
 pub fn remove_unused_consts(g: &mut Cfg, consts: &mut Vec<Constant>) {
+    let ops = g.target.ops();
     let n = consts.len();
     if n == 0 {
         return;
@@ -567,7 +569,7 @@ pub fn remove_unused_consts(g: &mut Cfg, consts: &mut Vec<Constant>) {
     index_map[0] = 0;
     for b in g.order() {
         for instr in &g.blocks[b].instrs {
-            if has_const(instr.op) {
+            if ops.has_const(instr.op) {
                 index_map[instr.arg as usize] = i64::from(instr.arg);
             }
         }
@@ -595,7 +597,7 @@ pub fn remove_unused_consts(g: &mut Cfg, consts: &mut Vec<Constant>) {
     }
     for b in g.order() {
         for instr in &mut g.blocks[b].instrs {
-            if has_const(instr.op) {
+            if ops.has_const(instr.op) {
                 instr.arg = reverse[instr.arg as usize] as i32;
             }
         }

@@ -1,6 +1,5 @@
 //! Tables generated from the interpreter's own data.
 
-#[allow(dead_code)]
-pub mod opcodes;
+pub mod ops;
 
 pub mod codecs;

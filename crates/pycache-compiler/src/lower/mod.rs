@@ -21,16 +21,19 @@ use crate::ast::{self, NodeId, Range};
 use crate::code::PyStr;
 use crate::error::{Refusal, Result};
 use crate::source::Source;
+use crate::target::Target;
 use crate::warning::{Category, Warning};
 
-/// Parses `source` as a 3.12 module and lowers it, with the warnings
-/// CPython's tokenizer and string parser give, and what the tokens tell of
-/// its shape.
-pub fn parse(source: &Source) -> Result<(ast::Module, Vec<Warning>, tokens::Shape)> {
-    let options =
-        ruff_python_parser::ParseOptions::from(rs::PySourceType::Python).with_target_version(rs::PythonVersion::PY312);
+/// Parses `source` as a module of the target's version and lowers it, with
+/// the warnings CPython's tokenizer and string parser give, and what the
+/// tokens tell of its shape.
+pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warning>, tokens::Shape)> {
+    let (major, minor) = target.version();
+    let options = ruff_python_parser::ParseOptions::from(rs::PySourceType::Python)
+        .with_target_version(rs::PythonVersion { major, minor });
     let parsed = ruff_python_parser::parse_unchecked(&source.text, options);
-    let (shape, limit) = tokens::check(source, parsed.tokens(), &crate::limits::TARGET);
+    let limits = target.limits();
+    let (shape, limit) = tokens::check(source, parsed.tokens(), limits);
     let first_error = parsed.errors().first();
     let mut limit_error = None;
     if let Some((at, refusal)) = limit {
@@ -57,14 +60,15 @@ pub fn parse(source: &Source) -> Result<(ast::Module, Vec<Warning>, tokens::Shap
     };
     // Lowering recurses, and ruff's parser has no depth limit: a tree
     // deeper than CPython could ever compile is refused before that.
-    depth::check(&module, &crate::limits::TARGET)?;
-    let mut lower = Lower { src: source, next_id: 1, warnings: Default::default() };
+    depth::check(&module, limits)?;
+    let mut lower = Lower { src: source, limits, next_id: 1, warnings: Default::default() };
     let body = lower.stmts(&module.body)?;
     Ok((ast::Module { body, id: NodeId(0) }, lower.warnings.into_inner(), shape))
 }
 
 pub(crate) struct Lower<'a> {
     pub src: &'a Source,
+    pub limits: &'static crate::limits::Limits,
     next_id: u32,
     warnings: std::cell::RefCell<Vec<Warning>>,
 }
@@ -169,7 +173,7 @@ impl Lower<'_> {
         } else {
             (lower.as_str(), 10)
         };
-        let limit = crate::limits::TARGET.int_max_str_digits;
+        let limit = self.limits.int_max_str_digits;
         if radix == 10 && digits.len() > limit && digits.bytes().any(|b| b != b'0') {
             let (line, _) = self.src.position(range.start().to_u32());
             let message = format!(

@@ -1,6 +1,6 @@
 """Writes tables.rs: what a fresh CPython 3.12 process running py_compile
-has interned before it compiles anything, and the few opcode numbers the
-marshal stage reads code with.
+has interned before it compiles anything (the opcode numbers the marshal
+stage reads code with come from the target's opcode table).
 
 Run with the 3.12 interpreter:  python3.12 gen_tables.py > tables.rs
 
@@ -16,7 +16,6 @@ PYTHONHASHSEED=0, after `import sys, py_compile`):
   marshal sees each one-character Latin-1 string (the static singleton
   may or may not be the interned object for its character).
 """
-import dis
 import os
 import re
 import subprocess
@@ -138,10 +137,6 @@ def main():
     for name in names:
         print('    "%s",' % name)
     print('];')
-    print()
-    print('/// Opcode numbers (`dis.opmap`).')
-    for op in ('CACHE', 'EXTENDED_ARG', 'IMPORT_NAME', 'KW_NAMES', 'LOAD_CONST'):
-        print('pub(crate) const %s: u8 = %d;' % (op, dis.opmap[op]))
 
 
 if __name__ == '__main__':

@@ -11,8 +11,10 @@ use num_bigint::BigInt;
 use num_traits::{FromPrimitive, ToPrimitive};
 
 use crate::code::{CodeObject, Constant, PyStr};
+use crate::ops::Op;
+use crate::target::Target;
 
-use super::tables;
+use super::ProcessStrings;
 
 pub(crate) type NodeId = usize;
 
@@ -98,8 +100,8 @@ pub(crate) struct Graph<'a> {
 }
 
 impl<'a> Graph<'a> {
-    pub fn build(root: &'a CodeObject) -> Self {
-        let mut builder = Builder::new(root);
+    pub fn build(root: &'a CodeObject, target: Target) -> Self {
+        let mut builder = Builder::new(root, target);
         let root_id = builder.code(root);
         builder.nodes[root_id].pinned = true;
         let mut nodes = builder.nodes;
@@ -150,26 +152,27 @@ pub(crate) fn all_name_chars(text: &PyStr) -> bool {
 /// literals: the keyword-name tuples of calls (`KW_NAMES`), the from-lists
 /// of imports (the constant loaded just before `IMPORT_NAME`), and the
 /// names of classes (loaded right after their body's code object).
-fn identifier_constants(code: &CodeObject) -> HashSet<usize> {
+fn identifier_constants(code: &CodeObject, ops: &Opcodes) -> HashSet<usize> {
     let mut found = HashSet::default();
     let mut extended: u32 = 0;
     let mut loaded_const = None;
     for unit in code.code.chunks_exact(2) {
         let (op, arg) = (unit[0], (extended << 8) | u32::from(unit[1]));
-        if op == tables::CACHE {
+        let op = Some(op);
+        if op == ops.cache {
             continue;
         }
-        if op == tables::EXTENDED_ARG {
+        if op == ops.extended_arg {
             extended = arg;
             continue;
         }
         extended = 0;
-        if op == tables::KW_NAMES {
+        if op == ops.kw_names {
             found.insert(arg as usize);
-        } else if op == tables::IMPORT_NAME {
+        } else if op == ops.import_name {
             found.extend(loaded_const);
         }
-        loaded_const = (op == tables::LOAD_CONST).then_some(arg as usize);
+        loaded_const = (op == ops.load_const).then_some(arg as usize);
     }
     for (index, constant) in code.consts.iter().enumerate() {
         if let (Constant::Code(body), Some(Constant::Str(name))) = (constant, code.consts.get(index + 1))
@@ -180,6 +183,29 @@ fn identifier_constants(code: &CodeObject) -> HashSet<usize> {
         }
     }
     found
+}
+
+/// The numbers, in the target's version, of the opcodes the marshal stage
+/// reads bytecode with (`None` where the version lacks one).
+struct Opcodes {
+    cache: Option<u8>,
+    extended_arg: Option<u8>,
+    kw_names: Option<u8>,
+    import_name: Option<u8>,
+    load_const: Option<u8>,
+}
+
+impl Opcodes {
+    fn of(target: Target) -> Self {
+        let ops = target.ops();
+        Self {
+            cache: ops.byte(Op::CACHE),
+            extended_arg: ops.byte(Op::EXTENDED_ARG),
+            kw_names: ops.byte(Op::KW_NAMES),
+            import_name: ops.byte(Op::IMPORT_NAME),
+            load_const: ops.byte(Op::LOAD_CONST),
+        }
+    }
 }
 
 /// A class body: not a function (no CO_OPTIMIZED), and its first constant
@@ -230,10 +256,13 @@ struct Builder<'a> {
     /// The text of every string constant, and whether the first constant
     /// with that text the compiler cached was an identifier.
     first_seen: HashMap<&'a [u8], bool>,
+    /// The target's opcode numbers and fresh-process strings.
+    opcodes: Opcodes,
+    strings: &'static ProcessStrings,
 }
 
 impl<'a> Builder<'a> {
-    fn new(root: &'a CodeObject) -> Self {
+    fn new(root: &'a CodeObject, target: Target) -> Self {
         let mut builder = Self {
             nodes: Vec::new(),
             keys: HashMap::default(),
@@ -255,6 +284,8 @@ impl<'a> Builder<'a> {
             qualname_owners: HashMap::default(),
             identifiers: HashSet::default(),
             first_seen: HashMap::default(),
+            opcodes: Opcodes::of(target),
+            strings: target.profile().strings,
         };
         builder.none = builder.push(NodeValue::None, false, true);
         builder.true_ = builder.push(NodeValue::Bool(true), false, true);
@@ -285,7 +316,8 @@ impl<'a> Builder<'a> {
             identifier_consts: HashSet<usize>,
         }
         let mut cached: HashSet<KeyId> = HashSet::default();
-        let mut stack = vec![Frame { code: root, next: 0, identifier_consts: identifier_constants(root) }];
+        let mut stack =
+            vec![Frame { code: root, next: 0, identifier_consts: identifier_constants(root, &self.opcodes) }];
         while let Some(frame) = stack.last_mut() {
             let code = frame.code;
             let index = frame.next;
@@ -304,7 +336,11 @@ impl<'a> Builder<'a> {
                 continue;
             };
             if let Constant::Code(inner) = constant {
-                stack.push(Frame { code: inner, next: 0, identifier_consts: identifier_constants(inner) });
+                stack.push(Frame {
+                    code: inner,
+                    next: 0,
+                    identifier_consts: identifier_constants(inner, &self.opcodes),
+                });
                 continue;
             }
             // Class names and keyword or import name tuples hold the
@@ -536,7 +572,7 @@ impl<'a> Builder<'a> {
         }
         let interned = all_name_chars(text)
             || self.interned_chars.contains(text.as_bytes())
-            || tables::FRESH_PROCESS_CHARS.contains(&text.as_bytes());
+            || self.strings.chars.contains(&text.as_bytes());
         let id = self.push(NodeValue::Str(text), interned, true);
         self.singleton_strs.insert(text.as_bytes(), id);
         id
@@ -663,10 +699,10 @@ impl<'a> Builder<'a> {
         }
         match text.as_bytes() {
             [] => false,
-            [c] => tables::SHADOWED_CHARS.contains(c),
+            [c] => self.strings.shadowed_chars.contains(c),
             bytes => {
                 self.identifiers.contains(bytes)
-                    || text.as_str().is_some_and(|t| tables::FRESH_PROCESS_NAMES.binary_search(&t).is_ok())
+                    || text.as_str().is_some_and(|t| self.strings.names.binary_search(&t).is_ok())
             }
         }
     }

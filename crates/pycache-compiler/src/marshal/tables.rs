@@ -5120,10 +5120,3 @@ pub(crate) const FRESH_PROCESS_NAMES: &[&str] = &[
     "zlib",
     "zlib_codec",
 ];
-
-/// Opcode numbers (`dis.opmap`).
-pub(crate) const CACHE: u8 = 0;
-pub(crate) const EXTENDED_ARG: u8 = 144;
-pub(crate) const IMPORT_NAME: u8 = 108;
-pub(crate) const KW_NAMES: u8 = 172;
-pub(crate) const LOAD_CONST: u8 = 100;

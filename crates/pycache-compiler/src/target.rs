@@ -1,0 +1,475 @@
+//! What the compiler compiles for: a [`Target`] is a CPython feature
+//! version (3.12) together with the [`Profile`] of the patch releases whose
+//! output it reproduces byte for byte (3.12.1).
+//!
+//! Every stage reads what it needs from the target it is handed, never from
+//! a constant of its own:
+//! - **data** that differs between versions comes from tables generated from
+//!   the interpreters: opcode numbers, argument classes and inline caches
+//!   ([`Target::ops`], from `pycache-opcode`), the limits ([`Profile::limits`]),
+//!   the strings a fresh process has interned (`marshal`);
+//! - **behaviour** that differs is a named [`Feature`], with the releases
+//!   that introduced it, and a stage asks `target.has(Feature::X)` where it
+//!   branches. A stage is never copied per version.
+//!
+//! [`VERIFIED`] lists the profiles, each with the releases the differential
+//! tests have checked it against; [`Target::exact`] finds the profile of a
+//! release, [`Target::newest`] the newest verified profile of a feature
+//! version (`--target 3.12`).
+
+use std::fmt;
+
+use crate::limits::{self, Limits};
+use crate::ops::OpTable;
+
+/// A CPython release, such as 3.12.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Release {
+    pub major: u8,
+    pub minor: u8,
+    pub micro: u8,
+}
+
+impl Release {
+    pub const fn new(major: u8, minor: u8, micro: u8) -> Self {
+        Self { major, minor, micro }
+    }
+
+    /// The feature version, such as (3, 12).
+    pub const fn version(self) -> (u8, u8) {
+        (self.major, self.minor)
+    }
+
+    const fn before(self, other: Release) -> bool {
+        self.major < other.major
+            || (self.major == other.major
+                && (self.minor < other.minor || (self.minor == other.minor && self.micro < other.micro)))
+    }
+
+    const fn same_branch(self, other: Release) -> bool {
+        self.major == other.major && self.minor == other.minor
+    }
+}
+
+impl From<(u8, u8, u8)> for Release {
+    fn from((major, minor, micro): (u8, u8, u8)) -> Self {
+        Self::new(major, minor, micro)
+    }
+}
+
+impl fmt::Display for Release {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.micro)
+    }
+}
+
+/// Declares the features: each with what changes, the first release of
+/// each branch that has it (`since`; later feature versions have it from
+/// their first release), and the first feature version without it
+/// (`until`), if any.
+macro_rules! features {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident: since [$($since:expr),+], until $until:expr;
+    )*) => {
+        /// A difference in behaviour between CPython releases that a stage
+        /// branches on. The table of them, with the releases, is
+        /// `ARCHITECTURE.md`'s "Version differences"; a test keeps the two
+        /// in step.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        pub enum Feature {
+            $($(#[doc = $doc])* $name,)*
+        }
+
+        impl Feature {
+            /// Every feature, in declaration order.
+            pub const ALL: &'static [Feature] = &[$(Feature::$name),*];
+
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Feature::$name => stringify!($name),)*
+                }
+            }
+
+            /// What changes (the first line of the feature's documentation).
+            pub fn summary(self) -> &'static str {
+                match self {
+                    $(Feature::$name => first_line(&[$($doc),*]),)*
+                }
+            }
+
+            /// The first release of each branch that has the feature,
+            /// oldest first; feature versions after the last one listed
+            /// have it from their first release (unless [`Feature::until`]).
+            pub const fn since(self) -> &'static [Release] {
+                match self {
+                    $(Feature::$name => {
+                        const SINCE: &[Release] = &[$($since),+];
+                        SINCE
+                    })*
+                }
+            }
+
+            /// The first feature version without the feature, if any.
+            pub const fn until(self) -> Option<(u8, u8)> {
+                match self {
+                    $(Feature::$name => $until,)*
+                }
+            }
+        }
+    };
+}
+
+fn first_line(docs: &[&'static str]) -> &'static str {
+    docs.first().map_or("", |d| d.trim())
+}
+
+const fn r(major: u8, minor: u8, micro: u8) -> Release {
+    Release::new(major, minor, micro)
+}
+
+features! {
+    /// `KW_NAMES` names the keyword arguments of the `CALL` that follows it
+    /// (3.13: `CALL_KW` takes the names from the stack).
+    KwNames: since [r(3, 12, 0)], until Some((3, 13));
+    /// `FORMAT_VALUE` converts and formats an f-string field, its argument
+    /// carrying the conversion and whether a spec is on the stack (3.13:
+    /// `CONVERT_VALUE`, `FORMAT_SIMPLE`, `FORMAT_WITH_SPEC`).
+    FormatValue: since [r(3, 12, 0)], until Some((3, 13));
+    /// `MAKE_FUNCTION`'s argument says which of defaults, keyword defaults,
+    /// annotations and closure are on the stack (3.13: `MAKE_FUNCTION` takes
+    /// the code alone and `SET_FUNCTION_ATTRIBUTE` adds each).
+    MakeFunctionFlags: since [r(3, 12, 0)], until Some((3, 13));
+    /// The flow graph fuses `LOAD_CONST` + `RETURN_VALUE` into
+    /// `RETURN_CONST` (3.14 has no `RETURN_CONST`).
+    ReturnConst: since [r(3, 12, 0)], until Some((3, 14));
+}
+
+impl Feature {
+    /// Whether `release` has the feature.
+    pub const fn in_release(self, release: Release) -> bool {
+        holds(self.since(), self.until(), release)
+    }
+
+    /// The releases that have it, as the table in ARCHITECTURE.md gives
+    /// them: `3.12.0, until 3.13`.
+    pub fn releases(self) -> String {
+        let mut out: Vec<String> = self.since().iter().map(|r| r.to_string()).collect();
+        if let Some((major, minor)) = self.until() {
+            out.push(format!("until {major}.{minor}"));
+        }
+        out.join(", ")
+    }
+}
+
+/// Whether a behaviour that started at the releases `since` (the first of
+/// each branch that has it) and ended with the feature version `until` is
+/// in `release`.
+const fn holds(since: &[Release], until: Option<(u8, u8)>, release: Release) -> bool {
+    if let Some((major, minor)) = until
+        && !release.before(Release::new(major, minor, 0))
+    {
+        return false;
+    }
+    let mut i = 0;
+    let mut older_branch = false;
+    while i < since.len() {
+        let first = since[i];
+        if first.same_branch(release) {
+            return !release.before(first);
+        }
+        if first.before(release) {
+            older_branch = true;
+        }
+        i += 1;
+    }
+    older_branch
+}
+
+/// A set of [`Feature`]s, one bit each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FeatureSet(u64);
+
+impl FeatureSet {
+    /// The features `release` has.
+    pub const fn of(release: Release) -> Self {
+        let mut bits = 0u64;
+        let mut i = 0;
+        while i < Feature::ALL.len() {
+            let feature = Feature::ALL[i];
+            if feature.in_release(release) {
+                bits |= 1 << feature as u8;
+            }
+            i += 1;
+        }
+        Self(bits)
+    }
+
+    pub const fn has(self, feature: Feature) -> bool {
+        self.0 & (1 << feature as u8) != 0
+    }
+}
+
+const _: () = assert!(Feature::ALL.len() <= 64, "FeatureSet holds 64 features");
+
+/// How the compiler reproduces one or more patch releases of a feature
+/// version: their features, limits, magic number and marshal data. Releases
+/// that compile alike share a profile.
+#[derive(Debug)]
+pub struct Profile {
+    /// The releases the differential tests found this profile exact for,
+    /// oldest first. The first decides the features.
+    pub releases: &'static [Release],
+    /// The magic number of the version's caches.
+    pub magic: u16,
+    pub limits: Limits,
+    pub features: FeatureSet,
+    /// What a fresh `py_compile` process has interned (see `marshal`).
+    pub(crate) strings: &'static crate::marshal::ProcessStrings,
+}
+
+impl Profile {
+    /// The release the profile is named after (its first).
+    pub fn release(&self) -> Release {
+        self.releases[0]
+    }
+
+    /// The newest release the profile is verified for.
+    pub fn newest_release(&self) -> Release {
+        self.releases[self.releases.len() - 1]
+    }
+
+    pub fn version(&self) -> (u8, u8) {
+        self.release().version()
+    }
+
+    pub fn has(&self, feature: Feature) -> bool {
+        self.features.has(feature)
+    }
+}
+
+/// CPython 3.12.1.
+pub static CPYTHON_3_12_1: Profile = Profile {
+    releases: &[r(3, 12, 1)],
+    magic: 3531,
+    limits: limits::CPYTHON_3_12,
+    features: FeatureSet::of(r(3, 12, 1)),
+    strings: &crate::marshal::PROCESS_STRINGS_3_12_1,
+};
+
+/// Every profile, oldest release first: the releases the native compiler
+/// reproduces byte for byte.
+pub static VERIFIED: &[&Profile] = &[&CPYTHON_3_12_1];
+
+/// A feature version and the profile of its patch releases that a compile
+/// reproduces. Cheap to copy; the stages hold one each.
+#[derive(Clone, Copy)]
+pub struct Target {
+    profile: &'static Profile,
+    ops: &'static OpTable,
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Target({})", self.profile.release())
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CPython {}", self.profile.release())
+    }
+}
+
+impl PartialEq for Target {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.profile, other.profile)
+    }
+}
+
+impl Eq for Target {}
+
+impl Target {
+    /// The target of a profile. `None` when no opcode table of its version
+    /// exists (a profile is only listed with one).
+    pub fn of(profile: &'static Profile) -> Option<Target> {
+        let (major, minor) = profile.version();
+        Some(Target { profile, ops: OpTable::for_version(major, minor)? })
+    }
+
+    /// The profile verified for exactly `release`.
+    pub fn exact(release: impl Into<Release>) -> Option<Target> {
+        let release = release.into();
+        VERIFIED.iter().find(|p| p.releases.contains(&release)).and_then(|p| Target::of(p))
+    }
+
+    /// The newest verified profile of the feature version `major.minor`.
+    pub fn newest(major: u8, minor: u8) -> Option<Target> {
+        VERIFIED
+            .iter()
+            .filter(|p| p.version() == (major, minor))
+            .max_by_key(|p| p.newest_release())
+            .and_then(|p| Target::of(p))
+    }
+
+    /// What `--target` asks for: `3.12` (the newest verified profile of it)
+    /// or `3.12.1` (that release exactly).
+    pub fn parse(spec: &str) -> Result<Target, String> {
+        let parts: Vec<&str> = spec.split('.').collect();
+        let number = |s: &str| s.parse::<u8>().map_err(|_| format!("`{spec}` is not a version like 3.12 or 3.12.1"));
+        let found = match parts.as_slice() {
+            [major, minor] => Target::newest(number(major)?, number(minor)?),
+            [major, minor, micro] => Target::exact(Release::new(number(major)?, number(minor)?, number(micro)?)),
+            _ => return Err(format!("`{spec}` is not a version like 3.12 or 3.12.1")),
+        };
+        found.ok_or_else(|| {
+            let known: Vec<String> = VERIFIED.iter().flat_map(|p| p.releases.iter()).map(|r| r.to_string()).collect();
+            format!("the native compiler has no verified profile for {spec} (verified: {})", known.join(", "))
+        })
+    }
+
+    /// The default target: the newest verified release.
+    pub fn latest() -> Target {
+        let newest = VERIFIED.iter().max_by_key(|p| p.newest_release()).expect("a verified profile");
+        Target::of(newest).expect("every verified profile has an opcode table")
+    }
+
+    pub fn profile(self) -> &'static Profile {
+        self.profile
+    }
+
+    /// The version's opcode numbers, argument classes and inline caches.
+    pub fn ops(self) -> &'static OpTable {
+        self.ops
+    }
+
+    pub fn has(self, feature: Feature) -> bool {
+        self.profile.features.has(feature)
+    }
+
+    pub fn version(self) -> (u8, u8) {
+        self.profile.version()
+    }
+
+    pub fn release(self) -> Release {
+        self.profile.release()
+    }
+
+    pub fn magic(self) -> u16 {
+        self.profile.magic
+    }
+
+    pub fn limits(self) -> &'static Limits {
+        &self.profile.limits
+    }
+
+    /// A refusal for a branch this compiler has no code for on this target:
+    /// a profile without `feature` reached a stage that only knows the
+    /// behaviour with it.
+    pub(crate) fn lacks(self, feature: Feature) -> crate::Refusal {
+        crate::Refusal::internal(format!(
+            "no code for CPython {} without feature {} ({})",
+            self.release(),
+            feature.name(),
+            feature.summary()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_hold_from_their_release_until_their_end() {
+        assert!(Feature::KwNames.in_release(r(3, 12, 0)));
+        assert!(Feature::KwNames.in_release(r(3, 12, 9)));
+        assert!(!Feature::KwNames.in_release(r(3, 13, 0)));
+        assert!(!Feature::KwNames.in_release(r(3, 11, 9)));
+        assert!(Feature::ReturnConst.in_release(r(3, 13, 5)));
+        assert!(!Feature::ReturnConst.in_release(r(3, 14, 0)));
+    }
+
+    /// A change backported to a patch release of an older branch holds in
+    /// that branch from that release, and in newer branches from where they
+    /// list it.
+    #[test]
+    fn backported_features_follow_each_branch() {
+        const SINCE: &[Release] = &[r(3, 12, 8), r(3, 13, 1)];
+        let at = |release| holds(SINCE, None, release);
+        assert!(!at(r(3, 11, 9)) && !at(r(3, 12, 7)) && at(r(3, 12, 8)));
+        assert!(!at(r(3, 13, 0)) && at(r(3, 13, 1)) && at(r(3, 14, 0)));
+        assert!(!holds(SINCE, Some((3, 14)), r(3, 14, 2)));
+    }
+
+    /// ARCHITECTURE.md's "Version differences" has one row per feature,
+    /// with its releases.
+    #[test]
+    fn the_architecture_table_lists_every_feature() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ARCHITECTURE.md");
+        let text = std::fs::read_to_string(path).unwrap();
+        let section = text.split("### Version differences").nth(1).expect("the section");
+        let rows: Vec<(String, String)> = section
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .skip(2)
+            .map(|row| {
+                let cells: Vec<&str> = row.trim_matches('|').split(" | ").map(str::trim).collect();
+                (cells[0].trim_matches('`').to_owned(), cells[cells.len() - 1].to_owned())
+            })
+            .collect();
+        let expected: Vec<(String, String)> =
+            Feature::ALL.iter().map(|f| (f.name().to_owned(), f.releases())).collect();
+        assert_eq!(rows, expected, "ARCHITECTURE.md's table, in declaration order");
+    }
+
+    #[test]
+    fn every_verified_release_has_its_profiles_features() {
+        for profile in VERIFIED {
+            for &release in profile.releases {
+                assert_eq!(FeatureSet::of(release), profile.features, "{release}");
+                assert_eq!(release.version(), profile.version());
+            }
+            assert!(Target::of(profile).is_some(), "no opcode table for {}", profile.release());
+        }
+    }
+
+    #[test]
+    fn targets_are_found_by_release_and_by_version() {
+        let t = Target::exact((3, 12, 1)).unwrap();
+        assert_eq!(t.magic(), 3531);
+        assert_eq!(Target::newest(3, 12), Some(t));
+        assert_eq!(Target::parse("3.12").unwrap(), t);
+        assert_eq!(Target::parse("3.12.1").unwrap(), t);
+        assert!(Target::exact((3, 12, 0)).is_none());
+        assert!(Target::newest(3, 11).is_none());
+        assert!(Target::parse("3.12.x").is_err());
+        assert!(Target::parse("3").is_err());
+        assert!(Target::parse("3.99").unwrap_err().contains("3.12.1"));
+    }
+
+    /// A profile whose release lacks a feature that a stage only has code
+    /// for with it refuses the file, naming the feature, instead of writing
+    /// what another release would; what it does compile is numbered with its
+    /// own version's opcodes.
+    #[test]
+    fn a_profile_without_a_feature_refuses_instead_of_guessing() {
+        static UNVERIFIED: Profile = Profile {
+            releases: &[r(3, 13, 0)],
+            magic: 3571,
+            limits: limits::CPYTHON_3_12,
+            features: FeatureSet::of(r(3, 13, 0)),
+            strings: &crate::marshal::PROCESS_STRINGS_3_12_1,
+        };
+        let target = Target::of(&UNVERIFIED).unwrap();
+        assert!(!target.has(Feature::KwNames) && target.has(Feature::ReturnConst));
+        let refusal = crate::compile(b"f(a=1)\n", "m.py", target, 0).unwrap_err();
+        assert!(refusal.to_string().contains("KwNames"), "{refusal}");
+        let code = crate::compile(b"x = 1\n", "m.py", target, 0).unwrap();
+        let resume = crate::ops::Op::RESUME;
+        assert_eq!(code.code[0], target.ops().byte(resume).unwrap());
+        assert_ne!(target.ops().byte(resume), Target::latest().ops().byte(resume));
+    }
+}
