@@ -33,13 +33,14 @@ type Profile = fn(source: &[u8], filename: &Path, level: u8) -> Outcome;
 const PROFILES: &[(&str, Profile)] = &[("3.12.1", native_3_12_1)];
 
 fn native_3_12_1(source: &[u8], filename: &Path, level: u8) -> Outcome {
-    assert_eq!(pycache_compiler::PYTHON_VERSION, (3, 12, 1));
-    checked_hash_cache(Magic::new(pycache_compiler::MAGIC_NUMBER), source, filename, level)
+    let target = pycache_compiler::Target::exact(pycache_compiler::Release::new(3, 12, 1)).expect("a 3.12.1 profile");
+    checked_hash_cache(target, source, filename, level)
 }
 
-/// The native compiler's body under the checked-hash header of `magic`.
-fn checked_hash_cache(magic: Magic, source: &[u8], filename: &Path, level: u8) -> Outcome {
-    match pycache_compile::native::compile_body(source, filename, level, None) {
+/// The native compiler's body for `target` under its checked-hash header.
+fn checked_hash_cache(target: pycache_compiler::Target, source: &[u8], filename: &Path, level: u8) -> Outcome {
+    let magic = Magic::new(target.magic());
+    match pycache_compile::native::compile_body(source, filename, target, level, None) {
         Ok(out) => {
             let hash = source_hash(magic, source).expect("3.7+ has source hashes");
             let mut bytes = Header::hash(magic, hash, true).to_bytes().expect("a 16-byte header");
