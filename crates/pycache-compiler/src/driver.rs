@@ -71,7 +71,7 @@ fn compile_on_stack(source: &[u8], filename: PyStr, target: Target, optimize: u8
 
 /// The back end of code generation: one finished unit through the flow
 /// graph and assembly.
-fn finish_unit(target: Target, unit: UnitIr<'_>) -> Result<CodeObject, Refusal> {
+pub(crate) fn finish_unit(target: Target, unit: UnitIr<'_>) -> Result<CodeObject, Refusal> {
     let assembly = flowgraph::optimize(target, unit.md, unit.seq, unit.code_flags, unit.nparams)?;
-    assemble::make_code(target.ops(), unit.md, assembly, unit.code_flags, unit.filename)
+    assemble::make_code(target, unit.md, assembly, unit.code_flags, unit.filename)
 }

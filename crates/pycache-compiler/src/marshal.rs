@@ -95,6 +95,7 @@
 mod emit;
 mod graph;
 mod tables;
+mod tables313;
 mod unmarshal;
 
 use crate::code::CodeObject;
@@ -119,6 +120,14 @@ pub(crate) static PROCESS_STRINGS_3_12_1: ProcessStrings = ProcessStrings {
     chars: tables::FRESH_PROCESS_CHARS,
     shadowed_chars: tables::SHADOWED_CHARS,
     names: tables::FRESH_PROCESS_NAMES,
+};
+
+/// CPython 3.13.0's (`tables313.rs`): every one-character Latin-1 string
+/// is interned, and none is shadowed.
+pub(crate) static PROCESS_STRINGS_3_13_0: ProcessStrings = ProcessStrings {
+    chars: tables313::FRESH_PROCESS_CHARS,
+    shadowed_chars: tables313::SHADOWED_CHARS,
+    names: tables313::FRESH_PROCESS_NAMES,
 };
 
 #[doc(hidden)]

@@ -144,6 +144,58 @@ features! {
     /// The flow graph fuses `LOAD_CONST` + `RETURN_VALUE` into
     /// `RETURN_CONST` (3.14 has no `RETURN_CONST`).
     ReturnConst: since [r(3, 12, 0)], until Some((3, 14));
+    /// A basic block starts only at an instruction some jump targets, not
+    /// at every placed label (3.12 split blocks at unused labels too).
+    JumpTargetBlocks: since [r(3, 13, 0)], until None;
+    /// `POP_BLOCK` becomes a `NOP` when exception targets are labelled,
+    /// before the optimisations (3.12: with the other pseudo-ops, after).
+    EarlyPopBlockNop: since [r(3, 13, 0)], until None;
+    /// The 3.13 pass order: jumps to small exits or to line-less blocks
+    /// that cannot fall through are inlined to a fixpoint before any
+    /// optimisation, line numbers are resolved before the peepholes, empty
+    /// blocks are kept (3.12: empty blocks removed, small exits inlined
+    /// before and after the peepholes).
+    InlineNoLinenoBlocks: since [r(3, 13, 0)], until None;
+    /// The `LOAD_CONST` peepholes run as a pass of their own before the
+    /// others, and fold a constant's `TO_BOOL` and `is None` through
+    /// `TO_BOOL`.
+    LoadConstPass: since [r(3, 13, 0)], until None;
+    /// Peepholes on `TO_BOOL` (after `COMPARE_OP`, `IS_OP`, `CONTAINS_OP`,
+    /// `TO_BOOL`, `UNARY_NOT`), `LOAD_GLOBAL` + `PUSH_NULL` merged (3.12:
+    /// `PUSH_NULL` + `LOAD_GLOBAL`), `STORE_FAST x; STORE_FAST x` on one line,
+    /// and swaps eliminated in a second loop over the block.
+    ToBoolPeepholes: since [r(3, 13, 0)], until None;
+    /// A jump to an unconditional jump is threaded whatever the lines, by
+    /// a `NOP` and a new jump at the target jump's location;
+    /// `JUMP_NO_INTERRUPT` threads too (3.12: same line only, in place).
+    ThreadJumpsAlways: since [r(3, 13, 0)], until None;
+    /// `LOAD_FAST_LOAD_FAST`, `STORE_FAST_LOAD_FAST`, `STORE_FAST_STORE_FAST`
+    /// replace pairs of fast-local instructions.
+    SuperInstructions: since [r(3, 13, 0)], until None;
+    /// `RESUME` after a yield at exception depth 1 gets bit 4; `YIELD_VALUE`'s
+    /// argument is code generation's (3.12: the flow graph wrote the depth).
+    ResumeDepthBit: since [r(3, 13, 0)], until None;
+    /// The stack depth is computed from 0 before the generator prefix, and
+    /// a code object needs at least 1 (3.12: after it, from 1 in
+    /// generators, and 0 allowed).
+    StackDepthBeforePrefix: since [r(3, 13, 0)], until None;
+    /// Line-less blocks that exit *or hold an eval-breaker instruction*
+    /// are duplicated per jump; no line is guessed for the remaining exits
+    /// (3.12: exits only, then `guarantee_lineno_for_exits`).
+    EvalBreakerLineCopies: since [r(3, 13, 0)], until None;
+    /// A cold block that fell through to a warm one gets `JUMP_NO_INTERRUPT`,
+    /// and redundant `NOP`s and jumps are removed to a fixpoint after moving
+    /// cold blocks and after converting pseudo-ops (3.12: `JUMP`, once).
+    ColdJumpNoInterrupt: since [r(3, 13, 0)], until None;
+    /// `LOAD_CLOSURE` is a pseudo-op, converted to `LOAD_FAST`; the generator
+    /// prefix's `POP_TOP` has the first line's location.
+    LoadClosurePseudo: since [r(3, 13, 0)], until None;
+    /// The assembler decides the direction of `JUMP`/`JUMP_NO_INTERRUPT` by
+    /// the target's index in the final sequence (3.12: by block order in
+    /// `normalize_jumps`; the same for every layout the compiler makes).
+    AssemblerJumpDirection: since [r(3, 13, 0)], until None;
+    /// The code object interns `co_filename`, `co_name` and `co_qualname`.
+    InternCodeNames: since [r(3, 13, 0)], until None;
 }
 
 impl Feature {
