@@ -89,6 +89,9 @@ PROBE_NAMES = ['sys', 'py_compile', 'name', 'stdin', 'read', 'split', 'stdout', 
                'intern', 'marshal', 'str', 'ord', 'map', 'chr', 'range', 'dumps']
 
 
+PROBES = 8
+
+
 def run(code, stdin=''):
     env = {k: v for k, v in os.environ.items() if not k.startswith('PYTHON')}
     env['PYTHONHASHSEED'] = '0'
@@ -118,8 +121,15 @@ def main():
     if missing:
         sys.exit('probe identifiers not interned beforehand: %s' % missing)
     asked = sorted(c for c in candidates if len(c) > 1 and name_chars(c))
-    marked, shadowed, names = run(PROBE, '\n'.join(asked)).split('\n#\n')
-    names = sorted(n for n in names.split('\n') if n)
+    # 3.13 interns most strings mortally: one that dies leaves the table, so
+    # a few (enum's `_X__in_progress` names) are interned in some fresh
+    # processes and not others. Only names interned in every one of several
+    # probes are listed.
+    runs = [run(PROBE, '\n'.join(asked)).split('\n#\n') for _ in range(PROBES)]
+    marked, shadowed, _ = runs[0]
+    stable = set.intersection(*(set(n for n in r[2].split('\n') if n) for r in runs))
+    unstable = set.union(*(set(n for n in r[2].split('\n') if n) for r in runs)) - stable
+    names = sorted(stable)
     shadowed = [int(p) for p in shadowed.split()]
     marked = [int(p) for p in marked.split()]
     # The marshal stage assumes that only identifier characters can have an
@@ -141,7 +151,7 @@ def main():
     print('pub(crate) const SHADOWED_CHARS: &[u8] = b"%s";' % ''.join(chr(p) for p in shadowed if name_chars(chr(p))))
     print()
     print('/// Identifier-like strings of two characters or more that such a process')
-    print('/// has interned, sorted.')
+    print('/// has interned, sorted (%d more were interned in only some of %d probes).' % (len(unstable), PROBES))
     print('pub(crate) const FRESH_PROCESS_NAMES: &[&str] = &[')
     for name in names:
         print('    "%s",' % name)
