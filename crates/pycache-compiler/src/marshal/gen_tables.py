@@ -83,6 +83,14 @@ sys.stdout.write(' '.join([str(ord(item)) for item in map(chr, range(256)) if sy
 sys.stdout.write('\n#\n')
 sys.stdout.write('\n'.join([item for item in name if sys.intern(item) is not item]))
 """
+
+# 3.13: other strings the code object interns as a qualified name or file
+# name (one line each, no backslash), asked the same way.
+PROBE_OTHER = r"""
+import sys, py_compile
+name = sys.stdin.read().split('\n')
+sys.stdout.write('\n'.join([item for item in name if sys.intern(item) is not item]))
+"""
 # The probe's own identifiers must be interned before it runs, or it would
 # report them as interned: they are checked against the candidates below.
 PROBE_NAMES = ['sys', 'py_compile', 'name', 'stdin', 'read', 'split', 'stdout', 'write', 'join', 'item',
@@ -130,6 +138,13 @@ def main():
     stable = set.intersection(*(set(n for n in r[2].split('\n') if n) for r in runs))
     unstable = set.union(*(set(n for n in r[2].split('\n') if n) for r in runs)) - stable
     names = sorted(stable)
+    others = []
+    if version != '3.12':
+        asked_other = sorted(c for c in candidates if len(c) > 1 and not name_chars(c) and c.isprintable()
+                             and '\\' not in c and not c.startswith('/')
+                             and any(x in c for x in './<'))
+        found = [set(n for n in run(PROBE_OTHER, '\n'.join(asked_other)).split('\n') if n) for _ in range(PROBES)]
+        others = sorted(set.intersection(*found))
     shadowed = [int(p) for p in shadowed.split()]
     marked = [int(p) for p in marked.split()]
     # The marshal stage assumes that only identifier characters can have an
@@ -156,6 +171,15 @@ def main():
     for name in names:
         print('    "%s",' % name)
     print('];')
+    if version != '3.12':
+        print()
+        print('/// Other strings such a process has interned that a code object could')
+        print('/// intern as its qualified name or file name (holding `.`, `/` or `<`;')
+        print('/// absolute paths, which depend on the installation, left out), sorted.')
+        print('pub(crate) const FRESH_PROCESS_OTHERS: &[&str] = &[')
+        for name in others:
+            print('    "%s",' % name.replace('"', '\\"'))
+        print('];')
 
 
 if __name__ == '__main__':

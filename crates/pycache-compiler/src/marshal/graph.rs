@@ -485,11 +485,18 @@ impl<'a> Builder<'a> {
             name
         } else if owner {
             let id = self.const_str(&code.qualname, false);
-            if intern_names {
-                // The class body's constant is the very object interned.
-                self.intern_node(&code.qualname, id);
+            let text = code.qualname.as_str();
+            if intern_names && text.is_some_and(|t| self.strings.others.binary_search(&t).is_ok()) {
+                // The process interned an equal string first: the code
+                // object holds that one, the constant stays as it was.
+                self.interned_str(&code.qualname)
+            } else {
+                if intern_names {
+                    // The class body's constant is the very object interned.
+                    self.intern_node(&code.qualname, id);
+                }
+                id
             }
-            id
         } else if intern_names {
             self.interned_str(&code.qualname)
         } else {
