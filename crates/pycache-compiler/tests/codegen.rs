@@ -24,9 +24,8 @@ fn interpreters() -> Vec<(PathBuf, Release)> {
     }
     let mut found = Vec::new();
     for path in paths.into_iter().filter(|p| p.is_file()) {
-        let Ok(out) = Command::new(&path)
-            .args(["-c", "import sys, _testinternalcapi; print(*sys.version_info[:3])"])
-            .output()
+        let Ok(out) =
+            Command::new(&path).args(["-c", "import sys, _testinternalcapi; print(*sys.version_info[:3])"]).output()
         else {
             continue;
         };
@@ -43,8 +42,12 @@ fn interpreters() -> Vec<(PathBuf, Release)> {
 
 fn fixtures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/codegen313");
-    let mut files: Vec<PathBuf> =
-        std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "py")).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "py"))
+        .collect();
     files.sort();
     files
 }
