@@ -107,6 +107,14 @@ pub fn compile_path_until(
     out
 }
 
+/// The module's code-generation output for `target`, before the flow
+/// graph, as text (see `driver::codegen_listing`): for the differential
+/// test against the interpreter's `_testinternalcapi.compiler_codegen`.
+#[doc(hidden)]
+pub fn codegen_listing(source: &[u8], filename: &str, target: Target, optimize: u8) -> Result<String, Refusal> {
+    driver::codegen_listing(source, PyStr::new(filename), target, optimize)
+}
+
 thread_local! {
     /// When the compile running on this thread must give up.
     pub(crate) static DEADLINE: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };

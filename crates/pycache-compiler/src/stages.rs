@@ -74,18 +74,3 @@ pub fn assemble_unit(target: Target, unit: &UnitInput) -> Result<CodeObject, Ref
     )
 }
 
-/// The flow graph and assembly of CPython 3.13.0: its features, opcode
-/// table and interned strings. Its limits are not 3.13's, so it serves
-/// [`assemble_unit`] alone until the 3.13 profiles exist.
-static FLOWGRAPH_3_13_0: crate::target::Profile = crate::target::Profile {
-    releases: &[crate::target::Release::new(3, 13, 0)],
-    magic: 3571,
-    limits: crate::limits::CPYTHON_3_12,
-    features: crate::target::FeatureSet::of(crate::target::Release::new(3, 13, 0)),
-    strings: &crate::marshal::PROCESS_STRINGS_3_13_0,
-};
-
-/// The target [`assemble_unit`] checks 3.13.0's flow graph with.
-pub fn flowgraph_target_3_13_0() -> Option<Target> {
-    Target::of(&FLOWGRAPH_3_13_0)
-}

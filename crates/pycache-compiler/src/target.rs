@@ -144,6 +144,87 @@ features! {
     /// The flow graph fuses `LOAD_CONST` + `RETURN_VALUE` into
     /// `RETURN_CONST` (3.14 has no `RETURN_CONST`).
     ReturnConst: since [r(3, 12, 0)], until Some((3, 14));
+
+    // Code generation and the stages before it (issue 9, CPython 3.13;
+    // docs/targets/3.13.md names each item).
+    /// `TO_BOOL` before a conditional jump on a computed value, before
+    /// `UNARY_NOT` and after `WITH_EXCEPT_START` (C1, C18).
+    ToBool: since [r(3, 13, 0)], until None;
+    /// `COMPARE_OP`'s argument is `(cmp << 5) | mask` (3.12: `<< 4`) (C2).
+    CompareOpShift5: since [r(3, 13, 0)], until None;
+    /// A call pushes the callable, then `NULL` (3.12: `NULL` first); also
+    /// `LOAD_BUILD_CLASS` (C3).
+    NullAfterCallable: since [r(3, 13, 0)], until None;
+    /// Loops end `END_FOR; POP_TOP`, `END_FOR` popping one value (C7, C8).
+    EndForPopTop: since [r(3, 13, 0)], until None;
+    /// `GET_ITER`, `FOR_ITER`, `GET_AITER` take the iterable's location,
+    /// and a `for` target starts with a `NOP` at its own (C7, C8).
+    IterableLocation: since [r(3, 13, 0)], until None;
+    /// One more `GET_ITER` right before each comprehension's `FOR_ITER`
+    /// (gh-125038; C9, P1).
+    ComprehensionGetIter: since [r(3, 13, 1)], until None;
+    /// `YIELD_VALUE`'s argument is 1 in `yield from`/`await`, else 0 (3.12:
+    /// the exception depth, set by the flow graph) (C10).
+    YieldValueFromFlag: since [r(3, 13, 0)], until None;
+    /// Unconditional jumps other than loop back-edges, `break` and
+    /// `continue` are `JUMP_NO_INTERRUPT` (C11).
+    JumpNoInterrupt: since [r(3, 13, 0)], until None;
+    /// `with`'s setup, exit calls and unwinding take the location of each
+    /// item's context expression (3.12: the statement's) (C12).
+    WithItemLocation: since [r(3, 13, 0)], until None;
+    /// `assert`'s `RAISE_VARARGS` takes the test's location (C13).
+    AssertRaiseAtTest: since [r(3, 13, 0)], until None;
+    /// A lambda's `RETURN_VALUE` takes the body's location (C14).
+    LambdaReturnLocation: since [r(3, 13, 0)], until None;
+    /// Class bodies store `__firstlineno__` (C15).
+    ClassFirstLineno: since [r(3, 13, 0)], until None;
+    /// Class bodies store `__static_attributes__`, the sorted names of
+    /// `self.X` stores in their methods (C15).
+    StaticAttributes: since [r(3, 13, 0)], until None;
+    /// Docstrings are cleaned of their common indentation at compile time
+    /// (C16).
+    CleanDocstrings: since [r(3, 13, 0)], until None;
+    /// Under `-OO` a docstring statement leaves no `NOP` (C16).
+    NoDocstringNop: since [r(3, 13, 0)], until None;
+    /// A generic function's defaults fill the `NULL` slot of the call to
+    /// its type-parameter function; generic wrappers push `NULL` after
+    /// `MAKE_FUNCTION` (C17).
+    GenericCallNoNull: since [r(3, 13, 0)], until None;
+    /// PEP 696 type-parameter defaults, each a lazily evaluated scope of
+    /// its own, constant-folded (L2, F1, S3, T6, C17).
+    TypeParamDefaults: since [r(3, 13, 0)], until None;
+    /// Generator and coroutine bodies sit in an implicit frame block, which
+    /// counts against `CO_MAXBLOCKS` (C19, T7).
+    StopIterationBlock: since [r(3, 13, 0)], until None;
+    /// An f-string or format spec with no parts is an empty `JoinedStr`,
+    /// loaded as `''`; specs hold no empty constants (L1).
+    FstringEmptyJoined: since [r(3, 13, 0)], until None;
+    /// The text of an f-string `=` field is the source as written, not
+    /// escape-decoded, `!=` kept (gh-124363; L3).
+    FstringDebugRaw: since [r(3, 13, 2)], until None;
+    /// `=` text with `#` or escaped quotes is whole, and raw format specs
+    /// keep their backslashes (gh-135148, gh-137314; L4).
+    FstringDebugFull: since [r(3, 13, 6)], until None;
+    /// In a generic class's type-parameter scope only the parameters' own
+    /// names are mangled, and the enclosing scope's mangling is restored
+    /// (S1).
+    TypeParamMangling: since [r(3, 13, 0)], until None;
+    /// Annotation scopes in classes may hold lambdas and comprehensions;
+    /// such comprehensions are not inlined (S2).
+    AnnotationScopeComprehensions: since [r(3, 13, 0)], until None;
+    /// Inlined comprehensions leak no locals into their function's symbol
+    /// table, and may use `__class__` in class bodies (S5).
+    ComprehensionScopeFixes: since [r(3, 13, 0)], until None;
+    /// `__classdict__` is not free through a class body's inlined
+    /// comprehension (S4).
+    ClassdictNotFree: since [r(3, 13, 13)], until None;
+    /// Compiler warnings are given once per module, line and text (P3).
+    WarningsDeduplicated: since [r(3, 13, 4)], until None;
+    /// No warnings from the exception-path copy of a `finally` body (P3).
+    NoFinallyCopyWarnings: since [r(3, 13, 10)], until None;
+
+    // Flow graph, assembly and marshal (issue 9, CPython 3.13;
+    // docs/targets/3.13.md's G, A and K items).
     /// A basic block starts only at an instruction some jump targets, not
     /// at every placed label (3.12 split blocks at unused labels too).
     JumpTargetBlocks: since [r(3, 13, 0)], until None;
@@ -310,9 +391,49 @@ pub static CPYTHON_3_12_1: Profile = Profile {
     strings: &crate::marshal::PROCESS_STRINGS_3_12_1,
 };
 
+/// CPython 3.13.0: before the comprehension `GET_ITER` of 3.13.1 and the
+/// f-string text fixes of 3.13.2 and 3.13.6.
+pub static CPYTHON_3_13_0: Profile = Profile {
+    releases: &[r(3, 13, 0)],
+    magic: 3571,
+    limits: limits::CPYTHON_3_13,
+    features: FeatureSet::of(r(3, 13, 0)),
+    strings: &crate::marshal::PROCESS_STRINGS_3_13_0,
+};
+
+/// CPython 3.13.5: 3.13.0 plus the comprehension `GET_ITER` and raw
+/// f-string debug text.
+pub static CPYTHON_3_13_5: Profile = Profile {
+    releases: &[r(3, 13, 5)],
+    magic: 3571,
+    limits: limits::CPYTHON_3_13,
+    features: FeatureSet::of(r(3, 13, 5)),
+    // Debian's build interns more than pyenv's 3.13.0 (gen_tables.py finds
+    // e.g. `_colorize`'s names); its own table is still to be generated.
+    strings: &crate::marshal::PROCESS_STRINGS_3_13_0,
+};
+
+/// CPython 3.13.15 and 3.13.18: 3.13.5 plus the f-string fixes of 3.13.6
+/// (and warning and error changes that do not show in a cache).
+pub static CPYTHON_3_13_15: Profile = Profile {
+    releases: &[r(3, 13, 15), r(3, 13, 18)],
+    magic: 3571,
+    limits: limits::CPYTHON_3_13,
+    features: FeatureSet::of(r(3, 13, 15)),
+    // Debian's build interns more than pyenv's 3.13.0 (gen_tables.py finds
+    // e.g. `_colorize`'s names); its own table is still to be generated.
+    strings: &crate::marshal::PROCESS_STRINGS_3_13_0,
+};
+
 /// Every profile, oldest release first: the releases the native compiler
 /// reproduces byte for byte.
 pub static VERIFIED: &[&Profile] = &[&CPYTHON_3_12_1];
+
+/// Profiles under construction: compiled with only through
+/// [`Target::candidate`] (the differential tests, `pycache verify`), never
+/// by `--engine auto` or `--target`, until they are exact and move to
+/// [`VERIFIED`].
+pub static UNVERIFIED: &[&Profile] = &[&CPYTHON_3_13_0, &CPYTHON_3_13_5, &CPYTHON_3_13_15];
 
 /// A feature version and the profile of its patch releases that a compile
 /// reproduces. Cheap to copy; the stages hold one each.
@@ -354,6 +475,19 @@ impl Target {
     pub fn exact(release: impl Into<Release>) -> Option<Target> {
         let release = release.into();
         VERIFIED.iter().find(|p| p.releases.contains(&release)).and_then(|p| Target::of(p))
+    }
+
+    /// The profile of `release`, verified or still [`UNVERIFIED`]: what
+    /// the differential tests and `pycache verify` compile with.
+    pub fn candidate(release: impl Into<Release>) -> Option<Target> {
+        let release = release.into();
+        Target::exact(release)
+            .or_else(|| UNVERIFIED.iter().find(|p| p.releases.contains(&release)).and_then(|p| Target::of(p)))
+    }
+
+    /// Whether the profile is in [`VERIFIED`].
+    pub fn is_verified(self) -> bool {
+        VERIFIED.iter().any(|p| std::ptr::eq(*p, self.profile))
     }
 
     /// The newest verified profile of the feature version `major.minor`.
@@ -479,7 +613,7 @@ mod tests {
 
     #[test]
     fn every_verified_release_has_its_profiles_features() {
-        for profile in VERIFIED {
+        for profile in VERIFIED.iter().chain(UNVERIFIED) {
             for &release in profile.releases {
                 assert_eq!(FeatureSet::of(release), profile.features, "{release}");
                 assert_eq!(release.version(), profile.version());
@@ -500,5 +634,28 @@ mod tests {
         assert!(Target::parse("3.12.x").is_err());
         assert!(Target::parse("3").is_err());
         assert!(Target::parse("3.99").unwrap_err().contains("3.12.1"));
+    }
+
+    /// The 3.13 profiles are found for testing, never for `auto`.
+    #[test]
+    fn unverified_profiles_are_candidates_only() {
+        for release in [r(3, 13, 0), r(3, 13, 5), r(3, 13, 15), r(3, 13, 18)] {
+            assert!(Target::exact(release).is_none(), "{release}");
+            let t = Target::candidate(release).unwrap();
+            assert!(!t.is_verified());
+            assert_eq!(t.magic(), 3571);
+            assert_eq!(t.version(), (3, 13));
+        }
+        assert!(Target::candidate(r(3, 13, 4)).is_none());
+        assert!(Target::candidate(r(3, 12, 1)).unwrap().is_verified());
+        let (t0, t5, t15) = (
+            Target::candidate(r(3, 13, 0)).unwrap(),
+            Target::candidate(r(3, 13, 5)).unwrap(),
+            Target::candidate(r(3, 13, 18)).unwrap(),
+        );
+        assert!(!t0.has(Feature::ComprehensionGetIter) && t5.has(Feature::ComprehensionGetIter));
+        assert!(!t0.has(Feature::FstringDebugRaw) && t5.has(Feature::FstringDebugRaw));
+        assert!(!t5.has(Feature::FstringDebugFull) && t15.has(Feature::FstringDebugFull));
+        assert!(t0.has(Feature::ToBool) && !t0.has(Feature::KwNames));
     }
 }

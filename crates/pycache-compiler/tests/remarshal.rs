@@ -219,7 +219,7 @@ fn remarshalled_3_13_0_caches_are_byte_identical() {
         eprintln!("SKIP remarshalled_3_13_0_caches_are_byte_identical: pyenv 3.13.0 is not installed");
         return;
     };
-    let target = pycache_compiler::stages::flowgraph_target_3_13_0().unwrap();
+    let target = pycache_compiler::Target::candidate((3, 13, 0)).unwrap();
     remarshal(python, target, &["python3.13/difflib.py", "python3.13/typing.py", "python3.13/functools.py"]);
 }
 
