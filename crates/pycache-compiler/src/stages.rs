@@ -73,4 +73,3 @@ pub fn assemble_unit(target: Target, unit: &UnitInput) -> Result<CodeObject, Ref
         },
     )
 }
-

@@ -135,7 +135,11 @@ fn check_unit(target: Target, unit: &Value, filename: &PyStr, out: &mut Vec<Stri
     let mut theirs_code = |i: usize| Constant::Code(Box::new(nested[i].clone()));
     let their_consts: Vec<String> =
         expected["consts"].as_array().unwrap().iter().map(|c| describe(&constant(c, &mut theirs_code))).collect();
-    differ("co_consts", format!("{:?}", code.consts.iter().map(describe).collect::<Vec<_>>()), format!("{their_consts:?}"));
+    differ(
+        "co_consts",
+        format!("{:?}", code.consts.iter().map(describe).collect::<Vec<_>>()),
+        format!("{their_consts:?}"),
+    );
     let show = |v: &[PyStr]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",");
     differ("co_names", show(&code.names), show(&names(&expected["names"])));
     differ("localsplusnames", show(&code.localsplusnames), show(&names(&expected["localsplusnames"])));
