@@ -7,6 +7,7 @@ use crate::error::{Refusal, Result};
 use crate::instr::*;
 use crate::ir::{Assembly, FinalInstr, Metadata};
 use crate::ops::OpTable;
+use crate::target::Target;
 
 /// The bytes of one instruction in the version's numbering: its
 /// `EXTENDED_ARG` prefixes, itself, its zeroed inline cache.
@@ -172,12 +173,13 @@ fn exception_table(ops: &OpTable, instrs: &[FinalInstr]) -> Vec<u8> {
 /// Builds the code object from the unit's metadata and final instructions,
 /// numbered as the target's version numbers them.
 pub fn make_code(
-    ops: &OpTable,
+    target: Target,
     md: &Metadata,
     assembly: Assembly,
     code_flags: u32,
     filename: PyStr,
 ) -> Result<CodeObject> {
+    let ops = target.ops();
     let Assembly { consts, maxdepth, instrs, nlocalsplus } = assembly;
     let mut code = Vec::with_capacity(instrs.len() * 2);
     for instr in &instrs {

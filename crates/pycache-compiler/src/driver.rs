@@ -67,7 +67,12 @@ fn compile_with(
     nesting::check(&module, &shape, &source, target.limits())?;
     check_deadline()?;
     let flags = future::features(&module)?;
-    let folder = fold::Folder { optimize, future_annotations: flags.annotations, warnings: Default::default() };
+    let folder = fold::Folder {
+        limits: target.limits(),
+        optimize,
+        future_annotations: flags.annotations,
+        warnings: Default::default(),
+    };
     folder.module(&mut module)?;
     warnings.append(&mut folder.warnings.into_inner());
     check_deadline()?;
@@ -83,7 +88,7 @@ fn compile_with(
 /// graph and assembly.
 fn finish_unit(target: Target, unit: UnitIr<'_>) -> Result<CodeObject, Refusal> {
     let assembly = flowgraph::optimize(target, unit.md, unit.seq, unit.code_flags, unit.nparams)?;
-    assemble::make_code(target.ops(), unit.md, assembly, unit.code_flags, unit.filename)
+    assemble::make_code(target, unit.md, assembly, unit.code_flags, unit.filename)
 }
 
 thread_local! {
