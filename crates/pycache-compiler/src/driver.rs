@@ -86,7 +86,7 @@ fn compile_with(
 
 /// The back end of code generation: one finished unit through the flow
 /// graph and assembly.
-fn finish_unit(target: Target, unit: UnitIr<'_>) -> Result<CodeObject, Refusal> {
+pub(crate) fn finish_unit(target: Target, unit: UnitIr<'_>) -> Result<CodeObject, Refusal> {
     let assembly = flowgraph::optimize(target, unit.md, unit.seq, unit.code_flags, unit.nparams)?;
     assemble::make_code(target, unit.md, assembly, unit.code_flags, unit.filename)
 }

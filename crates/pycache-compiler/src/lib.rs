@@ -39,6 +39,8 @@ pub mod marshal;
 mod nesting;
 pub mod ops;
 mod source;
+#[doc(hidden)]
+pub mod stages;
 pub mod symtable;
 pub mod target;
 mod unparse;

@@ -1,4 +1,4 @@
-//! The stack effects written in `instr.rs` against each verified version's
+//! The stack effects written in `instr.rs` against each profiled version's
 //! own `dis.stack_effect`, for every opcode and a range of arguments.
 
 use pycache_compiler::Target;
