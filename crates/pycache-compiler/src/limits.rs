@@ -47,6 +47,18 @@ pub struct Limits {
     pub marshal_depth: usize,
     /// Blocks (loops, try, with) nested in one function (`CO_MAXBLOCKS`).
     pub static_blocks: usize,
+    /// Constant folding leaves unfolded an integer result wider than this
+    /// many bits (`MAX_INT_SIZE`).
+    pub fold_int_bits: u64,
+    /// It leaves unfolded a repeated tuple longer than this
+    /// (`MAX_COLLECTION_SIZE`).
+    pub fold_collection_size: usize,
+    /// It leaves unfolded a repeated str or bytes longer than this
+    /// (`MAX_STR_SIZE`).
+    pub fold_str_size: usize,
+    /// It leaves unfolded a repeated tuple whose items, nested ones
+    /// counted, would be more than this (`MAX_TOTAL_ITEMS`).
+    pub fold_total_items: i64,
 }
 
 /// CPython 3.12.1.
@@ -62,6 +74,10 @@ pub const CPYTHON_3_12: Limits = Limits {
     int_max_str_digits: 4300,
     marshal_depth: 2000,
     static_blocks: 20,
+    fold_int_bits: 128,
+    fold_collection_size: 256,
+    fold_str_size: 4096,
+    fold_total_items: 1024,
 };
 
 /// CPython 3.13 (checked for `static_blocks` against 3.13.0, 3.13.5 and

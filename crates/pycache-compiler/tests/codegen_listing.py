@@ -61,6 +61,10 @@ def value(key):
 
 
 def ordered(d):
+    """A metadata table in index order: a dict of key to index (3.13.0,
+    3.13.5), or a list already (later releases)."""
+    if isinstance(d, (list, tuple)):
+        return list(d)
     return [k for k, _ in sorted(d.items(), key=lambda kv: kv[1])]
 
 
@@ -71,7 +75,7 @@ def listing(path, optimize):
     out = []
     for op, arg, *loc in seq.get_instructions():
         out.append("%s %s %s" % (NAMES.get(op, op), arg, " ".join(map(str, loc))))
-    out.append("consts " + " ".join(render(value(k)) for k in ordered(meta["consts"])))
+    out.append("consts " + " ".join(render(value(k) if isinstance(meta["consts"], dict) else k) for k in ordered(meta["consts"])))
     out.append("names " + " ".join(text(n) for n in ordered(meta["names"])))
     out.append("varnames " + " ".join(text(n) for n in ordered(meta["varnames"])))
     return "\n".join(out) + "\n"

@@ -1,6 +1,5 @@
-//! The stack effects written in `instr.rs` against each version's own
-//! `dis.stack_effect` (CPython 3.12 and 3.13), for every opcode code
-//! generation can emit and a range of arguments.
+//! The stack effects written in `instr.rs` against each profiled version's
+//! own `dis.stack_effect`, for every opcode and a range of arguments.
 
 use pycache_compiler::Target;
 use pycache_compiler::instr::stack_effect;
@@ -23,30 +22,31 @@ for name, op in sorted(opcode.opmap.items(), key=lambda kv: kv[1]):
             print(op, -1 if arg is None else arg, int(jump), effect)
 "#;
 
+/// For each feature version with a profile (verified or not): the interpreter of
+/// that version found by discovery, against the newest profile of it.
 #[test]
 fn stack_effects_match_the_interpreter() {
-    check_stack_effects(3, 12);
+    use pycache_compiler::target::{UNVERIFIED, VERIFIED};
+    let mut versions: Vec<(u8, u8)> = VERIFIED.iter().chain(UNVERIFIED).map(|p| p.version()).collect();
+    versions.sort();
+    versions.dedup();
+    for (major, minor) in versions {
+        let Some(python) = reference(major, minor, "stack_effects_match_the_interpreter") else { continue };
+        // The interpreter's own profile, else any of its version (the
+        // effects are the version's).
+        let target = Target::candidate(python.version)
+            .or_else(|| {
+                VERIFIED.iter().chain(UNVERIFIED).find(|p| p.version() == (major, minor)).and_then(|p| Target::of(p))
+            })
+            .unwrap();
+        check(&python.path, target, &python.label());
+    }
 }
 
-#[test]
-fn stack_effects_match_the_interpreter_3_13() {
-    check_stack_effects(3, 13);
-}
-
-fn check_stack_effects(major: u8, minor: u8) {
-    let Some(python) = reference(major, minor, "stack_effects_match_the_interpreter") else { return };
-    let out = std::process::Command::new(&python.path).arg("-c").arg(SCRIPT).output().unwrap();
+fn check(python: &std::path::Path, target: Target, label: &str) {
+    let out = std::process::Command::new(python).arg("-c").arg(SCRIPT).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
-    let target = Target::candidate(python.version)
-        .or_else(|| Target::newest(major, minor))
-        .or_else(|| {
-            pycache_compiler::target::UNVERIFIED
-                .iter()
-                .find(|p| p.version() == (major, minor))
-                .and_then(|p| Target::of(p))
-        })
-        .unwrap();
     let ops = target.ops();
     let mut checked = 0;
     let mut problems = Vec::new();
@@ -60,7 +60,7 @@ fn check_stack_effects(major: u8, minor: u8) {
             ours => problems.push(format!("op {op:?} arg {arg} jump {jump}: ours {ours:?}, CPython {effect}")),
         }
     }
-    eprintln!("{checked} stack effects agree with CPython {}", python.label());
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    eprintln!("{checked} stack effects of {target:?} agree with CPython {label}");
+    assert!(problems.is_empty(), "{target:?}:\n{}", problems.join("\n"));
     assert!(checked > 1000);
 }

@@ -74,6 +74,8 @@ pub struct FBlock<'a> {
     pub block: Label,
     pub exit: Label,
     pub datum: FBlockDatum<'a>,
+    /// Where it was pushed.
+    pub loc: Loc,
 }
 
 pub struct Unit<'a> {
@@ -399,7 +401,7 @@ impl<'a> Compiler<'a> {
         if self.unit().fblocks.len() >= self.target.limits().static_blocks {
             return Err(Refusal::syntax_at("too many statically nested blocks", loc.lineno, loc.col_offset));
         }
-        self.u().fblocks.push(FBlock { kind, block, exit, datum });
+        self.u().fblocks.push(FBlock { kind, block, exit, datum, loc });
         Ok(())
     }
 
@@ -478,7 +480,9 @@ impl<'a> Compiler<'a> {
                 self.addop(POP_EXCEPT, *loc);
             }
             FBlockType::With | FBlockType::AsyncWith => {
-                if let FBlockDatum::Stmt(s) = info.datum {
+                if self.target.has(Feature::WithItemLocation) {
+                    *loc = info.loc;
+                } else if let FBlockDatum::Stmt(s) = info.datum {
                     *loc = Loc::of(s.range);
                 }
                 self.addop(POP_BLOCK, *loc);

@@ -964,6 +964,12 @@ impl<'a> Compiler<'a> {
         self.use_label(exit);
     }
 
+    /// Where a `with` item's setup and exit are: its context expression
+    /// from 3.13, the whole statement before.
+    fn with_loc(&self, s: &Stmt, item: &ast::WithItem) -> Loc {
+        if self.target.has(Feature::WithItemLocation) { Loc::of(item.context_expr.range) } else { Loc::of(s.range) }
+    }
+
     fn with(&mut self, s: &'a Stmt, items: &'a [ast::WithItem], pos: usize) -> Result<()> {
         let item = &items[pos];
         let block = self.new_label();
@@ -971,7 +977,7 @@ impl<'a> Compiler<'a> {
         let exit = self.new_label();
         let cleanup = self.new_label();
         self.visit_expr(&item.context_expr)?;
-        let loc = Loc::of(s.range);
+        let loc = self.with_loc(s, item);
         self.addop(BEFORE_WITH, loc);
         self.addop_j(SETUP_WITH, final_, loc);
         self.use_label(block);
@@ -988,7 +994,6 @@ impl<'a> Compiler<'a> {
         }
         self.addop(POP_BLOCK, NO_LOCATION);
         self.pop_fblock();
-        let loc = Loc::of(s.range);
         self.call_exit_with_nones(loc);
         self.addop(POP_TOP, loc);
         self.addop_j(JUMP, exit, loc);
@@ -1012,6 +1017,7 @@ impl<'a> Compiler<'a> {
         let exit = self.new_label();
         let cleanup = self.new_label();
         self.visit_expr(&item.context_expr)?;
+        let loc = self.with_loc(s, item);
         self.addop(BEFORE_ASYNC_WITH, loc);
         self.addop_i(GET_AWAITABLE, 1, loc);
         self.load_const(Constant::None, loc);

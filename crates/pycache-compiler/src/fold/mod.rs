@@ -16,6 +16,8 @@ use crate::code::Constant;
 use crate::error::Result;
 
 pub struct Folder {
+    /// The target's folding limits.
+    pub limits: &'static crate::limits::Limits,
     pub optimize: u8,
     pub future_annotations: bool,
     /// Warnings the operations raise as they are folded.
@@ -385,7 +387,7 @@ impl Folder {
             }
         }
         let Some(rv) = right.constant() else { return Ok(()) };
-        if let Some(value) = ops::binary(*op, lv, rv)? {
+        if let Some(value) = ops::binary(self.limits, *op, lv, rv)? {
             make_const(e, value);
         }
         Ok(())

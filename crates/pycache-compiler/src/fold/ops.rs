@@ -9,11 +9,7 @@ use super::complex;
 use crate::ast::{Operator, UnaryOp};
 use crate::code::{Constant, PyStr};
 use crate::error::{Refusal, Result};
-
-const MAX_INT_SIZE: u64 = 128;
-const MAX_COLLECTION_SIZE: usize = 256;
-const MAX_STR_SIZE: usize = 4096;
-const MAX_TOTAL_ITEMS: i64 = 1024;
+use crate::limits::Limits;
 
 fn unsupported<T>(what: &str) -> Result<T> {
     Err(Refusal::unsupported(format!("constant folding of {what}")))
@@ -110,17 +106,20 @@ fn seq_len(c: &Constant) -> usize {
     }
 }
 
-fn repeat(seq: &Constant, n: &BigInt) -> Result<Option<Constant>> {
+fn repeat(limits: &Limits, seq: &Constant, n: &BigInt) -> Result<Option<Constant>> {
     let size = seq_len(seq);
     let count = if n.is_negative() { 0 } else { n.to_usize().unwrap_or(usize::MAX) };
     if size > 0 {
-        let limit =
-            if matches!(seq, Constant::Tuple(_) | Constant::FrozenSet(_)) { MAX_COLLECTION_SIZE } else { MAX_STR_SIZE };
+        let limit = if matches!(seq, Constant::Tuple(_) | Constant::FrozenSet(_)) {
+            limits.fold_collection_size
+        } else {
+            limits.fold_str_size
+        };
         if n.is_negative() || count > limit / size {
             return Ok(None);
         }
         if let Constant::Tuple(_) | Constant::FrozenSet(_) = seq {
-            if count > 0 && check_complexity(seq, MAX_TOTAL_ITEMS / count as i64) < 0 {
+            if count > 0 && check_complexity(seq, limits.fold_total_items / count as i64) < 0 {
                 return Ok(None);
             }
         }
@@ -246,7 +245,7 @@ fn both_bool(a: &Constant, b: &Constant) -> Option<(bool, bool)> {
     }
 }
 
-pub fn binary(op: Operator, a: &Constant, b: &Constant) -> Result<Option<Constant>> {
+pub fn binary(limits: &Limits, op: Operator, a: &Constant, b: &Constant) -> Result<Option<Constant>> {
     if matches!(a, Constant::Code(_)) || matches!(b, Constant::Code(_)) {
         return Ok(None);
     }
@@ -273,13 +272,13 @@ pub fn binary(op: Operator, a: &Constant, b: &Constant) -> Result<Option<Constan
         Operator::Mult => {
             if is_sequence(a) || matches!(a, Constant::FrozenSet(_)) {
                 if let Some(Num::Int(n)) = num(b) {
-                    return repeat(a, &n);
+                    return repeat(limits, a, &n);
                 }
                 return Ok(None);
             }
             if is_sequence(b) || matches!(b, Constant::FrozenSet(_)) {
                 if let Some(Num::Int(n)) = num(a) {
-                    return repeat(b, &n);
+                    return repeat(limits, b, &n);
                 }
                 return Ok(None);
             }
@@ -308,7 +307,7 @@ pub fn binary(op: Operator, a: &Constant, b: &Constant) -> Result<Option<Constan
         return Ok(None);
     };
     match (x, y) {
-        (Num::Int(x), Num::Int(y)) => int_binary(op, &x, &y),
+        (Num::Int(x), Num::Int(y)) => int_binary(limits.fold_int_bits, op, &x, &y),
         (Num::Complex(..), _) | (_, Num::Complex(..)) => complex_binary(op, a, b),
         (x, y) => {
             let (Some(fx), Some(fy)) = (float_of(&x), float_of(&y)) else { return Ok(None) };
@@ -343,13 +342,13 @@ pub fn binary(op: Operator, a: &Constant, b: &Constant) -> Result<Option<Constan
     }
 }
 
-fn int_binary(op: Operator, x: &BigInt, y: &BigInt) -> Result<Option<Constant>> {
+fn int_binary(max_int_size: u64, op: Operator, x: &BigInt, y: &BigInt) -> Result<Option<Constant>> {
     let bits = |v: &BigInt| v.bits();
     Ok(Some(match op {
         Operator::Add => int_result(x + y),
         Operator::Sub => int_result(x - y),
         Operator::Mult => {
-            if !x.is_zero() && !y.is_zero() && bits(x) + bits(y) > MAX_INT_SIZE {
+            if !x.is_zero() && !y.is_zero() && bits(x) + bits(y) > max_int_size {
                 return Ok(None);
             }
             int_result(x * y)
@@ -387,7 +386,7 @@ fn int_binary(op: Operator, x: &BigInt, y: &BigInt) -> Result<Option<Constant>> 
             }
             if !x.is_zero() && !y.is_zero() {
                 let Some(w) = y.to_u64() else { return Ok(None) };
-                if bits(x) > MAX_INT_SIZE / w {
+                if bits(x) > max_int_size / w {
                     return Ok(None);
                 }
             }
@@ -395,7 +394,7 @@ fn int_binary(op: Operator, x: &BigInt, y: &BigInt) -> Result<Option<Constant>> 
                 // No size check for a zero base: 0 ** n is 0 for any n > 0.
                 return Ok(Some(int_result(if y.is_zero() { BigInt::from(1) } else { BigInt::zero() })));
             }
-            // The check above bounds the exponent by MAX_INT_SIZE.
+            // The check above bounds the exponent by max_int_size.
             let w = y.to_u32().expect("a checked exponent");
             int_result(num_traits::Pow::pow(x, w))
         }
@@ -405,7 +404,7 @@ fn int_binary(op: Operator, x: &BigInt, y: &BigInt) -> Result<Option<Constant>> 
             }
             if !x.is_zero() && !y.is_zero() {
                 let Some(w) = y.to_u64() else { return Ok(None) };
-                if w > MAX_INT_SIZE || bits(x) > MAX_INT_SIZE - w {
+                if w > max_int_size || bits(x) > max_int_size - w {
                     return Ok(None);
                 }
             }
@@ -491,6 +490,7 @@ pub fn subscript(v: &Constant, i: &Constant) -> Result<Option<Constant>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::CPYTHON_3_12;
 
     fn int(v: i64) -> Constant {
         Constant::Int(BigInt::from(v))
@@ -498,7 +498,7 @@ mod tests {
 
     #[test]
     fn integer_arithmetic_follows_python() {
-        let r = |op, a, b| binary(op, &int(a), &int(b)).unwrap().map(|c| c.key());
+        let r = |op, a, b| binary(&CPYTHON_3_12, op, &int(a), &int(b)).unwrap().map(|c| c.key());
         assert_eq!(r(Operator::FloorDiv, -7, 2), Some(int(-4).key()));
         assert_eq!(r(Operator::Mod, -7, 2), Some(int(1).key()));
         assert_eq!(r(Operator::RShift, -7, 1), Some(int(-4).key()));
@@ -518,32 +518,38 @@ mod tests {
     #[test]
     fn sequences_respect_the_size_limits() {
         let s = Constant::Str(PyStr::new("ab"));
-        assert!(binary(Operator::Mult, &s, &int(2048)).unwrap().is_some());
-        assert!(binary(Operator::Mult, &s, &int(2049)).unwrap().is_none());
-        assert!(binary(Operator::Mod, &s, &int(1)).unwrap().is_none());
+        assert!(binary(&CPYTHON_3_12, Operator::Mult, &s, &int(2048)).unwrap().is_some());
+        assert!(binary(&CPYTHON_3_12, Operator::Mult, &s, &int(2049)).unwrap().is_none());
+        assert!(binary(&CPYTHON_3_12, Operator::Mod, &s, &int(1)).unwrap().is_none());
     }
 
     #[test]
     fn regression_zero_to_a_power_beyond_u32_folds_to_zero() {
         let huge = Constant::Int(BigInt::from(10u64).pow(20));
-        assert_eq!(format!("{:?}", binary(Operator::Pow, &int(0), &huge).unwrap()), format!("{:?}", Some(int(0))));
-        assert_eq!(format!("{:?}", binary(Operator::Pow, &int(1), &huge).unwrap()), format!("{:?}", None::<Constant>));
+        assert_eq!(
+            format!("{:?}", binary(&CPYTHON_3_12, Operator::Pow, &int(0), &huge).unwrap()),
+            format!("{:?}", Some(int(0)))
+        );
+        assert_eq!(
+            format!("{:?}", binary(&CPYTHON_3_12, Operator::Pow, &int(1), &huge).unwrap()),
+            format!("{:?}", None::<Constant>)
+        );
     }
 
     #[test]
     fn integer_true_division_rounds_once() {
         let big = |e: u32| Constant::Int(BigInt::from(10u64).pow(e));
         assert_eq!(
-            format!("{:?}", binary(Operator::Div, &big(400), &big(399)).unwrap()),
+            format!("{:?}", binary(&CPYTHON_3_12, Operator::Div, &big(400), &big(399)).unwrap()),
             format!("{:?}", Some(Constant::Float(10.0)))
         );
         assert_eq!(
-            format!("{:?}", binary(Operator::Div, &big(400), &int(3)).unwrap()),
+            format!("{:?}", binary(&CPYTHON_3_12, Operator::Div, &big(400), &int(3)).unwrap()),
             format!("{:?}", None::<Constant>)
         );
         let tiny = Constant::Int(BigInt::from(1) << 1076u32);
         assert_eq!(
-            format!("{:?}", binary(Operator::Div, &int(3), &tiny).unwrap()),
+            format!("{:?}", binary(&CPYTHON_3_12, Operator::Div, &int(3), &tiny).unwrap()),
             format!("{:?}", Some(Constant::Float(f64::from_bits(1))))
         );
     }
