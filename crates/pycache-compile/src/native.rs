@@ -23,10 +23,20 @@ pub(crate) fn serves(engine: Engine, interpreter: &Interpreter) -> Result<Option
 /// The profile the native compiler reproduces `interpreter` with: the one
 /// verified for its exact release. `Err` says why there is none.
 pub fn target_for(interpreter: &Interpreter) -> Result<Target, String> {
+    checked_target(interpreter, Target::exact(interpreter.version))
+}
+
+/// Like [`target_for`], with the profiles still being built as well
+/// (`Target::candidate`): what `pycache verify` checks.
+pub fn candidate_for(interpreter: &Interpreter) -> Result<Target, String> {
+    checked_target(interpreter, Target::candidate(interpreter.version))
+}
+
+fn checked_target(interpreter: &Interpreter, found: Option<Target>) -> Result<Target, String> {
     if !interpreter.is_cpython() {
         return Err(format!("it reproduces CPython only, and this is {}", interpreter.implementation));
     }
-    let Some(target) = Target::exact(interpreter.version) else {
+    let Some(target) = found else {
         let (a, b, c) = interpreter.version;
         let verified: Vec<String> =
             pycache_compiler::target::VERIFIED.iter().flat_map(|p| p.releases.iter()).map(|r| r.to_string()).collect();

@@ -7,7 +7,7 @@ use crate::error::{Refusal, Result};
 use crate::instr::*;
 use crate::ir::{Assembly, FinalInstr, Metadata};
 use crate::ops::OpTable;
-use crate::target::Target;
+use crate::target::{Feature, Target};
 
 /// The bytes of one instruction in the version's numbering: its
 /// `EXTENDED_ARG` prefixes, itself, its zeroed inline cache.
@@ -180,7 +180,11 @@ pub fn make_code(
     filename: PyStr,
 ) -> Result<CodeObject> {
     let ops = target.ops();
-    let Assembly { consts, maxdepth, instrs, nlocalsplus } = assembly;
+    let Assembly { consts, mut maxdepth, instrs, nlocalsplus } = assembly;
+    if target.has(Feature::StackDepthBeforePrefix) {
+        // 3.13's code object stores a stack size of at least 1.
+        maxdepth = maxdepth.max(1);
+    }
     let mut code = Vec::with_capacity(instrs.len() * 2);
     for instr in &instrs {
         let size = ops.instr_size(instr.op, instr.arg);

@@ -52,6 +52,16 @@ pub(crate) fn compile(source: &[u8], filename: PyStr, target: Target, optimize: 
 }
 
 fn compile_on_stack(source: &[u8], filename: PyStr, target: Target, optimize: u8) -> Result<Compiled, Refusal> {
+    compile_with(source, filename, target, optimize, finish_unit)
+}
+
+fn compile_with(
+    source: &[u8],
+    filename: PyStr,
+    target: Target,
+    optimize: u8,
+    backend: codegen::Backend,
+) -> Result<Compiled, Refusal> {
     let source = source::Source::decode(source)?;
     let (mut module, mut warnings, shape) = lower::parse(&source, target)?;
     nesting::check(&module, &shape, &source, target.limits())?;
@@ -68,7 +78,7 @@ fn compile_on_stack(source: &[u8], filename: PyStr, target: Target, optimize: u8
     check_deadline()?;
     let mut st = symtable::build(&module, flags.annotations)?;
     check_deadline()?;
-    let mut compiler = codegen::Compiler::new(target, finish_unit, &mut st, filename, optimize, flags);
+    let mut compiler = codegen::Compiler::new(target, backend, &mut st, filename, optimize, flags);
     let code = compiler.module(&module)?;
     warnings.append(&mut compiler.warnings);
     Ok(Compiled { code, warnings, target })
@@ -76,7 +86,104 @@ fn compile_on_stack(source: &[u8], filename: PyStr, target: Target, optimize: u8
 
 /// The back end of code generation: one finished unit through the flow
 /// graph and assembly.
-fn finish_unit(target: Target, unit: UnitIr<'_>) -> Result<CodeObject, Refusal> {
+pub(crate) fn finish_unit(target: Target, unit: UnitIr<'_>) -> Result<CodeObject, Refusal> {
     let assembly = flowgraph::optimize(target, unit.md, unit.seq, unit.code_flags, unit.nparams)?;
     assemble::make_code(target, unit.md, assembly, unit.code_flags, unit.filename)
+}
+
+thread_local! {
+    /// The listing of the last unit [`listing_backend`] saw.
+    static LISTING: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// The module unit as code generation leaves it, before the flow graph:
+/// one line per instruction, `NAME ARG LINENO END_LINENO COL END_COL`
+/// (jumps by the index of their target instruction, `None` for an op
+/// without argument), then its constants, names and varnames. The format
+/// of `tests/codegen.rs`' script for `_testinternalcapi.compiler_codegen`.
+pub(crate) fn codegen_listing(source: &[u8], filename: PyStr, target: Target, optimize: u8) -> Result<String, Refusal> {
+    let run = || stacker::grow(STACK_BASE, || compile_with(source, filename, target, optimize, listing_backend));
+    let out = run();
+    let listing = LISTING.with(|l| std::mem::take(&mut *l.borrow_mut()));
+    out.map(|_| listing)
+}
+
+/// A back end that lists each unit before finishing it; the module is the
+/// last unit finished, so its listing is what stays.
+fn listing_backend(target: Target, unit: UnitIr<'_>) -> Result<CodeObject, Refusal> {
+    use std::fmt::Write;
+    let ops = target.ops();
+    let mut out = String::new();
+    for instr in &unit.seq.instrs {
+        let arg = if crate::instr::has_target(instr.op) {
+            unit.seq.labelmap.get(instr.arg as usize).copied().unwrap_or(-1).to_string()
+        } else if ops.has_arg(instr.op) {
+            instr.arg.to_string()
+        } else {
+            "None".to_owned()
+        };
+        let l = instr.loc;
+        let _ = writeln!(
+            out,
+            "{} {arg} {} {} {} {}",
+            instr.op.name(),
+            l.lineno,
+            l.end_lineno,
+            l.col_offset,
+            l.end_col_offset
+        );
+    }
+    let consts: Vec<String> = unit.md.consts.iter().map(listing_const).collect();
+    let _ = writeln!(out, "consts {}", consts.join(" "));
+    let names: Vec<String> = unit.md.names.ordered().iter().map(|n| listing_str(n)).collect();
+    let _ = writeln!(out, "names {}", names.join(" "));
+    let varnames: Vec<String> = unit.md.varnames.ordered().iter().map(|n| listing_str(n)).collect();
+    let _ = writeln!(out, "varnames {}", varnames.join(" "));
+    LISTING.with(|l| *l.borrow_mut() = out);
+    // The later stages are not what is listed: a stand-in code object with
+    // the unit's name and free variables (what its parent's closure reads),
+    // and a serial number so that no two stand-ins merge as constants.
+    static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let freevars = unit.md.freevars.ordered();
+    Ok(CodeObject {
+        name: unit.md.name.clone(),
+        qualname: unit.md.qualname.clone().unwrap_or_else(|| unit.md.name.clone()),
+        localspluskinds: vec![crate::code::kind::FREE; freevars.len()],
+        localsplusnames: freevars,
+        code: serial.to_le_bytes().to_vec(),
+        filename: unit.filename.clone(),
+        ..CodeObject::default()
+    })
+}
+
+fn listing_str(s: &PyStr) -> String {
+    s.code_points()
+        .iter()
+        .map(|&c| match char::from_u32(c) {
+            Some(ch) if ch.is_ascii_graphic() && ch != '\\' => ch.to_string(),
+            _ => format!("\\u{c:x}"),
+        })
+        .collect()
+}
+
+fn listing_const(c: &crate::code::Constant) -> String {
+    use crate::code::Constant as C;
+    match c {
+        C::None => "None".into(),
+        C::Bool(b) => if *b { "True" } else { "False" }.into(),
+        C::Ellipsis => "Ellipsis".into(),
+        C::Int(i) => i.to_string(),
+        C::Float(f) => format!("f{:x}", f.to_bits()),
+        C::Complex { real, imag } => format!("c{:x},{:x}", real.to_bits(), imag.to_bits()),
+        C::Str(s) => format!("'{}'", listing_str(s)),
+        C::Bytes(b) => format!("b{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
+        C::Tuple(items) => format!("({})", items.iter().map(listing_const).collect::<Vec<_>>().join(",")),
+        C::FrozenSet(items) => {
+            let mut v: Vec<String> = items.iter().map(listing_const).collect();
+            v.sort();
+            format!("{{{}}}", v.join(","))
+        }
+        C::Code(code) => format!("<code {}>", listing_str(&code.name)),
+    }
 }

@@ -39,6 +39,8 @@ pub mod marshal;
 mod nesting;
 pub mod ops;
 mod source;
+#[doc(hidden)]
+pub mod stages;
 pub mod symtable;
 pub mod target;
 mod unparse;
@@ -103,6 +105,14 @@ pub fn compile_path_until(
     let out = driver::compile(source, fs_decode(filename), target, optimize);
     DEADLINE.with(|d| d.set(None));
     out
+}
+
+/// The module's code-generation output for `target`, before the flow
+/// graph, as text (see `driver::codegen_listing`): for the differential
+/// test against the interpreter's `_testinternalcapi.compiler_codegen`.
+#[doc(hidden)]
+pub fn codegen_listing(source: &[u8], filename: &str, target: Target, optimize: u8) -> Result<String, Refusal> {
+    driver::codegen_listing(source, PyStr::new(filename), target, optimize)
 }
 
 thread_local! {

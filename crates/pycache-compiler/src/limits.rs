@@ -80,6 +80,10 @@ pub const CPYTHON_3_12: Limits = Limits {
     fold_total_items: 1024,
 };
 
+/// CPython 3.13 (checked for `static_blocks` against 3.13.0, 3.13.5 and
+/// 3.13.18; the rest are 3.12's until `tests/limits.rs` covers 3.13).
+pub const CPYTHON_3_13: Limits = Limits { static_blocks: 21, ..CPYTHON_3_12 };
+
 /// The error messages CPython gives at these limits.
 pub mod message {
     pub const TOO_MANY_INDENTS: &str = "too many levels of indentation";

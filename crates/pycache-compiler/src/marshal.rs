@@ -95,6 +95,7 @@
 mod emit;
 mod graph;
 mod tables;
+mod tables313;
 mod unmarshal;
 
 use crate::code::CodeObject;
@@ -112,6 +113,9 @@ pub struct ProcessStrings {
     pub(crate) shadowed_chars: &'static [u8],
     /// Identifier-like strings of two characters or more, sorted.
     pub(crate) names: &'static [&'static str],
+    /// Other strings a code object may intern as its qualified name or file
+    /// name, sorted (3.13 on, where code objects intern them).
+    pub(crate) others: &'static [&'static str],
 }
 
 /// CPython 3.12.1's.
@@ -119,6 +123,16 @@ pub(crate) static PROCESS_STRINGS_3_12_1: ProcessStrings = ProcessStrings {
     chars: tables::FRESH_PROCESS_CHARS,
     shadowed_chars: tables::SHADOWED_CHARS,
     names: tables::FRESH_PROCESS_NAMES,
+    others: &[],
+};
+
+/// CPython 3.13.0's (`tables313.rs`): every one-character Latin-1 string
+/// is interned, and none is shadowed.
+pub(crate) static PROCESS_STRINGS_3_13_0: ProcessStrings = ProcessStrings {
+    chars: tables313::FRESH_PROCESS_CHARS,
+    shadowed_chars: tables313::SHADOWED_CHARS,
+    names: tables313::FRESH_PROCESS_NAMES,
+    others: tables313::FRESH_PROCESS_OTHERS,
 };
 
 #[doc(hidden)]

@@ -72,7 +72,7 @@ pub fn verify(
     interpreter: &Interpreter,
     progress: &dyn Progress,
 ) -> Result<VerifyReport, VerifyError> {
-    let target = native::target_for(interpreter).map_err(|reason| {
+    let target = native::candidate_for(interpreter).map_err(|reason| {
         VerifyError::Usage(format!("the native compiler cannot be checked against {interpreter}: {reason}"))
     })?;
     if let Some(level) = options.levels.iter().find(|&&l| l > 2) {

@@ -16,9 +16,16 @@ struct InlinedState {
 
 impl<'a> Compiler<'a> {
     fn comprehension_iter(&mut self, loc: Loc, comp: &'a Comprehension) -> Result<()> {
+        let loc = self.iter_loc(loc, comp);
         self.visit_expr(&comp.iter)?;
         self.addop(if comp.is_async { GET_AITER } else { GET_ITER }, loc);
         Ok(())
+    }
+
+    /// Where a generator's iteration instructions are: the iterable's
+    /// location from 3.13, the comprehension's before.
+    fn iter_loc(&self, loc: Loc, comp: &Comprehension) -> Loc {
+        if self.target.has(Feature::IterableLocation) { Loc::of(comp.iter.range) } else { loc }
     }
 
     pub fn comprehension(&mut self, e: &'a Expr, c: &'a Comp, kind: CompType) -> Result<()> {
@@ -119,10 +126,11 @@ impl<'a> Compiler<'a> {
         let if_cleanup = self.new_label();
         let anchor = self.new_label();
         let gen_ = &generators[gen_index];
+        let iloc = self.iter_loc(loc, gen_);
         if !iter_on_stack {
             if gen_index == 0 {
                 self.u().md.argcount = 1;
-                self.addop_i(LOAD_FAST, 0, loc);
+                self.addop_i(LOAD_FAST, 0, iloc);
             } else {
                 let elts = match &gen_.iter.kind {
                     ExprKind::List { elts, .. } | ExprKind::Tuple { elts, .. } => Some(elts),
@@ -136,14 +144,17 @@ impl<'a> Compiler<'a> {
                 }
                 if start.is_label() {
                     self.visit_expr(&gen_.iter)?;
-                    self.addop(GET_ITER, loc);
+                    self.addop(GET_ITER, iloc);
                 }
             }
         }
         if start.is_label() {
             depth += 1;
+            if self.target.has(Feature::ComprehensionGetIter) {
+                self.addop(GET_ITER, iloc);
+            }
             self.use_label(start);
-            self.addop_j(FOR_ITER, anchor, loc);
+            self.addop_j(FOR_ITER, anchor, iloc);
         }
         self.visit_expr(&gen_.target)?;
         for cond in &gen_.ifs {
@@ -162,6 +173,9 @@ impl<'a> Compiler<'a> {
             self.addop_j(JUMP, start, elt_loc);
             self.use_label(anchor);
             self.addop(END_FOR, NO_LOCATION);
+            if self.target.has(Feature::EndForPopTop) {
+                self.addop(POP_TOP, NO_LOCATION);
+            }
         }
         Ok(())
     }
@@ -217,13 +231,14 @@ impl<'a> Compiler<'a> {
         let except = self.new_label();
         let if_cleanup = self.new_label();
         let gen_ = &generators[gen_index];
+        let iloc = self.iter_loc(loc, gen_);
         if !iter_on_stack {
             if gen_index == 0 {
                 self.u().md.argcount = 1;
-                self.addop_i(LOAD_FAST, 0, loc);
+                self.addop_i(LOAD_FAST, 0, iloc);
             } else {
                 self.visit_expr(&gen_.iter)?;
-                self.addop(GET_AITER, loc);
+                self.addop(GET_AITER, iloc);
             }
         }
         self.use_label(start);
@@ -317,7 +332,7 @@ impl<'a> Compiler<'a> {
         }
         if !state.pushed_locals.is_empty() {
             self.addop(POP_BLOCK, NO_LOCATION);
-            self.addop_j(JUMP, state.end, NO_LOCATION);
+            self.addop_j(self.jump_no_interrupt(), state.end, NO_LOCATION);
             self.use_label(state.cleanup);
             self.addop_i(SWAP, 2, NO_LOCATION);
             self.addop(POP_TOP, NO_LOCATION);

@@ -20,6 +20,7 @@ impl<'a> Compiler<'a> {
                 for v in &values[..n] {
                     self.visit_expr(v)?;
                     self.addop_i(COPY, 1, loc);
+                    self.to_bool(loc);
                     self.addop_j(jump, end, loc);
                     self.addop(POP_TOP, loc);
                 }
@@ -36,7 +37,10 @@ impl<'a> Compiler<'a> {
                 match op {
                     ast::UnaryOp::UAdd => self.addop_i(CALL_INTRINSIC_1, INTRINSIC_UNARY_POSITIVE as usize, loc),
                     ast::UnaryOp::Invert => self.addop(UNARY_INVERT, loc),
-                    ast::UnaryOp::Not => self.addop(UNARY_NOT, loc),
+                    ast::UnaryOp::Not => {
+                        self.to_bool(loc);
+                        self.addop(UNARY_NOT, loc)
+                    }
                     ast::UnaryOp::USub => self.addop(UNARY_NEGATIVE, loc),
                 }
             }
@@ -46,7 +50,7 @@ impl<'a> Compiler<'a> {
                 let next = self.new_label();
                 self.jump_if(loc, test, next, false)?;
                 self.visit_expr(body)?;
-                self.addop_j(JUMP, end, NO_LOCATION);
+                self.addop_j(self.jump_no_interrupt(), end, NO_LOCATION);
                 self.use_label(next);
                 self.visit_expr(orelse)?;
                 self.use_label(end);
@@ -108,7 +112,9 @@ impl<'a> Compiler<'a> {
                     for v in values {
                         self.visit_expr(v)?;
                     }
-                    if values.len() != 1 {
+                    if values.is_empty() && self.target.has(Feature::FstringEmptyJoined) {
+                        self.load_const(Constant::Str(PyStr::new("")), loc);
+                    } else if values.len() != 1 {
                         self.addop_i(BUILD_STRING, values.len(), loc);
                     }
                 }
@@ -122,14 +128,24 @@ impl<'a> Compiler<'a> {
                     c if c == i32::from(b'a') => 3,
                     _ => return Err(Refusal::internal("unknown conversion")),
                 };
-                if !self.target.has(Feature::FormatValue) {
-                    return Err(self.target.lacks(Feature::FormatValue));
+                if self.target.has(Feature::FormatValue) {
+                    if let Some(spec) = format_spec {
+                        self.visit_expr(spec)?;
+                        oparg |= 4;
+                    }
+                    self.addop_i(FORMAT_VALUE, oparg, loc);
+                } else {
+                    if oparg != 0 {
+                        self.addop_i(CONVERT_VALUE, oparg, loc);
+                    }
+                    match format_spec {
+                        Some(spec) => {
+                            self.visit_expr(spec)?;
+                            self.addop(FORMAT_WITH_SPEC, loc);
+                        }
+                        None => self.addop(FORMAT_SIMPLE, loc),
+                    }
                 }
-                if let Some(spec) = format_spec {
-                    self.visit_expr(spec)?;
-                    oparg |= 4;
-                }
-                self.addop_i(FORMAT_VALUE, oparg, loc);
             }
             ExprKind::Attribute { value, attr, ctx } => {
                 if *ctx == Ctx::Load && self.can_optimize_super_call(e)? {
@@ -229,7 +245,11 @@ impl<'a> Compiler<'a> {
         let (code, nfree) = if self.ste().generator {
             self.optimize_and_assemble(false)?
         } else {
-            let l = Loc::new(e.range.lineno, e.range.lineno, 0, 0);
+            let l = if self.target.has(Feature::LambdaReturnLocation) {
+                Loc::of(body.range)
+            } else {
+                Loc::new(e.range.lineno, e.range.lineno, 0, 0)
+            };
             self.addop(RETURN_VALUE, l);
             self.optimize_and_assemble(true)?
         };
@@ -259,7 +279,7 @@ impl<'a> Compiler<'a> {
                 let next2 = self.new_label();
                 self.jump_if(loc, test, next2, false)?;
                 self.jump_if(loc, body, next, cond)?;
-                self.addop_j(JUMP, end, NO_LOCATION);
+                self.addop_j(self.jump_no_interrupt(), end, NO_LOCATION);
                 self.use_label(next2);
                 self.jump_if(loc, orelse, next, cond)?;
                 self.use_label(end);
@@ -276,17 +296,19 @@ impl<'a> Compiler<'a> {
                     self.addop_i(SWAP, 2, eloc);
                     self.addop_i(COPY, 2, eloc);
                     self.addcompare(ops[i], eloc);
+                    self.to_bool(eloc);
                     self.addop_j(POP_JUMP_IF_FALSE, cleanup, eloc);
                 }
                 self.visit_expr(&comparators[n])?;
                 self.addcompare(ops[n], eloc);
+                self.to_bool(eloc);
                 self.addop_j(if cond { POP_JUMP_IF_TRUE } else { POP_JUMP_IF_FALSE }, next, eloc);
                 let end = self.new_label();
-                self.addop_j(JUMP, end, NO_LOCATION);
+                self.addop_j(self.jump_no_interrupt(), end, NO_LOCATION);
                 self.use_label(cleanup);
                 self.addop(POP_TOP, eloc);
                 if !cond {
-                    self.addop_j(JUMP, next, NO_LOCATION);
+                    self.addop_j(self.jump_no_interrupt(), next, NO_LOCATION);
                 }
                 self.use_label(end);
                 return Ok(());
@@ -294,6 +316,7 @@ impl<'a> Compiler<'a> {
             _ => {}
         }
         self.visit_expr(e)?;
+        self.to_bool(Loc::of(e.range));
         self.addop_j(if cond { POP_JUMP_IF_TRUE } else { POP_JUMP_IF_FALSE }, next, Loc::of(e.range));
         Ok(())
     }
@@ -311,7 +334,8 @@ impl<'a> Compiler<'a> {
             CmpOp::In => return self.addop_i(CONTAINS_OP, 0, loc),
             CmpOp::NotIn => return self.addop_i(CONTAINS_OP, 1, loc),
         };
-        self.addop_i(COMPARE_OP, (cmp << 4) | mask, loc);
+        let shift = if self.target.has(Feature::CompareOpShift5) { 5 } else { 4 };
+        self.addop_i(COMPARE_OP, (cmp << shift) | mask, loc);
     }
 
     fn compare(&mut self, e: &'a Expr, left: &'a Expr, ops: &[CmpOp], comparators: &'a [Expr]) -> Result<()> {
@@ -330,13 +354,14 @@ impl<'a> Compiler<'a> {
                 self.addop_i(COPY, 2, loc);
                 self.addcompare(ops[i], loc);
                 self.addop_i(COPY, 1, loc);
+                self.to_bool(loc);
                 self.addop_j(POP_JUMP_IF_FALSE, cleanup, loc);
                 self.addop(POP_TOP, loc);
             }
             self.visit_expr(&comparators[n])?;
             self.addcompare(ops[n], loc);
             let end = self.new_label();
-            self.addop_j(JUMP, end, NO_LOCATION);
+            self.addop_j(self.jump_no_interrupt(), end, NO_LOCATION);
             self.use_label(cleanup);
             self.addop_i(SWAP, 2, loc);
             self.addop(POP_TOP, loc);
@@ -654,14 +679,15 @@ impl<'a> Compiler<'a> {
         for a in args {
             self.visit_expr(a)?;
         }
+        let mut call = CALL;
         if kwdsl > 0 {
             for k in keywords {
                 self.visit_expr(&k.value)?;
             }
-            self.call_simple_kw_helper(loc, keywords)?;
+            call = self.call_simple_kw_helper(loc, keywords)?;
         }
         let loc = self.update_start_location_to_match_attr(Loc::of(e.range), meth);
-        self.addop_i(CALL, argsl + kwdsl, loc);
+        self.addop_i(call, argsl + kwdsl, loc);
         Ok(true)
     }
 
@@ -690,19 +716,28 @@ impl<'a> Compiler<'a> {
             return Ok(());
         }
         self.check_caller(func);
-        self.addop(PUSH_NULL, Loc::of(func.range));
-        self.visit_expr(func)?;
+        if self.target.has(Feature::NullAfterCallable) {
+            self.visit_expr(func)?;
+            self.addop(PUSH_NULL, Loc::of(func.range));
+        } else {
+            self.addop(PUSH_NULL, Loc::of(func.range));
+            self.visit_expr(func)?;
+        }
         self.call_helper(Loc::of(e.range), 0, args, keywords)
     }
 
-    fn call_simple_kw_helper(&mut self, loc: Loc, keywords: &[ast::Keyword]) -> Result<()> {
-        if !self.target.has(Feature::KwNames) {
-            return Err(self.target.lacks(Feature::KwNames));
-        }
+    /// The names of the keyword arguments of a call, then the call's
+    /// opcode: `KW_NAMES` + `CALL` (3.12) or `LOAD_CONST` + `CALL_KW`.
+    fn call_simple_kw_helper(&mut self, loc: Loc, keywords: &[ast::Keyword]) -> Result<Op> {
         let names: Vec<Constant> = keywords.iter().map(|k| Constant::Str(k.arg.clone().unwrap_or_default())).collect();
-        let i = self.add_const(Constant::Tuple(names));
-        self.addop_i(KW_NAMES, i, loc);
-        Ok(())
+        if self.target.has(Feature::KwNames) {
+            let i = self.add_const(Constant::Tuple(names));
+            self.addop_i(KW_NAMES, i, loc);
+            Ok(CALL)
+        } else {
+            self.load_const(Constant::Tuple(names), loc);
+            Ok(CALL_KW)
+        }
     }
 
     fn subkwargs(&mut self, loc: Loc, keywords: &'a [ast::Keyword], begin: usize, end: usize) -> Result<()> {
@@ -745,13 +780,14 @@ impl<'a> Compiler<'a> {
             for a in args {
                 self.visit_expr(a)?;
             }
+            let mut call = CALL;
             if nkwelts > 0 {
                 for k in keywords {
                     self.visit_expr(&k.value)?;
                 }
-                self.call_simple_kw_helper(loc, keywords)?;
+                call = self.call_simple_kw_helper(loc, keywords)?;
             }
-            self.addop_i(CALL, n + nelts + nkwelts, loc);
+            self.addop_i(call, n + nelts + nkwelts, loc);
             return Ok(());
         }
         if n == 0 && nelts == 1 {

@@ -74,6 +74,8 @@ pub struct FBlock<'a> {
     pub block: Label,
     pub exit: Label,
     pub datum: FBlockDatum<'a>,
+    /// Where it was pushed.
+    pub loc: Loc,
 }
 
 pub struct Unit<'a> {
@@ -158,6 +160,19 @@ impl<'a> Compiler<'a> {
 
     pub fn addop_j(&mut self, op: Op, target: Label, loc: Loc) {
         self.u().seq.addop(op, target.0, loc);
+    }
+
+    /// `TO_BOOL` where the target's conditional jumps need an exact bool.
+    pub fn to_bool(&mut self, loc: Loc) {
+        if self.target.has(Feature::ToBool) {
+            self.addop(TO_BOOL, loc);
+        }
+    }
+
+    /// The jump of a non-loop unconditional jump (an if/else skip, a
+    /// handler's exit): `JUMP_NO_INTERRUPT` from 3.13.
+    pub fn jump_no_interrupt(&self) -> Op {
+        if self.target.has(Feature::JumpNoInterrupt) { JUMP_NO_INTERRUPT } else { JUMP }
     }
 
     pub fn new_label(&mut self) -> Label {
@@ -386,7 +401,7 @@ impl<'a> Compiler<'a> {
         if self.unit().fblocks.len() >= self.target.limits().static_blocks {
             return Err(Refusal::syntax_at("too many statically nested blocks", loc.lineno, loc.col_offset));
         }
-        self.u().fblocks.push(FBlock { kind, block, exit, datum });
+        self.u().fblocks.push(FBlock { kind, block, exit, datum, loc });
         Ok(())
     }
 
@@ -408,7 +423,8 @@ impl<'a> Compiler<'a> {
         self.use_label(send);
         self.addop_j(SEND, exit, loc);
         self.addop_j(SETUP_FINALLY, fail, loc);
-        self.addop_i(YIELD_VALUE, 0, loc);
+        let from_flag = usize::from(self.target.has(Feature::YieldValueFromFlag));
+        self.addop_i(YIELD_VALUE, from_flag, loc);
         self.addop(POP_BLOCK, NO_LOCATION);
         self.addop_i(RESUME, if is_await { 3 } else { 2 }, loc);
         self.addop_j(JUMP_NO_INTERRUPT, send, loc);
@@ -464,7 +480,9 @@ impl<'a> Compiler<'a> {
                 self.addop(POP_EXCEPT, *loc);
             }
             FBlockType::With | FBlockType::AsyncWith => {
-                if let FBlockDatum::Stmt(s) = info.datum {
+                if self.target.has(Feature::WithItemLocation) {
+                    *loc = info.loc;
+                } else if let FBlockDatum::Stmt(s) = info.datum {
                     *loc = Loc::of(s.range);
                 }
                 self.addop(POP_BLOCK, *loc);
@@ -675,11 +693,17 @@ impl<'a> Compiler<'a> {
             flags |= 0x08;
             self.addop_i(BUILD_TUPLE, nfreevars, loc);
         }
-        if !self.target.has(Feature::MakeFunctionFlags) {
-            return Err(self.target.lacks(Feature::MakeFunctionFlags));
-        }
         self.load_const(Constant::Code(Box::new(code)), loc);
-        self.addop_i(MAKE_FUNCTION, flags, loc);
+        if self.target.has(Feature::MakeFunctionFlags) {
+            self.addop_i(MAKE_FUNCTION, flags, loc);
+        } else {
+            self.addop(MAKE_FUNCTION, loc);
+            for flag in [0x08, 0x04, 0x02, 0x01] {
+                if flags & flag != 0 {
+                    self.addop_i(SET_FUNCTION_ATTRIBUTE, flag, loc);
+                }
+            }
+        }
         Ok(())
     }
 

@@ -158,6 +158,7 @@ impl<'a> Compiler<'a> {
                 }
                 self.visit_expr(value)?;
                 self.addcompare(ast::CmpOp::Eq, loc);
+                self.to_bool(loc);
                 self.jump_to_fail_pop(loc, pc, POP_JUMP_IF_FALSE);
             }
             PatternKind::MatchSingleton(value) => {

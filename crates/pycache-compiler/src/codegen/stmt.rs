@@ -56,7 +56,7 @@ impl<'a> Compiler<'a> {
                 self.jump_if(loc, test, next, false)?;
                 self.visit_stmts(body)?;
                 if !orelse.is_empty() {
-                    self.addop_j(JUMP, end, NO_LOCATION);
+                    self.addop_j(self.jump_no_interrupt(), end, NO_LOCATION);
                     self.use_label(next);
                     self.visit_stmts(orelse)?;
                 }
@@ -110,7 +110,8 @@ impl<'a> Compiler<'a> {
                     self.visit_expr(msg)?;
                     self.addop_i(CALL, 0, loc);
                 }
-                self.addop_i(RAISE_VARARGS, 1, loc);
+                let raise_loc = if self.target.has(Feature::AssertRaiseAtTest) { Loc::of(test.range) } else { loc };
+                self.addop_i(RAISE_VARARGS, 1, raise_loc);
                 self.use_label(end);
                 Ok(())
             }
@@ -354,6 +355,10 @@ impl<'a> Compiler<'a> {
         let qualname = self.unit().md.qualname.clone().unwrap_or_default();
         self.load_const(Constant::Str(qualname), loc);
         self.nameop(&PyStr::new("__qualname__"), Ctx::Store, loc)?;
+        if self.target.has(Feature::ClassFirstLineno) {
+            self.load_const(Constant::Int(firstlineno.into()), loc);
+            self.nameop(&PyStr::new("__firstlineno__"), Ctx::Store, loc)?;
+        }
         if !c.type_params.is_empty() {
             self.nameop(&PyStr::new(".type_params"), Ctx::Load, loc)?;
             self.nameop(&PyStr::new("__type_params__"), Ctx::Store, loc)?;
@@ -382,8 +387,13 @@ impl<'a> Compiler<'a> {
         self.exit_scope();
 
         let loc = Loc::of(s.range);
-        self.addop(PUSH_NULL, loc);
-        self.addop(LOAD_BUILD_CLASS, loc);
+        if self.target.has(Feature::NullAfterCallable) {
+            self.addop(LOAD_BUILD_CLASS, loc);
+            self.addop(PUSH_NULL, loc);
+        } else {
+            self.addop(PUSH_NULL, loc);
+            self.addop(LOAD_BUILD_CLASS, loc);
+        }
         self.make_closure(code, nfree, 0, loc)?;
         self.load_const(Constant::Str(c.name.clone()), loc);
         Ok(())
@@ -559,15 +569,22 @@ impl<'a> Compiler<'a> {
         let end = self.new_label();
         self.push_fblock(FBlockType::ForLoop, start, end, FBlockDatum::None, loc)?;
         self.visit_expr(iter)?;
-        self.addop(GET_ITER, loc);
+        let iter_loc = if self.target.has(Feature::IterableLocation) { Loc::of(iter.range) } else { loc };
+        self.addop(GET_ITER, iter_loc);
         self.use_label(start);
-        self.addop_j(FOR_ITER, cleanup, loc);
+        self.addop_j(FOR_ITER, cleanup, iter_loc);
+        if self.target.has(Feature::IterableLocation) {
+            self.addop(NOP, Loc::of(target.range));
+        }
         self.use_label(body_label);
         self.visit_expr(target)?;
         self.visit_stmts(body)?;
         self.addop_j(JUMP, start, NO_LOCATION);
         self.use_label(cleanup);
         self.addop(END_FOR, NO_LOCATION);
+        if self.target.has(Feature::EndForPopTop) {
+            self.addop(POP_TOP, NO_LOCATION);
+        }
         self.pop_fblock();
         self.visit_stmts(orelse)?;
         self.use_label(end);
@@ -594,7 +611,8 @@ impl<'a> Compiler<'a> {
         let except = self.new_label();
         let end = self.new_label();
         self.visit_expr(iter)?;
-        self.addop(GET_AITER, loc);
+        let iter_loc = if self.target.has(Feature::IterableLocation) { Loc::of(iter.range) } else { loc };
+        self.addop(GET_AITER, iter_loc);
         self.use_label(start);
         self.push_fblock(FBlockType::ForLoop, start, end, FBlockDatum::None, loc)?;
         self.addop_j(SETUP_FINALLY, except, loc);
@@ -643,7 +661,7 @@ impl<'a> Compiler<'a> {
         self.addop(POP_BLOCK, NO_LOCATION);
         self.pop_fblock();
         self.visit_stmts(finalbody)?;
-        self.addop_j(JUMP, exit, NO_LOCATION);
+        self.addop_j(self.jump_no_interrupt(), exit, NO_LOCATION);
         self.use_label(end);
         self.addop_j(SETUP_CLEANUP, cleanup, NO_LOCATION);
         self.addop(PUSH_EXC_INFO, NO_LOCATION);
@@ -676,7 +694,7 @@ impl<'a> Compiler<'a> {
         self.pop_fblock();
         self.addop(POP_BLOCK, NO_LOCATION);
         self.visit_stmts(orelse)?;
-        self.addop_j(JUMP, end, NO_LOCATION);
+        self.addop_j(self.jump_no_interrupt(), end, NO_LOCATION);
         let n = handlers.len();
         self.use_label(except);
         self.addop_j(SETUP_CLEANUP, cleanup, NO_LOCATION);
@@ -715,7 +733,7 @@ impl<'a> Compiler<'a> {
                 self.load_const(Constant::None, NO_LOCATION);
                 self.nameop(name, Ctx::Store, NO_LOCATION)?;
                 self.nameop(name, Ctx::Del, NO_LOCATION)?;
-                self.addop_j(JUMP, end, NO_LOCATION);
+                self.addop_j(self.jump_no_interrupt(), end, NO_LOCATION);
                 self.use_label(cleanup_end);
                 self.load_const(Constant::None, NO_LOCATION);
                 self.nameop(name, Ctx::Store, NO_LOCATION)?;
@@ -730,7 +748,7 @@ impl<'a> Compiler<'a> {
                 self.pop_fblock();
                 self.addop(POP_BLOCK, NO_LOCATION);
                 self.addop(POP_EXCEPT, NO_LOCATION);
-                self.addop_j(JUMP, end, NO_LOCATION);
+                self.addop_j(self.jump_no_interrupt(), end, NO_LOCATION);
             }
             self.use_label(except);
         }
@@ -762,7 +780,7 @@ impl<'a> Compiler<'a> {
         self.visit_stmts(body)?;
         self.pop_fblock();
         self.addop(POP_BLOCK, NO_LOCATION);
-        self.addop_j(JUMP, orelse_label, NO_LOCATION);
+        self.addop_j(self.jump_no_interrupt(), orelse_label, NO_LOCATION);
         let n = handlers.len();
         self.use_label(except);
         self.addop_j(SETUP_CLEANUP, cleanup, NO_LOCATION);
@@ -807,7 +825,7 @@ impl<'a> Compiler<'a> {
                 self.nameop(name, Ctx::Store, NO_LOCATION)?;
                 self.nameop(name, Ctx::Del, NO_LOCATION)?;
             }
-            self.addop_j(JUMP, except, NO_LOCATION);
+            self.addop_j(self.jump_no_interrupt(), except, NO_LOCATION);
             self.use_label(cleanup_end);
             if let Some(name) = &handler.name {
                 self.load_const(Constant::None, NO_LOCATION);
@@ -816,16 +834,16 @@ impl<'a> Compiler<'a> {
             }
             self.addop_i(LIST_APPEND, 3, NO_LOCATION);
             self.addop(POP_TOP, NO_LOCATION);
-            self.addop_j(JUMP, except_with_error, NO_LOCATION);
+            self.addop_j(self.jump_no_interrupt(), except_with_error, NO_LOCATION);
             self.use_label(except);
             self.addop(NOP, NO_LOCATION);
-            self.addop_j(JUMP, except_with_error, NO_LOCATION);
+            self.addop_j(self.jump_no_interrupt(), except_with_error, NO_LOCATION);
             self.use_label(no_match);
             self.addop(POP_TOP, hloc);
             self.use_label(except_with_error);
             if i == n - 1 {
                 self.addop_i(LIST_APPEND, 1, NO_LOCATION);
-                self.addop_j(JUMP, reraise_star, NO_LOCATION);
+                self.addop_j(self.jump_no_interrupt(), reraise_star, NO_LOCATION);
             }
         }
         self.pop_fblock();
@@ -837,7 +855,7 @@ impl<'a> Compiler<'a> {
         self.addop(POP_TOP, NO_LOCATION);
         self.addop(POP_BLOCK, NO_LOCATION);
         self.addop(POP_EXCEPT, NO_LOCATION);
-        self.addop_j(JUMP, end, NO_LOCATION);
+        self.addop_j(self.jump_no_interrupt(), end, NO_LOCATION);
         self.use_label(reraise);
         self.addop(POP_BLOCK, NO_LOCATION);
         self.addop_i(SWAP, 2, NO_LOCATION);
@@ -930,6 +948,7 @@ impl<'a> Compiler<'a> {
 
     fn with_except_finish(&mut self, cleanup: Label) {
         let suppress = self.new_label();
+        self.to_bool(NO_LOCATION);
         self.addop_j(POP_JUMP_IF_TRUE, suppress, NO_LOCATION);
         self.addop_i(RERAISE, 2, NO_LOCATION);
         self.use_label(suppress);
@@ -939,10 +958,16 @@ impl<'a> Compiler<'a> {
         self.addop(POP_TOP, NO_LOCATION);
         self.addop(POP_TOP, NO_LOCATION);
         let exit = self.new_label();
-        self.addop_j(JUMP, exit, NO_LOCATION);
+        self.addop_j(self.jump_no_interrupt(), exit, NO_LOCATION);
         self.use_label(cleanup);
         self.pop_except_and_reraise(NO_LOCATION);
         self.use_label(exit);
+    }
+
+    /// Where a `with` item's setup and exit are: its context expression
+    /// from 3.13, the whole statement before.
+    fn with_loc(&self, s: &Stmt, item: &ast::WithItem) -> Loc {
+        if self.target.has(Feature::WithItemLocation) { Loc::of(item.context_expr.range) } else { Loc::of(s.range) }
     }
 
     fn with(&mut self, s: &'a Stmt, items: &'a [ast::WithItem], pos: usize) -> Result<()> {
@@ -952,7 +977,7 @@ impl<'a> Compiler<'a> {
         let exit = self.new_label();
         let cleanup = self.new_label();
         self.visit_expr(&item.context_expr)?;
-        let loc = Loc::of(s.range);
+        let loc = self.with_loc(s, item);
         self.addop(BEFORE_WITH, loc);
         self.addop_j(SETUP_WITH, final_, loc);
         self.use_label(block);
@@ -969,7 +994,6 @@ impl<'a> Compiler<'a> {
         }
         self.addop(POP_BLOCK, NO_LOCATION);
         self.pop_fblock();
-        let loc = Loc::of(s.range);
         self.call_exit_with_nones(loc);
         self.addop(POP_TOP, loc);
         self.addop_j(JUMP, exit, loc);
@@ -993,6 +1017,7 @@ impl<'a> Compiler<'a> {
         let exit = self.new_label();
         let cleanup = self.new_label();
         self.visit_expr(&item.context_expr)?;
+        let loc = self.with_loc(s, item);
         self.addop(BEFORE_ASYNC_WITH, loc);
         self.addop_i(GET_AWAITABLE, 1, loc);
         self.load_const(Constant::None, loc);

@@ -5,6 +5,30 @@
 
 use super::{BlockId, Cfg};
 use crate::instr::*;
+use crate::target::Feature;
+
+/// The ops 3.13 marks as checking the eval breaker (`HAS_EVAL_BREAK_FLAG`
+/// in its opcode metadata) among those the flow graph sees.
+fn has_eval_break(op: Op) -> bool {
+    matches!(op, CALL | CALL_FUNCTION_EX | CALL_KW | JUMP_BACKWARD | RESUME | JUMP)
+}
+
+/// 3.13: a block that exits or checks the eval breaker, with no line.
+fn is_exit_or_eval_check_without_lineno(g: &Cfg, b: BlockId) -> bool {
+    let block = &g.blocks[b];
+    (block.exits_scope() || block.instrs.iter().any(|i| has_eval_break(i.op))) && super::optimize::has_no_lineno(g, b)
+}
+
+/// The next block from `b` on that holds an instruction.
+fn next_nonempty(g: &Cfg, mut b: Option<BlockId>) -> Option<BlockId> {
+    while let Some(id) = b {
+        if !g.blocks[id].instrs.is_empty() {
+            return Some(id);
+        }
+        b = g.blocks[id].next;
+    }
+    None
+}
 
 fn is_exit_without_lineno(g: &Cfg, b: BlockId) -> bool {
     if !g.blocks[b].exits_scope() {
@@ -14,13 +38,21 @@ fn is_exit_without_lineno(g: &Cfg, b: BlockId) -> bool {
 }
 
 fn duplicate_exits_without_lineno(g: &mut Cfg) {
+    let eval_breakers = g.target.has(Feature::EvalBreakerLineCopies);
+    let needs_copy = |g: &Cfg, b: BlockId| {
+        if eval_breakers { is_exit_or_eval_check_without_lineno(g, b) } else { is_exit_without_lineno(g, b) }
+    };
     let mut next_lbl = g.max_label() + 1;
     let mut b = Some(g.entry);
     while let Some(id) = b {
         if let Some(&last) = g.blocks[id].last() {
             if is_jump(last.op) {
-                let target = last.target.unwrap();
-                if is_exit_without_lineno(g, target) && g.blocks[target].predecessors > 1 {
+                let target = if eval_breakers { next_nonempty(g, last.target) } else { last.target };
+                let Some(target) = target else {
+                    b = g.blocks[id].next;
+                    continue;
+                };
+                if needs_copy(g, target) && g.blocks[target].predecessors > 1 {
                     let new_target = g.new_block();
                     let instrs = g.blocks[target].instrs.clone();
                     g.blocks[new_target].instrs = instrs;
@@ -40,7 +72,7 @@ fn duplicate_exits_without_lineno(g: &mut Cfg) {
     }
     for id in g.order() {
         let Some(next) = g.blocks[id].next else { continue };
-        if g.blocks[id].has_fallthrough() && !g.blocks[id].instrs.is_empty() && is_exit_without_lineno(g, next) {
+        if g.blocks[id].has_fallthrough() && !g.blocks[id].instrs.is_empty() && needs_copy(g, next) {
             let loc = g.blocks[id].last().unwrap().loc;
             g.blocks[next].instrs[0].loc = loc;
         }
@@ -60,15 +92,19 @@ fn propagate_line_numbers(g: &mut Cfg) {
         }
         if g.blocks[b].has_fallthrough() {
             if let Some(next) = g.blocks[b].next {
-                if g.blocks[next].predecessors == 1 && g.blocks[next].instrs[0].loc.lineno < 0 {
-                    g.blocks[next].instrs[0].loc = prev;
+                if g.blocks[next].predecessors == 1 {
+                    if let Some(first) = g.blocks[next].instrs.first_mut().filter(|i| i.loc.lineno < 0) {
+                        first.loc = prev;
+                    }
                 }
             }
         }
         if is_jump(last.op) {
             let target = last.target.unwrap();
-            if g.blocks[target].predecessors == 1 && g.blocks[target].instrs[0].loc.lineno < 0 {
-                g.blocks[target].instrs[0].loc = prev;
+            if g.blocks[target].predecessors == 1 {
+                if let Some(first) = g.blocks[target].instrs.first_mut().filter(|i| i.loc.lineno < 0) {
+                    first.loc = prev;
+                }
             }
         }
     }
@@ -93,5 +129,7 @@ fn guarantee_lineno_for_exits(g: &mut Cfg, firstlineno: i32) {
 pub fn resolve_line_numbers(g: &mut Cfg, firstlineno: i32) {
     duplicate_exits_without_lineno(g);
     propagate_line_numbers(g);
-    guarantee_lineno_for_exits(g, firstlineno);
+    if !g.target.has(Feature::EvalBreakerLineCopies) {
+        guarantee_lineno_for_exits(g, firstlineno);
+    }
 }

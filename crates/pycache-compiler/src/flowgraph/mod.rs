@@ -15,7 +15,7 @@ use crate::code::Constant;
 use crate::error::{Refusal, Result};
 use crate::instr::*;
 use crate::ir::{Assembly, FinalInstr, InstrSeq, Metadata};
-use crate::target::Target;
+use crate::target::{Feature, Target};
 
 pub type BlockId = usize;
 
@@ -181,6 +181,24 @@ impl Cfg {
                 offset2lbl[offset as usize] = lbl as i32;
             }
         }
+        if target.has(Feature::JumpTargetBlocks) {
+            // Only the labels some jump or handler refers to start a block.
+            let mut targeted = vec![false; n];
+            for instr in &seq.instrs {
+                if has_target(instr.op) {
+                    if let Some(&o) = seq.labelmap.get(instr.arg as usize) {
+                        if o >= 0 && (o as usize) < n {
+                            targeted[o as usize] = true;
+                        }
+                    }
+                }
+            }
+            for (lbl, t) in offset2lbl.iter_mut().zip(&targeted) {
+                if !t {
+                    *lbl = -1;
+                }
+            }
+        }
         for (i, instr) in seq.instrs.iter().enumerate() {
             if offset2lbl[i] >= 0 {
                 g.use_label(offset2lbl[i]);
@@ -258,6 +276,8 @@ impl Cfg {
         while let Some(b) = todo.pop() {
             let mut except_stack = self.blocks[b].exceptstack.take();
             let mut handler = except_stack.as_ref().and_then(|s| s.top());
+            let resume_bit = self.target.has(Feature::ResumeDepthBit);
+            let mut last_yield_depth: i32 = -1;
             let n = self.blocks[b].instrs.len();
             for i in 0..n {
                 let instr = self.blocks[b].instrs[i];
@@ -280,6 +300,9 @@ impl Cfg {
                         s.handlers.pop();
                         handler = s.top();
                     }
+                    if self.target.has(Feature::EarlyPopBlockNop) {
+                        self.blocks[b].instrs[i].set_op0(NOP);
+                    }
                 } else if is_jump(instr.op) {
                     self.blocks[b].instrs[i].except = handler;
                     let target = instr.target.unwrap();
@@ -293,8 +316,20 @@ impl Cfg {
                         self.blocks[target].visited = true;
                     }
                 } else {
+                    let depth = except_stack.as_ref().map_or(0, |s| s.depth() as i32);
                     if instr.op == YIELD_VALUE {
-                        self.blocks[b].instrs[i].arg = except_stack.as_ref().map_or(0, |s| s.depth() as i32);
+                        if resume_bit {
+                            last_yield_depth = depth;
+                        } else {
+                            self.blocks[b].instrs[i].arg = depth;
+                        }
+                    } else if instr.op == RESUME && resume_bit && instr.arg != 0 {
+                        // RESUME_AT_FUNC_START is 0; bit 4 marks a resume
+                        // at exception depth 1.
+                        if last_yield_depth == 1 {
+                            self.blocks[b].instrs[i].arg |= 4;
+                        }
+                        last_yield_depth = -1;
                     }
                     self.blocks[b].instrs[i].except = handler;
                 }
@@ -319,7 +354,8 @@ impl Cfg {
         self.reset_visited();
         let mut maxdepth = 0;
         let mut stack = Vec::new();
-        let start = if code_flags & (0x20 | 0x80 | 0x200) != 0 { 1 } else { 0 };
+        let generator = code_flags & (0x20 | 0x80 | 0x200) != 0;
+        let start = if generator && !self.target.has(Feature::StackDepthBeforePrefix) { 1 } else { 0 };
         let entry = self.entry;
         push_depth(&mut self.blocks, &mut stack, entry, start);
         while let Some(b) = stack.pop() {
@@ -360,11 +396,47 @@ impl Cfg {
                     instr.set_op0(NOP);
                 } else if instr.op == STORE_FAST_MAYBE_NULL {
                     instr.op = STORE_FAST;
+                } else if instr.op == LOAD_CLOSURE && self.target.has(Feature::LoadClosurePseudo) {
+                    instr.op = LOAD_FAST;
                 }
             }
         }
-        for b in self.order() {
-            optimize::remove_redundant_nops(self, b);
+        if self.target.has(Feature::ColdJumpNoInterrupt) {
+            optimize::remove_redundant_nops_and_jumps(self);
+        } else {
+            for b in self.order() {
+                optimize::remove_redundant_nops(self, b);
+            }
+        }
+    }
+
+    /// The assembler's choice of `JUMP`/`JUMP_NO_INTERRUPT` direction: forward
+    /// when the target's first instruction comes after the jump in the
+    /// final sequence.
+    fn resolve_unconditional_jumps(&mut self) {
+        let order = self.order();
+        // The index of each block's first instruction (an empty block's is
+        // that of the next instruction).
+        let mut start = vec![0usize; self.blocks.len()];
+        let mut index = 0;
+        for &b in &order {
+            start[b] = index;
+            index += self.blocks[b].instrs.len();
+        }
+        for &b in &order {
+            for i in 0..self.blocks[b].instrs.len() {
+                let instr = self.blocks[b].instrs[i];
+                let Some(target) = instr.target else { continue };
+                let forward = start[target] > start[b] + i;
+                let op = match instr.op {
+                    JUMP if forward => JUMP_FORWARD,
+                    JUMP => JUMP_BACKWARD,
+                    JUMP_NO_INTERRUPT if forward => JUMP_FORWARD,
+                    JUMP_NO_INTERRUPT => JUMP_BACKWARD_NO_INTERRUPT,
+                    _ => continue,
+                };
+                self.blocks[b].instrs[i].op = op;
+            }
         }
     }
 
@@ -389,6 +461,9 @@ impl Cfg {
         let target = last.target.unwrap();
         let is_forward = !self.blocks[target].visited;
         let li = self.blocks[b].instrs.len() - 1;
+        if is_unconditional_jump(last.op) && self.target.has(Feature::AssemblerJumpDirection) {
+            return;
+        }
         match last.op {
             JUMP => {
                 self.blocks[b].instrs[li].op = if is_forward { JUMP_FORWARD } else { JUMP_BACKWARD };
@@ -482,16 +557,27 @@ pub fn optimize(
     g.translate_jump_labels_to_targets()?;
     g.mark_except_handlers();
     g.label_exception_targets();
-    optimize::optimize_cfg(&mut g, &mut consts)?;
+    optimize::optimize_cfg(&mut g, &mut consts, md.firstlineno)?;
     optimize::remove_unused_consts(&mut g, &mut consts);
     optimize::add_checks_for_loads_of_uninitialized_variables(&mut g, nlocals, nparams);
+    if target.has(Feature::SuperInstructions) {
+        optimize::insert_superinstructions(&mut g);
+    }
     optimize::push_cold_blocks_to_end(&mut g);
     lines::resolve_line_numbers(&mut g, md.firstlineno);
     // Assembly.
+    let before_prefix = target.has(Feature::StackDepthBeforePrefix);
+    let early_depth = if before_prefix { Some(g.stackdepth(code_flags)?) } else { None };
     let nlocalsplus = prepare_localsplus(md, &mut g, code_flags);
-    let maxdepth = g.stackdepth(code_flags)?;
+    let maxdepth = match early_depth {
+        Some(depth) => depth,
+        None => g.stackdepth(code_flags)?,
+    };
     g.convert_pseudo_ops();
     g.normalize_jumps();
+    if target.has(Feature::AssemblerJumpDirection) {
+        g.resolve_unconditional_jumps();
+    }
     g.resolve_jump_offsets();
     let mut instrs = Vec::new();
     for b in g.order() {
@@ -534,7 +620,12 @@ fn prepare_localsplus(md: &Metadata, g: &mut Cfg, code_flags: u32) -> usize {
         g.blocks[entry]
             .instrs
             .insert(0, CfgInstr::new(RETURN_GENERATOR, 0, Loc::new(firstlineno, firstlineno, -1, -1)));
-        g.blocks[entry].instrs.insert(1, CfgInstr::new(POP_TOP, 0, NO_LOCATION));
+        let pop_loc = if g.target.has(Feature::LoadClosurePseudo) {
+            Loc::new(firstlineno, firstlineno, -1, -1)
+        } else {
+            NO_LOCATION
+        };
+        g.blocks[entry].instrs.insert(1, CfgInstr::new(POP_TOP, 0, pop_loc));
     }
     if ncells > 0 {
         let nvars = ncells + nlocals;

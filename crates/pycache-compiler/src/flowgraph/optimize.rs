@@ -218,6 +218,16 @@ impl<'a> Consts<'a> {
         self.tuples.get(&Self::hash(tuple))?.iter().copied().find(|&i| self.list[i].key_eq(tuple))
     }
 
+    /// The index of `True`/`False`, added at the end if absent (3.13's
+    /// `add_const` finds the singleton by identity).
+    fn add_bool(&mut self, value: bool) -> usize {
+        if let Some(i) = self.list.iter().position(|c| matches!(c, Constant::Bool(b) if *b == value)) {
+            return i;
+        }
+        self.list.push(Constant::Bool(value));
+        self.list.len() - 1
+    }
+
     fn push_tuple(&mut self, tuple: Constant) -> usize {
         let i = self.list.len();
         self.tuples.entry(Self::hash(&tuple)).or_default().push(i);
@@ -395,24 +405,47 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
     let mut target = nop;
     let mut opcode = CACHE;
     let mut oparg = 0i32;
+    let load_const_pass = g.target.has(Feature::LoadConstPass);
+    let new_peepholes = g.target.has(Feature::ToBoolPeepholes);
+    let thread_always = g.target.has(Feature::ThreadJumpsAlways);
     let mut i = 0usize;
     while i < g.blocks[b].instrs.len() {
         let inst = g.blocks[b].instrs[i];
-        let is_copy_of_load_const = opcode == LOAD_CONST && inst.op == COPY && inst.arg == 1;
+        let is_copy_of_load_const = !load_const_pass && opcode == LOAD_CONST && inst.op == COPY && inst.arg == 1;
         if !is_copy_of_load_const {
             opcode = inst.op;
             oparg = inst.arg;
             if has_target(opcode) {
                 let t = inst.target.unwrap();
-                target = g.blocks[t].instrs[0];
+                target = g.blocks[t].instrs.first().copied().unwrap_or(nop);
             } else {
                 target = nop;
             }
         }
         let n = g.blocks[b].instrs.len();
         let nextop = if i + 1 < n { g.blocks[b].instrs[i + 1].op } else { CACHE };
+        if thread_always && has_target(opcode) {
+            // 3.13: a jump to an unconditional jump becomes a NOP and a new
+            // jump, looked at next.
+            let op = match (opcode, target.op) {
+                (POP_JUMP_IF_NOT_NONE | POP_JUMP_IF_NONE | POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE, JUMP) => Some(opcode),
+                (JUMP | JUMP_NO_INTERRUPT, JUMP) => Some(JUMP),
+                (JUMP | JUMP_NO_INTERRUPT, JUMP_NO_INTERRUPT) => Some(opcode),
+                _ => None,
+            };
+            if let Some(op) = op {
+                if inst.target != target.target {
+                    g.blocks[b].instrs[i].set_op0(NOP);
+                    let mut jump = CfgInstr { op, arg: 0, loc: target.loc, target: target.target, except: None };
+                    jump.arg = target.target.map_or(-1, |t| g.blocks[t].label);
+                    g.blocks[b].instrs.push(jump);
+                }
+                i += 1;
+                continue;
+            }
+        }
         match opcode {
-            LOAD_CONST => match nextop {
+            LOAD_CONST if !load_const_pass => match nextop {
                 POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE => {
                     let value = consts[oparg as usize].is_true();
                     g.blocks[b].instrs[i].set_op0(NOP);
@@ -464,7 +497,7 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
                     fold_tuple_on_constants(g, b, i - oparg as usize, oparg as usize, consts)?;
                 }
             }
-            POP_JUMP_IF_NOT_NONE | POP_JUMP_IF_NONE | POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE | JUMP => {
+            POP_JUMP_IF_NOT_NONE | POP_JUMP_IF_NONE | POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE | JUMP if !thread_always => {
                 if target.op == JUMP {
                     let op = g.blocks[b].instrs[i].op;
                     let mut inst = g.blocks[b].instrs[i];
@@ -478,22 +511,249 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
             SWAP => {
                 if oparg == 1 {
                     g.blocks[b].instrs[i].set_op0(NOP);
-                } else {
+                } else if !new_peepholes {
                     swaptimize(g, b, &mut i);
                     apply_static_swaps(g, b, i);
                 }
             }
-            PUSH_NULL => {
+            PUSH_NULL if !new_peepholes => {
                 if nextop == LOAD_GLOBAL && g.blocks[b].instrs[i + 1].arg & 1 == 0 {
                     g.blocks[b].instrs[i].set_op0(NOP);
                     g.blocks[b].instrs[i + 1].arg |= 1;
                 }
             }
+            _ if new_peepholes => to_bool_peepholes(g, b, i, opcode, oparg, nextop),
             _ => {}
         }
         i += 1;
     }
+    if new_peepholes {
+        // 3.13 eliminates swaps in a second loop over the block.
+        let mut i = 0;
+        while i < g.blocks[b].instrs.len() {
+            if g.blocks[b].instrs[i].op == SWAP {
+                swaptimize(g, b, &mut i);
+                apply_static_swaps(g, b, i);
+            }
+            i += 1;
+        }
+    }
     Ok(())
+}
+
+/// 3.13's peepholes on one instruction and the next (`ToBoolPeepholes`).
+fn to_bool_peepholes(g: &mut Cfg, b: BlockId, i: usize, opcode: Op, oparg: i32, nextop: Op) {
+    let instrs = &mut g.blocks[b].instrs;
+    match (opcode, nextop) {
+        (STORE_FAST, STORE_FAST) if oparg == instrs[i + 1].arg && instrs[i].loc.lineno == instrs[i + 1].loc.lineno => {
+            instrs[i].set_op0(POP_TOP);
+        }
+        (LOAD_GLOBAL, PUSH_NULL) if oparg & 1 == 0 => {
+            instrs[i].set_op1(LOAD_GLOBAL, oparg | 1);
+            instrs[i + 1].set_op0(NOP);
+        }
+        (COMPARE_OP, TO_BOOL) => {
+            instrs[i].set_op0(NOP);
+            instrs[i + 1].set_op1(COMPARE_OP, oparg | 16);
+        }
+        (CONTAINS_OP | IS_OP, TO_BOOL) => {
+            instrs[i].set_op0(NOP);
+            instrs[i + 1].set_op1(opcode, oparg);
+        }
+        (TO_BOOL, TO_BOOL) => instrs[i].set_op0(NOP),
+        (UNARY_NOT, TO_BOOL) => {
+            instrs[i].set_op0(NOP);
+            instrs[i + 1].set_op0(UNARY_NOT);
+        }
+        (UNARY_NOT, UNARY_NOT) => {
+            instrs[i].set_op0(NOP);
+            instrs[i + 1].set_op0(NOP);
+        }
+        _ => {}
+    }
+}
+
+/// 3.13's pass over every block for a `LOAD_CONST` (or its `COPY 1`)
+/// followed by a conditional jump, `is None`, `RETURN_VALUE` or `TO_BOOL`.
+fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
+    for b in g.order() {
+        let mut opcode = CACHE;
+        let mut oparg = 0;
+        let mut i = 0;
+        while i < g.blocks[b].instrs.len() {
+            let inst = g.blocks[b].instrs[i];
+            let is_copy_of_load_const = opcode == LOAD_CONST && inst.op == COPY && inst.arg == 1;
+            if !is_copy_of_load_const {
+                opcode = inst.op;
+                oparg = inst.arg;
+            }
+            if opcode != LOAD_CONST {
+                i += 1;
+                continue;
+            }
+            let n = g.blocks[b].instrs.len();
+            let nextop = if i + 1 < n { g.blocks[b].instrs[i + 1].op } else { CACHE };
+            let instrs = &mut g.blocks[b].instrs;
+            match nextop {
+                POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE => {
+                    let value = consts[oparg as usize].is_true();
+                    instrs[i].set_op0(NOP);
+                    if value == (nextop == POP_JUMP_IF_TRUE) {
+                        instrs[i + 1].op = JUMP;
+                    } else {
+                        instrs[i + 1].set_op0(NOP);
+                    }
+                }
+                IS_OP if matches!(consts[oparg as usize], Constant::None) && n > i + 2 => {
+                    let mut jump = i + 2;
+                    if instrs[jump].op == TO_BOOL {
+                        instrs[jump].set_op0(NOP);
+                        jump += 1;
+                    }
+                    if jump < n && matches!(instrs[jump].op, POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE) {
+                        let invert = (instrs[i + 1].arg != 0) != (instrs[jump].op == POP_JUMP_IF_FALSE);
+                        instrs[i].set_op0(NOP);
+                        instrs[i + 1].set_op0(NOP);
+                        instrs[jump].op = if invert { POP_JUMP_IF_NOT_NONE } else { POP_JUMP_IF_NONE };
+                    }
+                }
+                RETURN_VALUE if g.target.has(Feature::ReturnConst) => {
+                    instrs[i].set_op0(NOP);
+                    i += 1;
+                    instrs[i].set_op1(RETURN_CONST, oparg);
+                }
+                TO_BOOL => {
+                    let value = consts[oparg as usize].is_true();
+                    let index = consts.add_bool(value);
+                    let instrs = &mut g.blocks[b].instrs;
+                    instrs[i].set_op0(NOP);
+                    instrs[i + 1].set_op1(LOAD_CONST, index as i32);
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+}
+
+/// The next block after `b` in the chain that holds an instruction.
+fn next_nonempty(g: &Cfg, mut b: Option<BlockId>) -> Option<BlockId> {
+    while let Some(id) = b {
+        if !g.blocks[id].instrs.is_empty() {
+            return Some(id);
+        }
+        b = g.blocks[id].next;
+    }
+    None
+}
+
+/// 3.13's `remove_redundant_jumps`: a jump to the next non-empty block
+/// becomes a NOP; empty blocks are skipped. The number of changes.
+fn remove_redundant_jumps_skipping_empty(g: &mut Cfg) -> usize {
+    let mut changes = 0;
+    for b in g.order() {
+        let Some(&last) = g.blocks[b].last() else { continue };
+        if is_unconditional_jump(last.op) {
+            let target = next_nonempty(g, last.target);
+            if target.is_some() && target == next_nonempty(g, g.blocks[b].next) {
+                let li = g.blocks[b].instrs.len() - 1;
+                g.blocks[b].instrs[li].set_op0(NOP);
+                changes += 1;
+            }
+        }
+    }
+    changes
+}
+
+/// Redundant NOPs and jumps out, until none is left (3.13).
+pub fn remove_redundant_nops_and_jumps(g: &mut Cfg) {
+    loop {
+        let mut removed = 0;
+        for b in g.order() {
+            removed += remove_redundant_nops(g, b);
+        }
+        removed += remove_redundant_jumps_skipping_empty(g);
+        if removed == 0 {
+            break;
+        }
+    }
+}
+
+/// Whether every instruction of the block lacks a line (an empty block
+/// does).
+pub(super) fn has_no_lineno(g: &Cfg, b: BlockId) -> bool {
+    g.blocks[b].instrs.iter().all(|i| i.loc.lineno < 0)
+}
+
+/// 3.13: a jump to a small exit block, or to a line-less block that cannot
+/// fall through, is replaced by the target's instructions.
+fn inline_small_or_no_lineno_block(g: &mut Cfg, b: BlockId) -> bool {
+    let Some(&last) = g.blocks[b].last() else { return false };
+    if !is_unconditional_jump(last.op) {
+        return false;
+    }
+    let target = last.target.unwrap();
+    let small_exit = g.blocks[target].exits_scope() && g.blocks[target].instrs.len() <= MAX_COPY_SIZE;
+    let no_lineno = has_no_lineno(g, target) && g.blocks[target].no_fallthrough();
+    if !small_exit && !no_lineno {
+        return false;
+    }
+    let li = g.blocks[b].instrs.len() - 1;
+    g.blocks[b].instrs[li].set_op0(NOP);
+    let copied = g.blocks[target].instrs.clone();
+    g.blocks[b].instrs.extend(copied);
+    if no_lineno {
+        let li = g.blocks[b].instrs.len() - 1;
+        let end = &mut g.blocks[b].instrs[li];
+        // Keeps the eval-breaker check of the jump that was removed.
+        if is_unconditional_jump(end.op) && last.op == JUMP {
+            end.op = JUMP;
+        }
+    }
+    true
+}
+
+/// 3.13's `remove_unreachable`: counts predecessors afresh and empties
+/// the blocks nothing reaches.
+fn remove_unreachable(g: &mut Cfg) {
+    for b in g.order() {
+        g.blocks[b].predecessors = 0;
+    }
+    mark_reachable(g);
+    for b in g.order() {
+        if g.blocks[b].predecessors == 0 {
+            g.blocks[b].instrs.clear();
+            g.blocks[b].except_handler = false;
+        }
+    }
+}
+
+/// 3.13's superinstructions, then the NOPs they leave out.
+pub fn insert_superinstructions(g: &mut Cfg) {
+    for b in g.order() {
+        let instrs = &mut g.blocks[b].instrs;
+        for i in 0..instrs.len().saturating_sub(1) {
+            let fused = match (instrs[i].op, instrs[i + 1].op) {
+                (LOAD_FAST, LOAD_FAST) => LOAD_FAST_LOAD_FAST,
+                (STORE_FAST, LOAD_FAST) => STORE_FAST_LOAD_FAST,
+                (STORE_FAST, STORE_FAST) => STORE_FAST_STORE_FAST,
+                _ => continue,
+            };
+            let (line1, line2) = (instrs[i].loc.lineno, instrs[i + 1].loc.lineno);
+            if line1 >= 0 && line2 >= 0 && line1 != line2 {
+                continue;
+            }
+            if instrs[i].arg >= 16 || instrs[i + 1].arg >= 16 {
+                continue;
+            }
+            let arg = (instrs[i].arg << 4) | instrs[i + 1].arg;
+            instrs[i].set_op1(fused, arg);
+            instrs[i + 1].set_op0(NOP);
+        }
+    }
+    for b in g.order() {
+        remove_redundant_nops(g, b);
+    }
 }
 
 fn mark_reachable(g: &mut Cfg) {
@@ -524,7 +784,7 @@ fn mark_reachable(g: &mut Cfg) {
     }
 }
 
-pub fn optimize_cfg(g: &mut Cfg, consts: &mut Vec<Constant>) -> Result<()> {
+pub fn optimize_cfg(g: &mut Cfg, consts: &mut Vec<Constant>, firstlineno: i32) -> Result<()> {
     // check_cfg
     for b in g.order() {
         let n = g.blocks[b].instrs.len();
@@ -533,6 +793,32 @@ pub fn optimize_cfg(g: &mut Cfg, consts: &mut Vec<Constant>) -> Result<()> {
                 return Err(Refusal::internal("malformed control flow graph"));
             }
         }
+    }
+    if g.target.has(Feature::InlineNoLinenoBlocks) {
+        // 3.13's order.
+        loop {
+            let mut changed = false;
+            for b in g.order() {
+                changed |= inline_small_or_no_lineno_block(g, b);
+            }
+            if !changed {
+                break;
+            }
+        }
+        remove_unreachable(g);
+        super::lines::resolve_line_numbers(g, firstlineno);
+        let mut consts = Consts::new(consts);
+        if g.target.has(Feature::LoadConstPass) {
+            optimize_load_const(g, &mut consts);
+        }
+        for b in g.order() {
+            optimize_basic_block(g, b, &mut consts)?;
+            crate::check_deadline()?;
+        }
+        remove_redundant_nops_and_pairs(g);
+        remove_unreachable(g);
+        remove_redundant_nops_and_jumps(g);
+        return Ok(());
     }
     eliminate_empty_basic_blocks(g);
     for b in g.order() {
@@ -775,9 +1061,13 @@ pub fn push_cold_blocks_to_end(g: &mut Cfg) {
                 g.blocks[next].label = next_lbl;
                 next_lbl += 1;
             }
-            let mut jump = CfgInstr::new(JUMP, g.blocks[next].label, NO_LOCATION);
+            let op = if g.target.has(Feature::ColdJumpNoInterrupt) { JUMP_NO_INTERRUPT } else { JUMP };
+            let mut jump = CfgInstr::new(op, g.blocks[next].label, NO_LOCATION);
             jump.target = Some(next);
             g.blocks[explicit].instrs.push(jump);
+            if g.target.has(Feature::ColdJumpNoInterrupt) {
+                g.blocks[explicit].predecessors = 1;
+            }
             g.blocks[explicit].cold = true;
             g.blocks[explicit].next = Some(next);
             g.blocks[b].next = Some(explicit);
@@ -811,6 +1101,10 @@ pub fn push_cold_blocks_to_end(g: &mut Cfg) {
     }
     g.blocks[b].next = cold_head;
     if cold_head.is_some() {
-        let _ = remove_redundant_jumps(g);
+        if g.target.has(Feature::ColdJumpNoInterrupt) {
+            remove_redundant_nops_and_jumps(g);
+        } else {
+            let _ = remove_redundant_jumps(g);
+        }
     }
 }

@@ -224,7 +224,10 @@ impl Lower<'_> {
         if let Some((v, s, e)) = pending.take() {
             items.push(self.str_const(&v, s, e));
         }
-        if matches!(items.last().map(|e| &e.kind), Some(ExprKind::FormattedValue { .. })) {
+        // 3.13 builds a spec of its parts alone (FstringEmptyJoined).
+        if !self.target.has(crate::target::Feature::FstringEmptyJoined)
+            && matches!(items.last().map(|e| &e.kind), Some(ExprKind::FormattedValue { .. }))
+        {
             items.push(self.str_const("", close, close));
         }
         Ok(Expr { range: self.span(TextSize::new(colon as u32), close), kind: ExprKind::JoinedStr(items) })

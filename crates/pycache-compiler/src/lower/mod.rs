@@ -61,12 +61,14 @@ pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warnin
     // Lowering recurses, and ruff's parser has no depth limit: a tree
     // deeper than CPython could ever compile is refused before that.
     depth::check(&module, limits)?;
-    let mut lower = Lower { src: source, limits, next_id: 1, warnings: Default::default() };
+    let mut lower = Lower { src: source, limits, target, next_id: 1, warnings: Default::default() };
     let body = lower.stmts(&module.body)?;
     Ok((ast::Module { body, id: NodeId(0) }, lower.warnings.into_inner(), shape))
 }
 
 pub(crate) struct Lower<'a> {
+    /// What the target's parser makes of the source (f-string shapes).
+    pub(crate) target: Target,
     pub src: &'a Source,
     pub limits: &'static crate::limits::Limits,
     next_id: u32,

@@ -1,16 +1,21 @@
-"""Writes tables.rs: what a fresh CPython 3.12 process running py_compile
-has interned before it compiles anything (the opcode numbers the marshal
-stage reads code with come from the target's opcode table).
+"""Writes tables.rs (3.12) or tables313.rs (3.13): what a fresh CPython
+process of that version running py_compile has interned before it compiles
+anything (the opcode numbers the marshal stage reads code with come from the
+target's opcode table).
 
-Run with the 3.12 interpreter:  python3.12 gen_tables.py > tables.rs
+Run with the interpreter:  python3.12 gen_tables.py > tables.rs
+                           python3.13 gen_tables.py > tables313.rs
+(a build without headers: `python gen_tables.py pycore_global_strings.h`,
+that header from the release's source).
 
 Two children are started the way the reference compiles are (`-s -P -c`,
 PYTHONHASHSEED=0, after `import sys, py_compile`):
 
 - the first lists candidates: the keys of the interpreter's interned-string
-  dict (found by scanning `_PyRuntime` with ctypes), the strings of the
-  deep-frozen modules' code objects and the `_Py_ID` names of the headers
-  (both interned into the runtime's static table);
+  dict (found by scanning `_PyRuntime` with ctypes: 3.12's runtime-wide
+  dict, 3.13's main interpreter's, which `_PyRuntime` embeds), the strings
+  of the frozen modules' code objects and the `_Py_ID` names of the headers
+  (3.13 keeps those in a runtime hashtable of static strings, not the dict);
 - the second, untouched by ctypes, says which candidates are really
   interned (`sys.intern(s) is not s` for a fresh copy `s`), and how
   marshal sees each one-character Latin-1 string (the static singleton
@@ -78,10 +83,21 @@ sys.stdout.write(' '.join([str(ord(item)) for item in map(chr, range(256)) if sy
 sys.stdout.write('\n#\n')
 sys.stdout.write('\n'.join([item for item in name if sys.intern(item) is not item]))
 """
+
+# 3.13: other strings the code object interns as a qualified name or file
+# name (one line each, no backslash), asked the same way.
+PROBE_OTHER = r"""
+import sys, py_compile
+name = sys.stdin.read().split('\n')
+sys.stdout.write('\n'.join([item for item in name if sys.intern(item) is not item]))
+"""
 # The probe's own identifiers must be interned before it runs, or it would
 # report them as interned: they are checked against the candidates below.
 PROBE_NAMES = ['sys', 'py_compile', 'name', 'stdin', 'read', 'split', 'stdout', 'write', 'join', 'item',
                'intern', 'marshal', 'str', 'ord', 'map', 'chr', 'range', 'dumps']
+
+
+PROBES = 8
 
 
 def run(code, stdin=''):
@@ -100,17 +116,35 @@ def rust_bytes(text):
 
 
 def main():
-    if sys.version_info[:2] != (3, 12):
-        sys.exit('run this with CPython 3.12')
-    header = os.path.join(sysconfig.get_path('include'), 'internal', 'pycore_global_strings.h')
+    if sys.version_info[:2] not in ((3, 12), (3, 13)):
+        sys.exit('run this with CPython 3.12 or 3.13')
+    version = '%d.%d' % sys.version_info[:2]
+    # Builds without headers (Debian's) take the release's source tree's
+    # Include/internal/pycore_global_strings.h as the first argument.
+    header = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+        sysconfig.get_path('include'), 'internal', 'pycore_global_strings.h')
     ids = set(re.findall(r'STRUCT_FOR_ID\((\w+)\)', open(header).read()))
     candidates = set(run(ENUMERATE).split('\n')) | ids
     missing = [n for n in PROBE_NAMES if n not in candidates]
     if missing:
         sys.exit('probe identifiers not interned beforehand: %s' % missing)
     asked = sorted(c for c in candidates if len(c) > 1 and name_chars(c))
-    marked, shadowed, names = run(PROBE, '\n'.join(asked)).split('\n#\n')
-    names = sorted(n for n in names.split('\n') if n)
+    # 3.13 interns most strings mortally: one that dies leaves the table, so
+    # a few (enum's `_X__in_progress` names) are interned in some fresh
+    # processes and not others. Only names interned in every one of several
+    # probes are listed.
+    runs = [run(PROBE, '\n'.join(asked)).split('\n#\n') for _ in range(PROBES)]
+    marked, shadowed, _ = runs[0]
+    stable = set.intersection(*(set(n for n in r[2].split('\n') if n) for r in runs))
+    unstable = set.union(*(set(n for n in r[2].split('\n') if n) for r in runs)) - stable
+    names = sorted(stable)
+    others = []
+    if version != '3.12':
+        asked_other = sorted(c for c in candidates if len(c) > 1 and not name_chars(c) and c.isprintable()
+                             and '\\' not in c and not c.startswith('/')
+                             and any(x in c for x in './<'))
+        found = [set(n for n in run(PROBE_OTHER, '\n'.join(asked_other)).split('\n') if n) for _ in range(PROBES)]
+        others = sorted(set.intersection(*found))
     shadowed = [int(p) for p in shadowed.split()]
     marked = [int(p) for p in marked.split()]
     # The marshal stage assumes that only identifier characters can have an
@@ -122,7 +156,7 @@ def main():
     print('// Generated by gen_tables.py from CPython %s, do not edit.' % sys.version.split()[0])
     print()
     print('/// One-character strings, other than letters, digits and `_`, whose static')
-    print('/// singleton a fresh CPython 3.12 process running `py_compile` has interned,')
+    print('/// singleton a fresh CPython %s process running `py_compile` has interned,' % version)
     print('/// as UTF-8.')
     items = ', '.join(rust_bytes(chr(p)) for p in marked if not name_chars(chr(p)))
     print('pub(crate) const FRESH_PROCESS_CHARS: &[&[u8]] = &[%s];' % items)
@@ -132,11 +166,20 @@ def main():
     print('pub(crate) const SHADOWED_CHARS: &[u8] = b"%s";' % ''.join(chr(p) for p in shadowed if name_chars(chr(p))))
     print()
     print('/// Identifier-like strings of two characters or more that such a process')
-    print('/// has interned, sorted.')
+    print('/// has interned, sorted (%d more were interned in only some of %d probes).' % (len(unstable), PROBES))
     print('pub(crate) const FRESH_PROCESS_NAMES: &[&str] = &[')
     for name in names:
         print('    "%s",' % name)
     print('];')
+    if version != '3.12':
+        print()
+        print('/// Other strings such a process has interned that a code object could')
+        print('/// intern as its qualified name or file name (holding `.`, `/` or `<`;')
+        print('/// absolute paths, which depend on the installation, left out), sorted.')
+        print('pub(crate) const FRESH_PROCESS_OTHERS: &[&str] = &[')
+        for name in others:
+            print('    "%s",' % name.replace('"', '\\"'))
+        print('];')
 
 
 if __name__ == '__main__':

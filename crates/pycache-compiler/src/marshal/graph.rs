@@ -12,7 +12,7 @@ use num_traits::{FromPrimitive, ToPrimitive};
 
 use crate::code::{CodeObject, Constant, PyStr};
 use crate::ops::Op;
-use crate::target::Target;
+use crate::target::{Feature, Target};
 
 use super::ProcessStrings;
 
@@ -259,6 +259,7 @@ struct Builder<'a> {
     /// The target's opcode numbers and fresh-process strings.
     opcodes: Opcodes,
     strings: &'static ProcessStrings,
+    target: Target,
 }
 
 impl<'a> Builder<'a> {
@@ -286,6 +287,7 @@ impl<'a> Builder<'a> {
             first_seen: HashMap::default(),
             opcodes: Opcodes::of(target),
             strings: target.profile().strings,
+            target,
         };
         builder.none = builder.push(NodeValue::None, false, true);
         builder.true_ = builder.push(NodeValue::Bool(true), false, true);
@@ -462,8 +464,15 @@ impl<'a> Builder<'a> {
             self.push(NodeValue::Bytes(&code.localspluskinds), false, false)
         };
         let co_code = self.push(NodeValue::Bytes(&code.code), false, true);
+        let intern_names = self.target.has(Feature::InternCodeNames);
         let filename = match self.filenames.get(code.filename.as_bytes()) {
             Some(&id) => id,
+            // 3.13's code object interns its file name.
+            None if intern_names => {
+                let id = self.interned_str(&code.filename);
+                self.filenames.insert(code.filename.as_bytes(), id);
+                id
+            }
             None => {
                 let id = self.push(NodeValue::Str(&code.filename), false, true);
                 self.filenames.insert(code.filename.as_bytes(), id);
@@ -475,7 +484,21 @@ impl<'a> Builder<'a> {
         let qualname = if code.qualname == code.name {
             name
         } else if owner {
-            self.const_str(&code.qualname, false)
+            let id = self.const_str(&code.qualname, false);
+            let text = code.qualname.as_str();
+            if intern_names && text.is_some_and(|t| self.strings.others.binary_search(&t).is_ok()) {
+                // The process interned an equal string first: the code
+                // object holds that one, the constant stays as it was.
+                self.interned_str(&code.qualname)
+            } else {
+                if intern_names {
+                    // The class body's constant is the very object interned.
+                    self.intern_node(&code.qualname, id);
+                }
+                id
+            }
+        } else if intern_names {
+            self.interned_str(&code.qualname)
         } else {
             self.push(NodeValue::Str(&code.qualname), false, false)
         };
@@ -499,13 +522,20 @@ impl<'a> Builder<'a> {
 
     fn code_name(&mut self, name: &'a PyStr) -> NodeId {
         let is_static = name.as_str().is_some_and(|n| STATIC_NAMES.contains(&n));
+        let intern_names = self.target.has(Feature::InternCodeNames);
         if is_static {
             if let Some(&id) = self.statics.get(name.as_bytes()) {
                 return id;
             }
-            let id = self.push(NodeValue::Str(name), false, true);
+            // 3.13 interns them with the code object's other names.
+            let id = self.push(NodeValue::Str(name), intern_names, true);
             self.statics.insert(name.as_bytes(), id);
+            if intern_names {
+                self.interned.entry(name.as_bytes()).or_insert(id);
+            }
             id
+        } else if intern_names {
+            self.interned_str(name)
         } else if name.as_bytes().first() == Some(&b'<') {
             // Made by formatting (`<generic parameters of f>`): a new object.
             self.push(NodeValue::Str(name), false, false)
@@ -564,6 +594,17 @@ impl<'a> Builder<'a> {
         let id = self.push(NodeValue::Str(text), true, true);
         self.interned.insert(text.as_bytes(), id);
         id
+    }
+
+    /// Marks the string object `id` interned, as the one for its text
+    /// (unless another is already).
+    fn intern_node(&mut self, text: &'a PyStr, id: NodeId) {
+        if is_singleton_str(text) {
+            return;
+        }
+        let id = *self.interned.entry(text.as_bytes()).or_insert(id);
+        self.nodes[id].interned = true;
+        self.nodes[id].pinned = true;
     }
 
     fn singleton_str(&mut self, text: &'a PyStr) -> NodeId {
