@@ -774,14 +774,26 @@ impl<'a> Compiler<'a> {
             return Ok(());
         }
         let mut rest = stmts;
-        if self.optimize < 2 {
-            if let Some(doc) = ast::docstring(stmts) {
-                self.visit_expr(doc)?;
+        if let Some(doc) = ast::docstring(stmts) {
+            if self.optimize < 2 {
+                let value = self.docstring_value(doc)?;
+                self.load_const(value, Loc::of(doc.range));
                 self.nameop(&PyStr::new("__doc__"), ast::Ctx::Store, NO_LOCATION)?;
+                rest = &stmts[1..];
+            } else if self.target.has(Feature::NoDocstringNop) {
                 rest = &stmts[1..];
             }
         }
         self.visit_stmts(rest)
+    }
+
+    /// A docstring's constant: cleaned of its indentation from 3.13.
+    pub fn docstring_value(&self, doc: &ast::Expr) -> Result<Constant> {
+        let Some(Constant::Str(text)) = doc.constant() else { return Err(Refusal::internal("docstring not a string")) };
+        if !self.target.has(Feature::CleanDocstrings) {
+            return Ok(Constant::Str(text.clone()));
+        }
+        Ok(Constant::Str(clean_doc(text)?))
     }
 
     /// Compiles a module into its code object.
@@ -792,6 +804,51 @@ impl<'a> Compiler<'a> {
         self.exit_scope();
         Ok(code)
     }
+}
+
+/// A docstring as 3.13's compiler stores it: tabs expanded (8 columns),
+/// the first line's leading spaces removed, and from the others the
+/// smallest indentation of those holding more than spaces.
+fn clean_doc(doc: &PyStr) -> Result<PyStr> {
+    let points = doc.code_points();
+    if points.iter().any(|&c| (0xD800..0xE000).contains(&c)) {
+        // 3.13 encodes the docstring as UTF-8 to clean it, and fails.
+        return Err(Refusal::unsupported("a lone surrogate in a docstring (a UnicodeEncodeError in CPython 3.13)"));
+    }
+    let mut expanded = Vec::with_capacity(points.len());
+    let mut column = 0;
+    for &c in &points {
+        match c {
+            0x09 => {
+                let n = 8 - column % 8;
+                expanded.extend(std::iter::repeat_n(0x20, n));
+                column += n;
+            }
+            0x0A | 0x0D => {
+                expanded.push(c);
+                column = 0;
+            }
+            _ => {
+                expanded.push(c);
+                column += 1;
+            }
+        }
+    }
+    let lines: Vec<&[u32]> = expanded.split(|&c| c == 0x0A).collect();
+    let margin = lines[1..].iter().filter_map(|line| line.iter().position(|&c| c != 0x20)).min().unwrap_or(0);
+    let mut out = Vec::with_capacity(expanded.len());
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push(0x0A);
+        }
+        let spaces = line.iter().take_while(|&&c| c == 0x20).count();
+        let cut = if i == 0 { spaces } else { spaces.min(margin) };
+        out.extend_from_slice(&line[cut..]);
+    }
+    if out == points {
+        return Ok(doc.clone());
+    }
+    Ok(PyStr::from_code_points(out))
 }
 
 pub fn concat(a: &PyStr, b: &str) -> PyStr {

@@ -300,8 +300,11 @@ impl<'a> Compiler<'a> {
         let scope_type = if is_async { ScopeType::AsyncFunction } else { ScopeType::Function };
         self.enter_scope(f.name.clone(), scope_type, f.id, firstlineno)?;
         let docstring = if self.optimize < 2 { ast::docstring(&f.body) } else { None };
-        match docstring.and_then(|d| d.constant()) {
-            Some(doc) => self.add_const(doc.clone()),
+        match docstring {
+            Some(doc) => {
+                let value = self.docstring_value(doc)?;
+                self.add_const(value)
+            }
             None => self.add_const(Constant::None),
         };
         {
@@ -310,7 +313,8 @@ impl<'a> Compiler<'a> {
             md.posonlyargcount = f.args.posonlyargs.len() as u32;
             md.kwonlyargcount = f.args.kwonlyargs.len() as u32;
         }
-        let start = usize::from(docstring.is_some());
+        let skip_doc = self.target.has(Feature::NoDocstringNop) && ast::docstring(&f.body).is_some();
+        let start = usize::from(docstring.is_some() || skip_doc);
         for stmt in &f.body[start..] {
             self.visit_stmt(stmt)?;
         }
