@@ -135,11 +135,14 @@ fn anchor<'a>(options: &'a CompileOptions, source: &'a SourceFile) -> &'a Path {
 /// `Path` walks its components, which a no-op run would feel.
 #[derive(Default)]
 struct LinkedDirs {
-    known: Mutex<rustc_hash::FxHashMap<Box<[u8]>, Option<Arc<WriteError>>>>,
+    known: Mutex<rustc_hash::FxHashMap<Box<[u8]>, Linked>>,
 }
 
+/// The first symbolic link on the way to a directory, if any.
+type Linked = Option<Arc<WriteError>>;
+
 impl LinkedDirs {
-    fn check(&self, anchor: &Path, dir: &Path) -> Option<Arc<WriteError>> {
+    fn check(&self, anchor: &Path, dir: &Path) -> Linked {
         use std::os::unix::ffi::OsStrExt;
         let key = dir.as_os_str().as_bytes();
         if let Some(known) = self.known.lock().expect("link check lock").get(key) {

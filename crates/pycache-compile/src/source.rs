@@ -82,7 +82,9 @@ mod tests {
     fn read_soon(path: &Path) -> Result<(Vec<u8>, std::fs::Metadata), SourceError> {
         let (send, receive) = std::sync::mpsc::channel();
         let path = path.to_owned();
-        std::thread::spawn(move || send.send(read(&path)));
+        std::thread::spawn(move || {
+            let _ = send.send(read(&path));
+        });
         receive.recv_timeout(std::time::Duration::from_secs(60)).expect("reading the source hung")
     }
 

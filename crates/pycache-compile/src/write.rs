@@ -229,8 +229,7 @@ impl CacheDir {
     /// which no writer holds its lock, checked to be the same file when it
     /// is unlinked. Returns the names removed.
     pub fn remove_debris(&self, started: SystemTime) -> Vec<PathBuf> {
-        let Ok(dup) = rustix::fs::openat(&self.fd, ".", open_flags(), Mode::empty()) else { return Vec::new() };
-        let Ok(mut listing) = rustix::fs::Dir::read_from(&dup) else { return Vec::new() };
+        let Ok(mut listing) = rustix::fs::Dir::read_from(&self.fd) else { return Vec::new() };
         let mut removed = Vec::new();
         while let Some(Ok(entry)) = listing.read() {
             let name = OsStr::from_bytes(entry.file_name().to_bytes());

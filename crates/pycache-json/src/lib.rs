@@ -159,11 +159,7 @@ mod tests {
         assert!(pretty.contains(r#""path": "a/caf\udce9.py""#), "{pretty}");
         // Strict parsers refuse the lone surrogate (Python's, JavaScript's
         // and jq's read it): this is why state files use `state` instead.
-        #[derive(serde::Deserialize)]
-        struct Back {
-            path: serde_json::Value,
-        }
-        assert!(serde_json::from_str::<Back>(&text).is_err(), "a lone surrogate is not a Rust string");
+        assert!(serde_json::from_str::<serde_json::Value>(&text).is_err(), "a lone surrogate is not a Rust string");
     }
 
     #[test]
