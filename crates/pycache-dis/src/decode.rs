@@ -25,6 +25,9 @@ pub enum ArgVal {
     Const(usize),
     /// Two local names (3.13+ superinstructions).
     Pair(String, String),
+    /// LOAD_COMMON_CONSTANT's object (3.15+; 3.14's dis gives the number):
+    /// the index into the table's `common_constants`.
+    Common(usize),
     /// FORMAT_VALUE (conversion, with a format spec) and CONVERT_VALUE.
     Conversion { conversion: Option<&'static str>, with_format: Option<bool> },
     /// What `dis` cannot resolve (an index out of range, or a constant
@@ -311,7 +314,24 @@ impl<'a> Resolver<'_, 'a> {
             }
             ArgKind::Intrinsic1 => (ArgVal::Int(arg), Self::listed(table.intrinsic_1, arg)),
             ArgKind::Intrinsic2 => (ArgVal::Int(arg), Self::listed(table.intrinsic_2, arg)),
-            ArgKind::CommonConstant => (ArgVal::Int(arg), Self::listed(table.common_constants, arg)),
+            ArgKind::ImportName => {
+                let (val, text) = self.name(arg >> 2);
+                let mark = if arg & 1 != 0 {
+                    " + lazy"
+                } else if arg & 2 != 0 {
+                    " + eager"
+                } else {
+                    ""
+                };
+                if text.is_empty() { (val, text) } else { (val, format!("{text}{mark}")) }
+            }
+            ArgKind::CommonConstant => {
+                let text = Self::listed(table.common_constants, arg);
+                match usize::try_from(arg).ok().filter(|&i| i < table.common_constants.len()) {
+                    Some(i) if self.view.version >= v(3, 15) => (ArgVal::Common(i), text),
+                    _ => (ArgVal::Int(arg), text),
+                }
+            }
             ArgKind::SpecialMethod => (ArgVal::Int(arg), Self::listed(table.special_method_names, arg)),
             ArgKind::IsOp => (ArgVal::Int(arg), if arg != 0 { "is not" } else { "is" }.to_owned()),
             ArgKind::ContainsOp => (ArgVal::Int(arg), if arg != 0 { "not in" } else { "in" }.to_owned()),
