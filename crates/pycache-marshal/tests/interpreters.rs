@@ -35,7 +35,7 @@ struct Interpreter {
     prefix: PathBuf,
     /// The standard library compiled by the test under a pycache prefix,
     /// for a build that ships few caches of its own.
-    compiled: Option<tempfile::TempDir>,
+    compiled: Option<PathBuf>,
 }
 
 impl Interpreter {
@@ -132,20 +132,23 @@ fn interpreters() -> Vec<Interpreter> {
             continue;
         };
         let mut interpreter = Interpreter { version: (major, minor), prefix: python.prefix, compiled: None };
-        interpreter.compiled = Some(compile_stdlib(&interpreter));
+        interpreter.compiled = Some(compile_stdlib(&interpreter, (major, minor, micro)));
         found.insert((major, minor), interpreter);
     }
     found.into_values().collect()
 }
 
 /// Compiles the interpreter's standard library with its own compileall
-/// under a pycache prefix in a temporary directory (sources it refuses,
-/// if any, are left out).
-fn compile_stdlib(interpreter: &Interpreter) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temporary directory");
+/// under a pycache prefix in Cargo's test scratch directory, kept between
+/// runs and tests (compileall compiles only what is stale; concurrent
+/// tests write the same caches atomically). Sources it refuses, if any, are
+/// left out.
+fn compile_stdlib(interpreter: &Interpreter, release: (u8, u8, u8)) -> PathBuf {
+    let (major, minor, micro) = release;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("marshal-stdlib-{major}.{minor}.{micro}"));
     let status = Command::new(interpreter.python())
         .args(["-E", "-S", "-X"])
-        .arg(format!("pycache_prefix={}", dir.path().display()))
+        .arg(format!("pycache_prefix={}", dir.display()))
         .args(["-m", "compileall", "-q", "-x", "site-packages"])
         .arg(interpreter.stdlib())
         .stdout(Stdio::null())
@@ -161,7 +164,7 @@ fn compile_stdlib(interpreter: &Interpreter) -> tempfile::TempDir {
 fn stdlib_caches(interpreter: &Interpreter) -> Vec<PathBuf> {
     let python2 = interpreter.version.0 == 2;
     let mut caches = Vec::new();
-    let under_prefix = interpreter.compiled.as_ref().map(|d| d.path().to_owned());
+    let under_prefix = interpreter.compiled.clone();
     let mut dirs = vec![under_prefix.clone().unwrap_or_else(|| interpreter.stdlib())];
     while let Some(dir) = dirs.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
