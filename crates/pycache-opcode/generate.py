@@ -47,7 +47,8 @@ def cache_entries(number, name):
     table = getattr(opcode, "_inline_cache_entries", None)
     if table is None:
         return 0
-    if isinstance(table, dict):
+    # A dict up to 3.14, a frozendict from 3.15: any mapping.
+    if hasattr(table, "get"):
         return table.get(name, 0)
     if number < len(table):
         return table[number]
@@ -91,6 +92,17 @@ def flags_of(number, name):
     if minimum is not None and minimum <= number < 256 and name.startswith("INSTRUMENTED_"):
         flags.append("INSTRUMENTED")
     return flags
+
+
+def code_flag_names():
+    """co_flags bits to the names `dis.pretty_flags` prints (3.x), or the
+    `inspect.CO_*` constants where dis has no such table (2.7)."""
+    names = getattr(dis, "COMPILER_FLAG_NAMES", None)
+    if names is None:
+        import inspect
+
+        names = dict((value, key[3:]) for key, value in vars(inspect).items() if key.startswith("CO_"))
+    return sorted(names.items())
 
 
 def constant_name(value):
@@ -153,6 +165,7 @@ def main():
     )
     flags = getattr(dis, "FUNCTION_ATTR_FLAGS", getattr(dis, "MAKE_FUNCTION_FLAGS", ()))
     emit("    function_flags: &[%s]," % ", ".join(rust_str(f) for f in flags))
+    emit("    code_flags: &[%s]," % ", ".join("(%#x, %s)" % (bit, rust_str(n)) for bit, n in code_flag_names()))
     emit("    cache_format: &[")
     for name, fields in sorted(getattr(opcode, "_cache_format", {}).items()):
         emit(

@@ -25,6 +25,9 @@ pub enum ArgVal {
     Const(usize),
     /// Two local names (3.13+ superinstructions).
     Pair(String, String),
+    /// LOAD_COMMON_CONSTANT's object (3.15+; 3.14's dis gives the number):
+    /// the index into the table's `common_constants`.
+    Common(usize),
     /// FORMAT_VALUE (conversion, with a format spec) and CONVERT_VALUE.
     Conversion { conversion: Option<&'static str>, with_format: Option<bool> },
     /// What `dis` cannot resolve (an index out of range, or a constant
@@ -311,7 +314,24 @@ impl<'a> Resolver<'_, 'a> {
             }
             ArgKind::Intrinsic1 => (ArgVal::Int(arg), Self::listed(table.intrinsic_1, arg)),
             ArgKind::Intrinsic2 => (ArgVal::Int(arg), Self::listed(table.intrinsic_2, arg)),
-            ArgKind::CommonConstant => (ArgVal::Int(arg), Self::listed(table.common_constants, arg)),
+            ArgKind::ImportName => {
+                let (val, text) = self.name(arg >> 2);
+                let mark = if arg & 1 != 0 {
+                    " + lazy"
+                } else if arg & 2 != 0 {
+                    " + eager"
+                } else {
+                    ""
+                };
+                if text.is_empty() { (val, text) } else { (val, format!("{text}{mark}")) }
+            }
+            ArgKind::CommonConstant => {
+                let text = Self::listed(table.common_constants, arg);
+                match usize::try_from(arg).ok().filter(|&i| i < table.common_constants.len()) {
+                    Some(i) if self.view.version >= v(3, 15) => (ArgVal::Common(i), text),
+                    _ => (ArgVal::Int(arg), text),
+                }
+            }
             ArgKind::SpecialMethod => (ArgVal::Int(arg), Self::listed(table.special_method_names, arg)),
             ArgKind::IsOp => (ArgVal::Int(arg), if arg != 0 { "is not" } else { "is" }.to_owned()),
             ArgKind::ContainsOp => (ArgVal::Int(arg), if arg != 0 { "not in" } else { "in" }.to_owned()),
@@ -546,5 +566,88 @@ mod tests {
         assert_eq!(d.labels.keys().copied().collect::<Vec<_>>(), vec![0, 2, 6]);
         assert_eq!(d.instructions[1].argrepr, "to L3");
         assert_eq!(d.exception_table[0].target, 6);
+    }
+
+    #[test]
+    fn fifteen_resume_cache_import_flags_and_common_constants() {
+        let version = v(3, 15);
+        let t = pycache_opcode::for_version(version).unwrap();
+        let op = |name: &str| t.number(name).unwrap() as u8;
+        // RESUME 0 (one cache entry); IMPORT_NAME os + lazy, sys + eager, re;
+        // LOAD_COMMON_CONSTANT None, list, a number past the table; GET_ITER 3
+        // (one cache entry); RETURN_VALUE.
+        let bytecode = [
+            op("RESUME"),
+            0,
+            0,
+            0,
+            op("IMPORT_NAME"),
+            1,
+            op("IMPORT_NAME"),
+            (1 << 2) | 2,
+            op("IMPORT_NAME"),
+            2 << 2,
+            op("LOAD_COMMON_CONSTANT"),
+            7,
+            op("LOAD_COMMON_CONSTANT"),
+            5,
+            op("LOAD_COMMON_CONSTANT"),
+            40,
+            op("GET_ITER"),
+            3,
+            0,
+            0,
+            op("RETURN_VALUE"),
+            0,
+        ];
+        let object = code(version, &bytecode, vec![], &["os", "sys", "re"], &[], &[], &[]);
+        let refs = RefTable::new(&object).unwrap();
+        let view = CodeView::new(object.as_code().unwrap(), &refs, version, None).unwrap();
+        let d = decode(view, &refs, DecodeOptions::default()).unwrap();
+        let ops: Vec<(u32, &str, &str)> =
+            d.instructions.iter().map(|i| (i.offset, i.opname.as_str(), i.argrepr.as_str())).collect();
+        assert_eq!(
+            ops,
+            [
+                (0, "RESUME", ""),
+                (4, "IMPORT_NAME", "os + lazy"),
+                (6, "IMPORT_NAME", "sys + eager"),
+                (8, "IMPORT_NAME", "re"),
+                (10, "LOAD_COMMON_CONSTANT", "None"),
+                (12, "LOAD_COMMON_CONSTANT", "list"),
+                (14, "LOAD_COMMON_CONSTANT", "<40>"),
+                (16, "GET_ITER", ""),
+                (20, "RETURN_VALUE", ""),
+            ]
+        );
+        assert_eq!(d.instructions[1].argval, ArgVal::Text("os".to_owned()));
+        assert_eq!(d.instructions[4].argval, ArgVal::Common(7));
+        assert_eq!(d.instructions[6].argval, ArgVal::Int(40));
+        let json = crate::json::argval(&d, &refs, &d.instructions[4].argval);
+        assert_eq!(json, serde_json::Value::Null);
+        assert_eq!(crate::json::argval(&d, &refs, &d.instructions[5].argval), serde_json::json!({ "name": "list" }));
+        // With caches shown, RESUME's and GET_ITER's entries are listed.
+        let shown = decode(
+            CodeView::new(object.as_code().unwrap(), &refs, version, None).unwrap(),
+            &refs,
+            DecodeOptions { show_caches: true },
+        )
+        .unwrap();
+        assert_eq!(shown.instructions[1].opname, "CACHE");
+        assert_eq!(shown.instructions[1].argrepr, "counter: 0");
+    }
+
+    #[test]
+    fn fourteen_common_constants_are_numbers_and_imports_plain() {
+        let version = v(3, 14);
+        let t = pycache_opcode::for_version(version).unwrap();
+        let op = |name: &str| t.number(name).unwrap() as u8;
+        let bytecode = [op("IMPORT_NAME"), 1, op("LOAD_COMMON_CONSTANT"), 2, op("RETURN_VALUE"), 0];
+        let object = code(version, &bytecode, vec![], &["os", "sys"], &[], &[], &[]);
+        let refs = RefTable::new(&object).unwrap();
+        let view = CodeView::new(object.as_code().unwrap(), &refs, version, None).unwrap();
+        let d = decode(view, &refs, DecodeOptions::default()).unwrap();
+        assert_eq!(d.instructions[0].argrepr, "sys");
+        assert_eq!((&d.instructions[1].argval, d.instructions[1].argrepr.as_str()), (&ArgVal::Int(2), "tuple"));
     }
 }

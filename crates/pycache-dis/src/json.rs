@@ -52,8 +52,31 @@ pub fn argval(decoded: &Decoded<'_>, refs: &RefTable<'_>, value: &ArgVal) -> Jso
             None => Json::Null,
         },
         ArgVal::Pair(a, b) => json!([a, b]),
+        ArgVal::Common(i) => {
+            let text = pycache_opcode::for_version(decoded.view.version)
+                .and_then(|t| t.common_constants.get(*i))
+                .copied()
+                .unwrap_or_default();
+            common_constant(text)
+        }
         ArgVal::Conversion { conversion, with_format: Some(with_format) } => json!([conversion, with_format]),
         ArgVal::Conversion { conversion, with_format: None } => json!(conversion),
+    }
+}
+
+/// A common constant (LOAD_COMMON_CONSTANT) as JSON: the literals
+/// (`None`, `True`, `False`, `''`, numbers) as themselves, the builtins by
+/// the name `dis` prints.
+fn common_constant(text: &str) -> Json {
+    match text {
+        "None" => Json::Null,
+        "True" => Json::Bool(true),
+        "False" => Json::Bool(false),
+        "''" => json!(""),
+        _ => match text.parse::<i64>() {
+            Ok(number) => json!(number),
+            Err(_) => json!({ "name": text }),
+        },
     }
 }
 
@@ -94,7 +117,7 @@ pub fn code_info(view: &CodeView<'_>, refs: &RefTable<'_>) -> Json {
         "nlocals": view.nlocals,
         "stacksize": view.stacksize,
         "flags": view.flags,
-        "flag_names": pretty_flags(view.flags),
+        "flag_names": pretty_flags(view.version, view.flags),
         "consts": view.consts.iter().map(|c| constant(c, refs, view.version)).collect::<Vec<_>>(),
         "names": view.names,
         "varnames": view.varnames,

@@ -20,6 +20,8 @@ mod v3_12 { include!("printable/v3_12.rs"); }
 mod v3_13 { include!("printable/v3_13.rs"); }
 #[rustfmt::skip]
 mod v3_14 { include!("printable/v3_14.rs"); }
+#[rustfmt::skip]
+mod v3_15 { include!("printable/v3_15.rs"); }
 
 /// The table of a Python 3 minor version; the nearest one for versions
 /// without their own.
@@ -33,7 +35,8 @@ fn table(minor: u8) -> &'static [(u32, u32)] {
         11 => v3_11::NOT_PRINTABLE,
         12 => v3_12::NOT_PRINTABLE,
         13 => v3_13::NOT_PRINTABLE,
-        _ => v3_14::NOT_PRINTABLE,
+        14 => v3_14::NOT_PRINTABLE,
+        _ => v3_15::NOT_PRINTABLE,
     }
 }
 
@@ -59,5 +62,8 @@ mod tests {
         // U+1FABB was assigned in Unicode 15.
         assert!(!is_printable(6, 0x1fabb));
         assert!(is_printable(13, 0x1fabb));
+        // U+0C5C was assigned in Unicode 17 (3.15).
+        assert!(!is_printable(14, 0xc5c));
+        assert!(is_printable(15, 0xc5c));
     }
 }

@@ -188,7 +188,7 @@ pub fn code_info(view: &CodeView<'_>, refs: &RefTable<'_>) -> String {
     }
     lines.push(format!("Number of locals:  {}", view.nlocals));
     lines.push(format!("Stack size:        {}", view.stacksize));
-    lines.push(format!("Flags:             {}", pretty_flags(view.flags)));
+    lines.push(format!("Flags:             {}", pretty_flags(view.version, view.flags)));
     lines.push(format!("First line:        {}", view.firstlineno));
     let mut list = |title: &str, items: Vec<String>| {
         if !items.is_empty() {

@@ -11,41 +11,17 @@ pub const CO_FAST_LOCAL: u8 = 0x20;
 pub const CO_FAST_CELL: u8 = 0x40;
 pub const CO_FAST_FREE: u8 = 0x80;
 
-/// co_flags bits whose names `dis.pretty_flags` knows.
-pub const FLAG_NAMES: [(u32, &str); 10] = [
-    (1, "OPTIMIZED"),
-    (2, "NEWLOCALS"),
-    (4, "VARARGS"),
-    (8, "VARKEYWORDS"),
-    (16, "NESTED"),
-    (32, "GENERATOR"),
-    (64, "NOFREE"),
-    (128, "COROUTINE"),
-    (256, "ITERABLE_COROUTINE"),
-    (512, "ASYNC_GENERATOR"),
-];
-
-/// `dis.pretty_flags`: names for known bits, hex for the rest.
-pub fn pretty_flags(flags: u32) -> String {
-    let mut names = Vec::new();
-    let mut rest = flags;
-    for bit in 0..32 {
-        let flag = 1u32 << bit;
-        if rest & flag != 0 {
-            match FLAG_NAMES.iter().find(|(f, _)| *f == flag) {
-                Some((_, name)) => names.push((*name).to_owned()),
-                None => names.push(format!("{flag:#x}")),
-            }
-            rest ^= flag;
-            if rest == 0 {
-                break;
-            }
-        }
+/// `dis.pretty_flags` of `version`: the names its `dis` gives co_flags bits
+/// (from the version's opcode table), hex for the rest. Versions without a
+/// table (3.0 to 3.5) use the oldest Python 3 table, whose names they share.
+pub fn pretty_flags(version: PyVersion, flags: u32) -> String {
+    let table = pycache_opcode::for_version(version)
+        .or_else(|| pycache_opcode::tables().iter().copied().find(|t| t.version.0 == version.major))
+        .or_else(|| pycache_opcode::tables().first().copied());
+    match table {
+        Some(table) => table.pretty_flags(flags),
+        None => format!("{flags:#x}"),
     }
-    if flags == 0 {
-        names.push("0x0".to_owned());
-    }
-    names.join(", ")
 }
 
 /// One code object, resolved.
@@ -230,9 +206,16 @@ mod tests {
 
     #[test]
     fn flags_print_like_dis() {
-        assert_eq!(pretty_flags(0), "0x0");
-        assert_eq!(pretty_flags(3), "OPTIMIZED, NEWLOCALS");
-        assert_eq!(pretty_flags(0x4000_0020), "GENERATOR, 0x40000000");
+        let v = PyVersion::new;
+        assert_eq!(pretty_flags(v(3, 12), 0), "0x0");
+        assert_eq!(pretty_flags(v(3, 12), 3), "OPTIMIZED, NEWLOCALS");
+        assert_eq!(pretty_flags(v(3, 12), 0x4000_0020), "GENERATOR, 0x40000000");
+        // 3.14 names two new bits.
+        assert_eq!(pretty_flags(v(3, 13), 0x0400_0003), "OPTIMIZED, NEWLOCALS, 0x4000000");
+        assert_eq!(pretty_flags(v(3, 14), 0x0400_0003), "OPTIMIZED, NEWLOCALS, HAS_DOCSTRING");
+        assert_eq!(pretty_flags(v(3, 15), 0x0800_0000), "METHOD");
+        // No table: the oldest of the major version.
+        assert_eq!(pretty_flags(v(3, 4), 0x21), "OPTIMIZED, GENERATOR");
     }
 
     #[test]

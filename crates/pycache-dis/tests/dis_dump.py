@@ -1,7 +1,8 @@
 """Prints what this interpreter's own `dis` finds in the caches named on
 stdin, one JSON line per code object, for tests/interpreters.rs.
 
-Each line: [file index, qualname path, instructions, exception table].
+Each line: [file index, qualname path, instructions, exception table,
+dis.pretty_flags(co_flags) or null (2.7 has none)].
 An instruction: [offset, opname, arg, starts_line, line, argrepr,
 positions or null]. `starts_line` is dis's own field (a line or null up to
 3.12, a bool from 3.13); `line` is the line of the instruction (3.13's
@@ -123,7 +124,8 @@ def main():
                 instrs = instructions_27(co)
             else:
                 instrs = instructions_3(co)
-            record = [index, ".".join(names), instrs, exception_table(co)]
+            flags = dis.pretty_flags(co.co_flags) if hasattr(dis, "pretty_flags") else None
+            record = [index, ".".join(names), instrs, exception_table(co), flags]
             sys.stdout.write(json.dumps(record) + "\n")
             children = [c for c in co.co_consts if hasattr(c, "co_code")]
             for child in reversed(children):

@@ -114,7 +114,7 @@ fn code_object(format: Format, rng: &mut Rng, nested: Option<Object>) -> Object 
 #[test]
 fn random_code_never_panics() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let versions = [(2, 7), (3, 6), (3, 7), (3, 8), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13), (3, 14)];
+    let versions = [(2, 7), (3, 6), (3, 7), (3, 8), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13), (3, 14), (3, 15)];
     let mut decoded_ok = 0;
     for round in 0..3000 {
         let (major, minor) = versions[round % versions.len()];

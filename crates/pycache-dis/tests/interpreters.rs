@@ -1,11 +1,17 @@
-//! For every installed interpreter (2.7, 3.6 to 3.13), decodes the caches
-//! of its standard library and compares each code object with what that
-//! interpreter's own `dis` finds in the same file: offsets, opnames,
-//! arguments, line starts and lines, argument text, and from 3.11 the
-//! positions and the exception table. A missing interpreter prints a SKIP
-//! line. `-- --nocapture` shows the figures. PYCACHE_TEST_EXTRA_PYTHONS
-//! adds interpreters by path (colon-separated), for versions discovery
-//! does not find, such as 3.14.
+//! For every installed interpreter (2.7, 3.6 to 3.13, and the Debian builds
+//! of 3.14 and 3.15), decodes the caches of its standard library and
+//! compares each code object with what that interpreter's own `dis` finds
+//! in the same file: offsets, opnames, arguments, line starts and lines,
+//! argument text, the names of the code flags, and from 3.11 the positions
+//! and the exception table. A missing interpreter prints a SKIP line.
+//! `-- --nocapture` shows the figures. PYCACHE_TEST_EXTRA_PYTHONS adds
+//! interpreters by path (colon-separated).
+//!
+//! The Debian builds (`testing::debian_release`, under `$PYCACHE_PYTHONS`,
+//! default `/opt/pycache-pythons`): 3.15.2 on every file of its standard
+//! library, 3.14.10 and 3.15.0 on a fixed sample (every
+//! `DEBIAN_SAMPLE_STRIDE`th file in path order) to keep CI short, or on
+//! every file too with PYCACHE_DIS_FULL=1.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -25,7 +31,15 @@ type Positions = [Option<u32>; 4];
 struct TheirInstruction(u32, String, Option<i64>, serde_json::Value, Option<u32>, String, Option<Positions>);
 
 #[derive(Deserialize)]
-struct TheirCode(usize, String, Vec<TheirInstruction>, Vec<(u64, u64, u64, u64, bool)>);
+struct TheirCode(usize, String, Vec<TheirInstruction>, Vec<(u64, u64, u64, u64, bool)>, Option<String>);
+
+/// The Debian releases compared, and whether always on the whole standard
+/// library: the newest of 3.14, both of 3.15.
+const DEBIAN_RELEASES: &[((u8, u8, u8), bool)] = &[((3, 15, 2), true), ((3, 14, 10), false), ((3, 15, 0), false)];
+
+/// Without PYCACHE_DIS_FULL, one file in this many of the sampled
+/// releases' standard libraries is compared.
+const DEBIAN_SAMPLE_STRIDE: usize = 4;
 
 /// Compiles each source named on stdin (`source<TAB>cache`) to the given
 /// cache path; prints `ok` or `failed` per line. Runs on 2.7 and 3.x.
@@ -41,9 +55,10 @@ for line in sys.stdin:
         sys.stdout.write("failed\n")
 "#;
 
-/// Level-0 caches of the standard library, third-party packages left out.
-/// Sources without one (3.11's install keeps few) are compiled by the
-/// interpreter into `scratch`; those it refuses (test data with syntax
+/// Level-0 caches of the standard library, third-party packages left out,
+/// and how many sources the interpreter refused. Sources without a cache
+/// (3.11's install keeps few, Debian's builds almost none) are compiled by
+/// the interpreter into `scratch`; those it refuses (test data with syntax
 /// errors on purpose) are left out.
 fn stdlib_caches(python: &Interpreter, scratch: &Path) -> (Vec<PathBuf>, usize) {
     let (major, minor, _) = python.version;
@@ -85,15 +100,16 @@ fn stdlib_caches(python: &Interpreter, scratch: &Path) -> (Vec<PathBuf>, usize) 
     let input: String =
         uncached.iter().zip(&targets).map(|(s, c)| format!("{}\t{}\n", s.display(), c.display())).collect();
     let output = run_script(python, COMPILE, input);
-    let mut compiled = 0;
+    let mut refused = 0;
     for (line, target) in output.lines().zip(&targets) {
         if line == "ok" {
             found.push(target.clone());
-            compiled += 1;
+        } else {
+            refused += 1;
         }
     }
     found.sort();
-    (found, compiled)
+    (found, refused)
 }
 
 fn run_script(python: &Interpreter, script: &str, input: String) -> String {
@@ -114,12 +130,17 @@ fn run_script(python: &Interpreter, script: &str, input: String) -> String {
 #[derive(Default)]
 struct Tally {
     files: usize,
+    /// Caches of the standard library, there or compiled by the test.
+    available: usize,
+    /// Sources the interpreter refused to compile (test data).
+    refused: usize,
     compiled_here: usize,
     codes: usize,
     instructions: usize,
     positions: usize,
     exception_entries: usize,
     argrepr_compared: usize,
+    flags_compared: usize,
     problems: Vec<String>,
     problem_count: usize,
 }
@@ -182,6 +203,13 @@ fn compare_code(tally: &mut Tally, path: &Path, ours: &Decoded<'_>, theirs: &The
     if ours_table != theirs.3 {
         tally.problem(format!("{}: exception table {ours_table:?} here, {:?} in dis", where_(0), theirs.3));
     }
+    if let Some(their_flags) = &theirs.4 {
+        tally.flags_compared += 1;
+        let flags = pycache_dis::pretty_flags(ours.view.version, ours.view.flags);
+        if &flags != their_flags {
+            tally.problem(format!("{}: flags {flags:?} here, {their_flags:?} in dis", where_(0)));
+        }
+    }
 }
 
 /// What dis_dump.py does to reprs: ` at 0x...` removed (a string
@@ -215,9 +243,14 @@ fn same_set_text(ours: &str, theirs: &str) -> bool {
     a == b
 }
 
-fn check(python: &Interpreter) -> Tally {
+/// Compares the caches of `python`'s standard library, every `stride`th
+/// file in path order (1: all of them).
+fn check(python: &Interpreter, stride: usize) -> Tally {
     let scratch = tempfile::tempdir().expect("scratch directory");
-    let (caches, compiled_here) = stdlib_caches(python, scratch.path());
+    let (all, refused) = stdlib_caches(python, scratch.path());
+    let available = all.len();
+    let caches: Vec<PathBuf> = all.into_iter().step_by(stride).collect();
+    let compiled_here = caches.iter().filter(|c| c.starts_with(scratch.path())).count();
     let modern = python.version.0 == 3 && python.version.1 >= 13;
     let mut child = Command::new(&python.path)
         .args(["-E", "-S", "-c", DUMP])
@@ -231,7 +264,7 @@ fn check(python: &Interpreter) -> Tally {
     let list: String = caches.iter().map(|p| format!("{}\n", p.display())).collect();
     let writer = std::thread::spawn(move || stdin.write_all(list.as_bytes()).expect("write paths"));
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut tally = Tally { compiled_here, ..Tally::default() };
+    let mut tally = Tally { compiled_here, available, refused, ..Tally::default() };
     for path in &caches {
         tally.files += 1;
         let bytes = std::fs::read(path).expect("readable cache");
@@ -275,11 +308,36 @@ fn decoding_matches_each_interpreters_dis() {
     for path in std::env::var("PYCACHE_TEST_EXTRA_PYTHONS").unwrap_or_default().split(':').filter(|p| !p.is_empty()) {
         pythons.push(pycache_python::probe(Path::new(path)).expect("an extra interpreter that runs"));
     }
+    let pythons: Vec<(Interpreter, usize)> = pythons.into_iter().map(|p| (p, 1)).collect();
+    compare_all(&pythons);
+}
+
+#[test]
+fn decoding_matches_the_debian_releases_dis() {
+    let test = "decoding_matches_the_debian_releases_dis";
+    let full = std::env::var("PYCACHE_DIS_FULL").is_ok_and(|v| v == "1");
+    let mut pythons = Vec::new();
+    for &(release, always_full) in DEBIAN_RELEASES {
+        let Some(python) = pycache_python::testing::debian_release(release, test) else { continue };
+        let stride = if full || always_full { 1 } else { DEBIAN_SAMPLE_STRIDE };
+        if stride > 1 {
+            let (a, b, c) = release;
+            eprintln!("{test}: python {a}.{b}.{c}: one file in {stride} (PYCACHE_DIS_FULL=1: all)");
+        }
+        pythons.push((python, stride));
+    }
+    compare_all(&pythons);
+}
+
+/// Compares each interpreter's standard library (every `stride`th file),
+/// prints the figures, and fails on any difference.
+fn compare_all(pythons: &[(Interpreter, usize)]) {
     // Two interpreters at a time: the machines have two cores.
     let results: Vec<((u8, u8, u8), Tally)> = std::thread::scope(|scope| {
         let mut results = Vec::new();
         for pair in pythons.chunks(2) {
-            let handles: Vec<_> = pair.iter().map(|p| scope.spawn(move || (p.version, check(p)))).collect();
+            let handles: Vec<_> =
+                pair.iter().map(|(p, stride)| scope.spawn(move || (p.version, check(p, *stride)))).collect();
             results.extend(handles.into_iter().map(|h| h.join().expect("comparison thread")));
         }
         results
@@ -287,15 +345,18 @@ fn decoding_matches_each_interpreters_dis() {
     let mut failed = Vec::new();
     for ((major, minor, micro), tally) in &results {
         eprintln!(
-            "python {major}.{minor}.{micro}: {} files ({} compiled by the test), {} code objects, {} instructions ({} with positions, {} argument \
-             texts), {} exception table entries compared with dis; {} differences",
+            "python {major}.{minor}.{micro}: {} of {} files ({} compiled by the test; {} sources refused), {} code objects, {} instructions ({} with positions, {} argument \
+             texts), {} exception table entries, {} code flags compared with dis; {} differences",
             tally.files,
+            tally.available,
             tally.compiled_here,
+            tally.refused,
             tally.codes,
             tally.instructions,
             tally.positions,
             tally.argrepr_compared,
             tally.exception_entries,
+            tally.flags_compared,
             tally.problem_count
         );
         if tally.problem_count > 0 {

@@ -2,7 +2,9 @@
 //! interpreter: the same text as that interpreter's own `dis` for every
 //! code object (with and without inline caches from 3.11), and an insta
 //! snapshot per fixture and version. Fixtures a version cannot compile are
-//! skipped for it.
+//! skipped for it. Beside the reference interpreters, the Debian builds of
+//! the newest 3.14 and 3.15 releases (`testing::debian_release`), whose
+//! snapshots these are.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,7 +14,7 @@ use pycache_dis::text::{TextOptions, disassemble_all, disassembly};
 use pycache_dis::{DecodeOptions, disassemble};
 use pycache_marshal::{RefTable, read_pyc};
 use pycache_python::Interpreter;
-use pycache_python::testing::references;
+use pycache_python::testing::{debian_release, references};
 
 /// Compiles `source<TAB>cache<TAB>recorded name` lines; prints ok/failed.
 const COMPILE: &str = r#"
@@ -87,7 +89,9 @@ fn fixtures() -> Vec<PathBuf> {
 #[test]
 fn text_matches_each_interpreters_dis() {
     let fixtures = fixtures();
-    let mut pythons = references("text_matches_each_interpreters_dis");
+    let test = "text_matches_each_interpreters_dis";
+    let mut pythons = references(test);
+    pythons.extend([(3, 14, 10), (3, 15, 2)].into_iter().filter_map(|release| debian_release(release, test)));
     // As in tests/interpreters.rs: extra interpreters by path, such as 3.14.
     for path in std::env::var("PYCACHE_TEST_EXTRA_PYTHONS").unwrap_or_default().split(':').filter(|p| !p.is_empty()) {
         pythons.push(pycache_python::probe(Path::new(path)).expect("an extra interpreter that runs"));

@@ -2,9 +2,11 @@
 //! expects the same bytes; then asks the interpreter itself what a sample of
 //! those caches contain and compares with what the reader found.
 //!
-//! Interpreters are found under `$(pyenv root)/versions/` (PYENV_ROOT wins);
-//! a missing one prints a `SKIP` line. Run with `-- --nocapture` to see the
-//! counts.
+//! Interpreters are found under `$(pyenv root)/versions/` (PYENV_ROOT wins),
+//! and for the versions pyenv lacks, Debian's builds of 3.14 and 3.15 that
+//! `corpus/pythons.py` unpacks (`testing::debian_release`); their standard
+//! library ships almost no caches, so the test compiles it first. A missing
+//! one prints a `SKIP` line. Run with `-- --nocapture` to see the counts.
 
 use std::collections::BTreeMap;
 
@@ -22,12 +24,18 @@ use serde_json::json;
 /// The versions these machines are expected to have.
 const EXPECTED: &[(u8, u8)] = &[(2, 7), (3, 6), (3, 7), (3, 8), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13)];
 
+/// Debian releases for the versions pyenv does not have: the newest of each.
+const DEBIAN_RELEASES: &[(u8, u8, u8)] = &[(3, 14, 10), (3, 15, 2)];
+
 /// How many caches per version the interpreter is asked about.
 const CROSS_CHECK_SAMPLE: usize = 40;
 
 struct Interpreter {
     version: (u8, u8),
     prefix: PathBuf,
+    /// The standard library compiled by the test under a pycache prefix,
+    /// for a build that ships few caches of its own.
+    compiled: Option<PathBuf>,
 }
 
 impl Interpreter {
@@ -90,7 +98,7 @@ fn discover() -> (Option<PathBuf>, BTreeMap<(u8, u8), Interpreter>) {
     dirs.sort();
     for (parts, prefix) in dirs {
         let version = (parts[0] as u8, parts[1] as u8);
-        let interpreter = Interpreter { version, prefix };
+        let interpreter = Interpreter { version, prefix, compiled: None };
         if interpreter.python().exists() {
             found.insert(version, interpreter);
         }
@@ -114,7 +122,41 @@ fn interpreters() -> Vec<Interpreter> {
     }
     let supported = |v: &(u8, u8)| *v == (2, 7) || (v.0 == 3 && v.1 <= 15);
     found.retain(|v, _| supported(v));
+    for &(major, minor, micro) in DEBIAN_RELEASES {
+        if found.contains_key(&(major, minor)) {
+            continue;
+        }
+        let Some(python) =
+            pycache_python::testing::debian_release((major, minor, micro), "pycache-marshal interpreters")
+        else {
+            continue;
+        };
+        let mut interpreter = Interpreter { version: (major, minor), prefix: python.prefix, compiled: None };
+        interpreter.compiled = Some(compile_stdlib(&interpreter, (major, minor, micro)));
+        found.insert((major, minor), interpreter);
+    }
     found.into_values().collect()
+}
+
+/// Compiles the interpreter's standard library with its own compileall
+/// under a pycache prefix in Cargo's test scratch directory, kept between
+/// runs and tests (compileall compiles only what is stale; concurrent
+/// tests write the same caches atomically). Sources it refuses, if any, are
+/// left out.
+fn compile_stdlib(interpreter: &Interpreter, release: (u8, u8, u8)) -> PathBuf {
+    let (major, minor, micro) = release;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("marshal-stdlib-{major}.{minor}.{micro}"));
+    let status = Command::new(interpreter.python())
+        .args(["-E", "-S", "-X"])
+        .arg(format!("pycache_prefix={}", dir.display()))
+        .args(["-m", "compileall", "-q", "-x", "site-packages"])
+        .arg(interpreter.stdlib())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run `{}`: {e}", interpreter.python().display()));
+    // compileall exits 1 when some source does not compile: not an error here.
+    assert!(matches!(status.code(), Some(0 | 1)), "compileall failed: {status}");
+    dir
 }
 
 /// Caches of the stdlib: `__pycache__/*.pyc` for Python 3, `*.pyc` and
@@ -122,7 +164,8 @@ fn interpreters() -> Vec<Interpreter> {
 fn stdlib_caches(interpreter: &Interpreter) -> Vec<PathBuf> {
     let python2 = interpreter.version.0 == 2;
     let mut caches = Vec::new();
-    let mut dirs = vec![interpreter.stdlib()];
+    let under_prefix = interpreter.compiled.clone();
+    let mut dirs = vec![under_prefix.clone().unwrap_or_else(|| interpreter.stdlib())];
     while let Some(dir) = dirs.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for entry in entries.flatten() {
@@ -133,6 +176,9 @@ fn stdlib_caches(interpreter: &Interpreter) -> Vec<PathBuf> {
             } else if kind.is_file() {
                 let ext = path.extension().and_then(|e| e.to_str());
                 let in_pycache = dir.file_name().is_some_and(|n| n == "__pycache__");
+                // Under a pycache prefix, caches sit in the source's own
+                // directory's mirror, without `__pycache__`.
+                let in_pycache = in_pycache || under_prefix.is_some();
                 let wanted =
                     if python2 { matches!(ext, Some("pyc" | "pyo")) } else { ext == Some("pyc") && in_pycache };
                 if wanted {
@@ -594,6 +640,20 @@ fn edge_cases(format: Format) -> Vec<(&'static str, Vec<u8>, Expect)> {
         ("list longer than the data", b"[\x05\x00\x00\x00N".to_vec(), Expect::Agree),
         ("slice", b":NNN".to_vec(), Expect::Agree),
         ("frozendict", b"}0".to_vec(), Expect::Agree),
+        ("frozendict of one item", b"}z\x01ai\x01\x00\x00\x000".to_vec(), Expect::Agree),
+        ("frozendict in a frozendict", b"}z\x01a}00".to_vec(), Expect::Agree),
+        ("frozendict containing itself", b"\xfdNr\x00\x00\x00\x000".to_vec(), Expect::Agree),
+        ("reference to a finished frozendict", b")\x02\xfd0r\x00\x00\x00\x00".to_vec(), Expect::Agree),
+        ("slice containing itself", b"\xbaNNr\x00\x00\x00\x00".to_vec(), Expect::Agree),
+        (
+            "NULL as a frozendict value",
+            b"}N0".to_vec(),
+            if v >= PyVersion::new(3, 15) {
+                Expect::Differ("CPython ends the frozendict and drops the key; this reader rejects the stream")
+            } else {
+                Expect::Agree
+            },
+        ),
         (
             "code object of Nones",
             code_with_all_fields(format, Object::none()),

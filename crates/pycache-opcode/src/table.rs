@@ -89,6 +89,9 @@ pub struct Table {
     /// What `dis` calls the flag bits of MAKE_FUNCTION (3.8 to 3.12) and
     /// SET_FUNCTION_ATTRIBUTE (3.13+), lowest bit first.
     pub function_flags: &'static [&'static str],
+    /// The co_flags bits `dis.pretty_flags` names (`dis.COMPILER_FLAG_NAMES`;
+    /// 2.7's `inspect.CO_*`), lowest bit first.
+    pub code_flags: &'static [(u32, &'static str)],
     /// `opcode._cache_format`: the named fields of each cache (3.11+).
     pub cache_format: &'static [(&'static str, &'static [CacheField])],
     /// `opcode._pseudo_ops` (3.12 only exposes it): what each pseudo-op may become.
@@ -144,6 +147,9 @@ pub enum ArgKind {
     CommonConstant,
     /// LOAD_SPECIAL (3.14+).
     SpecialMethod,
+    /// IMPORT_NAME (3.15+): co_names[arg >> 2]; bit 0 marks `lazy`, else
+    /// bit 1 `eager` in the text.
+    ImportName,
     /// IS_OP with text (3.14+): `is` or `is not`.
     IsOp,
     /// CONTAINS_OP with text (3.14+): `in` or `not in`.
@@ -246,6 +252,25 @@ impl Table {
         self.at_least(11)
     }
 
+    /// `dis.pretty_flags` of this version: the names of known co_flags
+    /// bits, lowest first, then the others in hex (`0x0` for none).
+    pub fn pretty_flags(&self, flags: u32) -> String {
+        let mut names = Vec::new();
+        for bit in 0..32 {
+            let flag = 1u32 << bit;
+            if flags & flag != 0 {
+                match self.code_flags.iter().find(|(f, _)| *f == flag) {
+                    Some((_, name)) => names.push((*name).to_owned()),
+                    None => names.push(format!("{flag:#x}")),
+                }
+            }
+        }
+        if names.is_empty() {
+            names.push("0x0".to_owned());
+        }
+        names.join(", ")
+    }
+
     /// The cache fields of an instruction, by its (base) name.
     pub fn cache_format(&self, name: &str) -> &'static [CacheField] {
         self.cache_format.iter().find(|(n, _)| *n == name).map(|(_, fields)| *fields).unwrap_or(&[])
@@ -272,6 +297,7 @@ impl Table {
                     ArgKind::ShiftedName { shift: 2, null: NullMark::After("NULL|self") }
                 }
                 "LOAD_SUPER_ATTR" => ArgKind::ShiftedName { shift: 2, null: NullMark::Before("NULL|self") },
+                "IMPORT_NAME" if self.at_least(15) => ArgKind::ImportName,
                 _ => ArgKind::Name,
             };
         }
@@ -408,6 +434,45 @@ mod tests {
         // JUMP_BACKWARD has a cache entry from 3.13.
         assert_eq!(t.jump_target(t.by_name("JUMP_BACKWARD").unwrap(), 5, 20), Some(14));
         assert_eq!(t.jump_target(t.by_name("LOAD_CONST").unwrap(), 5, 20), None);
+        let t = table(3, 15);
+        // FOR_ITER keeps its one cache entry; JUMP_BACKWARD counts back
+        // from after its cache.
+        assert_eq!(t.jump_target(t.by_name("FOR_ITER").unwrap(), 3, 10), Some(20));
+        assert_eq!(t.jump_target(t.by_name("JUMP_BACKWARD").unwrap(), 5, 20), Some(14));
+    }
+
+    #[test]
+    fn fifteen_caches_and_numbers() {
+        let t = table(3, 15);
+        // RESUME, GET_ITER and CALL_FUNCTION_EX gained a cache entry in 3.15.
+        for name in ["RESUME", "GET_ITER", "CALL_FUNCTION_EX"] {
+            assert_eq!(t.by_name(name).unwrap().cache_entries, 1, "{name}");
+            assert_eq!(table(3, 14).by_name(name).unwrap().cache_entries, 0, "{name}");
+        }
+        assert_eq!(t.instruction_size(t.by_name("RESUME").unwrap()), 4);
+        assert!(t.by_name("GET_ITER").unwrap().has_arg());
+        assert!(!table(3, 14).by_name("GET_ITER").unwrap().has_arg());
+        assert!(t.by_name("GET_YIELD_FROM_ITER").is_none());
+        assert!(table(3, 14).by_name("GET_YIELD_FROM_ITER").is_some());
+        assert_eq!(t.have_argument, 41);
+        assert_eq!(&t.common_constants[7..], ["None", "''", "True", "False", "-1"]);
+        assert_eq!(table(3, 14).common_constants.len(), 5);
+        // The specialised forms de-specialise to their base.
+        let resume_check = t.specialized.iter().find(|s| s.name == "RESUME_CHECK").unwrap();
+        assert_eq!(t.deopt(resume_check.number).unwrap().name, "RESUME");
+    }
+
+    #[test]
+    fn code_flag_names_per_version() {
+        let docstring_method = 0x0400_0000 | 0x0800_0000;
+        assert_eq!(table(3, 13).pretty_flags(docstring_method | 3), "OPTIMIZED, NEWLOCALS, 0x4000000, 0x8000000");
+        assert_eq!(table(3, 14).pretty_flags(docstring_method | 3), "OPTIMIZED, NEWLOCALS, HAS_DOCSTRING, METHOD");
+        assert_eq!(table(3, 15).pretty_flags(docstring_method), "HAS_DOCSTRING, METHOD");
+        assert_eq!(table(3, 12).pretty_flags(0), "0x0");
+        assert_eq!(table(3, 12).pretty_flags(0x4000_0020), "GENERATOR, 0x40000000");
+        assert_eq!(table(3, 12).pretty_flags(0x8000_0000), "0x80000000");
+        // 2.7 knows no coroutines.
+        assert_eq!(table(2, 7).pretty_flags(0x80 | 0x40), "NOFREE, 0x80");
     }
 
     #[test]
@@ -432,5 +497,13 @@ mod tests {
         assert_eq!(kind(table(3, 12), "CALL_INTRINSIC_1"), ArgKind::Intrinsic1);
         assert_eq!(kind(table(3, 14), "LOAD_SPECIAL"), ArgKind::SpecialMethod);
         assert_eq!(kind(table(2, 7), "LOAD_DEREF"), ArgKind::Free);
+        assert_eq!(kind(table(3, 14), "IMPORT_NAME"), ArgKind::Name);
+        assert_eq!(kind(table(3, 15), "IMPORT_NAME"), ArgKind::ImportName);
+        assert_eq!(kind(table(3, 15), "LOAD_COMMON_CONSTANT"), ArgKind::CommonConstant);
+        assert_eq!(kind(table(3, 15), "GET_ITER"), ArgKind::Plain);
+        assert_eq!(
+            kind(table(3, 15), "LOAD_SUPER_ATTR"),
+            ArgKind::ShiftedName { shift: 2, null: NullMark::After("NULL|self") }
+        );
     }
 }

@@ -50,8 +50,9 @@ const TABLE: &[(u16, u16, PyVersion, Option<u16>)] = &[
     (3500, 3550, PyVersion::new(3, 12), Some(3531)),
     (3550, 3600, PyVersion::new(3, 13), Some(3571)),
     (3600, 3650, PyVersion::new(3, 14), Some(3627)),
-    // 3.15's final value is not in the sources this table was made from.
-    (3650, 3700, PyVersion::new(3, 15), None),
+    // 3.15's release value is what 3.15.0 and 3.15.2 write (their
+    // `importlib.util.MAGIC_NUMBER`).
+    (3650, 3700, PyVersion::new(3, 15), Some(3666)),
 ];
 
 impl Magic {
@@ -157,6 +158,7 @@ mod tests {
             (3531, (3, 12)),
             (3571, (3, 13)),
             (3627, (3, 14)),
+            (3666, (3, 15)),
         ];
         for (number, (major, minor)) in releases {
             let magic = Magic::new(number);
@@ -173,6 +175,8 @@ mod tests {
         assert_eq!(Magic::new(62171).version(), Some(PyVersion::new(2, 7)));
         assert_eq!(Magic::new(62212).version(), Some(PyVersion::new(2, 7)));
         assert_eq!(Magic::new(3656).version(), Some(PyVersion::new(3, 15)));
+        assert!(!Magic::new(3656).is_release());
+        assert_eq!(Magic::for_version(PyVersion::new(3, 15)), Some(Magic::new(3666)));
         assert_eq!(Magic::new(3700).version(), None);
         assert_eq!(Magic::new(2999).version(), None);
         assert_eq!(Magic::new(12345).version(), None);

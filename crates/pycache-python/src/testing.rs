@@ -179,3 +179,28 @@ impl Pyodide {
         Ok(compiled)
     }
 }
+
+/// Where `corpus/pythons.py` unpacks Debian's builds: `$PYCACHE_PYTHONS`,
+/// else `/opt/pycache-pythons`.
+pub fn debian_root() -> PathBuf {
+    std::env::var_os("PYCACHE_PYTHONS")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from("/opt/pycache-pythons"), PathBuf::from)
+}
+
+/// The Debian build of exactly `major.minor.micro` that `corpus/pythons.py`
+/// unpacked (`<debian_root>/<release>/usr/bin/pythonX.Y`), probed; or
+/// `None` after printing a skip line naming `test`. For releases that
+/// discovery may not reach (3.14 and 3.15 on these machines). One that is
+/// there but does not run as that release panics: that is no skip.
+pub fn debian_release(release: (u8, u8, u8), test: &str) -> Option<Interpreter> {
+    let (major, minor, micro) = release;
+    let path = debian_root().join(format!("{major}.{minor}.{micro}/usr/bin/python{major}.{minor}"));
+    if !path.is_file() {
+        eprintln!("SKIP {test}: Python {major}.{minor}.{micro} is not installed ({} not found)", path.display());
+        return None;
+    }
+    let found = crate::probe(&path).unwrap_or_else(|err| panic!("{} does not run: {err}", path.display()));
+    assert_eq!(found.version, release, "{} is another release", path.display());
+    Some(found)
+}

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use pycache_marshal::{Code, read_pyc, write};
-use pycache_python::testing::reference;
+use pycache_python::testing::{debian_release, reference};
 
 fn pycache(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pycache")).args(args).current_dir(cwd).output().expect("run pycache")
@@ -79,8 +79,12 @@ while stack:
 
 #[test]
 fn dis_json_agrees_with_get_instructions() {
-    for (major, minor) in [(3, 6), (3, 10), (3, 12), (3, 13)] {
-        let Some(python) = reference(major, minor, "dis_json_agrees_with_get_instructions") else { continue };
+    let test = "dis_json_agrees_with_get_instructions";
+    let mut pythons: Vec<_> =
+        [(3, 6), (3, 10), (3, 12), (3, 13)].into_iter().filter_map(|(a, b)| reference(a, b, test)).collect();
+    pythons.extend([(3, 14, 10), (3, 15, 2)].into_iter().filter_map(|release| debian_release(release, test)));
+    for python in pythons {
+        let (major, minor, _) = python.version;
         let dir = tempfile::tempdir().unwrap();
         let cache = compile(&python.path, dir.path(), SOURCE);
         let out = pycache(&["dis", cache.to_str().unwrap(), "--format", "json"], dir.path());
@@ -237,4 +241,52 @@ fn show_counts_in_the_singular_too() {
     let out = pycache(&["show", cache.to_str().unwrap()], dir.path());
     let stdout = text(&out.stdout);
     assert!(stdout.contains(" bytes, 1 code object\n"), "{stdout}");
+}
+
+/// 3.15: lazy and eager imports, a docstring, common constants, and an
+/// exception handler whose table 3.15.0 and 3.15.2 write differently.
+const SOURCE_315: &str = "lazy import json\ntry:\n    import re\nexcept ImportError:\n    re = None\n\ndef f(x):\n    \"\"\"doc\"\"\"\n    try:\n        if x:\n            g()\n    except E:\n        pass\n    return ''\n";
+
+#[test]
+fn show_dis_and_diff_read_315_caches() {
+    let test = "show_dis_and_diff_read_315_caches";
+    let (Some(v0), Some(v2)) = (debian_release((3, 15, 0), test), debian_release((3, 15, 2), test)) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cache = compile(&v2.path, dir.path(), SOURCE_315);
+    std::fs::rename(&cache, dir.path().join("b.pyc")).unwrap();
+    let cache = compile(&v0.path, dir.path(), SOURCE_315);
+    std::fs::rename(&cache, dir.path().join("a.pyc")).unwrap();
+
+    let out = pycache(&["show", "b.pyc"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("Magic:             3666 (Python 3.15)"), "{stdout}");
+    assert!(stdout.contains("Flags:             OPTIMIZED, NEWLOCALS, HAS_DOCSTRING"), "{stdout}");
+
+    let out = pycache(&["dis", "b.pyc"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for expected in ["IMPORT_NAME              1 (json + lazy)", "(re + eager)", "LOAD_COMMON_CONSTANT     8 ('')"] {
+        assert!(stdout.contains(expected), "{expected} missing:\n{stdout}");
+    }
+    let json = pycache(&["dis", "b.pyc", "--format", "json"], dir.path());
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let argvals: Vec<&serde_json::Value> = value["code_objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["instructions"].as_array().unwrap())
+        .filter(|i| i["opname"] == "LOAD_COMMON_CONSTANT")
+        .map(|i| &i["argval"])
+        .collect();
+    assert!(argvals.contains(&&serde_json::json!("")) && argvals.contains(&&serde_json::Value::Null), "{argvals:?}");
+
+    // The two releases write the same header and bytecode, and different
+    // exception tables (3.15.2 gives the NOT_TAKEN after a jump a handler).
+    let out = pycache(&["diff", "a.pyc", "b.pyc"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains("header:"), "{stdout}");
+    assert!(stdout.contains("f: exception table entry 0:"), "{stdout}");
+    assert!(!stdout.contains("bytecode"), "{stdout}");
 }

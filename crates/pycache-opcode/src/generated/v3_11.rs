@@ -200,6 +200,7 @@ pub static TABLE: Table = Table {
     common_constants: &[],
     special_method_names: &[],
     function_flags: &["defaults", "kwdefaults", "annotations", "closure"],
+    code_flags: &[(0x1, "OPTIMIZED"), (0x2, "NEWLOCALS"), (0x4, "VARARGS"), (0x8, "VARKEYWORDS"), (0x10, "NESTED"), (0x20, "GENERATOR"), (0x40, "NOFREE"), (0x80, "COROUTINE"), (0x100, "ITERABLE_COROUTINE"), (0x200, "ASYNC_GENERATOR")],
     cache_format: &[
         ("BINARY_OP", &[CacheField { name: "counter", size: 1 }]),
         ("BINARY_SUBSCR", &[CacheField { name: "counter", size: 1 }, CacheField { name: "type_version", size: 2 }, CacheField { name: "func_version", size: 1 }]),

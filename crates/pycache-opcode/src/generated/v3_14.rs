@@ -257,6 +257,7 @@ pub static TABLE: Table = Table {
     common_constants: &["AssertionError", "NotImplementedError", "tuple", "<built-in function all>", "<built-in function any>"],
     special_method_names: &["__enter__", "__exit__", "__aenter__", "__aexit__"],
     function_flags: &["defaults", "kwdefaults", "annotations", "closure", "annotate"],
+    code_flags: &[(0x1, "OPTIMIZED"), (0x2, "NEWLOCALS"), (0x4, "VARARGS"), (0x8, "VARKEYWORDS"), (0x10, "NESTED"), (0x20, "GENERATOR"), (0x40, "NOFREE"), (0x80, "COROUTINE"), (0x100, "ITERABLE_COROUTINE"), (0x200, "ASYNC_GENERATOR"), (0x4000000, "HAS_DOCSTRING"), (0x8000000, "METHOD")],
     cache_format: &[
         ("BINARY_OP", &[CacheField { name: "counter", size: 1 }, CacheField { name: "descr", size: 4 }]),
         ("CALL", &[CacheField { name: "counter", size: 1 }, CacheField { name: "func_version", size: 2 }]),
