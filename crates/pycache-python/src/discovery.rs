@@ -312,10 +312,8 @@ impl Places {
                     self.path_dirs().into_iter().map(|(dir, _)| dir).chain(self.other_dirs()).collect();
                 for name in ["python3", "python"] {
                     for dir in &dirs {
-                        if let Some(path) = self.resolve(&dir.join(name)) {
-                            if let Ok(found) = cache.get(&path) {
-                                return Ok(found);
-                            }
+                        if let Some(found) = self.resolve(&dir.join(name)).and_then(|path| cache.get(&path).ok()) {
+                            return Ok(found);
                         }
                     }
                 }
@@ -371,13 +369,13 @@ impl Places {
             if !seen.insert(key) {
                 continue;
             }
-            if let Ok(found) = cache.get(&path) {
-                if !out.iter().any(|o: &Interpreter| o.executable == found.executable && o.prefix == found.prefix) {
-                    out.push(found);
-                }
+            if let Ok(found) = cache.get(&path)
+                && !out.iter().any(|o: &Interpreter| o.executable == found.executable && o.prefix == found.prefix)
+            {
+                out.push(found);
             }
         }
-        out.sort_by(|a, b| a.version.cmp(&b.version));
+        out.sort_by_key(|p| p.version);
         out
     }
 
