@@ -237,15 +237,7 @@ pub(crate) fn cost(
     } else {
         let mut command = deployment.command(index, Purpose::Compile)?;
         command.args(["-E", "-S", "-B"]);
-        match deployment.optimize {
-            0 => {}
-            1 => {
-                command.arg("-O");
-            }
-            _ => {
-                command.arg("-OO");
-            }
-        }
+        command.args(deployment.optimize_flag());
         command.arg("-c").arg(MEASURE);
         measure(command, &records)?
     };

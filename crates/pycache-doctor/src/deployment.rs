@@ -135,6 +135,15 @@ fn tree_interpreter(roots: &[PathBuf], home: Option<&Path>) -> Option<PathBuf> {
 }
 
 impl Deployment {
+    /// The interpreter flag of the deployment's level: none, `-O` or `-OO`.
+    pub fn optimize_flag(&self) -> Option<&'static str> {
+        match self.optimize {
+            0 => None,
+            1 => Some("-O"),
+            _ => Some("-OO"),
+        }
+    }
+
     /// Reads the server configuration, resolves the user and finds the
     /// interpreters.
     pub fn resolve(settings: &Settings, probes: &ProbeCache) -> Result<Self, DeploymentError> {

@@ -174,3 +174,18 @@ pub(crate) fn identify_from_files(
         format!("no base interpreter fits: {}", tried.join("; "))
     })
 }
+
+/// Waits for `child` for at most `timeout`, killing it then. `None` when it
+/// ended in time, else what stopped the wait.
+pub(crate) fn wait_or_kill(child: &mut std::process::Child, timeout: std::time::Duration) -> Option<String> {
+    use wait_timeout::ChildExt;
+    match child.wait_timeout(timeout) {
+        Ok(Some(_)) => None,
+        Ok(None) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Some(format!("stopped after {} s", timeout.as_secs()))
+        }
+        Err(err) => Some(err.to_string()),
+    }
+}

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pycache_python::Interpreter;
 use serde::Serialize;
@@ -440,15 +440,7 @@ fn batches(modules: &[(PathBuf, String)]) -> Vec<Batch> {
 
 fn command(mut command: Command, python: &Interpreter, deployment: &Deployment) -> Command {
     command.args(["-v", "-E", "-s"]);
-    match deployment.optimize {
-        0 => {}
-        1 => {
-            command.arg("-O");
-        }
-        _ => {
-            command.arg("-OO");
-        }
-    }
+    command.args(deployment.optimize_flag());
     if deployment.dont_write_bytecode() {
         command.arg("-B");
     }
@@ -485,24 +477,7 @@ fn run_batch(
             .map(|l| String::from_utf8_lossy(&l).into_owned())
             .collect::<Vec<String>>()
     });
-    let deadline = Instant::now() + timeout;
-    let mut problem = None;
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                problem = Some(format!("stopped after {} s", timeout.as_secs()));
-                break;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(err) => {
-                problem = Some(err.to_string());
-                break;
-            }
-        }
-    }
+    let mut problem = crate::launch::wait_or_kill(&mut child, timeout);
     let _ = writer.join();
     let lines = reader.join().unwrap_or_default();
     if problem.is_none() && !lines.iter().any(|l| l == "##pycache-probe done") {

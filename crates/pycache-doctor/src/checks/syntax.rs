@@ -21,7 +21,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -151,24 +151,7 @@ fn run_helper(mut command: Command, input: Vec<u8>, timeout: Duration) -> Result
         let mut out = Vec::new();
         stdout.read_to_end(&mut out).map(|_| out)
     });
-    let deadline = Instant::now() + timeout;
-    let mut problem = None;
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                problem = Some(format!("stopped after {} s", timeout.as_secs()));
-                break;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(err) => {
-                problem = Some(err.to_string());
-                break;
-            }
-        }
-    }
+    let problem = crate::launch::wait_or_kill(&mut child, timeout);
     let _ = writer.join();
     let out = reader.join().map_err(|_| "the reader failed".to_owned())?.map_err(|e| e.to_string())?;
     match problem {
@@ -297,15 +280,7 @@ pub(crate) fn check(context_targets: &[Target], entries: &[Entry], deployment: &
                             Err(why) => return (paths, Err(why)),
                         };
                         command.arg("-E").arg("-S");
-                        match deployment.optimize {
-                            0 => {}
-                            1 => {
-                                command.arg("-O");
-                            }
-                            _ => {
-                                command.arg("-OO");
-                            }
-                        }
+                        command.args(deployment.optimize_flag());
                         command.arg("-B").arg("-c").arg(CHECK).arg(SIZE_LIMIT.to_string());
                         let mut input = Vec::new();
                         for path in &paths {
