@@ -1,23 +1,12 @@
 //! `pycache compile` as users run it: exit codes, output, errors.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use pycache_python::testing::reference;
 
-fn pycache(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pycache"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env("PYCACHE_CACHE_DIR", cwd.join(".pycache-state"))
-        .output()
-        .expect("run pycache")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod run;
+use run::{pycache, text};
 
 fn example() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -6,20 +6,8 @@ use std::process::{Command, Output};
 
 use pycache_python::testing::reference;
 
-fn pycache(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pycache"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("PYTHONDONTWRITEBYTECODE")
-        .env("PYCACHE_CACHE_DIR", cwd.join(".pycache-state"))
-        .output()
-        .expect("run pycache")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod run;
+use run::{pycache_writing as pycache, text};
 
 /// `app/` with two modules and the orphan cache of a third.
 fn tree() -> tempfile::TempDir {

@@ -15,6 +15,9 @@ use common::{Account, exposed};
 use pycache_python::Interpreter;
 use pycache_python::testing::reference;
 
+mod run;
+use run::{pycache_writing as pycache, text};
+
 /// Directories of the standard library the application never needs: left
 /// out of the copy to keep it small.
 const SKIPPED: &[&str] =
@@ -55,21 +58,6 @@ fn plant(python: &Interpreter, root: &Path) -> Option<PathBuf> {
     }
     let out = Command::new(&bin).args(["-E", "-s", "-c", "import sys; print(sys.prefix)"]).output().unwrap();
     (String::from_utf8_lossy(&out.stdout).trim() == root.to_str().unwrap()).then_some(bin)
-}
-
-fn pycache(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pycache"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("PYTHONDONTWRITEBYTECODE")
-        .env("PYCACHE_CACHE_DIR", cwd.join(".pycache-state"))
-        .output()
-        .expect("run pycache")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn json(out: &Output) -> serde_json::Value {

@@ -8,15 +8,8 @@ use std::process::{Command, Output};
 
 use pycache_python::testing::reference;
 
-fn pycache(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pycache"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env("PYCACHE_CACHE_DIR", cwd.join(".pycache-state"))
-        .output()
-        .expect("run pycache")
-}
+mod run;
+use run::{pycache, text};
 
 /// `pycache ARGS` under `umask 000`.
 fn pycache_umask_000(args: &[&str], cwd: &Path) -> Output {
@@ -30,10 +23,6 @@ fn pycache_umask_000(args: &[&str], cwd: &Path) -> Output {
         .env("PYCACHE_CACHE_DIR", cwd.join(".pycache-state"))
         .output()
         .expect("run pycache")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn mode(path: &Path) -> u32 {

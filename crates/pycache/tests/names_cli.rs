@@ -6,28 +6,17 @@
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Command;
 
 use pycache_python::Interpreter;
 use pycache_python::testing::reference;
 
-fn pycache(args: &[&OsStr], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pycache"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env("PYCACHE_CACHE_DIR", cwd.join(".pycache-state"))
-        .output()
-        .expect("run pycache")
-}
+mod run;
+use run::{pycache, text};
 
 fn os(bytes: &[u8]) -> &OsStr {
     OsStr::from_bytes(bytes)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Every string of a JSON document, read by the interpreter's `json` and

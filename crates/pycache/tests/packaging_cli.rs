@@ -9,22 +9,11 @@ use std::process::{Command, Output};
 
 use pycache_python::testing::reference;
 
-fn pycache(args: &[&OsStr], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pycache"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env("PYCACHE_CACHE_DIR", cwd.join(".pycache-state"))
-        .output()
-        .expect("run pycache")
-}
+mod run;
+use run::{pycache, text};
 
 fn args<'a>(items: &'a [&'a str]) -> Vec<&'a OsStr> {
     items.iter().map(OsStr::new).collect()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn write(path: &Path, text: &str) {
