@@ -233,7 +233,7 @@ impl CacheDir {
         let mut removed = Vec::new();
         while let Some(Ok(entry)) = listing.read() {
             let name = OsStr::from_bytes(entry.file_name().to_bytes());
-            if is_debris_name(name.as_bytes()) && self.remove_if_stale(name, started) {
+            if pycache_pyc::is_temp_name(name.as_bytes()) && self.remove_if_stale(name, started) {
                 removed.push(self.path.join(name));
             }
         }
@@ -257,13 +257,6 @@ impl CacheDir {
             .is_ok_and(|now| (now.st_dev, now.st_ino) == (stat.st_dev, stat.st_ino));
         same && rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()).is_ok()
     }
-}
-
-/// `<cache>.<digits>`, where the cache ends in `.pyc` or `.pyo`.
-pub fn is_debris_name(name: &[u8]) -> bool {
-    let Some(dot) = name.iter().rposition(|&b| b == b'.') else { return false };
-    let (stem, digits) = (&name[..dot], &name[dot + 1..]);
-    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) && (stem.ends_with(b".pyc") || stem.ends_with(b".pyo"))
 }
 
 /// Opens (or creates) the directory `name` below `parent`, refusing a
@@ -413,17 +406,6 @@ mod tests {
         std::fs::remove_file(&a).unwrap();
         assert!(!cache_dir.link(&written, OsStr::new("c.pyc")).unwrap());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file is left");
-    }
-
-    #[test]
-    fn debris_names() {
-        assert!(is_debris_name(b"m.cpython-312.pyc.140223"));
-        assert!(is_debris_name(b"m.pyc.1"));
-        assert!(is_debris_name(b"m.pyo.99"));
-        assert!(!is_debris_name(b"m.cpython-312.pyc"));
-        assert!(!is_debris_name(b"m.py.123"));
-        assert!(!is_debris_name(b"m.pyc."));
-        assert!(!is_debris_name(b"m.pyc.12a"));
     }
 
     #[test]

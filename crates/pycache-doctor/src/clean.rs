@@ -248,8 +248,22 @@ fn open_beneath(root: &Path, dir: &Path) -> std::io::Result<OwnedFd> {
     Ok(fd)
 }
 
-/// Removes `candidate` if it is still the file that was scanned.
-fn remove(candidate: &Candidate, dry_run: bool) -> std::io::Result<()> {
+/// What became of a candidate.
+enum Outcome {
+    Removed,
+    /// Left in place, and why.
+    Kept(&'static str),
+}
+
+/// Removes `candidate` if it is still the file that was scanned. A
+/// temporary file (`debris_before` set to the clean's start) goes only if
+/// it was last changed before the clean began and no writer holds its lock
+/// (pycache's writers hold it until they rename), as `compile` decides.
+fn remove(
+    candidate: &Candidate,
+    dry_run: bool,
+    debris_before: Option<std::time::SystemTime>,
+) -> std::io::Result<Outcome> {
     let relative =
         candidate.path.strip_prefix(&candidate.root).map_err(|_| std::io::Error::other("outside the tree"))?;
     let name = relative.file_name().ok_or_else(|| std::io::Error::other("no file name"))?;
@@ -262,10 +276,25 @@ fn remove(candidate: &Candidate, dry_run: bool) -> std::io::Result<()> {
     if !regular || stat.st_dev as u64 != candidate.dev || stat.st_ino as u64 != candidate.ino {
         return Err(std::io::Error::other("the file changed since it was scanned"));
     }
+    // Held until the unlink, so that no writer takes the lock meanwhile.
+    let mut _lock = None;
+    if let Some(started) = debris_before {
+        let modified = std::time::UNIX_EPOCH
+            + std::time::Duration::new(stat.st_mtime.max(0) as u64, stat.st_mtime_nsec.clamp(0, 999_999_999) as u32);
+        if modified >= started {
+            return Ok(Outcome::Kept("a temporary file changed since the clean began: being written"));
+        }
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(&dir, name, flags, Mode::empty())?;
+        if rustix::fs::flock(&fd, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+            return Ok(Outcome::Kept("a temporary file a writer holds locked: being written"));
+        }
+        _lock = Some(fd);
+    }
     if !dry_run {
         rustix::fs::unlinkat(&dir, name, AtFlags::empty())?;
     }
-    Ok(())
+    Ok(Outcome::Removed)
 }
 
 /// Removes an empty directory beneath `root`; `Ok(false)` if it is not empty.
@@ -285,6 +314,7 @@ fn remove_empty_dir(root: &Path, dir: &Path, dry_run: bool, going: &BTreeSet<Pat
 }
 
 pub fn clean(options: &CleanOptions) -> Result<CleanReport, CleanError> {
+    let started = std::time::SystemTime::now();
     if !(options.orphans || options.foreign || options.stale || options.debris || options.all) {
         return Err(CleanError::NothingSelected);
     }
@@ -377,8 +407,10 @@ pub fn clean(options: &CleanOptions) -> Result<CleanReport, CleanError> {
 
     let mut going = BTreeSet::new();
     for (candidate, reason, detail) in chosen {
-        match remove(&candidate, options.dry_run) {
-            Ok(()) => {
+        let debris_before = (reason == Reason::Debris).then_some(started);
+        match remove(&candidate, options.dry_run, debris_before) {
+            Ok(Outcome::Kept(why)) => report.kept.push(Kept { path: candidate.path, why: why.into() }),
+            Ok(Outcome::Removed) => {
                 going.insert(candidate.path.clone());
                 report.summary.files += 1;
                 report.summary.bytes += candidate.bytes;
@@ -496,7 +528,7 @@ mod tests {
             ino: meta.ino(),
             bytes: 1,
         };
-        assert!(remove(&c, false).is_err());
+        assert!(remove(&c, false, None).is_err());
         assert!(victim.exists());
     }
 }

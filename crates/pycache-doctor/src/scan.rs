@@ -45,12 +45,7 @@ fn cache_like(name: &[u8]) -> bool {
     name == b"__pycache__" || name.ends_with(b".pyc") || name.ends_with(b".pyo") || is_debris(name)
 }
 
-/// `name.pyc.1234`, `name.pyo.1234`.
-pub fn is_debris(name: &[u8]) -> bool {
-    let Some(dot) = name.iter().rposition(|&b| b == b'.') else { return false };
-    let (stem, digits) = (&name[..dot], &name[dot + 1..]);
-    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) && (stem.ends_with(b".pyc") || stem.ends_with(b".pyo"))
-}
+pub use pycache_pyc::is_temp_name as is_debris;
 
 fn python_shebang(path: &Path) -> bool {
     let mut head = [0u8; 128];
@@ -183,15 +178,6 @@ fn classify(tree: &mut Tree, path: &Path, in_pycache: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn debris_names() {
-        assert!(is_debris(b"m.cpython-312.pyc.140234"));
-        assert!(is_debris(b"m.pyc.1"));
-        assert!(!is_debris(b"m.pyc"));
-        assert!(!is_debris(b"m.py.123"));
-        assert!(!is_debris(b"m.pyc.12a"));
-    }
 
     #[test]
     fn sorts_a_tree_into_its_parts() {

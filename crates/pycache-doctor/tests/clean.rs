@@ -344,3 +344,43 @@ fn clean_never_follows_a_symlinked_pycache() {
         assert_eq!(snapshot(dir.path()), before, "nothing changed, through the links or of them");
     }
 }
+
+/// `clean --debris` removed a temporary cache file whatever its state, so a
+/// clean beside a running `compile` could unlink the file a writer was
+/// about to rename into place. Now it keeps one that a writer holds locked
+/// or that changed after the clean began, as `compile`'s own removal does.
+#[test]
+fn regression_clean_debris_keeps_a_temporary_file_being_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("app");
+    std::fs::create_dir_all(root.join("__pycache__")).unwrap();
+    std::fs::write(root.join("m.py"), "x = 1\n").unwrap();
+    let temp = root.join("__pycache__/m.cpython-312.pyc.4711");
+    std::fs::write(&temp, b"half a cache").unwrap();
+    let yesterday = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400);
+    std::fs::File::options().write(true).open(&temp).unwrap().set_modified(yesterday).unwrap();
+    let options = CleanOptions { paths: vec![root.clone()], debris: true, ..CleanOptions::default() };
+
+    // A writer's lock, as pycache's writers hold it until they rename.
+    let writer = std::fs::File::open(&temp).unwrap();
+    rustix::fs::flock(&writer, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+    let report = clean(&options).unwrap();
+    assert!(temp.exists(), "a locked temporary file was removed");
+    assert!(report.removed.is_empty(), "{:?}", report.removed);
+    assert!(report.kept.iter().any(|k| k.path == temp && k.why.contains("locked")), "{:?}", report.kept);
+    drop(writer);
+
+    // Changed after the clean began: touched to the future, as a write in
+    // progress would be from the clean's point of view.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    std::fs::File::options().write(true).open(&temp).unwrap().set_modified(later).unwrap();
+    let report = clean(&options).unwrap();
+    assert!(temp.exists(), "a temporary file changed during the clean was removed");
+    assert!(report.kept.iter().any(|k| k.path == temp && k.why.contains("changed")), "{:?}", report.kept);
+
+    // Old and unlocked: the debris of a killed write goes.
+    std::fs::File::options().write(true).open(&temp).unwrap().set_modified(yesterday).unwrap();
+    let report = clean(&options).unwrap();
+    assert!(!temp.exists());
+    assert_eq!(report.removed.len(), 1, "{:?}", report.removed);
+}

@@ -16,5 +16,5 @@ mod version;
 pub use hash::{SourceHashAlgorithm, source_hash};
 pub use header::{Header, HeaderError, HeaderLayout, Validation, pyc_mtime, pyc_size};
 pub use magic::{Magic, MagicError};
-pub use path::{CacheLayout, CacheLocation, CacheName, CachePathError, CacheScheme};
+pub use path::{CacheLayout, CacheLocation, CacheName, CachePathError, CacheScheme, is_temp_name};
 pub use version::{PyVersion, VersionParseError};

@@ -253,8 +253,29 @@ fn legacy_source(cache: &Path) -> Option<CacheLocation> {
     })
 }
 
+/// Whether `name` is a cache's temporary file: `<cache>.<digits>`, where the
+/// cache ends in `.pyc` or `.pyo`. The importer and pycache both write a
+/// cache under such a name and rename it into place, so one that stays is
+/// the debris of a write that never finished (or one in progress).
+pub fn is_temp_name(name: &[u8]) -> bool {
+    let Some(dot) = name.iter().rposition(|&b| b == b'.') else { return false };
+    let (stem, digits) = (&name[..dot], &name[dot + 1..]);
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) && (stem.ends_with(b".pyc") || stem.ends_with(b".pyo"))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn temporary_file_names() {
+        assert!(super::is_temp_name(b"m.cpython-312.pyc.140223"));
+        assert!(super::is_temp_name(b"m.pyc.1"));
+        assert!(super::is_temp_name(b"m.pyo.99"));
+        assert!(!super::is_temp_name(b"m.cpython-312.pyc"));
+        assert!(!super::is_temp_name(b"m.py.123"));
+        assert!(!super::is_temp_name(b"m.pyc."));
+        assert!(!super::is_temp_name(b"m.pyc.12a"));
+    }
+
     use super::*;
 
     fn scheme(major: u8, minor: u8, layout: CacheLayout) -> CacheScheme {
