@@ -70,9 +70,10 @@
 //!
 //! **Frozensets** are written sorted by each item's own `marshal.dumps`
 //! bytes (a fresh reference table per item, so an item's dump starts with a
-//! flagged type byte when something else shares it), and while they are
-//! written the sorting pairs hold a reference to every item, so each item
-//! of a frozenset is flagged.
+//! flagged type byte when something else shares it; from 3.13 the set's
+//! iterator holds each item while its key is made, so every key starts
+//! flagged), and while they are written the sorting pairs hold a reference
+//! to every item, so each item of a frozenset is flagged.
 //!
 //! **Type codes**: ints `i` when they fit in 32 bits, else `l` in 15-bit
 //! digits; floats `g` and complex numbers `y` (binary); bytes `s`; tuples
@@ -180,7 +181,7 @@ fn marshal_into(code: &CodeObject, target: Target, out: &mut Vec<u8>) -> Result<
     check_depth(code)?;
     stacker::grow(STACK, || {
         let graph = graph::Graph::build(code, target);
-        let object = emit::Emitter::new(&graph).emit(graph.root, 1)?;
+        let object = emit::Emitter::new(&graph, target).emit(graph.root, 1)?;
         pycache_marshal::write_into(&object, out)?;
         Ok(())
     })
@@ -219,6 +220,10 @@ mod tests {
     /// `.pyc`), or `None` after a SKIP line when 3.12 is not installed.
     fn reference(source: &str, level: u8) -> Option<Vec<u8>> {
         let python = testing::reference(3, 12, "pycache-compiler marshal tests")?;
+        reference_of(&python, source, level)
+    }
+
+    fn reference_of(python: &pycache_python::Interpreter, source: &str, level: u8) -> Option<Vec<u8>> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mod.py");
         std::fs::write(&path, source).unwrap();
@@ -245,10 +250,16 @@ mod tests {
 
     fn same_as_cpython_at(source: &str, level: u8) -> Option<Vec<u8>> {
         let bytes = reference(source, level)?;
+        Some(same_bytes(bytes, crate::Target::exact((3, 12, 1)).unwrap()))
+    }
+
+    /// Rebuilds the cache CPython wrote from its values for `target` and
+    /// requires the same bytes; returns the marshal stream.
+    fn same_bytes(bytes: Vec<u8>, target: crate::Target) -> Vec<u8> {
         let pyc = read_pyc(&bytes).unwrap();
         let code = code_from_marshal(&pyc.code).unwrap();
         let header: [u8; 16] = pyc.header_bytes.as_slice().try_into().unwrap();
-        let ours = pyc_bytes(&header, &code, crate::Target::exact((3, 12, 1)).unwrap()).unwrap();
+        let ours = pyc_bytes(&header, &code, target).unwrap();
         if ours != bytes {
             let at = ours.iter().zip(&bytes).position(|(a, b)| a != b).unwrap_or(ours.len().min(bytes.len()));
             let window = |b: &[u8]| b[at.saturating_sub(24)..(at + 24).min(b.len())].to_vec();
@@ -258,7 +269,7 @@ mod tests {
                 String::from_utf8_lossy(&window(&bytes))
             );
         }
-        Some(bytes[16..].to_vec())
+        bytes[16..].to_vec()
     }
 
     fn count(haystack: &[u8], needle: &[u8]) -> usize {
@@ -330,6 +341,23 @@ mod tests {
         let Some(body) = same_as_cpython(source) else { return };
         assert!(find(&body, b"\xfa\x05ab cd") < find(&body, b"\xe9\xe8\x03\x00\x00"));
         assert!(find(&body, b"\xe9\xe9\x03\x00\x00") < find(&body, b"\xfa\x05ab ce"));
+    }
+
+    #[test]
+    fn regression_frozenset_items_held_only_by_the_set_sort_flagged_from_3_13() {
+        // tomllib's parse_basic_str_escape: from 3.13 the set's iterator
+        // holds each item while its sort key is dumped, so 1001 (held only
+        // by the set) sorts by a flagged `i` (0xe9), after 'ab ce' (0xfa is
+        // larger, but 66 and 1001 compare as e9 42 < e9 e9 < fa); in 3.12
+        // it sorts by its unflagged `i` (0x69), first.
+        let source = "def g(x):\n    return x in {'ab ce', 1001, 66}\n";
+        let Some(python) = testing::release((3, 13, 0), "frozenset keys of 3.13") else { return };
+        let body = same_bytes(reference_of(&python, source, 0).unwrap(), crate::Target::candidate((3, 13, 0)).unwrap());
+        let (small, large, text) =
+            (find(&body, b"\xe9\x42\x00"), find(&body, b"\xe9\xe9\x03\x00\x00"), find(&body, b"\xfa\x05ab ce"));
+        assert!(small < large && large < text, "{small} {large} {text}");
+        let Some(body) = same_as_cpython(source) else { return };
+        assert!(find(&body, b"\xe9\xe9\x03\x00\x00") < find(&body, b"\xe9\x42\x00"));
     }
 
     #[test]

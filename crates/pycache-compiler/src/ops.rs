@@ -28,7 +28,7 @@ pub struct OpTable {
 const ABSENT: u16 = u16::MAX;
 
 /// The feature versions the compiler has opcode tables for.
-const VERSIONS: [(u8, u8); 3] = [(3, 12), (3, 13), (3, 14)];
+const VERSIONS: [(u8, u8); 4] = [(3, 12), (3, 13), (3, 14), (3, 15)];
 
 static TABLES: [OnceLock<Option<OpTable>>; VERSIONS.len()] = [const { OnceLock::new() }; VERSIONS.len()];
 

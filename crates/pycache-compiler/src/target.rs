@@ -277,6 +277,11 @@ features! {
     AssemblerJumpDirection: since [r(3, 13, 0)], until None;
     /// The code object interns `co_filename`, `co_name` and `co_qualname`.
     InternCodeNames: since [r(3, 13, 0)], until None;
+    /// Each frozenset item's sort key is dumped while the set's iteration
+    /// holds a new reference to it, so every key starts with a flagged type
+    /// byte (3.12 iterated with borrowed references: an item held only by
+    /// the set sorted by its unflagged dump).
+    FrozenSetKeysFlagged: since [r(3, 13, 0)], until None;
 }
 
 impl Feature {

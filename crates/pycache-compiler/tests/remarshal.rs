@@ -39,12 +39,6 @@ const ALWAYS: &[&str] = &[
 /// Caches no value tree can reproduce, with the reason.
 const KNOWN_DIFFERENT: &[(&str, &str)] = &[
     (
-        "python3.13/tomllib/_parser.py",
-        "OPEN BUG (3.13 marshal, not a limit): every item of the folded frozenset in \
-         parse_basic_str_escape carries FLAG_REF in the dumps 3.13 sorts them by; ours leaves one \
-         without, so the written order differs",
-    ),
-    (
         "sympy/printing/tableform.py",
         "folding `'%%%s' % x` makes a '%' that is not the one-character singleton; the value is the same",
     ),

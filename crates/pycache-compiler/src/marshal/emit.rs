@@ -10,6 +10,7 @@ use pycache_marshal::{Code311, Long, MAX_DEPTH, Object, StrKind, Value};
 
 use super::MarshalError;
 use super::graph::{Graph, NodeId, NodeValue};
+use crate::target::{Feature, Target};
 
 pub(crate) struct Emitter<'g, 'a> {
     graph: &'g Graph<'a>,
@@ -18,11 +19,15 @@ pub(crate) struct Emitter<'g, 'a> {
     /// References held only while a frozenset is written: the (dump, item)
     /// pairs marshal sorts the items with.
     held: HashMap<NodeId, u32>,
+    /// Whether a frozenset item's sort key is dumped with the item flagged
+    /// ([`Feature::FrozenSetKeysFlagged`]).
+    keys_flagged: bool,
 }
 
 impl<'g, 'a> Emitter<'g, 'a> {
-    pub fn new(graph: &'g Graph<'a>) -> Self {
-        Self { graph, registered: HashMap::default(), held: HashMap::default() }
+    pub fn new(graph: &'g Graph<'a>, target: Target) -> Self {
+        let keys_flagged = target.has(Feature::FrozenSetKeysFlagged);
+        Self { graph, registered: HashMap::default(), held: HashMap::default(), keys_flagged }
     }
 
     /// `w_ref`: an object is remembered when something besides its one
@@ -104,12 +109,16 @@ impl<'g, 'a> Emitter<'g, 'a> {
     }
 
     /// Items in the order of their own marshal dumps (each made with a
-    /// fresh reference table, as `marshal.dumps(item)` would), then written
+    /// fresh reference table, as `marshal.dumps(item)` would; from 3.13 with
+    /// the item itself held once more by the set's iterator), then written
     /// while the sorting pairs still hold them.
     fn frozenset(&mut self, items: &[NodeId], depth: usize) -> Result<Vec<Object>, MarshalError> {
         let mut keyed = Vec::with_capacity(items.len());
         for &item in items {
-            let mut alone = Emitter::new(self.graph);
+            let mut alone = Emitter { graph: self.graph, registered: HashMap::default(), held: HashMap::default(), keys_flagged: self.keys_flagged };
+            if self.keys_flagged {
+                alone.held.insert(item, 1);
+            }
             let dump = pycache_marshal::write(&alone.emit(item, depth + 1)?)?;
             keyed.push((dump, item));
         }
