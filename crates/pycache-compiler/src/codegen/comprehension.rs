@@ -130,7 +130,7 @@ impl<'a> Compiler<'a> {
         if !iter_on_stack {
             if gen_index == 0 {
                 self.u().md.argcount = 1;
-                self.addop_i(LOAD_FAST, 0, iloc);
+                self.addop_i(LOAD_FAST, 0, loc);
             } else {
                 let elts = match &gen_.iter.kind {
                     ExprKind::List { elts, .. } | ExprKind::Tuple { elts, .. } => Some(elts),
@@ -235,7 +235,7 @@ impl<'a> Compiler<'a> {
         if !iter_on_stack {
             if gen_index == 0 {
                 self.u().md.argcount = 1;
-                self.addop_i(LOAD_FAST, 0, iloc);
+                self.addop_i(LOAD_FAST, 0, loc);
             } else {
                 self.visit_expr(&gen_.iter)?;
                 self.addop(GET_AITER, iloc);

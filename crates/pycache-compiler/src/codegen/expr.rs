@@ -157,6 +157,9 @@ impl<'a> Compiler<'a> {
                     self.addop(NOP, loc);
                     return Ok(());
                 }
+                if *ctx == Ctx::Store && matches!(&value.kind, ExprKind::Name { id, .. } if id.as_bytes() == b"self") {
+                    self.add_static_attribute(attr);
+                }
                 self.visit_expr(value)?;
                 let loc = self.update_start_location_to_match_attr(loc, e);
                 match ctx {
@@ -578,6 +581,18 @@ impl<'a> Compiler<'a> {
     }
 
     /// An attribute spanning lines is located at its name.
+    /// Records `self.<attr>` as stored for the nearest class enclosing the
+    /// current unit (not the unit itself: a store directly in a class body
+    /// counts for the class around it).
+    fn add_static_attribute(&mut self, attr: &PyStr) {
+        let Some((_, enclosing)) = self.units.split_last_mut() else { return };
+        if let Some(class) = enclosing.iter_mut().rev().find(|u| u.scope_type == ScopeType::Class) {
+            if let Some(names) = &mut class.static_attributes {
+                names.insert(attr.clone());
+            }
+        }
+    }
+
     pub fn update_start_location_to_match_attr(&self, mut loc: Loc, attr: &Expr) -> Loc {
         let ExprKind::Attribute { attr: name, .. } = &attr.kind else { return loc };
         if loc.lineno != attr.range.end_lineno {

@@ -86,6 +86,9 @@ pub struct Unit<'a> {
     pub fblocks: Vec<FBlock<'a>>,
     pub in_inlined_comp: u32,
     pub md: Metadata,
+    /// A class body's `__static_attributes__` (3.13 on): the names `X` of
+    /// `self.X` stores in code nested in it, in code-point order.
+    pub static_attributes: Option<std::collections::BTreeSet<PyStr>>,
 }
 
 /// Compiler flags for the whole module.
@@ -324,6 +327,8 @@ impl<'a> Compiler<'a> {
             fblocks: Vec::new(),
             in_inlined_comp: 0,
             md,
+            static_attributes: (scope_type == ScopeType::Class && self.target.has(Feature::StaticAttributes))
+                .then(Default::default),
         });
         self.nestlevel += 1;
         let mut loc = Loc::new(lineno, lineno, 0, 0);

@@ -373,6 +373,11 @@ impl<'a> Compiler<'a> {
             self.addop_i(STORE_DEREF, i, loc);
         }
         self.body(loc, &c.body)?;
+        if let Some(names) = self.u().static_attributes.take() {
+            let names = names.into_iter().map(Constant::Str).collect();
+            self.load_const(Constant::Tuple(names), NO_LOCATION);
+            self.nameop(&PyStr::new("__static_attributes__"), Ctx::Store, NO_LOCATION)?;
+        }
         if self.ste().needs_classdict {
             let i = self.unit().md.cellvars.get(&PyStr::new("__classdict__")).unwrap_or(0);
             self.addop_i(LOAD_CLOSURE, i, NO_LOCATION);

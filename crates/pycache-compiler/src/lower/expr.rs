@@ -1,7 +1,7 @@
 //! Expressions.
 
 use ruff_python_ast as rs;
-use ruff_text_size::Ranged;
+use ruff_text_size::{Ranged, TextSize};
 
 use super::Lower;
 use super::escapes;
@@ -98,6 +98,54 @@ impl Lower<'_> {
         Ok(Box::new(ast::Comp { id, elt, value, generators }))
     }
 
+    /// In a display or a bare tuple CPython's grammar stars only a
+    /// `bitwise_or` expression (`[*a | b]`, not `[*a < b]`, unless
+    /// bracketed); ruff's parser takes any. Call arguments and subscripts
+    /// star any expression and do not come here.
+    fn check_starred_items(&self, elts: &[rs::Expr]) -> Result<()> {
+        for elt in elts {
+            let rs::Expr::Starred(starred) = elt else { continue };
+            let value = &*starred.value;
+            let below = matches!(
+                value,
+                rs::Expr::Compare(_)
+                    | rs::Expr::BoolOp(_)
+                    | rs::Expr::If(_)
+                    | rs::Expr::Lambda(_)
+                    | rs::Expr::Named(_)
+                    | rs::Expr::Yield(_)
+                    | rs::Expr::YieldFrom(_)
+                    | rs::Expr::UnaryOp(rs::ExprUnaryOp { op: rs::UnaryOp::Not, .. })
+            );
+            if below && !self.bracketed_after_star(starred.range.start(), value.range().start()) {
+                let (line, col) = self.src.position(value.range().start().to_u32());
+                return Err(Refusal::syntax_at(
+                    "invalid syntax (a starred item must be a bitwise-or expression or bracketed)",
+                    line,
+                    col,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether an opening bracket stands between the star at `star` and the
+    /// value that starts at `value` (ruff's ranges leave brackets out).
+    fn bracketed_after_star(&self, star: TextSize, value: TextSize) -> bool {
+        let between = &self.src.text[star.to_usize() + 1..value.to_usize()];
+        let mut in_comment = false;
+        for c in between.chars() {
+            match c {
+                '\n' | '\r' => in_comment = false,
+                _ if in_comment => {}
+                '#' => in_comment = true,
+                '(' => return true,
+                _ => {}
+            }
+        }
+        false
+    }
+
     pub fn expr(&mut self, e: &rs::Expr) -> Result<Expr> {
         let range = self.range(e.range());
         let kind = match e {
@@ -147,7 +195,10 @@ impl Lower<'_> {
                 }
                 ExprKind::Dict { keys, values }
             }
-            rs::Expr::Set(s) => ExprKind::Set(self.exprs(&s.elts)?),
+            rs::Expr::Set(s) => {
+                self.check_starred_items(&s.elts)?;
+                ExprKind::Set(self.exprs(&s.elts)?)
+            }
             rs::Expr::ListComp(c) => ExprKind::ListComp(self.comp(&c.elt, None, &c.generators)?),
             rs::Expr::SetComp(c) => ExprKind::SetComp(self.comp(&c.elt, None, &c.generators)?),
             rs::Expr::DictComp(c) => match &c.key {
@@ -218,15 +269,28 @@ impl Lower<'_> {
             },
             rs::Expr::Subscript(s) => ExprKind::Subscript {
                 value: Box::new(self.expr(&s.value)?),
-                slice: Box::new(self.expr(&s.slice)?),
+                // A slice's tuple may star any expression (`a[*b or c]`).
+                slice: Box::new(match &*s.slice {
+                    rs::Expr::Tuple(t) => Expr {
+                        range: self.range(t.range),
+                        kind: ExprKind::Tuple { elts: self.exprs(&t.elts)?, ctx: self.ctx(t.ctx, t.range)? },
+                    },
+                    slice => self.expr(slice)?,
+                }),
                 ctx: self.ctx(s.ctx, s.range)?,
             },
             rs::Expr::Starred(s) => {
                 ExprKind::Starred { value: Box::new(self.expr(&s.value)?), ctx: self.ctx(s.ctx, s.range)? }
             }
             rs::Expr::Name(n) => ExprKind::Name { id: self.ident(&n.id), ctx: self.ctx(n.ctx, n.range)? },
-            rs::Expr::List(l) => ExprKind::List { elts: self.exprs(&l.elts)?, ctx: self.ctx(l.ctx, l.range)? },
-            rs::Expr::Tuple(t) => ExprKind::Tuple { elts: self.exprs(&t.elts)?, ctx: self.ctx(t.ctx, t.range)? },
+            rs::Expr::List(l) => {
+                self.check_starred_items(&l.elts)?;
+                ExprKind::List { elts: self.exprs(&l.elts)?, ctx: self.ctx(l.ctx, l.range)? }
+            }
+            rs::Expr::Tuple(t) => {
+                self.check_starred_items(&t.elts)?;
+                ExprKind::Tuple { elts: self.exprs(&t.elts)?, ctx: self.ctx(t.ctx, t.range)? }
+            }
             rs::Expr::Slice(s) => ExprKind::Slice {
                 lower: self.opt_expr(s.lower.as_deref())?,
                 upper: self.opt_expr(s.upper.as_deref())?,

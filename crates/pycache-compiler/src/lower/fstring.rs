@@ -176,7 +176,13 @@ impl Lower<'_> {
             return self.refuse(spec.range, "`{{` in an f-string format spec");
         }
         let text = self.src.text.as_bytes();
+        // The spec's node starts at the colon that opens it, which ruff's
+        // range may leave out; the spec's own text may start with another
+        // colon (`{a::x}`, found by the fuzz test).
         let mut colon = spec.range.start().to_usize();
+        if colon > 0 && text[colon - 1] == b':' {
+            colon -= 1;
+        }
         while colon > field.range.start().to_usize() && text[colon] != b':' {
             colon -= 1;
         }

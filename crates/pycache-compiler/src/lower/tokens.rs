@@ -43,6 +43,76 @@ enum Open {
 /// where: callers compare that offset with ruff's first syntax error, since
 /// CPython stops at whichever comes first.
 pub fn check(source: &Source, tokens: &Tokens, limits: &Limits) -> (Shape, Option<(TextSize, Refusal)>) {
+    let (shape, found) = first_limit(source, tokens, limits);
+    let Some((at, refusal)) = found else { return (shape, None) };
+    if refusal.exception.is_some() {
+        if let Some(why) = earlier_parser_failure(source, tokens, limits, at) {
+            let (line, col) = source.position(at.to_u32());
+            let message = format!("{}, {why}: which error CPython gives first is its to say", refusal.message);
+            return (shape, Some((at, Refusal::syntax_at(message, line, col))));
+        }
+    }
+    (shape, Some((at, refusal)))
+}
+
+/// Plain brackets open at once, before a tokenizer limit, past which the
+/// parser's own stack may run out first (the fuzz test found 200 levels of
+/// `(a,(a,` overflowing it before the tokenizer reached a later limit).
+const DEEP_BRACKETS: usize = 50;
+
+/// Why CPython's parser, which reads tokens as it needs them, may fail
+/// before the tokenizer reaches its limit at `at`: its stack running out
+/// in deep brackets, or one of its actions refusing a literal (a decimal
+/// int past `sys.int_info.str_digits_check_threshold`'s default).
+fn earlier_parser_failure(source: &Source, tokens: &Tokens, limits: &Limits, at: TextSize) -> Option<&'static str> {
+    // What is open: `Some(true)` a plain bracket, `Some(false)` an
+    // f-string's replacement field, `None` an f-string.
+    let mut stack: Vec<Option<bool>> = Vec::new();
+    let mut plain = 0usize;
+    for token in tokens.iter().take_while(|t| t.start() < at) {
+        match token.kind() {
+            TokenKind::FStringStart | TokenKind::TStringStart => stack.push(None),
+            TokenKind::FStringEnd | TokenKind::TStringEnd => {
+                while let Some(open) = stack.pop() {
+                    match open {
+                        None => break,
+                        Some(true) => plain -= 1,
+                        Some(false) => {}
+                    }
+                }
+            }
+            TokenKind::Lpar | TokenKind::Lsqb | TokenKind::Lbrace => {
+                let field = token.kind() == TokenKind::Lbrace && matches!(stack.last(), Some(None | Some(false)));
+                stack.push(Some(!field));
+                if !field {
+                    plain += 1;
+                    if plain > DEEP_BRACKETS {
+                        return Some("after brackets nested deep enough to overflow the parser's stack");
+                    }
+                }
+            }
+            TokenKind::Rpar | TokenKind::Rsqb | TokenKind::Rbrace => {
+                if let Some(Some(open)) = stack.last() {
+                    plain -= usize::from(*open);
+                    stack.pop();
+                }
+            }
+            TokenKind::Int => {
+                let text = &source.text[token.start().to_usize()..token.end().to_usize()];
+                let decimal = !text.starts_with(['0']) || text.bytes().all(|b| b == b'0' || b == b'_');
+                if decimal && text.bytes().filter(u8::is_ascii_digit).count() > limits.int_max_str_digits {
+                    return Some("after an int literal past the digit limit");
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The first limit the tokens reach, before the parser's other failures
+/// are taken into account.
+fn first_limit(source: &Source, tokens: &Tokens, limits: &Limits) -> (Shape, Option<(TextSize, Refusal)>) {
     let mut shape = Shape::default();
     let mut stack: Vec<Open> = Vec::new();
     let mut brackets = 0usize;
