@@ -215,6 +215,11 @@ features! {
     /// Inlined comprehensions leak no locals into their function's symbol
     /// table, and may use `__class__` in class bodies (S5).
     ComprehensionScopeFixes: since [r(3, 13, 0)], until None;
+    /// While an inlined comprehension is compiled, every name whose scope
+    /// differs inside it (not only the names it binds) takes its inner
+    /// symbol, so a module-level comprehension's `os.f()` is a method call
+    /// though `os` is imported (3.12: bound names only).
+    InlinedScopesAllNames: since [r(3, 13, 0)], until None;
     /// `__classdict__` is not free through a class body's inlined
     /// comprehension (S4).
     ClassdictNotFree: since [r(3, 13, 13)], until None;

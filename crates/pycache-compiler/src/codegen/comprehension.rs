@@ -282,21 +282,28 @@ impl<'a> Compiler<'a> {
         };
         let symbols: Vec<(PyStr, i64)> = self.st.entry(entry).symbols.iter().map(|(k, v)| (k.clone(), *v)).collect();
         let function_like = self.ste().is_function_like();
+        let all_names = self.target.has(Feature::InlinedScopesAllNames);
         for (k, symbol) in symbols {
-            if !((symbol & DEF_LOCAL != 0 && symbol & DEF_NONLOCAL == 0) || in_class_block) {
+            let local = (symbol & DEF_LOCAL != 0 && symbol & DEF_NONLOCAL == 0) || in_class_block;
+            if !local && !all_names {
                 continue;
-            }
-            if !function_like && self.unit().md.fasthidden.get(&k) != Some(&true) {
-                self.u().md.fasthidden.insert(k.clone(), true);
-                state.fast_hidden.push(k.clone());
             }
             let scope = (symbol >> SCOPE_OFFSET) & SCOPE_MASK;
             let ste_id = self.unit().ste;
             let outv = self.st.entry(ste_id).symbols.get(&k).copied();
             let outsc = (outv.unwrap_or(0) >> SCOPE_OFFSET) & SCOPE_MASK;
-            if scope != outsc && !(scope == CELL && outsc == FREE) {
+            let differs = scope != outsc && !(scope == CELL && outsc == FREE);
+            let swap = if all_names { (differs && scope != FREE) || in_class_block } else { differs };
+            if swap {
                 self.st.entry_mut(ste_id).symbols.insert(k.clone(), symbol);
                 state.temp_symbols.insert(k.clone(), outv.unwrap_or(0));
+            }
+            if !local {
+                continue;
+            }
+            if !function_like && self.unit().md.fasthidden.get(&k) != Some(&true) {
+                self.u().md.fasthidden.insert(k.clone(), true);
+                state.fast_hidden.push(k.clone());
             }
             self.addop_varname(LOAD_FAST_AND_CLEAR, &k, loc);
             if scope == CELL {
