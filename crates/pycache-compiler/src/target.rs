@@ -280,6 +280,11 @@ features! {
     /// the target's index in the final sequence (3.12: by block order in
     /// `normalize_jumps`; the same for every layout the compiler makes).
     AssemblerJumpDirection: since [r(3, 13, 0)], until None;
+    /// The assembler resolves jump offsets on the instruction sequence,
+    /// starting from each jump's target index, so a jump whose offset is
+    /// 255 without an `EXTENDED_ARG` and 256 with one keeps it when its
+    /// target's index is above 255 (3.12 started from the flow graph's arg).
+    JumpOffsetsFromIndices: since [r(3, 13, 0)], until None;
     /// The code object interns `co_filename`, `co_name` and `co_qualname`.
     InternCodeNames: since [r(3, 13, 0)], until None;
     /// Each frozenset item's sort key is dumped while the set's iteration

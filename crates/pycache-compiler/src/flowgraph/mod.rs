@@ -501,6 +501,24 @@ impl Cfg {
     fn resolve_jump_offsets(&mut self) {
         let ops = self.target.ops();
         let order = self.order();
+        if self.target.has(Feature::JumpOffsetsFromIndices) {
+            // The fixpoint below has two solutions for a jump at the
+            // `EXTENDED_ARG` boundary; which one is found depends on where
+            // it starts, here from each target's instruction index.
+            let mut start = vec![0usize; self.blocks.len()];
+            let mut index = 0;
+            for &b in &order {
+                start[b] = index;
+                index += self.blocks[b].instrs.len();
+            }
+            for &b in &order {
+                for instr in &mut self.blocks[b].instrs {
+                    if let (true, Some(target)) = (is_jump(instr.op), instr.target) {
+                        instr.arg = i32::try_from(start[target]).unwrap_or(i32::MAX);
+                    }
+                }
+            }
+        }
         loop {
             let mut totsize = 0i32;
             for &b in &order {
