@@ -190,6 +190,9 @@ features! {
     /// its type-parameter function; generic wrappers push `NULL` after
     /// `MAKE_FUNCTION` (C17).
     GenericCallNoNull: since [r(3, 13, 0)], until None;
+    /// A type parameter's bound is made into its function, and returned
+    /// by it, at the bound's own location (3.12: the parameter's).
+    BoundAtItsLocation: since [r(3, 13, 0)], until None;
     /// PEP 696 type-parameter defaults, each a lazily evaluated scope of
     /// its own, constant-folded (L2, F1, S3, T6, C17).
     TypeParamDefaults: since [r(3, 13, 0)], until None;

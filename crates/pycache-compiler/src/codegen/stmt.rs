@@ -268,7 +268,7 @@ impl<'a> Compiler<'a> {
         let firstlineno = f.decorator_list.first().map_or(s.range.lineno, |d| d.range.lineno);
         let loc = Loc::of(s.range);
         let generic = !f.type_params.is_empty();
-        if generic {
+        if generic && !self.target.has(Feature::GenericCallNoNull) {
             // The NULL for calling the type parameters' function.
             self.addop(PUSH_NULL, loc);
         }

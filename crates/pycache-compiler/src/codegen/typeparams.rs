@@ -20,12 +20,15 @@ impl<'a> Compiler<'a> {
                     self.load_const(Constant::Str(name.clone()), loc);
                     match bound {
                         Some(bound) => {
+                            // 3.13 places the bound's function at the bound.
+                            let at =
+                                if self.target.has(Feature::BoundAtItsLocation) { Loc::of(bound.range) } else { loc };
                             self.enter_scope(name.clone(), ScopeType::TypeParams, *id, bound.range.lineno)?;
                             self.visit_expr(bound)?;
-                            self.addop(RETURN_VALUE, loc);
+                            self.addop(RETURN_VALUE, at);
                             let (code, nfree) = self.optimize_and_assemble(true)?;
                             self.exit_scope();
-                            self.make_closure(code, nfree, 0, loc)?;
+                            self.make_closure(code, nfree, 0, at)?;
                             // Only a tuple as written (after folding) means
                             // constraints: a folded constant tuple is a bound.
                             let intrinsic = if matches!(bound.kind, ExprKind::Tuple { .. }) {
@@ -95,11 +98,37 @@ impl<'a> Compiler<'a> {
         let (code, nfree) = self.optimize_and_assemble(false)?;
         self.exit_scope();
         self.make_closure(code, nfree, 0, loc)?;
+        if self.target.has(Feature::GenericCallNoNull) {
+            // The defaults take the NULL's slot: the first is `self`.
+            if args > 0 {
+                self.addop_i(SWAP, args + 1, loc);
+                self.addop_i(CALL, args - 1, loc);
+            } else {
+                self.call_type_params_function(loc);
+            }
+            return Ok(());
+        }
         if args > 0 {
             self.addop_i(SWAP, args + 1, loc);
         }
         self.addop_i(CALL, args, loc);
         Ok(())
+    }
+
+    /// Calls the type parameters' function just made, with no arguments:
+    /// 3.13 pushes its NULL after the function, 3.12 had pushed it first.
+    fn call_type_params_function(&mut self, loc: Loc) {
+        if self.target.has(Feature::GenericCallNoNull) {
+            self.addop(PUSH_NULL, loc);
+        }
+        self.addop_i(CALL, 0, loc);
+    }
+
+    /// The NULL 3.12 pushes before making the type parameters' function.
+    fn null_before_type_params_function(&mut self, loc: Loc) {
+        if !self.target.has(Feature::GenericCallNoNull) {
+            self.addop(PUSH_NULL, loc);
+        }
     }
 
     /// A generic class: the parameters, the class body and the call to
@@ -110,7 +139,7 @@ impl<'a> Compiler<'a> {
         // CPython 3.12 sets the enclosing unit's mangling to the class
         // and never restores it, so later names in that scope are mangled.
         self.u().private = Some(c.name.clone());
-        self.addop(PUSH_NULL, loc);
+        self.null_before_type_params_function(loc);
         self.enter_scope(generic_name(&c.name), ScopeType::TypeParams, c.type_params_id, firstlineno)?;
         self.type_params(&c.type_params)?;
         let type_params = PyStr::new(".type_params");
@@ -124,7 +153,7 @@ impl<'a> Compiler<'a> {
         let (code, nfree) = self.optimize_and_assemble(false)?;
         self.exit_scope();
         self.make_closure(code, nfree, 0, loc)?;
-        self.addop_i(CALL, 0, loc);
+        self.call_type_params_function(loc);
         Ok(())
     }
 
@@ -145,7 +174,7 @@ impl<'a> Compiler<'a> {
         };
         let generic = !type_params.is_empty();
         if generic {
-            self.addop(PUSH_NULL, loc);
+            self.null_before_type_params_function(loc);
             self.enter_scope(generic_name(alias), ScopeType::TypeParams, type_params_id, loc.lineno)?;
             self.load_const(Constant::Str(alias.clone()), loc);
             self.type_params(type_params)?;
@@ -167,7 +196,7 @@ impl<'a> Compiler<'a> {
             let (code, nfree) = self.optimize_and_assemble(false)?;
             self.exit_scope();
             self.make_closure(code, nfree, 0, loc)?;
-            self.addop_i(CALL, 0, loc);
+            self.call_type_params_function(loc);
         }
         self.nameop(alias, Ctx::Store, loc)
     }
