@@ -259,15 +259,12 @@ impl Writer {
                 self.py(attr);
             }
             ExprKind::Subscript { value, slice, .. } => {
+                // A slice tuple is written bare, starred items included
+                // (`tuple[*Ts,]`): 3.12.1 and 3.13 no longer bracket it as
+                // 3.11 did.
                 self.expr(value, PR_ATOM)?;
-                let mut level = PR_TUPLE;
-                if let ExprKind::Tuple { elts, .. } = &slice.kind {
-                    if elts.iter().any(Expr::is_starred) {
-                        level += 1;
-                    }
-                }
                 self.s("[");
-                self.expr(slice, level)?;
+                self.expr(slice, PR_TUPLE)?;
                 self.s("]");
             }
             ExprKind::Starred { value, .. } => {
