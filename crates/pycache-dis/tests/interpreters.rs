@@ -7,11 +7,10 @@
 //! `-- --nocapture` shows the figures. PYCACHE_TEST_EXTRA_PYTHONS adds
 //! interpreters by path (colon-separated).
 //!
-//! The Debian builds (`testing::debian_release`, under `$PYCACHE_PYTHONS`,
-//! default `/opt/pycache-pythons`): 3.15.2 on every file of its standard
-//! library, 3.14.10 and 3.15.0 on a fixed sample (every
-//! `DEBIAN_SAMPLE_STRIDE`th file in path order) to keep CI short, or on
-//! every file too with PYCACHE_DIS_FULL=1.
+//! The Debian builds of 3.14.10, 3.15.0 and 3.15.2 (`testing::debian_release`,
+//! under `$PYCACHE_PYTHONS`, default `/opt/pycache-pythons`) are compared
+//! by a test of their own, on every file of their standard library too
+//! (about 37 s of CPU for the three).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -33,13 +32,8 @@ struct TheirInstruction(u32, String, Option<i64>, serde_json::Value, Option<u32>
 #[derive(Deserialize)]
 struct TheirCode(usize, String, Vec<TheirInstruction>, Vec<(u64, u64, u64, u64, bool)>, Option<String>);
 
-/// The Debian releases compared, and whether always on the whole standard
-/// library: the newest of 3.14, both of 3.15.
-const DEBIAN_RELEASES: &[((u8, u8, u8), bool)] = &[((3, 15, 2), true), ((3, 14, 10), false), ((3, 15, 0), false)];
-
-/// Without PYCACHE_DIS_FULL, one file in this many of the sampled
-/// releases' standard libraries is compared.
-const DEBIAN_SAMPLE_STRIDE: usize = 4;
+/// The Debian releases compared: the newest of 3.14, both of 3.15.
+const DEBIAN_RELEASES: &[(u8, u8, u8)] = &[(3, 15, 2), (3, 14, 10), (3, 15, 0)];
 
 /// Compiles each source named on stdin (`source<TAB>cache`) to the given
 /// cache path; prints `ok` or `failed` per line. Runs on 2.7 and 3.x.
@@ -56,10 +50,12 @@ for line in sys.stdin:
 "#;
 
 /// Level-0 caches of the standard library, third-party packages left out,
-/// and how many sources the interpreter refused. Sources without a cache
-/// (3.11's install keeps few, Debian's builds almost none) are compiled by
-/// the interpreter into `scratch`; those it refuses (test data with syntax
-/// errors on purpose) are left out.
+/// in the order of their sources' paths (the same order whichever caches
+/// the install happens to hold), and how many
+/// sources the interpreter refused. Sources without a cache (3.11's install
+/// keeps few, Debian's builds almost none) are compiled by the interpreter
+/// into `scratch`; those it refuses (test data with syntax errors on
+/// purpose) are left out.
 fn stdlib_caches(python: &Interpreter, scratch: &Path) -> (Vec<PathBuf>, usize) {
     let (major, minor, _) = python.version;
     let root = python.prefix.join("lib").join(format!("python{major}.{minor}"));
@@ -81,7 +77,13 @@ fn stdlib_caches(python: &Interpreter, scratch: &Path) -> (Vec<PathBuf>, usize) 
                 let in_pycache = dir.file_name().is_some_and(|n| n == "__pycache__");
                 let wanted = if major == 2 { name.ends_with(".pyc") } else { in_pycache && name.ends_with(&suffix) };
                 if wanted {
-                    found.push(path);
+                    // Sorted by the source it stands for.
+                    let source = if major == 2 {
+                        dir.join(name.trim_end_matches(['c', 'o']))
+                    } else {
+                        dir.parent().unwrap_or(&dir).join(format!("{}.py", name.trim_end_matches(&suffix)))
+                    };
+                    found.push((source, path));
                 } else if let Some(stem) = name.strip_suffix(".py") {
                     let cache = if major == 2 {
                         dir.join(format!("{name}c"))
@@ -101,20 +103,20 @@ fn stdlib_caches(python: &Interpreter, scratch: &Path) -> (Vec<PathBuf>, usize) 
         uncached.iter().zip(&targets).map(|(s, c)| format!("{}\t{}\n", s.display(), c.display())).collect();
     let output = run_script(python, COMPILE, input);
     let mut refused = 0;
-    for (line, target) in output.lines().zip(&targets) {
+    for ((line, target), source) in output.lines().zip(&targets).zip(&uncached) {
         if line == "ok" {
-            found.push(target.clone());
+            found.push((source.clone(), target.clone()));
         } else {
             refused += 1;
         }
     }
     found.sort();
-    (found, refused)
+    (found.into_iter().map(|(_, cache)| cache).collect(), refused)
 }
 
 fn run_script(python: &Interpreter, script: &str, input: String) -> String {
     let mut child = Command::new(&python.path)
-        .args(["-E", "-S", "-c", script])
+        .args(["-E", "-S", "-B", "-c", script])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -130,8 +132,6 @@ fn run_script(python: &Interpreter, script: &str, input: String) -> String {
 #[derive(Default)]
 struct Tally {
     files: usize,
-    /// Caches of the standard library, there or compiled by the test.
-    available: usize,
     /// Sources the interpreter refused to compile (test data).
     refused: usize,
     compiled_here: usize,
@@ -243,17 +243,14 @@ fn same_set_text(ours: &str, theirs: &str) -> bool {
     a == b
 }
 
-/// Compares the caches of `python`'s standard library, every `stride`th
-/// file in path order (1: all of them).
-fn check(python: &Interpreter, stride: usize) -> Tally {
+/// Compares the caches of `python`'s standard library.
+fn check(python: &Interpreter) -> Tally {
     let scratch = tempfile::tempdir().expect("scratch directory");
-    let (all, refused) = stdlib_caches(python, scratch.path());
-    let available = all.len();
-    let caches: Vec<PathBuf> = all.into_iter().step_by(stride).collect();
+    let (caches, refused) = stdlib_caches(python, scratch.path());
     let compiled_here = caches.iter().filter(|c| c.starts_with(scratch.path())).count();
     let modern = python.version.0 == 3 && python.version.1 >= 13;
     let mut child = Command::new(&python.path)
-        .args(["-E", "-S", "-c", DUMP])
+        .args(["-E", "-S", "-B", "-c", DUMP])
         .env("PYTHONIOENCODING", "utf-8")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -264,7 +261,7 @@ fn check(python: &Interpreter, stride: usize) -> Tally {
     let list: String = caches.iter().map(|p| format!("{}\n", p.display())).collect();
     let writer = std::thread::spawn(move || stdin.write_all(list.as_bytes()).expect("write paths"));
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut tally = Tally { compiled_here, available, refused, ..Tally::default() };
+    let mut tally = Tally { compiled_here, refused, ..Tally::default() };
     for path in &caches {
         tally.files += 1;
         let bytes = std::fs::read(path).expect("readable cache");
@@ -308,36 +305,25 @@ fn decoding_matches_each_interpreters_dis() {
     for path in std::env::var("PYCACHE_TEST_EXTRA_PYTHONS").unwrap_or_default().split(':').filter(|p| !p.is_empty()) {
         pythons.push(pycache_python::probe(Path::new(path)).expect("an extra interpreter that runs"));
     }
-    let pythons: Vec<(Interpreter, usize)> = pythons.into_iter().map(|p| (p, 1)).collect();
     compare_all(&pythons);
 }
 
 #[test]
 fn decoding_matches_the_debian_releases_dis() {
     let test = "decoding_matches_the_debian_releases_dis";
-    let full = std::env::var("PYCACHE_DIS_FULL").is_ok_and(|v| v == "1");
-    let mut pythons = Vec::new();
-    for &(release, always_full) in DEBIAN_RELEASES {
-        let Some(python) = pycache_python::testing::debian_release(release, test) else { continue };
-        let stride = if full || always_full { 1 } else { DEBIAN_SAMPLE_STRIDE };
-        if stride > 1 {
-            let (a, b, c) = release;
-            eprintln!("{test}: python {a}.{b}.{c}: one file in {stride} (PYCACHE_DIS_FULL=1: all)");
-        }
-        pythons.push((python, stride));
-    }
+    let pythons: Vec<Interpreter> =
+        DEBIAN_RELEASES.iter().filter_map(|&release| pycache_python::testing::debian_release(release, test)).collect();
     compare_all(&pythons);
 }
 
-/// Compares each interpreter's standard library (every `stride`th file),
-/// prints the figures, and fails on any difference.
-fn compare_all(pythons: &[(Interpreter, usize)]) {
+/// Compares each interpreter's standard library, prints the figures, and
+/// fails on any difference.
+fn compare_all(pythons: &[Interpreter]) {
     // Two interpreters at a time: the machines have two cores.
     let results: Vec<((u8, u8, u8), Tally)> = std::thread::scope(|scope| {
         let mut results = Vec::new();
         for pair in pythons.chunks(2) {
-            let handles: Vec<_> =
-                pair.iter().map(|(p, stride)| scope.spawn(move || (p.version, check(p, *stride)))).collect();
+            let handles: Vec<_> = pair.iter().map(|p| scope.spawn(move || (p.version, check(p)))).collect();
             results.extend(handles.into_iter().map(|h| h.join().expect("comparison thread")));
         }
         results
@@ -345,10 +331,9 @@ fn compare_all(pythons: &[(Interpreter, usize)]) {
     let mut failed = Vec::new();
     for ((major, minor, micro), tally) in &results {
         eprintln!(
-            "python {major}.{minor}.{micro}: {} of {} files ({} compiled by the test; {} sources refused), {} code objects, {} instructions ({} with positions, {} argument \
+            "python {major}.{minor}.{micro}: {} files ({} compiled by the test; {} sources refused), {} code objects, {} instructions ({} with positions, {} argument \
              texts), {} exception table entries, {} code flags compared with dis; {} differences",
             tally.files,
-            tally.available,
             tally.compiled_here,
             tally.refused,
             tally.codes,
