@@ -12,6 +12,7 @@ use crate::{FxIndexMap as IndexMap, FxIndexSet as IndexSet};
 use crate::ast::{self, Expr, ExprKind, NodeId, Range, Stmt, StmtKind};
 use crate::code::PyStr;
 use crate::error::{Refusal, Result};
+use crate::target::{Feature, Target};
 
 pub const DEF_GLOBAL: i64 = 1;
 pub const DEF_LOCAL: i64 = 2;
@@ -151,6 +152,8 @@ struct Builder<'a> {
     cur: ScopeId,
     private: Option<PyStr>,
     future_annotations: bool,
+    /// What the target's symbol table does differently (3.13's fixes).
+    target: Target,
     _module: &'a ast::Module,
 }
 
@@ -159,13 +162,14 @@ fn err(message: impl Into<String>, range: Range) -> Refusal {
 }
 
 /// Builds the table for a module.
-pub fn build(module: &ast::Module, future_annotations: bool) -> Result<SymTable> {
+pub fn build(module: &ast::Module, future_annotations: bool, target: Target) -> Result<SymTable> {
     let mut b = Builder {
         st: SymTable { entries: Vec::new(), blocks: Default::default(), top: 0 },
         stack: Vec::new(),
         cur: 0,
         private: None,
         future_annotations,
+        target,
         _module: module,
     };
     b.enter_block(PyStr::new("top"), BlockType::Module, module.id, Range::default());
@@ -330,6 +334,9 @@ impl Builder<'_> {
                 self.add_def(&c.name, DEF_LOCAL, s.range)?;
                 self.visit_exprs(&c.decorator_list)?;
                 let generic = !c.type_params.is_empty();
+                // 3.13 restores the enclosing scope's private name after a
+                // generic class; 3.12 leaks the class's into the rest of it.
+                let outer_private = self.private.clone();
                 if generic {
                     self.enter_type_param_block(&c.name, c.type_params_id, TypeParamOwner::Class, s.range)?;
                     self.visit_type_params(&c.type_params)?;
@@ -352,6 +359,9 @@ impl Builder<'_> {
                 self.exit_block();
                 if generic {
                     self.exit_block();
+                    if self.target.has(Feature::TypeParamMangling) {
+                        self.private = outer_private;
+                    }
                 }
             }
             StmtKind::TypeAlias { id, type_params_id, name, type_params, value } => {
@@ -802,11 +812,18 @@ impl Builder<'_> {
         let ExprKind::Name { id: name, .. } = &target.kind else {
             return Err(Refusal::internal("named expression target is not a name"));
         };
+        // 3.13 looks the target up by its mangled name, as it is stored
+        // (gh-96497); 3.12 by the name as written.
+        let key = if self.target.has(Feature::ComprehensionScopeFixes) {
+            mangle(self.private.as_ref(), name)
+        } else {
+            name.clone()
+        };
         for i in (0..self.stack.len()).rev() {
             let sid = self.stack[i];
             let ste = &self.st.entries[sid];
             if ste.comprehension != CompKind::None {
-                let flags = ste.symbol(name);
+                let flags = ste.symbol(&key);
                 if flags & DEF_COMP_ITER != 0 && flags & DEF_LOCAL != 0 {
                     return Err(err(
                         format!("assignment expression cannot rebind comprehension iteration variable '{name}'"),
@@ -817,7 +834,7 @@ impl Builder<'_> {
             }
             match ste.kind {
                 BlockType::Function => {
-                    let flag = if ste.symbol(name) & DEF_GLOBAL != 0 { DEF_GLOBAL } else { DEF_NONLOCAL };
+                    let flag = if ste.symbol(&key) & DEF_GLOBAL != 0 { DEF_GLOBAL } else { DEF_NONLOCAL };
                     self.add_def(name, flag, target.range)?;
                     self.record_directive(name, target.range);
                     return self.add_def_in(name, DEF_LOCAL, sid, target.range);

@@ -137,10 +137,17 @@ impl<'a> Compiler<'a> {
     pub(super) fn generic_class(&mut self, s: &'a Stmt, c: &'a ast::ClassDef, firstlineno: i32) -> Result<()> {
         let loc = Loc::of(s.range);
         // CPython 3.12 sets the enclosing unit's mangling to the class
-        // and never restores it, so later names in that scope are mangled.
-        self.u().private = Some(c.name.clone());
+        // and never restores it, so later names in that scope are mangled;
+        // 3.13 gives the class's name to the type parameters' scope only.
+        let leak = !self.target.has(Feature::TypeParamMangling);
+        if leak {
+            self.u().private = Some(c.name.clone());
+        }
         self.null_before_type_params_function(loc);
         self.enter_scope(generic_name(&c.name), ScopeType::TypeParams, c.type_params_id, firstlineno)?;
+        if !leak {
+            self.u().private = Some(c.name.clone());
+        }
         self.type_params(&c.type_params)?;
         let type_params = PyStr::new(".type_params");
         self.nameop(&type_params, Ctx::Store, loc)?;

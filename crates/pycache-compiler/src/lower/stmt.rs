@@ -49,6 +49,11 @@ impl Lower<'_> {
                 let range = self.definition_range(c.range, &c.decorator_list);
                 let decorator_list = self.decorators(&c.decorator_list)?;
                 let type_params = self.type_params(c.type_params.as_deref())?;
+                if let Some(params) = c.type_params.as_deref() {
+                    if self.target.has(crate::target::Feature::TypeParamMangling) {
+                        self.refuse_private_names_in_generic_class(params, c.arguments.as_deref())?;
+                    }
+                }
                 let (mut bases, keywords) = match &c.arguments {
                     Some(arguments) => (self.exprs(&arguments.args)?, self.keywords(&arguments.keywords)?),
                     None => (Vec::new(), Vec::new()),
@@ -346,5 +351,42 @@ impl Lower<'_> {
 
     fn patterns(&mut self, ps: &[rs::Pattern]) -> Result<Vec<ast::Pattern>> {
         ps.iter().map(|p| self.pattern(p)).collect()
+    }
+}
+
+impl Lower<'_> {
+    /// In a generic class's type-parameter scope 3.13 mangles only the type
+    /// parameters' own names: its bases, keywords and bounds keep other
+    /// private names as written, where 3.12 mangled them with the class's
+    /// name. That scope's mangling is not modelled, so such a class is
+    /// refused rather than compiled with 3.12's.
+    fn refuse_private_names_in_generic_class(
+        &self,
+        params: &rs::TypeParams,
+        arguments: Option<&rs::Arguments>,
+    ) -> Result<()> {
+        let private = |e: &rs::Expr| {
+            matches!(e, rs::Expr::Name(n) if n.id.starts_with("__") && !n.id.ends_with("__"))
+        };
+        let mut exprs: Vec<&rs::Expr> = Vec::new();
+        if let Some(arguments) = arguments {
+            exprs.extend(arguments.args.iter());
+            exprs.extend(arguments.keywords.iter().map(|k| &k.value));
+        }
+        for param in &params.type_params {
+            let (name, bound, default) = match param {
+                rs::TypeParam::TypeVar(t) => (&t.name, t.bound.as_deref(), t.default.as_deref()),
+                rs::TypeParam::ParamSpec(p) => (&p.name, None, p.default.as_deref()),
+                rs::TypeParam::TypeVarTuple(t) => (&t.name, None, t.default.as_deref()),
+            };
+            if name.id.starts_with("__") && !name.id.ends_with("__") {
+                return self.refuse(param.range(), "a private type parameter name, which 3.13 mangles differently");
+            }
+            exprs.extend(bound.into_iter().chain(default));
+        }
+        match exprs.into_iter().find(|e| ruff_python_ast::helpers::any_over_expr(e, private)) {
+            Some(e) => self.refuse(e.range(), "a private name in a generic class's bases or bounds, which 3.13 mangles differently"),
+            None => Ok(()),
+        }
     }
 }
