@@ -403,7 +403,14 @@ impl<'a> Compiler<'a> {
         datum: FBlockDatum<'a>,
         loc: Loc,
     ) -> Result<()> {
-        if self.unit().fblocks.len() >= self.target.limits().static_blocks {
+        // From 3.13 a generator or coroutine `def` body sits in an implicit
+        // block of its own (unwinding to nothing), which counts here.
+        let implicit = usize::from(
+            self.target.has(Feature::StopIterationBlock)
+                && matches!(self.unit().scope_type, ScopeType::Function | ScopeType::AsyncFunction)
+                && (self.ste().coroutine || self.ste().generator),
+        );
+        if self.unit().fblocks.len() + implicit >= self.target.limits().static_blocks {
             return Err(Refusal::syntax_at("too many statically nested blocks", loc.lineno, loc.col_offset));
         }
         self.u().fblocks.push(FBlock { kind, block, exit, datum, loc });

@@ -92,8 +92,7 @@ impl Lower<'_> {
                     if let Some(debug) = &field.debug_text {
                         let start = field.range.start() + TextSize::new(1);
                         let end = start + TextSize::new(debug.as_str().len() as u32);
-                        let text = without_hash_comments(debug.as_str());
-                        let value = if raw { text } else { self.decoded_debug_text(text, field.range)? };
+                        let value = self.debug_text(debug.as_str(), raw, field.range)?;
                         out.push(Piece::Const { value, start, end });
                     }
                     let value = self.formatted_value(field, raw)?;
@@ -102,6 +101,33 @@ impl Lower<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The constant a self-documenting field (`{expr=}`) puts before its
+    /// value: the source text of `expr=`, as each release reads it.
+    fn debug_text(&self, written: &str, raw: bool, range: ruff_text_size::TextRange) -> Result<String> {
+        use crate::target::Feature;
+        if self.target.has(Feature::FstringDebugFull) {
+            // 3.13.6 on: real comments are dropped, `#` in strings kept.
+            return match without_real_comments(written) {
+                Some(text) => Ok(text),
+                None => self.refuse(range, "a `#` in a self-documenting field with nested or triple-quoted strings"),
+            };
+        }
+        let mut text = without_hash_comments(written);
+        if self.target.has(Feature::FstringDebugRaw) {
+            return Ok(text);
+        }
+        // Up to 3.13.1 the tokenizer ends the text at a top-level `!` (of
+        // `!=`), the `=` with it: `{x != y=}` gives `x `.
+        if text.contains('!') {
+            match top_level_bang(&text) {
+                Ok(Some(at)) => text.truncate(at),
+                Ok(None) => {}
+                Err(()) => return self.refuse(range, "a `!` in a self-documenting field with triple-quoted strings"),
+            }
+        }
+        if raw { Ok(text) } else { self.decoded_debug_text(text, range) }
     }
 
     /// 3.12.1 reads a self-documenting field's text as part of the
@@ -166,8 +192,12 @@ impl Lower<'_> {
             }
         }
         // 3.12.1 reads escapes in a raw f-string's format spec in ways not
-        // reproduced here (the fuzz test found `\n` kept as a newline).
-        if raw && self.text(spec.range).contains('\\') {
+        // reproduced here (the fuzz test found `\n` kept as a newline);
+        // 3.13.6 on keeps them as written.
+        if raw
+            && self.text(spec.range).contains('\\')
+            && !self.target.has(crate::target::Feature::FstringDebugFull)
+        {
             return self.refuse(spec.range, "a backslash in a raw f-string's format spec");
         }
         // A spec holding `{{` is a nested field holding a dict or set to
@@ -238,6 +268,82 @@ impl Lower<'_> {
         }
         Ok(Expr { range: self.span(TextSize::new(colon as u32), close), kind: ExprKind::JoinedStr(items) })
     }
+}
+
+/// Where the first `!` outside brackets and string literals is, in a
+/// self-documenting field's text; `Err` when triple-quoted strings make the
+/// scan unsure.
+fn top_level_bang(text: &str) -> Result<Option<usize>, ()> {
+    if text.contains("'''") || text.contains("\"\"\"") {
+        return Err(());
+    }
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if let Some(q) = quote {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                _ if c == q => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            '!' if depth == 0 => return Ok(Some(i)),
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+/// A self-documenting field's text as 3.13.6's tokenizer records it: each
+/// comment (a `#` outside string literals, to the end of its line) dropped,
+/// the newline kept. `None` when nested f-strings or triple quotes make
+/// the strings' extent unsure and a `#` is present.
+fn without_real_comments(text: &str) -> Option<String> {
+    if !text.contains('#') {
+        return Some(text.to_owned());
+    }
+    if text.contains("'''") || text.contains("\"\"\"") || text.contains('{') {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut in_comment = false;
+    for c in text.chars() {
+        if in_comment {
+            if c == '\n' {
+                in_comment = false;
+                out.push(c);
+            }
+            continue;
+        }
+        if let Some(q) = quote {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                _ if c == q => quote = None,
+                _ => {}
+            }
+            out.push(c);
+            continue;
+        }
+        match c {
+            '#' => in_comment = true,
+            '\'' | '"' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    Some(out)
 }
 
 /// A self-documenting field's text as CPython 3.12.1's tokenizer records
