@@ -81,8 +81,13 @@ pub const CPYTHON_3_12: Limits = Limits {
 };
 
 /// CPython 3.13 (checked for `static_blocks` against 3.13.0, 3.13.5 and
-/// 3.13.18; the rest are 3.12's until `tests/limits.rs` covers 3.13).
-pub const CPYTHON_3_13: Limits = Limits { static_blocks: 21, ..CPYTHON_3_12 };
+/// 3.13.18). Its compiler's recursion budget is `Py_C_RECURSION_LIMIT`
+/// (10,000) levels: `x = 1+1+...` compiles with 9,993 terms and raises
+/// RecursionError with 9,994 in 3.13.0 and 3.13.18 (3.12.1: 2,987 and
+/// 2,988), so the parser's stack, the same as 3.12's, now fails first on
+/// most deep nesting (`not` chains: MemoryError past 5,967). The rest are
+/// 3.12's until `tests/limits.rs` covers 3.13.
+pub const CPYTHON_3_13: Limits = Limits { static_blocks: 21, compiler_recursion: 10_000, ..CPYTHON_3_12 };
 
 /// The error messages CPython gives at these limits.
 pub mod message {

@@ -12,6 +12,7 @@
 //! an abort kills the test, and the program in flight is left on disk.
 //! Programs the native compiler declines are counted.
 //!
+//! `PYCACHE_NATIVE_FUZZ_PYTHON` (a release such as 3.13.18, default 3.12's),
 //! `PYCACHE_NATIVE_FUZZ_SEED`, `_PROGRAMS` (own generator, default 1,500),
 //! `_HYPOTHESMITH` (default 60; 0 for none), `_SECONDS` (default 150) bound
 //! a run, and `_EXTRA=DIR` adds the programs in DIR; CI runs the defaults. Failing programs are saved under
@@ -127,10 +128,24 @@ struct Tally {
 #[test]
 fn native_compiler_agrees_with_the_interpreter_on_generated_programs() {
     let test = "native_compiler_agrees_with_the_interpreter_on_generated_programs";
-    let Some(python) = reference(3, 12, test) else { return };
-    let Ok(target) = native::target_for(&python) else {
-        eprintln!("SKIP {test}: {} is not a release the native compiler reproduces", python.label());
-        return;
+    // `PYCACHE_NATIVE_FUZZ_PYTHON=3.13.18` fuzzes another release's
+    // profile, a candidate one included; the default is 3.12's.
+    let (python, target) = match std::env::var("PYCACHE_NATIVE_FUZZ_PYTHON") {
+        Ok(release) => {
+            let parts: Vec<u8> = release.split('.').map(|p| p.parse().expect("a release like 3.13.18")).collect();
+            let [major, minor, micro] = parts[..] else { panic!("a release like 3.13.18, not {release}") };
+            let Some(python) = pycache_python::testing::release((major, minor, micro), test) else { return };
+            let target = native::candidate_for(&python).expect("a profile for that release");
+            (python, target)
+        }
+        Err(_) => {
+            let Some(python) = reference(3, 12, test) else { return };
+            let Ok(target) = native::target_for(&python) else {
+                eprintln!("SKIP {test}: {} is not a release the native compiler reproduces", python.label());
+                return;
+            };
+            (python, target)
+        }
     };
     let seed = std::env::var("PYCACHE_NATIVE_FUZZ_SEED")
         .ok()
