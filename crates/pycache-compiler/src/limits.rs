@@ -99,4 +99,5 @@ pub mod message {
     pub const RECURSION: &str = "maximum recursion depth exceeded during compilation";
     pub const MARSHAL_DEPTH: &str = "object too deeply nested to marshal";
     pub const TAB_ERROR: &str = "inconsistent use of tabs and spaces in indentation";
+    pub const UNINDENT: &str = "unindent does not match any outer indentation level";
 }

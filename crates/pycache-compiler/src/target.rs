@@ -208,6 +208,10 @@ features! {
     /// `=` text with `#` or escaped quotes is whole, and raw format specs
     /// keep their backslashes (gh-135148, gh-137314; L4).
     FstringDebugFull: since [r(3, 13, 6)], until None;
+    /// A lambda's `:` inside an f-string field no longer ends the field's
+    /// expression text (gh-139516): before 3.13.10, 3.13 cut a
+    /// self-documenting field's text there (3.12 did not).
+    FstringLambdaColon: since [r(3, 13, 10)], until None;
     /// In a generic class's type-parameter scope only the parameters' own
     /// names are mangled, and the enclosing scope's mangling is restored
     /// (S1).

@@ -107,6 +107,19 @@ impl Lower<'_> {
     /// value: the source text of `expr=`, as each release reads it.
     fn debug_text(&self, written: &str, raw: bool, range: ruff_text_size::TextRange) -> Result<String> {
         use crate::target::Feature;
+        if self.target.version() == (3, 13) && !self.target.has(Feature::FstringLambdaColon) && written.contains("lambda")
+        {
+            // Found by the fuzz test on 3.13.0 and 3.13.5, not modelled.
+            return self.refuse(range, "a lambda in a self-documenting f-string field, whose text this release cuts");
+        }
+        if self.target.version() == (3, 13)
+            && !self.target.has(Feature::FstringDebugRaw)
+            && written.contains([':', '{', '}', '!'])
+        {
+            // 3.13.0 also cut the text at a slice's `:`, or started it at
+            // a set display's `{` (the fuzz test): not modelled.
+            return self.refuse(range, "a `:`, `!` or brace in a self-documenting f-string field, which this release misreads");
+        }
         if self.target.has(Feature::FstringDebugFull) {
             // 3.13.6 on: real comments are dropped, `#` in strings kept.
             return match without_real_comments(written) {

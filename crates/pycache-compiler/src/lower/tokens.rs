@@ -290,6 +290,11 @@ fn tab_error(source: &Source, tokens: &Tokens) -> Option<(TextSize, Refusal)> {
                 _ => break,
             }
         }
+        // A line whose first character is a line continuation counts as
+        // blank for CPython's indentation (its error comes later).
+        if text[line_start..].iter().find(|&&b| !matches!(b, b' ' | b'\t' | b'\x0c')) == Some(&b'\\') {
+            continue;
+        }
         let &(top, top_alt) = stack.last().expect("the stack keeps its base");
         let consistent = if col == top {
             alt == top_alt
@@ -302,8 +307,20 @@ fn tab_error(source: &Source, tokens: &Tokens) -> Option<(TextSize, Refusal)> {
                 stack.pop();
             }
             let &(top, top_alt) = stack.last().expect("the stack keeps its base");
-            // An unindent to no outer level is ruff's error to report.
-            col != top || alt == top_alt
+            if col != top {
+                // An unindent to no outer level. ruff measures tabs its own
+                // way and may see none (the fuzz test found `   \t    x`
+                // followed by `        y` accepted), so it is checked here,
+                // reported at the end of the line as CPython does.
+                let line = source.position(line_start as u32).0 as u32;
+                let end = text[line_start..].iter().position(|&b| b == b'\n' || b == b'\r').map_or(text.len(), |i| line_start + i);
+                let offset = source.char_column(end as u32) + 1;
+                return Some((
+                    TextSize::new(line_start as u32),
+                    Refusal::cpython("IndentationError", message::UNINDENT, Some((line, offset))),
+                ));
+            }
+            alt == top_alt
         };
         if !consistent {
             let line = source.position(line_start as u32).0 as u32;
