@@ -2,7 +2,7 @@
 //! release it has a verified profile of.
 
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use pycache_compiler::Target;
 use pycache_python::Interpreter;
@@ -24,6 +24,43 @@ pub(crate) fn serves(engine: Engine, interpreter: &Interpreter) -> Result<Option
 /// verified for its exact release. `Err` says why there is none.
 pub fn target_for(interpreter: &Interpreter) -> Result<Target, String> {
     checked_target(interpreter, Target::exact(interpreter.version))
+}
+
+/// The interpreter of a release, described rather than found: what
+/// `pycache compile --target` compiles for on a machine without it. It is
+/// never run, so such a run takes the native engine only, and a file the
+/// native compiler declines fails with the reason.
+pub fn described_interpreter(target: Target, release: pycache_compiler::Release) -> Interpreter {
+    let (major, minor, micro) = (release.major, release.minor, release.micro);
+    let magic = pycache_pyc::Magic::new(target.magic()).to_bytes();
+    Interpreter {
+        path: PathBuf::from(format!("--target {major}.{minor}.{micro}")),
+        executable: PathBuf::new(),
+        version: (major, minor, micro),
+        release: "final".into(),
+        implementation: "cpython".into(),
+        cache_tag: Some(format!("cpython-{major}{minor}")),
+        magic: magic.iter().map(|b| format!("{b:02x}")).collect(),
+        optimize: 0,
+        dont_write_bytecode: false,
+        pycache_prefix: None,
+        check_hash_based_pycs: Some("default".into()),
+        prefix: PathBuf::new(),
+        base_prefix: PathBuf::new(),
+        fs_encoding: "utf-8".into(),
+        byteorder: "little".into(),
+    }
+}
+
+/// What `--target SPEC` compiles for: `3.13` (the newest verified release
+/// of it) or `3.13.18` (that release, verified), described.
+pub fn target_interpreter(spec: &str) -> Result<Interpreter, String> {
+    let target = Target::parse(spec)?;
+    let release = match spec.split('.').map(str::parse::<u8>).collect::<Result<Vec<u8>, _>>() {
+        Ok(parts) if parts.len() == 3 => pycache_compiler::Release::new(parts[0], parts[1], parts[2]),
+        _ => target.newest_release(),
+    };
+    Ok(described_interpreter(target, release))
 }
 
 /// Like [`target_for`], with the profiles still being built as well

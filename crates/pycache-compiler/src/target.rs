@@ -564,6 +564,11 @@ impl Target {
         self.profile.release()
     }
 
+    /// The newest release the profile reproduces.
+    pub fn newest_release(self) -> Release {
+        self.profile.newest_release()
+    }
+
     pub fn magic(self) -> u16 {
         self.profile.magic
     }

@@ -253,6 +253,10 @@ pub struct CompileArgs {
     /// The interpreter to compile for: a version (3.12), a name (python3.12) or a path. Repeatable.
     #[arg(long, value_name = "PYTHON")]
     pub python: Vec<String>,
+    /// Compile for a CPython release without its interpreter, with the native compiler: `3.13` (the newest
+    /// verified release of it) or `3.13.18`. A file the native compiler declines fails, with the reason.
+    #[arg(long, value_name = "VERSION", conflicts_with = "python")]
+    pub target: Option<String>,
     /// Which compiler produces the bytecode. Either way the caches are byte for byte what the interpreter writes.
     #[arg(long, value_enum, default_value_t = Engine::Auto)]
     pub engine: Engine,

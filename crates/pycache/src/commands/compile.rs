@@ -72,7 +72,15 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
         args.python.iter().map(|p| p.parse()).collect::<Result<_, _>>()?
     };
     let mut targets: Vec<Target> = Vec::new();
-    for request in &requests {
+    if let Some(spec) = &args.target {
+        if args.engine == Engine::Cpython {
+            bail!("--target compiles without an interpreter, so with the native engine: drop --engine cpython");
+        }
+        let interpreter =
+            pycache_compile::native::target_interpreter(spec).map_err(|e| anyhow::anyhow!("--target {spec}: {e}"))?;
+        targets.push(Target { interpreter });
+    }
+    for request in requests.iter().filter(|_| args.target.is_none()) {
         let interpreter = find_interpreter(request, &cache)?;
         if !interpreter.is_cpython() {
             bail!("{interpreter} is {}, and pycache compiles for CPython only", interpreter.implementation);
@@ -143,6 +151,7 @@ pub fn run(global: &GlobalArgs, args: CompileArgs) -> anyhow::Result<ExitCode> {
         failure_memory: pycache_python::default_cache_dir().map(|dir| dir.join("failures.json")),
         header_memory,
         engine: match args.engine {
+            _ if args.target.is_some() => pycache_compile::Engine::Native,
             Engine::Auto => pycache_compile::Engine::Auto,
             Engine::Cpython => pycache_compile::Engine::Cpython,
             Engine::Native => pycache_compile::Engine::Native,
