@@ -95,7 +95,9 @@
 
 mod emit;
 mod graph;
+#[rustfmt::skip]
 mod tables;
+#[rustfmt::skip]
 mod tables313;
 mod unmarshal;
 
