@@ -99,6 +99,12 @@ mod graph;
 mod tables;
 #[rustfmt::skip]
 mod tables313;
+#[rustfmt::skip]
+mod tables313_15;
+#[rustfmt::skip]
+mod tables313_18;
+#[rustfmt::skip]
+mod tables313_5;
 mod unmarshal;
 
 use crate::code::CodeObject;
@@ -129,13 +135,38 @@ pub(crate) static PROCESS_STRINGS_3_12_1: ProcessStrings = ProcessStrings {
     others: &[],
 };
 
-/// CPython 3.13.0's (`tables313.rs`): every one-character Latin-1 string
-/// is interned, and none is shadowed.
+/// CPython 3.13.0's (`tables313.rs`, pyenv's build): every one-character
+/// Latin-1 string is interned, and none is shadowed.
 pub(crate) static PROCESS_STRINGS_3_13_0: ProcessStrings = ProcessStrings {
     chars: tables313::FRESH_PROCESS_CHARS,
     shadowed_chars: tables313::SHADOWED_CHARS,
     names: tables313::FRESH_PROCESS_NAMES,
     others: tables313::FRESH_PROCESS_OTHERS,
+};
+
+/// Debian's CPython 3.13.5 (`tables313_5.rs`): its standard library and
+/// startup differ from 3.13.0's (`_colorize`, argparse's new names).
+pub(crate) static PROCESS_STRINGS_3_13_5: ProcessStrings = ProcessStrings {
+    chars: tables313_5::FRESH_PROCESS_CHARS,
+    shadowed_chars: tables313_5::SHADOWED_CHARS,
+    names: tables313_5::FRESH_PROCESS_NAMES,
+    others: tables313_5::FRESH_PROCESS_OTHERS,
+};
+
+/// Debian's CPython 3.13.15 (`tables313_15.rs`).
+pub(crate) static PROCESS_STRINGS_3_13_15: ProcessStrings = ProcessStrings {
+    chars: tables313_15::FRESH_PROCESS_CHARS,
+    shadowed_chars: tables313_15::SHADOWED_CHARS,
+    names: tables313_15::FRESH_PROCESS_NAMES,
+    others: tables313_15::FRESH_PROCESS_OTHERS,
+};
+
+/// Debian's CPython 3.13.18 (`tables313_18.rs`).
+pub(crate) static PROCESS_STRINGS_3_13_18: ProcessStrings = ProcessStrings {
+    chars: tables313_18::FRESH_PROCESS_CHARS,
+    shadowed_chars: tables313_18::SHADOWED_CHARS,
+    names: tables313_18::FRESH_PROCESS_NAMES,
+    others: tables313_18::FRESH_PROCESS_OTHERS,
 };
 
 #[doc(hidden)]
@@ -516,22 +547,73 @@ mod tests {
         assert!(marshal_code(&shallow, crate::Target::latest()).is_ok());
     }
 
+    /// Each generated table, with the release it was generated from.
+    const TABLES: &[((u8, u8, u8), &str, &str)] = &[
+        ((3, 12, 1), "tables.rs", include_str!("marshal/tables.rs")),
+        ((3, 13, 0), "tables313.rs", include_str!("marshal/tables313.rs")),
+        ((3, 13, 5), "tables313_5.rs", include_str!("marshal/tables313_5.rs")),
+        ((3, 13, 15), "tables313_15.rs", include_str!("marshal/tables313_15.rs")),
+        ((3, 13, 18), "tables313_18.rs", include_str!("marshal/tables313_18.rs")),
+    ];
+
     #[test]
     fn the_fresh_process_table_is_up_to_date() {
-        let Some(python) = testing::reference(3, 12, "the_fresh_process_table_is_up_to_date") else { return };
-        let checked_in = include_str!("marshal/tables.rs");
-        // What a fresh process interns can change between patch releases:
-        // the table belongs to the release named on its first line.
-        let (major, minor, micro) = python.version;
-        let version = format!("{major}.{minor}.{micro}");
-        if !checked_in.lines().next().unwrap_or_default().contains(&format!("CPython {version},")) {
-            eprintln!("SKIP the_fresh_process_table_is_up_to_date: tables.rs is not from CPython {version}");
-            return;
+        // What a fresh process interns can change between patch releases
+        // and builds: each table belongs to the release named on its first
+        // line, and each profile of that release uses it.
+        for &(release, file, checked_in) in TABLES {
+            let (major, minor, micro) = release;
+            let target = crate::Target::candidate(release).unwrap();
+            // The profile of the release is wired to this table.
+            let names = checked_in.split("FRESH_PROCESS_NAMES").nth(1).unwrap().split("];").next().unwrap();
+            let listed: Vec<&str> =
+                names.lines().filter_map(|l| l.trim().strip_prefix('"')?.strip_suffix("\",")).collect();
+            assert_eq!(target.profile().strings.names, listed.as_slice(), "{file}");
+            assert!(
+                checked_in.lines().next().unwrap().contains(&format!("CPython {major}.{minor}.{micro},")),
+                "{file}"
+            );
+            let Some(python) = testing::release(release, "the_fresh_process_table_is_up_to_date") else { continue };
+            let generator = concat!(env!("CARGO_MANIFEST_DIR"), "/src/marshal/gen_tables.py");
+            let output = Command::new(&python.executable).arg(generator).output().unwrap();
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+            let generated = String::from_utf8(output.stdout).unwrap();
+            assert!(generated == checked_in, "regenerate {file} with gen_tables.py and {}", python.label());
         }
-        let generator = concat!(env!("CARGO_MANIFEST_DIR"), "/src/marshal/gen_tables.py");
-        let output = Command::new(&python.executable).arg(generator).output().unwrap();
+    }
+
+    /// The cache `python -I -m py_compile mod.py` writes for `source`.
+    fn py_compile_m(python: &pycache_python::Interpreter, dir: &std::path::Path, source: &str) -> Vec<u8> {
+        std::fs::write(dir.join("mod.py"), source).unwrap();
+        let output = Command::new(&python.executable)
+            .args(["-I", "-m", "py_compile", "mod.py"])
+            .env_remove("SOURCE_DATE_EPOCH")
+            .current_dir(dir)
+            .output()
+            .unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        let generated = String::from_utf8(output.stdout).unwrap();
-        assert_eq!(generated, checked_in, "regenerate tables.rs with gen_tables.py");
+        let (major, minor) = (python.version.0, python.version.1);
+        std::fs::read(dir.join(format!("__pycache__/mod.cpython-{major}{minor}.pyc"))).unwrap()
+    }
+
+    #[test]
+    fn regression_argparse_strings_are_interned_in_a_py_compile_process() {
+        // `python -m py_compile` parses its arguments with argparse, which
+        // interns its own names before the file is compiled: a literal
+        // equal to one of them meets an interned twin, so the frozenset
+        // two functions share is rebuilt in each (written twice). The
+        // tables once modelled a `-c "import py_compile"` process, where
+        // these names were not interned (one frozenset written).
+        let source = "def f(x):\n    return x in {'BooleanOptionalAction', 'ArgumentDefaultsHelpFormatter'}\n\
+                      def g(x):\n    return x in {'BooleanOptionalAction', 'ArgumentDefaultsHelpFormatter'}, 1\n";
+        for release in [(3, 12, 1), (3, 13, 0), (3, 13, 5), (3, 13, 15), (3, 13, 18)] {
+            let Some(python) = testing::release(release, "argparse strings") else { continue };
+            let dir = tempfile::tempdir().unwrap();
+            let reference = py_compile_m(&python, dir.path(), source);
+            assert_eq!(count(&reference, b">\x02\x00\x00\x00"), 2, "{}", python.label());
+            let target = crate::Target::candidate(release).unwrap();
+            let code = crate::compile(source.as_bytes(), "mod.py", target, 0).unwrap();
+            assert!(marshal_code(&code, target).unwrap() == reference[16..], "{}", python.label());
+        }
     }
 }
