@@ -172,13 +172,26 @@ pub(crate) static PROCESS_STRINGS_3_13_18: ProcessStrings = ProcessStrings {
 #[doc(hidden)]
 pub use unmarshal::{UnmarshalError, code_from_marshal};
 
-/// How the reference caches are made: a fresh `python3.12 -s -P -c` with
-/// this program, then `SOURCE CACHE LEVEL` (the source path is also the
-/// recorded file name). Tests use it to compare with CPython.
+/// How the reference caches are made: `python -c` with this program, then
+/// `SOURCE CACHE LEVEL`, runs the reference itself, a fresh
+/// `python -I [-O|-OO] -m py_compile SOURCE` (what `pycache verify
+/// --reference fresh` and `corpus/golden.py` run, and what the process
+/// tables model: py_compile's `main()` imports argparse before it
+/// compiles), with `SOURCE_DATE_EPOCH` unset (a timestamp header), then
+/// moves the cache it wrote beside SOURCE to CACHE. SOURCE's directory
+/// must be the caller's own (a `__pycache__` is made there); the source
+/// path is the recorded file name. A refusal exits as py_compile did, with
+/// its message on stderr. Tests use it to compare with CPython.
 #[doc(hidden)]
-pub const REFERENCE_COMPILE: &str = "import sys, py_compile\n\
-py_compile.compile(sys.argv[1], sys.argv[2], sys.argv[1], doraise=True, optimize=int(sys.argv[3]), \
-invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)";
+pub const REFERENCE_COMPILE: &str = "import os, subprocess, sys\n\
+source, cache, level = sys.argv[1], sys.argv[2], int(sys.argv[3])\n\
+env = {k: v for k, v in os.environ.items() if k != 'SOURCE_DATE_EPOCH'}\n\
+flags = [[], ['-O'], ['-OO']][level]\n\
+done = subprocess.run([sys.executable, '-I'] + flags + ['-m', 'py_compile', source], env=env)\n\
+if done.returncode:\n    sys.exit(done.returncode)\n\
+head, tail = os.path.split(source)\n\
+name = '%s.%s%s.pyc' % (tail.rpartition('.')[0], sys.implementation.cache_tag, '.opt-%d' % level if level else '')\n\
+os.replace(os.path.join(head, '__pycache__', name), cache)\n";
 
 /// Why a code object cannot be marshalled (CPython would refuse it too).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
