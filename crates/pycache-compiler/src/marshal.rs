@@ -629,4 +629,20 @@ mod tests {
             assert!(marshal_code(&code, target).unwrap() == reference[16..], "{}", python.label());
         }
     }
+
+    #[test]
+    fn regression_keyword_names_of_a_3_13_call_are_the_parsers_identifiers() {
+        // test/pickletester.py: `SimpleNamespace(glöbal=42)`. From 3.13 the
+        // keyword names are the constant loaded before CALL_KW (no
+        // KW_NAMES), a tuple of the parser's interned identifiers: `t`,
+        // not the literal `u` a non-ASCII string constant would be.
+        let source = "f(glöbal=1)\ndef g():\n    return f(glöbal=2)\n";
+        let Some(python) = testing::release((3, 13, 0), "keyword names of 3.13") else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let reference = py_compile_m(&python, dir.path(), source);
+        assert_eq!(count(&reference, b"\xf4\x07\x00\x00\x00gl\xc3\xb6bal"), 1);
+        let target = crate::Target::candidate((3, 13, 0)).unwrap();
+        let code = crate::compile(source.as_bytes(), "mod.py", target, 0).unwrap();
+        assert!(marshal_code(&code, target).unwrap() == reference[16..]);
+    }
 }
