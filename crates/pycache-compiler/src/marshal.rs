@@ -645,4 +645,22 @@ mod tests {
         let code = crate::compile(source.as_bytes(), "mod.py", target, 0).unwrap();
         assert!(marshal_code(&code, target).unwrap() == reference[16..]);
     }
+
+    #[test]
+    fn regression_a_class_qualname_meets_a_function_qualname_interned_before_in_3_13() {
+        // test/test_functools.py: `def _` twice, then `class _`, in one
+        // method. From 3.13 each code object interns its qualified name,
+        // so the class body's code object takes the functions' interned
+        // `T.m.<locals>._` and its `__qualname__` constant stays an object
+        // of its own, held once (`z`, unflagged).
+        let source = "class T:\n    def m(self):\n        def _(arg): return 1\n        def _(arg): return 2\n\
+                      \x20       class _:\n            def f(self): pass\n";
+        let Some(python) = testing::release((3, 13, 0), "class qualnames of 3.13") else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let reference = py_compile_m(&python, dir.path(), source);
+        assert_eq!(count(&reference, b"z\x0eT.m.<locals>._"), 1);
+        let target = crate::Target::candidate((3, 13, 0)).unwrap();
+        let code = crate::compile(source.as_bytes(), "mod.py", target, 0).unwrap();
+        assert!(marshal_code(&code, target).unwrap() == reference[16..]);
+    }
 }

@@ -489,9 +489,14 @@ impl<'a> Builder<'a> {
         } else if owner {
             let id = self.const_str(&code.qualname, false);
             let text = code.qualname.as_str();
-            if intern_names && text.is_some_and(|t| self.strings.others.binary_search(&t).is_ok()) {
-                // The process interned an equal string first: the code
-                // object holds that one, the constant stays as it was.
+            // An earlier code object of this compilation interned the same
+            // text as its own qualified name (`def _` before `class _` in
+            // one scope).
+            let earlier = self.interned.get(code.qualname.as_bytes()).is_some_and(|&twin| twin != id);
+            if intern_names && (earlier || text.is_some_and(|t| self.strings.others.binary_search(&t).is_ok())) {
+                // The process or the compilation interned an equal string
+                // first: the code object holds that one, the constant
+                // stays as it was.
                 self.interned_str(&code.qualname)
             } else {
                 if intern_names {
