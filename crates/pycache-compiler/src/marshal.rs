@@ -66,7 +66,20 @@
 //! an already interned twin, which inside a frozenset means building a new
 //! frozenset in every tuple that holds it, so a frozenset shared by two
 //! functions is written twice. The process's interned strings are a table
-//! generated from the interpreter (`gen_tables.py`), checked by a test.
+//! generated from the interpreter (`gen_tables.py`), checked by a test. The
+//! process is the reference, `python -I [-O|-OO] -m py_compile FILE`, at
+//! the moment it compiles: runpy has run py_compile as `__main__`, whose
+//! `main()` has imported argparse and parsed its arguments, so argparse's
+//! names (and `locale`'s, which it imports) are interned, and
+//! `py_compile` itself is not. A table is per release (builds of one
+//! release differ too: Debian's 3.13 imports `_colorize`), the same at
+//! every level (the few names interned only at some are left out).
+//!
+//! **3.13** code objects intern their names, file name and qualified name:
+//! a class body's `__qualname__` constant stays an object of its own when
+//! an earlier code object (a `def _` before `class _`) or the process
+//! interned the text first. Keyword names are the constant loaded before
+//! `CALL_KW` (no `KW_NAMES`), a tuple of the parser's identifiers.
 //!
 //! **Frozensets** are written sorted by each item's own `marshal.dumps`
 //! bytes (a fresh reference table per item, so an item's dump starts with a
