@@ -3,18 +3,28 @@
 reference `pycache verify --reference fresh` and corpus/golden.py run) has
 interned at the moment py_compile compiles FILE.
 
-Run with the release's interpreter, e.g. from the crate's directory:
+Run with each release's interpreter, from the crate's directory:
 
-    python3.12 src/marshal/gen_tables.py > src/marshal/tables.rs        # pyenv 3.12.1
-    python3.13 src/marshal/gen_tables.py > src/marshal/tables313.rs     # pyenv 3.13.0
-    /opt/pycache-pythons/3.13.18/usr/bin/python3.13 src/marshal/gen_tables.py \
-        > src/marshal/tables313_debian.rs                               # Debian 3.13.5, .15, .18
+    ~/.pyenv/versions/3.12.1/bin/python3.12 src/marshal/gen_tables.py > src/marshal/tables.rs
+    ~/.pyenv/versions/3.13.0/bin/python3.13 src/marshal/gen_tables.py > src/marshal/tables313.rs
+    /opt/pycache-pythons/3.13.5/usr/bin/python3.13 src/marshal/gen_tables.py > src/marshal/tables313_5.rs
+    (and 3.13.15, 3.13.18 into tables313_15.rs, tables313_18.rs)
 
-(the first line of the output names the release and the command). The
-table is the same at levels 0, 1 and 2 (checked: the script exits with an
-error otherwise), and a 3.13 release may share another's table: the test
-`the_fresh_process_table_is_up_to_date` regenerates each table with every
-release wired to it that is installed.
+The first line of the output names the release; src/marshal.rs lists the
+tables and src/target.rs wires each profile to its own. A fresh process of
+one release interns other strings than another's (3.13.5, 3.13.15 and
+3.13.18 all differ, and pyenv's 3.13.0 from Debian's builds), so each release
+has its table. The table holds the names interned at every level 0, 1 and 2
+(3.13's `re` interns `AT_` and `CATEGORY_` only without -O; such names are
+left out), in every one of several processes (enum's `_<class>__in_progress`
+names, held by a cycle the collector frees at no fixed time, are left out).
+The test `the_fresh_process_table_is_up_to_date` regenerates each table with
+its release when installed.
+
+The `_Py_ID` names of 3.13 are read from `_PyRuntime`; the optional first
+argument is a `pycore_global_strings.h` (default: the interpreter's own, when
+it has headers; Debian's builds have none) whose `STRUCT_FOR_ID` names must
+all be found there, a check of the scan.
 
 How the process is observed. The child is started with `-I` (and `-O`,
 `-OO`), like the reference, but runs a small program with `-c` that replaces
