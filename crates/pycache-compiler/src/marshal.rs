@@ -66,7 +66,20 @@
 //! an already interned twin, which inside a frozenset means building a new
 //! frozenset in every tuple that holds it, so a frozenset shared by two
 //! functions is written twice. The process's interned strings are a table
-//! generated from the interpreter (`gen_tables.py`), checked by a test.
+//! generated from the interpreter (`gen_tables.py`), checked by a test. The
+//! process is the reference, `python -I [-O|-OO] -m py_compile FILE`, at
+//! the moment it compiles: runpy has run py_compile as `__main__`, whose
+//! `main()` has imported argparse and parsed its arguments, so argparse's
+//! names (and `locale`'s, which it imports) are interned, and
+//! `py_compile` itself is not. A table is per release (builds of one
+//! release differ too: Debian's 3.13 imports `_colorize`), the same at
+//! every level (the few names interned only at some are left out).
+//!
+//! **3.13** code objects intern their names, file name and qualified name:
+//! a class body's `__qualname__` constant stays an object of its own when
+//! an earlier code object (a `def _` before `class _`) or the process
+//! interned the text first. Keyword names are the constant loaded before
+//! `CALL_KW` (no `KW_NAMES`), a tuple of the parser's identifiers.
 //!
 //! **Frozensets** are written sorted by each item's own `marshal.dumps`
 //! bytes (a fresh reference table per item, so an item's dump starts with a
@@ -95,8 +108,16 @@
 
 mod emit;
 mod graph;
+#[rustfmt::skip]
 mod tables;
+#[rustfmt::skip]
 mod tables313;
+#[rustfmt::skip]
+mod tables313_15;
+#[rustfmt::skip]
+mod tables313_18;
+#[rustfmt::skip]
+mod tables313_5;
 mod unmarshal;
 
 use crate::code::CodeObject;
@@ -127,8 +148,8 @@ pub(crate) static PROCESS_STRINGS_3_12_1: ProcessStrings = ProcessStrings {
     others: &[],
 };
 
-/// CPython 3.13.0's (`tables313.rs`): every one-character Latin-1 string
-/// is interned, and none is shadowed.
+/// CPython 3.13.0's (`tables313.rs`, pyenv's build): every one-character
+/// Latin-1 string is interned, and none is shadowed.
 pub(crate) static PROCESS_STRINGS_3_13_0: ProcessStrings = ProcessStrings {
     chars: tables313::FRESH_PROCESS_CHARS,
     shadowed_chars: tables313::SHADOWED_CHARS,
@@ -136,16 +157,54 @@ pub(crate) static PROCESS_STRINGS_3_13_0: ProcessStrings = ProcessStrings {
     others: tables313::FRESH_PROCESS_OTHERS,
 };
 
+/// Debian's CPython 3.13.5 (`tables313_5.rs`): its standard library and
+/// startup differ from 3.13.0's (`_colorize`, argparse's new names).
+pub(crate) static PROCESS_STRINGS_3_13_5: ProcessStrings = ProcessStrings {
+    chars: tables313_5::FRESH_PROCESS_CHARS,
+    shadowed_chars: tables313_5::SHADOWED_CHARS,
+    names: tables313_5::FRESH_PROCESS_NAMES,
+    others: tables313_5::FRESH_PROCESS_OTHERS,
+};
+
+/// Debian's CPython 3.13.15 (`tables313_15.rs`).
+pub(crate) static PROCESS_STRINGS_3_13_15: ProcessStrings = ProcessStrings {
+    chars: tables313_15::FRESH_PROCESS_CHARS,
+    shadowed_chars: tables313_15::SHADOWED_CHARS,
+    names: tables313_15::FRESH_PROCESS_NAMES,
+    others: tables313_15::FRESH_PROCESS_OTHERS,
+};
+
+/// Debian's CPython 3.13.18 (`tables313_18.rs`).
+pub(crate) static PROCESS_STRINGS_3_13_18: ProcessStrings = ProcessStrings {
+    chars: tables313_18::FRESH_PROCESS_CHARS,
+    shadowed_chars: tables313_18::SHADOWED_CHARS,
+    names: tables313_18::FRESH_PROCESS_NAMES,
+    others: tables313_18::FRESH_PROCESS_OTHERS,
+};
+
 #[doc(hidden)]
 pub use unmarshal::{UnmarshalError, code_from_marshal};
 
-/// How the reference caches are made: a fresh `python3.12 -s -P -c` with
-/// this program, then `SOURCE CACHE LEVEL` (the source path is also the
-/// recorded file name). Tests use it to compare with CPython.
+/// How the reference caches are made: `python -c` with this program, then
+/// `SOURCE CACHE LEVEL`, runs the reference itself, a fresh
+/// `python -I [-O|-OO] -m py_compile SOURCE` (what `pycache verify
+/// --reference fresh` and `corpus/golden.py` run, and what the process
+/// tables model: py_compile's `main()` imports argparse before it
+/// compiles), with `SOURCE_DATE_EPOCH` unset (a timestamp header), then
+/// moves the cache it wrote beside SOURCE to CACHE. SOURCE's directory
+/// must be the caller's own (a `__pycache__` is made there); the source
+/// path is the recorded file name. A refusal exits as py_compile did, with
+/// its message on stderr. Tests use it to compare with CPython.
 #[doc(hidden)]
-pub const REFERENCE_COMPILE: &str = "import sys, py_compile\n\
-py_compile.compile(sys.argv[1], sys.argv[2], sys.argv[1], doraise=True, optimize=int(sys.argv[3]), \
-invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)";
+pub const REFERENCE_COMPILE: &str = "import os, subprocess, sys\n\
+source, cache, level = sys.argv[1], sys.argv[2], int(sys.argv[3])\n\
+env = {k: v for k, v in os.environ.items() if k != 'SOURCE_DATE_EPOCH'}\n\
+flags = [[], ['-O'], ['-OO']][level]\n\
+done = subprocess.run([sys.executable, '-I'] + flags + ['-m', 'py_compile', source], env=env)\n\
+if done.returncode:\n    sys.exit(done.returncode)\n\
+head, tail = os.path.split(source)\n\
+name = '%s.%s%s.pyc' % (tail.rpartition('.')[0], sys.implementation.cache_tag, '.opt-%d' % level if level else '')\n\
+os.replace(os.path.join(head, '__pycache__', name), cache)\n";
 
 /// Why a code object cannot be marshalled (CPython would refuse it too).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -514,22 +573,107 @@ mod tests {
         assert!(marshal_code(&shallow, crate::Target::latest()).is_ok());
     }
 
+    /// Each generated table, with the release it was generated from.
+    const TABLES: &[((u8, u8, u8), &str, &str)] = &[
+        ((3, 12, 1), "tables.rs", include_str!("marshal/tables.rs")),
+        ((3, 13, 0), "tables313.rs", include_str!("marshal/tables313.rs")),
+        ((3, 13, 5), "tables313_5.rs", include_str!("marshal/tables313_5.rs")),
+        ((3, 13, 15), "tables313_15.rs", include_str!("marshal/tables313_15.rs")),
+        ((3, 13, 18), "tables313_18.rs", include_str!("marshal/tables313_18.rs")),
+    ];
+
     #[test]
     fn the_fresh_process_table_is_up_to_date() {
-        let Some(python) = testing::reference(3, 12, "the_fresh_process_table_is_up_to_date") else { return };
-        let checked_in = include_str!("marshal/tables.rs");
-        // What a fresh process interns can change between patch releases:
-        // the table belongs to the release named on its first line.
-        let (major, minor, micro) = python.version;
-        let version = format!("{major}.{minor}.{micro}");
-        if !checked_in.lines().next().unwrap_or_default().contains(&format!("CPython {version},")) {
-            eprintln!("SKIP the_fresh_process_table_is_up_to_date: tables.rs is not from CPython {version}");
-            return;
+        // What a fresh process interns can change between patch releases
+        // and builds: each table belongs to the release named on its first
+        // line, and each profile of that release uses it.
+        for &(release, file, checked_in) in TABLES {
+            let (major, minor, micro) = release;
+            let target = crate::Target::candidate(release).unwrap();
+            // The profile of the release is wired to this table.
+            let names = checked_in.split("FRESH_PROCESS_NAMES").nth(1).unwrap().split("];").next().unwrap();
+            let listed: Vec<&str> =
+                names.lines().filter_map(|l| l.trim().strip_prefix('"')?.strip_suffix("\",")).collect();
+            assert_eq!(target.profile().strings.names, listed.as_slice(), "{file}");
+            assert!(
+                checked_in.lines().next().unwrap().contains(&format!("CPython {major}.{minor}.{micro},")),
+                "{file}"
+            );
+            let Some(python) = testing::release(release, "the_fresh_process_table_is_up_to_date") else { continue };
+            let generator = concat!(env!("CARGO_MANIFEST_DIR"), "/src/marshal/gen_tables.py");
+            let output = Command::new(&python.executable).arg(generator).output().unwrap();
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+            let generated = String::from_utf8(output.stdout).unwrap();
+            assert!(generated == checked_in, "regenerate {file} with gen_tables.py and {}", python.label());
         }
-        let generator = concat!(env!("CARGO_MANIFEST_DIR"), "/src/marshal/gen_tables.py");
-        let output = Command::new(&python.executable).arg(generator).output().unwrap();
+    }
+
+    /// The cache `python -I -m py_compile mod.py` writes for `source`.
+    fn py_compile_m(python: &pycache_python::Interpreter, dir: &std::path::Path, source: &str) -> Vec<u8> {
+        std::fs::write(dir.join("mod.py"), source).unwrap();
+        let output = Command::new(&python.executable)
+            .args(["-I", "-m", "py_compile", "mod.py"])
+            .env_remove("SOURCE_DATE_EPOCH")
+            .current_dir(dir)
+            .output()
+            .unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        let generated = String::from_utf8(output.stdout).unwrap();
-        assert_eq!(generated, checked_in, "regenerate tables.rs with gen_tables.py");
+        let (major, minor) = (python.version.0, python.version.1);
+        std::fs::read(dir.join(format!("__pycache__/mod.cpython-{major}{minor}.pyc"))).unwrap()
+    }
+
+    #[test]
+    fn regression_argparse_strings_are_interned_in_a_py_compile_process() {
+        // `python -m py_compile` parses its arguments with argparse, which
+        // interns its own names before the file is compiled: a literal
+        // equal to one of them meets an interned twin, so the frozenset
+        // two functions share is rebuilt in each (written twice). The
+        // tables once modelled a `-c "import py_compile"` process, where
+        // these names were not interned (one frozenset written).
+        let source = "def f(x):\n    return x in {'BooleanOptionalAction', 'ArgumentDefaultsHelpFormatter'}\n\
+                      def g(x):\n    return x in {'BooleanOptionalAction', 'ArgumentDefaultsHelpFormatter'}, 1\n";
+        for release in [(3, 12, 1), (3, 13, 0), (3, 13, 5), (3, 13, 15), (3, 13, 18)] {
+            let Some(python) = testing::release(release, "argparse strings") else { continue };
+            let dir = tempfile::tempdir().unwrap();
+            let reference = py_compile_m(&python, dir.path(), source);
+            assert_eq!(count(&reference, b">\x02\x00\x00\x00"), 2, "{}", python.label());
+            let target = crate::Target::candidate(release).unwrap();
+            let code = crate::compile(source.as_bytes(), "mod.py", target, 0).unwrap();
+            assert!(marshal_code(&code, target).unwrap() == reference[16..], "{}", python.label());
+        }
+    }
+
+    #[test]
+    fn regression_keyword_names_of_a_3_13_call_are_the_parsers_identifiers() {
+        // test/pickletester.py: `SimpleNamespace(glöbal=42)`. From 3.13 the
+        // keyword names are the constant loaded before CALL_KW (no
+        // KW_NAMES), a tuple of the parser's interned identifiers: `t`,
+        // not the literal `u` a non-ASCII string constant would be.
+        let source = "f(glöbal=1)\ndef g():\n    return f(glöbal=2)\n";
+        let Some(python) = testing::release((3, 13, 0), "keyword names of 3.13") else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let reference = py_compile_m(&python, dir.path(), source);
+        assert_eq!(count(&reference, b"\xf4\x07\x00\x00\x00gl\xc3\xb6bal"), 1);
+        let target = crate::Target::candidate((3, 13, 0)).unwrap();
+        let code = crate::compile(source.as_bytes(), "mod.py", target, 0).unwrap();
+        assert!(marshal_code(&code, target).unwrap() == reference[16..]);
+    }
+
+    #[test]
+    fn regression_a_class_qualname_meets_a_function_qualname_interned_before_in_3_13() {
+        // test/test_functools.py: `def _` twice, then `class _`, in one
+        // method. From 3.13 each code object interns its qualified name,
+        // so the class body's code object takes the functions' interned
+        // `T.m.<locals>._` and its `__qualname__` constant stays an object
+        // of its own, held once (`z`, unflagged).
+        let source = "class T:\n    def m(self):\n        def _(arg): return 1\n        def _(arg): return 2\n\
+                      \x20       class _:\n            def f(self): pass\n";
+        let Some(python) = testing::release((3, 13, 0), "class qualnames of 3.13") else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let reference = py_compile_m(&python, dir.path(), source);
+        assert_eq!(count(&reference, b"z\x0eT.m.<locals>._"), 1);
+        let target = crate::Target::candidate((3, 13, 0)).unwrap();
+        let code = crate::compile(source.as_bytes(), "mod.py", target, 0).unwrap();
+        assert!(marshal_code(&code, target).unwrap() == reference[16..]);
     }
 }

@@ -430,21 +430,27 @@ pub static CPYTHON_3_13_5: Profile = Profile {
     magic: 3571,
     limits: limits::CPYTHON_3_13,
     features: FeatureSet::of(r(3, 13, 5)),
-    // Debian's build interns more than pyenv's 3.13.0 (gen_tables.py finds
-    // e.g. `_colorize`'s names); its own table is still to be generated.
-    strings: &crate::marshal::PROCESS_STRINGS_3_13_0,
+    strings: &crate::marshal::PROCESS_STRINGS_3_13_5,
 };
 
-/// CPython 3.13.15 and 3.13.18: 3.13.5 plus the f-string fixes of 3.13.6
-/// (and warning and error changes that do not show in a cache).
+/// CPython 3.13.15: 3.13.5 plus the f-string fixes of 3.13.6 (and warning
+/// and error changes that do not show in a cache).
 pub static CPYTHON_3_13_15: Profile = Profile {
-    releases: &[r(3, 13, 15), r(3, 13, 18)],
+    releases: &[r(3, 13, 15)],
     magic: 3571,
     limits: limits::CPYTHON_3_13,
     features: FeatureSet::of(r(3, 13, 15)),
-    // Debian's build interns more than pyenv's 3.13.0 (gen_tables.py finds
-    // e.g. `_colorize`'s names); its own table is still to be generated.
-    strings: &crate::marshal::PROCESS_STRINGS_3_13_0,
+    strings: &crate::marshal::PROCESS_STRINGS_3_13_15,
+};
+
+/// CPython 3.13.18: compiles as 3.13.15 does; a profile of its own because
+/// a fresh process interns a few other strings (`tables313_18.rs`).
+pub static CPYTHON_3_13_18: Profile = Profile {
+    releases: &[r(3, 13, 18)],
+    magic: 3571,
+    limits: limits::CPYTHON_3_13,
+    features: FeatureSet::of(r(3, 13, 18)),
+    strings: &crate::marshal::PROCESS_STRINGS_3_13_18,
 };
 
 /// Every profile, oldest release first: the releases the native compiler
@@ -455,7 +461,7 @@ pub static VERIFIED: &[&Profile] = &[&CPYTHON_3_12_1];
 /// [`Target::candidate`] (the differential tests, `pycache verify`), never
 /// by `--engine auto` or `--target`, until they are exact and move to
 /// [`VERIFIED`].
-pub static UNVERIFIED: &[&Profile] = &[&CPYTHON_3_13_0, &CPYTHON_3_13_5, &CPYTHON_3_13_15];
+pub static UNVERIFIED: &[&Profile] = &[&CPYTHON_3_13_0, &CPYTHON_3_13_5, &CPYTHON_3_13_15, &CPYTHON_3_13_18];
 
 /// A feature version and the profile of its patch releases that a compile
 /// reproduces. Cheap to copy; the stages hold one each.

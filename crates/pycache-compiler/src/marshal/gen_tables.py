@@ -1,34 +1,88 @@
-"""Writes tables.rs (3.12) or tables313.rs (3.13): what a fresh CPython
-process of that version running py_compile has interned before it compiles
-anything (the opcode numbers the marshal stage reads code with come from the
-target's opcode table).
+"""Writes the marshal stage's table of one CPython release: what a fresh
+`python -I [-O|-OO] -m py_compile FILE` process of that release (the
+reference `pycache verify --reference fresh` and corpus/golden.py run) has
+interned at the moment py_compile compiles FILE.
 
-Run with the interpreter:  python3.12 gen_tables.py > tables.rs
-                           python3.13 gen_tables.py > tables313.rs
-(a build without headers: `python gen_tables.py pycore_global_strings.h`,
-that header from the release's source).
+Run with each release's interpreter, from the crate's directory:
 
-Two children are started the way the reference compiles are (`-s -P -c`,
-PYTHONHASHSEED=0, after `import sys, py_compile`):
+    ~/.pyenv/versions/3.12.1/bin/python3.12 src/marshal/gen_tables.py > src/marshal/tables.rs
+    ~/.pyenv/versions/3.13.0/bin/python3.13 src/marshal/gen_tables.py > src/marshal/tables313.rs
+    /opt/pycache-pythons/3.13.5/usr/bin/python3.13 src/marshal/gen_tables.py > src/marshal/tables313_5.rs
+    (and 3.13.15, 3.13.18 into tables313_15.rs, tables313_18.rs)
+
+The first line of the output names the release; src/marshal.rs lists the
+tables and src/target.rs wires each profile to its own. A fresh process of
+one release interns other strings than another's (3.13.5, 3.13.15 and
+3.13.18 all differ, and pyenv's 3.13.0 from Debian's builds), so each release
+has its table. The table holds the names interned at every level 0, 1 and 2
+(3.13's `re` interns `AT_` and `CATEGORY_` only without -O; such names are
+left out), in every one of several processes (enum's `_<class>__in_progress`
+names, held by a cycle the collector frees at no fixed time, are left out).
+The test `the_fresh_process_table_is_up_to_date` regenerates each table with
+its release when installed.
+
+The `_Py_ID` names of 3.13 are read from `_PyRuntime`; the optional first
+argument is a `pycore_global_strings.h` (default: the interpreter's own, when
+it has headers; Debian's builds have none) whose `STRUCT_FOR_ID` names must
+all be found there, a check of the scan.
+
+How the process is observed. The child is started with `-I` (and `-O`,
+`-OO`), like the reference, but runs a small program with `-c` that replaces
+`SourceFileLoader.source_to_code` (what `py_compile.compile` calls to
+compile) and then runs py_compile as `__main__` through
+`runpy._run_module_as_main`, with `sys.argv` as `-m` leaves it. So py_compile's
+`main()` imports argparse and parses its arguments as in the reference, and
+the replacement runs, for FILE only, where the compile would. Two kinds of
+child:
 
 - the first lists candidates: the keys of the interpreter's interned-string
   dict (found by scanning `_PyRuntime` with ctypes: 3.12's runtime-wide
-  dict, 3.13's main interpreter's, which `_PyRuntime` embeds), the strings
-  of the frozen modules' code objects and the `_Py_ID` names of the headers
-  (3.13 keeps those in a runtime hashtable of static strings, not the dict);
+  dict, 3.13's main interpreter's, which `_PyRuntime` embeds), the
+  statically allocated ASCII strings embedded in `_PyRuntime` (3.13 keeps
+  its `_Py_ID` names in a runtime hashtable, not the dict; when the
+  release's `Include/internal/pycore_global_strings.h` is at hand, from its
+  headers or as the first argument, every `_Py_ID` name it declares must be
+  among them) and the strings of the frozen modules' code objects;
 - the second, untouched by ctypes, says which candidates are really
   interned (`sys.intern(s) is not s` for a fresh copy `s`), and how
   marshal sees each one-character Latin-1 string (the static singleton
   may or may not be the interned object for its character).
+
+The child's own program interns its identifiers when it is compiled, before
+py_compile runs. Each of them must be interned in the reference process
+anyway, which is checked from outside, on the reference's output: a real
+`python -I -m py_compile` compiles a file in which two functions share a
+frozenset holding the identifier as a string constant; the code objects
+rebuild that frozenset in each function (two frozensets written) exactly
+when the string was already interned before the compile.
 """
 import os
 import re
+import shutil
+import struct
 import subprocess
 import sys
 import sysconfig
+import tempfile
+
+# Runs in the child as `python -I [-O] -c LAUNCH runpy py_compile FILE`.
+# Only names the reference process interns anyway (checked by
+# `check_own_names`), and no string constant that is not one of them: the
+# module names come from the command line (the reference imports runpy
+# from C and never interns its name).
+LAUNCH = r"""
+import sys, importlib.machinery
+def source_to_code(self, data, path, *, _optimize=-1):
+    if path != sys.argv[1]:
+        return sys.exc_info.__self__.modules['importlib._bootstrap_external'].SourceLoader.source_to_code(self, data, path, _optimize=_optimize)
+%s
+    sys.stdout.flush()
+    sys.modules['os']._exit(0)
+importlib.machinery.SourceFileLoader.source_to_code = source_to_code
+__import__(sys.argv.pop(1))._run_module_as_main(sys.argv.pop(1))
+"""
 
 ENUMERATE = r"""
-import sys, py_compile
 import ctypes, _imp
 maps = []
 for row in open('/proc/self/maps'):
@@ -41,16 +95,24 @@ def inside(p, size):
 base = ctypes.addressof(ctypes.c_void_p.in_dll(ctypes.pythonapi, '_PyRuntime'))
 end = next(hi for lo, hi in maps if lo <= base < hi)
 found = None
+statics = []
 for off in range(0, end - base - 8, 8):
     p = ctypes.c_void_p.from_address(base + off).value
-    if not p or p % 8 or not inside(p, 64):
+    # A statically allocated compact ASCII string: its type is str and its
+    # state (interned:2, kind:3 = 1, compact, ascii, statically_allocated)
+    # says so; its text follows the 40-byte header.
+    if base + off + 40 < end and ctypes.c_void_p.from_address(base + off + 8).value == id(str):
+        length = ctypes.c_ssize_t.from_address(base + off + 16).value
+        state = ctypes.c_uint8.from_address(base + off + 32).value
+        if state & 0xfc == 0xe4 and 0 < length < 200 and base + off + 40 + length <= end:
+            statics.append(ctypes.string_at(base + off + 40, length).decode('ascii', 'replace'))
+    if found is not None or not p or p % 8 or not inside(p, 64):
         continue
-    if ctypes.c_void_p.from_address(p + 8).value != id(dict):
+    if ctypes.c_void_p.from_address(p + 8).value != id(dict) or ctypes.c_ssize_t.from_address(p + 16).value <= 1000:
         continue
     d = ctypes.cast(p, ctypes.py_object).value
-    if len(d) > 1000 and 'py_compile' in d and all(type(k) is str and k is v for k, v in d.items()):
+    if len(d) > 1000 and 'found' in d and all(type(k) is str and k is v for k, v in d.items()):
         found = list(d)
-        break
 assert found, 'no interned dict in _PyRuntime'
 out = set(found)
 def walk(co):
@@ -67,15 +129,11 @@ def walk(co):
             walk(k)
 for name in _imp._frozen_module_names():
     walk(_imp.get_frozen_object(name))
-sys.stdout.write('\n'.join(sorted(out)))
-sys.stdout.flush()
-# Objects seen through raw pointers may not survive an orderly shutdown.
-import os
-os._exit(0)
+sys.stdout.write('\n'.join(sorted(out)) + '\n\0statics\0\n' + '\n'.join(sorted(set(statics))))
 """
 
 PROBE = r"""
-import sys, py_compile, marshal
+import marshal
 name = sys.stdin.read().split('\n')
 sys.stdout.write(' '.join([str(ord(item)) for item in map(chr, range(256)) if marshal.dumps(item)[0] & 0x7f in b'Zt']))
 sys.stdout.write('\n#\n')
@@ -84,27 +142,84 @@ sys.stdout.write('\n#\n')
 sys.stdout.write('\n'.join([item for item in name if sys.intern(item) is not item]))
 """
 
-# 3.13: other strings the code object interns as a qualified name or file
-# name (one line each, no backslash), asked the same way.
-PROBE_OTHER = r"""
-import sys, py_compile
-name = sys.stdin.read().split('\n')
-sys.stdout.write('\n'.join([item for item in name if sys.intern(item) is not item]))
-"""
-# The probe's own identifiers must be interned before it runs, or it would
-# report them as interned: they are checked against the candidates below.
-PROBE_NAMES = ['sys', 'py_compile', 'name', 'stdin', 'read', 'split', 'stdout', 'write', 'join', 'item',
-               'intern', 'marshal', 'str', 'ord', 'map', 'chr', 'range', 'dumps']
-
-
 PROBES = 8
+LEVEL_FLAGS = {0: [], 1: ['-O'], 2: ['-OO']}
 
 
-def run(code, stdin=''):
-    env = {k: v for k, v in os.environ.items() if not k.startswith('PYTHON')}
-    env['PYTHONHASHSEED'] = '0'
-    return subprocess.run([sys.executable, '-s', '-P', '-c', code], env=env, check=True, input=stdin,
-                          capture_output=True, text=True).stdout
+def launcher(body):
+    return LAUNCH % '\n'.join('    ' + line for line in body.strip('\n').split('\n'))
+
+
+def env():
+    # -I ignores PYTHON* variables; they are dropped anyway, so that nothing
+    # (PYTHONDONTWRITEBYTECODE among them) differs from the reference.
+    return {k: v for k, v in os.environ.items() if not k.startswith('PYTHON')}
+
+
+def run_launched(body, level, scratch, stdin=''):
+    source = os.path.join(scratch, 'mod.py')
+    out = subprocess.run([sys.executable, '-I'] + LEVEL_FLAGS[level] + ['-c', launcher(body), 'runpy', 'py_compile', source],
+                         env=env(), cwd=scratch, input=stdin, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit('gen_tables: the child failed (%d):\n%s' % (out.returncode, out.stderr))
+    return out.stdout
+
+
+def py_compile(path, level, cwd):
+    """The cache a real `python -I -m py_compile PATH` writes, as bytes."""
+    out = subprocess.run([sys.executable, '-I'] + LEVEL_FLAGS[level] + ['-m', 'py_compile', path], env=env(),
+                         cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit('gen_tables: py_compile failed (%d):\n%s' % (out.returncode, out.stderr))
+    caches = os.path.join(os.path.dirname(path), '__pycache__')
+    (cache,) = os.listdir(caches)
+    with open(os.path.join(caches, cache), 'rb') as f:
+        data = f.read()
+    shutil.rmtree(caches)
+    return data
+
+
+def code_strings(source):
+    """Identifier-like strings of two characters or more that compiling
+    `source` interns (names and constants of every code object)."""
+    out = set()
+    stack = [compile(source, '<launch>', 'exec')]
+    while stack:
+        k = stack.pop()
+        if hasattr(k, 'co_consts'):
+            stack.extend(k.co_consts)
+            out.update(k.co_names, k.co_varnames, k.co_cellvars, k.co_freevars, (k.co_name,))
+        elif type(k) in (tuple, frozenset):
+            stack.extend(k)
+        elif type(k) is str:
+            out.add(k)
+    return sorted(s for s in out if len(s) > 1 and name_chars(s))
+
+
+def interned_by_reference(names, level, scratch):
+    """Which of `names` a real `python -I -m py_compile` process has interned
+    before it compiles: observed on its output. Name i is put in a
+    frozenset of i + 2 items that two functions share; the compile
+    rebuilds it in each (two frozensets of that size written) exactly when
+    the name met an interned twin."""
+    lines = []
+    for i, name in enumerate(names):
+        items = ', '.join([repr(name)] + ["'q %d'" % j for j in range(i + 1)])
+        lines.append('def qzqf%d(qzqx): return qzqx in {%s}' % (i, items))
+        lines.append('def qzqg%d(qzqx): return qzqx in {%s}, 1' % (i, items))
+    path = os.path.join(scratch, 'names.py')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    data = py_compile(path, level, scratch)
+    out = []
+    for i, name in enumerate(names):
+        size = struct.pack('<I', i + 2)
+        written = data.count(b'>' + size) + data.count(b'\xbe' + size)
+        if written not in (1, 2):
+            sys.exit('gen_tables: %d frozensets of %r in the reference output' % (written, name))
+        if written == 2:
+            out.append(name)
+    return out
 
 
 def name_chars(text):
@@ -115,48 +230,94 @@ def rust_bytes(text):
     return 'b"%s"' % ''.join('\\x%02x' % b for b in text.encode('utf-8'))
 
 
-def main():
-    if sys.version_info[:2] not in ((3, 12), (3, 13)):
-        sys.exit('run this with CPython 3.12 or 3.13')
-    version = '%d.%d' % sys.version_info[:2]
-    # Builds without headers (Debian's) take the release's source tree's
-    # Include/internal/pycore_global_strings.h as the first argument.
-    header = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-        sysconfig.get_path('include'), 'internal', 'pycore_global_strings.h')
-    ids = set(re.findall(r'STRUCT_FOR_ID\((\w+)\)', open(header).read()))
-    candidates = set(run(ENUMERATE).split('\n')) | ids
-    missing = [n for n in PROBE_NAMES if n not in candidates]
-    if missing:
-        sys.exit('probe identifiers not interned beforehand: %s' % missing)
+def table(level, header_ids, scratch):
+    """(marked chars, shadowed chars, names, others, unstable names) at `level`."""
+    version = sys.version_info[:2]
+    listed, statics = run_launched(ENUMERATE, level, scratch).split('\n\0statics\0\n')
+    statics = set(statics.split('\n'))
+    absent = sorted(header_ids - statics)
+    if absent:
+        sys.exit('gen_tables: _Py_ID names not found in _PyRuntime: %s' % absent[:20])
+    candidates = set(listed.split('\n')) | statics
     asked = sorted(c for c in candidates if len(c) > 1 and name_chars(c))
     # 3.13 interns most strings mortally: one that dies leaves the table, so
     # a few (enum's `_X__in_progress` names) are interned in some fresh
     # processes and not others. Only names interned in every one of several
     # probes are listed.
-    runs = [run(PROBE, '\n'.join(asked)).split('\n#\n') for _ in range(PROBES)]
+    runs = [run_launched(PROBE, level, scratch, '\n'.join(asked)).split('\n#\n') for _ in range(PROBES)]
     marked, shadowed, _ = runs[0]
     stable = set.intersection(*(set(n for n in r[2].split('\n') if n) for r in runs))
     unstable = set.union(*(set(n for n in r[2].split('\n') if n) for r in runs)) - stable
-    names = sorted(stable)
     others = []
-    if version != '3.12':
+    if version != (3, 12):
+        # Other strings the code object interns as a qualified name or file
+        # name (one line each, no backslash), asked the same way.
         asked_other = sorted(c for c in candidates if len(c) > 1 and not name_chars(c) and c.isprintable()
                              and '\\' not in c and not c.startswith('/')
                              and any(x in c for x in './<'))
-        found = [set(n for n in run(PROBE_OTHER, '\n'.join(asked_other)).split('\n') if n) for _ in range(PROBES)]
+        found = [set(n for n in run_launched(PROBE, level, scratch, '\n'.join(asked_other)).split('\n#\n')[2]
+                     .split('\n') if n) for _ in range(PROBES)]
         others = sorted(set.intersection(*found))
     shadowed = [int(p) for p in shadowed.split()]
     marked = [int(p) for p in marked.split()]
+    return marked, shadowed, stable, others, unstable
+
+
+def check_own_names(level, scratch):
+    # The first child's program (ctypes and all) only adds candidates,
+    # which the second, clean one rejects.
+    own = code_strings(launcher(PROBE))
+    missing = sorted(set(own) - set(interned_by_reference(own, level, scratch)))
+    if missing:
+        sys.exit('gen_tables: the child program interns names the reference process does not: %s' % missing)
+    return own
+
+
+def main():
+    if sys.version_info[:2] not in ((3, 12), (3, 13)):
+        sys.exit('run this with CPython 3.12 or 3.13')
+    version = '%d.%d' % sys.version_info[:2]
+    header = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+        sysconfig.get_path('include'), 'internal', 'pycore_global_strings.h')
+    header_ids = set()
+    if os.path.exists(header):
+        with open(header) as f:
+            header_ids = set(re.findall(r'^\s*STRUCT_FOR_ID\((\w+)\)', f.read(), re.M))
+    with tempfile.TemporaryDirectory(prefix='gen_tables-') as scratch:
+        with open(os.path.join(scratch, 'mod.py'), 'w') as f:
+            f.write('pass\n')
+        for level in LEVEL_FLAGS:
+            # The first run may compile the standard library's own caches
+            # (a build unpacked without them); later ones load them.
+            py_compile(os.path.join(scratch, 'mod.py'), level, scratch)
+            check_own_names(level, scratch)
+        tables = [table(level, header_ids, scratch) for level in LEVEL_FLAGS]
+    for level, other in enumerate(tables[1:], 1):
+        if other[:2] != tables[0][:2] or other[3] != tables[0][3]:
+            sys.exit('gen_tables: the one-character strings or other strings differ at level %d' % level)
+    marked, shadowed, _, others, _ = tables[0]
+    # A few names are interned at one level and not another (3.13's `re`
+    # interns 'AT_' and 'CATEGORY_' only without -O): the table is for
+    # every level, so they are left out and counted with the unstable ones.
+    every = set.intersection(*(t[2] for t in tables))
+    # enum's `_<class>__in_progress` names (3.13) live only while a cycle
+    # the collector frees at no fixed time holds them: interned in most
+    # processes, never in all, they are left out so the table is the same
+    # from one run to the next.
+    every = {n for n in every if not n.endswith('__in_progress')}
+    unstable = set.union(*(t[2] | t[4] for t in tables)) - every
+    names = sorted(every)
     # The marshal stage assumes that only identifier characters can have an
     # interned object other than their singleton.
     odd = [chr(p) for p in shadowed if not name_chars(chr(p))]
     if odd:
         sys.exit('non-identifier characters with their own interned object: %r' % odd)
 
-    print('// Generated by gen_tables.py from CPython %s, do not edit.' % sys.version.split()[0])
+    print('// Generated by gen_tables.py from CPython %s, do not edit: that release\'s' % sys.version.split()[0])
+    print('// `python%s src/marshal/gen_tables.py > src/marshal/FILE` in crates/pycache-compiler.' % version)
     print()
     print('/// One-character strings, other than letters, digits and `_`, whose static')
-    print('/// singleton a fresh CPython %s process running `py_compile` has interned,' % version)
+    print('/// singleton a fresh CPython %s `-m py_compile` process has interned,' % version)
     print('/// as UTF-8.')
     items = ', '.join(rust_bytes(chr(p)) for p in marked if not name_chars(chr(p)))
     print('pub(crate) const FRESH_PROCESS_CHARS: &[&[u8]] = &[%s];' % items)
@@ -166,7 +327,8 @@ def main():
     print('pub(crate) const SHADOWED_CHARS: &[u8] = b"%s";' % ''.join(chr(p) for p in shadowed if name_chars(chr(p))))
     print()
     print('/// Identifier-like strings of two characters or more that such a process')
-    print('/// has interned, sorted (%d more were interned in only some of %d probes).' % (len(unstable), PROBES))
+    print('/// has interned at every level in each of %d probes, sorted (a few more are' % PROBES)
+    print('/// interned only at some levels or in only some processes).')
     print('pub(crate) const FRESH_PROCESS_NAMES: &[&str] = &[')
     for name in names:
         print('    "%s",' % name)

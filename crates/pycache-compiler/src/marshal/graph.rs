@@ -149,9 +149,10 @@ pub(crate) fn all_name_chars(text: &PyStr) -> bool {
 }
 
 /// Constants of `code` that the compiler made from identifiers rather than
-/// literals: the keyword-name tuples of calls (`KW_NAMES`), the from-lists
-/// of imports (the constant loaded just before `IMPORT_NAME`), and the
-/// names of classes (loaded right after their body's code object).
+/// literals: the keyword-name tuples of calls (`KW_NAMES` in 3.12, the
+/// constant loaded just before `CALL_KW` from 3.13), the from-lists of
+/// imports (the constant loaded just before `IMPORT_NAME`), and the names of
+/// classes (loaded right after their body's code object).
 fn identifier_constants(code: &CodeObject, ops: &Opcodes) -> HashSet<usize> {
     let mut found = HashSet::default();
     let mut extended: u32 = 0;
@@ -169,7 +170,7 @@ fn identifier_constants(code: &CodeObject, ops: &Opcodes) -> HashSet<usize> {
         extended = 0;
         if op == ops.kw_names {
             found.insert(arg as usize);
-        } else if op == ops.import_name {
+        } else if op == ops.import_name || op == ops.call_kw {
             found.extend(loaded_const);
         }
         loaded_const = (op == ops.load_const).then_some(arg as usize);
@@ -192,6 +193,7 @@ struct Opcodes {
     extended_arg: Option<u8>,
     kw_names: Option<u8>,
     import_name: Option<u8>,
+    call_kw: Option<u8>,
     load_const: Option<u8>,
 }
 
@@ -203,6 +205,7 @@ impl Opcodes {
             extended_arg: ops.byte(Op::EXTENDED_ARG),
             kw_names: ops.byte(Op::KW_NAMES),
             import_name: ops.byte(Op::IMPORT_NAME),
+            call_kw: ops.byte(Op::CALL_KW),
             load_const: ops.byte(Op::LOAD_CONST),
         }
     }
@@ -486,9 +489,14 @@ impl<'a> Builder<'a> {
         } else if owner {
             let id = self.const_str(&code.qualname, false);
             let text = code.qualname.as_str();
-            if intern_names && text.is_some_and(|t| self.strings.others.binary_search(&t).is_ok()) {
-                // The process interned an equal string first: the code
-                // object holds that one, the constant stays as it was.
+            // An earlier code object of this compilation interned the same
+            // text as its own qualified name (`def _` before `class _` in
+            // one scope).
+            let earlier = self.interned.get(code.qualname.as_bytes()).is_some_and(|&twin| twin != id);
+            if intern_names && (earlier || text.is_some_and(|t| self.strings.others.binary_search(&t).is_ok())) {
+                // The process or the compilation interned an equal string
+                // first: the code object holds that one, the constant
+                // stays as it was.
                 self.interned_str(&code.qualname)
             } else {
                 if intern_names {
