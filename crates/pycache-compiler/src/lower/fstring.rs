@@ -120,6 +120,10 @@ impl Lower<'_> {
             // a set display's `{` (the fuzz test): not modelled.
             return self.refuse(range, "a `:`, `!` or brace in a self-documenting f-string field, which this release misreads");
         }
+        if self.target.version() == (3, 13) && !self.target.has(Feature::FstringDebugFull) && written.contains('#') {
+            // 3.13.5 started such a text at a later brace (the fuzz test).
+            return self.refuse(range, "a `#` in a self-documenting f-string field, which this release misreads");
+        }
         if self.target.has(Feature::FstringDebugFull) {
             // 3.13.6 on: real comments are dropped, `#` in strings kept.
             return match without_real_comments(written) {
