@@ -163,7 +163,11 @@ pub fn stack_effect(target: Target, op: Op, arg: i32, jump: bool) -> Option<i32>
         LOAD_SUPER_ATTR => -2 + bit(1),
         RAISE_VARARGS => -arg,
         MAKE_FUNCTION => -(bit(1) + bit(2) + bit(4) + bit(8)),
+        CALL_FUNCTION_EX if target.has(Feature::CallExKwargsSlot) => -3,
         CALL_FUNCTION_EX => -2 - bit(1),
+        POP_ITER => -1,
+        NOT_TAKEN => 0,
+        LOAD_SMALL_INT | LOAD_COMMON_CONSTANT | LOAD_SPECIAL => 1,
         FORMAT_VALUE => -bit(4),
         CALL => -1 - arg,
         // Pseudo-instructions.
@@ -227,6 +231,18 @@ pub const NB_INPLACE_RSHIFT: u32 = 22;
 pub const NB_INPLACE_SUBTRACT: u32 = 23;
 pub const NB_INPLACE_TRUE_DIVIDE: u32 = 24;
 pub const NB_INPLACE_XOR: u32 = 25;
+/// 3.14: subscription is a binary operation (`Feature::SubscrBinaryOp`).
+pub const NB_SUBSCR: u32 = 26;
+
+/// `LOAD_SPECIAL`'s arguments (3.14, `Feature::LoadSpecialWith`).
+pub const SPECIAL_ENTER: usize = 0;
+pub const SPECIAL_EXIT: usize = 1;
+pub const SPECIAL_AENTER: usize = 2;
+pub const SPECIAL_AEXIT: usize = 3;
+
+/// `LOAD_COMMON_CONSTANT`'s arguments (3.14, `Feature::LoadCommonConstant`).
+pub const COMMON_ASSERTION_ERROR: usize = 0;
+pub const COMMON_NOT_IMPLEMENTED_ERROR: usize = 1;
 
 #[cfg(test)]
 mod tests {

@@ -97,6 +97,7 @@ mod emit;
 mod graph;
 mod tables;
 mod tables313;
+mod tables314;
 mod unmarshal;
 
 use crate::code::CodeObject;
@@ -134,6 +135,15 @@ pub(crate) static PROCESS_STRINGS_3_13_0: ProcessStrings = ProcessStrings {
     shadowed_chars: tables313::SHADOWED_CHARS,
     names: tables313::FRESH_PROCESS_NAMES,
     others: tables313::FRESH_PROCESS_OTHERS,
+};
+
+/// CPython 3.14.10's (`tables314.rs`): every one-character Latin-1 string
+/// is interned, and none is shadowed.
+pub(crate) static PROCESS_STRINGS_3_14_10: ProcessStrings = ProcessStrings {
+    chars: tables314::FRESH_PROCESS_CHARS,
+    shadowed_chars: tables314::SHADOWED_CHARS,
+    names: tables314::FRESH_PROCESS_NAMES,
+    others: tables314::FRESH_PROCESS_OTHERS,
 };
 
 #[doc(hidden)]

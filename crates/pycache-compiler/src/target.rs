@@ -162,7 +162,7 @@ features! {
     IterableLocation: since [r(3, 13, 0)], until None;
     /// One more `GET_ITER` right before each comprehension's `FOR_ITER`
     /// (gh-125038; C9, P1).
-    ComprehensionGetIter: since [r(3, 13, 1)], until None;
+    ComprehensionGetIter: since [r(3, 13, 1)], until Some((3, 14));
     /// `YIELD_VALUE`'s argument is 1 in `yield from`/`await`, else 0 (3.12:
     /// the exception depth, set by the flow graph) (C10).
     YieldValueFromFlag: since [r(3, 13, 0)], until None;
@@ -295,6 +295,30 @@ features! {
     /// byte (3.12 iterated with borrowed references: an item held only by
     /// the set sorted by its unflagged dump).
     FrozenSetKeysFlagged: since [r(3, 13, 0)], until None;
+
+    // CPython 3.14 (issue 10; docs/targets/3.14.md names each item).
+    /// The compiler's recursion limit is a measure of the C stack, not a
+    /// count of levels ("Stack overflow (used N kB) during compilation"), so
+    /// a tree past 3.13's level budget is declined rather than judged.
+    StackMeasuredRecursion: since [r(3, 14, 0)], until None;
+    /// `for` loops and comprehensions end `END_FOR; POP_ITER` (C7).
+    PopIter: since [r(3, 14, 0)], until None;
+    /// A subscript is `BINARY_OP 26` (`NB_SUBSCR`), not `BINARY_SUBSCR`
+    /// (C6).
+    SubscrBinaryOp: since [r(3, 14, 0)], until None;
+    /// `assert` loads `AssertionError` with `LOAD_COMMON_CONSTANT 0` (C3).
+    LoadCommonConstant: since [r(3, 14, 0)], until None;
+    /// `CALL_FUNCTION_EX` has no argument: without `**` a `PUSH_NULL` fills
+    /// the keyword-arguments slot (C4).
+    CallExKwargsSlot: since [r(3, 14, 0)], until None;
+    /// Dict displays, keyword arguments and keyword-only defaults build
+    /// their pairs with `BUILD_MAP`, never `BUILD_CONST_KEY_MAP` (C5).
+    NoConstKeyMap: since [r(3, 14, 0)], until None;
+    /// `with` looks `__exit__` and `__enter__` up with `LOAD_SPECIAL`
+    /// (`COPY 1; LOAD_SPECIAL; SWAP 2; SWAP 3; LOAD_SPECIAL; CALL 0`), the
+    /// exit is `CALL 3`, a returned value is rotated under both exit slots,
+    /// and the handler pops one more value (C10).
+    LoadSpecialWith: since [r(3, 14, 0)], until None;
 }
 
 impl Feature {
@@ -340,12 +364,12 @@ const fn holds(since: &[Release], until: Option<(u8, u8)>, release: Release) -> 
 
 /// A set of [`Feature`]s, one bit each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct FeatureSet(u64);
+pub struct FeatureSet(u128);
 
 impl FeatureSet {
     /// The features `release` has.
     pub const fn of(release: Release) -> Self {
-        let mut bits = 0u64;
+        let mut bits = 0u128;
         let mut i = 0;
         while i < Feature::ALL.len() {
             let feature = Feature::ALL[i];
@@ -362,7 +386,7 @@ impl FeatureSet {
     }
 }
 
-const _: () = assert!(Feature::ALL.len() <= 64, "FeatureSet holds 64 features");
+const _: () = assert!(Feature::ALL.len() <= 128, "FeatureSet holds 128 features");
 
 /// How the compiler reproduces one or more patch releases of a feature
 /// version: their features, limits, magic number and marshal data. Releases
@@ -443,6 +467,18 @@ pub static CPYTHON_3_13_15: Profile = Profile {
     strings: &crate::marshal::PROCESS_STRINGS_3_13_0,
 };
 
+/// CPython 3.14.8 and 3.14.10 (no compiler difference between them:
+/// docs/targets/3.14.md, P1). Its fresh-process strings are 3.14.10's; the
+/// two releases' tables differ only in five names that a fresh process
+/// interns in some runs and not others.
+pub static CPYTHON_3_14_8: Profile = Profile {
+    releases: &[r(3, 14, 8), r(3, 14, 10)],
+    magic: 3627,
+    limits: limits::CPYTHON_3_14,
+    features: FeatureSet::of(r(3, 14, 8)),
+    strings: &crate::marshal::PROCESS_STRINGS_3_14_10,
+};
+
 /// Every profile, oldest release first: the releases the native compiler
 /// reproduces byte for byte.
 pub static VERIFIED: &[&Profile] = &[&CPYTHON_3_12_1];
@@ -451,7 +487,7 @@ pub static VERIFIED: &[&Profile] = &[&CPYTHON_3_12_1];
 /// [`Target::candidate`] (the differential tests, `pycache verify`), never
 /// by `--engine auto` or `--target`, until they are exact and move to
 /// [`VERIFIED`].
-pub static UNVERIFIED: &[&Profile] = &[&CPYTHON_3_13_0, &CPYTHON_3_13_5, &CPYTHON_3_13_15];
+pub static UNVERIFIED: &[&Profile] = &[&CPYTHON_3_13_0, &CPYTHON_3_13_5, &CPYTHON_3_13_15, &CPYTHON_3_14_8];
 
 /// A feature version and the profile of its patch releases that a compile
 /// reproduces. Cheap to copy; the stages hold one each.

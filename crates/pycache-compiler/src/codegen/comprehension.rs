@@ -174,7 +174,7 @@ impl<'a> Compiler<'a> {
             self.use_label(anchor);
             self.addop(END_FOR, NO_LOCATION);
             if self.target.has(Feature::EndForPopTop) {
-                self.addop(POP_TOP, NO_LOCATION);
+                self.addop(self.pop_iter_op(), NO_LOCATION);
             }
         }
         Ok(())

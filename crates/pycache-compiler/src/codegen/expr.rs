@@ -184,7 +184,10 @@ impl<'a> Compiler<'a> {
                 } else {
                     self.visit_expr(slice)?;
                     let op = match ctx {
-                        Ctx::Load => BINARY_SUBSCR,
+                        Ctx::Load => {
+                            self.addop_subscr(loc);
+                            return Ok(());
+                        }
                         Ctx::Store => STORE_SUBSCR,
                         Ctx::Del => DELETE_SUBSCR,
                     };
@@ -486,7 +489,7 @@ impl<'a> Compiler<'a> {
         let n = end - begin;
         let big = n * 2 > STACK_USE_GUIDELINE;
         let all_const = keys[begin..end].iter().all(|k| k.as_ref().is_some_and(Expr::is_constant));
-        if n > 1 && !big && all_const {
+        if n > 1 && !big && all_const && !self.target.has(Feature::NoConstKeyMap) {
             for v in &values[begin..end] {
                 self.visit_expr(v)?;
             }
@@ -758,7 +761,7 @@ impl<'a> Compiler<'a> {
     fn subkwargs(&mut self, loc: Loc, keywords: &'a [ast::Keyword], begin: usize, end: usize) -> Result<()> {
         let n = end - begin;
         let big = n * 2 > STACK_USE_GUIDELINE;
-        if n > 1 && !big {
+        if n > 1 && !big && !self.target.has(Feature::NoConstKeyMap) {
             for k in &keywords[begin..end] {
                 self.visit_expr(&k.value)?;
             }
@@ -844,7 +847,14 @@ impl<'a> Compiler<'a> {
                 }
             }
         }
-        self.addop_i(CALL_FUNCTION_EX, usize::from(nkwelts > 0), loc);
+        if self.target.has(Feature::CallExKwargsSlot) {
+            if nkwelts == 0 {
+                self.addop(PUSH_NULL, loc);
+            }
+            self.addop(CALL_FUNCTION_EX, loc);
+        } else {
+            self.addop_i(CALL_FUNCTION_EX, usize::from(nkwelts > 0), loc);
+        }
         Ok(())
     }
 }

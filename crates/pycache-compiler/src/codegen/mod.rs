@@ -174,6 +174,20 @@ impl<'a> Compiler<'a> {
 
     /// The jump of a non-loop unconditional jump (an if/else skip, a
     /// handler's exit): `JUMP_NO_INTERRUPT` from 3.13.
+    /// What ends a `for` loop after `END_FOR`: `POP_ITER` from 3.14.
+    pub fn pop_iter_op(&self) -> Op {
+        if self.target.has(Feature::PopIter) { POP_ITER } else { POP_TOP }
+    }
+
+    /// A subscript load: `BINARY_OP 26` from 3.14, else `BINARY_SUBSCR`.
+    pub fn addop_subscr(&mut self, loc: Loc) {
+        if self.target.has(Feature::SubscrBinaryOp) {
+            self.addop_i(BINARY_OP, NB_SUBSCR as usize, loc);
+        } else {
+            self.addop(BINARY_SUBSCR, loc);
+        }
+    }
+
     pub fn jump_no_interrupt(&self) -> Op {
         if self.target.has(Feature::JumpNoInterrupt) { JUMP_NO_INTERRUPT } else { JUMP }
     }
@@ -418,7 +432,19 @@ impl<'a> Compiler<'a> {
         self.load_const(Constant::None, loc);
         self.load_const(Constant::None, loc);
         self.load_const(Constant::None, loc);
-        self.addop_i(CALL, 2, loc);
+        // 3.14 calls the exit method with its `self` slot filled.
+        self.addop_i(CALL, if self.target.has(Feature::LoadSpecialWith) { 3 } else { 2 }, loc);
+    }
+
+    /// 3.14's `with` setup on the context manager: the exit method (and
+    /// its `self`) kept under the result of calling the enter method.
+    pub fn load_special_enter(&mut self, exit: usize, enter: usize, loc: Loc) {
+        self.addop_i(COPY, 1, loc);
+        self.addop_i(LOAD_SPECIAL, exit, loc);
+        self.addop_i(SWAP, 2, loc);
+        self.addop_i(SWAP, 3, loc);
+        self.addop_i(LOAD_SPECIAL, enter, loc);
+        self.addop_i(CALL, 0, loc);
     }
 
     pub fn add_yield_from(&mut self, loc: Loc, is_await: bool) {
@@ -491,7 +517,11 @@ impl<'a> Compiler<'a> {
                     *loc = Loc::of(s.range);
                 }
                 self.addop(POP_BLOCK, *loc);
-                if preserve_tos {
+                if preserve_tos && self.target.has(Feature::LoadSpecialWith) {
+                    // Under the exit method and its `self`.
+                    self.addop_i(SWAP, 3, *loc);
+                    self.addop_i(SWAP, 2, *loc);
+                } else if preserve_tos {
                     self.addop_i(SWAP, 2, *loc);
                 }
                 self.call_exit_with_nones(*loc);

@@ -105,7 +105,11 @@ impl<'a> Compiler<'a> {
                 }
                 let end = self.new_label();
                 self.jump_if(loc, test, end, true)?;
-                self.addop(LOAD_ASSERTION_ERROR, loc);
+                if self.target.has(Feature::LoadCommonConstant) {
+                    self.addop_i(LOAD_COMMON_CONSTANT, COMMON_ASSERTION_ERROR, loc);
+                } else {
+                    self.addop(LOAD_ASSERTION_ERROR, loc);
+                }
                 if let Some(msg) = msg {
                     self.visit_expr(msg)?;
                     self.addop_i(CALL, 0, loc);
@@ -177,13 +181,21 @@ impl<'a> Compiler<'a> {
         }
         if !args.kwonlyargs.is_empty() {
             let mut keys = Vec::new();
+            let pairs = self.target.has(Feature::NoConstKeyMap);
             for (arg, default) in args.kwonlyargs.iter().zip(&args.kw_defaults) {
                 if let Some(default) = default {
-                    keys.push(Constant::Str(symtable::mangle(self.unit().private.as_ref(), &arg.arg)));
+                    let name = Constant::Str(symtable::mangle(self.unit().private.as_ref(), &arg.arg));
+                    if pairs {
+                        self.load_const(name.clone(), loc);
+                    }
+                    keys.push(name);
                     self.visit_expr(default)?;
                 }
             }
-            if !keys.is_empty() {
+            if pairs && !keys.is_empty() {
+                self.addop_i(BUILD_MAP, keys.len(), loc);
+                flags |= 0x02;
+            } else if !keys.is_empty() {
                 let n = keys.len();
                 self.load_const(Constant::Tuple(keys), loc);
                 self.addop_i(BUILD_CONST_KEY_MAP, n, loc);
@@ -458,7 +470,7 @@ impl<'a> Compiler<'a> {
                     self.visit_expr(slice)?;
                     self.addop_i(COPY, 2, loc);
                     self.addop_i(COPY, 2, loc);
-                    self.addop(BINARY_SUBSCR, loc);
+                    self.addop_subscr(loc);
                 }
             }
             ExprKind::Name { id, .. } => self.nameop(id, Ctx::Load, loc)?,
@@ -592,7 +604,7 @@ impl<'a> Compiler<'a> {
         self.use_label(cleanup);
         self.addop(END_FOR, NO_LOCATION);
         if self.target.has(Feature::EndForPopTop) {
-            self.addop(POP_TOP, NO_LOCATION);
+            self.addop(self.pop_iter_op(), NO_LOCATION);
         }
         self.pop_fblock();
         self.visit_stmts(orelse)?;
@@ -966,6 +978,10 @@ impl<'a> Compiler<'a> {
         self.addop(POP_EXCEPT, NO_LOCATION);
         self.addop(POP_TOP, NO_LOCATION);
         self.addop(POP_TOP, NO_LOCATION);
+        if self.target.has(Feature::LoadSpecialWith) {
+            // The exit method and its `self` slot.
+            self.addop(POP_TOP, NO_LOCATION);
+        }
         let exit = self.new_label();
         self.addop_j(self.jump_no_interrupt(), exit, NO_LOCATION);
         self.use_label(cleanup);
@@ -987,7 +1003,11 @@ impl<'a> Compiler<'a> {
         let cleanup = self.new_label();
         self.visit_expr(&item.context_expr)?;
         let loc = self.with_loc(s, item);
-        self.addop(BEFORE_WITH, loc);
+        if self.target.has(Feature::LoadSpecialWith) {
+            self.load_special_enter(SPECIAL_EXIT, SPECIAL_ENTER, loc);
+        } else {
+            self.addop(BEFORE_WITH, loc);
+        }
         self.addop_j(SETUP_WITH, final_, loc);
         self.use_label(block);
         self.push_fblock(FBlockType::With, block, final_, FBlockDatum::Stmt(s), loc)?;
@@ -1027,7 +1047,11 @@ impl<'a> Compiler<'a> {
         let cleanup = self.new_label();
         self.visit_expr(&item.context_expr)?;
         let loc = self.with_loc(s, item);
-        self.addop(BEFORE_ASYNC_WITH, loc);
+        if self.target.has(Feature::LoadSpecialWith) {
+            self.load_special_enter(SPECIAL_AEXIT, SPECIAL_AENTER, loc);
+        } else {
+            self.addop(BEFORE_ASYNC_WITH, loc);
+        }
         self.addop_i(GET_AWAITABLE, 1, loc);
         self.load_const(Constant::None, loc);
         self.add_yield_from(loc, true);

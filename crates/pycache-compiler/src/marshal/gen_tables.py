@@ -1,12 +1,14 @@
-"""Writes tables.rs (3.12) or tables313.rs (3.13): what a fresh CPython
-process of that version running py_compile has interned before it compiles
-anything (the opcode numbers the marshal stage reads code with come from the
-target's opcode table).
+"""Writes tables.rs (3.12), tables313.rs (3.13) or tables314.rs (3.14): what
+a fresh CPython process of that version running py_compile has interned
+before it compiles anything (the opcode numbers the marshal stage reads code
+with come from the target's opcode table).
 
 Run with the interpreter:  python3.12 gen_tables.py > tables.rs
                            python3.13 gen_tables.py > tables313.rs
-(a build without headers: `python gen_tables.py pycore_global_strings.h`,
-that header from the release's source).
+                           python3.14 gen_tables.py > tables314.rs
+(a 3.12/3.13 build without headers: `python gen_tables.py
+pycore_global_strings.h`, that header from the release's source; 3.14 needs
+no header: the static strings are found in `_PyRuntime` itself).
 
 Two children are started the way the reference compiles are (`-s -P -c`,
 PYTHONHASHSEED=0, after `import sys, py_compile`):
@@ -16,6 +18,9 @@ PYTHONHASHSEED=0, after `import sys, py_compile`):
   dict, 3.13's main interpreter's, which `_PyRuntime` embeds), the strings
   of the frozen modules' code objects and the `_Py_ID` names of the headers
   (3.13 keeps those in a runtime hashtable of static strings, not the dict);
+  from 3.14 the static strings are instead read from `_PyRuntime` (every
+  word pair there whose second word is `str`'s type is a static string
+  object), so no header is needed;
 - the second, untouched by ctypes, says which candidates are really
   interned (`sys.intern(s) is not s` for a fresh copy `s`), and how
   marshal sees each one-character Latin-1 string (the static singleton
@@ -41,8 +46,15 @@ def inside(p, size):
 base = ctypes.addressof(ctypes.c_void_p.in_dll(ctypes.pythonapi, '_PyRuntime'))
 end = next(hi for lo, hi in maps if lo <= base < hi)
 found = None
+statics = []
 for off in range(0, end - base - 8, 8):
     p = ctypes.c_void_p.from_address(base + off).value
+    if STATICS and ctypes.c_void_p.from_address(base + off + 8).value == id(str):
+        s = ctypes.cast(base + off, ctypes.py_object).value
+        if type(s) is str and s.isprintable():
+            statics.append(s)
+    if found is not None:
+        continue
     if not p or p % 8 or not inside(p, 64):
         continue
     if ctypes.c_void_p.from_address(p + 8).value != id(dict):
@@ -50,9 +62,10 @@ for off in range(0, end - base - 8, 8):
     d = ctypes.cast(p, ctypes.py_object).value
     if len(d) > 1000 and 'py_compile' in d and all(type(k) is str and k is v for k, v in d.items()):
         found = list(d)
-        break
+        if not STATICS:
+            break
 assert found, 'no interned dict in _PyRuntime'
-out = set(found)
+out = set(found) | set(statics)
 def walk(co):
     for group in (co.co_names, co.co_varnames, co.co_cellvars, co.co_freevars, (co.co_name,)):
         out.update(group)
@@ -116,15 +129,20 @@ def rust_bytes(text):
 
 
 def main():
-    if sys.version_info[:2] not in ((3, 12), (3, 13)):
-        sys.exit('run this with CPython 3.12 or 3.13')
+    if sys.version_info[:2] not in ((3, 12), (3, 13), (3, 14)):
+        sys.exit('run this with CPython 3.12, 3.13 or 3.14')
     version = '%d.%d' % sys.version_info[:2]
-    # Builds without headers (Debian's) take the release's source tree's
-    # Include/internal/pycore_global_strings.h as the first argument.
-    header = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-        sysconfig.get_path('include'), 'internal', 'pycore_global_strings.h')
-    ids = set(re.findall(r'STRUCT_FOR_ID\((\w+)\)', open(header).read()))
-    candidates = set(run(ENUMERATE).split('\n')) | ids
+    statics = sys.version_info[:2] >= (3, 14)
+    if statics:
+        ids = set()
+    else:
+        # Builds without headers (Debian's) take the release's source tree's
+        # Include/internal/pycore_global_strings.h as the first argument.
+        header = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+            sysconfig.get_path('include'), 'internal', 'pycore_global_strings.h')
+        ids = set(re.findall(r'STRUCT_FOR_ID\((\w+)\)', open(header).read()))
+    enumerate_code = 'STATICS = %r\n' % statics + ENUMERATE
+    candidates = set(run(enumerate_code).split('\n')) | ids
     missing = [n for n in PROBE_NAMES if n not in candidates]
     if missing:
         sys.exit('probe identifiers not interned beforehand: %s' % missing)
