@@ -37,10 +37,12 @@ const ALWAYS: &[&str] = &[
 ];
 
 /// Caches no value tree can reproduce, with the reason.
-const KNOWN_DIFFERENT: &[(&str, &str)] = &[(
-    "sympy/printing/tableform.py",
-    "folding `'%%%s' % x` makes a '%' that is not the one-character singleton; the value is the same",
-)];
+const KNOWN_DIFFERENT: &[(&str, &str)] = &[
+    (
+        "sympy/printing/tableform.py",
+        "folding `'%%%s' % x` makes a '%' that is not the one-character singleton; the value is the same",
+    ),
+];
 
 /// One in this many files is in the default sample.
 const SAMPLE_EVERY: u64 = 20;
