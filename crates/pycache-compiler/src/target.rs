@@ -319,6 +319,9 @@ features! {
     /// exit is `CALL 3`, a returned value is rotated under both exit slots,
     /// and the handler pops one more value (C10).
     LoadSpecialWith: since [r(3, 14, 0)], until None;
+    /// The flow graph's constant pass loads exact ints 0-255 with
+    /// `LOAD_SMALL_INT` (C2).
+    LoadSmallInt: since [r(3, 14, 0)], until None;
 }
 
 impl Feature {

@@ -127,7 +127,8 @@ fn remove_redundant_nops_and_pairs(g: &mut Cfg) {
                     None => (CACHE, 0),
                 };
                 let op = g.blocks[b].instrs[i].op;
-                let redundant = op == POP_TOP && (prev_op == LOAD_CONST || (prev_op == COPY && prev_arg == 1));
+                let redundant = op == POP_TOP
+                    && (matches!(prev_op, LOAD_CONST | LOAD_SMALL_INT) || (prev_op == COPY && prev_arg == 1));
                 if redundant {
                     if let Some((pb, pi)) = prev {
                         g.blocks[pb].instrs[pi].set_op0(NOP);
@@ -581,22 +582,32 @@ fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
         let mut oparg = 0;
         let mut i = 0;
         while i < g.blocks[b].instrs.len() {
+            if g.target.has(Feature::LoadSmallInt) {
+                make_load_small_int(&mut g.blocks[b].instrs[i], consts);
+            }
             let inst = g.blocks[b].instrs[i];
             let is_copy_of_load_const = opcode == LOAD_CONST && inst.op == COPY && inst.arg == 1;
             if !is_copy_of_load_const {
                 opcode = inst.op;
                 oparg = inst.arg;
             }
-            if opcode != LOAD_CONST {
+            if opcode != LOAD_CONST && opcode != LOAD_SMALL_INT {
                 i += 1;
                 continue;
             }
+            let small;
+            let value = if opcode == LOAD_SMALL_INT {
+                small = Constant::Int(oparg.into());
+                &small
+            } else {
+                &consts[oparg as usize]
+            };
             let n = g.blocks[b].instrs.len();
             let nextop = if i + 1 < n { g.blocks[b].instrs[i + 1].op } else { CACHE };
             let instrs = &mut g.blocks[b].instrs;
             match nextop {
                 POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE => {
-                    let value = consts[oparg as usize].is_true();
+                    let value = value.is_true();
                     instrs[i].set_op0(NOP);
                     if value == (nextop == POP_JUMP_IF_TRUE) {
                         instrs[i + 1].op = JUMP;
@@ -604,7 +615,7 @@ fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
                         instrs[i + 1].set_op0(NOP);
                     }
                 }
-                IS_OP if matches!(consts[oparg as usize], Constant::None) && n > i + 2 => {
+                IS_OP if matches!(value, Constant::None) && n > i + 2 => {
                     let mut jump = i + 2;
                     if instrs[jump].op == TO_BOOL {
                         instrs[jump].set_op0(NOP);
@@ -623,7 +634,7 @@ fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
                     instrs[i].set_op1(RETURN_CONST, oparg);
                 }
                 TO_BOOL => {
-                    let value = consts[oparg as usize].is_true();
+                    let value = value.is_true();
                     let index = consts.add_bool(value);
                     let instrs = &mut g.blocks[b].instrs;
                     instrs[i].set_op0(NOP);
@@ -633,6 +644,20 @@ fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
             }
             i += 1;
         }
+    }
+}
+
+/// 3.14: a `LOAD_CONST` of an exact int from 0 to 255 becomes
+/// `LOAD_SMALL_INT` of the value; the constant stays in the list until
+/// unused constants are removed (C2).
+fn make_load_small_int(inst: &mut CfgInstr, consts: &Consts) {
+    if inst.op != LOAD_CONST {
+        return;
+    }
+    if let Constant::Int(v) = &consts[inst.arg as usize]
+        && let Ok(small) = u8::try_from(v)
+    {
+        inst.set_op1(LOAD_SMALL_INT, i32::from(small));
     }
 }
 
