@@ -322,6 +322,10 @@ features! {
     /// The flow graph's constant pass loads exact ints 0-255 with
     /// `LOAD_SMALL_INT` (C2).
     LoadSmallInt: since [r(3, 14, 0)], until None;
+    /// A conditional jump's fall-through starts with `NOT_TAKEN` (a
+    /// backward one becomes `[NOT_TAKEN, JUMP]` after the reversed jump),
+    /// added after exception labelling, so without a handler (G1, G5).
+    NotTaken: since [r(3, 14, 0)], until None;
 }
 
 impl Feature {

@@ -59,11 +59,39 @@ pub struct Block {
     pub warm: bool,
     pub exceptstack: Option<ExceptStack>,
     pub unsafe_locals_mask: u64,
+    /// The handlers of the instructions CPython's array for this block
+    /// still holds past its end after the block shrank (slot by slot,
+    /// from 0; entries below `instrs.len()` mean nothing). CPython's
+    /// `basicblock_addop` leaves a new instruction's handler as the slot
+    /// held it, which is what 3.14's `NOT_TAKEN` gets (gh-137681, not fixed
+    /// in 3.14).
+    pub ghost_except: Vec<Option<BlockId>>,
 }
 
 impl Block {
     pub fn last(&self) -> Option<&CfgInstr> {
         self.instrs.last()
+    }
+
+    /// Shrinks the block to `len` instructions the way CPython lowers
+    /// `b_iused`: the slots past it keep what they held.
+    pub fn shrink_to(&mut self, len: usize) {
+        let n = self.instrs.len();
+        if len >= n {
+            return;
+        }
+        if self.ghost_except.len() < n {
+            self.ghost_except.resize(n, None);
+        }
+        for k in len..n {
+            self.ghost_except[k] = self.instrs[k].except;
+        }
+        self.instrs.truncate(len);
+    }
+
+    /// The handler a slot appended now would carry in CPython.
+    pub fn next_slot_except(&self) -> Option<BlockId> {
+        self.ghost_except.get(self.instrs.len()).copied().flatten()
     }
 
     /// Control leaves the block only through its last instruction.
@@ -482,11 +510,23 @@ impl Cfg {
             POP_JUMP_IF_TRUE => POP_JUMP_IF_FALSE,
             _ => CACHE,
         };
+        // 3.14 marks the fall-through of a conditional jump with
+        // `NOT_TAKEN`; made after exception targets were labelled, it has
+        // no handler (G1, G5).
+        let not_taken = self.target.has(Feature::NotTaken) && reversed != CACHE;
         if is_forward {
+            if not_taken {
+                let mut instr = CfgInstr::new(NOT_TAKEN, 0, last.loc);
+                instr.except = self.blocks[b].next_slot_except();
+                self.blocks[b].instrs.push(instr);
+            }
             return;
         }
         let backwards = self.new_block();
         let label = self.blocks[target].label;
+        if not_taken {
+            self.blocks[backwards].instrs.push(CfgInstr::new(NOT_TAKEN, 0, last.loc));
+        }
         let mut jump = CfgInstr::new(JUMP, label, last.loc);
         jump.target = Some(target);
         self.blocks[backwards].instrs.push(jump);

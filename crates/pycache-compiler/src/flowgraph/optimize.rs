@@ -105,7 +105,7 @@ pub fn remove_redundant_nops(g: &mut Cfg, b: BlockId) -> usize {
         dest += 1;
         prev_lineno = lineno;
     }
-    g.blocks[b].instrs.truncate(dest);
+    g.blocks[b].shrink_to(dest);
     n - dest
 }
 
@@ -747,7 +747,7 @@ fn remove_unreachable(g: &mut Cfg) {
     mark_reachable(g);
     for b in g.order() {
         if g.blocks[b].predecessors == 0 {
-            g.blocks[b].instrs.clear();
+            g.blocks[b].shrink_to(0);
             g.blocks[b].except_handler = false;
         }
     }
@@ -860,7 +860,7 @@ pub fn optimize_cfg(g: &mut Cfg, consts: &mut Vec<Constant>, firstlineno: i32) -
     mark_reachable(g);
     for b in g.order() {
         if g.blocks[b].predecessors == 0 {
-            g.blocks[b].instrs.clear();
+            g.blocks[b].shrink_to(0);
         }
     }
     for b in g.order() {
