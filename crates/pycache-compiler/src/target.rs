@@ -326,6 +326,10 @@ features! {
     /// backward one becomes `[NOT_TAKEN, JUMP]` after the reversed jump),
     /// added after exception labelling, so without a handler (G1, G5).
     NotTaken: since [r(3, 14, 0)], until None;
+    /// The last flow-graph pass turns a `LOAD_FAST` whose value leaves the
+    /// stack before its local can change, within its block, into
+    /// `LOAD_FAST_BORROW` (G2).
+    BorrowLoads: since [r(3, 14, 0)], until None;
 }
 
 impl Feature {

@@ -8,6 +8,7 @@
 //! chains them through `b_next`; passes that CPython runs "for each block"
 //! follow that chain.
 
+mod borrow;
 mod lines;
 mod optimize;
 
@@ -633,6 +634,9 @@ pub fn optimize(
     };
     g.convert_pseudo_ops();
     g.normalize_jumps();
+    if target.has(Feature::BorrowLoads) {
+        borrow::optimize_load_fast(&mut g);
+    }
     if target.has(Feature::AssemblerJumpDirection) {
         g.resolve_unconditional_jumps();
     }
