@@ -330,6 +330,13 @@ features! {
     /// stack before its local can change, within its block, into
     /// `LOAD_FAST_BORROW` (G2).
     BorrowLoads: since [r(3, 14, 0)], until None;
+    /// A function's constants start with its docstring only when it has
+    /// one: no `None` is reserved first (functions, lambdas, type-alias
+    /// values); an empty list ends up `(None,)` (K3).
+    NoDocstringSlot: since [r(3, 14, 0)], until None;
+    /// Code flags `CO_HAS_DOCSTRING` and `CO_METHOD` (a function-like scope
+    /// directly in a class body) (K2).
+    MethodDocstringFlags: since [r(3, 14, 0)], until None;
 }
 
 impl Feature {

@@ -240,7 +240,9 @@ impl<'a> Compiler<'a> {
         let loc = Loc::of(e.range);
         let funcflags = self.default_arguments(args, loc)?;
         self.enter_scope(PyStr::new("<lambda>"), ScopeType::Lambda, id, e.range.lineno)?;
-        self.add_const(Constant::None);
+        if !self.target.has(Feature::NoDocstringSlot) {
+            self.add_const(Constant::None);
+        }
         {
             let md = &mut self.u().md;
             md.argcount = args.args.len() as u32;

@@ -122,6 +122,10 @@ pub const CO_NEWLOCALS: u32 = 0x2;
 pub const CO_VARARGS: u32 = 0x4;
 pub const CO_VARKEYWORDS: u32 = 0x8;
 pub const CO_NESTED: u32 = 0x10;
+/// 3.14 (`Feature::MethodDocstringFlags`): the function has a docstring.
+pub const CO_HAS_DOCSTRING: u32 = 0x400_0000;
+/// 3.14: a function-like scope directly in a class body.
+pub const CO_METHOD: u32 = 0x800_0000;
 pub const CO_GENERATOR: u32 = 0x20;
 pub const CO_COROUTINE: u32 = 0x80;
 pub const CO_ASYNC_GENERATOR: u32 = 0x200;
@@ -765,6 +769,13 @@ impl<'a> Compiler<'a> {
             if ste.varkeywords {
                 flags |= CO_VARKEYWORDS;
             }
+            let n = self.units.len();
+            if self.target.has(Feature::MethodDocstringFlags)
+                && n >= 2
+                && self.units[n - 2].scope_type == ScopeType::Class
+            {
+                flags |= CO_METHOD;
+            }
         }
         flags | self.flags.co_flags
     }
@@ -784,7 +795,12 @@ impl<'a> Compiler<'a> {
         let u = self.u();
         let nfree = u.md.freevars.len();
         let unit = UnitIr { md: &mut u.md, seq: &u.seq, code_flags, nparams, filename };
-        let code = backend(target, unit)?;
+        let mut code = backend(target, unit)?;
+        if code.consts.is_empty() && target.has(Feature::NoDocstringSlot) {
+            // Nothing used a constant and none was first: CPython's code
+            // object still holds None.
+            code.consts.push(Constant::None);
+        }
         Ok((code, nfree))
     }
 

@@ -315,9 +315,12 @@ impl<'a> Compiler<'a> {
         match docstring {
             Some(doc) => {
                 let value = self.docstring_value(doc)?;
-                self.add_const(value)
+                self.add_const(value);
             }
-            None => self.add_const(Constant::None),
+            None if self.target.has(Feature::NoDocstringSlot) => {}
+            None => {
+                self.add_const(Constant::None);
+            }
         };
         {
             let md = &mut self.u().md;
@@ -333,7 +336,10 @@ impl<'a> Compiler<'a> {
         if self.ste().coroutine || self.ste().generator {
             self.wrap_in_stopiteration_handler();
         }
-        let (code, nfree) = self.optimize_and_assemble(true)?;
+        let (mut code, nfree) = self.optimize_and_assemble(true)?;
+        if docstring.is_some() && self.target.has(Feature::MethodDocstringFlags) {
+            code.flags |= CO_HAS_DOCSTRING;
+        }
         self.exit_scope();
         self.make_closure(code, nfree, funcflags, Loc::of(s.range))
     }

@@ -184,7 +184,9 @@ impl<'a> Compiler<'a> {
         }
         self.enter_scope(alias.clone(), ScopeType::Function, id, loc.lineno)?;
         // None first, so that the value can never read as a docstring.
-        self.add_const(Constant::None);
+        if !self.target.has(Feature::NoDocstringSlot) {
+            self.add_const(Constant::None);
+        }
         self.visit_expr(value)?;
         self.addop(RETURN_VALUE, loc);
         let (code, nfree) = self.optimize_and_assemble(false)?;
