@@ -87,7 +87,7 @@ fn compile_with(
     folder.module(&mut module)?;
     warnings.append(&mut folder.warnings.into_inner());
     check_deadline()?;
-    let mut st = symtable::build(&module, flags.annotations)?;
+    let mut st = symtable::build_for(&module, flags.annotations, Some(target))?;
     check_deadline()?;
     let mut compiler = codegen::Compiler::new(target, backend, &mut st, filename, optimize, flags);
     let code = compiler.module(&module)?;

@@ -151,6 +151,10 @@ struct Builder<'a> {
     cur: ScopeId,
     private: Option<PyStr>,
     future_annotations: bool,
+    /// 3.14 (`Feature::ClassdictForDefs`): every `def` directly in a class
+    /// body gives it the `__classdict__` cell (its annotation scope may
+    /// read the class namespace).
+    classdict_for_defs: bool,
     _module: &'a ast::Module,
 }
 
@@ -160,12 +164,24 @@ fn err(message: impl Into<String>, range: Range) -> Refusal {
 
 /// Builds the table for a module.
 pub fn build(module: &ast::Module, future_annotations: bool) -> Result<SymTable> {
+    build_for(module, future_annotations, None)
+}
+
+/// Builds the table for a module compiled for `target` (its
+/// version-dependent scoping).
+pub fn build_for(
+    module: &ast::Module,
+    future_annotations: bool,
+    target: Option<crate::target::Target>,
+) -> Result<SymTable> {
+    let classdict_for_defs = target.is_some_and(|t| t.has(crate::target::Feature::ClassdictForDefs));
     let mut b = Builder {
         st: SymTable { entries: Vec::new(), blocks: Default::default(), top: 0 },
         stack: Vec::new(),
         cur: 0,
         private: None,
         future_annotations,
+        classdict_for_defs,
         _module: module,
     };
     b.enter_block(PyStr::new("top"), BlockType::Module, module.id, Range::default());
@@ -313,6 +329,9 @@ impl Builder<'_> {
                     let kind = TypeParamOwner::Function { kwdefaults };
                     self.enter_type_param_block(&f.name, f.type_params_id, kind, s.range)?;
                     self.visit_type_params(&f.type_params)?;
+                }
+                if self.classdict_for_defs && !generic && self.cur().kind == BlockType::Class {
+                    self.cur().needs_classdict = true;
                 }
                 self.visit_annotations(s, &f.args, f.returns.as_deref())?;
                 self.enter_block(f.name.clone(), BlockType::Function, f.id, s.range);

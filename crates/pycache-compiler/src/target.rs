@@ -337,6 +337,9 @@ features! {
     /// Code flags `CO_HAS_DOCSTRING` and `CO_METHOD` (a function-like scope
     /// directly in a class body) (K2).
     MethodDocstringFlags: since [r(3, 14, 0)], until None;
+    /// A class body directly holding a `def` gets the `__classdict__` cell
+    /// (each def's annotation scope may read the class namespace) (S2).
+    ClassdictForDefs: since [r(3, 14, 0)], until None;
 }
 
 impl Feature {
