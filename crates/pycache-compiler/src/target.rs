@@ -340,6 +340,9 @@ features! {
     /// A class body directly holding a `def` gets the `__classdict__` cell
     /// (each def's annotation scope may read the class namespace) (S2).
     ClassdictForDefs: since [r(3, 14, 0)], until None;
+    /// `co_localspluskinds` marks parameters by how they are passed:
+    /// positional 0x02, keyword 0x04, `*`/`**` 0x08 with one of them.
+    ArgKinds: since [r(3, 14, 0)], until None;
 }
 
 impl Feature {
