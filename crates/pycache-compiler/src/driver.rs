@@ -82,6 +82,7 @@ fn compile_with(
         limits: target.limits(),
         optimize,
         future_annotations: flags.annotations,
+        cfg_folding: target.has(Feature::CfgFolding),
         warnings: Default::default(),
     };
     folder.module(&mut module)?;

@@ -343,6 +343,12 @@ features! {
     /// `co_localspluskinds` marks parameters by how they are passed:
     /// positional 0x02, keyword 0x04, `*`/`**` 0x08 with one of them.
     ArgKinds: since [r(3, 14, 0)], until None;
+    /// Constant folding moves from the AST to the flow graph: unary and
+    /// binary operators, subscripts, tuples, lists and sets of constants
+    /// fold per block (operands become line-less `NOP`s, results are
+    /// appended to the constants); the AST keeps `__debug__` and
+    /// `%`-formatting (F1, G3, G4).
+    CfgFolding: since [r(3, 14, 0)], until None;
 }
 
 impl Feature {

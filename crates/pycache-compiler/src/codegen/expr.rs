@@ -390,7 +390,7 @@ impl<'a> Compiler<'a> {
         tuple: bool,
     ) -> Result<()> {
         let n = elts.len();
-        if n > 2 && elts.iter().all(Expr::is_constant) {
+        if n > 2 && !self.target.has(Feature::CfgFolding) && elts.iter().all(Expr::is_constant) {
             let values: Vec<Constant> = elts.iter().map(|e| e.constant().unwrap().clone()).collect();
             if tuple && pushed == 0 {
                 self.load_const(Constant::Tuple(values), loc);

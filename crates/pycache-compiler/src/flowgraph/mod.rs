@@ -9,6 +9,7 @@
 //! follow that chain.
 
 mod borrow;
+mod fold;
 mod lines;
 mod optimize;
 

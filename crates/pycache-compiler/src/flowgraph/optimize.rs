@@ -5,7 +5,7 @@
 //! constants, `LOAD_FAST_CHECK` for possibly unbound locals, and cold
 //! blocks (exception handlers) moved to the end.
 
-use super::{BlockId, Cfg, CfgInstr};
+use super::{BlockId, Cfg, CfgInstr, fold};
 use crate::code::Constant;
 use crate::error::{Refusal, Result};
 use crate::instr::*;
@@ -227,6 +227,22 @@ impl<'a> Consts<'a> {
         }
         self.list.push(Constant::Bool(value));
         self.list.len() - 1
+    }
+
+    /// 3.14's `add_const`: the index of a constant equal to `c` (as the
+    /// constant cache compares them), appended if absent.
+    pub(super) fn add(&mut self, c: Constant) -> Result<usize> {
+        if c.has_nan() {
+            return Err(Refusal::unsupported("a constant holding a NaN, made by folding"));
+        }
+        if let Some(i) = self.list.iter().position(|x| x.key_eq(&c)) {
+            return Ok(i);
+        }
+        if matches!(c, Constant::Tuple(_)) {
+            return Ok(self.push_tuple(c));
+        }
+        self.list.push(c);
+        Ok(self.list.len() - 1)
     }
 
     fn push_tuple(&mut self, tuple: Constant) -> usize {
@@ -476,6 +492,38 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
                 }
                 _ => {}
             },
+            BUILD_TUPLE if g.target.has(Feature::CfgFolding) => {
+                if nextop == UNPACK_SEQUENCE && oparg == g.blocks[b].instrs[i + 1].arg && matches!(oparg, 1..=3) {
+                    g.blocks[b].instrs[i].set_op0(NOP);
+                    if oparg == 1 {
+                        g.blocks[b].instrs[i + 1].set_op0(NOP);
+                    } else {
+                        g.blocks[b].instrs[i + 1].op = SWAP;
+                    }
+                    i += 1;
+                    continue;
+                }
+                fold::tuple(g, b, i, consts)?;
+            }
+            BUILD_LIST | BUILD_SET if g.target.has(Feature::CfgFolding) => {
+                fold::lists_and_sets(g, b, i, nextop, consts)?;
+            }
+            UNARY_NOT if g.target.has(Feature::CfgFolding) && !matches!(nextop, TO_BOOL | UNARY_NOT) => {
+                fold::unary(g, b, i, consts)?;
+            }
+            UNARY_NEGATIVE | UNARY_INVERT if g.target.has(Feature::CfgFolding) => fold::unary(g, b, i, consts)?,
+            CALL_INTRINSIC_1 if g.target.has(Feature::CfgFolding) => {
+                if oparg as u32 == INTRINSIC_LIST_TO_TUPLE {
+                    if nextop == GET_ITER {
+                        g.blocks[b].instrs[i].set_op0(NOP);
+                    } else {
+                        fold::list_to_tuple(g, b, i, consts)?;
+                    }
+                } else if oparg as u32 == INTRINSIC_UNARY_POSITIVE {
+                    fold::unary(g, b, i, consts)?;
+                }
+            }
+            BINARY_OP if g.target.has(Feature::CfgFolding) => fold::binary(g, b, i, consts)?,
             BUILD_TUPLE => {
                 if nextop == UNPACK_SEQUENCE && oparg == g.blocks[b].instrs[i + 1].arg {
                     match oparg {
