@@ -349,6 +349,9 @@ features! {
     /// appended to the constants); the AST keeps `__debug__` and
     /// `%`-formatting (F1, G3, G4).
     CfgFolding: since [r(3, 14, 0)], until None;
+    /// A `while` loop tests once, at the top; the body jumps back to the
+    /// test (3.13 repeated the test at the bottom) (C9).
+    WhileTestOnce: since [r(3, 14, 0)], until None;
 }
 
 impl Feature {

@@ -43,7 +43,11 @@ impl<'a> Compiler<'a> {
                 self.jump_if(loc, test, anchor, false)?;
                 self.use_label(body_label);
                 self.visit_stmts(body)?;
-                self.jump_if(loc, test, body_label, true)?;
+                if self.target.has(Feature::WhileTestOnce) {
+                    self.addop_j(JUMP, loop_, NO_LOCATION);
+                } else {
+                    self.jump_if(loc, test, body_label, true)?;
+                }
                 self.pop_fblock();
                 self.use_label(anchor);
                 self.visit_stmts(orelse)?;
