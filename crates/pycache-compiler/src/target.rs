@@ -352,6 +352,24 @@ features! {
     /// A `while` loop tests once, at the top; the body jumps back to the
     /// test (3.13 repeated the test at the bottom) (C9).
     WhileTestOnce: since [r(3, 14, 0)], until None;
+
+    // 3.14 behaviours not reproduced yet: code generation refuses where it
+    // meets them (codegen/unreproduced.rs).
+    /// Annotations are lazy (PEP 649/749): `__annotate__` functions for
+    /// annotated defs, modules and classes, `__conditional_annotations__`
+    /// (S1, C11, C12, C13).
+    LazyAnnotations: since [r(3, 14, 0)], until None;
+    /// Type-parameter bounds and type-alias values are annotation scopes
+    /// taking a `format` argument (C14).
+    AnnotationScopeTypeParams: since [r(3, 14, 0)], until None;
+    /// A comprehension inlined in a class body saves only its own targets
+    /// (S3).
+    ClassComprehensionTargets: since [r(3, 14, 0)], until None;
+    /// A slice of constants is one slice constant (marshal 5) (C6, K1).
+    SliceConstants: since [r(3, 14, 0)], until None;
+    /// `all()`, `any()`, `tuple()` of a generator expression are inlined
+    /// behind an `is` guard (C17).
+    InlinedBuiltinGenexpr: since [r(3, 14, 0)], until None;
 }
 
 impl Feature {

@@ -272,6 +272,9 @@ impl<'a> Compiler<'a> {
     fn push_inlined_comprehension_state(&mut self, loc: Loc, entry: symtable::ScopeId) -> Result<InlinedState> {
         use symtable::*;
         let in_class_block = self.ste().kind == BlockType::Class && self.unit().in_inlined_comp == 0;
+        if in_class_block {
+            self.refuse_unreproduced(Feature::ClassComprehensionTargets, "a comprehension in a class body")?;
+        }
         self.u().in_inlined_comp += 1;
         let mut state = InlinedState {
             pushed_locals: Vec::new(),

@@ -174,6 +174,7 @@ impl<'a> Compiler<'a> {
                 }
             }
             ExprKind::Subscript { value, slice, ctx } => {
+                self.refuse_slice_constant(slice)?;
                 if *ctx == Ctx::Load {
                     self.check_subscript(value, slice);
                 }
@@ -732,6 +733,7 @@ impl<'a> Compiler<'a> {
 
     fn call(&mut self, e: &'a Expr, func: &'a Expr, args: &'a [Expr], keywords: &'a [ast::Keyword]) -> Result<()> {
         self.validate_keywords(keywords)?;
+        self.refuse_inlined_builtin(func, args, keywords)?;
         if self.maybe_optimize_method_call(e, func, args, keywords)? {
             return Ok(());
         }

@@ -15,6 +15,7 @@ mod expr;
 mod pattern;
 mod stmt;
 mod typeparams;
+mod unreproduced;
 
 use crate::FxIndexMap as IndexMap;
 

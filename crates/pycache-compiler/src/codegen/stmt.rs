@@ -12,6 +12,7 @@ impl<'a> Compiler<'a> {
             StmtKind::AsyncFunctionDef(f) => self.function(s, f, true),
             StmtKind::ClassDef(c) => self.class(s, c),
             StmtKind::TypeAlias { id, type_params_id, name, type_params, value } => {
+                self.refuse_unreproduced(Feature::AnnotationScopeTypeParams, "a type alias")?;
                 self.type_alias(s, *id, *type_params_id, name, type_params, value)
             }
             StmtKind::Return(value) => self.return_(s, value.as_deref()),
@@ -29,6 +30,9 @@ impl<'a> Compiler<'a> {
             }
             StmtKind::AugAssign { target, op, value } => self.augassign(s, target, *op, value),
             StmtKind::AnnAssign { target, annotation, value, simple } => {
+                if matches!(self.unit().scope_type, ScopeType::Module | ScopeType::Class) {
+                    self.refuse_unreproduced(Feature::LazyAnnotations, "a module or class annotation")?;
+                }
                 self.annassign(s, target, annotation, value.as_deref(), *simple)
             }
             StmtKind::For { target, iter, body, orelse } => self.for_(s, target, iter, body, orelse),
@@ -240,6 +244,14 @@ impl<'a> Compiler<'a> {
     }
 
     fn annotations(&mut self, args: &'a ast::Arguments, returns: Option<&'a ast::Expr>, loc: Loc) -> Result<bool> {
+        let annotated = |a: &ast::Arg| a.annotation.is_some();
+        if returns.is_some()
+            || args.args.iter().chain(&args.posonlyargs).chain(&args.kwonlyargs).any(annotated)
+            || args.vararg.as_ref().is_some_and(|a| annotated(a))
+            || args.kwarg.as_ref().is_some_and(|a| annotated(a))
+        {
+            self.refuse_unreproduced(Feature::LazyAnnotations, "a function's annotations")?;
+        }
         let mut len = 0;
         for a in &args.args {
             self.argannotation(&a.arg, a.annotation.as_deref(), &mut len, loc)?;
@@ -460,6 +472,9 @@ impl<'a> Compiler<'a> {
     }
 
     fn augassign(&mut self, s: &'a Stmt, target: &'a ast::Expr, op: ast::Operator, value: &'a ast::Expr) -> Result<()> {
+        if let ExprKind::Subscript { slice, .. } = &target.kind {
+            self.refuse_slice_constant(slice)?;
+        }
         let mut loc = Loc::of(target.range);
         match &target.kind {
             ExprKind::Attribute { value: obj, attr, .. } => {
