@@ -57,6 +57,8 @@ pub fn is_jump(op: Op) -> bool {
             | JUMP_BACKWARD
             | JUMP
             | JUMP_NO_INTERRUPT
+            | JUMP_IF_FALSE
+            | JUMP_IF_TRUE
     )
 }
 
@@ -173,7 +175,7 @@ pub fn stack_effect(target: Target, op: Op, arg: i32, jump: bool) -> Option<i32>
         // Pseudo-instructions.
         SETUP_FINALLY | SETUP_WITH => i32::from(jump),
         SETUP_CLEANUP => 2 * i32::from(jump),
-        POP_BLOCK | JUMP | JUMP_NO_INTERRUPT => 0,
+        POP_BLOCK | JUMP | JUMP_NO_INTERRUPT | JUMP_IF_FALSE | JUMP_IF_TRUE => 0,
         STORE_FAST_MAYBE_NULL => -1,
         LOAD_METHOD => 1,
         LOAD_SUPER_METHOD | LOAD_ZERO_SUPER_METHOD | LOAD_ZERO_SUPER_ATTR => -1,

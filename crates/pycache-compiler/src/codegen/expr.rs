@@ -17,11 +17,19 @@ impl<'a> Compiler<'a> {
                 let jump = if *op == ast::BoolOp::And { POP_JUMP_IF_FALSE } else { POP_JUMP_IF_TRUE };
                 let end = self.new_label();
                 let n = values.len() - 1;
+                let keep = self.target.has(Feature::JumpIfKeep);
                 for v in &values[..n] {
                     self.visit_expr(v)?;
-                    self.addop_i(COPY, 1, loc);
-                    self.to_bool(loc);
-                    self.addop_j(jump, end, loc);
+                    if keep {
+                        // 3.14: one jump keeping the value, lowered after
+                        // the optimisations.
+                        let keep_jump = if *op == ast::BoolOp::And { JUMP_IF_FALSE } else { JUMP_IF_TRUE };
+                        self.addop_j(keep_jump, end, loc);
+                    } else {
+                        self.addop_i(COPY, 1, loc);
+                        self.to_bool(loc);
+                        self.addop_j(jump, end, loc);
+                    }
                     self.addop(POP_TOP, loc);
                 }
                 self.visit_expr(&values[n])?;

@@ -16,7 +16,8 @@
 //! `WITH_EXCEPT_START`, ...) tag what they push with the index of their
 //! push loop, 0, rather than their own index, so such a value left on the
 //! stack or stored in a local marks the block's first instruction; and a
-//! method `LOAD_ATTR` pushes its owner's reference back.
+//! method `LOAD_ATTR`, like `LOAD_SPECIAL`, pushes its owner's reference
+//! back (checked on `with` statements).
 
 use super::{BlockId, Cfg};
 use crate::instr::*;
@@ -197,6 +198,13 @@ pub fn optimize_load_fast(g: &mut Cfg) {
                         push_block(&mut work, t);
                     }
                     refs.push(here);
+                }
+                // 3.14.8 and 3.14.10 keep `with`'s owner on the stack as
+                // the `self` of the method `LOAD_SPECIAL` loads.
+                LOAD_SPECIAL => {
+                    let owner = pop(&mut refs);
+                    refs.push(here);
+                    refs.push(owner);
                 }
                 LOAD_ATTR | LOAD_SUPER_ATTR => {
                     let owner = pop(&mut refs);

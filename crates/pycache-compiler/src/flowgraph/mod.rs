@@ -419,6 +419,28 @@ impl Cfg {
         Ok(maxdepth)
     }
 
+    /// 3.14: `JUMP_IF_FALSE`/`JUMP_IF_TRUE` become `COPY 1; TO_BOOL;
+    /// POP_JUMP_IF_x`, the two new instructions at the jump's location and
+    /// with its handler.
+    fn convert_pseudo_conditional_jumps(&mut self) {
+        for b in self.order() {
+            let Some(&last) = self.blocks[b].last() else { continue };
+            let op = match last.op {
+                JUMP_IF_FALSE => POP_JUMP_IF_FALSE,
+                JUMP_IF_TRUE => POP_JUMP_IF_TRUE,
+                _ => continue,
+            };
+            let li = self.blocks[b].instrs.len() - 1;
+            self.blocks[b].instrs[li].op = op;
+            let mut copy = CfgInstr::new(COPY, 1, last.loc);
+            copy.except = last.except;
+            let mut to_bool = CfgInstr::new(TO_BOOL, 0, last.loc);
+            to_bool.except = last.except;
+            self.blocks[b].instrs.insert(li, to_bool);
+            self.blocks[b].instrs.insert(li, copy);
+        }
+    }
+
     fn convert_pseudo_ops(&mut self) {
         for b in self.order() {
             for instr in &mut self.blocks[b].instrs {
@@ -625,6 +647,9 @@ pub fn optimize(
     }
     optimize::push_cold_blocks_to_end(&mut g);
     lines::resolve_line_numbers(&mut g, md.firstlineno);
+    if target.has(Feature::JumpIfKeep) {
+        g.convert_pseudo_conditional_jumps();
+    }
     // Assembly.
     let before_prefix = target.has(Feature::StackDepthBeforePrefix);
     let early_depth = if before_prefix { Some(g.stackdepth(code_flags)?) } else { None };

@@ -441,6 +441,34 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
         }
         let n = g.blocks[b].instrs.len();
         let nextop = if i + 1 < n { g.blocks[b].instrs[i + 1].op } else { CACHE };
+        if matches!(opcode, JUMP_IF_FALSE | JUMP_IF_TRUE) {
+            // 3.14's jumps that keep their value: threaded through a jump
+            // or one of their kind; through the opposite kind to the
+            // block after its target (which pops the value).
+            let opposite = if opcode == JUMP_IF_FALSE { JUMP_IF_TRUE } else { JUMP_IF_FALSE };
+            if target.op == JUMP || target.op == opcode {
+                if inst.target != target.target {
+                    g.blocks[b].instrs[i].set_op0(NOP);
+                    let mut jump =
+                        CfgInstr { op: opcode, arg: 0, loc: target.loc, target: target.target, except: None };
+                    jump.arg = target.target.map_or(-1, |t| g.blocks[t].label);
+                    g.blocks[b].instrs.push(jump);
+                }
+                i += 1;
+                continue;
+            }
+            if target.op == opposite {
+                let t = inst.target.unwrap();
+                if let Some(after) = g.blocks[t].next {
+                    g.blocks[b].instrs[i].target = Some(after);
+                    g.blocks[b].instrs[i].arg = g.blocks[after].label;
+                    opcode = CACHE;
+                    continue;
+                }
+            }
+            i += 1;
+            continue;
+        }
         if thread_always && has_target(opcode) {
             // 3.13: a jump to an unconditional jump becomes a NOP and a new
             // jump, looked at next.
@@ -654,6 +682,15 @@ fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
             let nextop = if i + 1 < n { g.blocks[b].instrs[i + 1].op } else { CACHE };
             let instrs = &mut g.blocks[b].instrs;
             match nextop {
+                JUMP_IF_FALSE | JUMP_IF_TRUE => {
+                    // The value stays: the load does too.
+                    let value = value.is_true();
+                    if value == (nextop == JUMP_IF_TRUE) {
+                        instrs[i + 1].op = JUMP;
+                    } else {
+                        instrs[i + 1].set_op0(NOP);
+                    }
+                }
                 POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE => {
                     let value = value.is_true();
                     instrs[i].set_op0(NOP);
