@@ -374,6 +374,9 @@ features! {
     /// `all()`, `any()`, `tuple()` of a generator expression are inlined
     /// behind an `is` guard (C17).
     InlinedBuiltinGenexpr: since [r(3, 14, 0)], until None;
+    /// `END_ASYNC_FOR` is a backward jump to the `END_SEND` of the loop's
+    /// `__anext__` await (T5).
+    EndAsyncForJump: since [r(3, 14, 0)], until None;
 }
 
 impl Feature {

@@ -227,6 +227,7 @@ impl<'a> Compiler<'a> {
         kind: CompType,
         iter_on_stack: bool,
     ) -> Result<()> {
+        self.refuse_unreproduced(Feature::EndAsyncForJump, "an `async for` clause")?;
         let start = self.new_label();
         let except = self.new_label();
         let if_cleanup = self.new_label();

@@ -653,6 +653,7 @@ impl<'a> Compiler<'a> {
         if !self.is_top_level_await() && self.unit().scope_type != ScopeType::AsyncFunction {
             return Err(Refusal::syntax_at("'async for' outside async function", loc.lineno, loc.col_offset));
         }
+        self.refuse_unreproduced(Feature::EndAsyncForJump, "an `async for` loop")?;
         let start = self.new_label();
         let except = self.new_label();
         let end = self.new_label();
@@ -666,6 +667,10 @@ impl<'a> Compiler<'a> {
         self.load_const(Constant::None, loc);
         self.add_yield_from(loc, true);
         self.addop(POP_BLOCK, loc);
+        if self.target.has(Feature::NotTaken) {
+            // 3.14: codegen's own, for the exit through `END_ASYNC_FOR`.
+            self.addop(NOT_TAKEN, loc);
+        }
         self.visit_expr(target)?;
         self.visit_stmts(body)?;
         self.addop_j(JUMP, start, NO_LOCATION);

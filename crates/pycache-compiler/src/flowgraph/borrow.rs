@@ -176,7 +176,10 @@ pub fn optimize_load_fast(g: &mut Cfg) {
                 }
                 // Push without consuming; CPython tags the pushed values
                 // with its loop counter (see the module documentation).
-                GET_ANEXT | GET_LEN | IMPORT_FROM | MATCH_KEYS | MATCH_MAPPING | MATCH_SEQUENCE | WITH_EXCEPT_START => {
+                // `GET_YIELD_FROM_ITER` too in 3.14.8 and 3.14.10 (the operand of
+                // `yield from` stays a strong load).
+                GET_ANEXT | GET_LEN | IMPORT_FROM | MATCH_KEYS | MATCH_MAPPING | MATCH_SEQUENCE | WITH_EXCEPT_START
+                | GET_YIELD_FROM_ITER => {
                     let net = stack_effect(target, op, arg, false).unwrap_or(0);
                     for j in 0..net.max(0) as usize {
                         refs.push(Ref { instr: Some(j), local: None });
