@@ -105,6 +105,15 @@ pub fn stack_effect(target: Target, op: Op, arg: i32, jump: bool) -> Option<i32>
         // generator prefix exists).
         RETURN_GENERATOR if target.version() >= (3, 13) => 1,
         EXIT_INIT_CHECK => -1,
+        // 3.14's metadata: a returned value counts as replaced, a slice as
+        // built from `arg` values.
+        RETURN_VALUE if target.version() >= (3, 14) => 0,
+        BUILD_SLICE if target.version() >= (3, 14) => 1 - arg,
+        LOAD_FAST_BORROW => 1,
+        LOAD_FAST_BORROW_LOAD_FAST_BORROW => 2,
+        BUILD_INTERPOLATION => -1 - (arg & 1),
+        BUILD_TEMPLATE => -1,
+        ANNOTATIONS_PLACEHOLDER => 0,
         STORE_FAST_STORE_FAST => -2,
         NOP
         | RESUME

@@ -774,6 +774,21 @@ mod tests {
         assert!(t0.has(Feature::ToBool) && !t0.has(Feature::KwNames));
     }
 
+    /// 3.14.8 and 3.14.10 share one candidate profile; other 3.14
+    /// releases are not measured and have none.
+    #[test]
+    fn the_3_14_profile_is_a_candidate_for_its_releases() {
+        let t8 = Target::candidate(r(3, 14, 8)).unwrap();
+        assert_eq!(Target::candidate(r(3, 14, 10)), Some(t8));
+        assert!(!t8.is_verified() && Target::exact(r(3, 14, 8)).is_none());
+        assert_eq!((t8.magic(), t8.version()), (3627, (3, 14)));
+        assert!(Target::candidate(r(3, 14, 0)).is_none() && Target::candidate(r(3, 14, 9)).is_none());
+        assert!(t8.has(Feature::BorrowLoads) && !t8.has(Feature::ReturnConst));
+        assert!(!t8.has(Feature::ComprehensionGetIter) && t8.has(Feature::EndForPopTop));
+        let t13 = Target::candidate(r(3, 13, 18)).unwrap();
+        assert!(!t13.has(Feature::CfgFolding) && !t13.has(Feature::LazyAnnotations));
+    }
+
     /// What a profile compiles is numbered with its own version's opcodes.
     /// (A stage that has code for one side of a feature only refuses with
     /// `Target::lacks`; code generation now has both sides of every

@@ -212,6 +212,7 @@ impl<'a> Compiler<'a> {
                 return Err(Refusal::syntax_at(msg, loc.lineno, loc.col_offset));
             }
             ExprKind::Slice { .. } => {
+                self.refuse_slice_constant(e)?;
                 let n = self.slice(e)?;
                 self.addop_i(BUILD_SLICE, n, loc);
             }

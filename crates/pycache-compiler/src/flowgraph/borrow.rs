@@ -79,7 +79,6 @@ fn pushed(op: Op, arg: i32) -> i32 {
         | MAKE_CELL
         | COPY_FREE_VARS
         | EXIT_INIT_CHECK
-        | RETURN_VALUE
         | INTERPRETER_EXIT
         | LIST_APPEND
         | LIST_EXTEND
