@@ -352,6 +352,9 @@ features! {
     /// A `while` loop tests once, at the top; the body jumps back to the
     /// test (3.13 repeated the test at the bottom) (C9).
     WhileTestOnce: since [r(3, 14, 0)], until None;
+    /// Under `-OO` a body that is only a docstring becomes a `pass` (a
+    /// `NOP`) where the docstring starts, four columns wide.
+    LoneDocstringNop: since [r(3, 14, 0)], until None;
     /// `and`/`or` values jump with `JUMP_IF_FALSE`/`JUMP_IF_TRUE`, which
     /// keep the value and thread through each other, lowered to `COPY 1;
     /// TO_BOOL; POP_JUMP_IF_x` after the optimisations (T3).

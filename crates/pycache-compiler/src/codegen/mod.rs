@@ -834,6 +834,9 @@ impl<'a> Compiler<'a> {
                 rest = &stmts[1..];
             } else if self.target.has(Feature::NoDocstringNop) {
                 rest = &stmts[1..];
+                if rest.is_empty() && self.target.has(Feature::LoneDocstringNop) {
+                    self.addop(NOP, lone_docstring_loc(Loc::of(doc.range)));
+                }
             }
         }
         self.visit_stmts(rest)
@@ -925,4 +928,11 @@ pub fn find_ann(stmts: &[Stmt]) -> bool {
         S::Match { cases, .. } => cases.iter().any(|c| find_ann(&c.body)),
         _ => false,
     })
+}
+
+/// 3.14 under `-OO`: a body that is only a docstring becomes a `pass`
+/// where the docstring starts (`Feature::LoneDocstringNop`), four columns
+/// wide.
+pub fn lone_docstring_loc(doc: Loc) -> Loc {
+    Loc { lineno: doc.lineno, end_lineno: doc.lineno, col_offset: doc.col_offset, end_col_offset: doc.col_offset + 4 }
 }

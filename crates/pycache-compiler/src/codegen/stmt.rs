@@ -346,6 +346,9 @@ impl<'a> Compiler<'a> {
         }
         let skip_doc = self.target.has(Feature::NoDocstringNop) && ast::docstring(&f.body).is_some();
         let start = usize::from(docstring.is_some() || skip_doc);
+        if skip_doc && docstring.is_none() && f.body.len() == 1 && self.target.has(Feature::LoneDocstringNop) {
+            self.addop(NOP, lone_docstring_loc(Loc::of(f.body[0].range)));
+        }
         for stmt in &f.body[start..] {
             self.visit_stmt(stmt)?;
         }
