@@ -153,7 +153,8 @@ struct Builder<'a> {
     future_annotations: bool,
     /// 3.14 (`Feature::ClassdictForDefs`): every `def` directly in a class
     /// body gives it the `__classdict__` cell (its annotation scope may
-    /// read the class namespace).
+    /// read the class namespace), unless annotations are strings
+    /// (`from __future__ import annotations`).
     classdict_for_defs: bool,
     _module: &'a ast::Module,
 }
@@ -330,7 +331,11 @@ impl Builder<'_> {
                     self.enter_type_param_block(&f.name, f.type_params_id, kind, s.range)?;
                     self.visit_type_params(&f.type_params)?;
                 }
-                if self.classdict_for_defs && !generic && self.cur().kind == BlockType::Class {
+                if self.classdict_for_defs
+                    && !self.future_annotations
+                    && !generic
+                    && self.cur().kind == BlockType::Class
+                {
                     self.cur().needs_classdict = true;
                 }
                 self.visit_annotations(s, &f.args, f.returns.as_deref())?;

@@ -338,7 +338,8 @@ features! {
     /// directly in a class body) (K2).
     MethodDocstringFlags: since [r(3, 14, 0)], until None;
     /// A class body directly holding a `def` gets the `__classdict__` cell
-    /// (each def's annotation scope may read the class namespace) (S2).
+    /// (each def's annotation scope may read the class namespace), unless
+    /// `from __future__ import annotations` (S2).
     ClassdictForDefs: since [r(3, 14, 0)], until None;
     /// `co_localspluskinds` marks parameters by how they are passed:
     /// positional 0x02, keyword 0x04, `*`/`**` 0x08 with one of them.

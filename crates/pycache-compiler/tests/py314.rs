@@ -159,3 +159,13 @@ fn regression_yield_from_operand_is_not_borrowed() {
 fn regression_and_or_jumps_thread_through_each_other() {
     check_source("regression_and_or_jumps_thread_through_each_other", "def f(state):\n    return state and 1 or 0\n");
 }
+
+/// Under `from __future__ import annotations` a class with methods gets no
+/// `__classdict__` cell (was made one, sympy/core/core.py).
+#[test]
+fn regression_future_annotations_class_has_no_classdict() {
+    check_source(
+        "regression_future_annotations_class_has_no_classdict",
+        "from __future__ import annotations\nclass C:\n    def m(self):\n        return 1\n",
+    );
+}
