@@ -37,12 +37,10 @@ const ALWAYS: &[&str] = &[
 ];
 
 /// Caches no value tree can reproduce, with the reason.
-const KNOWN_DIFFERENT: &[(&str, &str)] = &[
-    (
-        "sympy/printing/tableform.py",
-        "folding `'%%%s' % x` makes a '%' that is not the one-character singleton; the value is the same",
-    ),
-];
+const KNOWN_DIFFERENT: &[(&str, &str)] = &[(
+    "sympy/printing/tableform.py",
+    "folding `'%%%s' % x` makes a '%' that is not the one-character singleton; the value is the same",
+)];
 
 /// One in this many files is in the default sample.
 const SAMPLE_EVERY: u64 = 20;
@@ -118,12 +116,19 @@ fn load(job: &Job) -> Option<Reference> {
     job.cache.with_extension("err").exists().then_some(Reference::Refused)
 }
 
-/// Compiles `job` in a fresh interpreter, as the reference.
+/// Compiles `job` in a fresh interpreter, as the reference. The reference
+/// writes a `__pycache__` beside the source, so it compiles a copy in the
+/// worker's own directory (the file name recorded is the copy's, which
+/// re-marshalling carries over as any other string).
 fn compile(python: &Interpreter, job: &Job, worker: usize) {
     let tmp = job.cache.with_extension(format!("tmp{worker}"));
+    let work = cache_dir_of(python).join(format!("work{worker}"));
+    std::fs::create_dir_all(&work).unwrap();
+    let copy = work.join(job.source.file_name().unwrap());
+    std::fs::copy(&job.source, &copy).unwrap();
     let output = Command::new(&python.executable)
         .args(["-s", "-P", "-c", REFERENCE_COMPILE])
-        .arg(&job.source)
+        .arg(&copy)
         .arg(&tmp)
         .arg(job.level.to_string())
         .env_remove("PYTHONDONTWRITEBYTECODE")

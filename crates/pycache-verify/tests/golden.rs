@@ -214,7 +214,9 @@ fn check(release: &str, table: &Path, target: pycache_compiler::Target) -> Tally
                 Ok(source) if sha256(&source)[..16] != row.source => {
                     Err("the source changed since its digests were made: rerun corpus/golden.py".to_owned())
                 }
-                Ok(source) => Ok(judge(&row.expected, &checked_hash_cache(target, &source, Path::new(&row.path), row.level))),
+                Ok(source) => {
+                    Ok(judge(&row.expected, &checked_hash_cache(target, &source, Path::new(&row.path), row.level)))
+                }
             };
             (row, verdict)
         })

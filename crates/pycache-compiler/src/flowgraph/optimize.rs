@@ -620,8 +620,15 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
 
 /// 3.13's peepholes on one instruction and the next (`ToBoolPeepholes`).
 fn to_bool_peepholes(g: &mut Cfg, b: BlockId, i: usize, opcode: Op, oparg: i32, nextop: Op) {
+    // 3.14 (with the AST's `not in` rewrite gone): `in`/`is` then `not`
+    // is the inverted test.
+    let invert_not = g.target.has(Feature::CfgFolding);
     let instrs = &mut g.blocks[b].instrs;
     match (opcode, nextop) {
+        (CONTAINS_OP | IS_OP, UNARY_NOT) if invert_not => {
+            instrs[i].set_op0(NOP);
+            instrs[i + 1].set_op1(opcode, oparg ^ 1);
+        }
         (STORE_FAST, STORE_FAST) if oparg == instrs[i + 1].arg && instrs[i].loc.lineno == instrs[i + 1].loc.lineno => {
             instrs[i].set_op0(POP_TOP);
         }

@@ -115,7 +115,12 @@ impl<'g, 'a> Emitter<'g, 'a> {
     fn frozenset(&mut self, items: &[NodeId], depth: usize) -> Result<Vec<Object>, MarshalError> {
         let mut keyed = Vec::with_capacity(items.len());
         for &item in items {
-            let mut alone = Emitter { graph: self.graph, registered: HashMap::default(), held: HashMap::default(), keys_flagged: self.keys_flagged };
+            let mut alone = Emitter {
+                graph: self.graph,
+                registered: HashMap::default(),
+                held: HashMap::default(),
+                keys_flagged: self.keys_flagged,
+            };
             if self.keys_flagged {
                 alone.held.insert(item, 1);
             }
