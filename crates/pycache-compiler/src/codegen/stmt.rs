@@ -247,8 +247,8 @@ impl<'a> Compiler<'a> {
         let annotated = |a: &ast::Arg| a.annotation.is_some();
         if returns.is_some()
             || args.args.iter().chain(&args.posonlyargs).chain(&args.kwonlyargs).any(annotated)
-            || args.vararg.as_ref().is_some_and(|a| annotated(a))
-            || args.kwarg.as_ref().is_some_and(|a| annotated(a))
+            || args.vararg.as_ref().is_some_and(annotated)
+            || args.kwarg.as_ref().is_some_and(annotated)
         {
             self.refuse_unreproduced(Feature::LazyAnnotations, "a function's annotations")?;
         }
