@@ -170,6 +170,32 @@ fn exception_table(ops: &OpTable, instrs: &[FinalInstr]) -> Vec<u8> {
     out
 }
 
+/// 3.14's bits saying how a parameter is passed (`Feature::ArgKinds`):
+/// positionally (0x02), by keyword (0x04), collecting the rest (0x08).
+fn arg_kind(md: &Metadata, code_flags: u32, offset: usize) -> u8 {
+    const POS: u8 = 0x02;
+    const KW: u8 = 0x04;
+    const VAR: u8 = 0x08;
+    let posonly = md.posonlyargcount as usize;
+    let positional = posonly + md.argcount as usize;
+    let named = positional + md.kwonlyargcount as usize;
+    let varargs = code_flags & crate::codegen::CO_VARARGS != 0;
+    let varkeywords = code_flags & crate::codegen::CO_VARKEYWORDS != 0;
+    if offset < posonly {
+        POS
+    } else if offset < positional {
+        POS | KW
+    } else if offset < named {
+        KW
+    } else if varargs && offset == named {
+        VAR | POS
+    } else if varkeywords && offset == named + usize::from(varargs) {
+        VAR | KW
+    } else {
+        0
+    }
+}
+
 /// Builds the code object from the unit's metadata and final instructions,
 /// numbered as the target's version numbers them.
 pub fn make_code(
@@ -202,6 +228,9 @@ pub fn make_code(
         }
         if md.cellvars.get(k).is_some() {
             kind |= kind::CELL;
+        }
+        if target.has(Feature::ArgKinds) {
+            kind |= arg_kind(md, code_flags, offset);
         }
         names[offset] = k.clone();
         kinds[offset] = kind;

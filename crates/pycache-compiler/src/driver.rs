@@ -15,7 +15,7 @@
 use crate::code::{CodeObject, PyStr};
 use crate::error::Refusal;
 use crate::ir::UnitIr;
-use crate::target::Target;
+use crate::target::{Feature, Target};
 use crate::{
     Compiled, DEADLINE, assemble, check_deadline, codegen, flowgraph, fold, future, lower, nesting, source, symtable,
 };
@@ -64,13 +64,25 @@ fn compile_with(
 ) -> Result<Compiled, Refusal> {
     let source = source::Source::decode(source)?;
     let (mut module, mut warnings, shape) = lower::parse(&source, target)?;
-    nesting::check(&module, &shape, &source, target.limits())?;
+    nesting::check(&module, &shape, &source, target.limits()).map_err(|refusal| {
+        if target.has(Feature::StackMeasuredRecursion) && refusal.exception == Some("RecursionError") {
+            Refusal::unsupported(format!(
+                "nested beyond {} levels: CPython {} limits the compiler by its C stack, which the native compiler \
+                 does not measure",
+                target.limits().compiler_recursion,
+                target.release()
+            ))
+        } else {
+            refusal
+        }
+    })?;
     check_deadline()?;
     let flags = future::features(&module)?;
     let folder = fold::Folder {
         limits: target.limits(),
         optimize,
         future_annotations: flags.annotations,
+        cfg_folding: target.has(Feature::CfgFolding),
         warnings: Default::default(),
     };
     folder.module(&mut module)?;

@@ -57,6 +57,8 @@ pub fn is_jump(op: Op) -> bool {
             | JUMP_BACKWARD
             | JUMP
             | JUMP_NO_INTERRUPT
+            | JUMP_IF_FALSE
+            | JUMP_IF_TRUE
     )
 }
 
@@ -103,6 +105,15 @@ pub fn stack_effect(target: Target, op: Op, arg: i32, jump: bool) -> Option<i32>
         // generator prefix exists).
         RETURN_GENERATOR if target.version() >= (3, 13) => 1,
         EXIT_INIT_CHECK => -1,
+        // 3.14's metadata: a returned value counts as replaced, a slice as
+        // built from `arg` values.
+        RETURN_VALUE if target.version() >= (3, 14) => 0,
+        BUILD_SLICE if target.version() >= (3, 14) => 1 - arg,
+        LOAD_FAST_BORROW => 1,
+        LOAD_FAST_BORROW_LOAD_FAST_BORROW => 2,
+        BUILD_INTERPOLATION => -1 - (arg & 1),
+        BUILD_TEMPLATE => -1,
+        ANNOTATIONS_PLACEHOLDER => 0,
         STORE_FAST_STORE_FAST => -2,
         NOP
         | RESUME
@@ -163,13 +174,17 @@ pub fn stack_effect(target: Target, op: Op, arg: i32, jump: bool) -> Option<i32>
         LOAD_SUPER_ATTR => -2 + bit(1),
         RAISE_VARARGS => -arg,
         MAKE_FUNCTION => -(bit(1) + bit(2) + bit(4) + bit(8)),
+        CALL_FUNCTION_EX if target.has(Feature::CallExKwargsSlot) => -3,
         CALL_FUNCTION_EX => -2 - bit(1),
+        POP_ITER => -1,
+        NOT_TAKEN => 0,
+        LOAD_SMALL_INT | LOAD_COMMON_CONSTANT | LOAD_SPECIAL => 1,
         FORMAT_VALUE => -bit(4),
         CALL => -1 - arg,
         // Pseudo-instructions.
         SETUP_FINALLY | SETUP_WITH => i32::from(jump),
         SETUP_CLEANUP => 2 * i32::from(jump),
-        POP_BLOCK | JUMP | JUMP_NO_INTERRUPT => 0,
+        POP_BLOCK | JUMP | JUMP_NO_INTERRUPT | JUMP_IF_FALSE | JUMP_IF_TRUE => 0,
         STORE_FAST_MAYBE_NULL => -1,
         LOAD_METHOD => 1,
         LOAD_SUPER_METHOD | LOAD_ZERO_SUPER_METHOD | LOAD_ZERO_SUPER_ATTR => -1,
@@ -227,6 +242,18 @@ pub const NB_INPLACE_RSHIFT: u32 = 22;
 pub const NB_INPLACE_SUBTRACT: u32 = 23;
 pub const NB_INPLACE_TRUE_DIVIDE: u32 = 24;
 pub const NB_INPLACE_XOR: u32 = 25;
+/// 3.14: subscription is a binary operation (`Feature::SubscrBinaryOp`).
+pub const NB_SUBSCR: u32 = 26;
+
+/// `LOAD_SPECIAL`'s arguments (3.14, `Feature::LoadSpecialWith`).
+pub const SPECIAL_ENTER: usize = 0;
+pub const SPECIAL_EXIT: usize = 1;
+pub const SPECIAL_AENTER: usize = 2;
+pub const SPECIAL_AEXIT: usize = 3;
+
+/// `LOAD_COMMON_CONSTANT`'s arguments (3.14, `Feature::LoadCommonConstant`).
+pub const COMMON_ASSERTION_ERROR: usize = 0;
+pub const COMMON_NOT_IMPLEMENTED_ERROR: usize = 1;
 
 #[cfg(test)]
 mod tests {

@@ -89,6 +89,13 @@ pub const CPYTHON_3_12: Limits = Limits {
 /// 3.12's until `tests/limits.rs` covers 3.13.
 pub const CPYTHON_3_13: Limits = Limits { static_blocks: 21, compiler_recursion: 10_000, ..CPYTHON_3_12 };
 
+/// CPython 3.14 (`static_blocks` checked against 3.14.8 and 3.14.10: 21
+/// nested loops compile, 22 do not; the parser's limits as 3.13's). Its
+/// compiler recursion limit measures the C stack instead
+/// (`Feature::StackMeasuredRecursion`): the level budget kept here is only
+/// where the native compiler stops judging.
+pub const CPYTHON_3_14: Limits = CPYTHON_3_13;
+
 /// The error messages CPython gives at these limits.
 pub mod message {
     pub const TOO_MANY_INDENTS: &str = "too many levels of indentation";

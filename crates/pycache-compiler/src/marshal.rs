@@ -118,6 +118,8 @@ mod tables313_15;
 mod tables313_18;
 #[rustfmt::skip]
 mod tables313_5;
+#[rustfmt::skip]
+mod tables314;
 mod unmarshal;
 
 use crate::code::CodeObject;
@@ -180,6 +182,15 @@ pub(crate) static PROCESS_STRINGS_3_13_18: ProcessStrings = ProcessStrings {
     shadowed_chars: tables313_18::SHADOWED_CHARS,
     names: tables313_18::FRESH_PROCESS_NAMES,
     others: tables313_18::FRESH_PROCESS_OTHERS,
+};
+
+/// CPython 3.14.10's (`tables314.rs`): every one-character Latin-1 string
+/// is interned, and none is shadowed.
+pub(crate) static PROCESS_STRINGS_3_14_10: ProcessStrings = ProcessStrings {
+    chars: tables314::FRESH_PROCESS_CHARS,
+    shadowed_chars: tables314::SHADOWED_CHARS,
+    names: tables314::FRESH_PROCESS_NAMES,
+    others: tables314::FRESH_PROCESS_OTHERS,
 };
 
 #[doc(hidden)]

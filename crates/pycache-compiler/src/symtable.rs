@@ -318,6 +318,13 @@ impl Builder<'_> {
                     self.enter_type_param_block(&f.name, f.type_params_id, kind, s.range)?;
                     self.visit_type_params(&f.type_params)?;
                 }
+                if self.target.has(Feature::ClassdictForDefs)
+                    && !self.future_annotations
+                    && !generic
+                    && self.cur().kind == BlockType::Class
+                {
+                    self.cur().needs_classdict = true;
+                }
                 self.visit_annotations(s, &f.args, f.returns.as_deref())?;
                 self.enter_block(f.name.clone(), BlockType::Function, f.id, s.range);
                 if is_async {

@@ -162,7 +162,7 @@ features! {
     IterableLocation: since [r(3, 13, 0)], until None;
     /// One more `GET_ITER` right before each comprehension's `FOR_ITER`
     /// (gh-125038; C9, P1).
-    ComprehensionGetIter: since [r(3, 13, 1)], until None;
+    ComprehensionGetIter: since [r(3, 13, 1)], until Some((3, 14));
     /// `YIELD_VALUE`'s argument is 1 in `yield from`/`await`, else 0 (3.12:
     /// the exception depth, set by the flow graph) (C10).
     YieldValueFromFlag: since [r(3, 13, 0)], until None;
@@ -299,6 +299,92 @@ features! {
     /// byte (3.12 iterated with borrowed references: an item held only by
     /// the set sorted by its unflagged dump).
     FrozenSetKeysFlagged: since [r(3, 13, 0)], until None;
+
+    // CPython 3.14 (issue 10; docs/targets/3.14.md names each item).
+    /// The compiler's recursion limit is a measure of the C stack, not a
+    /// count of levels ("Stack overflow (used N kB) during compilation"), so
+    /// a tree past 3.13's level budget is declined rather than judged.
+    StackMeasuredRecursion: since [r(3, 14, 0)], until None;
+    /// `for` loops and comprehensions end `END_FOR; POP_ITER` (C7).
+    PopIter: since [r(3, 14, 0)], until None;
+    /// A subscript is `BINARY_OP 26` (`NB_SUBSCR`), not `BINARY_SUBSCR`
+    /// (C6).
+    SubscrBinaryOp: since [r(3, 14, 0)], until None;
+    /// `assert` loads `AssertionError` with `LOAD_COMMON_CONSTANT 0` (C3).
+    LoadCommonConstant: since [r(3, 14, 0)], until None;
+    /// `CALL_FUNCTION_EX` has no argument: without `**` a `PUSH_NULL` fills
+    /// the keyword-arguments slot (C4).
+    CallExKwargsSlot: since [r(3, 14, 0)], until None;
+    /// Dict displays, keyword arguments and keyword-only defaults build
+    /// their pairs with `BUILD_MAP`, never `BUILD_CONST_KEY_MAP` (C5).
+    NoConstKeyMap: since [r(3, 14, 0)], until None;
+    /// `with` looks `__exit__` and `__enter__` up with `LOAD_SPECIAL`
+    /// (`COPY 1; LOAD_SPECIAL; SWAP 2; SWAP 3; LOAD_SPECIAL; CALL 0`), the
+    /// exit is `CALL 3`, a returned value is rotated under both exit slots,
+    /// and the handler pops one more value (C10).
+    LoadSpecialWith: since [r(3, 14, 0)], until None;
+    /// The flow graph's constant pass loads exact ints 0-255 with
+    /// `LOAD_SMALL_INT` (C2).
+    LoadSmallInt: since [r(3, 14, 0)], until None;
+    /// A conditional jump's fall-through starts with `NOT_TAKEN` (a
+    /// backward one becomes `[NOT_TAKEN, JUMP]` after the reversed jump),
+    /// added after exception labelling, so without a handler (G1, G5).
+    NotTaken: since [r(3, 14, 0)], until None;
+    /// The last flow-graph pass turns a `LOAD_FAST` whose value leaves the
+    /// stack before its local can change, within its block, into
+    /// `LOAD_FAST_BORROW` (G2).
+    BorrowLoads: since [r(3, 14, 0)], until None;
+    /// A function's constants start with its docstring only when it has
+    /// one: no `None` is reserved first (functions, lambdas, type-alias
+    /// values); an empty list ends up `(None,)` (K3).
+    NoDocstringSlot: since [r(3, 14, 0)], until None;
+    /// Code flags `CO_HAS_DOCSTRING` and `CO_METHOD` (a function-like scope
+    /// directly in a class body) (K2).
+    MethodDocstringFlags: since [r(3, 14, 0)], until None;
+    /// A class body directly holding a `def` gets the `__classdict__` cell
+    /// (each def's annotation scope may read the class namespace), unless
+    /// `from __future__ import annotations` (S2).
+    ClassdictForDefs: since [r(3, 14, 0)], until None;
+    /// `co_localspluskinds` marks parameters by how they are passed:
+    /// positional 0x02, keyword 0x04, `*`/`**` 0x08 with one of them.
+    ArgKinds: since [r(3, 14, 0)], until None;
+    /// Constant folding moves from the AST to the flow graph: unary and
+    /// binary operators, subscripts, tuples, lists and sets of constants
+    /// fold per block (operands become line-less `NOP`s, results are
+    /// appended to the constants); the AST keeps `__debug__` and
+    /// `%`-formatting (F1, G3, G4).
+    CfgFolding: since [r(3, 14, 0)], until None;
+    /// A `while` loop tests once, at the top; the body jumps back to the
+    /// test (3.13 repeated the test at the bottom) (C9).
+    WhileTestOnce: since [r(3, 14, 0)], until None;
+    /// Under `-OO` a body that is only a docstring becomes a `pass` (a
+    /// `NOP`) where the docstring starts, four columns wide.
+    LoneDocstringNop: since [r(3, 14, 0)], until None;
+    /// `and`/`or` values jump with `JUMP_IF_FALSE`/`JUMP_IF_TRUE`, which
+    /// keep the value and thread through each other, lowered to `COPY 1;
+    /// TO_BOOL; POP_JUMP_IF_x` after the optimisations (T3).
+    JumpIfKeep: since [r(3, 14, 0)], until None;
+
+    // 3.14 behaviours not reproduced yet: code generation refuses where it
+    // meets them (codegen/unreproduced.rs).
+    /// Annotations are lazy (PEP 649/749): `__annotate__` functions for
+    /// annotated defs, modules and classes, `__conditional_annotations__`
+    /// (S1, C11, C12, C13).
+    LazyAnnotations: since [r(3, 14, 0)], until None;
+    /// Type-parameter bounds and type-alias values are annotation scopes
+    /// taking a `format` argument (C14).
+    AnnotationScopeTypeParams: since [r(3, 14, 0)], until None;
+    /// A comprehension inlined in a class body saves only its own targets
+    /// (S3).
+    ClassComprehensionTargets: since [r(3, 14, 0)], until None;
+    /// A slice of constants is one slice constant (marshal 5) (C6, K1).
+    SliceConstants: since [r(3, 14, 0)], until None;
+    /// `all()`, `any()`, `tuple()` of a generator expression are inlined
+    /// behind an `is` guard (C17).
+    InlinedBuiltinGenexpr: since [r(3, 14, 0)], until None;
+    /// `END_ASYNC_FOR` is a backward jump to the `END_SEND` of the loop's
+    /// `__anext__` await (T5).
+    EndAsyncForJump: since [r(3, 14, 0)], until None;
 }
 
 impl Feature {
@@ -344,12 +430,12 @@ const fn holds(since: &[Release], until: Option<(u8, u8)>, release: Release) -> 
 
 /// A set of [`Feature`]s, one bit each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct FeatureSet(u64);
+pub struct FeatureSet(u128);
 
 impl FeatureSet {
     /// The features `release` has.
     pub const fn of(release: Release) -> Self {
-        let mut bits = 0u64;
+        let mut bits = 0u128;
         let mut i = 0;
         while i < Feature::ALL.len() {
             let feature = Feature::ALL[i];
@@ -366,7 +452,7 @@ impl FeatureSet {
     }
 }
 
-const _: () = assert!(Feature::ALL.len() <= 64, "FeatureSet holds 64 features");
+const _: () = assert!(Feature::ALL.len() <= 128, "FeatureSet holds 128 features");
 
 /// How the compiler reproduces one or more patch releases of a feature
 /// version: their features, limits, magic number and marshal data. Releases
@@ -453,6 +539,18 @@ pub static CPYTHON_3_13_18: Profile = Profile {
     strings: &crate::marshal::PROCESS_STRINGS_3_13_18,
 };
 
+/// CPython 3.14.8 and 3.14.10 (no compiler difference between them:
+/// docs/targets/3.14.md, P1). Its fresh-process strings are 3.14.10's; the
+/// two releases' tables differ only in five names that a fresh process
+/// interns in some runs and not others.
+pub static CPYTHON_3_14_8: Profile = Profile {
+    releases: &[r(3, 14, 8), r(3, 14, 10)],
+    magic: 3627,
+    limits: limits::CPYTHON_3_14,
+    features: FeatureSet::of(r(3, 14, 8)),
+    strings: &crate::marshal::PROCESS_STRINGS_3_14_10,
+};
+
 /// Every profile, oldest release first: the releases the native compiler
 /// reproduces byte for byte.
 pub static VERIFIED: &[&Profile] = &[&CPYTHON_3_12_1];
@@ -461,7 +559,8 @@ pub static VERIFIED: &[&Profile] = &[&CPYTHON_3_12_1];
 /// [`Target::candidate`] (the differential tests, `pycache verify`), never
 /// by `--engine auto` or `--target`, until they are exact and move to
 /// [`VERIFIED`].
-pub static UNVERIFIED: &[&Profile] = &[&CPYTHON_3_13_0, &CPYTHON_3_13_5, &CPYTHON_3_13_15, &CPYTHON_3_13_18];
+pub static UNVERIFIED: &[&Profile] =
+    &[&CPYTHON_3_13_0, &CPYTHON_3_13_5, &CPYTHON_3_13_15, &CPYTHON_3_13_18, &CPYTHON_3_14_8];
 
 /// A feature version and the profile of its patch releases that a compile
 /// reproduces. Cheap to copy; the stages hold one each.
@@ -693,6 +792,21 @@ mod tests {
         assert!(!t0.has(Feature::FstringDebugRaw) && t5.has(Feature::FstringDebugRaw));
         assert!(!t5.has(Feature::FstringDebugFull) && t15.has(Feature::FstringDebugFull));
         assert!(t0.has(Feature::ToBool) && !t0.has(Feature::KwNames));
+    }
+
+    /// 3.14.8 and 3.14.10 share one candidate profile; other 3.14
+    /// releases are not measured and have none.
+    #[test]
+    fn the_3_14_profile_is_a_candidate_for_its_releases() {
+        let t8 = Target::candidate(r(3, 14, 8)).unwrap();
+        assert_eq!(Target::candidate(r(3, 14, 10)), Some(t8));
+        assert!(!t8.is_verified() && Target::exact(r(3, 14, 8)).is_none());
+        assert_eq!((t8.magic(), t8.version()), (3627, (3, 14)));
+        assert!(Target::candidate(r(3, 14, 0)).is_none() && Target::candidate(r(3, 14, 9)).is_none());
+        assert!(t8.has(Feature::BorrowLoads) && !t8.has(Feature::ReturnConst));
+        assert!(!t8.has(Feature::ComprehensionGetIter) && t8.has(Feature::EndForPopTop));
+        let t13 = Target::candidate(r(3, 13, 18)).unwrap();
+        assert!(!t13.has(Feature::CfgFolding) && !t13.has(Feature::LazyAnnotations));
     }
 
     /// What a profile compiles is numbered with its own version's opcodes.

@@ -174,7 +174,7 @@ impl<'a> Compiler<'a> {
             self.use_label(anchor);
             self.addop(END_FOR, NO_LOCATION);
             if self.target.has(Feature::EndForPopTop) {
-                self.addop(POP_TOP, NO_LOCATION);
+                self.addop(self.pop_iter_op(), NO_LOCATION);
             }
         }
         Ok(())
@@ -227,6 +227,7 @@ impl<'a> Compiler<'a> {
         kind: CompType,
         iter_on_stack: bool,
     ) -> Result<()> {
+        self.refuse_unreproduced(Feature::EndAsyncForJump, "an `async for` clause")?;
         let start = self.new_label();
         let except = self.new_label();
         let if_cleanup = self.new_label();
@@ -272,6 +273,9 @@ impl<'a> Compiler<'a> {
     fn push_inlined_comprehension_state(&mut self, loc: Loc, entry: symtable::ScopeId) -> Result<InlinedState> {
         use symtable::*;
         let in_class_block = self.ste().kind == BlockType::Class && self.unit().in_inlined_comp == 0;
+        if in_class_block {
+            self.refuse_unreproduced(Feature::ClassComprehensionTargets, "a comprehension in a class body")?;
+        }
         self.u().in_inlined_comp += 1;
         let mut state = InlinedState {
             pushed_locals: Vec::new(),

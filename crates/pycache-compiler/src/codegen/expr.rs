@@ -17,11 +17,19 @@ impl<'a> Compiler<'a> {
                 let jump = if *op == ast::BoolOp::And { POP_JUMP_IF_FALSE } else { POP_JUMP_IF_TRUE };
                 let end = self.new_label();
                 let n = values.len() - 1;
+                let keep = self.target.has(Feature::JumpIfKeep);
                 for v in &values[..n] {
                     self.visit_expr(v)?;
-                    self.addop_i(COPY, 1, loc);
-                    self.to_bool(loc);
-                    self.addop_j(jump, end, loc);
+                    if keep {
+                        // 3.14: one jump keeping the value, lowered after
+                        // the optimisations.
+                        let keep_jump = if *op == ast::BoolOp::And { JUMP_IF_FALSE } else { JUMP_IF_TRUE };
+                        self.addop_j(keep_jump, end, loc);
+                    } else {
+                        self.addop_i(COPY, 1, loc);
+                        self.to_bool(loc);
+                        self.addop_j(jump, end, loc);
+                    }
                     self.addop(POP_TOP, loc);
                 }
                 self.visit_expr(&values[n])?;
@@ -174,6 +182,7 @@ impl<'a> Compiler<'a> {
                 }
             }
             ExprKind::Subscript { value, slice, ctx } => {
+                self.refuse_slice_constant(slice)?;
                 if *ctx == Ctx::Load {
                     self.check_subscript(value, slice);
                 }
@@ -184,7 +193,10 @@ impl<'a> Compiler<'a> {
                 } else {
                     self.visit_expr(slice)?;
                     let op = match ctx {
-                        Ctx::Load => BINARY_SUBSCR,
+                        Ctx::Load => {
+                            self.addop_subscr(loc);
+                            return Ok(());
+                        }
                         Ctx::Store => STORE_SUBSCR,
                         Ctx::Del => DELETE_SUBSCR,
                     };
@@ -200,6 +212,7 @@ impl<'a> Compiler<'a> {
                 return Err(Refusal::syntax_at(msg, loc.lineno, loc.col_offset));
             }
             ExprKind::Slice { .. } => {
+                self.refuse_slice_constant(e)?;
                 let n = self.slice(e)?;
                 self.addop_i(BUILD_SLICE, n, loc);
             }
@@ -237,7 +250,9 @@ impl<'a> Compiler<'a> {
         let loc = Loc::of(e.range);
         let funcflags = self.default_arguments(args, loc)?;
         self.enter_scope(PyStr::new("<lambda>"), ScopeType::Lambda, id, e.range.lineno)?;
-        self.add_const(Constant::None);
+        if !self.target.has(Feature::NoDocstringSlot) {
+            self.add_const(Constant::None);
+        }
         {
             let md = &mut self.u().md;
             md.argcount = args.args.len() as u32;
@@ -385,7 +400,7 @@ impl<'a> Compiler<'a> {
         tuple: bool,
     ) -> Result<()> {
         let n = elts.len();
-        if n > 2 && elts.iter().all(Expr::is_constant) {
+        if n > 2 && !self.target.has(Feature::CfgFolding) && elts.iter().all(Expr::is_constant) {
             let values: Vec<Constant> = elts.iter().map(|e| e.constant().unwrap().clone()).collect();
             if tuple && pushed == 0 {
                 self.load_const(Constant::Tuple(values), loc);
@@ -486,7 +501,7 @@ impl<'a> Compiler<'a> {
         let n = end - begin;
         let big = n * 2 > STACK_USE_GUIDELINE;
         let all_const = keys[begin..end].iter().all(|k| k.as_ref().is_some_and(Expr::is_constant));
-        if n > 1 && !big && all_const {
+        if n > 1 && !big && all_const && !self.target.has(Feature::NoConstKeyMap) {
             for v in &values[begin..end] {
                 self.visit_expr(v)?;
             }
@@ -727,6 +742,7 @@ impl<'a> Compiler<'a> {
 
     fn call(&mut self, e: &'a Expr, func: &'a Expr, args: &'a [Expr], keywords: &'a [ast::Keyword]) -> Result<()> {
         self.validate_keywords(keywords)?;
+        self.refuse_inlined_builtin(func, args, keywords)?;
         if self.maybe_optimize_method_call(e, func, args, keywords)? {
             return Ok(());
         }
@@ -758,7 +774,7 @@ impl<'a> Compiler<'a> {
     fn subkwargs(&mut self, loc: Loc, keywords: &'a [ast::Keyword], begin: usize, end: usize) -> Result<()> {
         let n = end - begin;
         let big = n * 2 > STACK_USE_GUIDELINE;
-        if n > 1 && !big {
+        if n > 1 && !big && !self.target.has(Feature::NoConstKeyMap) {
             for k in &keywords[begin..end] {
                 self.visit_expr(&k.value)?;
             }
@@ -844,7 +860,14 @@ impl<'a> Compiler<'a> {
                 }
             }
         }
-        self.addop_i(CALL_FUNCTION_EX, usize::from(nkwelts > 0), loc);
+        if self.target.has(Feature::CallExKwargsSlot) {
+            if nkwelts == 0 {
+                self.addop(PUSH_NULL, loc);
+            }
+            self.addop(CALL_FUNCTION_EX, loc);
+        } else {
+            self.addop_i(CALL_FUNCTION_EX, usize::from(nkwelts > 0), loc);
+        }
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ mod expr;
 mod pattern;
 mod stmt;
 mod typeparams;
+mod unreproduced;
 
 use crate::FxIndexMap as IndexMap;
 
@@ -122,6 +123,10 @@ pub const CO_NEWLOCALS: u32 = 0x2;
 pub const CO_VARARGS: u32 = 0x4;
 pub const CO_VARKEYWORDS: u32 = 0x8;
 pub const CO_NESTED: u32 = 0x10;
+/// 3.14 (`Feature::MethodDocstringFlags`): the function has a docstring.
+pub const CO_HAS_DOCSTRING: u32 = 0x400_0000;
+/// 3.14: a function-like scope directly in a class body.
+pub const CO_METHOD: u32 = 0x800_0000;
 pub const CO_GENERATOR: u32 = 0x20;
 pub const CO_COROUTINE: u32 = 0x80;
 pub const CO_ASYNC_GENERATOR: u32 = 0x200;
@@ -174,6 +179,20 @@ impl<'a> Compiler<'a> {
 
     /// The jump of a non-loop unconditional jump (an if/else skip, a
     /// handler's exit): `JUMP_NO_INTERRUPT` from 3.13.
+    /// What ends a `for` loop after `END_FOR`: `POP_ITER` from 3.14.
+    pub fn pop_iter_op(&self) -> Op {
+        if self.target.has(Feature::PopIter) { POP_ITER } else { POP_TOP }
+    }
+
+    /// A subscript load: `BINARY_OP 26` from 3.14, else `BINARY_SUBSCR`.
+    pub fn addop_subscr(&mut self, loc: Loc) {
+        if self.target.has(Feature::SubscrBinaryOp) {
+            self.addop_i(BINARY_OP, NB_SUBSCR as usize, loc);
+        } else {
+            self.addop(BINARY_SUBSCR, loc);
+        }
+    }
+
     pub fn jump_no_interrupt(&self) -> Op {
         if self.target.has(Feature::JumpNoInterrupt) { JUMP_NO_INTERRUPT } else { JUMP }
     }
@@ -425,7 +444,19 @@ impl<'a> Compiler<'a> {
         self.load_const(Constant::None, loc);
         self.load_const(Constant::None, loc);
         self.load_const(Constant::None, loc);
-        self.addop_i(CALL, 2, loc);
+        // 3.14 calls the exit method with its `self` slot filled.
+        self.addop_i(CALL, if self.target.has(Feature::LoadSpecialWith) { 3 } else { 2 }, loc);
+    }
+
+    /// 3.14's `with` setup on the context manager: the exit method (and
+    /// its `self`) kept under the result of calling the enter method.
+    pub fn load_special_enter(&mut self, exit: usize, enter: usize, loc: Loc) {
+        self.addop_i(COPY, 1, loc);
+        self.addop_i(LOAD_SPECIAL, exit, loc);
+        self.addop_i(SWAP, 2, loc);
+        self.addop_i(SWAP, 3, loc);
+        self.addop_i(LOAD_SPECIAL, enter, loc);
+        self.addop_i(CALL, 0, loc);
     }
 
     pub fn add_yield_from(&mut self, loc: Loc, is_await: bool) {
@@ -498,7 +529,11 @@ impl<'a> Compiler<'a> {
                     *loc = Loc::of(s.range);
                 }
                 self.addop(POP_BLOCK, *loc);
-                if preserve_tos {
+                if preserve_tos && self.target.has(Feature::LoadSpecialWith) {
+                    // Under the exit method and its `self`.
+                    self.addop_i(SWAP, 3, *loc);
+                    self.addop_i(SWAP, 2, *loc);
+                } else if preserve_tos {
                     self.addop_i(SWAP, 2, *loc);
                 }
                 self.call_exit_with_nones(*loc);
@@ -742,6 +777,13 @@ impl<'a> Compiler<'a> {
             if ste.varkeywords {
                 flags |= CO_VARKEYWORDS;
             }
+            let n = self.units.len();
+            if self.target.has(Feature::MethodDocstringFlags)
+                && n >= 2
+                && self.units[n - 2].scope_type == ScopeType::Class
+            {
+                flags |= CO_METHOD;
+            }
         }
         flags | self.flags.co_flags
     }
@@ -761,7 +803,12 @@ impl<'a> Compiler<'a> {
         let u = self.u();
         let nfree = u.md.freevars.len();
         let unit = UnitIr { md: &mut u.md, seq: &u.seq, code_flags, nparams, filename };
-        let code = backend(target, unit)?;
+        let mut code = backend(target, unit)?;
+        if code.consts.is_empty() && target.has(Feature::NoDocstringSlot) {
+            // Nothing used a constant and none was first: CPython's code
+            // object still holds None.
+            code.consts.push(Constant::None);
+        }
         Ok((code, nfree))
     }
 
@@ -794,6 +841,9 @@ impl<'a> Compiler<'a> {
                 rest = &stmts[1..];
             } else if self.target.has(Feature::NoDocstringNop) {
                 rest = &stmts[1..];
+                if rest.is_empty() && self.target.has(Feature::LoneDocstringNop) {
+                    self.addop(NOP, lone_docstring_loc(Loc::of(doc.range)));
+                }
             }
         }
         self.visit_stmts(rest)
@@ -885,4 +935,11 @@ pub fn find_ann(stmts: &[Stmt]) -> bool {
         S::Match { cases, .. } => cases.iter().any(|c| find_ann(&c.body)),
         _ => false,
     })
+}
+
+/// 3.14 under `-OO`: a body that is only a docstring becomes a `pass`
+/// where the docstring starts (`Feature::LoneDocstringNop`), four columns
+/// wide.
+pub fn lone_docstring_loc(doc: Loc) -> Loc {
+    Loc { lineno: doc.lineno, end_lineno: doc.lineno, col_offset: doc.col_offset, end_col_offset: doc.col_offset + 4 }
 }

@@ -129,7 +129,7 @@ impl<'a> Compiler<'a> {
                 self.load_const(Constant::Int((size - i).into()), loc);
                 self.addop_i(BINARY_OP, NB_SUBTRACT as usize, loc);
             }
-            self.addop(BINARY_SUBSCR, loc);
+            self.addop_subscr(loc);
             self.pattern_subpattern(p, pc)?;
         }
         pc.on_top -= 1;

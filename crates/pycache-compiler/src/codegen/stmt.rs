@@ -12,6 +12,7 @@ impl<'a> Compiler<'a> {
             StmtKind::AsyncFunctionDef(f) => self.function(s, f, true),
             StmtKind::ClassDef(c) => self.class(s, c),
             StmtKind::TypeAlias { id, type_params_id, name, type_params, value } => {
+                self.refuse_unreproduced(Feature::AnnotationScopeTypeParams, "a type alias")?;
                 self.type_alias(s, *id, *type_params_id, name, type_params, value)
             }
             StmtKind::Return(value) => self.return_(s, value.as_deref()),
@@ -29,6 +30,9 @@ impl<'a> Compiler<'a> {
             }
             StmtKind::AugAssign { target, op, value } => self.augassign(s, target, *op, value),
             StmtKind::AnnAssign { target, annotation, value, simple } => {
+                if matches!(self.unit().scope_type, ScopeType::Module | ScopeType::Class) {
+                    self.refuse_unreproduced(Feature::LazyAnnotations, "a module or class annotation")?;
+                }
                 self.annassign(s, target, annotation, value.as_deref(), *simple)
             }
             StmtKind::For { target, iter, body, orelse } => self.for_(s, target, iter, body, orelse),
@@ -43,7 +47,11 @@ impl<'a> Compiler<'a> {
                 self.jump_if(loc, test, anchor, false)?;
                 self.use_label(body_label);
                 self.visit_stmts(body)?;
-                self.jump_if(loc, test, body_label, true)?;
+                if self.target.has(Feature::WhileTestOnce) {
+                    self.addop_j(JUMP, loop_, NO_LOCATION);
+                } else {
+                    self.jump_if(loc, test, body_label, true)?;
+                }
                 self.pop_fblock();
                 self.use_label(anchor);
                 self.visit_stmts(orelse)?;
@@ -105,7 +113,11 @@ impl<'a> Compiler<'a> {
                 }
                 let end = self.new_label();
                 self.jump_if(loc, test, end, true)?;
-                self.addop(LOAD_ASSERTION_ERROR, loc);
+                if self.target.has(Feature::LoadCommonConstant) {
+                    self.addop_i(LOAD_COMMON_CONSTANT, COMMON_ASSERTION_ERROR, loc);
+                } else {
+                    self.addop(LOAD_ASSERTION_ERROR, loc);
+                }
                 if let Some(msg) = msg {
                     self.visit_expr(msg)?;
                     self.addop_i(CALL, 0, loc);
@@ -177,13 +189,21 @@ impl<'a> Compiler<'a> {
         }
         if !args.kwonlyargs.is_empty() {
             let mut keys = Vec::new();
+            let pairs = self.target.has(Feature::NoConstKeyMap);
             for (arg, default) in args.kwonlyargs.iter().zip(&args.kw_defaults) {
                 if let Some(default) = default {
-                    keys.push(Constant::Str(symtable::mangle(self.unit().private.as_ref(), &arg.arg)));
+                    let name = Constant::Str(symtable::mangle(self.unit().private.as_ref(), &arg.arg));
+                    if pairs {
+                        self.load_const(name.clone(), loc);
+                    }
+                    keys.push(name);
                     self.visit_expr(default)?;
                 }
             }
-            if !keys.is_empty() {
+            if pairs && !keys.is_empty() {
+                self.addop_i(BUILD_MAP, keys.len(), loc);
+                flags |= 0x02;
+            } else if !keys.is_empty() {
                 let n = keys.len();
                 self.load_const(Constant::Tuple(keys), loc);
                 self.addop_i(BUILD_CONST_KEY_MAP, n, loc);
@@ -224,6 +244,14 @@ impl<'a> Compiler<'a> {
     }
 
     fn annotations(&mut self, args: &'a ast::Arguments, returns: Option<&'a ast::Expr>, loc: Loc) -> Result<bool> {
+        let annotated = |a: &ast::Arg| a.annotation.is_some();
+        if returns.is_some()
+            || args.args.iter().chain(&args.posonlyargs).chain(&args.kwonlyargs).any(annotated)
+            || args.vararg.as_ref().is_some_and(annotated)
+            || args.kwarg.as_ref().is_some_and(annotated)
+        {
+            self.refuse_unreproduced(Feature::LazyAnnotations, "a function's annotations")?;
+        }
         let mut len = 0;
         for a in &args.args {
             self.argannotation(&a.arg, a.annotation.as_deref(), &mut len, loc)?;
@@ -303,9 +331,12 @@ impl<'a> Compiler<'a> {
         match docstring {
             Some(doc) => {
                 let value = self.docstring_value(doc)?;
-                self.add_const(value)
+                self.add_const(value);
             }
-            None => self.add_const(Constant::None),
+            None if self.target.has(Feature::NoDocstringSlot) => {}
+            None => {
+                self.add_const(Constant::None);
+            }
         };
         {
             let md = &mut self.u().md;
@@ -315,13 +346,19 @@ impl<'a> Compiler<'a> {
         }
         let skip_doc = self.target.has(Feature::NoDocstringNop) && ast::docstring(&f.body).is_some();
         let start = usize::from(docstring.is_some() || skip_doc);
+        if skip_doc && docstring.is_none() && f.body.len() == 1 && self.target.has(Feature::LoneDocstringNop) {
+            self.addop(NOP, lone_docstring_loc(Loc::of(f.body[0].range)));
+        }
         for stmt in &f.body[start..] {
             self.visit_stmt(stmt)?;
         }
         if self.ste().coroutine || self.ste().generator {
             self.wrap_in_stopiteration_handler();
         }
-        let (code, nfree) = self.optimize_and_assemble(true)?;
+        let (mut code, nfree) = self.optimize_and_assemble(true)?;
+        if docstring.is_some() && self.target.has(Feature::MethodDocstringFlags) {
+            code.flags |= CO_HAS_DOCSTRING;
+        }
         self.exit_scope();
         self.make_closure(code, nfree, funcflags, Loc::of(s.range))
     }
@@ -438,6 +475,9 @@ impl<'a> Compiler<'a> {
     }
 
     fn augassign(&mut self, s: &'a Stmt, target: &'a ast::Expr, op: ast::Operator, value: &'a ast::Expr) -> Result<()> {
+        if let ExprKind::Subscript { slice, .. } = &target.kind {
+            self.refuse_slice_constant(slice)?;
+        }
         let mut loc = Loc::of(target.range);
         match &target.kind {
             ExprKind::Attribute { value: obj, attr, .. } => {
@@ -458,7 +498,7 @@ impl<'a> Compiler<'a> {
                     self.visit_expr(slice)?;
                     self.addop_i(COPY, 2, loc);
                     self.addop_i(COPY, 2, loc);
-                    self.addop(BINARY_SUBSCR, loc);
+                    self.addop_subscr(loc);
                 }
             }
             ExprKind::Name { id, .. } => self.nameop(id, Ctx::Load, loc)?,
@@ -592,7 +632,7 @@ impl<'a> Compiler<'a> {
         self.use_label(cleanup);
         self.addop(END_FOR, NO_LOCATION);
         if self.target.has(Feature::EndForPopTop) {
-            self.addop(POP_TOP, NO_LOCATION);
+            self.addop(self.pop_iter_op(), NO_LOCATION);
         }
         self.pop_fblock();
         self.visit_stmts(orelse)?;
@@ -616,6 +656,7 @@ impl<'a> Compiler<'a> {
         if !self.is_top_level_await() && self.unit().scope_type != ScopeType::AsyncFunction {
             return Err(Refusal::syntax_at("'async for' outside async function", loc.lineno, loc.col_offset));
         }
+        self.refuse_unreproduced(Feature::EndAsyncForJump, "an `async for` loop")?;
         let start = self.new_label();
         let except = self.new_label();
         let end = self.new_label();
@@ -629,6 +670,10 @@ impl<'a> Compiler<'a> {
         self.load_const(Constant::None, loc);
         self.add_yield_from(loc, true);
         self.addop(POP_BLOCK, loc);
+        if self.target.has(Feature::NotTaken) {
+            // 3.14: codegen's own, for the exit through `END_ASYNC_FOR`.
+            self.addop(NOT_TAKEN, loc);
+        }
         self.visit_expr(target)?;
         self.visit_stmts(body)?;
         self.addop_j(JUMP, start, NO_LOCATION);
@@ -966,6 +1011,10 @@ impl<'a> Compiler<'a> {
         self.addop(POP_EXCEPT, NO_LOCATION);
         self.addop(POP_TOP, NO_LOCATION);
         self.addop(POP_TOP, NO_LOCATION);
+        if self.target.has(Feature::LoadSpecialWith) {
+            // The exit method and its `self` slot.
+            self.addop(POP_TOP, NO_LOCATION);
+        }
         let exit = self.new_label();
         self.addop_j(self.jump_no_interrupt(), exit, NO_LOCATION);
         self.use_label(cleanup);
@@ -987,7 +1036,11 @@ impl<'a> Compiler<'a> {
         let cleanup = self.new_label();
         self.visit_expr(&item.context_expr)?;
         let loc = self.with_loc(s, item);
-        self.addop(BEFORE_WITH, loc);
+        if self.target.has(Feature::LoadSpecialWith) {
+            self.load_special_enter(SPECIAL_EXIT, SPECIAL_ENTER, loc);
+        } else {
+            self.addop(BEFORE_WITH, loc);
+        }
         self.addop_j(SETUP_WITH, final_, loc);
         self.use_label(block);
         self.push_fblock(FBlockType::With, block, final_, FBlockDatum::Stmt(s), loc)?;
@@ -1027,7 +1080,11 @@ impl<'a> Compiler<'a> {
         let cleanup = self.new_label();
         self.visit_expr(&item.context_expr)?;
         let loc = self.with_loc(s, item);
-        self.addop(BEFORE_ASYNC_WITH, loc);
+        if self.target.has(Feature::LoadSpecialWith) {
+            self.load_special_enter(SPECIAL_AEXIT, SPECIAL_AENTER, loc);
+        } else {
+            self.addop(BEFORE_ASYNC_WITH, loc);
+        }
         self.addop_i(GET_AWAITABLE, 1, loc);
         self.load_const(Constant::None, loc);
         self.add_yield_from(loc, true);

@@ -13,6 +13,9 @@ impl<'a> Compiler<'a> {
     /// Makes each type parameter, binds it in the current (type
     /// parameters) scope, and leaves a tuple of them on the stack.
     fn type_params(&mut self, params: &'a [TypeParam]) -> Result<()> {
+        if params.iter().any(|p| matches!(&p.kind, TypeParamKind::TypeVar { bound: Some(_), .. })) {
+            self.refuse_unreproduced(Feature::AnnotationScopeTypeParams, "a type parameter's bound")?;
+        }
         for p in params {
             let loc = Loc::of(p.range);
             let name = match &p.kind {
@@ -191,7 +194,9 @@ impl<'a> Compiler<'a> {
         }
         self.enter_scope(alias.clone(), ScopeType::Function, id, loc.lineno)?;
         // None first, so that the value can never read as a docstring.
-        self.add_const(Constant::None);
+        if !self.target.has(Feature::NoDocstringSlot) {
+            self.add_const(Constant::None);
+        }
         self.visit_expr(value)?;
         self.addop(RETURN_VALUE, loc);
         let (code, nfree) = self.optimize_and_assemble(false)?;

@@ -8,6 +8,8 @@
 //! chains them through `b_next`; passes that CPython runs "for each block"
 //! follow that chain.
 
+mod borrow;
+mod fold;
 mod lines;
 mod optimize;
 
@@ -59,11 +61,39 @@ pub struct Block {
     pub warm: bool,
     pub exceptstack: Option<ExceptStack>,
     pub unsafe_locals_mask: u64,
+    /// The handlers of the instructions CPython's array for this block
+    /// still holds past its end after the block shrank (slot by slot,
+    /// from 0; entries below `instrs.len()` mean nothing). CPython's
+    /// `basicblock_addop` leaves a new instruction's handler as the slot
+    /// held it, which is what 3.14's `NOT_TAKEN` gets (gh-137681, not fixed
+    /// in 3.14).
+    pub ghost_except: Vec<Option<BlockId>>,
 }
 
 impl Block {
     pub fn last(&self) -> Option<&CfgInstr> {
         self.instrs.last()
+    }
+
+    /// Shrinks the block to `len` instructions the way CPython lowers
+    /// `b_iused`: the slots past it keep what they held.
+    pub fn shrink_to(&mut self, len: usize) {
+        let n = self.instrs.len();
+        if len >= n {
+            return;
+        }
+        if self.ghost_except.len() < n {
+            self.ghost_except.resize(n, None);
+        }
+        for k in len..n {
+            self.ghost_except[k] = self.instrs[k].except;
+        }
+        self.instrs.truncate(len);
+    }
+
+    /// The handler a slot appended now would carry in CPython.
+    pub fn next_slot_except(&self) -> Option<BlockId> {
+        self.ghost_except.get(self.instrs.len()).copied().flatten()
     }
 
     /// Control leaves the block only through its last instruction.
@@ -389,6 +419,28 @@ impl Cfg {
         Ok(maxdepth)
     }
 
+    /// 3.14: `JUMP_IF_FALSE`/`JUMP_IF_TRUE` become `COPY 1; TO_BOOL;
+    /// POP_JUMP_IF_x`, the two new instructions at the jump's location and
+    /// with its handler.
+    fn convert_pseudo_conditional_jumps(&mut self) {
+        for b in self.order() {
+            let Some(&last) = self.blocks[b].last() else { continue };
+            let op = match last.op {
+                JUMP_IF_FALSE => POP_JUMP_IF_FALSE,
+                JUMP_IF_TRUE => POP_JUMP_IF_TRUE,
+                _ => continue,
+            };
+            let li = self.blocks[b].instrs.len() - 1;
+            self.blocks[b].instrs[li].op = op;
+            let mut copy = CfgInstr::new(COPY, 1, last.loc);
+            copy.except = last.except;
+            let mut to_bool = CfgInstr::new(TO_BOOL, 0, last.loc);
+            to_bool.except = last.except;
+            self.blocks[b].instrs.insert(li, to_bool);
+            self.blocks[b].instrs.insert(li, copy);
+        }
+    }
+
     fn convert_pseudo_ops(&mut self) {
         for b in self.order() {
             for instr in &mut self.blocks[b].instrs {
@@ -482,11 +534,23 @@ impl Cfg {
             POP_JUMP_IF_TRUE => POP_JUMP_IF_FALSE,
             _ => CACHE,
         };
+        // 3.14 marks the fall-through of a conditional jump with
+        // `NOT_TAKEN`; made after exception targets were labelled, it has
+        // no handler (G1, G5).
+        let not_taken = self.target.has(Feature::NotTaken) && reversed != CACHE;
         if is_forward {
+            if not_taken {
+                let mut instr = CfgInstr::new(NOT_TAKEN, 0, last.loc);
+                instr.except = self.blocks[b].next_slot_except();
+                self.blocks[b].instrs.push(instr);
+            }
             return;
         }
         let backwards = self.new_block();
         let label = self.blocks[target].label;
+        if not_taken {
+            self.blocks[backwards].instrs.push(CfgInstr::new(NOT_TAKEN, 0, last.loc));
+        }
         let mut jump = CfgInstr::new(JUMP, label, last.loc);
         jump.target = Some(target);
         self.blocks[backwards].instrs.push(jump);
@@ -583,6 +647,9 @@ pub fn optimize(
     }
     optimize::push_cold_blocks_to_end(&mut g);
     lines::resolve_line_numbers(&mut g, md.firstlineno);
+    if target.has(Feature::JumpIfKeep) {
+        g.convert_pseudo_conditional_jumps();
+    }
     // Assembly.
     let before_prefix = target.has(Feature::StackDepthBeforePrefix);
     let early_depth = if before_prefix { Some(g.stackdepth(code_flags)?) } else { None };
@@ -593,6 +660,9 @@ pub fn optimize(
     };
     g.convert_pseudo_ops();
     g.normalize_jumps();
+    if target.has(Feature::BorrowLoads) {
+        borrow::optimize_load_fast(&mut g);
+    }
     if target.has(Feature::AssemblerJumpDirection) {
         g.resolve_unconditional_jumps();
     }

@@ -5,7 +5,7 @@
 //! constants, `LOAD_FAST_CHECK` for possibly unbound locals, and cold
 //! blocks (exception handlers) moved to the end.
 
-use super::{BlockId, Cfg, CfgInstr};
+use super::{BlockId, Cfg, CfgInstr, fold};
 use crate::code::Constant;
 use crate::error::{Refusal, Result};
 use crate::instr::*;
@@ -105,7 +105,7 @@ pub fn remove_redundant_nops(g: &mut Cfg, b: BlockId) -> usize {
         dest += 1;
         prev_lineno = lineno;
     }
-    g.blocks[b].instrs.truncate(dest);
+    g.blocks[b].shrink_to(dest);
     n - dest
 }
 
@@ -127,7 +127,8 @@ fn remove_redundant_nops_and_pairs(g: &mut Cfg) {
                     None => (CACHE, 0),
                 };
                 let op = g.blocks[b].instrs[i].op;
-                let redundant = op == POP_TOP && (prev_op == LOAD_CONST || (prev_op == COPY && prev_arg == 1));
+                let redundant = op == POP_TOP
+                    && (matches!(prev_op, LOAD_CONST | LOAD_SMALL_INT) || (prev_op == COPY && prev_arg == 1));
                 if redundant {
                     if let Some((pb, pi)) = prev {
                         g.blocks[pb].instrs[pi].set_op0(NOP);
@@ -226,6 +227,22 @@ impl<'a> Consts<'a> {
         }
         self.list.push(Constant::Bool(value));
         self.list.len() - 1
+    }
+
+    /// 3.14's `add_const`: the index of a constant equal to `c` (as the
+    /// constant cache compares them), appended if absent.
+    pub(super) fn add(&mut self, c: Constant) -> Result<usize> {
+        if c.has_nan() {
+            return Err(Refusal::unsupported("a constant holding a NaN, made by folding"));
+        }
+        if let Some(i) = self.list.iter().position(|x| x.key_eq(&c)) {
+            return Ok(i);
+        }
+        if matches!(c, Constant::Tuple(_)) {
+            return Ok(self.push_tuple(c));
+        }
+        self.list.push(c);
+        Ok(self.list.len() - 1)
     }
 
     fn push_tuple(&mut self, tuple: Constant) -> usize {
@@ -424,6 +441,34 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
         }
         let n = g.blocks[b].instrs.len();
         let nextop = if i + 1 < n { g.blocks[b].instrs[i + 1].op } else { CACHE };
+        if matches!(opcode, JUMP_IF_FALSE | JUMP_IF_TRUE) {
+            // 3.14's jumps that keep their value: threaded through a jump
+            // or one of their kind; through the opposite kind to the
+            // block after its target (which pops the value).
+            let opposite = if opcode == JUMP_IF_FALSE { JUMP_IF_TRUE } else { JUMP_IF_FALSE };
+            if target.op == JUMP || target.op == opcode {
+                if inst.target != target.target {
+                    g.blocks[b].instrs[i].set_op0(NOP);
+                    let mut jump =
+                        CfgInstr { op: opcode, arg: 0, loc: target.loc, target: target.target, except: None };
+                    jump.arg = target.target.map_or(-1, |t| g.blocks[t].label);
+                    g.blocks[b].instrs.push(jump);
+                }
+                i += 1;
+                continue;
+            }
+            if target.op == opposite {
+                let t = inst.target.unwrap();
+                if let Some(after) = g.blocks[t].next {
+                    g.blocks[b].instrs[i].target = Some(after);
+                    g.blocks[b].instrs[i].arg = g.blocks[after].label;
+                    opcode = CACHE;
+                    continue;
+                }
+            }
+            i += 1;
+            continue;
+        }
         if thread_always && has_target(opcode) {
             // 3.13: a jump to an unconditional jump becomes a NOP and a new
             // jump, looked at next.
@@ -475,6 +520,38 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
                 }
                 _ => {}
             },
+            BUILD_TUPLE if g.target.has(Feature::CfgFolding) => {
+                if nextop == UNPACK_SEQUENCE && oparg == g.blocks[b].instrs[i + 1].arg && matches!(oparg, 1..=3) {
+                    g.blocks[b].instrs[i].set_op0(NOP);
+                    if oparg == 1 {
+                        g.blocks[b].instrs[i + 1].set_op0(NOP);
+                    } else {
+                        g.blocks[b].instrs[i + 1].op = SWAP;
+                    }
+                    i += 1;
+                    continue;
+                }
+                fold::tuple(g, b, i, consts)?;
+            }
+            BUILD_LIST | BUILD_SET if g.target.has(Feature::CfgFolding) => {
+                fold::lists_and_sets(g, b, i, nextop, consts)?;
+            }
+            UNARY_NOT if g.target.has(Feature::CfgFolding) && !matches!(nextop, TO_BOOL | UNARY_NOT) => {
+                fold::unary(g, b, i, consts)?;
+            }
+            UNARY_NEGATIVE | UNARY_INVERT if g.target.has(Feature::CfgFolding) => fold::unary(g, b, i, consts)?,
+            CALL_INTRINSIC_1 if g.target.has(Feature::CfgFolding) => {
+                if oparg as u32 == INTRINSIC_LIST_TO_TUPLE {
+                    if nextop == GET_ITER {
+                        g.blocks[b].instrs[i].set_op0(NOP);
+                    } else {
+                        fold::list_to_tuple(g, b, i, consts)?;
+                    }
+                } else if oparg as u32 == INTRINSIC_UNARY_POSITIVE {
+                    fold::unary(g, b, i, consts)?;
+                }
+            }
+            BINARY_OP if g.target.has(Feature::CfgFolding) => fold::binary(g, b, i, consts)?,
             BUILD_TUPLE => {
                 if nextop == UNPACK_SEQUENCE && oparg == g.blocks[b].instrs[i + 1].arg {
                     match oparg {
@@ -543,8 +620,15 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
 
 /// 3.13's peepholes on one instruction and the next (`ToBoolPeepholes`).
 fn to_bool_peepholes(g: &mut Cfg, b: BlockId, i: usize, opcode: Op, oparg: i32, nextop: Op) {
+    // 3.14 (with the AST's `not in` rewrite gone): `in`/`is` then `not`
+    // is the inverted test.
+    let invert_not = g.target.has(Feature::CfgFolding);
     let instrs = &mut g.blocks[b].instrs;
     match (opcode, nextop) {
+        (CONTAINS_OP | IS_OP, UNARY_NOT) if invert_not => {
+            instrs[i].set_op0(NOP);
+            instrs[i + 1].set_op1(opcode, oparg ^ 1);
+        }
         (STORE_FAST, STORE_FAST) if oparg == instrs[i + 1].arg && instrs[i].loc.lineno == instrs[i + 1].loc.lineno => {
             instrs[i].set_op0(POP_TOP);
         }
@@ -581,22 +665,41 @@ fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
         let mut oparg = 0;
         let mut i = 0;
         while i < g.blocks[b].instrs.len() {
+            if g.target.has(Feature::LoadSmallInt) {
+                make_load_small_int(&mut g.blocks[b].instrs[i], consts);
+            }
             let inst = g.blocks[b].instrs[i];
             let is_copy_of_load_const = opcode == LOAD_CONST && inst.op == COPY && inst.arg == 1;
             if !is_copy_of_load_const {
                 opcode = inst.op;
                 oparg = inst.arg;
             }
-            if opcode != LOAD_CONST {
+            if opcode != LOAD_CONST && opcode != LOAD_SMALL_INT {
                 i += 1;
                 continue;
             }
+            let small;
+            let value = if opcode == LOAD_SMALL_INT {
+                small = Constant::Int(oparg.into());
+                &small
+            } else {
+                &consts[oparg as usize]
+            };
             let n = g.blocks[b].instrs.len();
             let nextop = if i + 1 < n { g.blocks[b].instrs[i + 1].op } else { CACHE };
             let instrs = &mut g.blocks[b].instrs;
             match nextop {
+                JUMP_IF_FALSE | JUMP_IF_TRUE => {
+                    // The value stays: the load does too.
+                    let value = value.is_true();
+                    if value == (nextop == JUMP_IF_TRUE) {
+                        instrs[i + 1].op = JUMP;
+                    } else {
+                        instrs[i + 1].set_op0(NOP);
+                    }
+                }
                 POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE => {
-                    let value = consts[oparg as usize].is_true();
+                    let value = value.is_true();
                     instrs[i].set_op0(NOP);
                     if value == (nextop == POP_JUMP_IF_TRUE) {
                         instrs[i + 1].op = JUMP;
@@ -604,7 +707,7 @@ fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
                         instrs[i + 1].set_op0(NOP);
                     }
                 }
-                IS_OP if matches!(consts[oparg as usize], Constant::None) && n > i + 2 => {
+                IS_OP if matches!(value, Constant::None) && n > i + 2 => {
                     let mut jump = i + 2;
                     if instrs[jump].op == TO_BOOL {
                         instrs[jump].set_op0(NOP);
@@ -623,7 +726,7 @@ fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
                     instrs[i].set_op1(RETURN_CONST, oparg);
                 }
                 TO_BOOL => {
-                    let value = consts[oparg as usize].is_true();
+                    let value = value.is_true();
                     let index = consts.add_bool(value);
                     let instrs = &mut g.blocks[b].instrs;
                     instrs[i].set_op0(NOP);
@@ -633,6 +736,20 @@ fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
             }
             i += 1;
         }
+    }
+}
+
+/// 3.14: a `LOAD_CONST` of an exact int from 0 to 255 becomes
+/// `LOAD_SMALL_INT` of the value; the constant stays in the list until
+/// unused constants are removed (C2).
+fn make_load_small_int(inst: &mut CfgInstr, consts: &Consts) {
+    if inst.op != LOAD_CONST {
+        return;
+    }
+    if let Constant::Int(v) = &consts[inst.arg as usize]
+        && let Ok(small) = u8::try_from(v)
+    {
+        inst.set_op1(LOAD_SMALL_INT, i32::from(small));
     }
 }
 
@@ -722,7 +839,7 @@ fn remove_unreachable(g: &mut Cfg) {
     mark_reachable(g);
     for b in g.order() {
         if g.blocks[b].predecessors == 0 {
-            g.blocks[b].instrs.clear();
+            g.blocks[b].shrink_to(0);
             g.blocks[b].except_handler = false;
         }
     }
@@ -835,7 +952,7 @@ pub fn optimize_cfg(g: &mut Cfg, consts: &mut Vec<Constant>, firstlineno: i32) -
     mark_reachable(g);
     for b in g.order() {
         if g.blocks[b].predecessors == 0 {
-            g.blocks[b].instrs.clear();
+            g.blocks[b].shrink_to(0);
         }
     }
     for b in g.order() {

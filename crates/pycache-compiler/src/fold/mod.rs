@@ -9,7 +9,7 @@
 
 mod complex;
 mod format;
-mod ops;
+pub(crate) mod ops;
 
 use crate::ast::{self, Ctx, Expr, ExprKind, Stmt, StmtKind};
 use crate::code::Constant;
@@ -20,6 +20,10 @@ pub struct Folder {
     pub limits: &'static crate::limits::Limits,
     pub optimize: u8,
     pub future_annotations: bool,
+    /// 3.14 (`Feature::CfgFolding`): operators, tuples, subscripts, `not`
+    /// and `in`/`for` displays are left to the flow graph; only
+    /// `__debug__` and `%`-formatting stay here.
+    pub cfg_folding: bool,
     /// Warnings the operations raise as they are folded.
     pub warnings: std::cell::RefCell<Vec<crate::warning::Warning>>,
 }
@@ -248,9 +252,15 @@ impl Folder {
                 self.expr(left)?;
                 self.expr(right)?;
                 self.fold_binop(e)?;
+                if self.cfg_folding {
+                    return Ok(());
+                }
             }
             ExprKind::UnaryOp { operand, op } => {
                 self.expr(operand)?;
+                if self.cfg_folding {
+                    return Ok(());
+                }
                 // `not` folds into a single `is`, `is not`, `in` or `not in`
                 // comparison, which takes the place of the whole node.
                 if *op == ast::UnaryOp::Not {
@@ -319,7 +329,7 @@ impl Folder {
                 self.expr(left)?;
                 self.exprs(comparators)?;
                 let last = cmp_ops.len() - 1;
-                if matches!(cmp_ops[last], ast::CmpOp::In | ast::CmpOp::NotIn) {
+                if matches!(cmp_ops[last], ast::CmpOp::In | ast::CmpOp::NotIn) && !self.cfg_folding {
                     self.fold_iter(&mut comparators[last])?;
                 }
             }
@@ -339,7 +349,7 @@ impl Folder {
             ExprKind::Subscript { value, slice, .. } => {
                 self.expr(value)?;
                 self.expr(slice)?;
-                if let (Some(v), Some(i)) = (value.constant(), slice.constant()) {
+                if let (false, Some(v), Some(i)) = (self.cfg_folding, value.constant(), slice.constant()) {
                     if let Some(folded) = ops::subscript(v, i)? {
                         make_const(e, folded);
                     }
@@ -354,7 +364,7 @@ impl Folder {
             ExprKind::List { elts, .. } => self.exprs(elts)?,
             ExprKind::Tuple { elts, ctx } => {
                 self.exprs(elts)?;
-                if *ctx == Ctx::Load {
+                if *ctx == Ctx::Load && !self.cfg_folding {
                     if let Some(tuple) = const_tuple(elts) {
                         make_const(e, tuple);
                     }
@@ -387,6 +397,9 @@ impl Folder {
             }
         }
         let Some(rv) = right.constant() else { return Ok(()) };
+        if self.cfg_folding {
+            return Ok(());
+        }
         if let Some(value) = ops::binary(self.limits, *op, lv, rv)? {
             make_const(e, value);
         }
@@ -396,6 +409,9 @@ impl Folder {
     /// A list or set iterated over (or tested with `in`) becomes a tuple
     /// or frozenset, constant when its items are.
     fn fold_iter(&self, e: &mut Expr) -> Result<()> {
+        if self.cfg_folding {
+            return Ok(());
+        }
         match &mut e.kind {
             ExprKind::List { elts, ctx } => {
                 if elts.iter().any(Expr::is_starred) {

@@ -1,0 +1,177 @@
+//! The 3.14 candidate profile against CPython 3.14.8 and 3.14.10 (Debian's
+//! builds, `corpus/pythons.py`): every fixture under `tests/fixtures/py314`
+//! is compiled by the interpreter in a fresh `py_compile` process and
+//! natively, at levels 0, 1 and 2, and the marshalled code objects must be
+//! byte-identical; every fixture under `tests/fixtures/py314_refused` is
+//! refused, naming the 3.14 feature (its file name) not reproduced yet.
+//! The `regression_` tests pin bugs found on the standard library.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pycache_compiler::marshal::{REFERENCE_COMPILE, marshal_code};
+use pycache_compiler::{RefusalKind, Target};
+use pycache_python::testing::debian_release;
+
+const RELEASES: [(u8, u8, u8); 2] = [(3, 14, 8), (3, 14, 10)];
+
+fn fixtures(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// CPython's marshalled module code for `file` at `level` (the cache
+/// without its header), from a fresh process.
+fn reference(python: &Path, file: &Path, level: u8) -> Vec<u8> {
+    let out_dir = tempfile::tempdir().unwrap();
+    let cache = out_dir.path().join("out.pyc");
+    let out = Command::new(python)
+        .args(["-s", "-P", "-c", REFERENCE_COMPILE])
+        .arg(file)
+        .arg(&cache)
+        .arg(level.to_string())
+        .env_remove("PYTHONDONTWRITEBYTECODE")
+        .env("PYTHONHASHSEED", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} refused {}: {}",
+        python.display(),
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(&cache).unwrap()[16..].to_vec()
+}
+
+/// Compiles `file` with both and describes the first difference, if any.
+fn compare(python: &Path, target: Target, file: &Path, level: u8) -> Option<String> {
+    let source = std::fs::read(file).unwrap();
+    // The reference writes a `__pycache__` beside the source: it compiles
+    // a copy, under the name both compilers record.
+    let work = tempfile::tempdir().unwrap();
+    let copy = work.path().join(file.file_name().unwrap());
+    std::fs::write(&copy, &source).unwrap();
+    let file = copy.as_path();
+    let name = file.to_str().unwrap();
+    let theirs = reference(python, file, level);
+    let code = match pycache_compiler::compile(&source, name, target, level) {
+        Ok(code) => code,
+        Err(refusal) => return Some(format!("{name} -O{level}: refused: {refusal}")),
+    };
+    let ours = marshal_code(&code, target).unwrap();
+    if ours == theirs {
+        return None;
+    }
+    let at = ours.iter().zip(&theirs).position(|(a, b)| a != b).unwrap_or(ours.len().min(theirs.len()));
+    Some(format!("{name} -O{level}: marshal differs at byte {at} ({} against {} bytes)", ours.len(), theirs.len()))
+}
+
+fn interpreters(test: &str) -> Vec<(PathBuf, Target)> {
+    RELEASES
+        .iter()
+        .filter_map(|&release| {
+            let python = debian_release(release, test)?;
+            let target = Target::candidate(release).expect("a candidate profile for 3.14");
+            Some((python.path, target))
+        })
+        .collect()
+}
+
+#[test]
+fn py314_fixtures_match_cpython() {
+    let files = fixtures("py314");
+    assert!(files.len() >= 8, "the fixtures are missing");
+    let mut problems = Vec::new();
+    for (python, target) in interpreters("py314_fixtures_match_cpython") {
+        for file in &files {
+            for level in 0..=2 {
+                problems.extend(compare(&python, target, file, level));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{} differences:\n{}", problems.len(), problems.join("\n"));
+}
+
+#[test]
+fn py314_unreproduced_features_are_refused() {
+    let files = fixtures("py314_refused");
+    assert!(files.len() >= 6, "the fixtures are missing");
+    for &release in &RELEASES {
+        let target = Target::candidate(release).unwrap();
+        for file in &files {
+            let feature = file.file_stem().unwrap().to_str().unwrap();
+            let source = std::fs::read(file).unwrap();
+            let refusal = pycache_compiler::compile(&source, "m.py", target, 0)
+                .expect_err(&format!("{} compiled, though {feature} is not reproduced", file.display()));
+            assert_eq!(refusal.kind, RefusalKind::Unsupported, "{refusal}");
+            assert!(refusal.message.contains(feature), "{}: {refusal}", file.display());
+        }
+    }
+}
+
+/// One source, both releases, every level.
+fn check_source(test: &str, source: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.py");
+    std::fs::write(&file, source).unwrap();
+    let mut problems = Vec::new();
+    for (python, target) in interpreters(test) {
+        for level in 0..=2 {
+            problems.extend(compare(&python, target, &file, level));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// `NOT_TAKEN` is appended into a reused slot of CPython's instruction
+/// array and keeps the handler the slot held: covered inside a `with`
+/// handler, uncovered after a `try` body's test (gh-137681, unfixed in
+/// 3.14).
+#[test]
+fn regression_not_taken_takes_the_slots_stale_handler() {
+    check_source(
+        "regression_not_taken_takes_the_slots_stale_handler",
+        "def f(a):\n    with a:\n        pass\n    try:\n        if a:\n            g()\n    except E:\n        pass\n",
+    );
+}
+
+/// The object of a `with` stays on the stack as `LOAD_SPECIAL`'s `self`, so
+/// its load is not borrowed (was `LOAD_FAST_BORROW`, threading.py).
+#[test]
+fn regression_with_owner_is_not_borrowed() {
+    check_source(
+        "regression_with_owner_is_not_borrowed",
+        "def f(self, lock=None):\n    with lock:\n        return self.x\n",
+    );
+}
+
+/// The operand of `yield from` stays a strong load (json/encoder.py,
+/// graphlib.py).
+#[test]
+fn regression_yield_from_operand_is_not_borrowed() {
+    check_source("regression_yield_from_operand_is_not_borrowed", "def f(chunks):\n    yield from chunks\n");
+}
+
+/// `x and 1 or 0`: the `and`'s jump threads through the `or`'s to the
+/// block after it (xml/dom/xmlbuilder.py).
+#[test]
+fn regression_and_or_jumps_thread_through_each_other() {
+    check_source("regression_and_or_jumps_thread_through_each_other", "def f(state):\n    return state and 1 or 0\n");
+}
+
+/// Under `from __future__ import annotations` a class with methods gets no
+/// `__classdict__` cell (was made one, sympy/core/core.py).
+#[test]
+fn regression_future_annotations_class_has_no_classdict() {
+    check_source(
+        "regression_future_annotations_class_has_no_classdict",
+        "from __future__ import annotations\nclass C:\n    def m(self):\n        return 1\n",
+    );
+}
