@@ -596,3 +596,62 @@ fn regression_a_source_over_the_size_limit_fails_alone() {
     assert!(error.contains("is 268435457 bytes, over the limit of 256 MiB for a source"), "{error}");
     assert_eq!(json["summary"]["compiled"], 6, "{json}");
 }
+
+/// `--target` compiles for a release with no interpreter to be found (an
+/// empty PATH, no pyenv), and writes what that release's own compileall
+/// writes for the same relative paths, when the release is installed to
+/// compare with (a SKIP line when not).
+#[test]
+fn target_compiles_without_any_interpreter_as_the_release_would() {
+    for (spec, release) in [("3.12", (3, 12, 1)), ("3.13", (3, 13, 18))] {
+        let ours = example();
+        let out = run::command(ours.path())
+            .env("PATH", "/nonexistent")
+            .env("PYENV_ROOT", "/nonexistent")
+            .args(["compile", "--target", spec, "-o", "0", "-o", "2", "--invalidation-mode", "checked-hash", "webapp"])
+            .output()
+            .unwrap();
+        if !out.status.success() && text(&out.stderr).contains("no verified profile") {
+            eprintln!("SKIP --target {spec}: {}", text(&out.stderr).trim());
+            continue;
+        }
+        assert!(out.status.success(), "--target {spec}: {}", text(&out.stderr));
+        let said = text(&out.stdout) + &text(&out.stderr);
+        assert!(said.contains("all by the native compiler"), "{said}");
+        let Some(python) = pycache_python::testing::release(release, "target_compiles_without_any_interpreter") else {
+            continue;
+        };
+        let theirs = example();
+        // Checked-hash headers: the two copies' modification times differ.
+        let status = Command::new(&python.executable)
+            .current_dir(theirs.path())
+            .env_remove("PYTHONDONTWRITEBYTECODE")
+            .args(["-m", "compileall", "-q", "-o", "0", "-o", "2", "--invalidation-mode", "checked-hash", "webapp"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut compared = 0;
+        for entry in walk(&theirs.path().join("webapp")) {
+            if entry.extension().is_some_and(|e| e == "pyc") {
+                let relative = entry.strip_prefix(theirs.path()).unwrap();
+                let mine = std::fs::read(ours.path().join(relative)).unwrap_or_default();
+                assert!(mine == std::fs::read(&entry).unwrap(), "--target {spec}: {} differs", relative.display());
+                compared += 1;
+            }
+        }
+        assert!(compared >= 10, "--target {spec}: only {compared} caches compared");
+        eprintln!("--target {spec}: {compared} caches equal to {}'s compileall", python.label());
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        if entry.file_type().unwrap().is_dir() {
+            out.extend(walk(&entry.path()));
+        } else {
+            out.push(entry.path());
+        }
+    }
+    out
+}
