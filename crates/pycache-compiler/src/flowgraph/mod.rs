@@ -467,14 +467,7 @@ impl Cfg {
     /// final sequence.
     fn resolve_unconditional_jumps(&mut self) {
         let order = self.order();
-        // The index of each block's first instruction (an empty block's is
-        // that of the next instruction).
-        let mut start = vec![0usize; self.blocks.len()];
-        let mut index = 0;
-        for &b in &order {
-            start[b] = index;
-            index += self.blocks[b].instrs.len();
-        }
+        let start = self.first_instruction_indices(&order);
         for &b in &order {
             for i in 0..self.blocks[b].instrs.len() {
                 let instr = self.blocks[b].instrs[i];
@@ -562,6 +555,18 @@ impl Cfg {
         self.blocks[b].next = Some(backwards);
     }
 
+    /// The index of each block's first instruction in the final sequence
+    /// (an empty block's is that of the next instruction).
+    fn first_instruction_indices(&self, order: &[BlockId]) -> Vec<usize> {
+        let mut start = vec![0usize; self.blocks.len()];
+        let mut index = 0;
+        for &b in order {
+            start[b] = index;
+            index += self.blocks[b].instrs.len();
+        }
+        start
+    }
+
     fn resolve_jump_offsets(&mut self) {
         let ops = self.target.ops();
         let order = self.order();
@@ -569,12 +574,7 @@ impl Cfg {
             // The fixpoint below has two solutions for a jump at the
             // `EXTENDED_ARG` boundary; which one is found depends on where
             // it starts, here from each target's instruction index.
-            let mut start = vec![0usize; self.blocks.len()];
-            let mut index = 0;
-            for &b in &order {
-                start[b] = index;
-                index += self.blocks[b].instrs.len();
-            }
+            let start = self.first_instruction_indices(&order);
             for &b in &order {
                 for instr in &mut self.blocks[b].instrs {
                     if let (true, Some(target)) = (is_jump(instr.op), instr.target) {

@@ -107,7 +107,9 @@ impl Lower<'_> {
     /// value: the source text of `expr=`, as each release reads it.
     fn debug_text(&self, written: &str, raw: bool, range: ruff_text_size::TextRange) -> Result<String> {
         use crate::target::Feature;
-        if self.target.version() == (3, 13) && !self.target.has(Feature::FstringLambdaColon) && written.contains("lambda")
+        if self.target.version() == (3, 13)
+            && !self.target.has(Feature::FstringLambdaColon)
+            && written.contains("lambda")
         {
             // Found by the fuzz test on 3.13.0 and 3.13.5, not modelled.
             return self.refuse(range, "a lambda in a self-documenting f-string field, whose text this release cuts");
@@ -118,7 +120,10 @@ impl Lower<'_> {
         {
             // 3.13.0 also cut the text at a slice's `:`, or started it at
             // a set display's `{` (the fuzz test): not modelled.
-            return self.refuse(range, "a `:`, `!` or brace in a self-documenting f-string field, which this release misreads");
+            return self.refuse(
+                range,
+                "a `:`, `!` or brace in a self-documenting f-string field, which this release misreads",
+            );
         }
         if self.target.version() == (3, 13) && !self.target.has(Feature::FstringDebugFull) && written.contains('#') {
             // 3.13.5 started such a text at a later brace (the fuzz test).
@@ -211,10 +216,7 @@ impl Lower<'_> {
         // 3.12.1 reads escapes in a raw f-string's format spec in ways not
         // reproduced here (the fuzz test found `\n` kept as a newline);
         // 3.13.6 on keeps them as written.
-        if raw
-            && self.text(spec.range).contains('\\')
-            && !self.target.has(crate::target::Feature::FstringDebugFull)
-        {
+        if raw && self.text(spec.range).contains('\\') && !self.target.has(crate::target::Feature::FstringDebugFull) {
             return self.refuse(spec.range, "a backslash in a raw f-string's format spec");
         }
         // A spec holding `{{` is a nested field holding a dict or set to
@@ -295,20 +297,12 @@ fn top_level_bang(text: &str) -> Result<Option<usize>, ()> {
         return Err(());
     }
     let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
+    let mut literal = Literal::default();
     for (i, c) in text.char_indices() {
-        if let Some(q) = quote {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                _ if c == q => quote = None,
-                _ => {}
-            }
+        if literal.inside(c) {
             continue;
         }
         match c {
-            '\'' | '"' => quote = Some(c),
             '(' | '[' | '{' => depth += 1,
             ')' | ']' | '}' => depth = depth.saturating_sub(1),
             '!' if depth == 0 => return Ok(Some(i)),
@@ -330,8 +324,7 @@ fn without_real_comments(text: &str) -> Option<String> {
         return None;
     }
     let mut out = String::with_capacity(text.len());
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
+    let mut literal = Literal::default();
     let mut in_comment = false;
     for c in text.chars() {
         if in_comment {
@@ -341,26 +334,44 @@ fn without_real_comments(text: &str) -> Option<String> {
             }
             continue;
         }
-        if let Some(q) = quote {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                _ if c == q => quote = None,
-                _ => {}
-            }
-            out.push(c);
+        if !literal.inside(c) && c == '#' {
+            in_comment = true;
             continue;
         }
-        match c {
-            '#' => in_comment = true,
-            '\'' | '"' => {
-                quote = Some(c);
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
+        out.push(c);
     }
     Some(out)
+}
+
+/// Where a scan of an expression's text stands with string literals (one
+/// quote character, backslash escapes; no triple quotes).
+#[derive(Default)]
+struct Literal {
+    quote: Option<char>,
+    escaped: bool,
+}
+
+impl Literal {
+    /// Takes the next character: whether it belongs to a literal (its
+    /// quotes included).
+    fn inside(&mut self, c: char) -> bool {
+        match self.quote {
+            Some(q) => {
+                match c {
+                    _ if self.escaped => self.escaped = false,
+                    '\\' => self.escaped = true,
+                    _ if c == q => self.quote = None,
+                    _ => {}
+                }
+                true
+            }
+            None if c == '\'' || c == '"' => {
+                self.quote = Some(c);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// A self-documenting field's text as CPython 3.12.1's tokenizer records
@@ -388,7 +399,25 @@ fn without_hash_comments(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::without_hash_comments;
+    use super::{top_level_bang, without_hash_comments, without_real_comments};
+
+    #[test]
+    fn the_first_bang_outside_brackets_and_strings_ends_an_old_debug_text() {
+        assert_eq!(top_level_bang("x  !=  y = "), Ok(Some(3)));
+        assert_eq!(top_level_bang("(x!=y)="), Ok(None));
+        assert_eq!(top_level_bang("'!' != x="), Ok(Some(4)));
+        assert_eq!(top_level_bang("'\\'!' != x="), Ok(Some(6)));
+        assert_eq!(top_level_bang("'''!''' != x="), Err(()));
+    }
+
+    #[test]
+    fn comments_go_and_hashes_in_strings_stay_from_3_13_6() {
+        assert_eq!(without_real_comments("'a#b' # c\n= ").as_deref(), Some("'a#b' \n= "));
+        assert_eq!(without_real_comments("\"#\"=").as_deref(), Some("\"#\"="));
+        assert_eq!(without_real_comments("'\\'#' # c\n=").as_deref(), Some("'\\'#' \n="));
+        assert_eq!(without_real_comments("{'#'}="), None);
+        assert_eq!(without_real_comments("x ="), Some("x =".to_owned()));
+    }
 
     // Regression: `{1+2 = # my comment\n  }` in test_fstring.py kept its
     // comment in the constant.

@@ -365,9 +365,7 @@ impl Lower<'_> {
         params: &rs::TypeParams,
         arguments: Option<&rs::Arguments>,
     ) -> Result<()> {
-        let private = |e: &rs::Expr| {
-            matches!(e, rs::Expr::Name(n) if n.id.starts_with("__") && !n.id.ends_with("__"))
-        };
+        let private = |e: &rs::Expr| matches!(e, rs::Expr::Name(n) if n.id.starts_with("__") && !n.id.ends_with("__"));
         let mut exprs: Vec<&rs::Expr> = Vec::new();
         if let Some(arguments) = arguments {
             exprs.extend(arguments.args.iter());
@@ -385,7 +383,10 @@ impl Lower<'_> {
             exprs.extend(bound.into_iter().chain(default));
         }
         match exprs.into_iter().find(|e| ruff_python_ast::helpers::any_over_expr(e, private)) {
-            Some(e) => self.refuse(e.range(), "a private name in a generic class's bases or bounds, which 3.13 mangles differently"),
+            Some(e) => self.refuse(
+                e.range(),
+                "a private name in a generic class's bases or bounds, which 3.13 mangles differently",
+            ),
             None => Ok(()),
         }
     }

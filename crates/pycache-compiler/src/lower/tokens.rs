@@ -313,7 +313,10 @@ fn tab_error(source: &Source, tokens: &Tokens) -> Option<(TextSize, Refusal)> {
                 // followed by `        y` accepted), so it is checked here,
                 // reported at the end of the line as CPython does.
                 let line = source.position(line_start as u32).0 as u32;
-                let end = text[line_start..].iter().position(|&b| b == b'\n' || b == b'\r').map_or(text.len(), |i| line_start + i);
+                let end = text[line_start..]
+                    .iter()
+                    .position(|&b| b == b'\n' || b == b'\r')
+                    .map_or(text.len(), |i| line_start + i);
                 let offset = source.char_column(end as u32) + 1;
                 return Some((
                     TextSize::new(line_start as u32),
