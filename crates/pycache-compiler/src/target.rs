@@ -292,6 +292,11 @@ features! {
     /// 255 without an `EXTENDED_ARG` and 256 with one keeps it when its
     /// target's index is above 255 (3.12 started from the flow graph's arg).
     JumpOffsetsFromIndices: since [r(3, 13, 0)], until None;
+    /// The reachability walk marks a block visited when it is pushed, so
+    /// each block is walked once and predecessors are counted once per
+    /// edge (3.12 marked it when popped and could count an edge twice,
+    /// which decides whether a line-less jump inherits a line).
+    ReachableMarkedOnPush: since [r(3, 13, 0)], until None;
     /// The code object interns `co_filename`, `co_name` and `co_qualname`.
     InternCodeNames: since [r(3, 13, 0)], until None;
     /// Each frozenset item's sort key is dumped while the set's iteration

@@ -875,8 +875,13 @@ pub fn insert_superinstructions(g: &mut Cfg) {
 
 fn mark_reachable(g: &mut Cfg) {
     g.reset_visited();
+    // 3.12 marks a block visited when it leaves the stack, so a block two
+    // predecessors push before it is taken is walked twice and counts its
+    // successors twice; 3.13 marks it when pushed.
+    let on_push = g.target.has(Feature::ReachableMarkedOnPush);
     let entry = g.entry;
     g.blocks[entry].predecessors = 1;
+    g.blocks[entry].visited = on_push;
     let mut stack = vec![entry];
     while let Some(b) = stack.pop() {
         g.blocks[b].visited = true;
@@ -884,6 +889,7 @@ fn mark_reachable(g: &mut Cfg) {
             if g.blocks[b].has_fallthrough() {
                 if !g.blocks[next].visited {
                     stack.push(next);
+                    g.blocks[next].visited = on_push;
                 }
                 g.blocks[next].predecessors += 1;
             }
@@ -894,6 +900,7 @@ fn mark_reachable(g: &mut Cfg) {
                 let target = instr.target.unwrap();
                 if !g.blocks[target].visited {
                     stack.push(target);
+                    g.blocks[target].visited = on_push;
                 }
                 g.blocks[target].predecessors += 1;
             }
