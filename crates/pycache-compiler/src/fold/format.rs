@@ -36,6 +36,32 @@ fn parse_literal(fmt: &[u32], pos: &mut usize) -> Option<Expr> {
     Some(constant(out))
 }
 
+/// Whether a format that [`optimize_format`] folds has a literal piece
+/// written exactly `%%`: CPython makes its `%` by replacement, a new object
+/// rather than the one-character singleton, which marshal writes
+/// unflagged; the folded value cannot say so.
+pub fn has_percent_only_piece(fmt: &PyStr) -> bool {
+    let fmt = fmt.code_points();
+    let percent = u32::from('%');
+    let mut pos = 0;
+    while pos < fmt.len() {
+        let start = pos;
+        while pos < fmt.len() && (fmt[pos] != percent || fmt.get(pos + 1) == Some(&percent)) {
+            pos += if fmt[pos] == percent { 2 } else { 1 };
+        }
+        if pos - start == 2 && fmt[start] == percent {
+            return true;
+        }
+        // Past the conversion that ends the piece.
+        pos += 1;
+        while pos < fmt.len() && !char::from_u32(fmt[pos]).is_some_and(|c| c.is_ascii_alphabetic()) {
+            pos += 1;
+        }
+        pos += 1;
+    }
+    false
+}
+
 const MAXDIGITS: usize = 3;
 
 /// Flags, width, precision and conversion of one `%` unit; `None` when
@@ -148,6 +174,21 @@ pub fn optimize_format(_range: Range, fmt: &PyStr, elts: Vec<Expr>) -> Option<Ex
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regression_a_lone_percent_piece_is_found() {
+        for (fmt, found) in [
+            ("%s%%%s", true),
+            ("%%%s", true),
+            ("%s%%", true),
+            ("100%% %s", false),
+            ("%s %%", false),
+            ("%-5r%%", true),
+            ("%s", false),
+        ] {
+            assert_eq!(has_percent_only_piece(&PyStr::new(fmt)), found, "{fmt}");
+        }
+    }
 
     fn name() -> Expr {
         Expr { range: Range::default(), kind: ExprKind::Name { id: PyStr::new("x"), ctx: crate::ast::Ctx::Load } }
