@@ -558,14 +558,14 @@ pub static CPYTHON_3_14_8: Profile = Profile {
 
 /// Every profile, oldest release first: the releases the native compiler
 /// reproduces byte for byte.
-pub static VERIFIED: &[&Profile] = &[&CPYTHON_3_12_1];
+pub static VERIFIED: &[&Profile] =
+    &[&CPYTHON_3_12_1, &CPYTHON_3_13_0, &CPYTHON_3_13_5, &CPYTHON_3_13_15, &CPYTHON_3_13_18];
 
 /// Profiles under construction: compiled with only through
 /// [`Target::candidate`] (the differential tests, `pycache verify`), never
 /// by `--engine auto` or `--target`, until they are exact and move to
 /// [`VERIFIED`].
-pub static UNVERIFIED: &[&Profile] =
-    &[&CPYTHON_3_13_0, &CPYTHON_3_13_5, &CPYTHON_3_13_15, &CPYTHON_3_13_18, &CPYTHON_3_14_8];
+pub static UNVERIFIED: &[&Profile] = &[&CPYTHON_3_14_8];
 
 /// A feature version and the profile of its patch releases that a compile
 /// reproduces. Cheap to copy; the stages hold one each.
@@ -779,10 +779,14 @@ mod tests {
     /// The 3.13 profiles are found for testing, never for `auto`.
     #[test]
     fn unverified_profiles_are_candidates_only() {
-        for release in [r(3, 13, 0), r(3, 13, 5), r(3, 13, 15), r(3, 13, 18)] {
+        for release in [r(3, 14, 8), r(3, 14, 10)] {
             assert!(Target::exact(release).is_none(), "{release}");
             let t = Target::candidate(release).unwrap();
             assert!(!t.is_verified());
+            assert_eq!(t.version(), (3, 14));
+        }
+        for release in [r(3, 13, 0), r(3, 13, 5), r(3, 13, 15), r(3, 13, 18)] {
+            let t = Target::exact(release).unwrap_or_else(|| panic!("{release} is verified"));
             assert_eq!(t.magic(), 3571);
             assert_eq!(t.version(), (3, 13));
         }
@@ -832,6 +836,6 @@ mod tests {
         let code = crate::compile(b"x = 1\n", "m.py", target, 0).unwrap();
         let resume = crate::ops::Op::RESUME;
         assert_eq!(code.code[0], target.ops().byte(resume).unwrap());
-        assert_ne!(target.ops().byte(resume), Target::latest().ops().byte(resume));
+        assert_ne!(target.ops().byte(resume), Target::exact(r(3, 12, 1)).unwrap().ops().byte(resume));
     }
 }

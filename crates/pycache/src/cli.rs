@@ -178,12 +178,13 @@ pub enum Format {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Engine {
-    /// The native compiler for CPython 3.12.1, falling back to the interpreter for any file it declines; the
-    /// interpreters themselves for every other version.
+    /// The native compiler for the releases it reproduces (CPython 3.12.1, 3.13.0, 3.13.5, 3.13.15 and 3.13.18),
+    /// falling back to the interpreter for any file it declines; the interpreters themselves for every other
+    /// release.
     Auto,
     /// The real interpreters as workers, for every file.
     Cpython,
-    /// pycache's own compiler only (CPython 3.12.1): a file it declines fails.
+    /// pycache's own compiler only (the releases above): a file it declines fails.
     Native,
 }
 
