@@ -56,10 +56,7 @@ pub fn described_interpreter(target: Target, release: pycache_compiler::Release)
 /// of it) or `3.13.18` (that release, verified), described.
 pub fn target_interpreter(spec: &str) -> Result<Interpreter, String> {
     let target = Target::parse(spec)?;
-    let release = match spec.split('.').map(str::parse::<u8>).collect::<Result<Vec<u8>, _>>() {
-        Ok(parts) if parts.len() == 3 => pycache_compiler::Release::new(parts[0], parts[1], parts[2]),
-        _ => target.newest_release(),
-    };
+    let release = spec.parse::<pycache_compiler::Release>().unwrap_or_else(|_| target.newest_release());
     Ok(described_interpreter(target, release))
 }
 

@@ -12,10 +12,8 @@ fn main() {
         rest => (0, rest),
     };
     let [source] = rest else { panic!("usage: codegen_listing RELEASE [-O N] SOURCE") };
-    let parts: Vec<u8> = release.split('.').map(|p| p.parse().expect("a release like 3.13.0")).collect();
-    let &[major, minor, micro] = parts.as_slice() else { panic!("a release like 3.13.0") };
-    let target = pycache_compiler::Target::candidate(pycache_compiler::Release::new(major, minor, micro))
-        .unwrap_or_else(|| panic!("no profile for {release}"));
+    let release: pycache_compiler::Release = release.parse().unwrap_or_else(|e: String| panic!("{e}"));
+    let target = pycache_compiler::Target::candidate(release).unwrap_or_else(|| panic!("no profile for {release}"));
     let text = std::fs::read(source).expect("a readable source");
     match pycache_compiler::codegen_listing(&text, source, target, level) {
         Ok(listing) => print!("{listing}"),

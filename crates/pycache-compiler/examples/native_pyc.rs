@@ -13,10 +13,8 @@ fn main() {
         rest => (0, rest),
     };
     let [source, out] = rest else { panic!("usage: native_pyc RELEASE [-O N] SOURCE OUT") };
-    let parts: Vec<u8> = release.split('.').map(|p| p.parse().expect("a release like 3.13.18")).collect();
-    let &[major, minor, micro] = parts.as_slice() else { panic!("a release like 3.13.18") };
-    let target = pycache_compiler::Target::candidate(pycache_compiler::Release::new(major, minor, micro))
-        .unwrap_or_else(|| panic!("no profile for {release}"));
+    let release: pycache_compiler::Release = release.parse().unwrap_or_else(|e: String| panic!("{e}"));
+    let target = pycache_compiler::Target::candidate(release).unwrap_or_else(|| panic!("no profile for {release}"));
     let text = std::fs::read(source).expect("a readable source");
     let compiled = match pycache_compiler::compile_path(&text, source.as_bytes(), target, level) {
         Ok(compiled) => compiled,

@@ -51,6 +51,19 @@ impl Release {
     }
 }
 
+impl std::str::FromStr for Release {
+    type Err = String;
+
+    /// `3.13.18`, as tools and tests name a release.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let parts: Option<Vec<u8>> = text.split('.').map(|p| p.parse().ok()).collect();
+        match parts.as_deref() {
+            Some(&[major, minor, micro]) => Ok(Self::new(major, minor, micro)),
+            _ => Err(format!("`{text}` is not a release like 3.13.18")),
+        }
+    }
+}
+
 impl From<(u8, u8, u8)> for Release {
     fn from((major, minor, micro): (u8, u8, u8)) -> Self {
         Self::new(major, minor, micro)
@@ -777,6 +790,14 @@ mod tests {
     }
 
     /// The 3.13 profiles are found for testing, never for `auto`.
+    #[test]
+    fn releases_parse_from_their_names() {
+        assert_eq!("3.13.18".parse::<Release>(), Ok(r(3, 13, 18)));
+        for bad in ["3.13", "3.13.x", "3.13.18.1", "", "3.13.256"] {
+            assert!(bad.parse::<Release>().is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn unverified_profiles_are_candidates_only() {
         for release in [r(3, 14, 8), r(3, 14, 10)] {

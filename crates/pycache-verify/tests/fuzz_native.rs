@@ -132,9 +132,9 @@ fn native_compiler_agrees_with_the_interpreter_on_generated_programs() {
     // profile, a candidate one included; the default is 3.12's.
     let (python, target) = match std::env::var("PYCACHE_NATIVE_FUZZ_PYTHON") {
         Ok(release) => {
-            let parts: Vec<u8> = release.split('.').map(|p| p.parse().expect("a release like 3.13.18")).collect();
-            let [major, minor, micro] = parts[..] else { panic!("a release like 3.13.18, not {release}") };
-            let Some(python) = pycache_python::testing::release((major, minor, micro), test) else { return };
+            let r: pycache_compiler::Release =
+                release.parse().unwrap_or_else(|e| panic!("PYCACHE_NATIVE_FUZZ_PYTHON: {e}"));
+            let Some(python) = pycache_python::testing::release((r.major, r.minor, r.micro), test) else { return };
             let target = native::candidate_for(&python).expect("a profile for that release");
             (python, target)
         }

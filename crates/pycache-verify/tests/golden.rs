@@ -29,15 +29,6 @@ enum Outcome {
     Declined(String),
 }
 
-/// The release a table is named after.
-fn release_of(name: &str) -> Option<pycache_compiler::Release> {
-    let parts: Vec<u8> = name.split('.').map(|p| p.parse().ok()).collect::<Option<_>>()?;
-    match parts.as_slice() {
-        &[major, minor, micro] => Some(pycache_compiler::Release::new(major, minor, micro)),
-        _ => None,
-    }
-}
-
 /// The native compiler's body for `target` under its checked-hash header.
 fn checked_hash_cache(target: pycache_compiler::Target, source: &[u8], filename: &Path, level: u8) -> Outcome {
     let magic = Magic::new(target.magic());
@@ -249,7 +240,7 @@ fn native_caches_equal_the_golden_digests() {
     assert!(!tables.is_empty(), "no tables in corpus/golden");
     let mut failures = Vec::new();
     for (release, table) in &tables {
-        let found = release_of(release).and_then(pycache_compiler::Target::candidate);
+        let found = release.parse::<pycache_compiler::Release>().ok().and_then(pycache_compiler::Target::candidate);
         let Some(target) = found else {
             eprintln!("SKIP golden {release}: no native profile for CPython {release} (its digests wait for one)");
             continue;

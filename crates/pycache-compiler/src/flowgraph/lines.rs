@@ -19,17 +19,6 @@ fn is_exit_or_eval_check_without_lineno(g: &Cfg, b: BlockId) -> bool {
     (block.exits_scope() || block.instrs.iter().any(|i| has_eval_break(i.op))) && super::optimize::has_no_lineno(g, b)
 }
 
-/// The next block from `b` on that holds an instruction.
-fn next_nonempty(g: &Cfg, mut b: Option<BlockId>) -> Option<BlockId> {
-    while let Some(id) = b {
-        if !g.blocks[id].instrs.is_empty() {
-            return Some(id);
-        }
-        b = g.blocks[id].next;
-    }
-    None
-}
-
 fn is_exit_without_lineno(g: &Cfg, b: BlockId) -> bool {
     if !g.blocks[b].exits_scope() {
         return false;
@@ -47,7 +36,7 @@ fn duplicate_exits_without_lineno(g: &mut Cfg) {
     while let Some(id) = b {
         if let Some(&last) = g.blocks[id].last() {
             if is_jump(last.op) {
-                let target = if eval_breakers { next_nonempty(g, last.target) } else { last.target };
+                let target = if eval_breakers { super::optimize::next_nonempty(g, last.target) } else { last.target };
                 let Some(target) = target else {
                     b = g.blocks[id].next;
                     continue;

@@ -79,14 +79,7 @@ pub fn remove_redundant_nops(g: &mut Cfg, b: BlockId) -> usize {
                     continue;
                 }
             } else {
-                let mut next = g.blocks[b].next;
-                while let Some(nb) = next {
-                    if !g.blocks[nb].instrs.is_empty() {
-                        break;
-                    }
-                    next = g.blocks[nb].next;
-                }
-                if let Some(nb) = next {
+                if let Some(nb) = next_nonempty(g, g.blocks[b].next) {
                     let mut next_loc = NO_LOCATION;
                     for ni in &g.blocks[nb].instrs {
                         if ni.op == NOP && ni.loc.lineno == NO_LOCATION.lineno {
@@ -753,8 +746,8 @@ fn make_load_small_int(inst: &mut CfgInstr, consts: &Consts) {
     }
 }
 
-/// The next block after `b` in the chain that holds an instruction.
-fn next_nonempty(g: &Cfg, mut b: Option<BlockId>) -> Option<BlockId> {
+/// The next block from `b` on in the chain that holds an instruction.
+pub(crate) fn next_nonempty(g: &Cfg, mut b: Option<BlockId>) -> Option<BlockId> {
     while let Some(id) = b {
         if !g.blocks[id].instrs.is_empty() {
             return Some(id);
