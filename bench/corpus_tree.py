@@ -27,7 +27,9 @@ def copy_sources(src, dst, skip=()):
         dirnames[:] = sorted(d for d in dirnames if d != '__pycache__' and d not in skip)
         rel = os.path.relpath(dirpath, src)
         for name in sorted(filenames):
-            if name.endswith('.py'):
+            # A distribution's stdlib may hold dangling links (Debian's
+            # sitecustomize.py points into /etc): no source to copy.
+            if name.endswith('.py') and os.path.exists(os.path.join(dirpath, name)):
                 target_dir = os.path.normpath(os.path.join(dst, rel))
                 os.makedirs(target_dir, exist_ok=True)
                 shutil.copy2(os.path.join(dirpath, name), os.path.join(target_dir, name))

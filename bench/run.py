@@ -91,15 +91,19 @@ def file_digest(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def install_peers(python, work):
-    """The private venv with uv and serc, (re)built when bench/peers.txt changes."""
+def install_peers(work):
+    """The private venv with uv and serc, (re)built when bench/peers.txt changes.
+
+    It is made by the Python that runs this script, not the target interpreter:
+    the peers are binaries, and a distribution's target interpreter may have no
+    ensurepip (Debian's python3.X-minimal)."""
     venv = os.path.join(work, 'peers')
     stamp = os.path.join(venv, 'peers.sha256')
     want = file_digest(os.path.join(HERE, 'peers.txt'))
     if not (os.path.exists(stamp) and open(stamp).read() == want):
         log('installing the peers into %s' % venv)
         shutil.rmtree(venv, ignore_errors=True)
-        subprocess.check_call([python, '-m', 'venv', venv])
+        subprocess.check_call([sys.executable, '-m', 'venv', venv])
         subprocess.check_call([os.path.join(venv, 'bin', 'python'), '-m', 'pip', 'install', '--quiet',
                                '--disable-pip-version-check', '--require-hashes', '-r',
                                os.path.join(HERE, 'peers.txt')], stdout=sys.stderr)
@@ -368,7 +372,7 @@ def main():
     python = find_python(pycache, args.python)
     version = python_version(python)
     short = '.'.join(version.split('.')[:2])
-    peers = install_peers(python, work)
+    peers = install_peers(work)
     corpus_site = corpus_tree.fetch_corpus()
     pristine = corpus_tree.build_pristine(work, python, short, corpus_site)
     files = corpus_tree.list_sources(pristine)
