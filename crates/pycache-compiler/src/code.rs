@@ -11,12 +11,22 @@ use num_bigint::BigInt;
 /// A Python `str`: its code points encoded one by one in UTF-8, lone
 /// surrogates included (what CPython's `surrogatepass` gives, and what
 /// marshal writes). Valid UTF-8 whenever the text has no surrogates.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct PyStr(Vec<u8>);
+///
+/// Immutable and cheap to clone: names are cloned into every scope, code
+/// unit and constant table that holds them, so a short one lives inline
+/// and a long one is shared by reference count (`hipstr`), never copied.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct PyStr(hipstr::HipByt<'static>);
+
+impl std::fmt::Debug for PyStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PyStr").field(&self.0.as_slice()).finish()
+    }
+}
 
 impl PyStr {
     pub fn new(text: &str) -> Self {
-        Self(text.as_bytes().to_vec())
+        Self(hipstr::HipByt::from(text.as_bytes()))
     }
 
     /// From code points, surrogates included.
@@ -25,38 +35,43 @@ impl PyStr {
         for cp in points {
             push_code_point(&mut out, cp);
         }
-        Self(out)
+        Self::from_encoded(out)
     }
 
     /// From bytes already in this encoding.
     pub fn from_encoded(bytes: Vec<u8>) -> Self {
-        Self(bytes)
+        Self(hipstr::HipByt::from(bytes))
+    }
+
+    /// From bytes already in this encoding, copied.
+    pub fn from_encoded_slice(bytes: &[u8]) -> Self {
+        Self(hipstr::HipByt::from(bytes))
     }
 
     /// The encoded bytes (see the type's documentation).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        self.0.as_slice()
     }
 
     /// The text, when it holds no surrogates.
     pub fn as_str(&self) -> Option<&str> {
-        std::str::from_utf8(&self.0).ok()
+        std::str::from_utf8(self.as_bytes()).ok()
     }
 
     pub fn is_ascii(&self) -> bool {
-        self.0.is_ascii()
+        self.as_bytes().is_ascii()
     }
 
     /// The number of code points, as `len()` gives it.
     pub fn char_len(&self) -> usize {
         // Continuation bytes are the only ones of the form 0b10xxxxxx.
-        self.0.iter().filter(|&&b| b & 0xC0 != 0x80).count()
+        self.as_bytes().iter().filter(|&&b| b & 0xC0 != 0x80).count()
     }
 
     /// The code points.
     pub fn code_points(&self) -> Vec<u32> {
-        let mut out = Vec::with_capacity(self.0.len());
-        let bytes = &self.0;
+        let mut out = Vec::with_capacity(self.as_bytes().len());
+        let bytes = self.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
             let b = bytes[i];
@@ -85,7 +100,7 @@ impl From<&str> for PyStr {
 
 impl std::fmt::Display for PyStr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&String::from_utf8_lossy(&self.0))
+        f.write_str(&String::from_utf8_lossy(self.as_bytes()))
     }
 }
 
@@ -278,7 +293,10 @@ impl Constant {
                 }
             }
             Constant::FrozenSet(_) => self.key().hash(h),
-            Constant::Code(code) => code.compare_key().hash(h),
+            // A few of the fields `compare_key` digests: equal code objects
+            // hash alike, and the whole digest is taken only to tell apart
+            // the rare ones that share these (`key_eq`).
+            Constant::Code(code) => (&code.name, code.firstlineno, code.code.len(), code.consts.len()).hash(h),
         }
     }
 

@@ -222,8 +222,14 @@ fn is_class_body(code: &CodeObject) -> bool {
 
 /// The empty string and one-character Latin-1 strings are static singletons.
 fn is_singleton_str(text: &PyStr) -> bool {
-    let points = text.code_points();
-    points.is_empty() || (points.len() == 1 && points[0] < 256)
+    // One code point below 256: one ASCII byte, or two bytes led by 0xC2 or
+    // 0xC3 (U+0080 to U+00FF).
+    match text.as_bytes() {
+        [] => true,
+        [b] => b.is_ascii(),
+        [lead, _] => matches!(lead, 0xC2 | 0xC3),
+        _ => false,
+    }
 }
 
 struct Builder<'a> {
