@@ -153,7 +153,7 @@ impl Cfg {
 
     /// The blocks in chain order.
     pub fn order(&self) -> Vec<BlockId> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.blocks.len());
         let mut b = Some(self.entry);
         while let Some(id) = b {
             out.push(id);
@@ -249,7 +249,13 @@ impl Cfg {
     }
 
     pub fn max_label(&self) -> i32 {
-        self.order().iter().map(|&b| self.blocks[b].label).max().unwrap_or(-1)
+        let mut max = -1;
+        let mut b = Some(self.entry);
+        while let Some(id) = b {
+            max = max.max(self.blocks[id].label);
+            b = self.blocks[id].next;
+        }
+        max
     }
 
     fn translate_jump_labels_to_targets(&mut self) -> Result<()> {
@@ -292,8 +298,10 @@ impl Cfg {
     /// Resets `visited` on every block in the chain (CPython does this
     /// when it allocates a traversal stack).
     pub fn reset_visited(&mut self) {
-        for b in self.order() {
-            self.blocks[b].visited = false;
+        let mut b = Some(self.entry);
+        while let Some(id) = b {
+            self.blocks[id].visited = false;
+            b = self.blocks[id].next;
         }
     }
 
@@ -667,8 +675,9 @@ pub fn optimize(
         g.resolve_unconditional_jumps();
     }
     g.resolve_jump_offsets();
-    let mut instrs = Vec::new();
-    for b in g.order() {
+    let order = g.order();
+    let mut instrs = Vec::with_capacity(order.iter().map(|&b| g.blocks[b].instrs.len()).sum());
+    for b in order {
         for instr in &g.blocks[b].instrs {
             let handler = match instr.except {
                 Some(h) => (g.blocks[h].offset, g.blocks[h].startdepth, g.blocks[h].preserve_lasti),

@@ -37,14 +37,17 @@ pub fn max_depth(module: &rs::ModModule, bound: usize) -> usize {
     }
     let mut stack = next.found;
     let mut deepest = 0;
+    // One buffer for every node's children: a node is visited once.
+    let mut found = Vec::new();
     while let Some((node, depth)) = stack.pop() {
         deepest = deepest.max(depth);
         if deepest > bound {
             break;
         }
-        let mut next = Children { depth, found: Vec::new(), elif: 0 };
+        let mut next = Children { depth, found, elif: 0 };
         node.visit_source_order(&mut next);
-        stack.append(&mut next.found);
+        found = next.found;
+        stack.append(&mut found);
     }
     deepest
 }
