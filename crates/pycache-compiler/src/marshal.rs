@@ -251,9 +251,7 @@ fn marshal_into(code: &CodeObject, target: Target, out: &mut Vec<u8>) -> Result<
     check_depth(code)?;
     stacker::grow(STACK, || {
         let graph = graph::Graph::build(code, target);
-        let object = emit::Emitter::new(&graph, target).emit(graph.root, 1)?;
-        pycache_marshal::write_into(&object, out)?;
-        Ok(())
+        emit::Emitter::new(&graph, target).emit(graph.root, 1, out)
     })
 }
 

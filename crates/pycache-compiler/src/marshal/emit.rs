@@ -1,12 +1,13 @@
 //! CPython 3.12's `w_object`, replayed over the rebuilt object graph: which
 //! objects get FLAG_REF, which occurrences become back-references, and the
-//! type code of each object.
+//! type code of each object. It writes bytes as it goes; the format is
+//! `pycache_marshal`'s, whose reader the tests check the stream with.
 
 use rustc_hash::FxHashMap as HashMap;
 
 use num_bigint::{BigInt, Sign};
 use num_traits::ToPrimitive;
-use pycache_marshal::{Code311, Long, MAX_DEPTH, Object, StrKind, Value};
+use pycache_marshal::{FLAG_REF, Long, MAX_DEPTH, StrKind, Value, WriteError};
 
 use super::MarshalError;
 use super::graph::{Graph, NodeId, NodeValue};
@@ -37,34 +38,65 @@ impl<'g, 'a> Emitter<'g, 'a> {
         node.interned || node.pinned || node.refs + self.held.get(&id).copied().unwrap_or(0) > 1
     }
 
-    pub fn emit(&mut self, id: NodeId, depth: usize) -> Result<Object, MarshalError> {
+    /// Writes the object `id` at nesting level `depth` onto `out`, as
+    /// `w_object` would: straight to bytes, with no object tree between.
+    pub fn emit(&mut self, id: NodeId, depth: usize, out: &mut Vec<u8>) -> Result<(), MarshalError> {
         if depth > MAX_DEPTH {
             return Err(MarshalError::TooDeep { limit: MAX_DEPTH });
         }
         let node = self.graph.node(id);
         // The singletons are written before `w_ref` is consulted.
         match node.value {
-            NodeValue::None => return Ok(Object::none()),
-            NodeValue::Bool(b) => return Ok(Object::bool(b)),
-            NodeValue::Ellipsis => return Ok(Object::ellipsis()),
+            NodeValue::None => return Ok(out.push(b'N')),
+            NodeValue::Bool(b) => return Ok(out.push(if b { b'T' } else { b'F' })),
+            NodeValue::Ellipsis => return Ok(out.push(b'.')),
             _ => {}
         }
         let flag = self.shared(id);
         if flag {
             if let Some(&index) = self.registered.get(&id) {
-                return Ok(Object::reference(index));
+                out.push(b'r');
+                out.extend_from_slice(&index.to_le_bytes());
+                return Ok(());
             }
             let index = u32::try_from(self.registered.len()).map_err(|_| MarshalError::TooManyObjects)?;
             self.registered.insert(id, index);
         }
-        let value = match &node.value {
+        let flag = if flag { FLAG_REF } else { 0 };
+        match &node.value {
             NodeValue::None | NodeValue::Bool(_) | NodeValue::Ellipsis => unreachable!("handled above"),
-            NodeValue::Int(value) => int_value(value),
-            NodeValue::Float(f) => Value::BinaryFloat(f.to_bits()),
-            NodeValue::Complex(re, im) => Value::BinaryComplex { real: re.to_bits(), imag: im.to_bits() },
-            NodeValue::Bytes(data) => Value::Bytes(data.to_vec()),
+            NodeValue::Int(value) => match int_value(value) {
+                Value::Int(small) => {
+                    out.push(b'i' | flag);
+                    out.extend_from_slice(&small.to_le_bytes());
+                }
+                Value::Long(long) => {
+                    out.push(b'l' | flag);
+                    let count = i32::from_le_bytes(size32(long.digits.len(), "an int's digit list")?);
+                    out.extend_from_slice(&(if long.negative { -count } else { count }).to_le_bytes());
+                    for digit in &long.digits {
+                        out.extend_from_slice(&digit.to_le_bytes());
+                    }
+                }
+                _ => unreachable!("int_value gives i or l"),
+            },
+            NodeValue::Float(f) => {
+                out.push(b'g' | flag);
+                out.extend_from_slice(&f.to_bits().to_le_bytes());
+            }
+            NodeValue::Complex(re, im) => {
+                out.push(b'y' | flag);
+                out.extend_from_slice(&re.to_bits().to_le_bytes());
+                out.extend_from_slice(&im.to_bits().to_le_bytes());
+            }
+            NodeValue::Bytes(data) => {
+                out.push(b's' | flag);
+                out.extend_from_slice(&size32(data.len(), "a bytes object")?);
+                out.extend_from_slice(data);
+            }
             NodeValue::Str(text) => {
-                let kind = match (text.is_ascii(), text.as_bytes().len() < 256, node.interned) {
+                let data = text.as_bytes();
+                let kind = match (data.is_ascii(), data.len() < 256, node.interned) {
                     (true, true, false) => StrKind::ShortAscii,
                     (true, true, true) => StrKind::ShortAsciiInterned,
                     (true, false, false) => StrKind::Ascii,
@@ -72,47 +104,62 @@ impl<'g, 'a> Emitter<'g, 'a> {
                     (false, _, false) => StrKind::Unicode,
                     (false, _, true) => StrKind::Interned,
                 };
-                Value::Str(pycache_marshal::Str { kind, data: text.as_bytes().to_vec() })
+                out.push(kind.type_code() | flag);
+                if matches!(kind, StrKind::ShortAscii | StrKind::ShortAsciiInterned) {
+                    out.push(data.len() as u8);
+                } else {
+                    out.extend_from_slice(&size32(data.len(), "a string")?);
+                }
+                out.extend_from_slice(data);
             }
             NodeValue::Tuple(items) => {
-                let small = items.len() < 256;
-                let items = items.iter().map(|&item| self.emit(item, depth + 1)).collect::<Result<_, _>>()?;
-                Value::Tuple(pycache_marshal::Tuple { small, items })
+                if items.len() < 256 {
+                    out.push(b')' | flag);
+                    out.push(items.len() as u8);
+                } else {
+                    out.push(b'(' | flag);
+                    out.extend_from_slice(&size32(items.len(), "a tuple")?);
+                }
+                for &item in items {
+                    self.emit(item, depth + 1, out)?;
+                }
             }
-            NodeValue::FrozenSet(items) => Value::FrozenSet(self.frozenset(items, depth)?),
+            NodeValue::FrozenSet(items) => {
+                out.push(b'>' | flag);
+                out.extend_from_slice(&size32(items.len(), "a list or set")?);
+                self.frozenset(items, depth, out)?;
+            }
             NodeValue::Code(code) => {
                 let c = code.code;
-                let int = |v: u32| v as i32;
-                let mut emit = |id| self.emit(id, depth + 1);
-                let code = Code311 {
-                    argcount: int(c.argcount),
-                    posonlyargcount: int(c.posonlyargcount),
-                    kwonlyargcount: int(c.kwonlyargcount),
-                    stacksize: int(c.stacksize),
-                    flags: int(c.flags),
-                    code: emit(code.co_code)?,
-                    consts: emit(code.consts)?,
-                    names: emit(code.names)?,
-                    localsplusnames: emit(code.localsplusnames)?,
-                    localspluskinds: emit(code.localspluskinds)?,
-                    filename: emit(code.filename)?,
-                    name: emit(code.name)?,
-                    qualname: emit(code.qualname)?,
-                    firstlineno: int(c.firstlineno),
-                    linetable: emit(code.linetable)?,
-                    exceptiontable: emit(code.exceptiontable)?,
-                };
-                Value::Code(Box::new(code.into()))
+                out.push(b'c' | flag);
+                for field in [c.argcount, c.posonlyargcount, c.kwonlyargcount, c.stacksize, c.flags] {
+                    out.extend_from_slice(&(field as i32).to_le_bytes());
+                }
+                for field in [
+                    code.co_code,
+                    code.consts,
+                    code.names,
+                    code.localsplusnames,
+                    code.localspluskinds,
+                    code.filename,
+                    code.name,
+                    code.qualname,
+                ] {
+                    self.emit(field, depth + 1, out)?;
+                }
+                out.extend_from_slice(&(c.firstlineno as i32).to_le_bytes());
+                self.emit(code.linetable, depth + 1, out)?;
+                self.emit(code.exceptiontable, depth + 1, out)?;
             }
-        };
-        Ok(Object { flag_ref: flag, value })
+        }
+        Ok(())
     }
 
     /// Items in the order of their own marshal dumps (each made with a
     /// fresh reference table, as `marshal.dumps(item)` would; from 3.13 with
     /// the item itself held once more by the set's iterator), then written
     /// while the sorting pairs still hold them.
-    fn frozenset(&mut self, items: &[NodeId], depth: usize) -> Result<Vec<Object>, MarshalError> {
+    fn frozenset(&mut self, items: &[NodeId], depth: usize, out: &mut Vec<u8>) -> Result<(), MarshalError> {
         let mut keyed = Vec::with_capacity(items.len());
         for &item in items {
             let mut alone = Emitter {
@@ -124,20 +171,31 @@ impl<'g, 'a> Emitter<'g, 'a> {
             if self.keys_flagged {
                 alone.held.insert(item, 1);
             }
-            let dump = pycache_marshal::write(&alone.emit(item, depth + 1)?)?;
+            let mut dump = Vec::new();
+            alone.emit(item, 1, &mut dump)?;
             keyed.push((dump, item));
         }
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
         for &item in items {
             *self.held.entry(item).or_default() += 1;
         }
-        let written = keyed.iter().map(|&(_, item)| self.emit(item, depth + 1)).collect();
+        for &(_, item) in &keyed {
+            self.emit(item, depth + 1, out)?;
+        }
         for &item in items {
             if let Some(count) = self.held.get_mut(&item) {
                 *count -= 1;
             }
         }
-        written
+        Ok(())
+    }
+}
+
+/// A count in marshal's 32-bit field.
+fn size32(len: usize, what: &'static str) -> Result<[u8; 4], MarshalError> {
+    match i32::try_from(len) {
+        Ok(len) => Ok(len.to_le_bytes()),
+        Err(_) => Err(WriteError::TooLong { what, len, max: i32::MAX as usize }.into()),
     }
 }
 
