@@ -26,17 +26,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SAMPLE = ('requests', 'urllib3', os.path.join('django', 'db'))
 
-# Inclusive counts of these functions, in pipeline order.
-STAGES = [
-    ('parse (ruff)', r'ruff_python_parser::parse_unchecked'),
-    ('lower (incl. parse)', r'pycache_compiler::lower::parse'),
-    ('nesting', r'pycache_compiler::nesting::check'),
-    ('fold', r'pycache_compiler::fold::Folder::body'),
-    ('symtable', r'pycache_compiler::symtable::build'),
-    ('codegen (incl. below)', r'pycache_compiler::codegen::Compiler::module'),
-    ('flowgraph', r'pycache_compiler::flowgraph::optimize'),
-    ('assemble', r'pycache_compiler::assemble::make_code'),
-    ('marshal', r'pycache_compiler::marshal::marshal_code'),
+# The stages as the calls the driver and the example make, with the calls
+# inside parsing and code generation that have stages of their own. Counted
+# per call site (callgrind's caller-to-callee costs), which, unlike a
+# function's own inclusive count, stays right through recursion.
+CALLERS = [
+    ('instructions::measure', ('pycache_compiler::compile ', 'pycache_compiler::marshal::marshal_code')),
+    ('pycache_compiler::driver::compile_with', None),
+    ('pycache_compiler::lower::parse', None),
+    ('pycache_compiler::driver::finish_unit', None),
 ]
 
 
@@ -67,21 +65,35 @@ def main():
         if run.returncode != 0:
             sys.exit(run.stderr)
         summary = run.stdout.strip()
-        annotated = subprocess.run(['callgrind_annotate', '--auto=no', '--inclusive=yes', '--threshold=100', out],
-                                   capture_output=True, text=True, check=True).stdout
+        annotate = ['callgrind_annotate', '--auto=no', '--inclusive=yes', '--threshold=100']
+        annotated = subprocess.run(annotate + [out], capture_output=True, text=True, check=True).stdout
+        tree = subprocess.run(annotate + ['--tree=calling', out], capture_output=True, text=True, check=True).stdout
     total = int(re.search(r'([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS', annotated).group(1).replace(',', ''))
     source_bytes = int(re.search(r'(\d+) bytes', summary).group(1))
     print(summary)
     print('%s instructions, %.1f per source byte' % (format(total, ','), total / source_bytes))
-    for name, pattern in STAGES:
-        best = 0
-        for line in annotated.splitlines():
-            m = re.match(r'\s*([\d,]+) \(', line)
-            # The outermost call: a recursive call's count ('2) is partial.
-            if m and re.search(re.escape(pattern) + r' \[', line):
-                best = max(best, int(m.group(1).replace(',', '')))
-        print('  %-22s %14s  %5.1f%%  %6.1f per byte' % (name, format(best, ','), 100 * best / total,
-                                                         best / source_bytes))
+    for caller, only in CALLERS:
+        print('%s calls:' % caller)
+        for count, callee in callees(tree, caller):
+            if count * 200 < total or (only and not any(o in callee + ' ' for o in only)):
+                continue
+            print('  %-60s %14s  %5.1f%%  %6.1f per byte' % (callee[:60], format(count, ','), 100 * count / total,
+                                                              count / source_bytes))
+
+
+def callees(tree, caller):
+    """(count, callee) of each call `caller` makes, from --tree=calling."""
+    found, inside = [], False
+    for line in tree.splitlines():
+        if re.search(r'\*  .*[:]' + re.escape(caller) + r' \[', line):
+            inside = True
+            continue
+        if inside:
+            m = re.match(r'\s*([\d,]+) \([ \d.]+%\)\s+>\s+\S*?:(.*?)(?: \(\d[\d,]*x\))?(?: \[.*)?$', line)
+            if not m:
+                break
+            found.append((int(m.group(1).replace(',', '')), m.group(2)))
+    return sorted(found, reverse=True)
 
 
 if __name__ == '__main__':
