@@ -15,7 +15,7 @@ pub struct Source {
 
 impl Source {
     pub fn decode(bytes: &[u8]) -> Result<Self, Refusal> {
-        if bytes.contains(&0) {
+        if memchr::memchr(0, bytes).is_some() {
             return Err(Refusal::syntax("source code cannot contain null bytes"));
         }
         let (bom, body) = match bytes.strip_prefix(b"\xef\xbb\xbf") {
@@ -51,16 +51,13 @@ impl Source {
             }
             None => return Err(Refusal::unsupported(format!("source encoding `{encoding}`"))),
         };
-        Ok(Self::from_text(translate_newlines(&text)))
+        Ok(Self::from_text(translate_newlines(text)))
     }
 
     fn from_text(text: String) -> Self {
-        let mut line_starts = vec![0u32];
-        for (i, b) in text.bytes().enumerate() {
-            if b == b'\n' {
-                line_starts.push(i as u32 + 1);
-            }
-        }
+        let mut line_starts = Vec::with_capacity(text.len() / 32 + 1);
+        line_starts.push(0u32);
+        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i as u32 + 1));
         Self { text, line_starts }
     }
 
@@ -84,12 +81,29 @@ impl Source {
         let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
         (line as i32 + 1, (offset - self.line_starts[line]) as i32)
     }
+
+    /// [`Source::position`], starting from the 0-based line `hint` of the
+    /// last lookup, which it updates: a walk over the tree in source order
+    /// asks about the same or the next line far more often than not, so
+    /// looking there first saves the binary search.
+    pub fn position_near(&self, offset: u32, hint: &std::cell::Cell<usize>) -> (i32, i32) {
+        let starts = &self.line_starts;
+        let mut line = hint.get();
+        let within = |line: usize| {
+            starts.get(line).is_some_and(|&s| s <= offset) && starts.get(line + 1).is_none_or(|&next| offset < next)
+        };
+        if !within(line) {
+            line = if within(line + 1) { line + 1 } else { starts.partition_point(|&start| start <= offset) - 1 };
+            hint.set(line);
+        }
+        (line as i32 + 1, (offset - starts[line]) as i32)
+    }
 }
 
 /// `\r\n` and lone `\r` become `\n`.
-fn translate_newlines(text: &str) -> String {
-    if !text.contains('\r') {
-        return text.to_owned();
+fn translate_newlines(text: String) -> String {
+    if memchr::memchr(b'\r', text.as_bytes()).is_none() {
+        return text;
     }
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
@@ -221,6 +235,18 @@ fn codec(name: &str) -> Option<Codec> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_position_found_from_any_hint_is_the_binary_search_one() {
+        let source = Source::from_text("a = 1\n\n  bc\nd\n\n".to_owned());
+        for hint in 0..8 {
+            for offset in 0..=source.text.len() as u32 {
+                let cell = std::cell::Cell::new(hint);
+                assert_eq!(source.position_near(offset, &cell), source.position(offset), "{offset} from {hint}");
+                assert_eq!(source.position_near(offset, &cell), source.position(offset), "{offset} again");
+            }
+        }
+    }
 
     #[test]
     fn cookies_and_boms_pick_the_encoding() {

@@ -61,7 +61,8 @@ pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warnin
     // Lowering recurses, and ruff's parser has no depth limit: a tree
     // deeper than CPython could ever compile is refused before that.
     depth::check(&module, limits)?;
-    let mut lower = Lower { src: source, limits, target, next_id: 1, warnings: Default::default() };
+    let mut lower =
+        Lower { src: source, limits, target, next_id: 1, warnings: Default::default(), line_hint: Default::default() };
     let body = lower.stmts(&module.body)?;
     Ok((ast::Module { body, id: NodeId(0) }, lower.warnings.into_inner(), shape))
 }
@@ -73,6 +74,8 @@ pub(crate) struct Lower<'a> {
     pub limits: &'static crate::limits::Limits,
     next_id: u32,
     warnings: std::cell::RefCell<Vec<Warning>>,
+    /// The line of the last position asked for ([`Source::position_near`]).
+    line_hint: std::cell::Cell<usize>,
 }
 
 impl Lower<'_> {
@@ -86,8 +89,8 @@ impl Lower<'_> {
     }
 
     pub fn span(&self, start: TextSize, end: TextSize) -> Range {
-        let (lineno, col_offset) = self.src.position(start.to_u32());
-        let (end_lineno, end_col_offset) = self.src.position(end.to_u32());
+        let (lineno, col_offset) = self.src.position_near(start.to_u32(), &self.line_hint);
+        let (end_lineno, end_col_offset) = self.src.position_near(end.to_u32(), &self.line_hint);
         Range { lineno, col_offset, end_lineno, end_col_offset }
     }
 
