@@ -18,7 +18,12 @@ use crate::code::{Constant, PyStr};
 use crate::error::Result;
 
 enum Piece {
-    Const { value: String, start: TextSize, end: TextSize },
+    /// Text in [`PyStr`]'s encoding: a literal part may hold lone surrogates.
+    Const {
+        value: Vec<u8>,
+        start: TextSize,
+        end: TextSize,
+    },
     Value(Expr),
 }
 
@@ -28,9 +33,8 @@ impl Lower<'_> {
         for part in f.value.as_slice() {
             match part {
                 rs::FStringPart::Literal(lit) => {
-                    self.check_string_part(lit.range, lit.flags.prefix().is_raw())?;
                     flat.push(Piece::Const {
-                        value: lit.value.to_string(),
+                        value: self.literal_part(lit.range, lit.flags.prefix().is_raw(), &lit.value, true)?,
                         start: lit.range.start(),
                         end: lit.range.end(),
                     });
@@ -50,7 +54,7 @@ impl Lower<'_> {
                 Piece::Const { mut value, start, mut end } => {
                     while let Some(Piece::Const { .. }) = pieces.peek() {
                         if let Some(Piece::Const { value: v, end: e, .. }) = pieces.next() {
-                            value.push_str(&v);
+                            value.extend_from_slice(&v);
                             end = e;
                         }
                     }
@@ -63,10 +67,37 @@ impl Lower<'_> {
         Ok(Expr { range: self.range(f.range), kind: ExprKind::JoinedStr(values) })
     }
 
-    fn str_const(&self, value: &str, start: TextSize, end: TextSize) -> Expr {
+    fn str_const(&self, value: &[u8], start: TextSize, end: TextSize) -> Expr {
         Expr {
             range: self.span(start, end),
-            kind: ExprKind::Constant { value: Constant::Str(PyStr::new(value)), kind_u: false },
+            kind: ExprKind::Constant { value: Constant::Str(PyStr::from_encoded_slice(value)), kind_u: false },
+        }
+    }
+
+    /// A literal part's text, in [`PyStr`]'s encoding. ruff's decoded
+    /// `str` serves unless an escape names a lone surrogate, which it cannot
+    /// hold; such a part is decoded again from the source: a whole string
+    /// literal (`quoted`, with its prefix and quotes) or the text between
+    /// an f-string's fields.
+    fn literal_part(&self, range: TextRange, raw: bool, value: &str, quoted: bool) -> Result<Vec<u8>> {
+        self.check_escapes(range, raw, false);
+        let text = self.text(range);
+        if raw || !super::escapes::names_surrogate(text.as_bytes()) {
+            return Ok(value.as_bytes().to_vec());
+        }
+        // Between fields, `{{` and `}}` stand for one brace each.
+        if !quoted && (text.contains("{{") || text.contains("}}")) {
+            return self.refuse(range, "an f-string with both a lone surrogate and a doubled brace");
+        }
+        let decoded = if quoted { super::escapes::decode_literal(text) } else { super::escapes::decode_body(text) };
+        match decoded {
+            Ok(points) => Ok(PyStr::from_code_points(points).as_bytes().to_vec()),
+            Err(super::escapes::DecodeError::NamedEscape) => {
+                self.refuse(range, "an f-string with both a lone surrogate and a \\N{...} escape")
+            }
+            Err(super::escapes::DecodeError::Malformed) => {
+                Err(crate::error::Refusal::internal("an f-string literal the escape decoder does not understand"))
+            }
         }
     }
 
@@ -79,20 +110,16 @@ impl Lower<'_> {
         for element in elements.iter() {
             match element {
                 rs::InterpolatedStringElement::Literal(lit) => {
-                    self.check_string_part(lit.range, raw)?;
-                    if !lit.value.is_empty() {
-                        out.push(Piece::Const {
-                            value: lit.value.to_string(),
-                            start: lit.range.start(),
-                            end: lit.range.end(),
-                        });
+                    let value = self.literal_part(lit.range, raw, &lit.value, false)?;
+                    if !value.is_empty() {
+                        out.push(Piece::Const { value, start: lit.range.start(), end: lit.range.end() });
                     }
                 }
                 rs::InterpolatedStringElement::Interpolation(field) => {
                     if let Some(debug) = &field.debug_text {
                         let start = field.range.start() + TextSize::new(1);
                         let end = start + TextSize::new(debug.as_str().len() as u32);
-                        let value = self.debug_text(debug.as_str(), raw, field.range)?;
+                        let value = self.debug_text(debug.as_str(), raw, field.range)?.into_bytes();
                         out.push(Piece::Const { value, start, end });
                     }
                     let value = self.formatted_value(field, raw)?;
@@ -270,20 +297,20 @@ impl Lower<'_> {
                         return self.refuse(inner.range, "a self-documenting field inside a format spec");
                     }
                     if let Some((v, s, e)) = pending.take() {
-                        items.push(self.str_const(&v, s, e));
+                        items.push(self.str_const(v.as_bytes(), s, e));
                     }
                     items.push(self.formatted_value(inner, raw)?);
                 }
             }
         }
         if let Some((v, s, e)) = pending.take() {
-            items.push(self.str_const(&v, s, e));
+            items.push(self.str_const(v.as_bytes(), s, e));
         }
         // 3.13 builds a spec of its parts alone (FstringEmptyJoined).
         if !self.target.has(crate::target::Feature::FstringEmptyJoined)
             && matches!(items.last().map(|e| &e.kind), Some(ExprKind::FormattedValue { .. }))
         {
-            items.push(self.str_const("", close, close));
+            items.push(self.str_const(b"", close, close));
         }
         Ok(Expr { range: self.span(TextSize::new(colon as u32), close), kind: ExprKind::JoinedStr(items) })
     }
