@@ -383,12 +383,20 @@ features! {
     /// TO_BOOL; POP_JUMP_IF_x` after the optimisations (T3).
     JumpIfKeep: since [r(3, 14, 0)], until None;
 
+    /// Annotations are lazy (PEP 649/749): every def, module and class
+    /// body with annotations gets an annotation scope, compiled to an
+    /// `__annotate__(format)` function (set with `SET_FUNCTION_ATTRIBUTE
+    /// 16`, stored as `__annotate__` or `__annotate_func__`); a module and
+    /// a class with annotations under `if`/loops/`try`/`with`/`match`
+    /// record the ones that ran in a `__conditional_annotations__` cell;
+    /// `from __future__ import annotations` keeps strings (S1, C11-C13).
+    LazyAnnotations: since [r(3, 14, 0)], until None;
+    /// A lambda or comprehension in an annotation scope that sees a class
+    /// is allowed and compiled as a function of its own (never inlined).
+    ClassAnnotationScopeFunctions: since [r(3, 14, 0)], until None;
+
     // 3.14 behaviours not reproduced yet: code generation refuses where it
     // meets them (codegen/unreproduced.rs).
-    /// Annotations are lazy (PEP 649/749): `__annotate__` functions for
-    /// annotated defs, modules and classes, `__conditional_annotations__`
-    /// (S1, C11, C12, C13).
-    LazyAnnotations: since [r(3, 14, 0)], until None;
     /// Type-parameter bounds and type-alias values are annotation scopes
     /// taking a `format` argument (C14).
     AnnotationScopeTypeParams: since [r(3, 14, 0)], until None;
