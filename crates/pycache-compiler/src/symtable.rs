@@ -265,6 +265,14 @@ impl Builder<'_> {
         self.st.blocks.insert(key, id);
         self.stack.push(id);
         self.cur = id;
+        if matches!(kind, BlockType::TypeVarBound | BlockType::TypeAlias)
+            && self.target.has(Feature::AnnotationScopeTypeParams)
+        {
+            let range = self.st.entries[id].range;
+            let format = PyStr::new(".format");
+            let _ = self.add_def(&format, DEF_PARAM, range);
+            let _ = self.add_def(&format, USE, range);
+        }
         if kind == BlockType::Annotation {
             if !self.lazy_annotations() {
                 return;

@@ -394,12 +394,14 @@ features! {
     /// A lambda or comprehension in an annotation scope that sees a class
     /// is allowed and compiled as a function of its own (never inlined).
     ClassAnnotationScopeFunctions: since [r(3, 14, 0)], until None;
+    /// Type-parameter bounds and constraints and type-alias values are
+    /// annotation scopes too: functions of a `.format` argument (not
+    /// renamed) with the same `NotImplementedError` check, made with the
+    /// defaults `(1,)` (C14).
+    AnnotationScopeTypeParams: since [r(3, 14, 0)], until None;
 
     // 3.14 behaviours not reproduced yet: code generation refuses where it
     // meets them (codegen/unreproduced.rs).
-    /// Type-parameter bounds and type-alias values are annotation scopes
-    /// taking a `format` argument (C14).
-    AnnotationScopeTypeParams: since [r(3, 14, 0)], until None;
     /// A comprehension inlined in a class body saves only its own targets
     /// (S3).
     ClassComprehensionTargets: since [r(3, 14, 0)], until None;

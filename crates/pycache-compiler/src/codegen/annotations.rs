@@ -38,7 +38,7 @@ impl<'a> Compiler<'a> {
 
     /// Opens the annotation scope `block` as a function of one
     /// positional-only argument, the format, and checks it.
-    fn enter_annotation_scope(&mut self, block: ScopeId, loc: Loc) -> Result<()> {
+    pub(super) fn enter_annotation_scope(&mut self, block: ScopeId, loc: Loc) -> Result<()> {
         let name = self.st.entry(block).name.clone();
         self.enter_scope_of(name, ScopeType::TypeParams, block, loc.lineno)?;
         // The one argument is positional-only (`co_argcount` counts it too).

@@ -12,7 +12,6 @@ impl<'a> Compiler<'a> {
             StmtKind::AsyncFunctionDef(f) => self.function(s, f, true),
             StmtKind::ClassDef(c) => self.class(s, c),
             StmtKind::TypeAlias { id, type_params_id, name, type_params, value } => {
-                self.refuse_unreproduced(Feature::AnnotationScopeTypeParams, "a type alias")?;
                 self.type_alias(s, *id, *type_params_id, name, type_params, value)
             }
             StmtKind::Return(value) => self.return_(s, value.as_deref()),
