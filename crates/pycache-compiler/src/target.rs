@@ -394,6 +394,9 @@ features! {
     /// A lambda or comprehension in an annotation scope that sees a class
     /// is allowed and compiled as a function of its own (never inlined).
     ClassAnnotationScopeFunctions: since [r(3, 14, 0)], until None;
+    /// A matched case pops the subject at the location of the instruction
+    /// after the pop (its guard's or body's first), not the pattern's.
+    MatchPopAtBody: since [r(3, 14, 0)], until None;
     /// Type-parameter bounds and constraints and type-alias values are
     /// annotation scopes too: functions of a `.format` argument (not
     /// renamed) with the same `NotImplementedError` check, made with the

@@ -225,3 +225,34 @@ fn regression_unevaluated_annotation_keeps_nested_scopes() {
         "def f():\n    x: (lambda: y) = 1\n    y = 2\n    return x\n",
     );
 }
+
+/// A matched case pops the subject at its body's first location (was the
+/// pattern's; asyncio/__init__.py, dbm/sqlite3.py, exposed once their
+/// annotated functions compiled).
+#[test]
+fn regression_match_pop_takes_the_bodys_location() {
+    check_source(
+        "regression_match_pop_takes_the_bodys_location",
+        "def f(name, w):\n    match name:\n        case 'A':\n            w.warn(name)\n            return 1\n        case 'B' if w:\n            return 2\n        case _:\n            return 3\n",
+    );
+}
+
+/// `del x` while `x`'s value is still on the stack keeps it a strong load
+/// (asyncio/taskgroups.py: `return task` under a `finally` that deletes it).
+#[test]
+fn regression_deleted_local_is_not_borrowed() {
+    check_source(
+        "regression_deleted_local_is_not_borrowed",
+        "def f(task):\n    try:\n        return task\n    finally:\n        del task\n",
+    );
+}
+
+/// A plain f-string field may be its operand itself: left on the stack
+/// across a branch, its load stays strong (asyncio/tools.py).
+#[test]
+fn regression_formatted_field_keeps_its_reference() {
+    check_source(
+        "regression_formatted_field_keeps_its_reference",
+        "def f(buf, prefix, last):\n    buf.append(f\"{prefix}{'a' if last else 'b'}\")\n    return f\"{prefix!r}{'a' if last else 'b'}\"\n",
+    );
+}

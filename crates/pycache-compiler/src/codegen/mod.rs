@@ -6,8 +6,9 @@
 //! (`ir`).
 //!
 //! Split by node kind: statements (`stmt`), expressions (`expr`),
-//! comprehensions (`comprehension`), pattern matching (`pattern`), and the
-//! generic definitions and type aliases of PEP 695 (`typeparams`).
+//! comprehensions (`comprehension`), pattern matching (`pattern`), the
+//! generic definitions and type aliases of PEP 695 (`typeparams`), and
+//! 3.14's lazy annotations (`annotations`).
 
 mod annotations;
 mod checks;
