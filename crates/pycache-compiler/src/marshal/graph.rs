@@ -828,6 +828,12 @@ impl<'a> EqKey<'a> {
     }
 }
 
+/// The names of a tuple as the code object was made with them: a renamed
+/// annotation scope's first name was `.format`.
+fn names_as_made(names: &[PyStr], renamed: bool) -> impl Iterator<Item = &[u8]> {
+    names.iter().enumerate().map(move |(i, n)| if renamed && i == 0 { b".format".as_slice() } else { n.as_bytes() })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -863,10 +869,4 @@ mod tests {
         assert!(!all_name_chars(&PyStr::new("a.b")) && !all_name_chars(&PyStr::new("é")));
         assert!(is_singleton_str(&PyStr::new("é")) && !is_singleton_str(&PyStr::new("\u{100}")));
     }
-}
-
-/// The names of a tuple as the code object was made with them: a renamed
-/// annotation scope's first name was `.format`.
-fn names_as_made(names: &[PyStr], renamed: bool) -> impl Iterator<Item = &[u8]> {
-    names.iter().enumerate().map(move |(i, n)| if renamed && i == 0 { b".format".as_slice() } else { n.as_bytes() })
 }
