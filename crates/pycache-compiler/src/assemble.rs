@@ -269,6 +269,7 @@ pub fn make_code(
         firstlineno: md.firstlineno as u32,
         linetable,
         exceptiontable,
+        renamed_locals: false,
     })
 }
 

@@ -365,6 +365,11 @@ pub struct CodeObject {
     pub firstlineno: u32,
     pub linetable: Vec<u8>,
     pub exceptiontable: Vec<u8>,
+    /// `co_localsplusnames` was replaced by a new tuple after the code
+    /// object was made (3.14's annotation scopes rename `.format` to
+    /// `format`): that tuple is the code object's own, never merged with an
+    /// equal one, and the constant cache holds the original names.
+    pub renamed_locals: bool,
 }
 
 impl CodeObject {

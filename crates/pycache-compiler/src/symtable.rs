@@ -82,11 +82,35 @@ pub struct Entry {
     pub comp_iter_expr: i32,
     pub can_see_class_scope: bool,
     pub range: Range,
+    /// 3.14: the one annotation scope of a module or class body (its
+    /// `__annotate__`), made at its first annotation.
+    pub annotation_block: Option<ScopeId>,
+    /// 3.14: the body records which of its annotations ran in the
+    /// `__conditional_annotations__` set (a cell of the module or class).
+    pub has_conditional_annotations: bool,
+    /// 3.14: the visit is inside an `if`, loop, `try`, `with` or `match`.
+    pub in_conditional_block: bool,
+    /// 3.14: an annotation of a local variable, never evaluated: its names
+    /// are not recorded (names in scopes nested in it are).
+    pub in_unevaluated_annotation: bool,
+    /// Something in the scope is annotated (an annotation scope: any
+    /// parameter or the return; a body: any annotated assignment).
+    pub annotations_used: bool,
 }
 
 impl Entry {
     pub fn is_function_like(&self) -> bool {
-        matches!(self.kind, BlockType::Function | BlockType::TypeVarBound | BlockType::TypeAlias | BlockType::TypeParam)
+        // Annotation blocks are compiled only from 3.14 (before, they only
+        // hide the names of string annotations), where they are
+        // function-like.
+        matches!(
+            self.kind,
+            BlockType::Function
+                | BlockType::TypeVarBound
+                | BlockType::TypeAlias
+                | BlockType::TypeParam
+                | BlockType::Annotation
+        )
     }
 
     pub fn symbol(&self, name: &PyStr) -> i64 {
@@ -101,10 +125,17 @@ impl Entry {
 pub struct SymTable {
     pub entries: Vec<Entry>,
     blocks: rustc_hash::FxHashMap<NodeId, ScopeId>,
+    /// 3.14: the annotation scope of each `def`, by the def's node.
+    function_annotations: rustc_hash::FxHashMap<NodeId, ScopeId>,
     pub top: ScopeId,
 }
 
 impl SymTable {
+    /// The annotation scope (3.14) of the `def` whose node is `key`.
+    pub fn function_annotations(&self, key: NodeId) -> Result<ScopeId> {
+        self.function_annotations.get(&key).copied().ok_or_else(|| Refusal::internal("no annotation scope for a def"))
+    }
+
     pub fn lookup(&self, key: NodeId) -> Result<ScopeId> {
         self.blocks.get(&key).copied().ok_or_else(|| Refusal::internal("unknown symbol table entry"))
     }
@@ -164,7 +195,12 @@ fn err(message: impl Into<String>, range: Range) -> Refusal {
 /// Builds the table for a module.
 pub fn build(module: &ast::Module, future_annotations: bool, target: Target) -> Result<SymTable> {
     let mut b = Builder {
-        st: SymTable { entries: Vec::new(), blocks: Default::default(), top: 0 },
+        st: SymTable {
+            entries: Vec::new(),
+            blocks: Default::default(),
+            function_annotations: Default::default(),
+            top: 0,
+        },
         stack: Vec::new(),
         cur: 0,
         private: None,
@@ -179,7 +215,7 @@ pub fn build(module: &ast::Module, future_annotations: bool, target: Target) -> 
     }
     b.exit_block();
     let mut st = b.st;
-    analyze(&mut st)?;
+    analyze(&mut st, target.has(Feature::LazyAnnotations))?;
     Ok(st)
 }
 
@@ -218,18 +254,69 @@ impl Builder<'_> {
             comp_iter_expr,
             can_see_class_scope: false,
             range,
+            annotation_block: None,
+            has_conditional_annotations: false,
+            in_conditional_block: false,
+            in_unevaluated_annotation: false,
+            annotations_used: false,
         };
         let id = self.st.entries.len();
         self.st.entries.push(entry);
         self.st.blocks.insert(key, id);
         self.stack.push(id);
         self.cur = id;
+        if matches!(kind, BlockType::TypeVarBound | BlockType::TypeAlias)
+            && self.target.has(Feature::AnnotationScopeTypeParams)
+        {
+            let range = self.st.entries[id].range;
+            let format = PyStr::new(".format");
+            let _ = self.add_def(&format, DEF_PARAM, range);
+            let _ = self.add_def(&format, USE, range);
+        }
         if kind == BlockType::Annotation {
-            return;
+            if !self.lazy_annotations() {
+                return;
+            }
+            // 3.14: an annotation scope is a function taking the format;
+            // under `from __future__ import annotations` it still exists
+            // (functions get an `__annotate__` of strings) but is no child:
+            // its names reach no other scope.
+            let range = self.st.entries[id].range;
+            let format = PyStr::new(".format");
+            let _ = self.add_def(&format, DEF_PARAM, range);
+            let _ = self.add_def(&format, USE, range);
+            if self.future_annotations {
+                return;
+            }
         }
         if let Some(p) = prev {
             self.st.entries[p].children.push(id);
         }
+    }
+
+    /// Annotations are lazy (3.14): annotation scopes are compiled.
+    fn lazy_annotations(&self) -> bool {
+        self.target.has(Feature::LazyAnnotations)
+    }
+
+    /// Re-enters a module's or class's annotation scope for its next
+    /// annotation.
+    fn enter_existing_block(&mut self, id: ScopeId) {
+        let prev = self.cur;
+        self.st.entries[id].comp_iter_expr = self.st.entries[prev].comp_iter_expr;
+        self.stack.push(id);
+        self.cur = id;
+    }
+
+    /// Visits `visit` as the inside of an `if`, loop, `try`, `with` or
+    /// `match` (3.14 counts module and class annotations there as
+    /// conditional).
+    fn conditional<T>(&mut self, visit: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let saved = std::mem::replace(&mut self.cur().in_conditional_block, true);
+        let scope = self.cur;
+        let result = visit(self);
+        self.st.entries[scope].in_conditional_block = saved;
+        result
     }
 
     fn exit_block(&mut self) {
@@ -325,7 +412,11 @@ impl Builder<'_> {
                 {
                     self.cur().needs_classdict = true;
                 }
-                self.visit_annotations(s, &f.args, f.returns.as_deref())?;
+                if self.lazy_annotations() {
+                    self.visit_function_annotations(s, f)?;
+                } else {
+                    self.visit_annotations(s, &f.args, f.returns.as_deref())?;
+                }
                 self.enter_block(f.name.clone(), BlockType::Function, f.id, s.range);
                 if is_async {
                     self.cur().coroutine = true;
@@ -420,7 +511,12 @@ impl Builder<'_> {
                 } else {
                     self.visit_expr(target)?;
                 }
-                self.visit_annotation(annotation)?;
+                if self.lazy_annotations() {
+                    self.cur().annotations_used = true;
+                    self.visit_body_annotation(annotation)?;
+                } else {
+                    self.visit_annotation(annotation)?;
+                }
                 if let Some(v) = value {
                     self.visit_expr(v)?;
                 }
@@ -432,23 +528,30 @@ impl Builder<'_> {
             StmtKind::For { target, iter, body, orelse } | StmtKind::AsyncFor { target, iter, body, orelse } => {
                 self.visit_expr(target)?;
                 self.visit_expr(iter)?;
-                self.visit_stmts(body)?;
-                self.visit_stmts(orelse)?;
+                self.conditional(|b| {
+                    b.visit_stmts(body)?;
+                    b.visit_stmts(orelse)
+                })?;
             }
             StmtKind::While { test, body, orelse } | StmtKind::If { test, body, orelse } => {
                 self.visit_expr(test)?;
-                self.visit_stmts(body)?;
-                self.visit_stmts(orelse)?;
+                self.conditional(|b| {
+                    b.visit_stmts(body)?;
+                    b.visit_stmts(orelse)
+                })?;
             }
             StmtKind::Match { subject, cases } => {
                 self.visit_expr(subject)?;
-                for case in cases {
-                    self.visit_pattern(&case.pattern)?;
-                    if let Some(g) = &case.guard {
-                        self.visit_expr(g)?;
+                self.conditional(|b| {
+                    for case in cases {
+                        b.visit_pattern(&case.pattern)?;
+                        if let Some(g) = &case.guard {
+                            b.visit_expr(g)?;
+                        }
+                        b.visit_stmts(&case.body)?;
                     }
-                    self.visit_stmts(&case.body)?;
-                }
+                    Ok(())
+                })?;
             }
             StmtKind::Raise { exc, cause } => {
                 if let Some(exc) = exc {
@@ -460,18 +563,20 @@ impl Builder<'_> {
             }
             StmtKind::Try { body, handlers, orelse, finalbody }
             | StmtKind::TryStar { body, handlers, orelse, finalbody } => {
-                self.visit_stmts(body)?;
-                for h in handlers {
-                    if let Some(t) = &h.type_ {
-                        self.visit_expr(t)?;
+                self.conditional(|b| {
+                    b.visit_stmts(body)?;
+                    for h in handlers {
+                        if let Some(t) = &h.type_ {
+                            b.visit_expr(t)?;
+                        }
+                        if let Some(name) = &h.name {
+                            b.add_def(name, DEF_LOCAL, h.range)?;
+                        }
+                        b.visit_stmts(&h.body)?;
                     }
-                    if let Some(name) = &h.name {
-                        self.add_def(name, DEF_LOCAL, h.range)?;
-                    }
-                    self.visit_stmts(&h.body)?;
-                }
-                self.visit_stmts(orelse)?;
-                self.visit_stmts(finalbody)?;
+                    b.visit_stmts(orelse)?;
+                    b.visit_stmts(finalbody)
+                })?;
             }
             StmtKind::Assert { test, msg } => {
                 self.visit_expr(test)?;
@@ -508,13 +613,15 @@ impl Builder<'_> {
             StmtKind::Expr(e) => self.visit_expr(e)?,
             StmtKind::Pass | StmtKind::Break | StmtKind::Continue => {}
             StmtKind::With { items, body } | StmtKind::AsyncWith { items, body } => {
-                for item in items {
-                    self.visit_expr(&item.context_expr)?;
-                    if let Some(v) = &item.optional_vars {
-                        self.visit_expr(v)?;
+                self.conditional(|b| {
+                    for item in items {
+                        b.visit_expr(&item.context_expr)?;
+                        if let Some(v) = &item.optional_vars {
+                            b.visit_expr(v)?;
+                        }
                     }
-                }
-                self.visit_stmts(body)?;
+                    b.visit_stmts(body)
+                })?;
             }
         }
         Ok(())
@@ -600,6 +707,72 @@ impl Builder<'_> {
             self.exit_block();
         }
         Ok(())
+    }
+
+    /// 3.14: a def's annotation scope (its `__annotate__`), made for
+    /// every def, annotated or not, before the def's own scope; it sees
+    /// the class namespace when the def is in a class body (directly or
+    /// through a generic's type-parameter scope).
+    fn visit_function_annotations(&mut self, s: &Stmt, f: &ast::FunctionDef) -> Result<()> {
+        let in_class = self.cur().can_see_class_scope || self.cur().kind == BlockType::Class;
+        self.enter_block(PyStr::new("__annotate__"), BlockType::Annotation, NodeId(u32::MAX), s.range);
+        self.st.function_annotations.insert(f.id, self.cur);
+        if in_class {
+            self.cur().can_see_class_scope = true;
+            self.add_def(&PyStr::new("__classdict__"), USE, s.range)?;
+        }
+        let a = &f.args;
+        let annotations = a
+            .posonlyargs
+            .iter()
+            .chain(&a.args)
+            .chain(&a.vararg)
+            .chain(&a.kwarg)
+            .chain(&a.kwonlyargs)
+            .filter_map(|arg| arg.annotation.as_deref())
+            .chain(f.returns.as_deref());
+        for ann in annotations {
+            self.cur().annotations_used = true;
+            self.visit_expr(ann)?;
+        }
+        self.exit_block();
+        Ok(())
+    }
+
+    /// 3.14: an annotated assignment's annotation, in the body's one
+    /// annotation scope (made at the first). In a function body it is
+    /// never evaluated; in a module (always) or a class (inside a
+    /// conditional block) it makes the body track which annotations ran.
+    fn visit_body_annotation(&mut self, annotation: &Expr) -> Result<()> {
+        let parent = self.cur;
+        let kind = self.st.entries[parent].kind;
+        let unevaluated = kind == BlockType::Function;
+        let conditional =
+            kind == BlockType::Module || (kind == BlockType::Class && self.st.entries[parent].in_conditional_block);
+        if conditional && !self.st.entries[parent].has_conditional_annotations {
+            self.st.entries[parent].has_conditional_annotations = true;
+            self.add_def(&PyStr::new("__conditional_annotations__"), USE, annotation.range)?;
+        }
+        match self.st.entries[parent].annotation_block {
+            None => {
+                self.enter_block(PyStr::new("__annotate__"), BlockType::Annotation, NodeId(u32::MAX), annotation.range);
+                self.st.entries[parent].annotation_block = Some(self.cur);
+                if kind == BlockType::Class && !self.future_annotations {
+                    self.cur().can_see_class_scope = true;
+                    self.add_def(&PyStr::new("__classdict__"), USE, annotation.range)?;
+                }
+            }
+            Some(block) => self.enter_existing_block(block),
+        }
+        if unevaluated {
+            self.cur().in_unevaluated_annotation = true;
+        }
+        let result = self.visit_expr(annotation);
+        if unevaluated {
+            self.cur().in_unevaluated_annotation = false;
+        }
+        self.exit_block();
+        result
     }
 
     fn visit_annotations(&mut self, s: &Stmt, a: &ast::Arguments, returns: Option<&Expr>) -> Result<()> {
@@ -726,7 +899,7 @@ impl Builder<'_> {
             }
             ExprKind::UnaryOp { operand, .. } => self.visit_expr(operand)?,
             ExprKind::Lambda { id, args, body } => {
-                if self.cur().can_see_class_scope {
+                if self.cur().can_see_class_scope && !self.target.has(Feature::ClassAnnotationScopeFunctions) {
                     return Err(err("Cannot use lambda in annotation scope within class scope", e.range));
                 }
                 self.visit_exprs(&args.defaults)?;
@@ -803,6 +976,7 @@ impl Builder<'_> {
                     self.visit_expr(part)?;
                 }
             }
+            ExprKind::Name { .. } if self.cur().in_unevaluated_annotation => {}
             ExprKind::Name { id, ctx } => {
                 let flag = if *ctx == ast::Ctx::Load { USE } else { DEF_LOCAL };
                 self.add_def(id, flag, e.range)?;
@@ -882,7 +1056,7 @@ impl Builder<'_> {
     }
 
     fn handle_comprehension(&mut self, e: &Expr, c: &ast::Comp, name: &str, kind: CompKind) -> Result<()> {
-        if self.cur().can_see_class_scope {
+        if self.cur().can_see_class_scope && !self.target.has(Feature::ClassAnnotationScopeFunctions) {
             return Err(err("Cannot use comprehension in annotation scope within class scope", e.range));
         }
         let is_generator = kind == CompKind::Generator;
@@ -932,14 +1106,17 @@ type Set = IndexSet<PyStr>;
 
 struct Analysis<'a> {
     st: &'a mut SymTable,
+    /// 3.14: `__conditional_annotations__` is a class's cell, as
+    /// `__classdict__` is.
+    lazy_annotations: bool,
 }
 
-fn analyze(st: &mut SymTable) -> Result<()> {
+fn analyze(st: &mut SymTable, lazy_annotations: bool) -> Result<()> {
     let top = st.top;
     let mut free = Set::default();
     let mut global = Set::default();
     let mut type_params = Set::default();
-    Analysis { st }.block(top, None, &mut free, &mut global, &mut type_params, None)
+    Analysis { st, lazy_annotations }.block(top, None, &mut free, &mut global, &mut type_params, None)
 }
 
 impl Analysis<'_> {
@@ -1112,6 +1289,9 @@ impl Analysis<'_> {
         } else {
             newbound.insert(PyStr::new("__class__"));
             newbound.insert(PyStr::new("__classdict__"));
+            if self.lazy_annotations {
+                newbound.insert(PyStr::new("__conditional_annotations__"));
+            }
         }
 
         let children = self.st.entries[ste].children.clone();
@@ -1121,8 +1301,11 @@ impl Analysis<'_> {
             } else {
                 None
             };
-            let inline_comp =
-                self.st.entries[child].comprehension != CompKind::None && !self.st.entries[child].generator;
+            // 3.14 compiles a comprehension in an annotation scope that
+            // sees a class as a function of its own (3.13 refused it).
+            let inline_comp = self.st.entries[child].comprehension != CompKind::None
+                && !self.st.entries[child].generator
+                && !self.st.entries[ste].can_see_class_scope;
             // analyze_child_block: copies of the sets for the child.
             let mut child_bound = newbound.clone();
             let mut child_free = newfree.clone();
@@ -1165,6 +1348,9 @@ impl Analysis<'_> {
             }
             if newfree.shift_remove(&PyStr::new("__classdict__")) {
                 self.st.entries[ste].needs_classdict = true;
+            }
+            if self.lazy_annotations && newfree.shift_remove(&PyStr::new("__conditional_annotations__")) {
+                self.st.entries[ste].has_conditional_annotations = true;
             }
         }
         let classflag = kind == BlockType::Class || self.st.entries[ste].can_see_class_scope;

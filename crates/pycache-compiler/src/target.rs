@@ -383,15 +383,28 @@ features! {
     /// TO_BOOL; POP_JUMP_IF_x` after the optimisations (T3).
     JumpIfKeep: since [r(3, 14, 0)], until None;
 
+    /// Annotations are lazy (PEP 649/749): every def, module and class
+    /// body with annotations gets an annotation scope, compiled to an
+    /// `__annotate__(format)` function (set with `SET_FUNCTION_ATTRIBUTE
+    /// 16`, stored as `__annotate__` or `__annotate_func__`); a module and
+    /// a class with annotations under `if`/loops/`try`/`with`/`match`
+    /// record the ones that ran in a `__conditional_annotations__` cell;
+    /// `from __future__ import annotations` keeps strings (S1, C11-C13).
+    LazyAnnotations: since [r(3, 14, 0)], until None;
+    /// A lambda or comprehension in an annotation scope that sees a class
+    /// is allowed and compiled as a function of its own (never inlined).
+    ClassAnnotationScopeFunctions: since [r(3, 14, 0)], until None;
+    /// A matched case pops the subject at the location of the instruction
+    /// after the pop (its guard's or body's first), not the pattern's.
+    MatchPopAtBody: since [r(3, 14, 0)], until None;
+    /// Type-parameter bounds and constraints and type-alias values are
+    /// annotation scopes too: functions of a `.format` argument (not
+    /// renamed) with the same `NotImplementedError` check, made with the
+    /// defaults `(1,)` (C14).
+    AnnotationScopeTypeParams: since [r(3, 14, 0)], until None;
+
     // 3.14 behaviours not reproduced yet: code generation refuses where it
     // meets them (codegen/unreproduced.rs).
-    /// Annotations are lazy (PEP 649/749): `__annotate__` functions for
-    /// annotated defs, modules and classes, `__conditional_annotations__`
-    /// (S1, C11, C12, C13).
-    LazyAnnotations: since [r(3, 14, 0)], until None;
-    /// Type-parameter bounds and type-alias values are annotation scopes
-    /// taking a `format` argument (C14).
-    AnnotationScopeTypeParams: since [r(3, 14, 0)], until None;
     /// A comprehension inlined in a class body saves only its own targets
     /// (S3).
     ClassComprehensionTargets: since [r(3, 14, 0)], until None;

@@ -6,9 +6,11 @@
 //! (`ir`).
 //!
 //! Split by node kind: statements (`stmt`), expressions (`expr`),
-//! comprehensions (`comprehension`), pattern matching (`pattern`), and the
-//! generic definitions and type aliases of PEP 695 (`typeparams`).
+//! comprehensions (`comprehension`), pattern matching (`pattern`), the
+//! generic definitions and type aliases of PEP 695 (`typeparams`), and
+//! 3.14's lazy annotations (`annotations`).
 
+mod annotations;
 mod checks;
 mod comprehension;
 mod expr;
@@ -90,6 +92,15 @@ pub struct Unit<'a> {
     /// A class body's `__static_attributes__` (3.13 on): the names `X` of
     /// `self.X` stores in code nested in it, in code-point order.
     pub static_attributes: Option<std::collections::BTreeSet<PyStr>>,
+    /// 3.14: the annotated names of a module or class body, in the order
+    /// their statements were compiled (a `finally` body counts each time),
+    /// with the index each has in `__conditional_annotations__` if it is
+    /// conditional; compiled into the body's `__annotate__` at its end.
+    pub deferred_annotations: Vec<(&'a Stmt, Option<usize>)>,
+    pub next_conditional_annotation: usize,
+    /// How many `if`, loops, `try`, `with` and `match` enclose the
+    /// statement being compiled (3.14).
+    pub in_conditional_block: u32,
 }
 
 /// Compiler flags for the whole module.
@@ -299,6 +310,11 @@ impl<'a> Compiler<'a> {
 
     pub fn enter_scope(&mut self, name: PyStr, scope_type: ScopeType, key: ast::NodeId, lineno: i32) -> Result<()> {
         let ste_id = self.st.lookup(key)?;
+        self.enter_scope_of(name, scope_type, ste_id, lineno)
+    }
+
+    /// Opens a unit for the symbol table's scope `ste_id`.
+    pub fn enter_scope_of(&mut self, name: PyStr, scope_type: ScopeType, ste_id: ScopeId, lineno: i32) -> Result<()> {
         let ste = self.st.entry(ste_id);
         let mut md = Metadata { name, firstlineno: lineno, ..Metadata::default() };
         for v in &ste.varnames {
@@ -322,6 +338,9 @@ impl<'a> Compiler<'a> {
         }
         if ste.needs_classdict {
             md.cellvars.add(&PyStr::new("__classdict__"));
+        }
+        if ste.has_conditional_annotations {
+            md.cellvars.add(&PyStr::new("__conditional_annotations__"));
         }
         let mut frees: Vec<&PyStr> = ste
             .symbols
@@ -348,6 +367,9 @@ impl<'a> Compiler<'a> {
             md,
             static_attributes: (scope_type == ScopeType::Class && self.target.has(Feature::StaticAttributes))
                 .then(Default::default),
+            deferred_annotations: Vec::new(),
+            next_conditional_annotation: 0,
+            in_conditional_block: 0,
         });
         self.nestlevel += 1;
         let mut loc = Loc::new(lineno, lineno, 0, 0);
@@ -712,7 +734,9 @@ impl<'a> Compiler<'a> {
     /// `__classdict__` always cells in a class.
     pub fn ref_type(&self, name: &PyStr) -> Result<i64> {
         if self.unit().scope_type == ScopeType::Class
-            && (name.as_bytes() == b"__class__" || name.as_bytes() == b"__classdict__")
+            && (name.as_bytes() == b"__class__"
+                || name.as_bytes() == b"__classdict__"
+                || (name.as_bytes() == b"__conditional_annotations__" && self.target.has(Feature::LazyAnnotations)))
         {
             return Ok(symtable::CELL);
         }
@@ -745,7 +769,8 @@ impl<'a> Compiler<'a> {
             self.addop_i(MAKE_FUNCTION, flags, loc);
         } else {
             self.addop(MAKE_FUNCTION, loc);
-            for flag in [0x08, 0x04, 0x02, 0x01] {
+            // 0x10 is 3.14's `__annotate__`.
+            for flag in [0x08, 0x04, 0x10, 0x02, 0x01] {
                 if flags & flag != 0 {
                     self.addop_i(SET_FUNCTION_ATTRIBUTE, flag, loc);
                 }
@@ -777,10 +802,13 @@ impl<'a> Compiler<'a> {
             if ste.varkeywords {
                 flags |= CO_VARKEYWORDS;
             }
+            // Only a function's scope is a method: not an annotation or
+            // type-parameter scope in a class.
             let n = self.units.len();
             if self.target.has(Feature::MethodDocstringFlags)
                 && n >= 2
                 && self.units[n - 2].scope_type == ScopeType::Class
+                && self.unit().scope_type != ScopeType::TypeParams
             {
                 flags |= CO_METHOD;
             }
@@ -821,12 +849,26 @@ impl<'a> Compiler<'a> {
     /// A module or class body: `SETUP_ANNOTATIONS` when anything is
     /// annotated, the docstring into `__doc__`, then the statements.
     pub fn body(&mut self, mut loc: Loc, stmts: &'a [Stmt]) -> Result<()> {
+        let lazy = self.target.has(Feature::LazyAnnotations);
         if self.unit().scope_type == ScopeType::Module {
             if let Some(first) = stmts.first() {
                 loc = Loc::of(first.range);
             }
+            // 3.14 drops the docstring from the tree under -OO (a lone one
+            // becomes a `pass`): the module starts at what follows.
+            if self.optimize >= 2
+                && self.target.has(Feature::LoneDocstringNop)
+                && let Some(doc) = ast::docstring(stmts)
+            {
+                loc = stmts.get(1).map_or_else(|| lone_docstring_loc(Loc::of(doc.range)), |s| Loc::of(s.range));
+            }
+            if lazy && self.ste().has_conditional_annotations {
+                self.addop_i(BUILD_SET, 0, loc);
+                self.addop_names(STORE_NAME, &PyStr::new("__conditional_annotations__"), loc);
+            }
         }
-        if find_ann(stmts) {
+        let setup = if lazy { self.flags.annotations && self.ste().annotations_used } else { find_ann(stmts) };
+        if setup {
             self.addop(SETUP_ANNOTATIONS, loc);
         }
         if stmts.is_empty() {
@@ -846,7 +888,11 @@ impl<'a> Compiler<'a> {
                 }
             }
         }
-        self.visit_stmts(rest)
+        self.visit_stmts(rest)?;
+        if lazy && !self.flags.annotations {
+            self.deferred_annotations(loc)?;
+        }
+        Ok(())
     }
 
     /// A docstring's constant: cleaned of its indentation from 3.13.

@@ -12,7 +12,6 @@ impl<'a> Compiler<'a> {
             StmtKind::AsyncFunctionDef(f) => self.function(s, f, true),
             StmtKind::ClassDef(c) => self.class(s, c),
             StmtKind::TypeAlias { id, type_params_id, name, type_params, value } => {
-                self.refuse_unreproduced(Feature::AnnotationScopeTypeParams, "a type alias")?;
                 self.type_alias(s, *id, *type_params_id, name, type_params, value)
             }
             StmtKind::Return(value) => self.return_(s, value.as_deref()),
@@ -30,13 +29,28 @@ impl<'a> Compiler<'a> {
             }
             StmtKind::AugAssign { target, op, value } => self.augassign(s, target, *op, value),
             StmtKind::AnnAssign { target, annotation, value, simple } => {
-                if matches!(self.unit().scope_type, ScopeType::Module | ScopeType::Class) {
-                    self.refuse_unreproduced(Feature::LazyAnnotations, "a module or class annotation")?;
-                }
                 self.annassign(s, target, annotation, value.as_deref(), *simple)
             }
-            StmtKind::For { target, iter, body, orelse } => self.for_(s, target, iter, body, orelse),
-            StmtKind::AsyncFor { target, iter, body, orelse } => self.async_for(s, target, iter, body, orelse),
+            StmtKind::For { target, iter, body, orelse } => {
+                self.conditional_block(|c| c.for_(s, target, iter, body, orelse))
+            }
+            StmtKind::AsyncFor { target, iter, body, orelse } => {
+                self.conditional_block(|c| c.async_for(s, target, iter, body, orelse))
+            }
+            StmtKind::While { .. } | StmtKind::If { .. } | StmtKind::Match { .. } => {
+                self.conditional_block(|c| c.branch(s))
+            }
+            StmtKind::Try { .. } | StmtKind::TryStar { .. } | StmtKind::With { .. } | StmtKind::AsyncWith { .. } => {
+                self.conditional_block(|c| c.guarded(s))
+            }
+            _ => self.simple_stmt(s),
+        }
+    }
+
+    /// `while`, `if` and `match`.
+    fn branch(&mut self, s: &'a Stmt) -> Result<()> {
+        let loc = Loc::of(s.range);
+        match &s.kind {
             StmtKind::While { test, body, orelse } => {
                 let loop_ = self.new_label();
                 let body_label = self.new_label();
@@ -72,19 +86,13 @@ impl<'a> Compiler<'a> {
                 Ok(())
             }
             StmtKind::Match { subject, cases } => self.match_(s, subject, cases),
-            StmtKind::Raise { exc, cause } => {
-                let mut n = 0;
-                if let Some(exc) = exc {
-                    self.visit_expr(exc)?;
-                    n += 1;
-                    if let Some(cause) = cause {
-                        self.visit_expr(cause)?;
-                        n += 1;
-                    }
-                }
-                self.addop_i(RAISE_VARARGS, n, loc);
-                Ok(())
-            }
+            _ => Err(Refusal::internal("not a branch")),
+        }
+    }
+
+    /// `try` and `with`.
+    fn guarded(&mut self, s: &'a Stmt) -> Result<()> {
+        match &s.kind {
             StmtKind::Try { body, handlers, orelse, finalbody } => {
                 if finalbody.is_empty() {
                     self.try_except(s, body, handlers, orelse)
@@ -98,6 +106,29 @@ impl<'a> Compiler<'a> {
                 } else {
                     self.try_finally(s, body, handlers, orelse, finalbody, true)
                 }
+            }
+            StmtKind::With { items, .. } => self.with(s, items, 0),
+            StmtKind::AsyncWith { items, .. } => self.async_with(s, items, 0),
+            _ => Err(Refusal::internal("not a try or with")),
+        }
+    }
+
+    /// The statements that hold no others.
+    fn simple_stmt(&mut self, s: &'a Stmt) -> Result<()> {
+        let loc = Loc::of(s.range);
+        match &s.kind {
+            StmtKind::Raise { exc, cause } => {
+                let mut n = 0;
+                if let Some(exc) = exc {
+                    self.visit_expr(exc)?;
+                    n += 1;
+                    if let Some(cause) = cause {
+                        self.visit_expr(cause)?;
+                        n += 1;
+                    }
+                }
+                self.addop_i(RAISE_VARARGS, n, loc);
+                Ok(())
             }
             StmtKind::Assert { test, msg } => {
                 let always_true = match &test.kind {
@@ -162,8 +193,7 @@ impl<'a> Compiler<'a> {
                 self.addop_j(JUMP, loop_.block, l);
                 Ok(())
             }
-            StmtKind::With { items, .. } => self.with(s, items, 0),
-            StmtKind::AsyncWith { items, .. } => self.async_with(s, items, 0),
+            _ => Err(Refusal::internal("not a simple statement")),
         }
     }
 
@@ -243,37 +273,43 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
+    /// 3.13's annotations of a def: a tuple of names and values.
     fn annotations(&mut self, args: &'a ast::Arguments, returns: Option<&'a ast::Expr>, loc: Loc) -> Result<bool> {
-        let annotated = |a: &ast::Arg| a.annotation.is_some();
-        if returns.is_some()
-            || args.args.iter().chain(&args.posonlyargs).chain(&args.kwonlyargs).any(annotated)
-            || args.vararg.as_ref().is_some_and(annotated)
-            || args.kwarg.as_ref().is_some_and(annotated)
-        {
-            self.refuse_unreproduced(Feature::LazyAnnotations, "a function's annotations")?;
-        }
         let mut len = 0;
-        for a in &args.args {
-            self.argannotation(&a.arg, a.annotation.as_deref(), &mut len, loc)?;
-        }
-        for a in &args.posonlyargs {
-            self.argannotation(&a.arg, a.annotation.as_deref(), &mut len, loc)?;
-        }
-        if let Some(v) = &args.vararg {
-            self.argannotation(&v.arg, v.annotation.as_deref(), &mut len, loc)?;
-        }
-        for a in &args.kwonlyargs {
-            self.argannotation(&a.arg, a.annotation.as_deref(), &mut len, loc)?;
-        }
-        if let Some(k) = &args.kwarg {
-            self.argannotation(&k.arg, k.annotation.as_deref(), &mut len, loc)?;
-        }
-        self.argannotation(&PyStr::new("return"), returns, &mut len, loc)?;
+        self.argannotations(args, returns, &mut len, loc)?;
         if len > 0 {
             self.addop_i(BUILD_TUPLE, len, loc);
             return Ok(true);
         }
         Ok(false)
+    }
+
+    /// Each annotated parameter's name and value, then the return's:
+    /// regular positional parameters before positional-only ones.
+    fn argannotations(
+        &mut self,
+        args: &'a ast::Arguments,
+        returns: Option<&'a ast::Expr>,
+        len: &mut usize,
+        loc: Loc,
+    ) -> Result<()> {
+        for a in &args.args {
+            self.argannotation(&a.arg, a.annotation.as_deref(), len, loc)?;
+        }
+        for a in &args.posonlyargs {
+            self.argannotation(&a.arg, a.annotation.as_deref(), len, loc)?;
+        }
+        if let Some(v) = &args.vararg {
+            self.argannotation(&v.arg, v.annotation.as_deref(), len, loc)?;
+        }
+        for a in &args.kwonlyargs {
+            self.argannotation(&a.arg, a.annotation.as_deref(), len, loc)?;
+        }
+        if let Some(k) = &args.kwarg {
+            self.argannotation(&k.arg, k.annotation.as_deref(), len, loc)?;
+        }
+        self.argannotation(&PyStr::new("return"), returns, len, loc)?;
+        Ok(())
     }
 
     /// Wraps a generator's body in a handler turning a leaked
@@ -305,7 +341,13 @@ impl<'a> Compiler<'a> {
         if generic {
             typeparam_args = self.enter_generic_function(f, funcflags, firstlineno, loc)?;
         }
-        if self.annotations(&f.args, f.returns.as_deref(), loc)? {
+        if self.target.has(Feature::LazyAnnotations) {
+            let args = &f.args;
+            let returns = f.returns.as_deref();
+            if self.function_annotations(f, loc, |c, len| c.argannotations(args, returns, len, loc))? {
+                funcflags |= annotations::MAKE_FUNCTION_ANNOTATE;
+            }
+        } else if self.annotations(&f.args, f.returns.as_deref(), loc)? {
             funcflags |= 0x04;
         }
         self.function_body(s, f, is_async, funcflags, firstlineno)?;
@@ -407,6 +449,11 @@ impl<'a> Compiler<'a> {
         if self.ste().needs_classdict {
             self.addop(LOAD_LOCALS, loc);
             let i = self.u().md.cellvars.add(&PyStr::new("__classdict__"));
+            self.addop_i(STORE_DEREF, i, loc);
+        }
+        if self.ste().has_conditional_annotations {
+            self.addop_i(BUILD_SET, 0, loc);
+            let i = self.u().md.cellvars.add(&PyStr::new("__conditional_annotations__"));
             self.addop_i(STORE_DEREF, i, loc);
         }
         self.body(loc, &c.body)?;
@@ -569,7 +616,9 @@ impl<'a> Compiler<'a> {
                 if id.as_bytes() == b"__debug__" {
                     return Err(Refusal::syntax_at("cannot assign to __debug__", loc.lineno, loc.col_offset));
                 }
-                if simple && module_or_class {
+                if simple && module_or_class && self.target.has(Feature::LazyAnnotations) && !self.flags.annotations {
+                    self.defer_annotation(s, loc)?;
+                } else if simple && module_or_class {
                     if self.flags.annotations {
                         self.annexpr(annotation)?;
                     } else {
@@ -597,7 +646,8 @@ impl<'a> Compiler<'a> {
             }
             _ => return Err(Refusal::internal("invalid annotated assignment target")),
         }
-        if !simple && !self.flags.annotations && module_or_class {
+        // 3.14 evaluates no annotation of an attribute or subscript.
+        if !simple && !self.flags.annotations && module_or_class && !self.target.has(Feature::LazyAnnotations) {
             self.check_ann_expr(annotation)?;
         }
         Ok(())

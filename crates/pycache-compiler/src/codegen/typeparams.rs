@@ -13,9 +13,6 @@ impl<'a> Compiler<'a> {
     /// Makes each type parameter, binds it in the current (type
     /// parameters) scope, and leaves a tuple of them on the stack.
     fn type_params(&mut self, params: &'a [TypeParam]) -> Result<()> {
-        if params.iter().any(|p| matches!(&p.kind, TypeParamKind::TypeVar { bound: Some(_), .. })) {
-            self.refuse_unreproduced(Feature::AnnotationScopeTypeParams, "a type parameter's bound")?;
-        }
         for p in params {
             let loc = Loc::of(p.range);
             let name = match &p.kind {
@@ -26,12 +23,13 @@ impl<'a> Compiler<'a> {
                             // 3.13 places the bound's function at the bound.
                             let at =
                                 if self.target.has(Feature::BoundAtItsLocation) { Loc::of(bound.range) } else { loc };
-                            self.enter_scope(name.clone(), ScopeType::TypeParams, *id, bound.range.lineno)?;
+                            let scope = self.st.lookup(*id)?;
+                            let flags = self.enter_lazy_scope(name, scope, at, bound.range.lineno)?;
                             self.visit_expr(bound)?;
                             self.addop(RETURN_VALUE, at);
                             let (code, nfree) = self.optimize_and_assemble(true)?;
                             self.exit_scope();
-                            self.make_closure(code, nfree, 0, at)?;
+                            self.make_closure(code, nfree, flags, at)?;
                             // Only a tuple as written (after folding) means
                             // constraints: a folded constant tuple is a bound.
                             let intrinsic = if matches!(bound.kind, ExprKind::Tuple { .. }) {
@@ -192,16 +190,22 @@ impl<'a> Compiler<'a> {
             self.load_const(Constant::Str(alias.clone()), loc);
             self.load_const(Constant::None, loc);
         }
-        self.enter_scope(alias.clone(), ScopeType::Function, id, loc.lineno)?;
-        // None first, so that the value can never read as a docstring.
-        if !self.target.has(Feature::NoDocstringSlot) {
-            self.add_const(Constant::None);
-        }
+        let scope = self.st.lookup(id)?;
+        let flags = if self.target.has(Feature::AnnotationScopeTypeParams) {
+            self.enter_lazy_scope(alias, scope, loc, loc.lineno)?
+        } else {
+            self.enter_scope_of(alias.clone(), ScopeType::Function, scope, loc.lineno)?;
+            // None first, so that the value can never read as a docstring.
+            if !self.target.has(Feature::NoDocstringSlot) {
+                self.add_const(Constant::None);
+            }
+            0
+        };
         self.visit_expr(value)?;
         self.addop(RETURN_VALUE, loc);
         let (code, nfree) = self.optimize_and_assemble(false)?;
         self.exit_scope();
-        self.make_closure(code, nfree, 0, loc)?;
+        self.make_closure(code, nfree, flags, loc)?;
         self.addop_i(BUILD_TUPLE, 3, loc);
         self.addop_i(CALL_INTRINSIC_1, INTRINSIC_TYPEALIAS as usize, loc);
         if generic {
@@ -211,6 +215,21 @@ impl<'a> Compiler<'a> {
             self.call_type_params_function(loc);
         }
         self.nameop(alias, Ctx::Store, loc)
+    }
+}
+
+impl<'a> Compiler<'a> {
+    /// Opens the scope of a bound or an alias value: from 3.14 an
+    /// annotation scope, made with the defaults `(1,)` for its format
+    /// argument (the returned `MAKE_FUNCTION` flags say so).
+    fn enter_lazy_scope(&mut self, name: &PyStr, scope: ScopeId, loc: Loc, lineno: i32) -> Result<usize> {
+        if !self.target.has(Feature::AnnotationScopeTypeParams) {
+            self.enter_scope_of(name.clone(), ScopeType::TypeParams, scope, lineno)?;
+            return Ok(0);
+        }
+        self.load_const(Constant::Tuple(vec![Constant::Int(1.into())]), loc);
+        self.enter_annotation_scope(scope, loc)?;
+        Ok(0x01)
     }
 }
 

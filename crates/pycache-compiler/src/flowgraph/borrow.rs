@@ -195,6 +195,18 @@ pub fn optimize_load_fast(g: &mut Cfg) {
                     pop(&mut refs);
                     refs.push(here);
                 }
+                // 3.14.8 and 3.14.10: `del x` kills the references to `x`
+                // still on the stack (asyncio/taskgroups.py's `return task`
+                // in a `try` whose `finally` deletes it).
+                DELETE_FAST => kill(&mut flags, &refs, arg),
+                // 3.14.8 and 3.14.10: a plain `FORMAT_SIMPLE` may give back
+                // its operand (a str formats as itself), so the reference
+                // stays (an f-string field on the stack across a branch,
+                // asyncio/tools.py).
+                FORMAT_SIMPLE => {
+                    let r = pop(&mut refs);
+                    refs.push(r);
+                }
                 FOR_ITER => {
                     if let Some(t) = instr.target {
                         push_block(&mut work, t);

@@ -337,8 +337,9 @@ impl<'a> Builder<'a> {
                 self.qualname_owners.insert(code.qualname.as_bytes(), code);
             }
             let Some(constant) = code.consts.get(index) else {
-                for names in [&code.names, &code.localsplusnames] {
-                    let items = names.iter().map(|n| self.key(Key::Str(n.as_bytes()))).collect();
+                for (i, names) in [&code.names, &code.localsplusnames].into_iter().enumerate() {
+                    let renamed = i == 1 && code.renamed_locals;
+                    let items = names_as_made(names, renamed).map(|n| self.key(Key::Str(n))).collect();
                     cached.insert(self.key(Key::Tuple(items)));
                 }
                 let consts = code.consts.iter().map(|c| self.key_of(c)).collect();
@@ -435,9 +436,10 @@ impl<'a> Builder<'a> {
     fn scan(&mut self, root: &'a CodeObject) {
         let mut stack = vec![root];
         while let Some(code) = stack.pop() {
-            for names in [&code.names, &code.localsplusnames] {
+            for (i, names) in [&code.names, &code.localsplusnames].into_iter().enumerate() {
                 if !names.is_empty() {
-                    let items = names.iter().map(|n| self.key(Key::Str(n.as_bytes()))).collect();
+                    let renamed = i == 1 && code.renamed_locals;
+                    let items = names_as_made(names, renamed).map(|n| self.key(Key::Str(n))).collect();
                     let key = self.key(Key::Tuple(items));
                     self.name_tuples.insert(key);
                 }
@@ -466,7 +468,12 @@ impl<'a> Builder<'a> {
     fn code(&mut self, code: &'a CodeObject) -> NodeId {
         let consts = self.tuple_of_constants(&code.consts, false).1;
         let names = self.name_tuple(&code.names);
-        let localsplusnames = self.name_tuple(&code.localsplusnames);
+        let localsplusnames = if code.renamed_locals {
+            let children = code.localsplusnames.iter().map(|n| self.interned_str(n)).collect();
+            self.push(NodeValue::Tuple(children), false, false)
+        } else {
+            self.name_tuple(&code.localsplusnames)
+        };
         let localspluskinds = if code.localspluskinds.is_empty() {
             self.bytes_singleton(&code.localspluskinds)
         } else {
@@ -825,6 +832,12 @@ impl<'a> EqKey<'a> {
             Constant::FrozenSet(_) | Constant::Code(_) => fresh(),
         }
     }
+}
+
+/// The names of a tuple as the code object was made with them: a renamed
+/// annotation scope's first name was `.format`.
+fn names_as_made(names: &[PyStr], renamed: bool) -> impl Iterator<Item = &[u8]> {
+    names.iter().enumerate().map(move |(i, n)| if renamed && i == 0 { b".format".as_slice() } else { n.as_bytes() })
 }
 
 #[cfg(test)]

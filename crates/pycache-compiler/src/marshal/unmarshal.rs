@@ -68,6 +68,8 @@ impl<'a> Converter<'a> {
             names: self.names(&c.names, "co_names")?,
             localsplusnames: self.names(&c.localsplusnames, "co_localsplusnames")?,
             localspluskinds: self.bytes(&c.localspluskinds, "co_localspluskinds")?,
+            // A stream cannot tell (see the field).
+            renamed_locals: false,
             filename: self.str(&c.filename, "co_filename")?,
             name: self.str(&c.name, "co_name")?,
             qualname: self.str(&c.qualname, "co_qualname")?,
