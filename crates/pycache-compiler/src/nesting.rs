@@ -303,7 +303,8 @@ impl Walk<'_> {
         self.deepest = self.deepest.max(depth);
         self.hi = self.hi.max(hi);
         self.lo = self.lo.max(lo);
-        let mut children: Vec<(Slot, &Expr)> = Vec::new();
+        // Most nodes have a handful of children: no allocation for those.
+        let mut children: smallvec::SmallVec<[(Slot, &Expr); 4]> = smallvec::SmallVec::new();
         let mut push = |slot: Slot, e: &'a Expr| children.push((slot, e));
         use ExprKind::*;
         match &x.kind {
