@@ -98,7 +98,7 @@ pub struct Metadata {
     pub qualname: Option<PyStr>,
     pub consts: Vec<Constant>,
     /// Indices into `consts` by a hash of their key ([`Constant::key_hash`]).
-    pub const_index: rustc_hash::FxHashMap<u64, Vec<usize>>,
+    pub const_index: rustc_hash::FxHashMap<u64, smallvec::SmallVec<[usize; 1]>>,
     /// Indices of NaN-holding constants by the expression that loads them.
     pub nan_index: rustc_hash::FxHashMap<(i32, i32, i32, i32), Vec<usize>>,
     pub names: Names,
