@@ -170,9 +170,16 @@ features! {
     NullAfterCallable: since [r(3, 13, 0)], until None;
     /// Loops end `END_FOR; POP_TOP`, `END_FOR` popping one value (C7, C8).
     EndForPopTop: since [r(3, 13, 0)], until None;
-    /// `GET_ITER`, `FOR_ITER`, `GET_AITER` take the iterable's location,
-    /// and a `for` target starts with a `NOP` at its own (C7, C8).
-    IterableLocation: since [r(3, 13, 0)], until None;
+    /// A `for` or `async for` statement's `GET_ITER`/`GET_AITER`,
+    /// `FOR_ITER` and `END_FOR` take the iterable's location (3.12.1: the
+    /// statement's) (gh-93691, backported to 3.12; C7).
+    IterableLocation: since [r(3, 12, 7), r(3, 13, 0)], until None;
+    /// A comprehension's `GET_ITER`/`GET_AITER` and `FOR_ITER` take its
+    /// iterable's location (3.12.1: the whole comprehension's) (gh-123142,
+    /// backported to 3.12; C8).
+    ComprehensionIterableLocation: since [r(3, 12, 7), r(3, 13, 0)], until None;
+    /// A `for` target starts with a `NOP` at its own location (C7).
+    ForTargetNop: since [r(3, 13, 0)], until None;
     /// One more `GET_ITER` right before each comprehension's `FOR_ITER`
     /// (gh-125038; C9, P1).
     ComprehensionGetIter: since [r(3, 13, 1)], until Some((3, 14));
@@ -183,12 +190,15 @@ features! {
     /// `continue` are `JUMP_NO_INTERRUPT` (C11).
     JumpNoInterrupt: since [r(3, 13, 0)], until None;
     /// `with`'s setup, exit calls and unwinding take the location of each
-    /// item's context expression (3.12: the statement's) (C12).
-    WithItemLocation: since [r(3, 13, 0)], until None;
-    /// `assert`'s `RAISE_VARARGS` takes the test's location (C13).
-    AssertRaiseAtTest: since [r(3, 13, 0)], until None;
-    /// A lambda's `RETURN_VALUE` takes the body's location (C14).
-    LambdaReturnLocation: since [r(3, 13, 0)], until None;
+    /// item's context expression (3.12.1: the statement's) (gh-93691,
+    /// backported to 3.12; C12).
+    WithItemLocation: since [r(3, 12, 7), r(3, 13, 0)], until None;
+    /// `assert`'s `RAISE_VARARGS` takes the test's location (backported to
+    /// 3.12; C13).
+    AssertRaiseAtTest: since [r(3, 12, 7), r(3, 13, 0)], until None;
+    /// A lambda's `RETURN_VALUE` takes the body's location (gh-120722,
+    /// backported to 3.12; C14).
+    LambdaReturnLocation: since [r(3, 12, 7), r(3, 13, 0)], until None;
     /// Class bodies store `__firstlineno__` (C15).
     ClassFirstLineno: since [r(3, 13, 0)], until None;
     /// Class bodies store `__static_attributes__`, the sorted names of
@@ -212,9 +222,13 @@ features! {
     /// Generator and coroutine bodies sit in an implicit frame block, which
     /// counts against `CO_MAXBLOCKS` (C19, T7).
     StopIterationBlock: since [r(3, 13, 0)], until None;
-    /// An f-string or format spec with no parts is an empty `JoinedStr`,
-    /// loaded as `''`; specs hold no empty constants (L1).
+    /// An f-string or format spec with no parts is loaded as `''` (3.12:
+    /// `BUILD_STRING 0`) (L1).
     FstringEmptyJoined: since [r(3, 13, 0)], until None;
+    /// A format spec ending in a replacement field (`{x:>{w}}`) holds no
+    /// empty constant after it (3.12.1: `''` appended, one more
+    /// `BUILD_STRING` item) (L1).
+    SpecNoTrailingEmpty: since [r(3, 12, 7), r(3, 13, 0)], until None;
     /// The text of an f-string `=` field is the source as written, not
     /// escape-decoded, `!=` kept (gh-124363; L3).
     FstringDebugRaw: since [r(3, 13, 2)], until None;
@@ -312,6 +326,11 @@ features! {
     ReachableMarkedOnPush: since [r(3, 13, 0)], until None;
     /// The code object interns `co_filename`, `co_name` and `co_qualname`.
     InternCodeNames: since [r(3, 13, 0)], until None;
+    /// The statically allocated names a code object may take (`<module>`,
+    /// `<lambda>`, `<genexpr>`, `<listcomp>`, `<setcomp>`, `<dictcomp>`) are
+    /// interned when the interpreter starts, so marshal writes them as
+    /// interned strings (3.12.1 left static strings uninterned; gh-113601).
+    StaticNamesInterned: since [r(3, 12, 7), r(3, 13, 0)], until None;
     /// Each frozenset item's sort key is dumped while the set's iteration
     /// holds a new reference to it, so every key starts with a flagged type
     /// byte (3.12 iterated with borrowed references: an item held only by
@@ -517,6 +536,16 @@ pub static CPYTHON_3_12_1: Profile = Profile {
     strings: &crate::marshal::PROCESS_STRINGS_3_12_1,
 };
 
+/// CPython 3.12.7 (measured through Pyodide 0.27.7, CPython built for
+/// WebAssembly): 3.12.1 plus the 3.13 changes backported to 3.12.x.
+pub static CPYTHON_3_12_7: Profile = Profile {
+    releases: &[r(3, 12, 7)],
+    magic: 3531,
+    limits: limits::CPYTHON_3_12,
+    features: FeatureSet::of(r(3, 12, 7)),
+    strings: &crate::marshal::PROCESS_STRINGS_3_12_1,
+};
+
 /// CPython 3.13.0: before the comprehension `GET_ITER` of 3.13.1 and the
 /// f-string text fixes of 3.13.2 and 3.13.6.
 pub static CPYTHON_3_13_0: Profile = Profile {
@@ -578,7 +607,7 @@ pub static VERIFIED: &[&Profile] =
 /// [`Target::candidate`] (the differential tests, `pycache verify`), never
 /// by `--engine auto` or `--target`, until they are exact and move to
 /// [`VERIFIED`].
-pub static UNVERIFIED: &[&Profile] = &[&CPYTHON_3_14_8];
+pub static UNVERIFIED: &[&Profile] = &[&CPYTHON_3_12_7, &CPYTHON_3_14_8];
 
 /// A feature version and the profile of its patch releases that a compile
 /// reproduces. Cheap to copy; the stages hold one each.

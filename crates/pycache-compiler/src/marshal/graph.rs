@@ -535,10 +535,12 @@ impl<'a> Builder<'a> {
             if let Some(&id) = self.statics.get(name.as_bytes()) {
                 return id;
             }
-            // 3.13 interns them with the code object's other names.
-            let id = self.push(NodeValue::Str(name), intern_names, true);
+            // 3.13 interns them with the code object's other names; from
+            // 3.12.2 the interpreter's start interned them already.
+            let interned = intern_names || self.target.has(Feature::StaticNamesInterned);
+            let id = self.push(NodeValue::Str(name), interned, true);
             self.statics.insert(name.as_bytes(), id);
-            if intern_names {
+            if interned {
                 self.interned.entry(name.as_bytes()).or_insert(id);
             }
             id
