@@ -47,8 +47,18 @@ if (args[0] === "-c") {
 const indexURL = path.join(here, "node_modules", pkg) + path.sep;
 if (!fs.existsSync(indexURL)) usage(`${indexURL} is missing: run npm ci in ${here}`);
 const { loadPyodide } = await import(pathToFileURL(path.join(indexURL, "pyodide.mjs")).href);
-const encoder = new TextEncoder();
-const raw = (fd) => ({ write: (bytes) => { fs.writeSync(fd, bytes); return bytes.length; } });
+// Pipes may take part of a write (or none, EAGAIN): write until all is out.
+function writeAll(fd, bytes) {
+  let done = 0;
+  while (done < bytes.length) {
+    try {
+      done += fs.writeSync(fd, bytes, done, bytes.length - done);
+    } catch (err) {
+      if (err.code !== "EAGAIN") throw err;
+    }
+  }
+}
+const raw = (fd) => ({ write: (bytes) => { writeAll(fd, bytes); return bytes.length; } });
 const pyodide = await loadPyodide({ indexURL });
 pyodide.setStdout(raw(1));
 pyodide.setStderr(raw(2));
@@ -122,4 +132,3 @@ try {
   pyodide.runPython("import sys; sys.stdout.flush(); sys.stderr.flush()");
 } catch {}
 process.exitCode = status;
-void encoder;

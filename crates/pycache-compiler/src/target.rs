@@ -257,6 +257,12 @@ features! {
     /// `__classdict__` is not free through a class body's inlined
     /// comprehension (S4).
     ClassdictNotFree: since [r(3, 13, 13)], until None;
+    /// The `RESUME` that starts a scope ends its basic block, so a
+    /// function's first statement on the `def` line (`def f(): ...`) keeps
+    /// its `NOP`, whose location the implicit return takes (3.12.1 removed
+    /// the `NOP` as on `RESUME`'s line; the return got the line alone).
+    /// Measured: 3.12.7 has it, 3.12.1 not.
+    ResumeOwnBlock: since [r(3, 12, 7)], until Some((3, 13));
     /// Compiler warnings are given once per module, line and text (P3).
     WarningsDeduplicated: since [r(3, 13, 4)], until None;
     /// No warnings from the exception-path copy of a `finally` body (P3).
@@ -543,7 +549,7 @@ pub static CPYTHON_3_12_7: Profile = Profile {
     magic: 3531,
     limits: limits::CPYTHON_3_12,
     features: FeatureSet::of(r(3, 12, 7)),
-    strings: &crate::marshal::PROCESS_STRINGS_3_12_1,
+    strings: &crate::marshal::PROCESS_STRINGS_3_12_7,
 };
 
 /// CPython 3.13.0: before the comprehension `GET_ITER` of 3.13.1 and the
