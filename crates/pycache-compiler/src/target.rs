@@ -240,9 +240,12 @@ features! {
     /// self-documenting field's text there (3.12 did not).
     FstringLambdaColon: since [r(3, 13, 10)], until None;
     /// In a generic class's type-parameter scope only the parameters' own
-    /// names are mangled, and the enclosing scope's mangling is restored
-    /// (S1).
+    /// names are mangled (S1).
     TypeParamMangling: since [r(3, 13, 0)], until None;
+    /// After a generic class the enclosing scope's mangling is restored
+    /// (3.12.1 kept mangling its later private names with the class's
+    /// name) (S1).
+    GenericClassManglingRestored: since [r(3, 12, 7), r(3, 13, 0)], until None;
     /// Annotation scopes in classes may hold lambdas and comprehensions;
     /// such comprehensions are not inlined (S2).
     AnnotationScopeComprehensions: since [r(3, 13, 0)], until None;
@@ -252,8 +255,8 @@ features! {
     /// While an inlined comprehension is compiled, every name whose scope
     /// differs inside it (not only the names it binds) takes its inner
     /// symbol, so a module-level comprehension's `os.f()` is a method call
-    /// though `os` is imported (3.12: bound names only).
-    InlinedScopesAllNames: since [r(3, 13, 0)], until None;
+    /// though `os` is imported (3.12.1: bound names only).
+    InlinedScopesAllNames: since [r(3, 12, 7), r(3, 13, 0)], until None;
     /// `__classdict__` is not free through a class body's inlined
     /// comprehension (S4).
     ClassdictNotFree: since [r(3, 13, 13)], until None;
