@@ -221,7 +221,7 @@ features! {
     TypeParamDefaults: since [r(3, 13, 0)], until None;
     /// Generator and coroutine bodies sit in an implicit frame block, which
     /// counts against `CO_MAXBLOCKS` (C19, T7).
-    StopIterationBlock: since [r(3, 13, 0)], until None;
+    StopIterationBlock: since [r(3, 12, 7), r(3, 13, 0)], until None;
     /// An f-string or format spec with no parts is loaded as `''` (3.12:
     /// `BUILD_STRING 0`) (L1).
     FstringEmptyJoined: since [r(3, 13, 0)], until None;
@@ -240,8 +240,9 @@ features! {
     /// self-documenting field's text there (3.12 did not).
     FstringLambdaColon: since [r(3, 13, 10)], until None;
     /// In a generic class's type-parameter scope only the parameters' own
-    /// names are mangled (S1).
-    TypeParamMangling: since [r(3, 13, 0)], until None;
+    /// names are mangled (S1): not modelled, such classes are declined
+    /// (3.12.7's bases `class D[T](__B)` keep `__B`, where 3.12.1 mangled it).
+    TypeParamMangling: since [r(3, 12, 7), r(3, 13, 0)], until None;
     /// After a generic class the enclosing scope's mangling is restored
     /// (3.12.1 kept mangling its later private names with the class's
     /// name) (S1).
@@ -347,6 +348,12 @@ features! {
     FrozenSetKeysFlagged: since [r(3, 13, 0)], until None;
 
     // CPython 3.14 (issue 10; docs/targets/3.14.md names each item).
+    /// The compiler's recursion limit is not 3.12.1's (Pyodide's 3.12.7
+    /// compiles `1+1+...` of 5,190 terms where 3.12.1 stops at 2,995, and
+    /// overflows its WebAssembly stack at 5,191, before any RecursionError):
+    /// unmeasured, so a tree past 3.12.1's level budget is declined rather
+    /// than judged.
+    UnmeasuredRecursionLimit: since [r(3, 12, 7)], until Some((3, 13));
     /// The compiler's recursion limit is a measure of the C stack, not a
     /// count of levels ("Stack overflow (used N kB) during compilation"), so
     /// a tree past 3.13's level budget is declined rather than judged.
@@ -546,11 +553,13 @@ pub static CPYTHON_3_12_1: Profile = Profile {
 };
 
 /// CPython 3.12.7 (measured through Pyodide 0.27.7, CPython built for
-/// WebAssembly): 3.12.1 plus the 3.13 changes backported to 3.12.x.
+/// WebAssembly): 3.12.1 plus the 3.13 changes backported to 3.12 patch
+/// releases, `ResumeOwnBlock`, and the strings Pyodide's interpreter has
+/// interned (`tables312_7.rs`).
 pub static CPYTHON_3_12_7: Profile = Profile {
     releases: &[r(3, 12, 7)],
     magic: 3531,
-    limits: limits::CPYTHON_3_12,
+    limits: limits::CPYTHON_3_12_7,
     features: FeatureSet::of(r(3, 12, 7)),
     strings: &crate::marshal::PROCESS_STRINGS_3_12_7,
 };
@@ -610,13 +619,13 @@ pub static CPYTHON_3_14_8: Profile = Profile {
 /// Every profile, oldest release first: the releases the native compiler
 /// reproduces byte for byte.
 pub static VERIFIED: &[&Profile] =
-    &[&CPYTHON_3_12_1, &CPYTHON_3_13_0, &CPYTHON_3_13_5, &CPYTHON_3_13_15, &CPYTHON_3_13_18];
+    &[&CPYTHON_3_12_1, &CPYTHON_3_12_7, &CPYTHON_3_13_0, &CPYTHON_3_13_5, &CPYTHON_3_13_15, &CPYTHON_3_13_18];
 
 /// Profiles under construction: compiled with only through
 /// [`Target::candidate`] (the differential tests, `pycache verify`), never
 /// by `--engine auto` or `--target`, until they are exact and move to
 /// [`VERIFIED`].
-pub static UNVERIFIED: &[&Profile] = &[&CPYTHON_3_12_7, &CPYTHON_3_14_8];
+pub static UNVERIFIED: &[&Profile] = &[&CPYTHON_3_14_8];
 
 /// A feature version and the profile of its patch releases that a compile
 /// reproduces. Cheap to copy; the stages hold one each.
@@ -816,10 +825,15 @@ mod tests {
     #[test]
     fn targets_are_found_by_release_and_by_version() {
         let t = Target::exact((3, 12, 1)).unwrap();
-        assert_eq!(t.magic(), 3531);
-        assert_eq!(Target::newest(3, 12), Some(t));
-        assert_eq!(Target::parse("3.12").unwrap(), t);
+        let t7 = Target::exact((3, 12, 7)).unwrap();
+        assert_eq!((t.magic(), t7.magic()), (3531, 3531));
+        assert_ne!(t, t7);
+        // `--target 3.12` is the newest verified 3.12 release.
+        assert_eq!(Target::newest(3, 12), Some(t7));
+        assert_eq!(Target::parse("3.12").unwrap(), t7);
         assert_eq!(Target::parse("3.12.1").unwrap(), t);
+        assert_eq!(Target::parse("3.12.7").unwrap(), t7);
+        assert!(Target::exact((3, 12, 5)).is_none());
         assert!(Target::exact((3, 12, 0)).is_none());
         assert!(Target::newest(3, 11).is_none());
         assert!(Target::parse("3.12.x").is_err());
@@ -851,6 +865,7 @@ mod tests {
         }
         assert!(Target::candidate(r(3, 13, 4)).is_none());
         assert!(Target::candidate(r(3, 12, 1)).unwrap().is_verified());
+        assert!(Target::candidate(r(3, 12, 7)).unwrap().is_verified());
         let (t0, t5, t15) = (
             Target::candidate(r(3, 13, 0)).unwrap(),
             Target::candidate(r(3, 13, 5)).unwrap(),
@@ -860,6 +875,39 @@ mod tests {
         assert!(!t0.has(Feature::FstringDebugRaw) && t5.has(Feature::FstringDebugRaw));
         assert!(!t5.has(Feature::FstringDebugFull) && t15.has(Feature::FstringDebugFull));
         assert!(t0.has(Feature::ToBool) && !t0.has(Feature::KwNames));
+    }
+
+    /// 3.12.7 has the 3.13 rules CPython backported to 3.12 patch
+    /// releases, and 3.12.1 none of them; the rest of 3.13 stays out.
+    #[test]
+    fn the_3_12_7_profile_has_the_backports() {
+        let (t1, t7) = (Target::exact(r(3, 12, 1)).unwrap(), Target::exact(r(3, 12, 7)).unwrap());
+        let backported = [
+            Feature::IterableLocation,
+            Feature::ComprehensionIterableLocation,
+            Feature::WithItemLocation,
+            Feature::AssertRaiseAtTest,
+            Feature::LambdaReturnLocation,
+            Feature::SpecNoTrailingEmpty,
+            Feature::GenericClassManglingRestored,
+            Feature::InlinedScopesAllNames,
+            Feature::StaticNamesInterned,
+            Feature::TypeParamMangling,
+            Feature::StopIterationBlock,
+        ];
+        for f in backported {
+            assert!(t7.has(f) && !t1.has(f), "{}", f.name());
+            assert!(f.in_release(r(3, 13, 0)), "{}", f.name());
+        }
+        for f in [Feature::ResumeOwnBlock, Feature::UnmeasuredRecursionLimit] {
+            assert!(t7.has(f) && !t1.has(f) && !f.in_release(r(3, 13, 0)), "{}", f.name());
+        }
+        assert_eq!((t1.limits().static_blocks, t7.limits().static_blocks), (20, 21));
+        for f in [Feature::ForTargetNop, Feature::FstringEmptyJoined, Feature::ToBool, Feature::EndForPopTop] {
+            assert!(!t7.has(f), "{}", f.name());
+        }
+        assert!(t7.has(Feature::KwNames) && t7.has(Feature::ReturnConst));
+        assert!(!std::ptr::eq(t1.profile().strings, t7.profile().strings));
     }
 
     /// 3.14.8 and 3.14.10 share one candidate profile; other 3.14

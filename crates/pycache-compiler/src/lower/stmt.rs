@@ -355,9 +355,9 @@ impl Lower<'_> {
 }
 
 impl Lower<'_> {
-    /// In a generic class's type-parameter scope 3.13 mangles only the type
-    /// parameters' own names: its bases, keywords and bounds keep other
-    /// private names as written, where 3.12 mangled them with the class's
+    /// In a generic class's type-parameter scope 3.13 (and 3.12.7) mangles
+    /// only the type parameters' own names: its bases, keywords and bounds
+    /// keep other private names as written, where 3.12.1 mangled them with the class's
     /// name. That scope's mangling is not modelled, so such a class is
     /// refused rather than compiled with 3.12's.
     fn refuse_private_names_in_generic_class(
