@@ -500,6 +500,27 @@ mod tests {
         }
     }
 
+    /// From 3.12.7 (`StaticNamesInterned`) the interpreter's start interns
+    /// the static code names, so they are written as interned strings; the
+    /// file name stays a plain flagged string. Pyodide's 3.12.7 checks the
+    /// whole cache (`pyodide_3_12_7_agrees_on_the_fixtures`,
+    /// `static_code_names.py`).
+    #[test]
+    fn regression_static_code_names_are_interned_from_3_12_7() {
+        let source = b"f = lambda: 0\ng = (x for x in y)\n";
+        let body = |release: (u8, u8, u8)| {
+            let target = crate::Target::exact(release).unwrap();
+            marshal_code(&crate::compile(source, "m.py", target, 0).unwrap(), target).unwrap()
+        };
+        let (old, new) = (body((3, 12, 1)), body((3, 12, 7)));
+        for name in [&b"<module>"[..], b"<lambda>", b"<genexpr>"] {
+            let with = |kind: u8| [&[kind, name.len() as u8][..], name].concat();
+            assert_eq!((count(&old, &with(0xfa)), count(&old, &with(0xda))), (1, 0), "{name:?}");
+            assert_eq!((count(&new, &with(0xfa)), count(&new, &with(0xda))), (0, 1), "{name:?}");
+        }
+        assert_eq!(count(&new, b"\xfa\x04m.py"), 1);
+    }
+
     #[test]
     fn the_file_name_is_one_flagged_object() {
         let Some(body) = same_as_cpython("def f(): pass\nclass C: pass\n") else { return };
