@@ -240,9 +240,13 @@ features! {
     /// self-documenting field's text there (3.12 did not).
     FstringLambdaColon: since [r(3, 13, 10)], until None;
     /// In a generic class's type-parameter scope only the parameters' own
-    /// names are mangled (S1): not modelled, such classes are declined
-    /// (3.12.7's bases `class D[T](__B)` keep `__B`, where 3.12.1 mangled it).
-    TypeParamMangling: since [r(3, 12, 7), r(3, 13, 0)], until None;
+    /// names are mangled (S1): not modelled, classes with private type
+    /// parameter names are declined.
+    TypeParamMangling: since [r(3, 13, 0)], until None;
+    /// A generic class's bases, keywords and bounds keep their private
+    /// names unmangled (`class D[T](__B)`: 3.12.1 wrote `_D__B`) (S1): not
+    /// modelled, such classes are declined.
+    GenericBasesUnmangled: since [r(3, 12, 7), r(3, 13, 0)], until None;
     /// After a generic class the enclosing scope's mangling is restored
     /// (3.12.1 kept mangling its later private names with the class's
     /// name) (S1).
@@ -892,7 +896,7 @@ mod tests {
             Feature::GenericClassManglingRestored,
             Feature::InlinedScopesAllNames,
             Feature::StaticNamesInterned,
-            Feature::TypeParamMangling,
+            Feature::GenericBasesUnmangled,
             Feature::StopIterationBlock,
         ];
         for f in backported {
@@ -903,7 +907,7 @@ mod tests {
             assert!(t7.has(f) && !t1.has(f) && !f.in_release(r(3, 13, 0)), "{}", f.name());
         }
         assert_eq!((t1.limits().static_blocks, t7.limits().static_blocks), (20, 21));
-        for f in [Feature::ForTargetNop, Feature::FstringEmptyJoined, Feature::ToBool, Feature::EndForPopTop] {
+        for f in [Feature::ForTargetNop, Feature::FstringEmptyJoined, Feature::TypeParamMangling, Feature::ToBool] {
             assert!(!t7.has(f), "{}", f.name());
         }
         assert!(t7.has(Feature::KwNames) && t7.has(Feature::ReturnConst));
