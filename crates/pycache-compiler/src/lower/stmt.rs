@@ -49,11 +49,11 @@ impl Lower<'_> {
                 let range = self.definition_range(c.range, &c.decorator_list);
                 let decorator_list = self.decorators(&c.decorator_list)?;
                 let type_params = self.type_params(c.type_params.as_deref())?;
-                if let Some(params) = c.type_params.as_deref() {
-                    if self.target.has(crate::target::Feature::GenericBasesUnmangled) {
-                        let names_too = self.target.has(crate::target::Feature::TypeParamMangling);
-                        self.refuse_private_names_in_generic_class(params, c.arguments.as_deref(), names_too)?;
-                    }
+                if let Some(params) = c.type_params.as_deref()
+                    && self.target.has(crate::target::Feature::GenericBasesUnmangled)
+                {
+                    let names_too = self.target.has(crate::target::Feature::TypeParamMangling);
+                    self.refuse_private_names_in_generic_class(params, c.arguments.as_deref(), names_too)?;
                 }
                 let (mut bases, keywords) = match &c.arguments {
                     Some(arguments) => (self.exprs(&arguments.args)?, self.keywords(&arguments.keywords)?),
