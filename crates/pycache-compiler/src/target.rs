@@ -343,7 +343,7 @@ features! {
     /// The statically allocated names a code object may take (`<module>`,
     /// `<lambda>`, `<genexpr>`, `<listcomp>`, `<setcomp>`, `<dictcomp>`) are
     /// interned when the interpreter starts, so marshal writes them as
-    /// interned strings (3.12.1 left static strings uninterned; gh-113601).
+    /// interned strings (3.12.1 left them uninterned).
     StaticNamesInterned: since [r(3, 12, 7), r(3, 13, 0)], until None;
     /// Each frozenset item's sort key is dumped while the set's iteration
     /// holds a new reference to it, so every key starts with a flagged type
