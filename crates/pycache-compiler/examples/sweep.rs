@@ -23,7 +23,8 @@ fn main() {
     let mut optimize = 0u8;
     let mut show = 10usize;
     let mut python = String::from("python3.12");
-    let target = pycache_compiler::Target::newest(3, 12).expect("a 3.12 profile");
+    // The `python3.12` found here is pyenv's 3.12.1.
+    let target = pycache_compiler::Target::exact((3, 12, 1)).expect("the 3.12.1 profile");
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {

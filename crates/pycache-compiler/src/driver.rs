@@ -72,6 +72,13 @@ fn compile_with(
                 target.limits().compiler_recursion,
                 target.release()
             ))
+        } else if target.has(Feature::UnmeasuredRecursionLimit) && refusal.exception == Some("RecursionError") {
+            Refusal::unsupported(format!(
+                "nested beyond {} levels: CPython {}'s compiler recursion limit is not measured (Pyodide's build \
+                 overflows its stack first)",
+                target.limits().compiler_recursion,
+                target.release()
+            ))
         } else {
             refusal
         }

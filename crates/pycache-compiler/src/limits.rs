@@ -80,6 +80,13 @@ pub const CPYTHON_3_12: Limits = Limits {
     fold_total_items: 1024,
 };
 
+/// CPython 3.12.7 (Pyodide 0.27.7): 21 nested loops compile in a function,
+/// 22 do not, as in 3.13 (3.12.1: 20); with `StopIterationBlock`, 20 in a
+/// generator or coroutine. Its compiler recursion limit is not measured
+/// (`Feature::UnmeasuredRecursionLimit`): 3.12.1's budget is kept as where
+/// the native compiler stops judging.
+pub const CPYTHON_3_12_7: Limits = Limits { static_blocks: 21, ..CPYTHON_3_12 };
+
 /// CPython 3.13 (checked for `static_blocks` against 3.13.0, 3.13.5 and
 /// 3.13.18). Its compiler's recursion budget is `Py_C_RECURSION_LIMIT`
 /// (10,000) levels: `x = 1+1+...` compiles with 9,993 terms and raises

@@ -111,6 +111,8 @@ mod graph;
 #[rustfmt::skip]
 mod tables;
 #[rustfmt::skip]
+mod tables312_7;
+#[rustfmt::skip]
 mod tables313;
 #[rustfmt::skip]
 mod tables313_15;
@@ -147,6 +149,17 @@ pub(crate) static PROCESS_STRINGS_3_12_1: ProcessStrings = ProcessStrings {
     chars: tables::FRESH_PROCESS_CHARS,
     shadowed_chars: tables::SHADOWED_CHARS,
     names: tables::FRESH_PROCESS_NAMES,
+    others: &[],
+};
+
+/// CPython 3.12.7's, as Pyodide 0.27.7 has it (`tables312_7.rs`, made by
+/// `gen_tables.py --pyodide` in the interpreter the golden digests come
+/// from): every one-character Latin-1 string is interned, and none is
+/// shadowed.
+pub(crate) static PROCESS_STRINGS_3_12_7: ProcessStrings = ProcessStrings {
+    chars: tables312_7::FRESH_PROCESS_CHARS,
+    shadowed_chars: tables312_7::SHADOWED_CHARS,
+    names: tables312_7::FRESH_PROCESS_NAMES,
     others: &[],
 };
 
@@ -485,6 +498,27 @@ mod tests {
         }
     }
 
+    /// From 3.12.7 (`StaticNamesInterned`) the interpreter's start interns
+    /// the static code names, so they are written as interned strings; the
+    /// file name stays a plain flagged string. Pyodide's 3.12.7 checks the
+    /// whole cache (`pyodide_3_12_7_agrees_on_the_fixtures`,
+    /// `static_code_names.py`).
+    #[test]
+    fn regression_static_code_names_are_interned_from_3_12_7() {
+        let source = b"f = lambda: 0\ng = (x for x in y)\n";
+        let body = |release: (u8, u8, u8)| {
+            let target = crate::Target::exact(release).unwrap();
+            marshal_code(&crate::compile(source, "m.py", target, 0).unwrap(), target).unwrap()
+        };
+        let (old, new) = (body((3, 12, 1)), body((3, 12, 7)));
+        for name in [&b"<module>"[..], b"<lambda>", b"<genexpr>"] {
+            let with = |kind: u8| [&[kind, name.len() as u8][..], name].concat();
+            assert_eq!((count(&old, &with(0xfa)), count(&old, &with(0xda))), (1, 0), "{name:?}");
+            assert_eq!((count(&new, &with(0xfa)), count(&new, &with(0xda))), (0, 1), "{name:?}");
+        }
+        assert_eq!(count(&new, b"\xfa\x04m.py"), 1);
+    }
+
     #[test]
     fn the_file_name_is_one_flagged_object() {
         let Some(body) = same_as_cpython("def f(): pass\nclass C: pass\n") else { return };
@@ -585,6 +619,7 @@ mod tests {
     /// Each generated table, with the release it was generated from.
     const TABLES: &[((u8, u8, u8), &str, &str)] = &[
         ((3, 12, 1), "tables.rs", include_str!("marshal/tables.rs")),
+        ((3, 12, 7), "tables312_7.rs", include_str!("marshal/tables312_7.rs")),
         ((3, 13, 0), "tables313.rs", include_str!("marshal/tables313.rs")),
         ((3, 13, 5), "tables313_5.rs", include_str!("marshal/tables313_5.rs")),
         ((3, 13, 15), "tables313_15.rs", include_str!("marshal/tables313_15.rs")),
@@ -608,6 +643,21 @@ mod tests {
                 checked_in.lines().next().unwrap().contains(&format!("CPython {major}.{minor}.{micro},")),
                 "{file}"
             );
+            if release == (3, 12, 7) {
+                // Pyodide's table: regenerated on demand (two minutes).
+                if std::env::var_os("PYCACHE_PYODIDE_TABLES").is_none() {
+                    eprintln!("SKIP the_fresh_process_table_is_up_to_date: {file} (set PYCACHE_PYODIDE_TABLES=1)");
+                    continue;
+                }
+                if testing::pyodide(release, "the_fresh_process_table_is_up_to_date").is_none() {
+                    continue;
+                }
+                let generator = concat!(env!("CARGO_MANIFEST_DIR"), "/src/marshal/gen_tables.py");
+                let output = Command::new("python3").args([generator, "--pyodide"]).output().unwrap();
+                assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+                assert!(output.stdout == checked_in.as_bytes(), "regenerate {file} with gen_tables.py --pyodide");
+                continue;
+            }
             let Some(python) = testing::release(release, "the_fresh_process_table_is_up_to_date") else { continue };
             let generator = concat!(env!("CARGO_MANIFEST_DIR"), "/src/marshal/gen_tables.py");
             let output = Command::new(&python.executable).arg(generator).output().unwrap();

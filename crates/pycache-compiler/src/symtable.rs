@@ -457,7 +457,7 @@ impl Builder<'_> {
                 self.exit_block();
                 if generic {
                     self.exit_block();
-                    if self.target.has(Feature::TypeParamMangling) {
+                    if self.target.has(Feature::GenericClassManglingRestored) {
                         self.private = outer_private;
                     }
                 }

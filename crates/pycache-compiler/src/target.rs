@@ -170,9 +170,16 @@ features! {
     NullAfterCallable: since [r(3, 13, 0)], until None;
     /// Loops end `END_FOR; POP_TOP`, `END_FOR` popping one value (C7, C8).
     EndForPopTop: since [r(3, 13, 0)], until None;
-    /// `GET_ITER`, `FOR_ITER`, `GET_AITER` take the iterable's location,
-    /// and a `for` target starts with a `NOP` at its own (C7, C8).
-    IterableLocation: since [r(3, 13, 0)], until None;
+    /// A `for` or `async for` statement's `GET_ITER`/`GET_AITER`,
+    /// `FOR_ITER` and `END_FOR` take the iterable's location (3.12.1: the
+    /// statement's) (gh-93691, backported to 3.12; C7).
+    IterableLocation: since [r(3, 12, 7), r(3, 13, 0)], until None;
+    /// A comprehension's `GET_ITER`/`GET_AITER` and `FOR_ITER` take its
+    /// iterable's location (3.12.1: the whole comprehension's) (gh-123142,
+    /// backported to 3.12; C8).
+    ComprehensionIterableLocation: since [r(3, 12, 7), r(3, 13, 0)], until None;
+    /// A `for` target starts with a `NOP` at its own location (C7).
+    ForTargetNop: since [r(3, 13, 0)], until None;
     /// One more `GET_ITER` right before each comprehension's `FOR_ITER`
     /// (gh-125038; C9, P1).
     ComprehensionGetIter: since [r(3, 13, 1)], until Some((3, 14));
@@ -183,12 +190,15 @@ features! {
     /// `continue` are `JUMP_NO_INTERRUPT` (C11).
     JumpNoInterrupt: since [r(3, 13, 0)], until None;
     /// `with`'s setup, exit calls and unwinding take the location of each
-    /// item's context expression (3.12: the statement's) (C12).
-    WithItemLocation: since [r(3, 13, 0)], until None;
-    /// `assert`'s `RAISE_VARARGS` takes the test's location (C13).
-    AssertRaiseAtTest: since [r(3, 13, 0)], until None;
-    /// A lambda's `RETURN_VALUE` takes the body's location (C14).
-    LambdaReturnLocation: since [r(3, 13, 0)], until None;
+    /// item's context expression (3.12.1: the statement's) (gh-93691,
+    /// backported to 3.12; C12).
+    WithItemLocation: since [r(3, 12, 7), r(3, 13, 0)], until None;
+    /// `assert`'s `RAISE_VARARGS` takes the test's location (backported to
+    /// 3.12; C13).
+    AssertRaiseAtTest: since [r(3, 12, 7), r(3, 13, 0)], until None;
+    /// A lambda's `RETURN_VALUE` takes the body's location (gh-120722,
+    /// backported to 3.12; C14).
+    LambdaReturnLocation: since [r(3, 12, 7), r(3, 13, 0)], until None;
     /// Class bodies store `__firstlineno__` (C15).
     ClassFirstLineno: since [r(3, 13, 0)], until None;
     /// Class bodies store `__static_attributes__`, the sorted names of
@@ -211,10 +221,14 @@ features! {
     TypeParamDefaults: since [r(3, 13, 0)], until None;
     /// Generator and coroutine bodies sit in an implicit frame block, which
     /// counts against `CO_MAXBLOCKS` (C19, T7).
-    StopIterationBlock: since [r(3, 13, 0)], until None;
-    /// An f-string or format spec with no parts is an empty `JoinedStr`,
-    /// loaded as `''`; specs hold no empty constants (L1).
+    StopIterationBlock: since [r(3, 12, 7), r(3, 13, 0)], until None;
+    /// An f-string or format spec with no parts is loaded as `''` (3.12:
+    /// `BUILD_STRING 0`) (L1).
     FstringEmptyJoined: since [r(3, 13, 0)], until None;
+    /// A format spec ending in a replacement field (`{x:>{w}}`) holds no
+    /// empty constant after it (3.12.1: `''` appended, one more
+    /// `BUILD_STRING` item) (L1).
+    SpecNoTrailingEmpty: since [r(3, 12, 7), r(3, 13, 0)], until None;
     /// The text of an f-string `=` field is the source as written, not
     /// escape-decoded, `!=` kept (gh-124363; L3).
     FstringDebugRaw: since [r(3, 13, 2)], until None;
@@ -226,9 +240,17 @@ features! {
     /// self-documenting field's text there (3.12 did not).
     FstringLambdaColon: since [r(3, 13, 10)], until None;
     /// In a generic class's type-parameter scope only the parameters' own
-    /// names are mangled, and the enclosing scope's mangling is restored
-    /// (S1).
+    /// names are mangled (S1): not modelled, classes with private type
+    /// parameter names are declined.
     TypeParamMangling: since [r(3, 13, 0)], until None;
+    /// A generic class's bases, keywords and bounds keep their private
+    /// names unmangled (`class D[T](__B)`: 3.12.1 wrote `_D__B`) (S1): not
+    /// modelled, such classes are declined.
+    GenericBasesUnmangled: since [r(3, 12, 7), r(3, 13, 0)], until None;
+    /// After a generic class the enclosing scope's mangling is restored
+    /// (3.12.1 kept mangling its later private names with the class's
+    /// name) (S1).
+    GenericClassManglingRestored: since [r(3, 12, 7), r(3, 13, 0)], until None;
     /// Annotation scopes in classes may hold lambdas and comprehensions;
     /// such comprehensions are not inlined (S2).
     AnnotationScopeComprehensions: since [r(3, 13, 0)], until None;
@@ -238,11 +260,17 @@ features! {
     /// While an inlined comprehension is compiled, every name whose scope
     /// differs inside it (not only the names it binds) takes its inner
     /// symbol, so a module-level comprehension's `os.f()` is a method call
-    /// though `os` is imported (3.12: bound names only).
-    InlinedScopesAllNames: since [r(3, 13, 0)], until None;
+    /// though `os` is imported (3.12.1: bound names only).
+    InlinedScopesAllNames: since [r(3, 12, 7), r(3, 13, 0)], until None;
     /// `__classdict__` is not free through a class body's inlined
     /// comprehension (S4).
     ClassdictNotFree: since [r(3, 13, 13)], until None;
+    /// The `RESUME` that starts a scope ends its basic block, so a
+    /// function's first statement on the `def` line (`def f(): ...`) keeps
+    /// its `NOP`, whose location the implicit return takes (3.12.1 removed
+    /// the `NOP` as on `RESUME`'s line; the return got the line alone).
+    /// Measured: 3.12.7 has it, 3.12.1 not.
+    ResumeOwnBlock: since [r(3, 12, 7)], until Some((3, 13));
     /// Compiler warnings are given once per module, line and text (P3).
     WarningsDeduplicated: since [r(3, 13, 4)], until None;
     /// No warnings from the exception-path copy of a `finally` body (P3).
@@ -312,6 +340,11 @@ features! {
     ReachableMarkedOnPush: since [r(3, 13, 0)], until None;
     /// The code object interns `co_filename`, `co_name` and `co_qualname`.
     InternCodeNames: since [r(3, 13, 0)], until None;
+    /// The statically allocated names a code object may take (`<module>`,
+    /// `<lambda>`, `<genexpr>`, `<listcomp>`, `<setcomp>`, `<dictcomp>`) are
+    /// interned when the interpreter starts, so marshal writes them as
+    /// interned strings (3.12.1 left them uninterned).
+    StaticNamesInterned: since [r(3, 12, 7), r(3, 13, 0)], until None;
     /// Each frozenset item's sort key is dumped while the set's iteration
     /// holds a new reference to it, so every key starts with a flagged type
     /// byte (3.12 iterated with borrowed references: an item held only by
@@ -319,6 +352,12 @@ features! {
     FrozenSetKeysFlagged: since [r(3, 13, 0)], until None;
 
     // CPython 3.14 (issue 10; docs/targets/3.14.md names each item).
+    /// The compiler's recursion limit is not 3.12.1's (Pyodide's 3.12.7
+    /// compiles `1+1+...` of 5,190 terms where 3.12.1 stops at 2,995, and
+    /// overflows its WebAssembly stack at 5,191, before any RecursionError):
+    /// unmeasured, so a tree past 3.12.1's level budget is declined rather
+    /// than judged.
+    UnmeasuredRecursionLimit: since [r(3, 12, 7)], until Some((3, 13));
     /// The compiler's recursion limit is a measure of the C stack, not a
     /// count of levels ("Stack overflow (used N kB) during compilation"), so
     /// a tree past 3.13's level budget is declined rather than judged.
@@ -530,6 +569,18 @@ pub static CPYTHON_3_12_1: Profile = Profile {
     strings: &crate::marshal::PROCESS_STRINGS_3_12_1,
 };
 
+/// CPython 3.12.7 (measured through Pyodide 0.27.7, CPython built for
+/// WebAssembly): 3.12.1 plus the 3.13 changes backported to 3.12 patch
+/// releases, `ResumeOwnBlock`, and the strings Pyodide's interpreter has
+/// interned (`tables312_7.rs`).
+pub static CPYTHON_3_12_7: Profile = Profile {
+    releases: &[r(3, 12, 7)],
+    magic: 3531,
+    limits: limits::CPYTHON_3_12_7,
+    features: FeatureSet::of(r(3, 12, 7)),
+    strings: &crate::marshal::PROCESS_STRINGS_3_12_7,
+};
+
 /// CPython 3.13.0: before the comprehension `GET_ITER` of 3.13.1 and the
 /// f-string text fixes of 3.13.2 and 3.13.6.
 pub static CPYTHON_3_13_0: Profile = Profile {
@@ -585,7 +636,7 @@ pub static CPYTHON_3_14_8: Profile = Profile {
 /// Every profile, oldest release first: the releases the native compiler
 /// reproduces byte for byte.
 pub static VERIFIED: &[&Profile] =
-    &[&CPYTHON_3_12_1, &CPYTHON_3_13_0, &CPYTHON_3_13_5, &CPYTHON_3_13_15, &CPYTHON_3_13_18];
+    &[&CPYTHON_3_12_1, &CPYTHON_3_12_7, &CPYTHON_3_13_0, &CPYTHON_3_13_5, &CPYTHON_3_13_15, &CPYTHON_3_13_18];
 
 /// Profiles under construction: compiled with only through
 /// [`Target::candidate`] (the differential tests, `pycache verify`), never
@@ -791,10 +842,15 @@ mod tests {
     #[test]
     fn targets_are_found_by_release_and_by_version() {
         let t = Target::exact((3, 12, 1)).unwrap();
-        assert_eq!(t.magic(), 3531);
-        assert_eq!(Target::newest(3, 12), Some(t));
-        assert_eq!(Target::parse("3.12").unwrap(), t);
+        let t7 = Target::exact((3, 12, 7)).unwrap();
+        assert_eq!((t.magic(), t7.magic()), (3531, 3531));
+        assert_ne!(t, t7);
+        // `--target 3.12` is the newest verified 3.12 release.
+        assert_eq!(Target::newest(3, 12), Some(t7));
+        assert_eq!(Target::parse("3.12").unwrap(), t7);
         assert_eq!(Target::parse("3.12.1").unwrap(), t);
+        assert_eq!(Target::parse("3.12.7").unwrap(), t7);
+        assert!(Target::exact((3, 12, 5)).is_none());
         assert!(Target::exact((3, 12, 0)).is_none());
         assert!(Target::newest(3, 11).is_none());
         assert!(Target::parse("3.12.x").is_err());
@@ -826,6 +882,7 @@ mod tests {
         }
         assert!(Target::candidate(r(3, 13, 4)).is_none());
         assert!(Target::candidate(r(3, 12, 1)).unwrap().is_verified());
+        assert!(Target::candidate(r(3, 12, 7)).unwrap().is_verified());
         let (t0, t5, t15) = (
             Target::candidate(r(3, 13, 0)).unwrap(),
             Target::candidate(r(3, 13, 5)).unwrap(),
@@ -835,6 +892,39 @@ mod tests {
         assert!(!t0.has(Feature::FstringDebugRaw) && t5.has(Feature::FstringDebugRaw));
         assert!(!t5.has(Feature::FstringDebugFull) && t15.has(Feature::FstringDebugFull));
         assert!(t0.has(Feature::ToBool) && !t0.has(Feature::KwNames));
+    }
+
+    /// 3.12.7 has the 3.13 rules CPython backported to 3.12 patch
+    /// releases, and 3.12.1 none of them; the rest of 3.13 stays out.
+    #[test]
+    fn the_3_12_7_profile_has_the_backports() {
+        let (t1, t7) = (Target::exact(r(3, 12, 1)).unwrap(), Target::exact(r(3, 12, 7)).unwrap());
+        let backported = [
+            Feature::IterableLocation,
+            Feature::ComprehensionIterableLocation,
+            Feature::WithItemLocation,
+            Feature::AssertRaiseAtTest,
+            Feature::LambdaReturnLocation,
+            Feature::SpecNoTrailingEmpty,
+            Feature::GenericClassManglingRestored,
+            Feature::InlinedScopesAllNames,
+            Feature::StaticNamesInterned,
+            Feature::GenericBasesUnmangled,
+            Feature::StopIterationBlock,
+        ];
+        for f in backported {
+            assert!(t7.has(f) && !t1.has(f), "{}", f.name());
+            assert!(f.in_release(r(3, 13, 0)), "{}", f.name());
+        }
+        for f in [Feature::ResumeOwnBlock, Feature::UnmeasuredRecursionLimit] {
+            assert!(t7.has(f) && !t1.has(f) && !f.in_release(r(3, 13, 0)), "{}", f.name());
+        }
+        assert_eq!((t1.limits().static_blocks, t7.limits().static_blocks), (20, 21));
+        for f in [Feature::ForTargetNop, Feature::FstringEmptyJoined, Feature::TypeParamMangling, Feature::ToBool] {
+            assert!(!t7.has(f), "{}", f.name());
+        }
+        assert!(t7.has(Feature::KwNames) && t7.has(Feature::ReturnConst));
+        assert!(!std::ptr::eq(t1.profile().strings, t7.profile().strings));
     }
 
     /// 3.14.8 and 3.14.10 share one candidate profile; other 3.14

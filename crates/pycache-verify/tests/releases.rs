@@ -53,3 +53,53 @@ fn every_3_12_release_agrees_on_the_fixtures() {
 fn every_3_13_release_agrees_on_the_fixtures() {
     check(3, 13);
 }
+
+/// CPython 3.12.7, which no native build here carries, through Pyodide
+/// (`corpus/pyodide`, as the golden digests were made): every fixture at
+/// levels 0, 1 and 2, compiled by Pyodide's `py_compile` in one interpreter,
+/// must equal the native 3.12.7 profile's cache body, or be refused with
+/// the same exception, or be declined. Each 3.12.7 feature has a fixture
+/// (`iterable_locations.py`, `with_item_locations.py`,
+/// `assert_and_lambda_locations.py`, `spec_trailing_field.py`,
+/// `resume_own_block.py`, `static_code_names.py`, `generic_class_mangling.py`,
+/// `module_comprehension_call.py`, `function_block_limit.py`,
+/// `generator_block_limit.py`); `every_3_12_release_agrees_on_the_fixtures`
+/// holds 3.12.1 to the same files.
+#[test]
+fn pyodide_3_12_7_agrees_on_the_fixtures() {
+    let test = "pyodide_3_12_7_agrees_on_the_fixtures";
+    let Some(pyodide) = pycache_python::testing::pyodide((3, 12, 7), test) else { return };
+    let target = pycache_compiler::Target::exact((3, 12, 7)).expect("3.12.7 is verified");
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/releases");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .map(|e| std::path::PathBuf::from(e.unwrap().file_name()))
+        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        .collect();
+    files.sort();
+    let compiled = pyodide.compile(&fixtures, &files, &[0, 1, 2]).unwrap();
+    assert_eq!(compiled.len(), files.len() * 3);
+    let (mut identical, mut refused, mut declined) = (0, 0, 0);
+    let mut wrong = Vec::new();
+    for item in &compiled {
+        let source = std::fs::read(fixtures.join(&item.file)).unwrap();
+        let native = pycache_compile::native::compile_body(&source, &item.file, target, item.level, None);
+        let at = format!("{} -O{}", item.file.display(), item.level);
+        match (&item.result, native) {
+            (Ok(cache), Ok(out)) if cache.len() > 16 && cache[16..] == out.body[..] => identical += 1,
+            (Ok(_), Ok(_)) => wrong.push(format!("{at}: different cache")),
+            (Err(exception), Err(no)) if no.cpython.as_ref().is_some_and(|e| &e.exception == exception) => {
+                refused += 1;
+            }
+            (_, Err(no)) if no.cpython.is_none() => declined += 1,
+            (Ok(_), Err(no)) => wrong.push(format!("{at}: refused ({}), Pyodide compiled it", no.reason)),
+            (Err(exception), _) => wrong.push(format!("{at}: Pyodide raised {exception}, native did not")),
+        }
+    }
+    eprintln!(
+        "{test}: {} caches: {identical} identical, {refused} refused by both, {declined} declined",
+        compiled.len()
+    );
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(identical * 2 > compiled.len(), "only {identical} identical");
+}

@@ -178,7 +178,7 @@ pub enum Format {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Engine {
-    /// The native compiler for the releases it reproduces (CPython 3.12.1, 3.13.0, 3.13.5, 3.13.15 and 3.13.18),
+    /// The native compiler for the releases it reproduces (CPython 3.12.1, 3.12.7, 3.13.0, 3.13.5, 3.13.15 and 3.13.18),
     /// falling back to the interpreter for any file it declines; the interpreters themselves for every other
     /// release.
     Auto,

@@ -23,9 +23,9 @@ impl<'a> Compiler<'a> {
     }
 
     /// Where a generator's iteration instructions are: the iterable's
-    /// location from 3.13, the comprehension's before.
+    /// location from 3.13 (and 3.12.6), the comprehension's before.
     fn iter_loc(&self, loc: Loc, comp: &Comprehension) -> Loc {
-        if self.target.has(Feature::IterableLocation) { Loc::of(comp.iter.range) } else { loc }
+        if self.target.has(Feature::ComprehensionIterableLocation) { Loc::of(comp.iter.range) } else { loc }
     }
 
     pub fn comprehension(&mut self, e: &'a Expr, c: &'a Comp, kind: CompType) -> Result<()> {

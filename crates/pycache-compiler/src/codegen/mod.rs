@@ -379,6 +379,10 @@ impl<'a> Compiler<'a> {
             self.set_qualname()?;
         }
         self.addop_i(RESUME, 0, loc);
+        if self.target.has(Feature::ResumeOwnBlock) {
+            let body = self.new_label();
+            self.use_label(body);
+        }
         Ok(())
     }
 

@@ -672,7 +672,7 @@ impl<'a> Compiler<'a> {
         self.addop(GET_ITER, iter_loc);
         self.use_label(start);
         self.addop_j(FOR_ITER, cleanup, iter_loc);
-        if self.target.has(Feature::IterableLocation) {
+        if self.target.has(Feature::ForTargetNop) {
             self.addop(NOP, Loc::of(target.range));
         }
         self.use_label(body_label);

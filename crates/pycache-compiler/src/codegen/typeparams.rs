@@ -137,10 +137,11 @@ impl<'a> Compiler<'a> {
     /// `Generic[*params]` as a last base.
     pub(super) fn generic_class(&mut self, s: &'a Stmt, c: &'a ast::ClassDef, firstlineno: i32) -> Result<()> {
         let loc = Loc::of(s.range);
-        // CPython 3.12 sets the enclosing unit's mangling to the class
+        // CPython 3.12.1 sets the enclosing unit's mangling to the class
         // and never restores it, so later names in that scope are mangled;
-        // 3.13 gives the class's name to the type parameters' scope only.
-        let leak = !self.target.has(Feature::TypeParamMangling);
+        // 3.12.7 and 3.13 give the class's name to the type parameters'
+        // scope only.
+        let leak = !self.target.has(Feature::GenericClassManglingRestored);
         if leak {
             self.u().private = Some(c.name.clone());
         }

@@ -306,8 +306,8 @@ impl Lower<'_> {
         if let Some((v, s, e)) = pending.take() {
             items.push(self.str_const(v.as_bytes(), s, e));
         }
-        // 3.13 builds a spec of its parts alone (FstringEmptyJoined).
-        if !self.target.has(crate::target::Feature::FstringEmptyJoined)
+        // 3.13 and 3.12.7 build a spec of its parts alone.
+        if !self.target.has(crate::target::Feature::SpecNoTrailingEmpty)
             && matches!(items.last().map(|e| &e.kind), Some(ExprKind::FormattedValue { .. }))
         {
             items.push(self.str_const(b"", close, close));

@@ -49,10 +49,11 @@ impl Lower<'_> {
                 let range = self.definition_range(c.range, &c.decorator_list);
                 let decorator_list = self.decorators(&c.decorator_list)?;
                 let type_params = self.type_params(c.type_params.as_deref())?;
-                if let Some(params) = c.type_params.as_deref() {
-                    if self.target.has(crate::target::Feature::TypeParamMangling) {
-                        self.refuse_private_names_in_generic_class(params, c.arguments.as_deref())?;
-                    }
+                if let Some(params) = c.type_params.as_deref()
+                    && self.target.has(crate::target::Feature::GenericBasesUnmangled)
+                {
+                    let names_too = self.target.has(crate::target::Feature::TypeParamMangling);
+                    self.refuse_private_names_in_generic_class(params, c.arguments.as_deref(), names_too)?;
                 }
                 let (mut bases, keywords) = match &c.arguments {
                     Some(arguments) => (self.exprs(&arguments.args)?, self.keywords(&arguments.keywords)?),
@@ -355,15 +356,17 @@ impl Lower<'_> {
 }
 
 impl Lower<'_> {
-    /// In a generic class's type-parameter scope 3.13 mangles only the type
-    /// parameters' own names: its bases, keywords and bounds keep other
-    /// private names as written, where 3.12 mangled them with the class's
-    /// name. That scope's mangling is not modelled, so such a class is
-    /// refused rather than compiled with 3.12's.
+    /// In a generic class's type-parameter scope 3.13 and 3.12.7 leave the
+    /// private names of its bases, keywords and bounds as written, where
+    /// 3.12.1 mangled them with the class's name; 3.13 also mangles private
+    /// type parameter names its own way (`names_too`). That scope's mangling
+    /// is not modelled, so such a class is refused rather than compiled with
+    /// 3.12.1's.
     fn refuse_private_names_in_generic_class(
         &self,
         params: &rs::TypeParams,
         arguments: Option<&rs::Arguments>,
+        names_too: bool,
     ) -> Result<()> {
         let private = |e: &rs::Expr| matches!(e, rs::Expr::Name(n) if n.id.starts_with("__") && !n.id.ends_with("__"));
         let mut exprs: Vec<&rs::Expr> = Vec::new();
@@ -377,7 +380,7 @@ impl Lower<'_> {
                 rs::TypeParam::ParamSpec(p) => (&p.name, None, p.default.as_deref()),
                 rs::TypeParam::TypeVarTuple(t) => (&t.name, None, t.default.as_deref()),
             };
-            if name.id.starts_with("__") && !name.id.ends_with("__") {
+            if names_too && name.id.starts_with("__") && !name.id.ends_with("__") {
                 return self.refuse(param.range(), "a private type parameter name, which 3.13 mangles differently");
             }
             exprs.extend(bound.into_iter().chain(default));
@@ -385,7 +388,7 @@ impl Lower<'_> {
         match exprs.into_iter().find(|e| ruff_python_ast::helpers::any_over_expr(e, private)) {
             Some(e) => self.refuse(
                 e.range(),
-                "a private name in a generic class's bases or bounds, which 3.13 mangles differently",
+                "a private name in a generic class's bases or bounds, which 3.12.7 and 3.13 leave unmangled",
             ),
             None => Ok(()),
         }

@@ -278,7 +278,180 @@ def check_own_names(level, scratch):
     return own
 
 
+# Pyodide (`--pyodide`): CPython 3.12.7 exists here only as WebAssembly
+# under Node.js (corpus/pyodide), without ctypes or /proc, and the golden
+# digests come from one Pyodide interpreter that compile.mjs loads, imports
+# py_compile into and then compiles every file in. What matters is what that
+# interpreter has interned when it compiles. So:
+# - candidates are listed by a program run in a Pyodide of the same package
+#   (corpus/pyodide/python.mjs) after the imports compile.mjs makes: every
+#   string reachable from the objects the collector tracks (containers,
+#   functions, classes, modules) and the names and constants of every code
+#   object among them, the strings of compile.mjs's own program, and the
+#   names of the 3.12.1 table (tables.rs: its `_Py_ID` names among them);
+# - which candidates are interned is observed on compile.mjs's own output,
+#   as `interned_by_reference` does for a native process: each name sits in
+#   a frozenset that two functions share, and the cache holds two frozensets
+#   of its size exactly when the name was interned before the compile. The
+#   names go in batches of BATCH files, all compiled by one compile.mjs run
+#   (the first batch by a fresh interpreter; later ones differ only by the
+#   earlier batches' names, none of which is asked again);
+# - one-character strings are asked in that Pyodide: whether marshal writes
+#   the singleton as interned, and whether the interned object for a letter
+#   is another object than the singleton.
+CANDIDATES = r"""
+import gc, json, sys, types, marshal
+import os, py_compile
+out = set()
+def add(x):
+    if type(x) is str:
+        out.add(x)
+def walk_code(co):
+    stack = [co]
+    while stack:
+        k = stack.pop()
+        if isinstance(k, types.CodeType):
+            for group in (k.co_names, k.co_varnames, k.co_cellvars, k.co_freevars, (k.co_name, k.co_qualname)):
+                for n in group:
+                    add(n)
+            stack.extend(k.co_consts)
+        elif type(k) in (tuple, frozenset):
+            stack.extend(k)
+        else:
+            add(k)
+for obj in gc.get_objects():
+    if type(obj) is dict:
+        for k, v in obj.items():
+            add(k)
+            add(v)
+    elif type(obj) in (list, tuple, set, frozenset):
+        for v in obj:
+            add(v)
+    elif isinstance(obj, types.FunctionType):
+        walk_code(obj.__code__)
+        add(obj.__name__)
+        add(obj.__qualname__)
+    elif isinstance(obj, types.CodeType):
+        walk_code(obj)
+    elif isinstance(obj, (type, types.ModuleType)):
+        for n in dir(obj):
+            add(n)
+marked = [i for i in range(256) if marshal.dumps(chr(i))[0] & 0x7f in b'Zt']
+shadowed = [i for i in range(256) if sys.intern(chr(i)) is not chr(i)]
+sys.stdout.write(json.dumps({'names': sorted(out), 'marked': marked, 'shadowed': shadowed,
+                             'version': '%d.%d.%d' % sys.version_info[:3]}))
+"""
+
+BATCH = 100
+
+
+def pyodide_main(package):
+    here = os.path.dirname(os.path.abspath(__file__))
+    repo = os.path.normpath(os.path.join(here, '..', '..', '..', '..'))
+    pyodide = os.path.join(repo, 'corpus', 'pyodide')
+    out = subprocess.run(['node', os.path.join(pyodide, 'python.mjs'), '--package', package, '-c', CANDIDATES],
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit('gen_tables: the Pyodide child failed (%d):\n%s' % (out.returncode, out.stderr))
+    found = __import__('json').loads(out.stdout)
+    release = found['version']
+    if not release.startswith('3.12.'):
+        sys.exit('gen_tables: --pyodide knows CPython 3.12 only, not %s' % release)
+    candidates = set(found['names'])
+    with open(os.path.join(pyodide, 'compile.mjs')) as f:
+        launcher_program = f.read().split('runPython(`', 1)[1].split('`);', 1)[0]
+    candidates.update(code_strings(launcher_program))
+    with open(os.path.join(here, 'tables.rs')) as f:
+        table_312 = f.read().split('FRESH_PROCESS_NAMES')[1].split('];')[0]
+    candidates.update(re.findall(r'^\s*"(.*)",$', table_312, re.M))
+    asked = sorted(c for c in candidates if len(c) > 1 and name_chars(c))
+    batches = [asked[i:i + BATCH] for i in range(0, len(asked), BATCH)]
+    with tempfile.TemporaryDirectory(prefix='gen_tables-') as scratch:
+        src = os.path.join(scratch, 'src')
+        os.makedirs(src)
+        files = []
+        for n, names in enumerate(batches):
+            lines = []
+            for i, name in enumerate(names):
+                items = ', '.join([repr(name)] + ["'q %d'" % j for j in range(i + 1)])
+                lines.append('def qzqf%d(qzqx): return qzqx in {%s}' % (i, items))
+                lines.append('def qzqg%d(qzqx): return qzqx in {%s}, 1' % (i, items))
+            files.append('names%03d.py' % n)
+            with open(os.path.join(src, files[-1]), 'w') as f:
+                f.write('\n'.join(lines) + '\n')
+        jobs = os.path.join(scratch, 'jobs.json')
+        with open(jobs, 'w') as f:
+            __import__('json').dump({'root': src, 'out': os.path.join(scratch, 'out'), 'files': files,
+                                     'levels': [0, 1, 2]}, f)
+        run = subprocess.run(['node', os.path.join(pyodide, 'compile.mjs'), '--package', package, jobs],
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        if run.returncode != 0:
+            sys.exit('gen_tables: compile.mjs failed (%d):\n%s' % (run.returncode, run.stderr))
+        per_level = []
+        for level in (0, 1, 2):
+            interned = set()
+            for file, names in zip(files, batches):
+                with open(os.path.join(scratch, 'out', str(level), file + 'c'), 'rb') as f:
+                    data = f.read()
+                for i, name in enumerate(names):
+                    # A frozenset's type byte (flagged or not), its size,
+                    # then its first item: a string or a reference to one
+                    # (so that bytecode happening to hold the same bytes is
+                    # not counted).
+                    size = re.escape(struct.pack('<I', i + 2))
+                    written = len(re.findall(b'[>\\xbe]' + size + b'[zZuUtTaArR\\xda\\xfa\\xf5\\xd5\\xf4\\xd4\\xe1\\xc1\\xe4\\xc4\\xf2\\xd2]', data))
+                    if written not in (1, 2):
+                        sys.exit('gen_tables: %d frozensets of %r in the reference output' % (written, name))
+                    if written == 2:
+                        interned.add(name)
+            per_level.append(interned)
+    names = sorted(set.intersection(*per_level))
+    # The table is read at every level: a name interned at some levels only
+    # would be left out, as for native processes.
+    print('// Generated by gen_tables.py --pyodide from CPython %s, do not edit: Pyodide\'s' % release)
+    print('// WebAssembly build (npm %s), `python3 src/marshal/gen_tables.py --pyodide %s > src/marshal/FILE` in'
+          % (package.replace('pyodide-', 'pyodide@'), package))
+    print('// crates/pycache-compiler, after `npm ci` in corpus/pyodide. It describes the interpreter')
+    print('// corpus/pyodide/compile.mjs compiles in (corpus/golden.py\'s 3.12.7 digests).')
+    emit(found['marked'], found['shadowed'], names, [], '3.12', 'in compile.mjs\'s interpreter')
+
+
+def emit(marked, shadowed, names, others, version, probes='in each of %d probes' % PROBES):
+    odd = [chr(p) for p in shadowed if not name_chars(chr(p))]
+    if odd:
+        sys.exit('non-identifier characters with their own interned object: %r' % odd)
+    print()
+    print('/// One-character strings, other than letters, digits and `_`, whose static')
+    print('/// singleton a fresh CPython %s `-m py_compile` process has interned,' % version)
+    print('/// as UTF-8.')
+    items = ', '.join(rust_bytes(chr(p)) for p in marked if not name_chars(chr(p)))
+    print('pub(crate) const FRESH_PROCESS_CHARS: &[&[u8]] = &[%s];' % items)
+    print()
+    print('/// Letters, digits and `_` whose interned object in such a process is not')
+    print('/// the static singleton (a deep-frozen module brought its own).')
+    print('pub(crate) const SHADOWED_CHARS: &[u8] = b"%s";' % ''.join(chr(p) for p in shadowed if name_chars(chr(p))))
+    print()
+    print('/// Identifier-like strings of two characters or more that such a process')
+    print('/// has interned at every level %s, sorted (a few more are' % probes)
+    print('/// interned only at some levels or in only some processes).')
+    print('pub(crate) const FRESH_PROCESS_NAMES: &[&str] = &[')
+    for name in names:
+        print('    "%s",' % name)
+    print('];')
+    if version != '3.12':
+        print()
+        print('/// Other strings such a process has interned that a code object could')
+        print('/// intern as its qualified name or file name (holding `.`, `/` or `<`;')
+        print('/// absolute paths, which depend on the installation, left out), sorted.')
+        print('pub(crate) const FRESH_PROCESS_OTHERS: &[&str] = &[')
+        for name in others:
+            print('    "%s",' % name.replace('"', '\\"'))
+        print('];')
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == '--pyodide':
+        return pyodide_main(sys.argv[2] if len(sys.argv) > 2 else 'pyodide-0.27.7')
     if sys.version_info[:2] not in ((3, 12), (3, 13), (3, 14)):
         sys.exit('run this with CPython 3.12, 3.13 or 3.14')
     version = '%d.%d' % sys.version_info[:2]
@@ -312,41 +485,11 @@ def main():
     every = {n for n in every if not n.endswith('__in_progress')}
     unstable = set.union(*(t[2] | t[4] for t in tables)) - every
     names = sorted(every)
-    # The marshal stage assumes that only identifier characters can have an
-    # interned object other than their singleton.
-    odd = [chr(p) for p in shadowed if not name_chars(chr(p))]
-    if odd:
-        sys.exit('non-identifier characters with their own interned object: %r' % odd)
-
     print('// Generated by gen_tables.py from CPython %s, do not edit: that release\'s' % sys.version.split()[0])
     print('// `python%s src/marshal/gen_tables.py > src/marshal/FILE` in crates/pycache-compiler.' % version)
-    print()
-    print('/// One-character strings, other than letters, digits and `_`, whose static')
-    print('/// singleton a fresh CPython %s `-m py_compile` process has interned,' % version)
-    print('/// as UTF-8.')
-    items = ', '.join(rust_bytes(chr(p)) for p in marked if not name_chars(chr(p)))
-    print('pub(crate) const FRESH_PROCESS_CHARS: &[&[u8]] = &[%s];' % items)
-    print()
-    print('/// Letters, digits and `_` whose interned object in such a process is not')
-    print('/// the static singleton (a deep-frozen module brought its own).')
-    print('pub(crate) const SHADOWED_CHARS: &[u8] = b"%s";' % ''.join(chr(p) for p in shadowed if name_chars(chr(p))))
-    print()
-    print('/// Identifier-like strings of two characters or more that such a process')
-    print('/// has interned at every level in each of %d probes, sorted (a few more are' % PROBES)
-    print('/// interned only at some levels or in only some processes).')
-    print('pub(crate) const FRESH_PROCESS_NAMES: &[&str] = &[')
-    for name in names:
-        print('    "%s",' % name)
-    print('];')
-    if version != '3.12':
-        print()
-        print('/// Other strings such a process has interned that a code object could')
-        print('/// intern as its qualified name or file name (holding `.`, `/` or `<`;')
-        print('/// absolute paths, which depend on the installation, left out), sorted.')
-        print('pub(crate) const FRESH_PROCESS_OTHERS: &[&str] = &[')
-        for name in others:
-            print('    "%s",' % name.replace('"', '\\"'))
-        print('];')
+    # The marshal stage assumes that only identifier characters can have an
+    # interned object other than their singleton (checked by `emit`).
+    emit(marked, shadowed, names, others, version)
 
 
 if __name__ == '__main__':

@@ -548,10 +548,12 @@ impl<'a> Builder<'a> {
             if let Some(&id) = self.statics.get(name.as_bytes()) {
                 return id;
             }
-            // 3.13 interns them with the code object's other names.
-            let id = self.push(NodeValue::Str(name), intern_names, true);
+            // 3.13 interns them with the code object's other names; in
+            // 3.12.7 (not 3.12.1) the interpreter's start interned them.
+            let interned = intern_names || self.target.has(Feature::StaticNamesInterned);
+            let id = self.push(NodeValue::Str(name), interned, true);
             self.statics.insert(name.as_bytes(), id);
-            if intern_names {
+            if interned {
                 self.interned.entry(name.as_bytes()).or_insert(id);
             }
             id
