@@ -270,6 +270,7 @@ fn check_depth(code: &CodeObject) -> Result<(), MarshalError> {
         }
         match constant {
             Constant::Tuple(items) | Constant::FrozenSet(items) => stack.extend(items.iter().map(|c| (c, depth + 1))),
+            Constant::Slice(parts) => stack.extend(parts.iter().map(|c| (c, depth + 1))),
             Constant::Code(inner) => stack.extend(inner.consts.iter().map(|c| (c, depth + 2))),
             _ => {}
         }

@@ -182,12 +182,11 @@ impl<'a> Compiler<'a> {
                 }
             }
             ExprKind::Subscript { value, slice, ctx } => {
-                self.refuse_slice_constant(slice)?;
                 if *ctx == Ctx::Load {
                     self.check_subscript(value, slice);
                 }
                 self.visit_expr(value)?;
-                if is_two_element_slice(slice) && *ctx != Ctx::Del {
+                if self.is_slice_pair(slice) && *ctx != Ctx::Del {
                     self.slice(slice)?;
                     self.addop(if *ctx == Ctx::Load { BINARY_SLICE } else { STORE_SLICE }, loc);
                 } else {
@@ -211,11 +210,13 @@ impl<'a> Compiler<'a> {
                 };
                 return Err(Refusal::syntax_at(msg, loc.lineno, loc.col_offset));
             }
-            ExprKind::Slice { .. } => {
-                self.refuse_slice_constant(e)?;
-                let n = self.slice(e)?;
-                self.addop_i(BUILD_SLICE, n, loc);
-            }
+            ExprKind::Slice { .. } => match self.constant_slice(e) {
+                Some(constant) => self.load_const(constant, loc),
+                None => {
+                    let n = self.slice(e)?;
+                    self.addop_i(BUILD_SLICE, n, loc);
+                }
+            },
             ExprKind::Name { id, ctx } => self.nameop(id, *ctx, loc)?,
             ExprKind::List { elts, ctx } => match ctx {
                 Ctx::Store => self.assignment_helper(loc, elts)?,
@@ -575,6 +576,28 @@ impl<'a> Compiler<'a> {
     }
 
     /// Pushes the parts of a slice; returns how many (2 or 3).
+    /// The slice constant that a slice whose present parts are all
+    /// literals becomes ([`Feature::SliceConstants`], C6): absent parts are
+    /// `None`. `-1` is not a literal (it is folded later, in the flow
+    /// graph), so `x[:-1]` stays a `BINARY_SLICE`.
+    pub(super) fn constant_slice(&self, e: &Expr) -> Option<Constant> {
+        let ExprKind::Slice { lower, upper, step } = &e.kind else { return None };
+        if !self.target.has(Feature::SliceConstants) {
+            return None;
+        }
+        let part = |p: &Option<Box<Expr>>| match p.as_deref() {
+            None => Some(Constant::None),
+            Some(p) => p.constant().cloned(),
+        };
+        Some(Constant::Slice(Box::new([part(lower)?, part(upper)?, part(step)?])))
+    }
+
+    /// A two-part slice that `BINARY_SLICE`/`STORE_SLICE` take as two
+    /// values: not one that becomes a slice constant.
+    pub(super) fn is_slice_pair(&self, e: &Expr) -> bool {
+        is_two_element_slice(e) && self.constant_slice(e).is_none()
+    }
+
     pub fn slice(&mut self, s: &'a Expr) -> Result<usize> {
         let ExprKind::Slice { lower, upper, step } = &s.kind else {
             return Err(Refusal::internal("not a slice"));

@@ -475,9 +475,6 @@ impl<'a> Compiler<'a> {
     }
 
     fn augassign(&mut self, s: &'a Stmt, target: &'a ast::Expr, op: ast::Operator, value: &'a ast::Expr) -> Result<()> {
-        if let ExprKind::Subscript { slice, .. } = &target.kind {
-            self.refuse_slice_constant(slice)?;
-        }
         let mut loc = Loc::of(target.range);
         match &target.kind {
             ExprKind::Attribute { value: obj, attr, .. } => {
@@ -488,7 +485,7 @@ impl<'a> Compiler<'a> {
             }
             ExprKind::Subscript { value: obj, slice, .. } => {
                 self.visit_expr(obj)?;
-                if is_two_element_slice(slice) {
+                if self.is_slice_pair(slice) {
                     self.slice(slice)?;
                     self.addop_i(COPY, 3, loc);
                     self.addop_i(COPY, 3, loc);
@@ -514,7 +511,7 @@ impl<'a> Compiler<'a> {
                 self.addop_name(STORE_ATTR, attr, loc);
             }
             ExprKind::Subscript { slice, .. } => {
-                if is_two_element_slice(slice) {
+                if self.is_slice_pair(slice) {
                     self.addop_i(SWAP, 4, loc);
                     self.addop_i(SWAP, 3, loc);
                     self.addop_i(SWAP, 2, loc);

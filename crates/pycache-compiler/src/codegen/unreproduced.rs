@@ -21,16 +21,6 @@ impl Compiler<'_> {
         Ok(())
     }
 
-    /// A subscript whose slice has only constant parts (C6).
-    pub(super) fn refuse_slice_constant(&self, slice: &Expr) -> Result<()> {
-        if let ExprKind::Slice { lower, upper, step } = &slice.kind
-            && [lower, upper, step].iter().all(|p| p.as_deref().is_none_or(Expr::is_constant))
-        {
-            return self.refuse_unreproduced(Feature::SliceConstants, "a slice of constants");
-        }
-        Ok(())
-    }
-
     /// `all`, `any` or `tuple` of a lone generator expression (C17).
     pub(super) fn refuse_inlined_builtin(&self, func: &Expr, args: &[Expr], keywords: &[ast::Keyword]) -> Result<()> {
         if let ExprKind::Name { id, .. } = &func.kind

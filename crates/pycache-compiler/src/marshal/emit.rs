@@ -80,6 +80,10 @@ impl<'g, 'a> Emitter<'g, 'a> {
                 Value::Tuple(pycache_marshal::Tuple { small, items })
             }
             NodeValue::FrozenSet(items) => Value::FrozenSet(self.frozenset(items, depth)?),
+            NodeValue::Slice(parts) => {
+                let [start, stop, step] = parts.map(|part| self.emit(part, depth + 1));
+                Value::Slice(Box::new([start?, stop?, step?]))
+            }
             NodeValue::Code(code) => {
                 let c = code.code;
                 let int = |v: u32| v as i32;
