@@ -254,6 +254,9 @@ pub const SPECIAL_AEXIT: usize = 3;
 /// `LOAD_COMMON_CONSTANT`'s arguments (3.14, `Feature::LoadCommonConstant`).
 pub const COMMON_ASSERTION_ERROR: usize = 0;
 pub const COMMON_NOT_IMPLEMENTED_ERROR: usize = 1;
+pub const COMMON_BUILTIN_TUPLE: usize = 2;
+pub const COMMON_BUILTIN_ALL: usize = 3;
+pub const COMMON_BUILTIN_ANY: usize = 4;
 
 #[cfg(test)]
 mod tests {

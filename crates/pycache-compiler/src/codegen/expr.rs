@@ -765,19 +765,95 @@ impl<'a> Compiler<'a> {
 
     fn call(&mut self, e: &'a Expr, func: &'a Expr, args: &'a [Expr], keywords: &'a [ast::Keyword]) -> Result<()> {
         self.validate_keywords(keywords)?;
-        self.refuse_inlined_builtin(func, args, keywords)?;
         if self.maybe_optimize_method_call(e, func, args, keywords)? {
             return Ok(());
         }
         self.check_caller(func);
+        let mut inlined = None;
         if self.target.has(Feature::NullAfterCallable) {
             self.visit_expr(func)?;
+            inlined = self.maybe_inline_builtin(func, args, keywords)?;
             self.addop(PUSH_NULL, Loc::of(func.range));
         } else {
             self.addop(PUSH_NULL, Loc::of(func.range));
             self.visit_expr(func)?;
         }
-        self.call_helper(Loc::of(e.range), 0, args, keywords)
+        self.call_helper(Loc::of(e.range), 0, args, keywords)?;
+        if let Some(end) = inlined {
+            self.use_label(end);
+        }
+        Ok(())
+    }
+
+    /// `all`, `any` or `tuple` called by bare name with one synchronous
+    /// generator expression and nothing else ([`Feature::InlinedBuiltinGenexpr`],
+    /// C17): with the callable loaded, checks that it is the builtin and, if
+    /// so, runs the generator in place (a loop that stops at the first false
+    /// or true item, or collects a list made a tuple) and jumps to the
+    /// returned label; otherwise falls through to the ordinary call. Every
+    /// instruction is at the callable's location.
+    fn maybe_inline_builtin(
+        &mut self,
+        func: &'a Expr,
+        args: &'a [Expr],
+        keywords: &'a [ast::Keyword],
+    ) -> Result<Option<Label>> {
+        if !self.target.has(Feature::InlinedBuiltinGenexpr) || !keywords.is_empty() {
+            return Ok(None);
+        }
+        let (ExprKind::Name { id, .. }, [genexp]) = (&func.kind, args) else { return Ok(None) };
+        let ExprKind::GeneratorExp(comp) = &genexp.kind else { return Ok(None) };
+        // An asynchronous generator (an `async for` clause, or `await` in
+        // any part the generator itself evaluates) is called as usual.
+        let entry = self.st.lookup(comp.id)?;
+        if self.st.entry(entry).coroutine {
+            return Ok(None);
+        }
+        let (common, stop_on_true) = match id.as_bytes() {
+            b"all" => (COMMON_BUILTIN_ALL, false),
+            b"any" => (COMMON_BUILTIN_ANY, true),
+            b"tuple" => (COMMON_BUILTIN_TUPLE, false),
+            _ => return Ok(None),
+        };
+        let collect = common == COMMON_BUILTIN_TUPLE;
+        let loc = Loc::of(func.range);
+        let end = self.new_label();
+        let ordinary = self.new_label();
+        let top = self.new_label();
+        let exhausted = self.new_label();
+        self.addop_i(COPY, 1, loc);
+        self.addop_i(LOAD_COMMON_CONSTANT, common, loc);
+        self.addop_i(IS_OP, 0, loc);
+        self.addop_j(POP_JUMP_IF_FALSE, ordinary, loc);
+        self.addop(POP_TOP, loc);
+        if collect {
+            self.addop_i(BUILD_LIST, 0, loc);
+        }
+        self.visit_expr(genexp)?;
+        self.use_label(top);
+        self.addop_j(FOR_ITER, exhausted, loc);
+        if collect {
+            self.addop_i(LIST_APPEND, 2, loc);
+            self.addop_j(JUMP, top, loc);
+        } else {
+            // Keep iterating while the item does not decide the result.
+            self.addop(TO_BOOL, loc);
+            self.addop_j(if stop_on_true { POP_JUMP_IF_FALSE } else { POP_JUMP_IF_TRUE }, top, loc);
+            self.addop(POP_ITER, NO_LOCATION);
+            self.load_const(Constant::Bool(stop_on_true), loc);
+            self.addop_j(JUMP, end, loc);
+        }
+        self.use_label(exhausted);
+        self.addop(END_FOR, NO_LOCATION);
+        self.addop(POP_ITER, NO_LOCATION);
+        if collect {
+            self.addop_i(CALL_INTRINSIC_1, INTRINSIC_LIST_TO_TUPLE as usize, loc);
+        } else {
+            self.load_const(Constant::Bool(!stop_on_true), loc);
+        }
+        self.addop_j(JUMP, end, loc);
+        self.use_label(ordinary);
+        Ok(Some(end))
     }
 
     /// The names of the keyword arguments of a call, then the call's

@@ -3,7 +3,6 @@
 //! (docs/targets/3.14.md names each item), so no cache is written wrong.
 
 use super::Compiler;
-use crate::ast::{self, Expr, ExprKind};
 use crate::error::{Refusal, Result};
 use crate::target::Feature;
 
@@ -17,20 +16,6 @@ impl Compiler<'_> {
                 feature.name(),
                 feature.summary()
             )));
-        }
-        Ok(())
-    }
-
-    /// `all`, `any` or `tuple` of a lone generator expression (C17).
-    pub(super) fn refuse_inlined_builtin(&self, func: &Expr, args: &[Expr], keywords: &[ast::Keyword]) -> Result<()> {
-        if let ExprKind::Name { id, .. } = &func.kind
-            && matches!(id.as_bytes(), b"all" | b"any" | b"tuple")
-            && keywords.is_empty()
-            && let [arg] = args
-            && let ExprKind::GeneratorExp(c) = &arg.kind
-            && !c.generators.iter().any(|g| g.is_async)
-        {
-            return self.refuse_unreproduced(Feature::InlinedBuiltinGenexpr, "all(), any() or tuple() of a generator");
         }
         Ok(())
     }
