@@ -150,6 +150,9 @@ pub fn optimize_load_fast(g: &mut Cfg) {
                     let r = pop(&mut refs);
                     store(&mut flags, &refs, arg, r);
                 }
+                // `del x` while a load of `x` is still on the stack (`return
+                // x` in a `try` whose `finally` deletes it).
+                DELETE_FAST => kill(&mut flags, &refs, arg),
                 STORE_FAST_LOAD_FAST => {
                     let r = pop(&mut refs);
                     store(&mut flags, &refs, arg >> 4, r);
