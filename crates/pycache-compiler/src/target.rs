@@ -378,6 +378,14 @@ features! {
     /// Under `-OO` a body that is only a docstring becomes a `pass` (a
     /// `NOP`) where the docstring starts, four columns wide.
     LoneDocstringNop: since [r(3, 14, 0)], until None;
+    /// A list or set display of more than 30 constants (built item by item)
+    /// that is iterated or tested with `in` becomes one constant tuple or
+    /// frozenset, loaded without a location of its own (G3).
+    LongConstDisplayIter: since [r(3, 14, 0)], until None;
+    /// After a successful `case` (not the last), the `POP_TOP` of the
+    /// match subject takes the location of the instruction that follows
+    /// it, the body's first (3.13: the pattern's).
+    MatchPopNextLocation: since [r(3, 14, 0)], until None;
     /// `and`/`or` values jump with `JUMP_IF_FALSE`/`JUMP_IF_TRUE`, which
     /// keep the value and thread through each other, lowered to `COPY 1;
     /// TO_BOOL; POP_JUMP_IF_x` after the optimisations (T3).
