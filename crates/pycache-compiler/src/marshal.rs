@@ -592,6 +592,7 @@ mod tests {
         ((3, 13, 5), "tables313_5.rs", include_str!("marshal/tables313_5.rs")),
         ((3, 13, 15), "tables313_15.rs", include_str!("marshal/tables313_15.rs")),
         ((3, 13, 18), "tables313_18.rs", include_str!("marshal/tables313_18.rs")),
+        ((3, 14, 10), "tables314.rs", include_str!("marshal/tables314.rs")),
     ];
 
     #[test]

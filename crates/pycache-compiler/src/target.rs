@@ -566,9 +566,10 @@ pub static CPYTHON_3_13_18: Profile = Profile {
 };
 
 /// CPython 3.14.8 and 3.14.10 (no compiler difference between them:
-/// docs/targets/3.14.md, P1). Its fresh-process strings are 3.14.10's; the
-/// two releases' tables differ only in five names that a fresh process
-/// interns in some runs and not others.
+/// docs/targets/3.14.md, P1). Its fresh-process strings are 3.14.10's
+/// (`-m py_compile`, argparse imported); 3.14.8's table lacks seven of its
+/// names, and 3.14 writes names alike whether the process interned them or
+/// not (no frozenset is rebuilt), so the one table serves both.
 pub static CPYTHON_3_14_8: Profile = Profile {
     releases: &[r(3, 14, 8), r(3, 14, 10)],
     magic: 3627,
