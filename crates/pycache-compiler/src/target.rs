@@ -383,8 +383,9 @@ features! {
     /// frozenset, loaded without a location of its own (G3).
     LongConstDisplayIter: since [r(3, 14, 0)], until None;
     /// After a successful `case` (not the last), the `POP_TOP` of the
-    /// match subject takes the location of the instruction that follows
-    /// it, the body's first (3.13: the pattern's).
+    /// match subject takes the location of the instruction that follows it
+    /// in the assembled code (3.13: the pattern's); until then it has none
+    /// that line propagation would fill.
     MatchPopNextLocation: since [r(3, 14, 0)], until None;
     /// `and`/`or` values jump with `JUMP_IF_FALSE`/`JUMP_IF_TRUE`, which
     /// keep the value and thread through each other, lowered to `COPY 1;

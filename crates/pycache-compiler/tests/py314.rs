@@ -207,3 +207,14 @@ fn regression_awaiting_generator_is_not_inlined() {
         "async def g(y, z):\n    a = all(await z for x in y)\n    b = any(x for x in y for q in await z)\n    c = all(x for x in await y)\n",
     );
 }
+
+/// `FORMAT_SIMPLE` may hand back its operand, so an f-string field's load
+/// whose formatted value waits for a `BUILD_STRING` in a later block stays
+/// strong (was `LOAD_FAST_BORROW`, traceback.py).
+#[test]
+fn regression_format_simple_keeps_its_operand() {
+    check_source(
+        "regression_format_simple_keeps_its_operand",
+        "def h(count):\n    return f'a{count}b{\"s\" if count else \"\"}'\ndef k(count, w):\n    return f'a{w}{count:{w}}b{\"s\" if count else \"\"}', f'{count!r}{1 if w else 2}'\n",
+    );
+}

@@ -492,22 +492,13 @@ impl<'a> Compiler<'a> {
                 let target = pc.fail_pop[0];
                 self.jump_if(ploc, guard, target, false)?;
             }
-            let mut subject_pop = None;
             if !is_last {
-                subject_pop = Some(self.u().seq.instrs.len());
-                self.addop(POP_TOP, ploc);
+                // 3.14: the subject's `POP_TOP` takes the location of the
+                // instruction that follows it in the end.
+                let loc = if self.target.has(Feature::MatchPopNextLocation) { NEXT_LOCATION } else { ploc };
+                self.addop(POP_TOP, loc);
             }
             self.visit_stmts(&m.body)?;
-            // 3.14: the subject's `POP_TOP` takes the location of the
-            // instruction after it (the body's first).
-            if let Some(at) = subject_pop
-                && self.target.has(Feature::MatchPopNextLocation)
-            {
-                let instrs = &mut self.u().seq.instrs;
-                if let Some(next) = instrs.get(at + 1).map(|i| i.loc) {
-                    instrs[at].loc = next;
-                }
-            }
             self.addop_j(JUMP, end, NO_LOCATION);
             self.emit_and_reset_fail_pop(ploc, &mut pc);
         }

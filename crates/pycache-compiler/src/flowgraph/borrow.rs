@@ -179,9 +179,11 @@ pub fn optimize_load_fast(g: &mut Cfg) {
                 // Push without consuming; CPython tags the pushed values
                 // with its loop counter (see the module documentation).
                 // `GET_YIELD_FROM_ITER` too in 3.14.8 and 3.14.10 (the operand of
-                // `yield from` stays a strong load).
+                // `yield from` stays a strong load), and `FORMAT_SIMPLE`
+                // (it may return its operand: an f-string field's value
+                // left for a `BUILD_STRING` in a later block stays strong).
                 GET_ANEXT | GET_LEN | IMPORT_FROM | MATCH_KEYS | MATCH_MAPPING | MATCH_SEQUENCE | WITH_EXCEPT_START
-                | GET_YIELD_FROM_ITER => {
+                | GET_YIELD_FROM_ITER | FORMAT_SIMPLE => {
                     let net = stack_effect(target, op, arg, false).unwrap_or(0);
                     for j in 0..net.max(0) as usize {
                         refs.push(Ref { instr: Some(j), local: None });
