@@ -378,6 +378,17 @@ features! {
     /// Under `-OO` a body that is only a docstring becomes a `pass` (a
     /// `NOP`) where the docstring starts, four columns wide.
     LoneDocstringNop: since [r(3, 14, 0)], until None;
+    /// `and`/`or` values jump with `JUMP_IF_FALSE`/`JUMP_IF_TRUE`, which
+    /// keep the value and thread through each other, lowered to `COPY 1;
+    /// TO_BOOL; POP_JUMP_IF_x` after the optimisations (T3).
+    JumpIfKeep: since [r(3, 14, 0)], until None;
+    /// A slice whose parts are all literals is one slice constant,
+    /// marshalled as `:` (marshal 5), its parts never merged with other
+    /// constants (C6, K1).
+    SliceConstants: since [r(3, 14, 0)], until None;
+    /// `all()`, `any()`, `tuple()` of a synchronous generator expression are
+    /// inlined behind an `is` guard on the builtin (C17).
+    InlinedBuiltinGenexpr: since [r(3, 14, 0)], until None;
     /// A list or set display of more than 30 constants (built item by item)
     /// that is iterated or tested with `in` becomes one constant tuple or
     /// frozenset, loaded without a location of its own (G3).
@@ -387,10 +398,6 @@ features! {
     /// in the assembled code (3.13: the pattern's); until then it has none
     /// that line propagation would fill.
     MatchPopNextLocation: since [r(3, 14, 0)], until None;
-    /// `and`/`or` values jump with `JUMP_IF_FALSE`/`JUMP_IF_TRUE`, which
-    /// keep the value and thread through each other, lowered to `COPY 1;
-    /// TO_BOOL; POP_JUMP_IF_x` after the optimisations (T3).
-    JumpIfKeep: since [r(3, 14, 0)], until None;
 
     // 3.14 behaviours not reproduced yet: code generation refuses where it
     // meets them (codegen/unreproduced.rs).
@@ -404,11 +411,6 @@ features! {
     /// A comprehension inlined in a class body saves only its own targets
     /// (S3).
     ClassComprehensionTargets: since [r(3, 14, 0)], until None;
-    /// A slice of constants is one slice constant (marshal 5) (C6, K1).
-    SliceConstants: since [r(3, 14, 0)], until None;
-    /// `all()`, `any()`, `tuple()` of a generator expression are inlined
-    /// behind an `is` guard (C17).
-    InlinedBuiltinGenexpr: since [r(3, 14, 0)], until None;
     /// `END_ASYNC_FOR` is a backward jump to the `END_SEND` of the loop's
     /// `__anext__` await (T5).
     EndAsyncForJump: since [r(3, 14, 0)], until None;
