@@ -398,6 +398,10 @@ features! {
     /// in the assembled code (3.13: the pattern's); until then it has none
     /// that line propagation would fill.
     MatchPopNextLocation: since [r(3, 14, 0)], until None;
+    /// A comprehension inlined in a class body saves and restores only the
+    /// names it binds (3.13: every name of its symbol table, globals it
+    /// reads included) (S3).
+    ClassComprehensionTargets: since [r(3, 14, 0)], until None;
 
     // 3.14 behaviours not reproduced yet: code generation refuses where it
     // meets them (codegen/unreproduced.rs).
@@ -408,9 +412,6 @@ features! {
     /// Type-parameter bounds and type-alias values are annotation scopes
     /// taking a `format` argument (C14).
     AnnotationScopeTypeParams: since [r(3, 14, 0)], until None;
-    /// A comprehension inlined in a class body saves only its own targets
-    /// (S3).
-    ClassComprehensionTargets: since [r(3, 14, 0)], until None;
     /// `END_ASYNC_FOR` is a backward jump to the `END_SEND` of the loop's
     /// `__anext__` await (T5).
     EndAsyncForJump: since [r(3, 14, 0)], until None;
