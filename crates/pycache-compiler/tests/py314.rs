@@ -102,7 +102,7 @@ fn py314_fixtures_match_cpython() {
 #[test]
 fn py314_unreproduced_features_are_refused() {
     let files = fixtures("py314_refused");
-    assert!(files.len() >= 3, "the fixtures are missing");
+    assert!(files.len() >= 4, "the fixtures are missing");
     for &release in &RELEASES {
         let target = Target::candidate(release).unwrap();
         for file in &files {
@@ -217,4 +217,18 @@ fn regression_format_simple_keeps_its_operand() {
         "regression_format_simple_keeps_its_operand",
         "def h(count):\n    return f'a{count}b{\"s\" if count else \"\"}'\ndef k(count, w):\n    return f'a{w}{count:{w}}b{\"s\" if count else \"\"}', f'{count!r}{1 if w else 2}'\n",
     );
+}
+
+/// An inlined `tuple()` in an `except` body: CPython keeps the loads
+/// after the `try` strong (sympy/physics/quantum/operatorset.py), a rule not
+/// reproduced, so pycache refuses instead of borrowing them.
+#[test]
+fn regression_inlined_builtin_in_a_handler_is_refused() {
+    let source = b"def g(s, o):\n    try:\n        ret = s()\n    except E:\n        ret = tuple(x for x in o)\n    if ret:\n        return 1\n    return ret\n";
+    for &release in &RELEASES {
+        let target = Target::candidate(release).unwrap();
+        let refusal = pycache_compiler::compile(source, "m.py", target, 0).unwrap_err();
+        assert_eq!(refusal.kind, RefusalKind::Unsupported, "{refusal}");
+        assert!(refusal.message.contains("InlinedBuiltinGenexpr"), "{refusal}");
+    }
 }

@@ -815,6 +815,7 @@ impl<'a> Compiler<'a> {
             b"tuple" => (COMMON_BUILTIN_TUPLE, false),
             _ => return Ok(None),
         };
+        self.refuse_inlined_builtin_in_handler()?;
         let collect = common == COMMON_BUILTIN_TUPLE;
         let loc = Loc::of(func.range);
         let end = self.new_label();

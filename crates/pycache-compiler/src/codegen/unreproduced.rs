@@ -19,4 +19,26 @@ impl Compiler<'_> {
         }
         Ok(())
     }
+
+    /// An inlined `all`/`any`/`tuple` in an `except` body or the exception
+    /// path of a `finally`: CPython then keeps strong loads after the
+    /// `try` statement that pycache would borrow (a rule not found yet),
+    /// so the unit is refused rather than written wrong.
+    pub(super) fn refuse_inlined_builtin_in_handler(&self) -> Result<()> {
+        use super::FBlockType::*;
+        let in_handler = self
+            .unit()
+            .fblocks
+            .iter()
+            .any(|f| matches!(f.kind, ExceptionHandler | ExceptionGroupHandler | HandlerCleanup | FinallyEnd));
+        if in_handler {
+            return Err(Refusal::unsupported(format!(
+                "all(), any() or tuple() of a generator in an exception handler: CPython {}'s {} is not \
+                 reproduced there yet (its loads after the `try` are not borrowed)",
+                self.target.release(),
+                Feature::InlinedBuiltinGenexpr.name()
+            )));
+        }
+        Ok(())
+    }
 }
