@@ -398,6 +398,10 @@ features! {
     /// in the assembled code (3.13: the pattern's); until then it has none
     /// that line propagation would fill.
     MatchPopNextLocation: since [r(3, 14, 0)], until None;
+    /// Under `-OO` a string statement right after the (stripped) docstring
+    /// of a module, class or function enters the constants, uncleaned, as
+    /// the docstring would have.
+    StrippedDocstringSuccessor: since [r(3, 14, 0)], until None;
     /// A comprehension inlined in a class body saves and restores only the
     /// names it binds (3.13: every name of its symbol table, globals it
     /// reads included) (S3).

@@ -349,6 +349,9 @@ impl<'a> Compiler<'a> {
         if skip_doc && docstring.is_none() && f.body.len() == 1 && self.target.has(Feature::LoneDocstringNop) {
             self.addop(NOP, lone_docstring_loc(Loc::of(f.body[0].range)));
         }
+        if skip_doc && docstring.is_none() {
+            self.add_stripped_docstring_successor(&f.body[1..]);
+        }
         for stmt in &f.body[start..] {
             self.visit_stmt(stmt)?;
         }
