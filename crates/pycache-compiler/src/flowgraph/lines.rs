@@ -81,24 +81,19 @@ fn propagate_line_numbers(g: &mut Cfg) {
                 prev = instr.loc;
             }
         }
-        if g.blocks[b].has_fallthrough() {
-            if let Some(next) = g.blocks[b].next {
-                if g.blocks[next].predecessors == 1 {
-                    if let Some(first) =
-                        g.blocks[next].instrs.first_mut().filter(|i| i.loc.lineno == NO_LOCATION.lineno)
-                    {
-                        first.loc = prev;
-                    }
-                }
-            }
+        if g.blocks[b].has_fallthrough()
+            && let Some(next) = g.blocks[b].next
+            && g.blocks[next].predecessors == 1
+            && let Some(first) = g.blocks[next].instrs.first_mut().filter(|i| i.loc.lineno == NO_LOCATION.lineno)
+        {
+            first.loc = prev;
         }
         if is_jump(last.op) {
             let target = last.target.unwrap();
-            if g.blocks[target].predecessors == 1 {
-                if let Some(first) = g.blocks[target].instrs.first_mut().filter(|i| i.loc.lineno == NO_LOCATION.lineno)
-                {
-                    first.loc = prev;
-                }
+            if g.blocks[target].predecessors == 1
+                && let Some(first) = g.blocks[target].instrs.first_mut().filter(|i| i.loc.lineno == NO_LOCATION.lineno)
+            {
+                first.loc = prev;
             }
         }
     }
