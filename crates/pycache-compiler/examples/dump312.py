@@ -20,6 +20,7 @@ def const(c):
     if t is bytes: return 'Bytes(%s)' % c.hex()
     if t is tuple: return 'Tuple(%s)' % ','.join(const(x) for x in c)
     if t is frozenset: return 'FrozenSet(%s)' % ','.join(sorted(const(x) for x in c))
+    if t is slice: return 'Slice(%s)' % ','.join(const(x) for x in (c.start, c.stop, c.step))
     if hasattr(c, 'co_code'): return 'Code(%s)' % c.co_qualname
     return 'Other(%r)' % (c,)
 

@@ -206,7 +206,18 @@ pub fn make_code(
     filename: PyStr,
 ) -> Result<CodeObject> {
     let ops = target.ops();
-    let Assembly { consts, mut maxdepth, instrs, nlocalsplus } = assembly;
+    let Assembly { consts, mut maxdepth, mut instrs, nlocalsplus } = assembly;
+    // `NEXT_LOCATION`: the location of the instruction after (resolved
+    // from the end, so a run of them takes the first real one); none for
+    // an instruction that leaves the straight line.
+    for i in (0..instrs.len()).rev() {
+        if instrs[i].loc == NEXT_LOCATION {
+            instrs[i].loc = match instrs.get(i + 1) {
+                Some(next) if !is_terminator(instrs[i].op) => next.loc,
+                _ => NO_LOCATION,
+            };
+        }
+    }
     if target.has(Feature::StackDepthBeforePrefix) {
         // 3.13's code object stores a stack size of at least 1.
         maxdepth = maxdepth.max(1);

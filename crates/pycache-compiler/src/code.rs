@@ -144,6 +144,9 @@ pub enum Constant {
     /// Items in the order the source gave them; marshal decides the order
     /// they are written in.
     FrozenSet(Vec<Constant>),
+    /// `slice(start, stop, step)` (3.14: a subscript's slice of constants,
+    /// `Feature::SliceConstants`); absent parts are `None`.
+    Slice(Box<[Constant; 3]>),
     Code(Box<CodeObject>),
 }
 
@@ -166,6 +169,7 @@ impl Constant {
             (Tuple(a), Tuple(b)) | (FrozenSet(a), FrozenSet(b)) => {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_key(y))
             }
+            (Slice(a), Slice(b)) => a.iter().zip(b.iter()).all(|(x, y)| x.same_key(y)),
             // Code objects are never merged.
             (Code(a), Code(b)) => std::ptr::eq(a.as_ref(), b.as_ref()),
             _ => false,
@@ -188,6 +192,8 @@ pub enum ConstKey {
     Bytes(Vec<u8>),
     Tuple(Vec<ConstKey>),
     FrozenSet(Vec<ConstKey>),
+    /// A slice is keyed by the keys of its three parts.
+    Slice(Box<[ConstKey; 3]>),
     /// Code objects compare by what CPython's `code_richcompare` looks at
     /// (not the qualified name or the file name): a body compiled twice,
     /// as a `while` condition is, gives one constant.
@@ -230,6 +236,7 @@ impl Constant {
             (Bytes(a), Bytes(b)) => a == b,
             (Tuple(a), Tuple(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.py_eq(y)),
             (FrozenSet(a), FrozenSet(b)) => a.len() == b.len() && a.iter().all(|x| b.iter().any(|y| x.py_eq(y))),
+            (Slice(a), Slice(b)) => a.iter().zip(b.iter()).all(|(x, y)| x.py_eq(y)),
             (Code(a), Code(b)) => std::ptr::eq(a.as_ref(), b.as_ref()),
             _ => match (number(self), number(other)) {
                 (Some((ia, fa, ja)), Some((ib, fb, jb))) => match (ia, ib) {
@@ -254,7 +261,7 @@ impl Constant {
         match self {
             Constant::None => false,
             Constant::Bool(b) => *b,
-            Constant::Ellipsis | Constant::Code(_) => true,
+            Constant::Ellipsis | Constant::Slice(_) | Constant::Code(_) => true,
             Constant::Int(i) => i.sign() != num_bigint::Sign::NoSign,
             Constant::Float(f) => *f != 0.0,
             Constant::Complex { real, imag } => *real != 0.0 || *imag != 0.0,
@@ -270,6 +277,7 @@ impl Constant {
             Constant::Float(f) => f.is_nan(),
             Constant::Complex { real, imag } => real.is_nan() || imag.is_nan(),
             Constant::Tuple(items) | Constant::FrozenSet(items) => items.iter().any(Constant::has_nan),
+            Constant::Slice(parts) => parts.iter().any(Constant::has_nan),
             _ => false,
         }
     }
@@ -293,6 +301,7 @@ impl Constant {
                 }
             }
             Constant::FrozenSet(_) => self.key().hash(h),
+            Constant::Slice(parts) => parts.iter().for_each(|part| part.key_hash(h)),
             // A few of the fields `compare_key` digests: equal code objects
             // hash alike, and the whole digest is taken only to tell apart
             // the rare ones that share these (`key_eq`).
@@ -306,8 +315,9 @@ impl Constant {
         match (self, other) {
             (Tuple(a), Tuple(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.key_eq(y)),
             (FrozenSet(_), FrozenSet(_)) => self.key() == other.key(),
+            (Slice(a), Slice(b)) => a.iter().zip(b.iter()).all(|(x, y)| x.key_eq(y)),
             (Code(a), Code(b)) => a.compare_key() == b.compare_key(),
-            (Tuple(_) | FrozenSet(_) | Code(_), _) => false,
+            (Tuple(_) | FrozenSet(_) | Slice(_) | Code(_), _) => false,
             _ => self.same_key(other),
         }
     }
@@ -329,6 +339,7 @@ impl Constant {
                 keys.dedup();
                 ConstKey::FrozenSet(keys)
             }
+            Constant::Slice(parts) => ConstKey::Slice(Box::new(parts.each_ref().map(Constant::key))),
             Constant::Code(code) => ConstKey::Code(code.compare_key()),
         }
     }

@@ -203,6 +203,7 @@ fn listing_const(c: &crate::code::Constant) -> String {
             v.sort();
             format!("{{{}}}", v.join(","))
         }
+        C::Slice(parts) => format!("slice({})", parts.iter().map(listing_const).collect::<Vec<_>>().join(",")),
         C::Code(code) => format!("<code {}>", listing_str(&code.name)),
     }
 }

@@ -21,6 +21,12 @@ pub struct Loc {
 
 pub const NO_LOCATION: Loc = Loc { lineno: -1, end_lineno: -1, col_offset: -1, end_col_offset: -1 };
 
+/// 3.14: "the location of the instruction that ends up after this one",
+/// resolved when the code is assembled ([`Feature::MatchPopNextLocation`]).
+/// Until then it is no line to the flow graph's passes, but not one that
+/// line propagation fills in.
+pub const NEXT_LOCATION: Loc = Loc { lineno: -2, end_lineno: -2, col_offset: -2, end_col_offset: -2 };
+
 impl Loc {
     pub fn new(lineno: i32, end_lineno: i32, col_offset: i32, end_col_offset: i32) -> Self {
         Self { lineno, end_lineno, col_offset, end_col_offset }
@@ -254,6 +260,9 @@ pub const SPECIAL_AEXIT: usize = 3;
 /// `LOAD_COMMON_CONSTANT`'s arguments (3.14, `Feature::LoadCommonConstant`).
 pub const COMMON_ASSERTION_ERROR: usize = 0;
 pub const COMMON_NOT_IMPLEMENTED_ERROR: usize = 1;
+pub const COMMON_BUILTIN_TUPLE: usize = 2;
+pub const COMMON_BUILTIN_ALL: usize = 3;
+pub const COMMON_BUILTIN_ANY: usize = 4;
 
 #[cfg(test)]
 mod tests {

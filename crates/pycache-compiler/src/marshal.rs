@@ -281,6 +281,7 @@ fn check_depth(code: &CodeObject) -> Result<(), MarshalError> {
         }
         match constant {
             Constant::Tuple(items) | Constant::FrozenSet(items) => stack.extend(items.iter().map(|c| (c, depth + 1))),
+            Constant::Slice(parts) => stack.extend(parts.iter().map(|c| (c, depth + 1))),
             Constant::Code(inner) => stack.extend(inner.consts.iter().map(|c| (c, depth + 2))),
             _ => {}
         }
@@ -624,6 +625,7 @@ mod tests {
         ((3, 13, 5), "tables313_5.rs", include_str!("marshal/tables313_5.rs")),
         ((3, 13, 15), "tables313_15.rs", include_str!("marshal/tables313_15.rs")),
         ((3, 13, 18), "tables313_18.rs", include_str!("marshal/tables313_18.rs")),
+        ((3, 14, 10), "tables314.rs", include_str!("marshal/tables314.rs")),
     ];
 
     #[test]

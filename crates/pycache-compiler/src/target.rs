@@ -421,6 +421,30 @@ features! {
     /// keep the value and thread through each other, lowered to `COPY 1;
     /// TO_BOOL; POP_JUMP_IF_x` after the optimisations (T3).
     JumpIfKeep: since [r(3, 14, 0)], until None;
+    /// A slice whose parts are all literals is one slice constant,
+    /// marshalled as `:` (marshal 5), its parts never merged with other
+    /// constants (C6, K1).
+    SliceConstants: since [r(3, 14, 0)], until None;
+    /// `all()`, `any()`, `tuple()` of a synchronous generator expression are
+    /// inlined behind an `is` guard on the builtin (C17).
+    InlinedBuiltinGenexpr: since [r(3, 14, 0)], until None;
+    /// A list or set display of more than 30 constants (built item by item)
+    /// that is iterated or tested with `in` becomes one constant tuple or
+    /// frozenset, loaded without a location of its own (G3).
+    LongConstDisplayIter: since [r(3, 14, 0)], until None;
+    /// After a successful `case` (not the last), the `POP_TOP` of the
+    /// match subject takes the location of the instruction that follows it
+    /// in the assembled code (3.13: the pattern's); until then it has none
+    /// that line propagation would fill.
+    MatchPopNextLocation: since [r(3, 14, 0)], until None;
+    /// Under `-OO` a string statement right after the (stripped) docstring
+    /// of a module, class or function enters the constants, uncleaned, as
+    /// the docstring would have.
+    StrippedDocstringSuccessor: since [r(3, 14, 0)], until None;
+    /// A comprehension inlined in a class body saves and restores only the
+    /// names it binds (3.13: every name of its symbol table, globals it
+    /// reads included) (S3).
+    ClassComprehensionTargets: since [r(3, 14, 0)], until None;
 
     /// Annotations are lazy (PEP 649/749): every def, module and class
     /// body with annotations gets an annotation scope, compiled to an
@@ -433,9 +457,6 @@ features! {
     /// A lambda or comprehension in an annotation scope that sees a class
     /// is allowed and compiled as a function of its own (never inlined).
     ClassAnnotationScopeFunctions: since [r(3, 14, 0)], until None;
-    /// A matched case pops the subject at the location of the instruction
-    /// after the pop (its guard's or body's first), not the pattern's.
-    MatchPopAtBody: since [r(3, 14, 0)], until None;
     /// Type-parameter bounds and constraints and type-alias values are
     /// annotation scopes too: functions of a `.format` argument (not
     /// renamed) with the same `NotImplementedError` check, made with the
@@ -444,14 +465,6 @@ features! {
 
     // 3.14 behaviours not reproduced yet: code generation refuses where it
     // meets them (codegen/unreproduced.rs).
-    /// A comprehension inlined in a class body saves only its own targets
-    /// (S3).
-    ClassComprehensionTargets: since [r(3, 14, 0)], until None;
-    /// A slice of constants is one slice constant (marshal 5) (C6, K1).
-    SliceConstants: since [r(3, 14, 0)], until None;
-    /// `all()`, `any()`, `tuple()` of a generator expression are inlined
-    /// behind an `is` guard (C17).
-    InlinedBuiltinGenexpr: since [r(3, 14, 0)], until None;
     /// `END_ASYNC_FOR` is a backward jump to the `END_SEND` of the loop's
     /// `__anext__` await (T5).
     EndAsyncForJump: since [r(3, 14, 0)], until None;
@@ -622,9 +635,10 @@ pub static CPYTHON_3_13_18: Profile = Profile {
 };
 
 /// CPython 3.14.8 and 3.14.10 (no compiler difference between them:
-/// docs/targets/3.14.md, P1). Its fresh-process strings are 3.14.10's; the
-/// two releases' tables differ only in five names that a fresh process
-/// interns in some runs and not others.
+/// docs/targets/3.14.md, P1). Its fresh-process strings are 3.14.10's
+/// (`-m py_compile`, argparse imported); 3.14.8's table lacks seven of its
+/// names, and 3.14 writes names alike whether the process interned them or
+/// not (no frozenset is rebuilt), so the one table serves both.
 pub static CPYTHON_3_14_8: Profile = Profile {
     releases: &[r(3, 14, 8), r(3, 14, 10)],
     magic: 3627,

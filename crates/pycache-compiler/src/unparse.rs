@@ -510,7 +510,7 @@ fn repr(c: &Constant) -> Result<Vec<u32>> {
         Constant::Complex { real, imag } => complex_repr(*real, *imag).replace("inf", "1e309"),
         Constant::Str(s) => return str_repr(&s.code_points()),
         Constant::Bytes(b) => bytes_repr(b),
-        Constant::Tuple(_) | Constant::FrozenSet(_) | Constant::Code(_) => {
+        Constant::Tuple(_) | Constant::FrozenSet(_) | Constant::Slice(_) | Constant::Code(_) => {
             return Err(Refusal::unsupported("unparsing this constant"));
         }
     };

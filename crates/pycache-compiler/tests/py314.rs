@@ -256,3 +256,49 @@ fn regression_formatted_field_keeps_its_reference() {
         "def f(buf, prefix, last):\n    buf.append(f\"{prefix}{'a' if last else 'b'}\")\n    return f\"{prefix!r}{'a' if last else 'b'}\"\n",
     );
 }
+
+/// The parts of a slice constant are the parser's own objects: an equal
+/// string constant elsewhere is another object, and a part is not interned
+/// (marshal writes it unflagged, once per slice).
+#[test]
+fn regression_slice_parts_are_not_merged_or_interned() {
+    check_source(
+        "regression_slice_parts_are_not_merged_or_interned",
+        "y = 'a b c'\nx['a b c':'abc':'abc']\ndef f():\n    return x['a b c':1000], x[1000:], 1000\nx[1000:]\n",
+    );
+}
+
+/// `all`/`any` of a generator that awaits is an asynchronous generator
+/// and is called as usual, not inlined.
+#[test]
+fn regression_awaiting_generator_is_not_inlined() {
+    check_source(
+        "regression_awaiting_generator_is_not_inlined",
+        "async def g(y, z):\n    a = all(await z for x in y)\n    b = any(x for x in y for q in await z)\n    c = all(x for x in await y)\n",
+    );
+}
+
+/// `FORMAT_SIMPLE` may hand back its operand, so an f-string field's load
+/// whose formatted value waits for a `BUILD_STRING` in a later block stays
+/// strong (was `LOAD_FAST_BORROW`, traceback.py).
+#[test]
+fn regression_format_simple_keeps_its_operand() {
+    check_source(
+        "regression_format_simple_keeps_its_operand",
+        "def h(count):\n    return f'a{count}b{\"s\" if count else \"\"}'\ndef k(count, w):\n    return f'a{w}{count:{w}}b{\"s\" if count else \"\"}', f'{count!r}{1 if w else 2}'\n",
+    );
+}
+
+/// An inlined `tuple()` in an `except` body: CPython keeps the loads
+/// after the `try` strong (sympy/physics/quantum/operatorset.py), a rule not
+/// reproduced, so pycache refuses instead of borrowing them.
+#[test]
+fn regression_inlined_builtin_in_a_handler_is_refused() {
+    let source = b"def g(s, o):\n    try:\n        ret = s()\n    except E:\n        ret = tuple(x for x in o)\n    if ret:\n        return 1\n    return ret\n";
+    for &release in &RELEASES {
+        let target = Target::candidate(release).unwrap();
+        let refusal = pycache_compiler::compile(source, "m.py", target, 0).unwrap_err();
+        assert_eq!(refusal.kind, RefusalKind::Unsupported, "{refusal}");
+        assert!(refusal.message.contains("InlinedBuiltinGenexpr"), "{refusal}");
+    }
+}

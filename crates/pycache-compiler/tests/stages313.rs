@@ -56,6 +56,10 @@ fn constant(v: &Value, codes: &mut dyn FnMut(usize) -> Constant) -> Constant {
         "bytes" => Constant::Bytes(hex(items[1].as_str().unwrap())),
         "tuple" => Constant::Tuple(list(&items[1], codes)),
         "frozenset" => Constant::FrozenSet(list(&items[1], codes)),
+        "slice" => {
+            let [start, stop, step]: [Constant; 3] = list(&items[1], codes).try_into().unwrap();
+            Constant::Slice(Box::new([start, stop, step]))
+        }
         "code" => codes(items[1].as_u64().unwrap() as usize),
         other => panic!("constant kind {other}"),
     }

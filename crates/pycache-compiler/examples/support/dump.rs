@@ -45,6 +45,7 @@ pub fn constant(c: &Constant) -> String {
             items.dedup();
             format!("FrozenSet({})", items.join(","))
         }
+        Constant::Slice(parts) => format!("Slice({})", parts.iter().map(constant).collect::<Vec<_>>().join(",")),
         Constant::Code(c) => format!("Code({})", c.qualname),
     }
 }

@@ -35,6 +35,7 @@ fn constant_type(value: &Constant) -> &'static str {
         Constant::Bytes(_) => "bytes",
         Constant::Tuple(_) => "tuple",
         Constant::FrozenSet(_) => "frozenset",
+        Constant::Slice(_) => "slice",
         Constant::Code(_) => "code",
     }
 }

@@ -273,9 +273,9 @@ impl<'a> Compiler<'a> {
     fn push_inlined_comprehension_state(&mut self, loc: Loc, entry: symtable::ScopeId) -> Result<InlinedState> {
         use symtable::*;
         let in_class_block = self.ste().kind == BlockType::Class && self.unit().in_inlined_comp == 0;
-        if in_class_block {
-            self.refuse_unreproduced(Feature::ClassComprehensionTargets, "a comprehension in a class body")?;
-        }
+        // 3.14 saves only the comprehension's own bound names in a class
+        // body too (3.13: every name of its symbol table).
+        let save_all = in_class_block && !self.target.has(Feature::ClassComprehensionTargets);
         self.u().in_inlined_comp += 1;
         let mut state = InlinedState {
             pushed_locals: Vec::new(),
@@ -288,7 +288,7 @@ impl<'a> Compiler<'a> {
         let function_like = self.ste().is_function_like();
         let all_names = self.target.has(Feature::InlinedScopesAllNames);
         for (k, symbol) in symbols {
-            let local = (symbol & DEF_LOCAL != 0 && symbol & DEF_NONLOCAL == 0) || in_class_block;
+            let local = (symbol & DEF_LOCAL != 0 && symbol & DEF_NONLOCAL == 0) || save_all;
             if !local && !all_names {
                 continue;
             }

@@ -182,12 +182,11 @@ impl<'a> Compiler<'a> {
                 }
             }
             ExprKind::Subscript { value, slice, ctx } => {
-                self.refuse_slice_constant(slice)?;
                 if *ctx == Ctx::Load {
                     self.check_subscript(value, slice);
                 }
                 self.visit_expr(value)?;
-                if is_two_element_slice(slice) && *ctx != Ctx::Del {
+                if self.is_slice_pair(slice) && *ctx != Ctx::Del {
                     self.slice(slice)?;
                     self.addop(if *ctx == Ctx::Load { BINARY_SLICE } else { STORE_SLICE }, loc);
                 } else {
@@ -211,11 +210,13 @@ impl<'a> Compiler<'a> {
                 };
                 return Err(Refusal::syntax_at(msg, loc.lineno, loc.col_offset));
             }
-            ExprKind::Slice { .. } => {
-                self.refuse_slice_constant(e)?;
-                let n = self.slice(e)?;
-                self.addop_i(BUILD_SLICE, n, loc);
-            }
+            ExprKind::Slice { .. } => match self.constant_slice(e) {
+                Some(constant) => self.load_const(constant, loc),
+                None => {
+                    let n = self.slice(e)?;
+                    self.addop_i(BUILD_SLICE, n, loc);
+                }
+            },
             ExprKind::Name { id, ctx } => self.nameop(id, *ctx, loc)?,
             ExprKind::List { elts, ctx } => match ctx {
                 Ctx::Store => self.assignment_helper(loc, elts)?,
@@ -575,6 +576,28 @@ impl<'a> Compiler<'a> {
     }
 
     /// Pushes the parts of a slice; returns how many (2 or 3).
+    /// The slice constant that a slice whose present parts are all
+    /// literals becomes ([`Feature::SliceConstants`], C6): absent parts are
+    /// `None`. `-1` is not a literal (it is folded later, in the flow
+    /// graph), so `x[:-1]` stays a `BINARY_SLICE`.
+    pub(super) fn constant_slice(&self, e: &Expr) -> Option<Constant> {
+        let ExprKind::Slice { lower, upper, step } = &e.kind else { return None };
+        if !self.target.has(Feature::SliceConstants) {
+            return None;
+        }
+        let part = |p: &Option<Box<Expr>>| match p.as_deref() {
+            None => Some(Constant::None),
+            Some(p) => p.constant().cloned(),
+        };
+        Some(Constant::Slice(Box::new([part(lower)?, part(upper)?, part(step)?])))
+    }
+
+    /// A two-part slice that `BINARY_SLICE`/`STORE_SLICE` take as two
+    /// values: not one that becomes a slice constant.
+    pub(super) fn is_slice_pair(&self, e: &Expr) -> bool {
+        is_two_element_slice(e) && self.constant_slice(e).is_none()
+    }
+
     pub fn slice(&mut self, s: &'a Expr) -> Result<usize> {
         let ExprKind::Slice { lower, upper, step } = &s.kind else {
             return Err(Refusal::internal("not a slice"));
@@ -742,19 +765,96 @@ impl<'a> Compiler<'a> {
 
     fn call(&mut self, e: &'a Expr, func: &'a Expr, args: &'a [Expr], keywords: &'a [ast::Keyword]) -> Result<()> {
         self.validate_keywords(keywords)?;
-        self.refuse_inlined_builtin(func, args, keywords)?;
         if self.maybe_optimize_method_call(e, func, args, keywords)? {
             return Ok(());
         }
         self.check_caller(func);
+        let mut inlined = None;
         if self.target.has(Feature::NullAfterCallable) {
             self.visit_expr(func)?;
+            inlined = self.maybe_inline_builtin(func, args, keywords)?;
             self.addop(PUSH_NULL, Loc::of(func.range));
         } else {
             self.addop(PUSH_NULL, Loc::of(func.range));
             self.visit_expr(func)?;
         }
-        self.call_helper(Loc::of(e.range), 0, args, keywords)
+        self.call_helper(Loc::of(e.range), 0, args, keywords)?;
+        if let Some(end) = inlined {
+            self.use_label(end);
+        }
+        Ok(())
+    }
+
+    /// `all`, `any` or `tuple` called by bare name with one synchronous
+    /// generator expression and nothing else ([`Feature::InlinedBuiltinGenexpr`],
+    /// C17): with the callable loaded, checks that it is the builtin and, if
+    /// so, runs the generator in place (a loop that stops at the first false
+    /// or true item, or collects a list made a tuple) and jumps to the
+    /// returned label; otherwise falls through to the ordinary call. Every
+    /// instruction is at the callable's location.
+    fn maybe_inline_builtin(
+        &mut self,
+        func: &'a Expr,
+        args: &'a [Expr],
+        keywords: &'a [ast::Keyword],
+    ) -> Result<Option<Label>> {
+        if !self.target.has(Feature::InlinedBuiltinGenexpr) || !keywords.is_empty() {
+            return Ok(None);
+        }
+        let (ExprKind::Name { id, .. }, [genexp]) = (&func.kind, args) else { return Ok(None) };
+        let ExprKind::GeneratorExp(comp) = &genexp.kind else { return Ok(None) };
+        // An asynchronous generator (an `async for` clause, or `await` in
+        // any part the generator itself evaluates) is called as usual.
+        let entry = self.st.lookup(comp.id)?;
+        if self.st.entry(entry).coroutine {
+            return Ok(None);
+        }
+        let (common, stop_on_true) = match id.as_bytes() {
+            b"all" => (COMMON_BUILTIN_ALL, false),
+            b"any" => (COMMON_BUILTIN_ANY, true),
+            b"tuple" => (COMMON_BUILTIN_TUPLE, false),
+            _ => return Ok(None),
+        };
+        self.refuse_inlined_builtin_in_handler()?;
+        let collect = common == COMMON_BUILTIN_TUPLE;
+        let loc = Loc::of(func.range);
+        let end = self.new_label();
+        let ordinary = self.new_label();
+        let top = self.new_label();
+        let exhausted = self.new_label();
+        self.addop_i(COPY, 1, loc);
+        self.addop_i(LOAD_COMMON_CONSTANT, common, loc);
+        self.addop_i(IS_OP, 0, loc);
+        self.addop_j(POP_JUMP_IF_FALSE, ordinary, loc);
+        self.addop(POP_TOP, loc);
+        if collect {
+            self.addop_i(BUILD_LIST, 0, loc);
+        }
+        self.visit_expr(genexp)?;
+        self.use_label(top);
+        self.addop_j(FOR_ITER, exhausted, loc);
+        if collect {
+            self.addop_i(LIST_APPEND, 2, loc);
+            self.addop_j(JUMP, top, loc);
+        } else {
+            // Keep iterating while the item does not decide the result.
+            self.addop(TO_BOOL, loc);
+            self.addop_j(if stop_on_true { POP_JUMP_IF_FALSE } else { POP_JUMP_IF_TRUE }, top, loc);
+            self.addop(POP_ITER, NO_LOCATION);
+            self.load_const(Constant::Bool(stop_on_true), loc);
+            self.addop_j(JUMP, end, loc);
+        }
+        self.use_label(exhausted);
+        self.addop(END_FOR, NO_LOCATION);
+        self.addop(POP_ITER, NO_LOCATION);
+        if collect {
+            self.addop_i(CALL_INTRINSIC_1, INTRINSIC_LIST_TO_TUPLE as usize, loc);
+        } else {
+            self.load_const(Constant::Bool(!stop_on_true), loc);
+        }
+        self.addop_j(JUMP, end, loc);
+        self.use_label(ordinary);
+        Ok(Some(end))
     }
 
     /// The names of the keyword arguments of a call, then the call's

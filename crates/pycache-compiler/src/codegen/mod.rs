@@ -890,6 +890,7 @@ impl<'a> Compiler<'a> {
                 if rest.is_empty() && self.target.has(Feature::LoneDocstringNop) {
                     self.addop(NOP, lone_docstring_loc(Loc::of(doc.range)));
                 }
+                self.add_stripped_docstring_successor(rest);
             }
         }
         self.visit_stmts(rest)?;
@@ -897,6 +898,19 @@ impl<'a> Compiler<'a> {
             self.deferred_annotations(loc)?;
         }
         Ok(())
+    }
+
+    /// Under `-OO`, 3.14 strips the docstring before code generation looks
+    /// for one, so a string statement right after it is taken for the
+    /// docstring: its text, uncleaned, enters the constants (and the
+    /// statement still compiles to a `NOP`), with no `__doc__` and no flag
+    /// ([`Feature::StrippedDocstringSuccessor`]).
+    pub fn add_stripped_docstring_successor(&mut self, rest: &'a [Stmt]) {
+        if self.target.has(Feature::StrippedDocstringSuccessor)
+            && let Some(Constant::Str(text)) = ast::docstring(rest).and_then(|e| e.constant())
+        {
+            self.add_const(Constant::Str(text.clone()));
+        }
     }
 
     /// A docstring's constant: cleaned of its indentation from 3.13.

@@ -492,18 +492,13 @@ impl<'a> Compiler<'a> {
                 let target = pc.fail_pop[0];
                 self.jump_if(ploc, guard, target, false)?;
             }
-            let pop = self.unit().seq.instrs.len();
             if !is_last {
-                self.addop(POP_TOP, ploc);
+                // 3.14: the subject's `POP_TOP` takes the location of the
+                // instruction that follows it in the end.
+                let loc = if self.target.has(Feature::MatchPopNextLocation) { NEXT_LOCATION } else { ploc };
+                self.addop(POP_TOP, loc);
             }
             self.visit_stmts(&m.body)?;
-            if !is_last && self.target.has(Feature::MatchPopAtBody) {
-                // Where the body starts, for the branch's location.
-                let seq = &mut self.u().seq;
-                if let Some(next) = seq.instrs.get(pop + 1).map(|i| i.loc) {
-                    seq.instrs[pop].loc = next;
-                }
-            }
             self.addop_j(JUMP, end, NO_LOCATION);
             self.emit_and_reset_fail_pop(ploc, &mut pc);
         }

@@ -391,6 +391,9 @@ impl<'a> Compiler<'a> {
         if skip_doc && docstring.is_none() && f.body.len() == 1 && self.target.has(Feature::LoneDocstringNop) {
             self.addop(NOP, lone_docstring_loc(Loc::of(f.body[0].range)));
         }
+        if skip_doc && docstring.is_none() {
+            self.add_stripped_docstring_successor(&f.body[1..]);
+        }
         for stmt in &f.body[start..] {
             self.visit_stmt(stmt)?;
         }
@@ -522,9 +525,6 @@ impl<'a> Compiler<'a> {
     }
 
     fn augassign(&mut self, s: &'a Stmt, target: &'a ast::Expr, op: ast::Operator, value: &'a ast::Expr) -> Result<()> {
-        if let ExprKind::Subscript { slice, .. } = &target.kind {
-            self.refuse_slice_constant(slice)?;
-        }
         let mut loc = Loc::of(target.range);
         match &target.kind {
             ExprKind::Attribute { value: obj, attr, .. } => {
@@ -535,7 +535,7 @@ impl<'a> Compiler<'a> {
             }
             ExprKind::Subscript { value: obj, slice, .. } => {
                 self.visit_expr(obj)?;
-                if is_two_element_slice(slice) {
+                if self.is_slice_pair(slice) {
                     self.slice(slice)?;
                     self.addop_i(COPY, 3, loc);
                     self.addop_i(COPY, 3, loc);
@@ -561,7 +561,7 @@ impl<'a> Compiler<'a> {
                 self.addop_name(STORE_ATTR, attr, loc);
             }
             ExprKind::Subscript { slice, .. } => {
-                if is_two_element_slice(slice) {
+                if self.is_slice_pair(slice) {
                     self.addop_i(SWAP, 4, loc);
                     self.addop_i(SWAP, 3, loc);
                     self.addop_i(SWAP, 2, loc);

@@ -150,6 +150,10 @@ pub fn optimize_load_fast(g: &mut Cfg) {
                     let r = pop(&mut refs);
                     store(&mut flags, &refs, arg, r);
                 }
+                // `del x` while a load of `x` is still on the stack (`return
+                // x` in a `try` whose `finally` deletes it: asyncio's
+                // base_events.py and taskgroups.py).
+                DELETE_FAST => kill(&mut flags, &refs, arg),
                 STORE_FAST_LOAD_FAST => {
                     let r = pop(&mut refs);
                     store(&mut flags, &refs, arg >> 4, r);
@@ -176,9 +180,11 @@ pub fn optimize_load_fast(g: &mut Cfg) {
                 // Push without consuming; CPython tags the pushed values
                 // with its loop counter (see the module documentation).
                 // `GET_YIELD_FROM_ITER` too in 3.14.8 and 3.14.10 (the operand of
-                // `yield from` stays a strong load).
+                // `yield from` stays a strong load), and `FORMAT_SIMPLE`
+                // (it may return its operand: an f-string field's value
+                // left for a `BUILD_STRING` in a later block stays strong).
                 GET_ANEXT | GET_LEN | IMPORT_FROM | MATCH_KEYS | MATCH_MAPPING | MATCH_SEQUENCE | WITH_EXCEPT_START
-                | GET_YIELD_FROM_ITER => {
+                | GET_YIELD_FROM_ITER | FORMAT_SIMPLE => {
                     let net = stack_effect(target, op, arg, false).unwrap_or(0);
                     for j in 0..net.max(0) as usize {
                         refs.push(Ref { instr: Some(j), local: None });
@@ -194,18 +200,6 @@ pub fn optimize_load_fast(g: &mut Cfg) {
                 CHECK_EXC_MATCH => {
                     pop(&mut refs);
                     refs.push(here);
-                }
-                // 3.14.8 and 3.14.10: `del x` kills the references to `x`
-                // still on the stack (asyncio/taskgroups.py's `return task`
-                // in a `try` whose `finally` deletes it).
-                DELETE_FAST => kill(&mut flags, &refs, arg),
-                // 3.14.8 and 3.14.10: a plain `FORMAT_SIMPLE` may give back
-                // its operand (a str formats as itself), so the reference
-                // stays (an f-string field on the stack across a branch,
-                // asyncio/tools.py).
-                FORMAT_SIMPLE => {
-                    let r = pop(&mut refs);
-                    refs.push(r);
                 }
                 FOR_ITER => {
                     if let Some(t) = instr.target {

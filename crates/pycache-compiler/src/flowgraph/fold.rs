@@ -83,8 +83,9 @@ pub fn tuple(g: &mut Cfg, b: BlockId, i: usize, consts: &mut Consts) -> Result<(
 }
 
 /// `BUILD_LIST 0; (<const>; LIST_APPEND 1)*; CALL_INTRINSIC_1
-/// LIST_TO_TUPLE`, the long form of a big tuple of constants.
-pub fn list_to_tuple(g: &mut Cfg, b: BlockId, i: usize, consts: &mut Consts) -> Result<()> {
+/// LIST_TO_TUPLE`, the long form of a big tuple of constants. Whether it
+/// folded.
+pub fn list_to_tuple(g: &mut Cfg, b: BlockId, i: usize, consts: &mut Consts) -> Result<bool> {
     let mut expect_append = true;
     let mut found = 0usize;
     let mut pos = i;
@@ -96,7 +97,7 @@ pub fn list_to_tuple(g: &mut Cfg, b: BlockId, i: usize, consts: &mut Consts) -> 
         }
         if instr.op == BUILD_LIST && instr.arg == 0 {
             if !expect_append {
-                return Ok(());
+                return Ok(false);
             }
             let mut items = Vec::with_capacity(found);
             let mut out = Vec::new();
@@ -111,19 +112,74 @@ pub fn list_to_tuple(g: &mut Cfg, b: BlockId, i: usize, consts: &mut Consts) -> 
                 out.push(k);
             }
             nop_out(g, b, &out);
-            return make_load_const(g, b, i, Constant::Tuple(items), consts);
+            make_load_const(g, b, i, Constant::Tuple(items), consts)?;
+            return Ok(true);
         }
         if expect_append {
             if instr.op != LIST_APPEND || instr.arg != 1 {
-                return Ok(());
+                return Ok(false);
             }
         } else {
             if !loads_const(instr.op) {
-                return Ok(());
+                return Ok(false);
             }
             found += 1;
         }
         expect_append = !expect_append;
+    }
+    Ok(false)
+}
+
+/// The long form of a list or set display of more than 30 constants
+/// (`BUILD_LIST 0; (<const>; LIST_APPEND 1)*`, or `BUILD_SET 0` and
+/// `SET_ADD 1`) right before the `GET_ITER` or `CONTAINS_OP` at `i`: one
+/// constant tuple or frozenset ([`Feature::LongConstDisplayIter`]). Every
+/// instruction of the display becomes a line-less `NOP` but one, the
+/// load, which is line-less too and so takes its line from the
+/// instruction before it when line numbers are resolved again.
+pub fn long_list_or_set_iter(g: &mut Cfg, b: BlockId, i: usize, consts: &mut Consts) -> Result<()> {
+    let mut expect_add = true;
+    let mut add_op = None;
+    let mut pos = i;
+    while pos > 0 {
+        pos -= 1;
+        let instr = g.blocks[b].instrs[pos];
+        if instr.op == NOP {
+            continue;
+        }
+        if expect_add {
+            if matches!(instr.op, BUILD_LIST | BUILD_SET) && instr.arg == 0 {
+                let Some(add) = add_op else { return Ok(()) };
+                if (instr.op == BUILD_LIST) != (add == LIST_APPEND) {
+                    return Ok(());
+                }
+                let mut items = Vec::new();
+                let mut out = Vec::new();
+                for k in pos..i {
+                    let op = g.blocks[b].instrs[k].op;
+                    if op == NOP {
+                        continue;
+                    }
+                    if loads_const(op) {
+                        items.push(const_value(&g.blocks[b].instrs[k], consts));
+                    }
+                    out.push(k);
+                }
+                let value = if instr.op == BUILD_SET { Constant::frozenset(items) } else { Constant::Tuple(items) };
+                let index = consts.add(value)?;
+                nop_out(g, b, &out);
+                let last = *out.last().expect("the display's instructions");
+                g.blocks[b].instrs[last].set_op1(LOAD_CONST, index as i32);
+                return Ok(());
+            }
+            if !matches!(instr.op, LIST_APPEND | SET_ADD) || instr.arg != 1 || add_op.is_some_and(|a| a != instr.op) {
+                return Ok(());
+            }
+            add_op = Some(instr.op);
+        } else if !loads_const(instr.op) {
+            return Ok(());
+        }
+        expect_add = !expect_add;
     }
     Ok(())
 }

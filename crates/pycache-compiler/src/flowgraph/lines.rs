@@ -71,29 +71,29 @@ fn duplicate_exits_without_lineno(g: &mut Cfg) {
 fn propagate_line_numbers(g: &mut Cfg) {
     for b in g.order() {
         let Some(&last) = g.blocks[b].last() else { continue };
+        // Only instructions without any location are filled in, not one
+        // whose location is the next instruction's (`NEXT_LOCATION`).
         let mut prev = NO_LOCATION;
         for instr in &mut g.blocks[b].instrs {
-            if instr.loc.lineno < 0 {
+            if instr.loc.lineno == NO_LOCATION.lineno {
                 instr.loc = prev;
             } else {
                 prev = instr.loc;
             }
         }
-        if g.blocks[b].has_fallthrough() {
-            if let Some(next) = g.blocks[b].next {
-                if g.blocks[next].predecessors == 1 {
-                    if let Some(first) = g.blocks[next].instrs.first_mut().filter(|i| i.loc.lineno < 0) {
-                        first.loc = prev;
-                    }
-                }
-            }
+        if g.blocks[b].has_fallthrough()
+            && let Some(next) = g.blocks[b].next
+            && g.blocks[next].predecessors == 1
+            && let Some(first) = g.blocks[next].instrs.first_mut().filter(|i| i.loc.lineno == NO_LOCATION.lineno)
+        {
+            first.loc = prev;
         }
         if is_jump(last.op) {
             let target = last.target.unwrap();
-            if g.blocks[target].predecessors == 1 {
-                if let Some(first) = g.blocks[target].instrs.first_mut().filter(|i| i.loc.lineno < 0) {
-                    first.loc = prev;
-                }
+            if g.blocks[target].predecessors == 1
+                && let Some(first) = g.blocks[target].instrs.first_mut().filter(|i| i.loc.lineno == NO_LOCATION.lineno)
+            {
+                first.loc = prev;
             }
         }
     }

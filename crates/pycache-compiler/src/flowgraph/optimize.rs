@@ -482,6 +482,9 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
                 continue;
             }
         }
+        if matches!(opcode, GET_ITER | CONTAINS_OP) && g.target.has(Feature::LongConstDisplayIter) {
+            fold::long_list_or_set_iter(g, b, i, consts)?;
+        }
         match opcode {
             LOAD_CONST if !load_const_pass => match nextop {
                 POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE => {
@@ -535,10 +538,11 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
             UNARY_NEGATIVE | UNARY_INVERT if g.target.has(Feature::CfgFolding) => fold::unary(g, b, i, consts)?,
             CALL_INTRINSIC_1 if g.target.has(Feature::CfgFolding) => {
                 if oparg as u32 == INTRINSIC_LIST_TO_TUPLE {
-                    if nextop == GET_ITER {
+                    // A tuple of constants folds even when iterated (the
+                    // load keeps the intrinsic's location); any other
+                    // iterated tuple iterates the list.
+                    if !fold::list_to_tuple(g, b, i, consts)? && nextop == GET_ITER {
                         g.blocks[b].instrs[i].set_op0(NOP);
-                    } else {
-                        fold::list_to_tuple(g, b, i, consts)?;
                     }
                 } else if oparg as u32 == INTRINSIC_UNARY_POSITIVE {
                     fold::unary(g, b, i, consts)?;

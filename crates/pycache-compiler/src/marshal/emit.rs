@@ -129,6 +129,13 @@ impl<'g, 'a> Emitter<'g, 'a> {
                 out.extend_from_slice(&size32(items.len(), "a list or set")?);
                 self.frozenset(items, depth, out)?;
             }
+            NodeValue::Slice(parts) => {
+                // Marshal 5's `:`, then start, stop and step.
+                out.push(b':' | flag);
+                for part in parts {
+                    self.emit(*part, depth + 1, out)?;
+                }
+            }
             NodeValue::Code(code) => {
                 let c = code.code;
                 out.push(b'c' | flag);

@@ -9,11 +9,13 @@ Run with each release's interpreter, from the crate's directory:
     ~/.pyenv/versions/3.13.0/bin/python3.13 src/marshal/gen_tables.py > src/marshal/tables313.rs
     /opt/pycache-pythons/3.13.5/usr/bin/python3.13 src/marshal/gen_tables.py > src/marshal/tables313_5.rs
     (and 3.13.15, 3.13.18 into tables313_15.rs, tables313_18.rs)
+    /opt/pycache-pythons/3.14.10/usr/bin/python3.14 src/marshal/gen_tables.py > src/marshal/tables314.rs
 
-tables314.rs (the candidate 3.14 profile's) was made by this script's
-previous revision, which modelled a `-c` process; this one stops on 3.14
-(its check of the child's own names fails there) and is still to be taught
-3.14 before that table is regenerated.
+A previous revision of this script, which modelled a `-c` process, made
+the first tables314.rs: it lacked the ~1,800 names and ~260 qualified names that `-m py_compile`'s
+argparse and its imports intern (a nested class's qualified name constant in
+argparse.py came out interned where CPython writes it plain). 3.14 needs its
+own check of the child's own strings (`check_own_strings_314`).
 
 The first line of the output names the release; src/marshal.rs lists the
 tables and src/target.rs wires each profile to its own. A fresh process of
@@ -272,6 +274,8 @@ def check_own_names(level, scratch):
     # The first child's program (ctypes and all) only adds candidates,
     # which the second, clean one rejects.
     own = code_strings(launcher(PROBE))
+    if sys.version_info[:2] >= (3, 14):
+        return check_own_strings_314(own, level, scratch)
     missing = sorted(set(own) - set(interned_by_reference(own, level, scratch)))
     if missing:
         sys.exit('gen_tables: the child program interns names the reference process does not: %s' % missing)
@@ -447,6 +451,78 @@ def emit(marked, shadowed, names, others, version, probes='in each of %d probes'
         for name in others:
             print('    "%s",' % name.replace('"', '\\"'))
         print('];')
+
+
+def check_own_strings_314(own, level, scratch):
+    """3.14's compiler interns a string constant before it builds a
+    frozenset of it, so no frozenset is ever rebuilt and the identifiers of
+    the table (used for nothing else) leave no trace in the output: the
+    child's own identifiers cannot make the table wrong. That is checked
+    (a name every process has interned, in a frozenset two functions share,
+    is written once). The strings of the child's program that are not
+    identifiers could land in the table of other strings, which decides
+    whether a class body's qualified name constant is interned: each must
+    be interned by the reference process too, observed on the constant of
+    a class body nested so that its qualified name is that string (written
+    uninterned exactly when the process had interned the text)."""
+    path = os.path.join(scratch, 'shared.py')
+    with open(path, 'w') as f:
+        f.write("def qzqf(qzqx): return qzqx in {'argv', 'q 0'}\n"
+                "def qzqg(qzqx): return qzqx in {'argv', 'q 0'}, 1\n")
+    written = py_compile(path, level, scratch).count(b'>' + struct.pack('<I', 2))
+    if written != 1:
+        sys.exit('gen_tables: 3.14 rebuilt a shared frozenset (%d written): the name table matters again' % written)
+    dotted = sorted(s for s in code_constants(launcher(PROBE))
+                    if not name_chars(s) and '.' in s and all(name_chars(p) and p for p in s.split('.')))
+    others = [s for s in code_constants(launcher(PROBE)) if not name_chars(s) and s not in dotted]
+    odd = [s for s in others if s.isprintable() and '\\' not in s and not s.startswith('/') and any(x in s for x in './<')]
+    if odd:
+        sys.exit('gen_tables: the child program has strings that cannot be checked: %s' % odd)
+    missing = [s for s in dotted if not qualname_interned_by_reference(s, level, scratch)]
+    if missing:
+        sys.exit('gen_tables: the child program interns strings the reference process does not: %s' % missing)
+    return own
+
+
+def code_constants(source):
+    """Every string constant of `source`'s code objects."""
+    out = set()
+    stack = [compile(source, '<launch>', 'exec')]
+    while stack:
+        k = stack.pop()
+        if hasattr(k, 'co_consts'):
+            stack.extend(k.co_consts)
+        elif type(k) in (tuple, frozenset):
+            stack.extend(k)
+        elif type(k) is str:
+            out.add(k)
+    return out
+
+
+def qualname_interned_by_reference(dotted, level, scratch):
+    """Whether a real `python -I -m py_compile` process has interned the
+    text `dotted` (`a.b.c`) before it compiles: the innermost of classes
+    `a`, `b`, `c` nested in each other has it as qualified name, and its
+    body's first constant is written uninterned (`z`/`a`) exactly then,
+    beside the interned `co_qualname`."""
+    parts = dotted.split('.')
+    lines = ['%sclass %s:' % ('    ' * i, part) for i, part in enumerate(parts)]
+    lines.append('%spass' % ('    ' * len(parts)))
+    path = os.path.join(scratch, 'nested.py')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    data = py_compile(path, level, scratch)
+    text = dotted.encode('ascii')
+    short = len(text) < 256
+    prefix = struct.pack('<B', len(text)) if short else struct.pack('<I', len(text))
+    kinds = {'plain': b'za' if short else b'a', 'interned': b'ZA' if short else b'A'}
+    seen = {k: any(data.count(bytes([c | flag]) + prefix + text) for c in v for flag in (0, 0x80))
+            for k, v in kinds.items()}
+    # `co_qualname` is always interned; the constant is that very object
+    # (written once, interned) unless the process had an interned twin.
+    if not seen['interned']:
+        sys.exit('gen_tables: no qualified name %r in the reference output' % dotted)
+    return seen['plain']
 
 
 def main():

@@ -48,6 +48,8 @@ pub(crate) enum NodeValue<'a> {
     Tuple(Vec<NodeId>),
     /// Items deduplicated as a Python set would keep them, unsorted.
     FrozenSet(Vec<NodeId>),
+    /// Start, stop and step.
+    Slice([NodeId; 3]),
     Code(Box<CodeNode<'a>>),
 }
 
@@ -82,6 +84,8 @@ enum Key<'a> {
     Tuple(Vec<KeyId>),
     /// Sorted, deduplicated item keys: frozensets compare as sets.
     FrozenSet(Vec<KeyId>),
+    /// The keys of start, stop and step.
+    Slice([KeyId; 3]),
     /// Code objects are never equal to each other here: their line tables
     /// differ. NaNs are unequal to everything but themselves, and each NaN
     /// constant of a compilation is an object of its own.
@@ -126,6 +130,7 @@ impl<'a> Graph<'a> {
 pub(crate) fn children(value: &NodeValue<'_>) -> Vec<NodeId> {
     match value {
         NodeValue::Tuple(items) | NodeValue::FrozenSet(items) => items.clone(),
+        NodeValue::Slice(parts) => parts.to_vec(),
         NodeValue::Code(c) => vec![
             c.co_code,
             c.consts,
@@ -411,6 +416,11 @@ impl<'a> Builder<'a> {
                 keys.sort_unstable();
                 keys.dedup();
                 self.key(Key::FrozenSet(keys))
+            }
+            Constant::Slice(parts) => {
+                let [start, stop, step] = &**parts;
+                let keys = [self.key_of(start), self.key_of(stop), self.key_of(step)];
+                self.key(Key::Slice(keys))
             }
             Constant::Code(_) => self.unique_key(),
         }
@@ -744,10 +754,42 @@ impl<'a> Builder<'a> {
                 }
                 (key, self.cached_scalar(key, NodeValue::FrozenSet(ids)))
             }
+            Constant::Slice(parts) => {
+                let [start, stop, step] = &**parts;
+                let keys = [self.key_of(start), self.key_of(stop), self.key_of(step)];
+                let key = self.key(Key::Slice(keys));
+                if let Some(&id) = self.cached.get(&key) {
+                    return (key, id);
+                }
+                let parts = [self.slice_part(start), self.slice_part(stop), self.slice_part(step)];
+                let id = self.push(NodeValue::Slice(parts), false, false);
+                self.cached.insert(key, id);
+                (key, id)
+            }
             Constant::Code(code) => {
                 let key = self.unique_key();
                 (key, self.code(code))
             }
+        }
+    }
+
+    /// A part of a slice constant: the object the parser made for the
+    /// literal. The constant cache merges the slice as a whole but never
+    /// its parts, and code objects do not intern strings inside slices, so
+    /// each part is an object of its own unless it is a singleton (small
+    /// ints, one-character strings, empty and one-byte bytes, `None`,
+    /// `True`, `False`, `...`).
+    fn slice_part(&mut self, part: &'a Constant) -> NodeId {
+        match part {
+            Constant::Int(value) if value.to_i64().is_some_and(|v| (-5..=256).contains(&v)) => {
+                self.constant(part, false).1
+            }
+            Constant::Int(value) => self.push(NodeValue::Int(value), false, false),
+            Constant::Float(f) => self.push(NodeValue::Float(*f), false, false),
+            Constant::Complex { real, imag } => self.push(NodeValue::Complex(*real, *imag), false, false),
+            Constant::Str(text) if !is_singleton_str(text) => self.push(NodeValue::Str(text), false, false),
+            Constant::Bytes(data) if data.len() > 1 => self.push(NodeValue::Bytes(data), false, false),
+            _ => self.constant(part, false).1,
         }
     }
 
@@ -831,7 +873,7 @@ impl<'a> EqKey<'a> {
             Constant::Str(text) => EqKey::Str(text.as_bytes()),
             Constant::Bytes(data) => EqKey::Bytes(data),
             Constant::Tuple(items) => EqKey::Tuple(items.iter().map(|item| EqKey::of(item, unequal)).collect()),
-            Constant::FrozenSet(_) | Constant::Code(_) => fresh(),
+            Constant::FrozenSet(_) | Constant::Slice(_) | Constant::Code(_) => fresh(),
         }
     }
 }

@@ -141,6 +141,11 @@ impl<'a> Converter<'a> {
             Value::FrozenSet(items) => Constant::FrozenSet(
                 items.iter().rev().map(|item| self.constant(item, depth + 1)).collect::<Result<_, _>>()?,
             ),
+            Value::Slice(parts) => {
+                let [start, stop, step] = &**parts;
+                let part = |p| self.constant(p, depth + 1);
+                Constant::Slice(Box::new([part(start)?, part(stop)?, part(step)?]))
+            }
             Value::Code(_) => Constant::Code(Box::new(self.code(object, depth + 1)?)),
             _ => return Err(unexpected("a constant", "co_consts", object)),
         })
