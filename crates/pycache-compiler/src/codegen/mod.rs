@@ -169,7 +169,7 @@ impl<'a> Compiler<'a> {
     /// `name` mangled as CPython's compiler does for names, attributes and
     /// locals: from 3.13, a generic class's type-parameter scope mangles
     /// only the class's type parameters (see `SymTable::maybe_mangle`).
-    /// Annotation keys and keyword-only default keys use plain `mangle`.
+    /// Annotation keys use plain `mangle`.
     pub fn maybe_mangle(&self, name: &PyStr) -> PyStr {
         self.st.maybe_mangle(self.unit().ste, self.unit().private.as_ref(), name)
     }
