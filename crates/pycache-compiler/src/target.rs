@@ -225,9 +225,10 @@ features! {
     /// expression text (gh-139516): before 3.13.10, 3.13 cut a
     /// self-documenting field's text there (3.12 did not).
     FstringLambdaColon: since [r(3, 13, 10)], until None;
-    /// In a generic class's type-parameter scope only the parameters' own
-    /// names are mangled, and the enclosing scope's mangling is restored
-    /// (S1).
+    /// In a generic class's type-parameter scope, and the non-class scopes
+    /// nested in it, only the class's type parameters are mangled
+    /// (`symtable::Entry::mangled_names`), and the enclosing scope's
+    /// mangling is restored after the class (S1).
     TypeParamMangling: since [r(3, 13, 0)], until None;
     /// Annotation scopes in classes may hold lambdas and comprehensions;
     /// such comprehensions are not inlined (S2).
