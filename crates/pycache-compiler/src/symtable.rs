@@ -1042,11 +1042,8 @@ impl Builder<'_> {
         };
         // 3.13 looks the target up by its mangled name, as it is stored
         // (gh-96497); 3.12 by the name as written.
-        let key = if self.target.has(Feature::ComprehensionScopeFixes) {
-            self.maybe_mangle(name)
-        } else {
-            name.clone()
-        };
+        let key =
+            if self.target.has(Feature::ComprehensionScopeFixes) { self.maybe_mangle(name) } else { name.clone() };
         for i in (0..self.stack.len()).rev() {
             let sid = self.stack[i];
             let ste = &self.st.entries[sid];

@@ -159,7 +159,10 @@ fn pep695_errors_are_refused_like_cpython() {
 }
 
 /// The code object named `name` among `code`'s constants, depth first.
-fn find_code<'a>(code: &'a pycache_compiler::code::CodeObject, name: &str) -> Option<&'a pycache_compiler::code::CodeObject> {
+fn find_code<'a>(
+    code: &'a pycache_compiler::code::CodeObject,
+    name: &str,
+) -> Option<&'a pycache_compiler::code::CodeObject> {
     if code.name == pycache_compiler::code::PyStr::new(name) {
         return Some(code);
     }

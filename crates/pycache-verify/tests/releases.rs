@@ -81,9 +81,11 @@ fn regression_private_names_in_generic_classes_are_compiled() {
     let forward = dir.path().join("forward_private_bound.py");
     std::fs::write(&forward, "class F[__A: __B, __B]:\n    pass\n").unwrap();
     let mut checked = 0;
-    for (minor, paths) in
-        [(12, vec![fixture.clone(), base.clone()]), (13, vec![fixture.clone(), base.clone()]), (14, vec![for_314, base])]
-    {
+    for (minor, paths) in [
+        (12, vec![fixture.clone(), base.clone()]),
+        (13, vec![fixture.clone(), base.clone()]),
+        (14, vec![for_314, base]),
+    ] {
         for python in releases_of(3, minor, test) {
             if let Err(why) = pycache_compile::native::candidate_for(&python) {
                 eprintln!("SKIP {test}: {}: {why}", python.label());

@@ -390,13 +390,15 @@ impl Lower<'_> {
                     rs::Expr::Lambda(l) => {
                         return l.parameters.as_deref().is_some_and(|ps| {
                             ps.iter().any(|p| private(p.name().id.as_str()) && later.contains(&p.name().id.as_str()))
-                        })
+                        });
                     }
                     _ => return false,
                 };
                 private(id) && later.contains(&id)
             };
-            if let Some(e) = bound.into_iter().chain(default).find(|e| ruff_python_ast::helpers::any_over_expr(e, &names_later)) {
+            if let Some(e) =
+                bound.into_iter().chain(default).find(|e| ruff_python_ast::helpers::any_over_expr(e, &names_later))
+            {
                 return self.refuse(
                     e.range(),
                     "a private type parameter named in the bound or default of an earlier one, which 3.13 mangles inconsistently",
