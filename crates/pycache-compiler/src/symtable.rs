@@ -329,10 +329,10 @@ impl Builder<'_> {
     fn enter_existing_block(&mut self, id: ScopeId) {
         let prev = self.cur;
         self.st.entries[id].comp_iter_expr = self.st.entries[prev].comp_iter_expr;
-        if self.st.entries[id].kind != BlockType::Class {
-            if let Some(set) = self.st.entries[prev].mangled_names {
-                self.st.entries[id].mangled_names = Some(set);
-            }
+        if self.st.entries[id].kind != BlockType::Class
+            && let Some(set) = self.st.entries[prev].mangled_names
+        {
+            self.st.entries[id].mangled_names = Some(set);
         }
         self.stack.push(id);
         self.cur = id;
@@ -361,10 +361,10 @@ impl Builder<'_> {
     }
 
     fn add_def_in(&mut self, name: &PyStr, flag: i64, scope: ScopeId, range: Range) -> Result<()> {
-        if flag & DEF_TYPE_PARAM != 0 {
-            if let Some(set) = self.cur().mangled_names {
-                self.st.mangled_names[set].insert(name.clone());
-            }
+        if flag & DEF_TYPE_PARAM != 0
+            && let Some(set) = self.cur().mangled_names
+        {
+            self.st.mangled_names[set].insert(name.clone());
         }
         // Mangled as in the current scope, even when defined in another.
         let mangled = self.maybe_mangle(name);

@@ -49,10 +49,10 @@ impl Lower<'_> {
                 let range = self.definition_range(c.range, &c.decorator_list);
                 let decorator_list = self.decorators(&c.decorator_list)?;
                 let type_params = self.type_params(c.type_params.as_deref())?;
-                if let Some(params) = c.type_params.as_deref() {
-                    if self.target.has(crate::target::Feature::TypeParamMangling) {
-                        self.refuse_forward_private_type_param(params)?;
-                    }
+                if let Some(params) = c.type_params.as_deref()
+                    && self.target.has(crate::target::Feature::TypeParamMangling)
+                {
+                    self.refuse_forward_private_type_param(params)?;
                 }
                 let (mut bases, keywords) = match &c.arguments {
                     Some(arguments) => (self.exprs(&arguments.args)?, self.keywords(&arguments.keywords)?),
