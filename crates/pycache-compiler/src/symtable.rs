@@ -96,6 +96,11 @@ pub struct Entry {
     /// Something in the scope is annotated (an annotation scope: any
     /// parameter or the return; a body: any annotated assignment).
     pub annotations_used: bool,
+    /// 3.13 (`TypeParamMangling`): the scope is a generic class's
+    /// type-parameter scope, or nested in one without a class between:
+    /// only the names in this set of `SymTable::mangled_names` (the
+    /// class's type parameters declared so far) are mangled in it.
+    pub mangled_names: Option<usize>,
 }
 
 impl Entry {
@@ -128,6 +133,9 @@ pub struct SymTable {
     /// 3.14: the annotation scope of each `def`, by the def's node.
     function_annotations: rustc_hash::FxHashMap<NodeId, ScopeId>,
     pub top: ScopeId,
+    /// 3.13: one set per generic class, shared by its type-parameter
+    /// scope and the scopes nested in it (see `Entry::mangled_names`).
+    pub mangled_names: Vec<rustc_hash::FxHashSet<PyStr>>,
 }
 
 impl SymTable {
@@ -146,6 +154,17 @@ impl SymTable {
 
     pub fn entry_mut(&mut self, id: ScopeId) -> &mut Entry {
         &mut self.entries[id]
+    }
+
+    /// CPython 3.13's mangling of `ident` in scope `id`: in a generic
+    /// class's type-parameter scope (and the scopes nested in it) a name
+    /// is mangled only if it is one of the class's type parameters; every
+    /// other scope mangles as `mangle` does.
+    pub fn maybe_mangle(&self, id: ScopeId, private: Option<&PyStr>, ident: &PyStr) -> PyStr {
+        match self.entries[id].mangled_names {
+            Some(set) if !self.mangled_names[set].contains(ident) => ident.clone(),
+            _ => mangle(private, ident),
+        }
     }
 }
 
@@ -200,6 +219,7 @@ pub fn build(module: &ast::Module, future_annotations: bool, target: Target) -> 
             blocks: Default::default(),
             function_annotations: Default::default(),
             top: 0,
+            mangled_names: Vec::new(),
         },
         stack: Vec::new(),
         cur: 0,
@@ -231,6 +251,10 @@ impl Builder<'_> {
             e.nested || e.is_function_like()
         });
         let comp_iter_expr = prev.map_or(0, |p| self.st.entries[p].comp_iter_expr);
+        // A class mangles all its names itself; any other scope shares
+        // the type-parameter names of the generic class it is nested in.
+        let mangled_names =
+            if kind == BlockType::Class { None } else { prev.and_then(|p| self.st.entries[p].mangled_names) };
         let entry = Entry {
             name,
             kind,
@@ -259,6 +283,7 @@ impl Builder<'_> {
             in_conditional_block: false,
             in_unevaluated_annotation: false,
             annotations_used: false,
+            mangled_names,
         };
         let id = self.st.entries.len();
         self.st.entries.push(entry);
@@ -304,6 +329,11 @@ impl Builder<'_> {
     fn enter_existing_block(&mut self, id: ScopeId) {
         let prev = self.cur;
         self.st.entries[id].comp_iter_expr = self.st.entries[prev].comp_iter_expr;
+        if self.st.entries[id].kind != BlockType::Class
+            && let Some(set) = self.st.entries[prev].mangled_names
+        {
+            self.st.entries[id].mangled_names = Some(set);
+        }
         self.stack.push(id);
         self.cur = id;
     }
@@ -331,7 +361,13 @@ impl Builder<'_> {
     }
 
     fn add_def_in(&mut self, name: &PyStr, flag: i64, scope: ScopeId, range: Range) -> Result<()> {
-        let mangled = mangle(self.private.as_ref(), name);
+        if flag & DEF_TYPE_PARAM != 0
+            && let Some(set) = self.cur().mangled_names
+        {
+            self.st.mangled_names[set].insert(name.clone());
+        }
+        // Mangled as in the current scope, even when defined in another.
+        let mangled = self.maybe_mangle(name);
         let entry = &mut self.st.entries[scope];
         let mut val = match entry.symbols.get(&mangled) {
             Some(&old) => {
@@ -366,13 +402,18 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// `name` mangled as in the current scope (see `SymTable::maybe_mangle`).
+    fn maybe_mangle(&self, name: &PyStr) -> PyStr {
+        self.st.maybe_mangle(self.cur, self.private.as_ref(), name)
+    }
+
     fn lookup(&mut self, name: &PyStr) -> i64 {
-        let mangled = mangle(self.private.as_ref(), name);
+        let mangled = self.maybe_mangle(name);
         self.cur().symbol(&mangled)
     }
 
     fn record_directive(&mut self, name: &PyStr, range: Range) {
-        let mangled = mangle(self.private.as_ref(), name);
+        let mangled = self.maybe_mangle(name);
         self.cur().directives.push((mangled, range));
     }
 
@@ -437,6 +478,12 @@ impl Builder<'_> {
                 let outer_private = self.private.clone();
                 if generic {
                     self.enter_type_param_block(&c.name, c.type_params_id, TypeParamOwner::Class, s.range)?;
+                    if self.target.has(Feature::TypeParamMangling) {
+                        // 3.13: only the parameters' names are mangled here
+                        // and in the scopes nested here (bounds, lambdas).
+                        self.st.mangled_names.push(Default::default());
+                        self.cur().mangled_names = Some(self.st.mangled_names.len() - 1);
+                    }
                     self.visit_type_params(&c.type_params)?;
                 }
                 self.visit_exprs(&c.bases)?;
@@ -995,11 +1042,8 @@ impl Builder<'_> {
         };
         // 3.13 looks the target up by its mangled name, as it is stored
         // (gh-96497); 3.12 by the name as written.
-        let key = if self.target.has(Feature::ComprehensionScopeFixes) {
-            mangle(self.private.as_ref(), name)
-        } else {
-            name.clone()
-        };
+        let key =
+            if self.target.has(Feature::ComprehensionScopeFixes) { self.maybe_mangle(name) } else { name.clone() };
         for i in (0..self.stack.len()).rev() {
             let sid = self.stack[i];
             let ste = &self.st.entries[sid];

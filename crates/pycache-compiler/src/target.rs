@@ -239,9 +239,10 @@ features! {
     /// expression text (gh-139516): before 3.13.10, 3.13 cut a
     /// self-documenting field's text there (3.12 did not).
     FstringLambdaColon: since [r(3, 13, 10)], until None;
-    /// In a generic class's type-parameter scope only the parameters' own
-    /// names are mangled (S1): not modelled, classes with private type
-    /// parameter names are declined.
+    /// In a generic class's type-parameter scope, and the non-class scopes
+    /// nested in it, only the class's type parameters are mangled
+    /// (`symtable::Entry::mangled_names`), and the enclosing scope's
+    /// mangling is restored after the class (S1).
     TypeParamMangling: since [r(3, 13, 0)], until None;
     /// A generic class's bases, keywords and bounds keep their private
     /// names unmangled (`class D[T](__B)`: 3.12.1 wrote `_D__B`) (S1): not

@@ -157,3 +157,50 @@ fn pep695_errors_are_refused_like_cpython() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The code object named `name` among `code`'s constants, depth first.
+fn find_code<'a>(
+    code: &'a pycache_compiler::code::CodeObject,
+    name: &str,
+) -> Option<&'a pycache_compiler::code::CodeObject> {
+    if code.name == pycache_compiler::code::PyStr::new(name) {
+        return Some(code);
+    }
+    code.consts.iter().find_map(|c| match c {
+        pycache_compiler::code::Constant::Code(inner) => find_code(inner, name),
+        _ => None,
+    })
+}
+
+/// Issue 9 (`TypeParamMangling`): in a generic class's type-parameter
+/// scope, 3.13 mangles its private type parameters but leaves other
+/// private names (a base, an attribute) as written, where 3.12.1 mangled
+/// them all; a private parameter named in an earlier bound is refused for
+/// 3.13. What each release does was read from 3.12.1's and 3.13's own
+/// `dis` of the same source (the fixture `generic_class_private_type_params.py`
+/// of pycache-verify checks it live against every release).
+#[test]
+fn regression_private_type_params_mangle_only_the_parameters_from_3_13() {
+    let source = b"class C[__T](__B, x.__a):\n    v = __T\n";
+    let names = |release: (u8, u8, u8)| {
+        let target = pycache_compiler::Target::candidate(release).unwrap();
+        let code = pycache_compiler::compile_path(source, b"m.py", target, 0).unwrap();
+        let params = find_code(&code, "<generic parameters of C>").expect("the type parameters' code");
+        let mut all: Vec<String> = params.names.iter().chain(&params.localsplusnames).map(|n| n.to_string()).collect();
+        all.sort();
+        all
+    };
+    let has = |all: &[String], n: &str| all.iter().any(|x| x == n);
+    let v313 = names((3, 13, 0));
+    assert!(has(&v313, "_C__T") && has(&v313, "__B") && has(&v313, "__a"), "{v313:?}");
+    assert!(!has(&v313, "_C__B") && !has(&v313, "_C__a"), "{v313:?}");
+    let v312 = names((3, 12, 1));
+    assert!(has(&v312, "_C__T") && has(&v312, "_C__B") && has(&v312, "_C__a"), "{v312:?}");
+
+    let forward = b"class F[__A: __B, __B]:\n    pass\n";
+    let t313 = pycache_compiler::Target::candidate((3, 13, 18)).unwrap();
+    let refusal = pycache_compiler::compile_path(forward, b"m.py", t313, 0).unwrap_err().to_string();
+    assert!(refusal.contains("a private type parameter named in the bound"), "{refusal}");
+    let t312 = pycache_compiler::Target::candidate((3, 12, 1)).unwrap();
+    assert!(pycache_compiler::compile_path(forward, b"m.py", t312, 0).is_ok());
+}

@@ -311,7 +311,7 @@ impl<'a> Compiler<'a> {
             }
             self.addop_varname(LOAD_FAST_AND_CLEAR, &k, loc);
             if scope == CELL {
-                let mangled = symtable::mangle(self.unit().private.as_ref(), &k);
+                let mangled = self.maybe_mangle(&k);
                 let md = &mut self.u().md;
                 let i = if outsc == FREE { md.freevars.add(&mangled) } else { md.cellvars.add(&mangled) };
                 self.addop_i(MAKE_CELL, i, loc);

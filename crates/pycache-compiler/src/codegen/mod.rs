@@ -166,6 +166,14 @@ impl<'a> Compiler<'a> {
         self.st.entry(self.unit().ste)
     }
 
+    /// `name` mangled as CPython's compiler does for names, attributes and
+    /// locals: from 3.13, a generic class's type-parameter scope mangles
+    /// only the class's type parameters (see `SymTable::maybe_mangle`).
+    /// Annotation keys use plain `mangle`.
+    pub fn maybe_mangle(&self, name: &PyStr) -> PyStr {
+        self.st.maybe_mangle(self.unit().ste, self.unit().private.as_ref(), name)
+    }
+
     // Emitting instructions.
 
     pub fn addop(&mut self, op: Op, loc: Loc) {
@@ -262,7 +270,7 @@ impl<'a> Compiler<'a> {
     /// `LOAD_ATTR` and friends: the name is mangled, added to co_names, and
     /// the pseudo-ops become the real ones with their flag bits.
     pub fn addop_name(&mut self, op: Op, name: &PyStr, loc: Loc) {
-        let mangled = symtable::mangle(self.unit().private.as_ref(), name);
+        let mangled = self.maybe_mangle(name);
         let mut arg = self.u().md.names.add(&mangled);
         let op = match op {
             LOAD_ATTR => {
@@ -301,7 +309,7 @@ impl<'a> Compiler<'a> {
     }
 
     pub fn addop_varname(&mut self, op: Op, name: &PyStr, loc: Loc) {
-        let mangled = symtable::mangle(self.unit().private.as_ref(), name);
+        let mangled = self.maybe_mangle(name);
         let arg = self.u().md.varnames.add(&mangled);
         self.addop_i(op, arg, loc);
     }
@@ -634,7 +642,7 @@ impl<'a> Compiler<'a> {
             let what = if ctx == ast::Ctx::Store { "cannot assign to __debug__" } else { "cannot delete __debug__" };
             return Err(Refusal::syntax_at(what, loc.lineno, loc.col_offset));
         }
-        let mangled = mangle(self.unit().private.as_ref(), name);
+        let mangled = self.maybe_mangle(name);
         let ste = self.ste();
         let scope = ste.scope(&mangled);
         let function_like = ste.is_function_like();

@@ -222,7 +222,7 @@ impl<'a> Compiler<'a> {
             let pairs = self.target.has(Feature::NoConstKeyMap);
             for (arg, default) in args.kwonlyargs.iter().zip(&args.kw_defaults) {
                 if let Some(default) = default {
-                    let name = Constant::Str(symtable::mangle(self.unit().private.as_ref(), &arg.arg));
+                    let name = Constant::Str(self.maybe_mangle(&arg.arg));
                     if pairs {
                         self.load_const(name.clone(), loc);
                     }

@@ -49,11 +49,14 @@ impl Lower<'_> {
                 let range = self.definition_range(c.range, &c.decorator_list);
                 let decorator_list = self.decorators(&c.decorator_list)?;
                 let type_params = self.type_params(c.type_params.as_deref())?;
-                if let Some(params) = c.type_params.as_deref()
-                    && self.target.has(crate::target::Feature::GenericBasesUnmangled)
-                {
-                    let names_too = self.target.has(crate::target::Feature::TypeParamMangling);
-                    self.refuse_private_names_in_generic_class(params, c.arguments.as_deref(), names_too)?;
+                if let Some(params) = c.type_params.as_deref() {
+                    if self.target.has(crate::target::Feature::TypeParamMangling) {
+                        self.refuse_forward_private_type_param(params)?;
+                    } else if self.target.has(crate::target::Feature::GenericBasesUnmangled) {
+                        // 3.12.7: the bases' private names stay unmangled, its
+                        // own rule, not modelled.
+                        self.refuse_private_names_in_generic_class(params, c.arguments.as_deref())?;
+                    }
                 }
                 let (mut bases, keywords) = match &c.arguments {
                     Some(arguments) => (self.exprs(&arguments.args)?, self.keywords(&arguments.keywords)?),
@@ -356,17 +359,15 @@ impl Lower<'_> {
 }
 
 impl Lower<'_> {
-    /// In a generic class's type-parameter scope 3.13 and 3.12.7 leave the
-    /// private names of its bases, keywords and bounds as written, where
-    /// 3.12.1 mangled them with the class's name; 3.13 also mangles private
-    /// type parameter names its own way (`names_too`). That scope's mangling
-    /// is not modelled, so such a class is refused rather than compiled with
-    /// 3.12.1's.
+    /// In a generic class's type-parameter scope 3.12.7 leaves the private
+    /// names of its bases, keywords and bounds as written, where 3.12.1
+    /// mangled them with the class's name. That scope's mangling is not
+    /// modelled for 3.12.7, so such a class is refused rather than compiled
+    /// with 3.12.1's.
     fn refuse_private_names_in_generic_class(
         &self,
         params: &rs::TypeParams,
         arguments: Option<&rs::Arguments>,
-        names_too: bool,
     ) -> Result<()> {
         let private = |e: &rs::Expr| matches!(e, rs::Expr::Name(n) if n.id.starts_with("__") && !n.id.ends_with("__"));
         let mut exprs: Vec<&rs::Expr> = Vec::new();
@@ -375,22 +376,72 @@ impl Lower<'_> {
             exprs.extend(arguments.keywords.iter().map(|k| &k.value));
         }
         for param in &params.type_params {
-            let (name, bound, default) = match param {
-                rs::TypeParam::TypeVar(t) => (&t.name, t.bound.as_deref(), t.default.as_deref()),
-                rs::TypeParam::ParamSpec(p) => (&p.name, None, p.default.as_deref()),
-                rs::TypeParam::TypeVarTuple(t) => (&t.name, None, t.default.as_deref()),
+            let (bound, default) = match param {
+                rs::TypeParam::TypeVar(t) => (t.bound.as_deref(), t.default.as_deref()),
+                rs::TypeParam::ParamSpec(p) => (None, p.default.as_deref()),
+                rs::TypeParam::TypeVarTuple(t) => (None, t.default.as_deref()),
             };
-            if names_too && name.id.starts_with("__") && !name.id.ends_with("__") {
-                return self.refuse(param.range(), "a private type parameter name, which 3.13 mangles differently");
-            }
             exprs.extend(bound.into_iter().chain(default));
         }
         match exprs.into_iter().find(|e| ruff_python_ast::helpers::any_over_expr(e, private)) {
             Some(e) => self.refuse(
                 e.range(),
-                "a private name in a generic class's bases or bounds, which 3.12.7 and 3.13 leave unmangled",
+                "a private name in a generic class's bases or bounds, which 3.12.7 leaves unmangled",
             ),
             None => Ok(()),
         }
+    }
+
+    /// 3.13 mangles, in a generic class's type-parameter scope and the
+    /// scopes nested in it, only the type parameters declared so far
+    /// (`TypeParamMangling`). Its symbol table grows that set while
+    /// visiting the parameters but its compiler sees the whole set, so a
+    /// bound or default naming a private parameter declared after it is
+    /// recorded under one name and compiled under another. That one case
+    /// is refused.
+    fn refuse_forward_private_type_param(&self, params: &rs::TypeParams) -> Result<()> {
+        let private = |id: &str| id.starts_with("__") && !id.ends_with("__");
+        let names: Vec<&str> = params
+            .type_params
+            .iter()
+            .map(|p| match p {
+                rs::TypeParam::TypeVar(t) => t.name.id.as_str(),
+                rs::TypeParam::ParamSpec(p) => p.name.id.as_str(),
+                rs::TypeParam::TypeVarTuple(t) => t.name.id.as_str(),
+            })
+            .collect();
+        for (i, param) in params.type_params.iter().enumerate() {
+            let later = &names[i + 1..];
+            if !later.iter().any(|n| private(n)) {
+                continue;
+            }
+            let (bound, default) = match param {
+                rs::TypeParam::TypeVar(t) => (t.bound.as_deref(), t.default.as_deref()),
+                rs::TypeParam::ParamSpec(p) => (None, p.default.as_deref()),
+                rs::TypeParam::TypeVarTuple(t) => (None, t.default.as_deref()),
+            };
+            let names_later = |e: &rs::Expr| {
+                let id = match e {
+                    rs::Expr::Name(n) => n.id.as_str(),
+                    rs::Expr::Attribute(a) => a.attr.id.as_str(),
+                    rs::Expr::Lambda(l) => {
+                        return l.parameters.as_deref().is_some_and(|ps| {
+                            ps.iter().any(|p| private(p.name().id.as_str()) && later.contains(&p.name().id.as_str()))
+                        });
+                    }
+                    _ => return false,
+                };
+                private(id) && later.contains(&id)
+            };
+            if let Some(e) =
+                bound.into_iter().chain(default).find(|e| ruff_python_ast::helpers::any_over_expr(e, &names_later))
+            {
+                return self.refuse(
+                    e.range(),
+                    "a private type parameter named in the bound or default of an earlier one, which 3.13 mangles inconsistently",
+                );
+            }
+        }
+        Ok(())
     }
 }
