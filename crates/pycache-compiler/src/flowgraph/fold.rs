@@ -99,18 +99,7 @@ pub fn list_to_tuple(g: &mut Cfg, b: BlockId, i: usize, consts: &mut Consts) -> 
             if !expect_append {
                 return Ok(false);
             }
-            let mut items = Vec::with_capacity(found);
-            let mut out = Vec::new();
-            for k in pos..i {
-                let op = g.blocks[b].instrs[k].op;
-                if op == NOP {
-                    continue;
-                }
-                if loads_const(op) {
-                    items.push(const_value(&g.blocks[b].instrs[k], consts));
-                }
-                out.push(k);
-            }
+            let (items, out) = constant_run(g, b, pos..i, consts, found);
             nop_out(g, b, &out);
             make_load_const(g, b, i, Constant::Tuple(items), consts)?;
             return Ok(true);
@@ -153,18 +142,7 @@ pub fn long_list_or_set_iter(g: &mut Cfg, b: BlockId, i: usize, consts: &mut Con
                 if (instr.op == BUILD_LIST) != (add == LIST_APPEND) {
                     return Ok(());
                 }
-                let mut items = Vec::new();
-                let mut out = Vec::new();
-                for k in pos..i {
-                    let op = g.blocks[b].instrs[k].op;
-                    if op == NOP {
-                        continue;
-                    }
-                    if loads_const(op) {
-                        items.push(const_value(&g.blocks[b].instrs[k], consts));
-                    }
-                    out.push(k);
-                }
+                let (items, out) = constant_run(g, b, pos..i, consts, 0);
                 let value = if instr.op == BUILD_SET { Constant::frozenset(items) } else { Constant::Tuple(items) };
                 let index = consts.add(value)?;
                 nop_out(g, b, &out);
@@ -267,4 +245,28 @@ pub fn binary(g: &mut Cfg, b: BlockId, i: usize, consts: &mut Consts) -> Result<
     let Some(value) = value else { return Ok(()) };
     nop_out(g, b, &loads);
     make_load_const(g, b, i, value, consts)
+}
+
+/// The constants a run of instructions `range` of block `b` loads, and the
+/// run's instructions other than `NOP`s (to be blanked once folded).
+fn constant_run(
+    g: &Cfg,
+    b: BlockId,
+    range: std::ops::Range<usize>,
+    consts: &Consts,
+    capacity: usize,
+) -> (Vec<Constant>, Vec<usize>) {
+    let mut items = Vec::with_capacity(capacity);
+    let mut out = Vec::new();
+    for k in range {
+        let op = g.blocks[b].instrs[k].op;
+        if op == NOP {
+            continue;
+        }
+        if loads_const(op) {
+            items.push(const_value(&g.blocks[b].instrs[k], consts));
+        }
+        out.push(k);
+    }
+    (items, out)
 }
