@@ -225,7 +225,8 @@ impl CacheDir {
 
     /// Removes the temporary files of cache writes that never finished
     /// (`<name>.pyc.<digits>`, as pycache and the importer name them): a
-    /// regular file last changed before `started` (this run's start), on
+    /// regular file last changed before `started` (this run's start, less
+    /// [`DEBRIS_MARGIN`]), on
     /// which no writer holds its lock, checked to be the same file when it
     /// is unlinked. Returns the names removed.
     pub fn remove_debris(&self, started: SystemTime) -> Vec<PathBuf> {
@@ -246,7 +247,11 @@ impl CacheDir {
         let Ok(stat) = rustix::fs::fstat(&fd) else { return false };
         let modified = std::time::UNIX_EPOCH
             + std::time::Duration::new(stat.st_mtime.max(0) as u64, stat.st_mtime_nsec.clamp(0, 999_999_999) as u32);
-        if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile || modified >= started {
+        // The file system stamps with the kernel's coarse clock, which runs
+        // up to a tick behind `SystemTime::now()`: a file this run's own
+        // writer made just after the run started, not yet locked, can look
+        // older than the start. So only what is older by a margin is debris.
+        if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile || modified + DEBRIS_MARGIN >= started {
             return false;
         }
         // A writer of this run or another holds the lock until it renames.
@@ -258,6 +263,10 @@ impl CacheDir {
         same && rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()).is_ok()
     }
 }
+
+/// How much older than the run a temporary file must be to count as
+/// debris: more than the file system's timestamps can lag behind the clock.
+pub const DEBRIS_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Opens (or creates) the directory `name` below `parent`, refusing a
 /// symbolic link. `path` names it for errors.
@@ -315,6 +324,27 @@ mod tests {
         let umask = rustix::process::umask(Mode::empty());
         rustix::process::umask(umask);
         umask.bits()
+    }
+
+    /// The full test suite, under load, once saw a run remove the temporary
+    /// file its own writer had just made (stamped by the coarse clock before
+    /// the run's start, and not locked yet), so the rename failed with
+    /// ENOENT and the file with it.
+    #[test]
+    fn regression_a_temporary_file_made_just_after_the_run_started_is_not_debris() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache_dir = CacheDir::open(dir.path(), Path::new("__pycache__")).unwrap();
+        let put = |name: &str, modified: SystemTime| {
+            let file = std::fs::File::create(dir.path().join("__pycache__").join(name)).unwrap();
+            file.set_modified(modified).unwrap();
+        };
+        let started = SystemTime::now();
+        put("fresh.cpython-312.pyc.123450001", started - std::time::Duration::from_millis(5));
+        put("stale.cpython-312.pyc.123450002", started - std::time::Duration::from_secs(60));
+        let removed = cache_dir.remove_debris(started);
+        let names: Vec<_> = removed.iter().map(|p| p.file_name().unwrap().to_owned()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("stale.cpython-312.pyc.123450002")]);
+        assert!(dir.path().join("__pycache__/fresh.cpython-312.pyc.123450001").exists());
     }
 
     #[test]
