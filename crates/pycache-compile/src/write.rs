@@ -333,7 +333,7 @@ mod tests {
     #[test]
     fn regression_a_temporary_file_made_just_after_the_run_started_is_not_debris() {
         let dir = tempfile::tempdir().unwrap();
-        let cache_dir = CacheDir::open(dir.path(), Path::new("__pycache__")).unwrap();
+        let cache_dir = CacheDir::open(dir.path(), &dir.path().join("__pycache__")).unwrap();
         let put = |name: &str, modified: SystemTime| {
             let file = std::fs::File::create(dir.path().join("__pycache__").join(name)).unwrap();
             file.set_modified(modified).unwrap();
