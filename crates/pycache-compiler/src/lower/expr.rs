@@ -325,37 +325,47 @@ impl Lower<'_> {
     }
 
     fn string_value(&self, s: &rs::ExprStringLiteral) -> Result<PyStr> {
+        let mut text = Vec::new();
         for part in s.value.iter() {
-            self.check_escapes(part.range, part.flags.prefix().is_raw(), false);
+            let raw = part.flags.prefix().is_raw();
+            text.extend(self.literal_text(part.range, raw, &part.value, true, "a string literal")?);
         }
-        let surrogate = |part: &rs::StringLiteral| {
-            !part.flags.prefix().is_raw() && escapes::names_surrogate(self.text(part.range).as_bytes())
-        };
-        if !s.value.iter().any(surrogate) {
-            let mut text = String::new();
-            for part in s.value.iter() {
-                text.push_str(&part.value);
+        Ok(PyStr::from_encoded(text))
+    }
+
+    /// A literal's text in [`PyStr`]'s encoding, its invalid escapes warned
+    /// about. ruff's decoded `str` serves unless an escape names a lone
+    /// surrogate, which it cannot hold; such a literal is decoded again from
+    /// the source: a whole string literal (`quoted`, with its prefix and
+    /// quotes) or the text between an f-string's fields. `what` names it in
+    /// refusals.
+    pub fn literal_text(
+        &self,
+        range: ruff_text_size::TextRange,
+        raw: bool,
+        value: &str,
+        quoted: bool,
+        what: &str,
+    ) -> Result<Vec<u8>> {
+        self.check_escapes(range, raw, false);
+        let text = self.text(range);
+        if raw || !escapes::names_surrogate(text.as_bytes()) {
+            return Ok(value.as_bytes().to_vec());
+        }
+        // Between fields, `{{` and `}}` stand for one brace each.
+        if !quoted && (text.contains("{{") || text.contains("}}")) {
+            return self.refuse(range, &format!("{what} with both a lone surrogate and a doubled brace"));
+        }
+        let decoded = if quoted { escapes::decode_literal(text) } else { escapes::decode_body(text) };
+        match decoded {
+            Ok(points) => Ok(PyStr::from_code_points(points).as_bytes().to_vec()),
+            Err(escapes::DecodeError::NamedEscape) => {
+                self.refuse(range, &format!("{what} with both a lone surrogate and a \\N{{...}} escape"))
             }
-            return Ok(PyStr::new(&text));
-        }
-        let mut points = Vec::new();
-        for part in s.value.iter() {
-            if surrogate(part) {
-                match escapes::decode_literal(self.text(part.range)) {
-                    Ok(decoded) => points.extend(decoded),
-                    Err(escapes::DecodeError::NamedEscape) => {
-                        return self
-                            .refuse(part.range, "a string literal with both a lone surrogate and a \\N{...} escape");
-                    }
-                    Err(escapes::DecodeError::Malformed) => {
-                        return Err(Refusal::internal("a string literal the escape decoder does not understand"));
-                    }
-                }
-            } else {
-                points.extend(part.value.chars().map(|c| c as u32));
+            Err(escapes::DecodeError::Malformed) => {
+                Err(Refusal::internal(format!("{what} the escape decoder does not understand")))
             }
         }
-        Ok(PyStr::from_code_points(points))
     }
 
     /// Refuses f-string literal parts whose escapes make lone surrogates,

@@ -34,7 +34,13 @@ impl Lower<'_> {
             match part {
                 rs::FStringPart::Literal(lit) => {
                     flat.push(Piece::Const {
-                        value: self.literal_part(lit.range, lit.flags.prefix().is_raw(), &lit.value, true)?,
+                        value: self.literal_text(
+                            lit.range,
+                            lit.flags.prefix().is_raw(),
+                            &lit.value,
+                            true,
+                            "an f-string",
+                        )?,
                         start: lit.range.start(),
                         end: lit.range.end(),
                     });
@@ -74,33 +80,6 @@ impl Lower<'_> {
         }
     }
 
-    /// A literal part's text, in [`PyStr`]'s encoding. ruff's decoded
-    /// `str` serves unless an escape names a lone surrogate, which it cannot
-    /// hold; such a part is decoded again from the source: a whole string
-    /// literal (`quoted`, with its prefix and quotes) or the text between
-    /// an f-string's fields.
-    fn literal_part(&self, range: TextRange, raw: bool, value: &str, quoted: bool) -> Result<Vec<u8>> {
-        self.check_escapes(range, raw, false);
-        let text = self.text(range);
-        if raw || !super::escapes::names_surrogate(text.as_bytes()) {
-            return Ok(value.as_bytes().to_vec());
-        }
-        // Between fields, `{{` and `}}` stand for one brace each.
-        if !quoted && (text.contains("{{") || text.contains("}}")) {
-            return self.refuse(range, "an f-string with both a lone surrogate and a doubled brace");
-        }
-        let decoded = if quoted { super::escapes::decode_literal(text) } else { super::escapes::decode_body(text) };
-        match decoded {
-            Ok(points) => Ok(PyStr::from_code_points(points).as_bytes().to_vec()),
-            Err(super::escapes::DecodeError::NamedEscape) => {
-                self.refuse(range, "an f-string with both a lone surrogate and a \\N{...} escape")
-            }
-            Err(super::escapes::DecodeError::Malformed) => {
-                Err(crate::error::Refusal::internal("an f-string literal the escape decoder does not understand"))
-            }
-        }
-    }
-
     fn fstring_elements(
         &mut self,
         elements: &rs::InterpolatedStringElements,
@@ -110,7 +89,7 @@ impl Lower<'_> {
         for element in elements.iter() {
             match element {
                 rs::InterpolatedStringElement::Literal(lit) => {
-                    let value = self.literal_part(lit.range, raw, &lit.value, false)?;
+                    let value = self.literal_text(lit.range, raw, &lit.value, false, "an f-string")?;
                     if !value.is_empty() {
                         out.push(Piece::Const { value, start: lit.range.start(), end: lit.range.end() });
                     }
