@@ -16,7 +16,7 @@ use crate::target::{Feature, Target};
 pub(crate) struct Emitter<'g, 'a> {
     graph: &'g Graph<'a>,
     /// Flagged objects in the order marshal registered them.
-    registered: HashMap<NodeId, u32>,
+    registered: Registered,
     /// References held only while a frozenset is written: the (dump, item)
     /// pairs marshal sorts the items with.
     held: HashMap<NodeId, u32>,
@@ -28,14 +28,18 @@ pub(crate) struct Emitter<'g, 'a> {
 impl<'g, 'a> Emitter<'g, 'a> {
     pub fn new(graph: &'g Graph<'a>, target: Target) -> Self {
         let keys_flagged = target.has(Feature::FrozenSetKeysFlagged);
-        Self { graph, registered: HashMap::default(), held: HashMap::default(), keys_flagged }
+        let registered = Registered::dense(graph.nodes.len());
+        Self { graph, registered, held: HashMap::default(), keys_flagged }
     }
 
     /// `w_ref`: an object is remembered when something besides its one
     /// container holds it, or when it is an interned string.
     fn shared(&self, id: NodeId) -> bool {
         let node = self.graph.node(id);
-        node.interned || node.pinned || node.refs + self.held.get(&id).copied().unwrap_or(0) > 1
+        node.interned
+            || node.pinned
+            || node.refs > 1
+            || (!self.held.is_empty() && node.refs + self.held.get(&id).copied().unwrap_or(0) > 1)
     }
 
     /// Writes the object `id` at nesting level `depth` onto `out`, as
@@ -54,13 +58,12 @@ impl<'g, 'a> Emitter<'g, 'a> {
         }
         let flag = self.shared(id);
         if flag {
-            if let Some(&index) = self.registered.get(&id) {
+            if let Some(index) = self.registered.get(id) {
                 out.push(b'r');
                 out.extend_from_slice(&index.to_le_bytes());
                 return Ok(());
             }
-            let index = u32::try_from(self.registered.len()).map_err(|_| MarshalError::TooManyObjects)?;
-            self.registered.insert(id, index);
+            self.registered.insert(id)?;
         }
         let flag = if flag { FLAG_REF } else { 0 };
         match &node.value {
@@ -171,7 +174,7 @@ impl<'g, 'a> Emitter<'g, 'a> {
         for &item in items {
             let mut alone = Emitter {
                 graph: self.graph,
-                registered: HashMap::default(),
+                registered: Registered::sparse(),
                 held: HashMap::default(),
                 keys_flagged: self.keys_flagged,
             };
@@ -194,6 +197,55 @@ impl<'g, 'a> Emitter<'g, 'a> {
                 *count -= 1;
             }
         }
+        Ok(())
+    }
+}
+
+/// No reference index yet.
+const UNREGISTERED: u32 = u32::MAX;
+
+/// Marshal's reference table: the index each flagged object was given,
+/// and how many there are. A whole dump looks up every object of the
+/// graph, so it indexes a vector by node; the dump of one frozenset item
+/// (for its sort key) touches few, so it keeps a map rather than a vector
+/// the size of the graph.
+struct Registered {
+    slots: Slots,
+    count: u32,
+}
+
+enum Slots {
+    /// One slot per node, [`UNREGISTERED`] until it is written.
+    Dense(Vec<u32>),
+    Sparse(HashMap<NodeId, u32>),
+}
+
+impl Registered {
+    fn dense(nodes: usize) -> Self {
+        Self { slots: Slots::Dense(vec![UNREGISTERED; nodes]), count: 0 }
+    }
+
+    fn sparse() -> Self {
+        Self { slots: Slots::Sparse(HashMap::default()), count: 0 }
+    }
+
+    fn get(&self, id: NodeId) -> Option<u32> {
+        match &self.slots {
+            Slots::Dense(slots) => Some(slots[id]).filter(|&index| index != UNREGISTERED),
+            Slots::Sparse(map) => map.get(&id).copied(),
+        }
+    }
+
+    /// Gives `id` the next index.
+    fn insert(&mut self, id: NodeId) -> Result<(), MarshalError> {
+        let index = self.count;
+        match &mut self.slots {
+            Slots::Dense(slots) => slots[id] = index,
+            Slots::Sparse(map) => {
+                map.insert(id, index);
+            }
+        }
+        self.count = index.checked_add(1).filter(|&n| n != UNREGISTERED).ok_or(MarshalError::TooManyObjects)?;
         Ok(())
     }
 }

@@ -111,9 +111,7 @@ impl<'a> Graph<'a> {
         let mut nodes = builder.nodes;
         let mut counts = vec![0u32; nodes.len()];
         for node in &nodes {
-            for child in children(&node.value) {
-                counts[child] += 1;
-            }
+            for_each_child(&node.value, |child| counts[child] += 1);
         }
         for (node, count) in nodes.iter_mut().zip(counts) {
             node.refs = count;
@@ -126,12 +124,13 @@ impl<'a> Graph<'a> {
     }
 }
 
-/// The objects a node refers to, in marshal order.
-pub(crate) fn children(value: &NodeValue<'_>) -> Vec<NodeId> {
+/// Calls `f` with each object a node refers to, in marshal order (without
+/// collecting them: this runs once per node of every compilation).
+pub(crate) fn for_each_child(value: &NodeValue<'_>, f: impl FnMut(NodeId)) {
     match value {
-        NodeValue::Tuple(items) | NodeValue::FrozenSet(items) => items.clone(),
-        NodeValue::Slice(parts) => parts.to_vec(),
-        NodeValue::Code(c) => vec![
+        NodeValue::Tuple(items) | NodeValue::FrozenSet(items) => items.iter().copied().for_each(f),
+        NodeValue::Slice(parts) => parts.iter().copied().for_each(f),
+        NodeValue::Code(c) => [
             c.co_code,
             c.consts,
             c.names,
@@ -142,8 +141,10 @@ pub(crate) fn children(value: &NodeValue<'_>) -> Vec<NodeId> {
             c.qualname,
             c.linetable,
             c.exceptiontable,
-        ],
-        _ => Vec::new(),
+        ]
+        .into_iter()
+        .for_each(f),
+        _ => {}
     }
 }
 
