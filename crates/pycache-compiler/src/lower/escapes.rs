@@ -8,9 +8,13 @@
 pub fn names_surrogate(body: &[u8]) -> bool {
     let mut i = 0;
     while i + 1 < body.len() {
-        if body[i] != b'\\' {
-            i += 1;
-            continue;
+        // Most literals have no backslash at all: jump from one to the next.
+        match memchr::memchr(b'\\', &body[i..]) {
+            Some(skip) => i += skip,
+            None => return false,
+        }
+        if i + 1 >= body.len() {
+            return false;
         }
         let digits = match body[i + 1] {
             b'u' => 4,
@@ -34,6 +38,9 @@ pub fn names_surrogate(body: &[u8]) -> bool {
 /// text: only the first invalid escape, an unknown letter or an octal
 /// escape above `\377`.
 pub fn first_invalid_escape(text: &str, bytes: bool) -> Option<String> {
+    // Most literals have no escape: one memchr instead of a walk by char.
+    let first = memchr::memchr(b'\\', text.as_bytes())?;
+    let text = &text[first..];
     let mut chars = text.char_indices().peekable();
     while let Some((_, c)) = chars.next() {
         if c != '\\' {
@@ -199,5 +206,28 @@ mod tests {
         assert_eq!(decode_literal("'''a\\\nb\\q'''").unwrap(), vec![0x61, 0x62, 0x5C, 0x71]);
         assert_eq!(decode_literal(r"'\N{BULLET}'"), Err(DecodeError::NamedEscape));
         assert_eq!(decode_literal(r"'\777'").unwrap(), vec![0o777]);
+    }
+
+    #[test]
+    fn surrogate_escapes_are_found_past_other_backslashes() {
+        assert!(!names_surrogate(b"plain text, no escape"));
+        assert!(names_surrogate(b"a \\udfff"));
+        assert!(names_surrogate(b"\\n then \\U0000d800"));
+        // An escaped backslash makes the `u` a plain letter.
+        assert!(!names_surrogate(b"\\\\udfff"));
+        assert!(!names_surrogate(b"\\ue000 is no surrogate"));
+        assert!(!names_surrogate(b"ends with a backslash \\"));
+    }
+
+    #[test]
+    fn the_first_invalid_escape_is_named_wherever_it_is() {
+        assert_eq!(first_invalid_escape("no escape here", false), None);
+        assert_eq!(first_invalid_escape("ok \\n then \\d", false).as_deref(), Some("invalid escape sequence '\\d'"));
+        assert_eq!(
+            first_invalid_escape("text \\777 after", false).as_deref(),
+            Some("invalid octal escape sequence '\\777'")
+        );
+        assert_eq!(first_invalid_escape("\\N{DASH}", true).as_deref(), Some("invalid escape sequence '\\N'"));
+        assert_eq!(first_invalid_escape("trailing \\", false), None);
     }
 }
