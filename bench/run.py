@@ -6,7 +6,7 @@ correctness on a pinned real corpus, in one command.
     python3 bench/run.py --quick    # a smoke run on a small tree (results under the work dir)
     python3 bench/run.py --readme   # also put the table into docs/speed.md
 
-On a fresh machine it builds pycache (cargo build --release), installs the
+On a fresh machine it builds pycache (cargo build --profile dist: fat LTO, as releases ship), installs the
 peers (bench/peers.txt: uv and serc, pinned with hashes) into a private
 virtual environment, downloads and checks the pinned wheels (corpus/fetch.py),
 builds the tree (the target interpreter's standard library plus the wheels'
@@ -55,8 +55,8 @@ def target_dir():
 
 
 def build_pycache():
-    subprocess.check_call(['cargo', 'build', '--release', '-p', 'pycache'], cwd=ROOT)
-    return os.path.join(target_dir(), 'release', 'pycache')
+    subprocess.check_call(['cargo', 'build', '--profile', 'dist', '-p', 'pycache'], cwd=ROOT)
+    return os.path.join(target_dir(), 'dist', 'pycache')
 
 
 def source_commit():
@@ -342,7 +342,7 @@ def main():
     parser.add_argument('--python', default='3.12', help='target interpreter: a version or a path (default 3.12)')
     parser.add_argument('--runs', type=int, help='runs per tool for the main figures (default 5)')
     parser.add_argument('--scale-runs', type=int, help='runs per tool for scaling and -j 1 (default 3)')
-    parser.add_argument('--pycache', help='a pycache binary (default: cargo build --release)')
+    parser.add_argument('--pycache', help='a pycache binary (default: cargo build --profile dist)')
     parser.add_argument('--pycache-source', help='what --pycache was built from, for the record (e.g. a commit)')
     parser.add_argument('--work', default=os.path.join(target_dir(), 'bench'), help='scratch directory')
     parser.add_argument('--out', help='results directory (default bench/results)')

@@ -112,7 +112,9 @@ impl Locations {
 }
 
 fn location_table(ops: &OpTable, instrs: &[FinalInstr], firstlineno: i32) -> Vec<u8> {
-    let mut table = Locations { out: Vec::new(), lineno: firstlineno };
+    // About two bytes per instruction: one reservation instead of a
+    // dozen doublings for a long function.
+    let mut table = Locations { out: Vec::with_capacity(2 * instrs.len()), lineno: firstlineno };
     let mut loc = NO_LOCATION;
     let mut size = 0;
     for instr in instrs {

@@ -993,8 +993,10 @@ pub fn remove_unused_consts(g: &mut Cfg, consts: &mut Vec<Constant>) {
     }
     for i in 0..used {
         let old = index_map[i] as usize;
+        // `old` only grows with `i`, so a swap moves each kept constant
+        // down without cloning it; what lands at `old` is unused.
         if i != old {
-            consts[i] = consts[old].clone();
+            consts.swap(i, old);
         }
     }
     consts.truncate(used);
