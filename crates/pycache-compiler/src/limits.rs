@@ -103,6 +103,9 @@ pub const CPYTHON_3_13: Limits = Limits { static_blocks: 21, compiler_recursion:
 /// where the native compiler stops judging.
 pub const CPYTHON_3_14: Limits = CPYTHON_3_13;
 
+/// CPython 3.15's: 3.14's (not measured apart).
+pub const CPYTHON_3_15: Limits = CPYTHON_3_14;
+
 /// The error messages CPython gives at these limits.
 pub mod message {
     pub const TOO_MANY_INDENTS: &str = "too many levels of indentation";

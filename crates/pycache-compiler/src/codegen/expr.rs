@@ -87,7 +87,12 @@ impl<'a> Compiler<'a> {
                     return Err(Refusal::syntax_at("'yield from' inside async function", loc.lineno, loc.col_offset));
                 }
                 self.visit_expr(value)?;
-                self.addop(GET_YIELD_FROM_ITER, loc);
+                if self.target.has(Feature::SendPushNull) {
+                    // 3.15: the iterator pair of `yield from`.
+                    self.addop_i(GET_ITER, GET_ITER_YIELD_FROM, loc);
+                } else {
+                    self.addop(GET_YIELD_FROM_ITER, loc);
+                }
                 self.load_const(Constant::None, loc);
                 self.add_yield_from(loc, false);
             }
@@ -100,8 +105,7 @@ impl<'a> Compiler<'a> {
                 }
                 self.visit_expr(value)?;
                 self.addop_i(GET_AWAITABLE, 0, loc);
-                self.load_const(Constant::None, loc);
-                self.add_yield_from(loc, true);
+                self.await_sent_none(loc);
             }
             ExprKind::Compare { left, ops, comparators } => self.compare(e, left, ops, comparators)?,
             ExprKind::Call { func, args, keywords } => self.call(e, func, args, keywords)?,

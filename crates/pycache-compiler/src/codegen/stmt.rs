@@ -717,8 +717,7 @@ impl<'a> Compiler<'a> {
         self.push_fblock(FBlockType::ForLoop, start, end, FBlockDatum::None, loc)?;
         self.addop_j(SETUP_FINALLY, except, loc);
         self.addop(GET_ANEXT, loc);
-        self.load_const(Constant::None, loc);
-        self.add_yield_from(loc, true);
+        self.await_sent_none(loc);
         self.addop(POP_BLOCK, loc);
         if self.target.has(Feature::NotTaken) {
             // 3.14: codegen's own, for the exit through `END_ASYNC_FOR`.
@@ -997,12 +996,34 @@ impl<'a> Compiler<'a> {
         self.nameop(asname, Ctx::Store, loc)
     }
 
+    /// `IMPORT_NAME`; from 3.15 its argument carries the eager bit where a
+    /// lazy import could not apply: outside module level, inside a `try`
+    /// body, `else` under a `finally`, a handler or the exception path of a
+    /// `finally`, and for `import *` (3.15.md C8).
+    fn import_name(&mut self, name: &PyStr, star: bool, loc: Loc) {
+        if !self.target.has(Feature::ImportNameFlags) {
+            self.addop_name(IMPORT_NAME, name, loc);
+            return;
+        }
+        use FBlockType::*;
+        let in_try = self.unit().fblocks.iter().any(|f| {
+            matches!(
+                f.kind,
+                TryExcept | FinallyTry | FinallyEnd | ExceptionHandler | ExceptionGroupHandler | HandlerCleanup
+            )
+        });
+        let eager = star || in_try || self.unit().scope_type != ScopeType::Module;
+        let mangled = self.maybe_mangle(name);
+        let index = self.u().md.names.add(&mangled);
+        self.addop_i(IMPORT_NAME, (index << 2) | if eager { IMPORT_EAGER } else { 0 }, loc);
+    }
+
     fn import(&mut self, s: &'a Stmt, names: &'a [ast::Alias]) -> Result<()> {
         let loc = Loc::of(s.range);
         for alias in names {
             self.load_const(Constant::Int(0.into()), loc);
             self.load_const(Constant::None, loc);
-            self.addop_name(IMPORT_NAME, &alias.name, loc);
+            self.import_name(&alias.name, false, loc);
             match &alias.asname {
                 Some(asname) => self.import_as(loc, &alias.name, asname)?,
                 None => {
@@ -1032,9 +1053,10 @@ impl<'a> Compiler<'a> {
             }
         }
         self.load_const(Constant::Tuple(tuple), loc);
+        let star = names.first().is_some_and(|a| a.name.as_bytes().first() == Some(&b'*'));
         match module {
-            Some(m) => self.addop_name(IMPORT_NAME, m, loc),
-            None => self.addop_name(IMPORT_NAME, &PyStr::new(""), loc),
+            Some(m) => self.import_name(m, star, loc),
+            None => self.import_name(&PyStr::new(""), star, loc),
         }
         for (i, alias) in names.iter().enumerate() {
             if i == 0 && alias.name.as_bytes().first() == Some(&b'*') {
@@ -1136,8 +1158,7 @@ impl<'a> Compiler<'a> {
             self.addop(BEFORE_ASYNC_WITH, loc);
         }
         self.addop_i(GET_AWAITABLE, 1, loc);
-        self.load_const(Constant::None, loc);
-        self.add_yield_from(loc, true);
+        self.await_sent_none(loc);
         self.addop_j(SETUP_WITH, final_, loc);
         self.use_label(block);
         self.push_fblock(FBlockType::AsyncWith, block, final_, FBlockDatum::Stmt(s), loc)?;
@@ -1155,8 +1176,7 @@ impl<'a> Compiler<'a> {
         self.addop(POP_BLOCK, loc);
         self.call_exit_with_nones(loc);
         self.addop_i(GET_AWAITABLE, 2, loc);
-        self.load_const(Constant::None, loc);
-        self.add_yield_from(loc, true);
+        self.await_sent_none(loc);
         self.addop(POP_TOP, loc);
         self.addop_j(JUMP, exit, loc);
         self.use_label(final_);
@@ -1164,8 +1184,7 @@ impl<'a> Compiler<'a> {
         self.addop(PUSH_EXC_INFO, loc);
         self.addop(WITH_EXCEPT_START, loc);
         self.addop_i(GET_AWAITABLE, 2, loc);
-        self.load_const(Constant::None, loc);
-        self.add_yield_from(loc, true);
+        self.await_sent_none(loc);
         self.with_except_finish(cleanup);
         self.use_label(exit);
         Ok(())

@@ -6,6 +6,7 @@ use ruff_text_size::{Ranged, TextRange};
 use super::Lower;
 use crate::ast::{self, Range, Stmt, StmtKind};
 use crate::error::Result;
+use crate::target::Feature;
 
 impl Lower<'_> {
     pub fn stmts(&mut self, stmts: &[rs::Stmt]) -> Result<Vec<Stmt>> {
@@ -188,13 +189,13 @@ impl Lower<'_> {
             }
             rs::Stmt::Import(i) => {
                 if i.is_lazy {
-                    return self.refuse(i.range, "lazy imports");
+                    return self.refuse_feature(i.range, Feature::LazyImports, "a lazy import");
                 }
                 StmtKind::Import(self.aliases(&i.names))
             }
             rs::Stmt::ImportFrom(i) => {
                 if i.is_lazy {
-                    return self.refuse(i.range, "lazy imports");
+                    return self.refuse_feature(i.range, Feature::LazyImports, "a lazy import");
                 }
                 StmtKind::ImportFrom {
                     module: i.module.as_ref().map(|m| self.ident(&m.id)),

@@ -107,7 +107,9 @@ impl<'a> Graph<'a> {
     pub fn build(root: &'a CodeObject, target: Target) -> Self {
         let mut builder = Builder::new(root, target);
         let root_id = builder.code(root);
-        builder.nodes[root_id].pinned = true;
+        // Until 3.14 py_compile's caller holds another reference to the
+        // code object it writes, so marshal flags it; 3.15's does not.
+        builder.nodes[root_id].pinned = !target.has(Feature::RootCodeUnflagged);
         let mut nodes = builder.nodes;
         let mut counts = vec![0u32; nodes.len()];
         for node in &nodes {
