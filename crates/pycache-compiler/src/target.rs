@@ -505,6 +505,13 @@ features! {
     LazyImports: since [r(3, 15, 0)], until None;
     /// `[*a for a in b]`, `{**d for d in ds}` (PEP 798, L2, C9): **refused**.
     ComprehensionUnpacking: since [r(3, 15, 0)], until None;
+    /// A def's annotation scope is named after it: `A.f.__annotate__`
+    /// (3.14: `A.__annotate__`) (S1).
+    FunctionAnnotateQualname: since [r(3, 15, 0)], until None;
+    /// The borrow analysis goes on through an empty block to the block
+    /// after it (3.14 stopped there, leaving that block's loads strong)
+    /// (G2).
+    BorrowThroughEmptyBlocks: since [r(3, 15, 0)], until None;
     /// The module's code object is marshalled without the reference flag:
     /// nothing else holds it while py_compile writes it (3.14: flagged).
     RootCodeUnflagged: since [r(3, 15, 0)], until None;

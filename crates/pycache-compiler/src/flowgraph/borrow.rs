@@ -265,6 +265,12 @@ pub fn optimize_load_fast(g: &mut Cfg) {
             && !(is_unconditional_jump(last.op) || is_scope_exit(last.op))
         {
             push_block(&mut work, next);
+        } else if g.blocks[b].instrs.is_empty()
+            && let Some(next) = g.blocks[b].next
+            && target.has(Feature::BorrowThroughEmptyBlocks)
+        {
+            // 3.14 stopped at an empty block; 3.15 falls through it.
+            push_block(&mut work, next);
         }
         for r in &refs {
             if let Some(flag) = r.instr.and_then(|i| flags.get_mut(i)) {
