@@ -184,7 +184,6 @@ pub fn optimize_load_fast(g: &mut Cfg) {
                 // `yield from` stays a strong load), and `FORMAT_SIMPLE`
                 // (it may return its operand: an f-string field's value
                 // left for a `BUILD_STRING` in a later block stays strong).
-                // 3.15's `GET_ITER` keeps its iterable on the stack (C2).
                 GET_ANEXT | GET_LEN | IMPORT_FROM | MATCH_KEYS | MATCH_MAPPING | MATCH_SEQUENCE | WITH_EXCEPT_START
                 | GET_YIELD_FROM_ITER | FORMAT_SIMPLE => {
                     let net = stack_effect(target, op, arg, false).unwrap_or(0);
@@ -192,12 +191,9 @@ pub fn optimize_load_fast(g: &mut Cfg) {
                         refs.push(Ref { instr: Some(j), local: None });
                     }
                 }
-                GET_ITER if target.has(Feature::IterPair) => {
-                    let net = stack_effect(target, op, arg, false).unwrap_or(0);
-                    for j in 0..net.max(0) as usize {
-                        refs.push(Ref { instr: Some(j), local: None });
-                    }
-                }
+                // 3.15: `GET_ITER` leaves its iterable where it was and
+                // pushes the iteration state above it.
+                GET_ITER if target.has(Feature::IterPair) => refs.push(here),
                 // Consume some inputs, push nothing.
                 DICT_MERGE | DICT_UPDATE | LIST_APPEND | LIST_EXTEND | MAP_ADD | RERAISE | SET_ADD | SET_UPDATE => {
                     let popped = -stack_effect(target, op, arg, false).unwrap_or(0);

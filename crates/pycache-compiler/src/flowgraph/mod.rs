@@ -730,15 +730,14 @@ fn prepare_localsplus(md: &Metadata, g: &mut Cfg, code_flags: u32) -> usize {
     if code_flags & (0x20 | 0x80 | 0x200) != 0 {
         let firstlineno = md.firstlineno;
         // 3.15: a generator expression makes its iterator first (`RESUME 4;
-        // LOAD_FAST .0; GET_ITER`), and the prefix follows it.
+        // LOAD_FAST .0; GET_ITER`), and the prefix goes right before the
+        // scope's own `RESUME` (after the handler's setup, whose `NOP`
+        // then shares the `GET_ITER`'s line and goes).
         let instrs = &g.blocks[entry].instrs;
         let at = if g.target.has(Feature::GenexprIterInside)
-            && instrs.len() >= 3
-            && instrs[0].op == RESUME
-            && instrs[0].arg == RESUME_GENEXPR_START
-            && matches!(instrs[2].op, GET_ITER | GET_AITER)
+            && instrs.first().is_some_and(|i| i.op == RESUME && i.arg == RESUME_GENEXPR_START)
         {
-            3
+            instrs.iter().skip(1).position(|i| i.op == RESUME).map_or(0, |k| k + 1)
         } else {
             0
         };
