@@ -512,6 +512,11 @@ features! {
     /// after it (3.14 stopped there, leaving that block's loads strong)
     /// (G2).
     BorrowThroughEmptyBlocks: since [r(3, 15, 0)], until None;
+    /// In the borrow analysis, what an instruction pushes without consuming
+    /// (`IMPORT_FROM`, `GET_LEN`, ...) is tagged with that instruction
+    /// (3.14: with its push loop's counter, the block's first instruction)
+    /// (G2).
+    BorrowPushesOwnIndex: since [r(3, 15, 0)], until None;
     /// The module's code object is marshalled without the reference flag:
     /// nothing else holds it while py_compile writes it (3.14: flagged).
     RootCodeUnflagged: since [r(3, 15, 0)], until None;

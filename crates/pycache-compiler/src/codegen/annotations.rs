@@ -85,7 +85,10 @@ impl<'a> Compiler<'a> {
             return Ok(false);
         }
         self.enter_annotation_scope(block, loc)?;
-        if self.target.has(Feature::FunctionAnnotateQualname) {
+        // (A generic function at module level keeps `__annotate__`: its
+        // type-parameter scope names what it holds by their names alone.)
+        let top_generic = self.units.len() == 3 && self.units[1].scope_type == ScopeType::TypeParams;
+        if self.target.has(Feature::FunctionAnnotateQualname) && !top_generic {
             // `A.f.__annotate__` (3.14: `A.__annotate__`): the function's
             // name goes before the scope's own.
             let md = &mut self.u().md;

@@ -187,8 +187,9 @@ pub fn optimize_load_fast(g: &mut Cfg) {
                 GET_ANEXT | GET_LEN | IMPORT_FROM | MATCH_KEYS | MATCH_MAPPING | MATCH_SEQUENCE | WITH_EXCEPT_START
                 | GET_YIELD_FROM_ITER | FORMAT_SIMPLE => {
                     let net = stack_effect(target, op, arg, false).unwrap_or(0);
+                    let own_index = target.has(Feature::BorrowPushesOwnIndex);
                     for j in 0..net.max(0) as usize {
-                        refs.push(Ref { instr: Some(j), local: None });
+                        refs.push(Ref { instr: Some(if own_index { i } else { j }), local: None });
                     }
                 }
                 // 3.15: `GET_ITER` leaves its iterable where it was and
