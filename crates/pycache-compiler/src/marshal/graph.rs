@@ -276,6 +276,8 @@ struct Builder<'a> {
     opcodes: Opcodes,
     strings: &'static ProcessStrings,
     target: Target,
+    /// The small-int cache's top (`Limits::small_int_max`).
+    small_int_max: i64,
 }
 
 impl<'a> Builder<'a> {
@@ -304,6 +306,7 @@ impl<'a> Builder<'a> {
             opcodes: Opcodes::of(target),
             strings: target.profile().strings,
             target,
+            small_int_max: target.limits().small_int_max,
         };
         builder.none = builder.push(NodeValue::None, false, true);
         builder.true_ = builder.push(NodeValue::Bool(true), false, true);
@@ -705,7 +708,7 @@ impl<'a> Builder<'a> {
             Constant::Bool(b) => (self.key(Key::Bool(*b)), if *b { self.true_ } else { self.false_ }),
             Constant::Int(value) => {
                 let key = self.key(Key::Int(value));
-                if let Some(small) = value.to_i64().filter(|v| (-5..=256).contains(v)) {
+                if let Some(small) = value.to_i64().filter(|v| (-5..=self.small_int_max).contains(v)) {
                     if let Some(&id) = self.small_ints.get(&small) {
                         return (key, id);
                     }
@@ -783,7 +786,7 @@ impl<'a> Builder<'a> {
     /// `True`, `False`, `...`).
     fn slice_part(&mut self, part: &'a Constant) -> NodeId {
         match part {
-            Constant::Int(value) if value.to_i64().is_some_and(|v| (-5..=256).contains(&v)) => {
+            Constant::Int(value) if value.to_i64().is_some_and(|v| (-5..=self.small_int_max).contains(&v)) => {
                 self.constant(part, false).1
             }
             Constant::Int(value) => self.push(NodeValue::Int(value), false, false),
