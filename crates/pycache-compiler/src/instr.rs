@@ -265,6 +265,8 @@ pub const SPECIAL_AEXIT: usize = 3;
 /// `IMPORT_NAME`'s flag of an import lazy imports cannot apply to (3.15,
 /// `Feature::ImportNameFlags`; 1 is `lazy import`).
 pub const IMPORT_EAGER: usize = 2;
+/// `IMPORT_NAME`'s flag of `lazy import` (3.15, `Feature::LazyImports`).
+pub const IMPORT_LAZY: usize = 1;
 
 /// `GET_ITER`'s argument for `yield from` (3.15, `Feature::SendPushNull`).
 pub const GET_ITER_YIELD_FROM: usize = 3;

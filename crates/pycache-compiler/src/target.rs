@@ -501,7 +501,8 @@ features! {
     /// import`, 2 (eager) where lazy imports cannot apply (in a function or
     /// class, a `try` body or handler, `from m import *`) (C8).
     ImportNameFlags: since [r(3, 15, 0)], until None;
-    /// `lazy import` and `lazy from ... import` (PEP 810, L1): **refused**.
+    /// `lazy import` and `lazy from ... import` (PEP 810, L1): the import
+    /// with `IMPORT_NAME`'s lazy bit; inside a `try` **refused**.
     LazyImports: since [r(3, 15, 0)], until None;
     /// `[*a for a in b]`, `{**d for d in ds}` (PEP 798, L2, C9): **refused**.
     ComprehensionUnpacking: since [r(3, 15, 0)], until None;

@@ -158,8 +158,10 @@ impl<'a> Compiler<'a> {
                 self.use_label(end);
                 Ok(())
             }
-            StmtKind::Import(names) => self.import(s, names),
-            StmtKind::ImportFrom { module, names, level } => self.import_from(s, module.as_ref(), names, *level),
+            StmtKind::Import { names, lazy } => self.import(s, names, *lazy),
+            StmtKind::ImportFrom { module, names, level, lazy } => {
+                self.import_from(s, module.as_ref(), names, *level, *lazy)
+            }
             StmtKind::Global(_) | StmtKind::Nonlocal(_) => Ok(()),
             StmtKind::Expr(value) => {
                 if value.is_constant() {
@@ -1000,7 +1002,7 @@ impl<'a> Compiler<'a> {
     /// lazy import could not apply: outside module level, inside a `try`
     /// body, `else` under a `finally`, a handler or the exception path of a
     /// `finally`, and for `import *` (3.15.md C8).
-    fn import_name(&mut self, name: &PyStr, star: bool, loc: Loc) {
+    fn import_name(&mut self, name: &PyStr, star: bool, lazy: bool, loc: Loc) {
         if !self.target.has(Feature::ImportNameFlags) {
             self.addop_name(IMPORT_NAME, name, loc);
             return;
@@ -1013,17 +1015,57 @@ impl<'a> Compiler<'a> {
             )
         });
         let eager = star || in_try || self.unit().scope_type != ScopeType::Module;
+        let flags = if lazy {
+            IMPORT_LAZY
+        } else if eager {
+            IMPORT_EAGER
+        } else {
+            0
+        };
         let mangled = self.maybe_mangle(name);
         let index = self.u().md.names.add(&mangled);
-        self.addop_i(IMPORT_NAME, (index << 2) | if eager { IMPORT_EAGER } else { 0 }, loc);
+        self.addop_i(IMPORT_NAME, (index << 2) | flags, loc);
     }
 
-    fn import(&mut self, s: &'a Stmt, names: &'a [ast::Alias]) -> Result<()> {
+    /// Where `lazy import` is not allowed: CPython 3.15's symbol-table
+    /// errors inside functions and classes (3.15.md section E); inside a
+    /// `try` (whose exact extent is not measured) the file is refused.
+    fn check_lazy_import(&self, from: bool, loc: Loc) -> Result<()> {
+        let what = if from { "lazy from ... import" } else { "lazy import" };
+        let place = match self.unit().scope_type {
+            ScopeType::Module => None,
+            ScopeType::Class => Some("classes"),
+            _ => Some("functions"),
+        };
+        let at = Some((loc.lineno.max(0) as u32, loc.col_offset.max(0) as u32 + 1));
+        if let Some(place) = place {
+            return Err(Refusal::cpython("SyntaxError", format!("{what} not allowed inside {place}"), at));
+        }
+        use FBlockType::*;
+        if self.unit().fblocks.iter().any(|f| {
+            matches!(
+                f.kind,
+                TryExcept | FinallyTry | FinallyEnd | ExceptionHandler | ExceptionGroupHandler | HandlerCleanup
+            )
+        }) {
+            return Err(Refusal::unsupported(format!(
+                "{what} inside a `try` statement: CPython {}'s error there is not reproduced ({})",
+                self.target.release(),
+                Feature::LazyImports.name()
+            )));
+        }
+        Ok(())
+    }
+
+    fn import(&mut self, s: &'a Stmt, names: &'a [ast::Alias], lazy: bool) -> Result<()> {
         let loc = Loc::of(s.range);
+        if lazy {
+            self.check_lazy_import(false, loc)?;
+        }
         for alias in names {
             self.load_const(Constant::Int(0.into()), loc);
             self.load_const(Constant::None, loc);
-            self.import_name(&alias.name, false, loc);
+            self.import_name(&alias.name, false, lazy, loc);
             match &alias.asname {
                 Some(asname) => self.import_as(loc, &alias.name, asname)?,
                 None => {
@@ -1039,8 +1081,18 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
-    fn import_from(&mut self, s: &'a Stmt, module: Option<&PyStr>, names: &'a [ast::Alias], level: u32) -> Result<()> {
+    fn import_from(
+        &mut self,
+        s: &'a Stmt,
+        module: Option<&PyStr>,
+        names: &'a [ast::Alias],
+        level: u32,
+        lazy: bool,
+    ) -> Result<()> {
         let loc = Loc::of(s.range);
+        if lazy {
+            self.check_lazy_import(true, loc)?;
+        }
         self.load_const(Constant::Int(level.into()), loc);
         let tuple: Vec<Constant> = names.iter().map(|a| Constant::Str(a.name.clone())).collect();
         if let Some(future) = self.flags.future_loc {
@@ -1055,8 +1107,8 @@ impl<'a> Compiler<'a> {
         self.load_const(Constant::Tuple(tuple), loc);
         let star = names.first().is_some_and(|a| a.name.as_bytes().first() == Some(&b'*'));
         match module {
-            Some(m) => self.import_name(m, star, loc),
-            None => self.import_name(&PyStr::new(""), star, loc),
+            Some(m) => self.import_name(m, star, lazy, loc),
+            None => self.import_name(&PyStr::new(""), star, lazy, loc),
         }
         for (i, alias) in names.iter().enumerate() {
             if i == 0 && alias.name.as_bytes().first() == Some(&b'*') {
