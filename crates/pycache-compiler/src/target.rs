@@ -1038,6 +1038,26 @@ mod tests {
         assert!(!t13.has(Feature::CfgFolding) && !t13.has(Feature::LazyAnnotations));
     }
 
+    /// 3.15.0 and 3.15.2 are candidates of their own: they differ only in
+    /// the handler of the instructions the flow graph makes (P1); 3.15.1
+    /// is not measured and has none.
+    #[test]
+    fn the_3_15_profiles_differ_by_the_handler_of_made_instructions() {
+        let (t0, t2) = (Target::candidate(r(3, 15, 0)).unwrap(), Target::candidate(r(3, 15, 2)).unwrap());
+        assert_ne!(t0, t2);
+        assert!(!t0.is_verified() && !t2.is_verified() && Target::exact(r(3, 15, 2)).is_none());
+        assert_eq!((t0.magic(), t2.magic(), t2.version()), (3666, 3666, (3, 15)));
+        assert!(Target::candidate(r(3, 15, 1)).is_none());
+        assert!(!t0.has(Feature::CfgInstrsInheritHandler) && t2.has(Feature::CfgInstrsInheritHandler));
+        let others: Vec<Feature> =
+            Feature::ALL.iter().copied().filter(|&f| f != Feature::CfgInstrsInheritHandler).collect();
+        assert!(others.iter().all(|&f| t0.has(f) == t2.has(f)));
+        assert!(t0.has(Feature::IterPair) && t0.has(Feature::BorrowLoads) && t0.has(Feature::NoStaleSlotHandler));
+        let t14 = Target::candidate(r(3, 14, 10)).unwrap();
+        assert!(!t14.has(Feature::IterPair) && !t14.has(Feature::NoStaleSlotHandler));
+        assert_eq!((t14.limits().small_int_max, t2.limits().small_int_max), (256, 1024));
+    }
+
     /// What a profile compiles is numbered with its own version's opcodes.
     /// (A stage that has code for one side of a feature only refuses with
     /// `Target::lacks`; code generation now has both sides of every
