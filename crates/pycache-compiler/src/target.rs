@@ -509,6 +509,9 @@ features! {
     /// A def's annotation scope is named after it: `A.f.__annotate__`
     /// (3.14: `A.__annotate__`) (S1).
     FunctionAnnotateQualname: since [r(3, 15, 0)], until None;
+    /// A def's annotations list its positional-only parameters before the
+    /// others (3.14: after them).
+    PosonlyAnnotationsFirst: since [r(3, 15, 0)], until None;
     /// The borrow analysis goes on through an empty block to the block
     /// after it (3.14 stopped there, leaving that block's loads strong)
     /// (G2).

@@ -287,7 +287,8 @@ impl<'a> Compiler<'a> {
     }
 
     /// Each annotated parameter's name and value, then the return's:
-    /// regular positional parameters before positional-only ones.
+    /// regular positional parameters before positional-only ones (3.15:
+    /// positional-only first, `PosonlyAnnotationsFirst`).
     fn argannotations(
         &mut self,
         args: &'a ast::Arguments,
@@ -295,10 +296,12 @@ impl<'a> Compiler<'a> {
         len: &mut usize,
         loc: Loc,
     ) -> Result<()> {
-        for a in &args.args {
-            self.argannotation(&a.arg, a.annotation.as_deref(), len, loc)?;
-        }
-        for a in &args.posonlyargs {
+        let (first, second) = if self.target.has(Feature::PosonlyAnnotationsFirst) {
+            (&args.posonlyargs, &args.args)
+        } else {
+            (&args.args, &args.posonlyargs)
+        };
+        for a in first.iter().chain(second) {
             self.argannotation(&a.arg, a.annotation.as_deref(), len, loc)?;
         }
         if let Some(v) = &args.vararg {
