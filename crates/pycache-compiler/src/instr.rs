@@ -188,7 +188,8 @@ pub fn stack_effect(target: Target, op: Op, arg: i32, jump: bool) -> Option<i32>
         CALL_FUNCTION_EX if target.has(Feature::CallExKwargsSlot) => -3,
         CALL_FUNCTION_EX => -2 - bit(1),
         POP_ITER => -1,
-        NOT_TAKEN => 0,
+        // 3.15's JIT tracing op: never in a cache, no stack effect.
+        NOT_TAKEN | TRACE_RECORD => 0,
         LOAD_SMALL_INT | LOAD_COMMON_CONSTANT | LOAD_SPECIAL => 1,
         FORMAT_VALUE => -bit(4),
         CALL => -1 - arg,
