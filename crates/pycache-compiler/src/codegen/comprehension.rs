@@ -86,6 +86,11 @@ impl<'a> Compiler<'a> {
             return self.pop_inlined_comprehension_state(loc, state);
         }
         let iter_inside = kind == CompType::GenExp && self.target.has(Feature::GenexprIterInside);
+        if iter_inside && outermost.is_async {
+            // Not measured: where 3.15 makes an async generator
+            // expression's iterator.
+            self.refuse_unreproduced(Feature::GenexprIterInside, "an `async for` generator expression")?;
+        }
         if kind != CompType::GenExp {
             self.addop(RETURN_VALUE, loc);
         } else {
@@ -271,6 +276,9 @@ impl<'a> Compiler<'a> {
                 self.visit_expr(&gen_.iter)?;
                 self.addop(GET_AITER, iloc);
             }
+        } else if self.target.has(Feature::ComprehensionIterAfterSetup) {
+            // 3.15: an inlined comprehension's iterator comes after the setup.
+            self.addop(GET_AITER, iloc);
         }
         self.use_label(start);
         self.push_fblock(FBlockType::AsyncComprehensionGenerator, start, NO_LABEL, FBlockDatum::None, loc)?;
