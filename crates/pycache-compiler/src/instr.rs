@@ -102,6 +102,11 @@ pub fn stack_effect(target: Target, op: Op, arg: i32, jump: bool) -> Option<i32>
         // 3.13: END_FOR pops the iterator's last value only; POP_TOP
         // follows it.
         END_FOR if target.has(Feature::EndForPopTop) => -1,
+        // 3.15: iteration holds a pair (the iterable and its state), and
+        // the receiver of `SEND` is one too.
+        GET_ITER if target.has(Feature::IterPair) => 1,
+        POP_ITER if target.has(Feature::IterPair) => -2,
+        END_SEND if target.has(Feature::SendPushNull) => -2,
         TO_BOOL | CONVERT_VALUE | FORMAT_SIMPLE | STORE_FAST_LOAD_FAST => 0,
         FORMAT_WITH_SPEC | SET_FUNCTION_ATTRIBUTE => -1,
         CALL_KW => -2 - arg,
@@ -183,7 +188,8 @@ pub fn stack_effect(target: Target, op: Op, arg: i32, jump: bool) -> Option<i32>
         CALL_FUNCTION_EX if target.has(Feature::CallExKwargsSlot) => -3,
         CALL_FUNCTION_EX => -2 - bit(1),
         POP_ITER => -1,
-        NOT_TAKEN => 0,
+        // 3.15's JIT tracing op: never in a cache, no stack effect.
+        NOT_TAKEN | TRACE_RECORD => 0,
         LOAD_SMALL_INT | LOAD_COMMON_CONSTANT | LOAD_SPECIAL => 1,
         FORMAT_VALUE => -bit(4),
         CALL => -1 - arg,
@@ -257,12 +263,32 @@ pub const SPECIAL_EXIT: usize = 1;
 pub const SPECIAL_AENTER: usize = 2;
 pub const SPECIAL_AEXIT: usize = 3;
 
+/// `IMPORT_NAME`'s flag of an import lazy imports cannot apply to (3.15,
+/// `Feature::ImportNameFlags`; 1 is `lazy import`).
+pub const IMPORT_EAGER: usize = 2;
+/// `IMPORT_NAME`'s flag of `lazy import` (3.15, `Feature::LazyImports`).
+pub const IMPORT_LAZY: usize = 1;
+
+/// `GET_ITER`'s argument for `yield from` (3.15, `Feature::SendPushNull`).
+pub const GET_ITER_YIELD_FROM: usize = 3;
+/// The argument of the `RESUME` that starts a generator expression before
+/// its iterator is made (3.15, `Feature::GenexprIterInside`).
+pub const RESUME_GENEXPR_START: i32 = 4;
+
 /// `LOAD_COMMON_CONSTANT`'s arguments (3.14, `Feature::LoadCommonConstant`).
 pub const COMMON_ASSERTION_ERROR: usize = 0;
 pub const COMMON_NOT_IMPLEMENTED_ERROR: usize = 1;
 pub const COMMON_BUILTIN_TUPLE: usize = 2;
 pub const COMMON_BUILTIN_ALL: usize = 3;
 pub const COMMON_BUILTIN_ANY: usize = 4;
+/// 3.15 (`Feature::InlinedListSetGenexpr`, `Feature::CommonConstantLoads`).
+pub const COMMON_BUILTIN_LIST: usize = 5;
+pub const COMMON_BUILTIN_SET: usize = 6;
+pub const COMMON_NONE: i32 = 7;
+pub const COMMON_EMPTY_STR: i32 = 8;
+pub const COMMON_TRUE: i32 = 9;
+pub const COMMON_FALSE: i32 = 10;
+pub const COMMON_MINUS_ONE: i32 = 11;
 
 #[cfg(test)]
 mod tests {

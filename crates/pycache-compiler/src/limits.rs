@@ -59,6 +59,9 @@ pub struct Limits {
     /// It leaves unfolded a repeated tuple whose items, nested ones
     /// counted, would be more than this (`MAX_TOTAL_ITEMS`).
     pub fold_total_items: i64,
+    /// The largest int of the interpreter's small-int cache (from -5): one
+    /// immortal object per value, which marshal always flags.
+    pub small_int_max: i64,
 }
 
 /// CPython 3.12.1.
@@ -78,6 +81,7 @@ pub const CPYTHON_3_12: Limits = Limits {
     fold_collection_size: 256,
     fold_str_size: 4096,
     fold_total_items: 1024,
+    small_int_max: 256,
 };
 
 /// CPython 3.12.7 (Pyodide 0.27.7): 21 nested loops compile in a function,
@@ -102,6 +106,10 @@ pub const CPYTHON_3_13: Limits = Limits { static_blocks: 21, compiler_recursion:
 /// (`Feature::StackMeasuredRecursion`): the level budget kept here is only
 /// where the native compiler stops judging.
 pub const CPYTHON_3_14: Limits = CPYTHON_3_13;
+
+/// CPython 3.15's: 3.14's, but its small-int cache holds -5..=1024
+/// (`int(str(i)) is int(str(i))` measured on 3.15.0 and 3.15.2).
+pub const CPYTHON_3_15: Limits = Limits { small_int_max: 1024, ..CPYTHON_3_14 };
 
 /// The error messages CPython gives at these limits.
 pub mod message {

@@ -122,6 +122,10 @@ mod tables313_18;
 mod tables313_5;
 #[rustfmt::skip]
 mod tables314;
+#[rustfmt::skip]
+mod tables315;
+#[rustfmt::skip]
+mod tables315_2;
 mod unmarshal;
 
 use crate::code::CodeObject;
@@ -204,6 +208,23 @@ pub(crate) static PROCESS_STRINGS_3_14_10: ProcessStrings = ProcessStrings {
     shadowed_chars: tables314::SHADOWED_CHARS,
     names: tables314::FRESH_PROCESS_NAMES,
     others: tables314::FRESH_PROCESS_OTHERS,
+};
+
+/// CPython 3.15.0's (`tables315.rs`).
+pub(crate) static PROCESS_STRINGS_3_15_0: ProcessStrings = ProcessStrings {
+    chars: tables315::FRESH_PROCESS_CHARS,
+    shadowed_chars: tables315::SHADOWED_CHARS,
+    names: tables315::FRESH_PROCESS_NAMES,
+    others: tables315::FRESH_PROCESS_OTHERS,
+};
+
+/// CPython 3.15.2's (`tables315_2.rs`): its importlib interns a few names
+/// 3.15.0's does not, and the reverse.
+pub(crate) static PROCESS_STRINGS_3_15_2: ProcessStrings = ProcessStrings {
+    chars: tables315_2::FRESH_PROCESS_CHARS,
+    shadowed_chars: tables315_2::SHADOWED_CHARS,
+    names: tables315_2::FRESH_PROCESS_NAMES,
+    others: tables315_2::FRESH_PROCESS_OTHERS,
 };
 
 #[doc(hidden)]
@@ -626,6 +647,8 @@ mod tests {
         ((3, 13, 15), "tables313_15.rs", include_str!("marshal/tables313_15.rs")),
         ((3, 13, 18), "tables313_18.rs", include_str!("marshal/tables313_18.rs")),
         ((3, 14, 10), "tables314.rs", include_str!("marshal/tables314.rs")),
+        ((3, 15, 0), "tables315.rs", include_str!("marshal/tables315.rs")),
+        ((3, 15, 2), "tables315_2.rs", include_str!("marshal/tables315_2.rs")),
     ];
 
     #[test]

@@ -241,7 +241,7 @@ impl Walk<'_> {
                 msg.iter().for_each(|x| e(self, x));
             }
             StmtKind::Expr(x) => e(self, x),
-            StmtKind::Import(_)
+            StmtKind::Import { .. }
             | StmtKind::ImportFrom { .. }
             | StmtKind::Global(_)
             | StmtKind::Nonlocal(_)

@@ -631,7 +631,7 @@ impl Builder<'_> {
                     self.visit_expr(m)?;
                 }
             }
-            StmtKind::Import(names) | StmtKind::ImportFrom { names, .. } => {
+            StmtKind::Import { names, .. } | StmtKind::ImportFrom { names, .. } => {
                 for a in names {
                     self.visit_alias(a)?;
                 }

@@ -469,6 +469,70 @@ features! {
     /// `END_ASYNC_FOR` is a backward jump to the `END_SEND` of the loop's
     /// `__anext__` await (T5).
     EndAsyncForJump: since [r(3, 14, 0)], until None;
+
+    // CPython 3.15 (issue 10; docs/targets/3.15.md names each item).
+    /// `GET_ITER` takes an argument (0; 3 for `yield from`) and leaves the
+    /// iterable's iteration state as a pair: loops and comprehensions hold
+    /// one more stack slot, leaving a loop pops two values, and the
+    /// iterable of a `for` is not borrowed (C2, T3).
+    IterPair: since [r(3, 15, 0)], until None;
+    /// The flow graph loads `None`, `''`, `True`, `False` and `-1` with
+    /// `LOAD_COMMON_CONSTANT` 7-11 beside `LOAD_SMALL_INT`, so they leave
+    /// the constants unless something else uses them (C1, T5).
+    CommonConstantLoads: since [r(3, 15, 0)], until None;
+    /// An inlined comprehension evaluates its iterable first and gets its
+    /// iterator after the setup, right before `FOR_ITER` (C3).
+    ComprehensionIterAfterSetup: since [r(3, 15, 0)], until None;
+    /// A generator expression gets its iterator itself: its code starts
+    /// `RESUME 4; LOAD_FAST .0; GET_ITER 0` before `RETURN_GENERATOR`, and
+    /// the call site passes the iterable (C4).
+    GenexprIterInside: since [r(3, 15, 0)], until None;
+    /// `await`, `async with` and `async for` push a `NULL` under the value
+    /// they send (`PUSH_NULL; LOAD_COMMON_CONSTANT 7; SEND`); `yield from`
+    /// gets the pair from `GET_ITER 3` (C5).
+    SendPushNull: since [r(3, 15, 0)], until None;
+    /// `RESUME` after a yield at exception depth 1 gets bit 8 (3.13, 3.14:
+    /// bit 4) (C6).
+    ResumeDepthBit8: since [r(3, 15, 0)], until None;
+    /// `list()` and `set()` of a generator expression are inlined like
+    /// `all()`, `any()` and `tuple()` (C7).
+    InlinedListSetGenexpr: since [r(3, 15, 0)], until None;
+    /// `IMPORT_NAME`'s argument is `name << 2 | flags`: 1 for `lazy
+    /// import`, 2 (eager) where lazy imports cannot apply (in a function or
+    /// class, a `try` body or handler, `from m import *`) (C8).
+    ImportNameFlags: since [r(3, 15, 0)], until None;
+    /// `lazy import` and `lazy from ... import` (PEP 810, L1): the import
+    /// with `IMPORT_NAME`'s lazy bit; inside a `try` **refused**.
+    LazyImports: since [r(3, 15, 0)], until None;
+    /// `[*a for a in b]`, `{**d for d in ds}` (PEP 798, L2, C9): **refused**.
+    ComprehensionUnpacking: since [r(3, 15, 0)], until None;
+    /// A def's annotation scope is named after it: `A.f.__annotate__`
+    /// (3.14: `A.__annotate__`) (S1).
+    FunctionAnnotateQualname: since [r(3, 15, 0)], until None;
+    /// A def's annotations list its positional-only parameters before the
+    /// others (3.14: after them).
+    PosonlyAnnotationsFirst: since [r(3, 15, 0)], until None;
+    /// The borrow analysis goes on through an empty block to the block
+    /// after it (3.14 stopped there, leaving that block's loads strong)
+    /// (G2).
+    BorrowThroughEmptyBlocks: since [r(3, 15, 0)], until None;
+    /// In the borrow analysis, what an instruction pushes without consuming
+    /// (`IMPORT_FROM`, `GET_LEN`, ...) is tagged with that instruction
+    /// (3.14: with its push loop's counter, the block's first instruction)
+    /// (G2).
+    BorrowPushesOwnIndex: since [r(3, 15, 0)], until None;
+    /// The module's code object is marshalled without the reference flag:
+    /// nothing else holds it while py_compile writes it (3.14: flagged).
+    RootCodeUnflagged: since [r(3, 15, 0)], until None;
+    /// A `NOT_TAKEN` the flow graph appends to a block never takes the
+    /// handler a removed instruction left in the block's array (3.14:
+    /// gh-137681's stale slot) (P1).
+    NoStaleSlotHandler: since [r(3, 15, 0)], until None;
+    /// Instructions the flow graph makes after the exception targets are
+    /// labelled (the `NOT_TAKEN` after a conditional jump, the backward
+    /// `[NOT_TAKEN, JUMP]` block, a threaded jump) take the handler of the
+    /// instruction they come from (3.15.0, 3.14: none) (P1).
+    CfgInstrsInheritHandler: since [r(3, 15, 2)], until None;
 }
 
 impl Feature {
@@ -648,6 +712,26 @@ pub static CPYTHON_3_14_8: Profile = Profile {
     strings: &crate::marshal::PROCESS_STRINGS_3_14_10,
 };
 
+/// CPython 3.15.0: the exception table gives no handler to the
+/// instructions the flow graph makes (docs/targets/3.15.md, P1).
+pub static CPYTHON_3_15_0: Profile = Profile {
+    releases: &[r(3, 15, 0)],
+    magic: 3666,
+    limits: limits::CPYTHON_3_15,
+    features: FeatureSet::of(r(3, 15, 0)),
+    strings: &crate::marshal::PROCESS_STRINGS_3_15_0,
+};
+
+/// CPython 3.15.2: 3.15.0 plus `CfgInstrsInheritHandler` (3.15.1 is not
+/// measured, so it has no profile).
+pub static CPYTHON_3_15_2: Profile = Profile {
+    releases: &[r(3, 15, 2)],
+    magic: 3666,
+    limits: limits::CPYTHON_3_15,
+    features: FeatureSet::of(r(3, 15, 2)),
+    strings: &crate::marshal::PROCESS_STRINGS_3_15_2,
+};
+
 /// Every profile, oldest release first: the releases the native compiler
 /// reproduces byte for byte.
 pub static VERIFIED: &[&Profile] =
@@ -657,7 +741,7 @@ pub static VERIFIED: &[&Profile] =
 /// [`Target::candidate`] (the differential tests, `pycache verify`), never
 /// by `--engine auto` or `--target`, until they are exact and move to
 /// [`VERIFIED`].
-pub static UNVERIFIED: &[&Profile] = &[&CPYTHON_3_14_8];
+pub static UNVERIFIED: &[&Profile] = &[&CPYTHON_3_14_8, &CPYTHON_3_15_0, &CPYTHON_3_15_2];
 
 /// A feature version and the profile of its patch releases that a compile
 /// reproduces. Cheap to copy; the stages hold one each.
@@ -955,6 +1039,26 @@ mod tests {
         assert!(!t8.has(Feature::ComprehensionGetIter) && t8.has(Feature::EndForPopTop));
         let t13 = Target::candidate(r(3, 13, 18)).unwrap();
         assert!(!t13.has(Feature::CfgFolding) && !t13.has(Feature::LazyAnnotations));
+    }
+
+    /// 3.15.0 and 3.15.2 are candidates of their own: they differ only in
+    /// the handler of the instructions the flow graph makes (P1); 3.15.1
+    /// is not measured and has none.
+    #[test]
+    fn the_3_15_profiles_differ_by_the_handler_of_made_instructions() {
+        let (t0, t2) = (Target::candidate(r(3, 15, 0)).unwrap(), Target::candidate(r(3, 15, 2)).unwrap());
+        assert_ne!(t0, t2);
+        assert!(!t0.is_verified() && !t2.is_verified() && Target::exact(r(3, 15, 2)).is_none());
+        assert_eq!((t0.magic(), t2.magic(), t2.version()), (3666, 3666, (3, 15)));
+        assert!(Target::candidate(r(3, 15, 1)).is_none());
+        assert!(!t0.has(Feature::CfgInstrsInheritHandler) && t2.has(Feature::CfgInstrsInheritHandler));
+        let others: Vec<Feature> =
+            Feature::ALL.iter().copied().filter(|&f| f != Feature::CfgInstrsInheritHandler).collect();
+        assert!(others.iter().all(|&f| t0.has(f) == t2.has(f)));
+        assert!(t0.has(Feature::IterPair) && t0.has(Feature::BorrowLoads) && t0.has(Feature::NoStaleSlotHandler));
+        let t14 = Target::candidate(r(3, 14, 10)).unwrap();
+        assert!(!t14.has(Feature::IterPair) && !t14.has(Feature::NoStaleSlotHandler));
+        assert_eq!((t14.limits().small_int_max, t2.limits().small_int_max), (256, 1024));
     }
 
     /// What a profile compiles is numbered with its own version's opcodes.

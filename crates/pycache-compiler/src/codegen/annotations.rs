@@ -85,6 +85,22 @@ impl<'a> Compiler<'a> {
             return Ok(false);
         }
         self.enter_annotation_scope(block, loc)?;
+        // (A generic function at module level keeps `__annotate__`: its
+        // type-parameter scope names what it holds by their names alone.)
+        let top_generic = self.units.len() == 3 && self.units[1].scope_type == ScopeType::TypeParams;
+        if self.target.has(Feature::FunctionAnnotateQualname) && !top_generic {
+            // `A.f.__annotate__` (3.14: `A.__annotate__`): the function's
+            // name goes before the scope's own.
+            let md = &mut self.u().md;
+            let qualname = md.qualname.clone().unwrap_or_else(|| md.name.clone());
+            let bytes = qualname.as_bytes();
+            let own = bytes.len().saturating_sub(md.name.as_bytes().len());
+            let mut named = bytes[..own].to_vec();
+            named.extend_from_slice(f.name.as_bytes());
+            named.push(b'.');
+            named.extend_from_slice(&bytes[own..]);
+            md.qualname = Some(PyStr::from_encoded(named));
+        }
         // Two stack entries per annotation: its name and its value.
         let mut len = 0;
         argannotations(self, &mut len)?;

@@ -87,7 +87,12 @@ impl<'a> Compiler<'a> {
                     return Err(Refusal::syntax_at("'yield from' inside async function", loc.lineno, loc.col_offset));
                 }
                 self.visit_expr(value)?;
-                self.addop(GET_YIELD_FROM_ITER, loc);
+                if self.target.has(Feature::SendPushNull) {
+                    // 3.15: the iterator pair of `yield from`.
+                    self.addop_i(GET_ITER, GET_ITER_YIELD_FROM, loc);
+                } else {
+                    self.addop(GET_YIELD_FROM_ITER, loc);
+                }
                 self.load_const(Constant::None, loc);
                 self.add_yield_from(loc, false);
             }
@@ -100,8 +105,7 @@ impl<'a> Compiler<'a> {
                 }
                 self.visit_expr(value)?;
                 self.addop_i(GET_AWAITABLE, 0, loc);
-                self.load_const(Constant::None, loc);
-                self.add_yield_from(loc, true);
+                self.await_sent_none(loc);
             }
             ExprKind::Compare { left, ops, comparators } => self.compare(e, left, ops, comparators)?,
             ExprKind::Call { func, args, keywords } => self.call(e, func, args, keywords)?,
@@ -813,10 +817,15 @@ impl<'a> Compiler<'a> {
             b"all" => (COMMON_BUILTIN_ALL, false),
             b"any" => (COMMON_BUILTIN_ANY, true),
             b"tuple" => (COMMON_BUILTIN_TUPLE, false),
+            b"list" if self.target.has(Feature::InlinedListSetGenexpr) => (COMMON_BUILTIN_LIST, false),
+            b"set" if self.target.has(Feature::InlinedListSetGenexpr) => (COMMON_BUILTIN_SET, false),
             _ => return Ok(None),
         };
         self.refuse_inlined_builtin_in_handler()?;
-        let collect = common == COMMON_BUILTIN_TUPLE;
+        let collect = matches!(common, COMMON_BUILTIN_TUPLE | COMMON_BUILTIN_LIST | COMMON_BUILTIN_SET);
+        let (build, add) = if common == COMMON_BUILTIN_SET { (BUILD_SET, SET_ADD) } else { (BUILD_LIST, LIST_APPEND) };
+        // 3.15: the generator is its own iterator; a NULL completes the pair.
+        let pair = self.target.has(Feature::IterPair);
         let loc = Loc::of(func.range);
         let end = self.new_label();
         let ordinary = self.new_label();
@@ -828,13 +837,16 @@ impl<'a> Compiler<'a> {
         self.addop_j(POP_JUMP_IF_FALSE, ordinary, loc);
         self.addop(POP_TOP, loc);
         if collect {
-            self.addop_i(BUILD_LIST, 0, loc);
+            self.addop_i(build, 0, loc);
         }
         self.visit_expr(genexp)?;
+        if pair {
+            self.addop(PUSH_NULL, loc);
+        }
         self.use_label(top);
         self.addop_j(FOR_ITER, exhausted, loc);
         if collect {
-            self.addop_i(LIST_APPEND, 2, loc);
+            self.addop_i(add, if pair { 3 } else { 2 }, loc);
             self.addop_j(JUMP, top, loc);
         } else {
             // Keep iterating while the item does not decide the result.
@@ -847,9 +859,9 @@ impl<'a> Compiler<'a> {
         self.use_label(exhausted);
         self.addop(END_FOR, NO_LOCATION);
         self.addop(POP_ITER, NO_LOCATION);
-        if collect {
+        if common == COMMON_BUILTIN_TUPLE {
             self.addop_i(CALL_INTRINSIC_1, INTRINSIC_LIST_TO_TUPLE as usize, loc);
-        } else {
+        } else if !collect {
             self.load_const(Constant::Bool(!stop_on_true), loc);
         }
         self.addop_j(JUMP, end, loc);

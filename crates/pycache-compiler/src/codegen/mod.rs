@@ -493,6 +493,16 @@ impl<'a> Compiler<'a> {
         self.addop_i(CALL, 0, loc);
     }
 
+    /// Sends `None` into the awaitable on the stack until it is done: from
+    /// 3.15 a `NULL` goes under the value sent (the receiver is a pair).
+    pub fn await_sent_none(&mut self, loc: Loc) {
+        if self.target.has(Feature::SendPushNull) {
+            self.addop(PUSH_NULL, loc);
+        }
+        self.load_const(Constant::None, loc);
+        self.add_yield_from(loc, true);
+    }
+
     pub fn add_yield_from(&mut self, loc: Loc, is_await: bool) {
         let send = self.new_label();
         let fail = self.new_label();
@@ -526,10 +536,14 @@ impl<'a> Compiler<'a> {
             | FBlockType::ExceptionGroupHandler
             | FBlockType::AsyncComprehensionGenerator => {}
             FBlockType::ForLoop => {
+                // 3.15: the iterator is a pair of values.
+                let slots = if self.target.has(Feature::IterPair) { 2 } else { 1 };
                 if preserve_tos {
-                    self.addop_i(SWAP, 2, *loc);
+                    self.addop_i(SWAP, slots + 1, *loc);
                 }
-                self.addop(POP_TOP, *loc);
+                for _ in 0..slots {
+                    self.addop(POP_TOP, *loc);
+                }
             }
             FBlockType::TryExcept => self.addop(POP_BLOCK, *loc),
             FBlockType::FinallyTry => {
@@ -573,8 +587,7 @@ impl<'a> Compiler<'a> {
                 self.call_exit_with_nones(*loc);
                 if info.kind == FBlockType::AsyncWith {
                     self.addop_i(GET_AWAITABLE, 2, *loc);
-                    self.load_const(Constant::None, *loc);
-                    self.add_yield_from(*loc, true);
+                    self.await_sent_none(*loc);
                 }
                 self.addop(POP_TOP, *loc);
                 *loc = NO_LOCATION;

@@ -158,8 +158,10 @@ impl<'a> Compiler<'a> {
                 self.use_label(end);
                 Ok(())
             }
-            StmtKind::Import(names) => self.import(s, names),
-            StmtKind::ImportFrom { module, names, level } => self.import_from(s, module.as_ref(), names, *level),
+            StmtKind::Import { names, lazy } => self.import(s, names, *lazy),
+            StmtKind::ImportFrom { module, names, level, lazy } => {
+                self.import_from(s, module.as_ref(), names, *level, *lazy)
+            }
             StmtKind::Global(_) | StmtKind::Nonlocal(_) => Ok(()),
             StmtKind::Expr(value) => {
                 if value.is_constant() {
@@ -285,7 +287,8 @@ impl<'a> Compiler<'a> {
     }
 
     /// Each annotated parameter's name and value, then the return's:
-    /// regular positional parameters before positional-only ones.
+    /// regular positional parameters before positional-only ones (3.15:
+    /// positional-only first, `PosonlyAnnotationsFirst`).
     fn argannotations(
         &mut self,
         args: &'a ast::Arguments,
@@ -293,10 +296,12 @@ impl<'a> Compiler<'a> {
         len: &mut usize,
         loc: Loc,
     ) -> Result<()> {
-        for a in &args.args {
-            self.argannotation(&a.arg, a.annotation.as_deref(), len, loc)?;
-        }
-        for a in &args.posonlyargs {
+        let (first, second) = if self.target.has(Feature::PosonlyAnnotationsFirst) {
+            (&args.posonlyargs, &args.args)
+        } else {
+            (&args.args, &args.posonlyargs)
+        };
+        for a in first.iter().chain(second) {
             self.argannotation(&a.arg, a.annotation.as_deref(), len, loc)?;
         }
         if let Some(v) = &args.vararg {
@@ -717,8 +722,7 @@ impl<'a> Compiler<'a> {
         self.push_fblock(FBlockType::ForLoop, start, end, FBlockDatum::None, loc)?;
         self.addop_j(SETUP_FINALLY, except, loc);
         self.addop(GET_ANEXT, loc);
-        self.load_const(Constant::None, loc);
-        self.add_yield_from(loc, true);
+        self.await_sent_none(loc);
         self.addop(POP_BLOCK, loc);
         if self.target.has(Feature::NotTaken) {
             // 3.14: codegen's own, for the exit through `END_ASYNC_FOR`.
@@ -997,12 +1001,74 @@ impl<'a> Compiler<'a> {
         self.nameop(asname, Ctx::Store, loc)
     }
 
-    fn import(&mut self, s: &'a Stmt, names: &'a [ast::Alias]) -> Result<()> {
+    /// `IMPORT_NAME`; from 3.15 its argument carries the eager bit where a
+    /// lazy import could not apply: outside module level, inside a `try`
+    /// body, `else` under a `finally`, a handler or the exception path of a
+    /// `finally`, and for `import *` (3.15.md C8).
+    fn import_name(&mut self, name: &PyStr, star: bool, lazy: bool, loc: Loc) {
+        if !self.target.has(Feature::ImportNameFlags) {
+            self.addop_name(IMPORT_NAME, name, loc);
+            return;
+        }
+        use FBlockType::*;
+        let in_try = self.unit().fblocks.iter().any(|f| {
+            matches!(
+                f.kind,
+                TryExcept | FinallyTry | FinallyEnd | ExceptionHandler | ExceptionGroupHandler | HandlerCleanup
+            )
+        });
+        let eager = star || in_try || self.unit().scope_type != ScopeType::Module;
+        let flags = if lazy {
+            IMPORT_LAZY
+        } else if eager {
+            IMPORT_EAGER
+        } else {
+            0
+        };
+        let mangled = self.maybe_mangle(name);
+        let index = self.u().md.names.add(&mangled);
+        self.addop_i(IMPORT_NAME, (index << 2) | flags, loc);
+    }
+
+    /// Where `lazy import` is not allowed: CPython 3.15's symbol-table
+    /// errors inside functions and classes (3.15.md section E); inside a
+    /// `try` (whose exact extent is not measured) the file is refused.
+    fn check_lazy_import(&self, from: bool, loc: Loc) -> Result<()> {
+        let what = if from { "lazy from ... import" } else { "lazy import" };
+        let place = match self.unit().scope_type {
+            ScopeType::Module => None,
+            ScopeType::Class => Some("classes"),
+            _ => Some("functions"),
+        };
+        let at = Some((loc.lineno.max(0) as u32, loc.col_offset.max(0) as u32 + 1));
+        if let Some(place) = place {
+            return Err(Refusal::cpython("SyntaxError", format!("{what} not allowed inside {place}"), at));
+        }
+        use FBlockType::*;
+        if self.unit().fblocks.iter().any(|f| {
+            matches!(
+                f.kind,
+                TryExcept | FinallyTry | FinallyEnd | ExceptionHandler | ExceptionGroupHandler | HandlerCleanup
+            )
+        }) {
+            return Err(Refusal::unsupported(format!(
+                "{what} inside a `try` statement: CPython {}'s error there is not reproduced ({})",
+                self.target.release(),
+                Feature::LazyImports.name()
+            )));
+        }
+        Ok(())
+    }
+
+    fn import(&mut self, s: &'a Stmt, names: &'a [ast::Alias], lazy: bool) -> Result<()> {
         let loc = Loc::of(s.range);
+        if lazy {
+            self.check_lazy_import(false, loc)?;
+        }
         for alias in names {
             self.load_const(Constant::Int(0.into()), loc);
             self.load_const(Constant::None, loc);
-            self.addop_name(IMPORT_NAME, &alias.name, loc);
+            self.import_name(&alias.name, false, lazy, loc);
             match &alias.asname {
                 Some(asname) => self.import_as(loc, &alias.name, asname)?,
                 None => {
@@ -1018,8 +1084,18 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
-    fn import_from(&mut self, s: &'a Stmt, module: Option<&PyStr>, names: &'a [ast::Alias], level: u32) -> Result<()> {
+    fn import_from(
+        &mut self,
+        s: &'a Stmt,
+        module: Option<&PyStr>,
+        names: &'a [ast::Alias],
+        level: u32,
+        lazy: bool,
+    ) -> Result<()> {
         let loc = Loc::of(s.range);
+        if lazy {
+            self.check_lazy_import(true, loc)?;
+        }
         self.load_const(Constant::Int(level.into()), loc);
         let tuple: Vec<Constant> = names.iter().map(|a| Constant::Str(a.name.clone())).collect();
         if let Some(future) = self.flags.future_loc {
@@ -1032,9 +1108,10 @@ impl<'a> Compiler<'a> {
             }
         }
         self.load_const(Constant::Tuple(tuple), loc);
+        let star = names.first().is_some_and(|a| a.name.as_bytes().first() == Some(&b'*'));
         match module {
-            Some(m) => self.addop_name(IMPORT_NAME, m, loc),
-            None => self.addop_name(IMPORT_NAME, &PyStr::new(""), loc),
+            Some(m) => self.import_name(m, star, lazy, loc),
+            None => self.import_name(&PyStr::new(""), star, lazy, loc),
         }
         for (i, alias) in names.iter().enumerate() {
             if i == 0 && alias.name.as_bytes().first() == Some(&b'*') {
@@ -1136,8 +1213,7 @@ impl<'a> Compiler<'a> {
             self.addop(BEFORE_ASYNC_WITH, loc);
         }
         self.addop_i(GET_AWAITABLE, 1, loc);
-        self.load_const(Constant::None, loc);
-        self.add_yield_from(loc, true);
+        self.await_sent_none(loc);
         self.addop_j(SETUP_WITH, final_, loc);
         self.use_label(block);
         self.push_fblock(FBlockType::AsyncWith, block, final_, FBlockDatum::Stmt(s), loc)?;
@@ -1155,8 +1231,7 @@ impl<'a> Compiler<'a> {
         self.addop(POP_BLOCK, loc);
         self.call_exit_with_nones(loc);
         self.addop_i(GET_AWAITABLE, 2, loc);
-        self.load_const(Constant::None, loc);
-        self.add_yield_from(loc, true);
+        self.await_sent_none(loc);
         self.addop(POP_TOP, loc);
         self.addop_j(JUMP, exit, loc);
         self.use_label(final_);
@@ -1164,8 +1239,7 @@ impl<'a> Compiler<'a> {
         self.addop(PUSH_EXC_INFO, loc);
         self.addop(WITH_EXCEPT_START, loc);
         self.addop_i(GET_AWAITABLE, 2, loc);
-        self.load_const(Constant::None, loc);
-        self.add_yield_from(loc, true);
+        self.await_sent_none(loc);
         self.with_except_finish(cleanup);
         self.use_label(exit);
         Ok(())

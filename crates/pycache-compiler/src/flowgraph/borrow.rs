@@ -21,6 +21,7 @@
 
 use super::{BlockId, Cfg};
 use crate::instr::*;
+use crate::target::Feature;
 
 /// Where a reference on the simulated stack came from: the index of the
 /// instruction in its block (or what CPython uses in its place), and the
@@ -186,10 +187,14 @@ pub fn optimize_load_fast(g: &mut Cfg) {
                 GET_ANEXT | GET_LEN | IMPORT_FROM | MATCH_KEYS | MATCH_MAPPING | MATCH_SEQUENCE | WITH_EXCEPT_START
                 | GET_YIELD_FROM_ITER | FORMAT_SIMPLE => {
                     let net = stack_effect(target, op, arg, false).unwrap_or(0);
+                    let own_index = target.has(Feature::BorrowPushesOwnIndex);
                     for j in 0..net.max(0) as usize {
-                        refs.push(Ref { instr: Some(j), local: None });
+                        refs.push(Ref { instr: Some(if own_index { i } else { j }), local: None });
                     }
                 }
+                // 3.15: `GET_ITER` leaves its iterable where it was and
+                // pushes the iteration state above it.
+                GET_ITER if target.has(Feature::IterPair) => refs.push(here),
                 // Consume some inputs, push nothing.
                 DICT_MERGE | DICT_UPDATE | LIST_APPEND | LIST_EXTEND | MAP_ADD | RERAISE | SET_ADD | SET_UPDATE => {
                     let popped = -stack_effect(target, op, arg, false).unwrap_or(0);
@@ -256,6 +261,12 @@ pub fn optimize_load_fast(g: &mut Cfg) {
             && let Some(next) = g.blocks[b].next
             && !(is_unconditional_jump(last.op) || is_scope_exit(last.op))
         {
+            push_block(&mut work, next);
+        } else if g.blocks[b].instrs.is_empty()
+            && let Some(next) = g.blocks[b].next
+            && target.has(Feature::BorrowThroughEmptyBlocks)
+        {
+            // 3.14 stopped at an empty block; 3.15 falls through it.
             push_block(&mut work, next);
         }
         for r in &refs {

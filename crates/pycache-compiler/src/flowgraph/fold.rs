@@ -15,17 +15,54 @@ use crate::codegen::STACK_USE_GUIDELINE;
 use crate::error::Result;
 use crate::fold::ops;
 use crate::instr::*;
+use crate::target::Feature;
 
 /// Lists and sets of constants shorter than this are built as they are
 /// (unless iterated or tested with `in`).
 const MIN_CONST_SEQUENCE_SIZE: usize = 3;
 
-fn loads_const(op: Op) -> bool {
-    matches!(op, LOAD_CONST | LOAD_SMALL_INT)
+/// Whether `instr` loads a constant: `LOAD_CONST`, `LOAD_SMALL_INT`, or
+/// 3.15's `LOAD_COMMON_CONSTANT` of a value (not of a builtin).
+pub(super) fn loads_const(instr: &CfgInstr) -> bool {
+    match instr.op {
+        LOAD_CONST | LOAD_SMALL_INT => true,
+        LOAD_COMMON_CONSTANT => common_constant_value(instr.arg).is_some(),
+        _ => false,
+    }
 }
 
-fn const_value(instr: &CfgInstr, consts: &Consts) -> Constant {
-    if instr.op == LOAD_SMALL_INT { Constant::Int(instr.arg.into()) } else { consts[instr.arg as usize].clone() }
+/// The value `instr` loads; `instr` is one that [`loads_const`].
+pub(super) fn const_value(instr: &CfgInstr, consts: &Consts) -> Constant {
+    match instr.op {
+        LOAD_SMALL_INT => Constant::Int(instr.arg.into()),
+        LOAD_COMMON_CONSTANT => common_constant_value(instr.arg).unwrap_or(Constant::None),
+        _ => consts[instr.arg as usize].clone(),
+    }
+}
+
+/// 3.15's `LOAD_COMMON_CONSTANT` argument for a value it loads
+/// (`Feature::CommonConstantLoads`, 3.15.md C1, T5).
+pub(super) fn common_constant_arg(value: &Constant) -> Option<i32> {
+    match value {
+        Constant::None => Some(COMMON_NONE),
+        Constant::Str(s) if s.as_bytes().is_empty() => Some(COMMON_EMPTY_STR),
+        Constant::Bool(true) => Some(COMMON_TRUE),
+        Constant::Bool(false) => Some(COMMON_FALSE),
+        Constant::Int(v) if *v == (-1).into() => Some(COMMON_MINUS_ONE),
+        _ => None,
+    }
+}
+
+/// The value of a `LOAD_COMMON_CONSTANT` argument that loads one.
+pub(super) fn common_constant_value(arg: i32) -> Option<Constant> {
+    Some(match arg {
+        COMMON_NONE => Constant::None,
+        COMMON_EMPTY_STR => Constant::Str(crate::code::PyStr::new("")),
+        COMMON_TRUE => Constant::Bool(true),
+        COMMON_FALSE => Constant::Bool(false),
+        COMMON_MINUS_ONE => Constant::Int((-1).into()),
+        _ => return None,
+    })
 }
 
 /// The `size` constant loads ending at `end` (inclusive), `NOP`s skipped,
@@ -37,7 +74,7 @@ fn const_loads(g: &Cfg, b: BlockId, end: Option<usize>, size: usize) -> Option<V
         let i = at?;
         let op = g.blocks[b].instrs[i].op;
         if op != NOP {
-            if !loads_const(op) {
+            if !loads_const(&g.blocks[b].instrs[i]) {
                 return None;
             }
             found.push(i);
@@ -63,6 +100,12 @@ fn make_load_const(g: &mut Cfg, b: BlockId, i: usize, value: Constant, consts: &
         && let Ok(small) = u8::try_from(v)
     {
         g.blocks[b].instrs[i].set_op1(LOAD_SMALL_INT, i32::from(small));
+        return Ok(());
+    }
+    if g.target.has(Feature::CommonConstantLoads)
+        && let Some(arg) = common_constant_arg(&value)
+    {
+        g.blocks[b].instrs[i].set_op1(LOAD_COMMON_CONSTANT, arg);
         return Ok(());
     }
     let index = consts.add(value)?;
@@ -109,7 +152,7 @@ pub fn list_to_tuple(g: &mut Cfg, b: BlockId, i: usize, consts: &mut Consts) -> 
                 return Ok(false);
             }
         } else {
-            if !loads_const(instr.op) {
+            if !loads_const(&instr) {
                 return Ok(false);
             }
             found += 1;
@@ -154,7 +197,7 @@ pub fn long_list_or_set_iter(g: &mut Cfg, b: BlockId, i: usize, consts: &mut Con
                 return Ok(());
             }
             add_op = Some(instr.op);
-        } else if !loads_const(instr.op) {
+        } else if !loads_const(&instr) {
             return Ok(());
         }
         expect_add = !expect_add;
@@ -263,7 +306,7 @@ fn constant_run(
         if op == NOP {
             continue;
         }
-        if loads_const(op) {
+        if loads_const(&g.blocks[b].instrs[k]) {
             items.push(const_value(&g.blocks[b].instrs[k], consts));
         }
         out.push(k);

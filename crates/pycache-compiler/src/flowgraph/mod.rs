@@ -365,7 +365,8 @@ impl Cfg {
                         // RESUME_AT_FUNC_START is 0; bit 4 marks a resume
                         // at exception depth 1.
                         if last_yield_depth == 1 {
-                            self.blocks[b].instrs[i].arg |= 4;
+                            let bit = if self.target.has(Feature::ResumeDepthBit8) { 8 } else { 4 };
+                            self.blocks[b].instrs[i].arg |= bit;
                         }
                         last_yield_depth = -1;
                     }
@@ -542,17 +543,25 @@ impl Cfg {
         if is_forward {
             if not_taken {
                 let mut instr = CfgInstr::new(NOT_TAKEN, 0, last.loc);
-                instr.except = self.blocks[b].next_slot_except();
+                instr.except = if self.target.has(Feature::NoStaleSlotHandler) {
+                    self.created_except(last.except)
+                } else {
+                    self.blocks[b].next_slot_except()
+                };
                 self.blocks[b].instrs.push(instr);
             }
             return;
         }
         let backwards = self.new_block();
         let label = self.blocks[target].label;
+        let except = self.created_except(last.except);
         if not_taken {
-            self.blocks[backwards].instrs.push(CfgInstr::new(NOT_TAKEN, 0, last.loc));
+            let mut instr = CfgInstr::new(NOT_TAKEN, 0, last.loc);
+            instr.except = except;
+            self.blocks[backwards].instrs.push(instr);
         }
         let mut jump = CfgInstr::new(JUMP, label, last.loc);
+        jump.except = except;
         jump.target = Some(target);
         self.blocks[backwards].instrs.push(jump);
         let next = self.blocks[b].next;
@@ -561,6 +570,12 @@ impl Cfg {
         self.blocks[backwards].cold = self.blocks[b].cold;
         self.blocks[backwards].next = next;
         self.blocks[b].next = Some(backwards);
+    }
+
+    /// The handler of an instruction the flow graph makes from one whose
+    /// handler is `from`: none until 3.15.0, `from` since 3.15.2 (P1).
+    pub(crate) fn created_except(&self, from: Option<BlockId>) -> Option<BlockId> {
+        if self.target.has(Feature::CfgInstrsInheritHandler) { from } else { None }
     }
 
     /// The index of each block's first instruction in the final sequence
@@ -714,15 +729,27 @@ fn prepare_localsplus(md: &Metadata, g: &mut Cfg, code_flags: u32) -> usize {
     // insert_prefix_instructions
     if code_flags & (0x20 | 0x80 | 0x200) != 0 {
         let firstlineno = md.firstlineno;
+        // 3.15: a generator expression makes its iterator first (`RESUME 4;
+        // LOAD_FAST .0; GET_ITER`), and the prefix goes right before the
+        // scope's own `RESUME` (after the handler's setup, whose `NOP`
+        // then shares the `GET_ITER`'s line and goes).
+        let instrs = &g.blocks[entry].instrs;
+        let at = if g.target.has(Feature::GenexprIterInside)
+            && instrs.first().is_some_and(|i| i.op == RESUME && i.arg == RESUME_GENEXPR_START)
+        {
+            instrs.iter().skip(1).position(|i| i.op == RESUME).map_or(0, |k| k + 1)
+        } else {
+            0
+        };
         g.blocks[entry]
             .instrs
-            .insert(0, CfgInstr::new(RETURN_GENERATOR, 0, Loc::new(firstlineno, firstlineno, -1, -1)));
+            .insert(at, CfgInstr::new(RETURN_GENERATOR, 0, Loc::new(firstlineno, firstlineno, -1, -1)));
         let pop_loc = if g.target.has(Feature::LoadClosurePseudo) {
             Loc::new(firstlineno, firstlineno, -1, -1)
         } else {
             NO_LOCATION
         };
-        g.blocks[entry].instrs.insert(1, CfgInstr::new(POP_TOP, 0, pop_loc));
+        g.blocks[entry].instrs.insert(at + 1, CfgInstr::new(POP_TOP, 0, pop_loc));
     }
     if ncells > 0 {
         let nvars = ncells + nlocals;

@@ -120,8 +120,8 @@ fn remove_redundant_nops_and_pairs(g: &mut Cfg) {
                     None => (CACHE, 0),
                 };
                 let op = g.blocks[b].instrs[i].op;
-                let redundant = op == POP_TOP
-                    && (matches!(prev_op, LOAD_CONST | LOAD_SMALL_INT) || (prev_op == COPY && prev_arg == 1));
+                let prev_loads_const = prev.is_some_and(|(pb, pi)| fold::loads_const(&g.blocks[pb].instrs[pi]));
+                let redundant = op == POP_TOP && (prev_loads_const || (prev_op == COPY && prev_arg == 1));
                 if redundant {
                     if let Some((pb, pi)) = prev {
                         g.blocks[pb].instrs[pi].set_op0(NOP);
@@ -444,6 +444,7 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
                     g.blocks[b].instrs[i].set_op0(NOP);
                     let mut jump =
                         CfgInstr { op: opcode, arg: 0, loc: target.loc, target: target.target, except: None };
+                    jump.except = g.created_except(inst.except);
                     jump.arg = target.target.map_or(-1, |t| g.blocks[t].label);
                     g.blocks[b].instrs.push(jump);
                 }
@@ -475,6 +476,7 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
                 if inst.target != target.target {
                     g.blocks[b].instrs[i].set_op0(NOP);
                     let mut jump = CfgInstr { op, arg: 0, loc: target.loc, target: target.target, except: None };
+                    jump.except = g.created_except(inst.except);
                     jump.arg = target.target.map_or(-1, |t| g.blocks[t].label);
                     g.blocks[b].instrs.push(jump);
                 }
@@ -663,7 +665,8 @@ fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
         let mut i = 0;
         while i < g.blocks[b].instrs.len() {
             if g.target.has(Feature::LoadSmallInt) {
-                make_load_small_int(&mut g.blocks[b].instrs[i], consts);
+                let common = g.target.has(Feature::CommonConstantLoads);
+                make_load_small_int(&mut g.blocks[b].instrs[i], consts, common);
             }
             let inst = g.blocks[b].instrs[i];
             let is_copy_of_load_const = opcode == LOAD_CONST && inst.op == COPY && inst.arg == 1;
@@ -671,17 +674,12 @@ fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
                 opcode = inst.op;
                 oparg = inst.arg;
             }
-            if opcode != LOAD_CONST && opcode != LOAD_SMALL_INT {
+            let loaded = CfgInstr { op: opcode, arg: oparg, ..inst };
+            if !fold::loads_const(&loaded) {
                 i += 1;
                 continue;
             }
-            let small;
-            let value = if opcode == LOAD_SMALL_INT {
-                small = Constant::Int(oparg.into());
-                &small
-            } else {
-                &consts[oparg as usize]
-            };
+            let value = &fold::const_value(&loaded, consts);
             let n = g.blocks[b].instrs.len();
             let nextop = if i + 1 < n { g.blocks[b].instrs[i + 1].op } else { CACHE };
             let instrs = &mut g.blocks[b].instrs;
@@ -739,14 +737,20 @@ fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
 /// 3.14: a `LOAD_CONST` of an exact int from 0 to 255 becomes
 /// `LOAD_SMALL_INT` of the value; the constant stays in the list until
 /// unused constants are removed (C2).
-fn make_load_small_int(inst: &mut CfgInstr, consts: &Consts) {
+///
+/// 3.15: `None`, `''`, `True`, `False` and `-1` likewise become
+/// `LOAD_COMMON_CONSTANT` (C1).
+fn make_load_small_int(inst: &mut CfgInstr, consts: &Consts, common: bool) {
     if inst.op != LOAD_CONST {
         return;
     }
-    if let Constant::Int(v) = &consts[inst.arg as usize]
+    let value = &consts[inst.arg as usize];
+    if let Constant::Int(v) = value
         && let Ok(small) = u8::try_from(v)
     {
         inst.set_op1(LOAD_SMALL_INT, i32::from(small));
+    } else if common && let Some(arg) = fold::common_constant_arg(value) {
+        inst.set_op1(LOAD_COMMON_CONSTANT, arg);
     }
 }
 

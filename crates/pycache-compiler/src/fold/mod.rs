@@ -189,7 +189,7 @@ impl Folder {
                     self.stmts(&mut case.body)?;
                 }
             }
-            StmtKind::Import(_)
+            StmtKind::Import { .. }
             | StmtKind::ImportFrom { .. }
             | StmtKind::Global(_)
             | StmtKind::Nonlocal(_)

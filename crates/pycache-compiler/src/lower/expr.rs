@@ -8,6 +8,7 @@ use super::escapes;
 use crate::ast::{self, Ctx, Expr, ExprKind};
 use crate::code::{Constant, PyStr};
 use crate::error::{Refusal, Result};
+use crate::target::Feature;
 
 pub fn operator(op: rs::Operator) -> ast::Operator {
     use ast::Operator as O;
@@ -199,13 +200,28 @@ impl Lower<'_> {
                 self.check_starred_items(&s.elts)?;
                 ExprKind::Set(self.exprs(&s.elts)?)
             }
-            rs::Expr::ListComp(c) => ExprKind::ListComp(self.comp(&c.elt, None, &c.generators)?),
-            rs::Expr::SetComp(c) => ExprKind::SetComp(self.comp(&c.elt, None, &c.generators)?),
+            rs::Expr::ListComp(c) => {
+                self.check_unpacking_elt(&c.elt)?;
+                ExprKind::ListComp(self.comp(&c.elt, None, &c.generators)?)
+            }
+            rs::Expr::SetComp(c) => {
+                self.check_unpacking_elt(&c.elt)?;
+                ExprKind::SetComp(self.comp(&c.elt, None, &c.generators)?)
+            }
             rs::Expr::DictComp(c) => match &c.key {
                 Some(key) => ExprKind::DictComp(self.comp(key, Some(&c.value), &c.generators)?),
-                None => return self.refuse(c.range, "a dict comprehension without a key"),
+                None => {
+                    return self.refuse_feature(
+                        c.range,
+                        Feature::ComprehensionUnpacking,
+                        "dict unpacking in a dict comprehension",
+                    );
+                }
             },
-            rs::Expr::Generator(g) => ExprKind::GeneratorExp(self.comp(&g.elt, None, &g.generators)?),
+            rs::Expr::Generator(g) => {
+                self.check_unpacking_elt(&g.elt)?;
+                ExprKind::GeneratorExp(self.comp(&g.elt, None, &g.generators)?)
+            }
             rs::Expr::Await(a) => ExprKind::Await(Box::new(self.expr(&a.value)?)),
             rs::Expr::Yield(y) => ExprKind::Yield(self.opt_expr(y.value.as_deref())?),
             rs::Expr::YieldFrom(y) => ExprKind::YieldFrom(Box::new(self.expr(&y.value)?)),

@@ -21,7 +21,7 @@ use crate::ast::{self, NodeId, Range};
 use crate::code::PyStr;
 use crate::error::{Refusal, Result};
 use crate::source::Source;
-use crate::target::Target;
+use crate::target::{Feature, Target};
 use crate::warning::{Category, Warning};
 
 /// Parses `source` as a module of the target's version and lowers it, with
@@ -51,6 +51,9 @@ pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warnin
         return Err(Refusal::syntax_at(error.error.to_string(), line, col));
     }
     if let Some(error) = parsed.unsupported_syntax_errors().first() {
+        if let Some(refusal) = newer_syntax_error(source, error) {
+            return Err(refusal);
+        }
         let (line, col) = source.position(error.range.start().to_u32());
         return Err(Refusal::syntax_at(error.to_string(), line, col));
     }
@@ -65,6 +68,42 @@ pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warnin
         Lower { src: source, limits, target, next_id: 1, warnings: Default::default(), line_hint: Default::default() };
     let body = lower.stmts(&module.body)?;
     Ok((ast::Module { body, id: NodeId(0) }, lower.warnings.into_inner(), shape))
+}
+
+/// CPython's own error for 3.15 syntax that the target's version does not
+/// have (measured on 3.13 and 3.14: docs/targets/3.15.md, section E).
+fn newer_syntax_error(source: &Source, error: &ruff_python_parser::UnsupportedSyntaxError) -> Option<Refusal> {
+    use ruff_python_parser::UnsupportedSyntaxErrorKind as Kind;
+    let (at, message) = match error.kind {
+        // `lazy` is read as a name, and the `import` or `from` after it is
+        // the unexpected token.
+        Kind::LazyImportStatement => {
+            let text = source.text.as_bytes();
+            let mut at = error.range.end().to_usize();
+            loop {
+                match text.get(at) {
+                    Some(b' ' | b'\t' | b'\x0c') => at += 1,
+                    Some(b'\\') if text.get(at + 1) == Some(&b'\n') => at += 2,
+                    Some(b'\\') if text.get(at + 1..at + 3) == Some(b"\r\n") => at += 3,
+                    _ => break,
+                }
+            }
+            (at, "invalid syntax")
+        }
+        Kind::UnpackingInComprehension(_) => {
+            // The kind's type is not exported: `**` starts a dict's.
+            let start = error.range.start().to_usize();
+            let message = if source.text.as_bytes()[start..].starts_with(b"**") {
+                "dict unpacking cannot be used in dict comprehension"
+            } else {
+                "iterable unpacking cannot be used in comprehension"
+            };
+            (start, message)
+        }
+        _ => return None,
+    };
+    let (line, col) = source.position(u32::try_from(at).ok()?);
+    Some(Refusal::cpython("SyntaxError", message, Some((line.max(0) as u32, col.max(0) as u32 + 1))))
 }
 
 pub(crate) struct Lower<'a> {
@@ -121,6 +160,28 @@ impl Lower<'_> {
         } else {
             use unicode_normalization::UnicodeNormalization;
             PyStr::new(&id.nfkc().collect::<String>())
+        }
+    }
+
+    /// Refuses `what`, which only a target with `feature` accepts and whose
+    /// code is not reproduced yet.
+    pub fn refuse_feature<T>(&self, range: TextRange, feature: Feature, what: &str) -> Result<T> {
+        let message = format!(
+            "{what}: CPython {}'s {} is not reproduced yet ({})",
+            self.target.release(),
+            feature.name(),
+            feature.summary()
+        );
+        self.refuse(range, &message)
+    }
+
+    /// `[*a for a in b]` and its set and generator forms (3.15, PEP 798).
+    pub fn check_unpacking_elt(&self, elt: &rs::Expr) -> Result<()> {
+        match elt {
+            rs::Expr::Starred(s) => {
+                self.refuse_feature(s.range, Feature::ComprehensionUnpacking, "iterable unpacking in a comprehension")
+            }
+            _ => Ok(()),
         }
     }
 

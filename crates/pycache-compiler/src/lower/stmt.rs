@@ -5,7 +5,8 @@ use ruff_text_size::{Ranged, TextRange};
 
 use super::Lower;
 use crate::ast::{self, Range, Stmt, StmtKind};
-use crate::error::Result;
+use crate::error::{Refusal, Result};
+use crate::target::Feature;
 
 impl Lower<'_> {
     pub fn stmts(&mut self, stmts: &[rs::Stmt]) -> Result<Vec<Stmt>> {
@@ -187,19 +188,32 @@ impl Lower<'_> {
                 StmtKind::Assert { test: Box::new(self.expr(&a.test)?), msg: self.opt_expr(a.msg.as_deref())? }
             }
             rs::Stmt::Import(i) => {
-                if i.is_lazy {
-                    return self.refuse(i.range, "lazy imports");
+                if i.is_lazy && !self.target.has(Feature::LazyImports) {
+                    return self.refuse(i.range, "a lazy import for a version without them");
                 }
-                StmtKind::Import(self.aliases(&i.names))
+                StmtKind::Import { names: self.aliases(&i.names), lazy: i.is_lazy }
             }
             rs::Stmt::ImportFrom(i) => {
                 if i.is_lazy {
-                    return self.refuse(i.range, "lazy imports");
+                    if !self.target.has(Feature::LazyImports) {
+                        return self.refuse(i.range, "a lazy import for a version without them");
+                    }
+                    // The symbol table's errors (3.15.md section E): at the
+                    // statement, `lazy` included.
+                    let (line, col) = self.src.position(i.range.start().to_u32());
+                    let at = Some((line.max(0) as u32, col.max(0) as u32 + 1));
+                    if i.module.as_ref().is_some_and(|m| m.id.as_str() == "__future__") {
+                        return Err(Refusal::cpython("SyntaxError", "lazy from __future__ import is not allowed", at));
+                    }
+                    if i.names.iter().any(|a| a.name.id.as_str() == "*") {
+                        return Err(Refusal::cpython("SyntaxError", "lazy from ... import * is not allowed", at));
+                    }
                 }
                 StmtKind::ImportFrom {
                     module: i.module.as_ref().map(|m| self.ident(&m.id)),
                     names: self.aliases(&i.names),
                     level: i.level,
+                    lazy: i.is_lazy,
                 }
             }
             rs::Stmt::Global(g) => StmtKind::Global(g.names.iter().map(|n| self.ident(&n.id)).collect()),

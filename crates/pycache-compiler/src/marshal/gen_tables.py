@@ -10,6 +10,7 @@ Run with each release's interpreter, from the crate's directory:
     /opt/pycache-pythons/3.13.5/usr/bin/python3.13 src/marshal/gen_tables.py > src/marshal/tables313_5.rs
     (and 3.13.15, 3.13.18 into tables313_15.rs, tables313_18.rs)
     /opt/pycache-pythons/3.14.10/usr/bin/python3.14 src/marshal/gen_tables.py > src/marshal/tables314.rs
+    /opt/pycache-pythons/3.15.2/usr/bin/python3.15 src/marshal/gen_tables.py > src/marshal/tables315.rs
 
 A previous revision of this script, which modelled a `-c` process, made
 the first tables314.rs: it lacked the ~1,800 names and ~260 qualified names that `-m py_compile`'s
@@ -154,7 +155,12 @@ LEVEL_FLAGS = {0: [], 1: ['-O'], 2: ['-OO']}
 
 
 def launcher(body):
-    return LAUNCH % '\n'.join('    ' + line for line in body.strip('\n').split('\n'))
+    launch = LAUNCH
+    if sys.version_info[:2] >= (3, 15):
+        # 3.15's loader passes the module's name too (py_compile: None).
+        launch = launch.replace('path, *, _optimize=-1', 'path, fullname=None, *, _optimize=-1').replace(
+            'source_to_code(self, data, path, _optimize', 'source_to_code(self, data, path, fullname, _optimize')
+    return launch % '\n'.join('    ' + line for line in body.strip('\n').split('\n'))
 
 
 def env():
@@ -528,8 +534,8 @@ def qualname_interned_by_reference(dotted, level, scratch):
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == '--pyodide':
         return pyodide_main(sys.argv[2] if len(sys.argv) > 2 else 'pyodide-0.27.7')
-    if sys.version_info[:2] not in ((3, 12), (3, 13), (3, 14)):
-        sys.exit('run this with CPython 3.12, 3.13 or 3.14')
+    if sys.version_info[:2] not in ((3, 12), (3, 13), (3, 14), (3, 15)):
+        sys.exit('run this with CPython 3.12, 3.13, 3.14 or 3.15')
     version = '%d.%d' % sys.version_info[:2]
     header = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         sysconfig.get_path('include'), 'internal', 'pycore_global_strings.h')

@@ -107,7 +107,9 @@ impl<'a> Graph<'a> {
     pub fn build(root: &'a CodeObject, target: Target) -> Self {
         let mut builder = Builder::new(root, target);
         let root_id = builder.code(root);
-        builder.nodes[root_id].pinned = true;
+        // Until 3.14 py_compile's caller holds another reference to the
+        // code object it writes, so marshal flags it; 3.15's does not.
+        builder.nodes[root_id].pinned = !target.has(Feature::RootCodeUnflagged);
         let mut nodes = builder.nodes;
         let mut counts = vec![0u32; nodes.len()];
         for node in &nodes {
@@ -275,6 +277,8 @@ struct Builder<'a> {
     opcodes: Opcodes,
     strings: &'static ProcessStrings,
     target: Target,
+    /// The small-int cache's top (`Limits::small_int_max`).
+    small_int_max: i64,
 }
 
 impl<'a> Builder<'a> {
@@ -303,6 +307,7 @@ impl<'a> Builder<'a> {
             opcodes: Opcodes::of(target),
             strings: target.profile().strings,
             target,
+            small_int_max: target.limits().small_int_max,
         };
         builder.none = builder.push(NodeValue::None, false, true);
         builder.true_ = builder.push(NodeValue::Bool(true), false, true);
@@ -704,7 +709,7 @@ impl<'a> Builder<'a> {
             Constant::Bool(b) => (self.key(Key::Bool(*b)), if *b { self.true_ } else { self.false_ }),
             Constant::Int(value) => {
                 let key = self.key(Key::Int(value));
-                if let Some(small) = value.to_i64().filter(|v| (-5..=256).contains(v)) {
+                if let Some(small) = value.to_i64().filter(|v| (-5..=self.small_int_max).contains(v)) {
                     if let Some(&id) = self.small_ints.get(&small) {
                         return (key, id);
                     }
@@ -782,7 +787,7 @@ impl<'a> Builder<'a> {
     /// `True`, `False`, `...`).
     fn slice_part(&mut self, part: &'a Constant) -> NodeId {
         match part {
-            Constant::Int(value) if value.to_i64().is_some_and(|v| (-5..=256).contains(&v)) => {
+            Constant::Int(value) if value.to_i64().is_some_and(|v| (-5..=self.small_int_max).contains(&v)) => {
                 self.constant(part, false).1
             }
             Constant::Int(value) => self.push(NodeValue::Int(value), false, false),

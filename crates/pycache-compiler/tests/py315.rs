@@ -1,0 +1,226 @@
+//! The 3.15 candidate profiles against CPython 3.15.0 and 3.15.2 (Debian's
+//! builds, `corpus/pythons.py`): every fixture under `tests/fixtures/py315`
+//! is compiled by the interpreter in a fresh `py_compile` process and
+//! natively, at levels 0, 1 and 2, and the marshalled code objects must be
+//! byte-identical; every fixture under `tests/fixtures/py315_refused` is
+//! refused, naming the feature (its file name) not reproduced yet. 3.15
+//! syntax under an older target gets that interpreter's own SyntaxError.
+//! The `regression_` tests pin bugs found on the standard library.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pycache_compiler::marshal::{REFERENCE_COMPILE, marshal_code};
+use pycache_compiler::{Feature, RefusalKind, Target};
+use pycache_python::testing::debian_release;
+
+const RELEASES: [(u8, u8, u8); 2] = [(3, 15, 0), (3, 15, 2)];
+
+fn fixtures(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// CPython's marshalled module code for `file` at `level` (the cache
+/// without its header), from a fresh process.
+fn reference(python: &Path, file: &Path, level: u8) -> Vec<u8> {
+    let out_dir = tempfile::tempdir().unwrap();
+    let cache = out_dir.path().join("out.pyc");
+    let out = Command::new(python)
+        .args(["-s", "-P", "-c", REFERENCE_COMPILE])
+        .arg(file)
+        .arg(&cache)
+        .arg(level.to_string())
+        .env_remove("PYTHONDONTWRITEBYTECODE")
+        .env("PYTHONHASHSEED", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} refused {}: {}",
+        python.display(),
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(&cache).unwrap()[16..].to_vec()
+}
+
+/// Compiles `file` with both and describes the first difference, if any.
+fn compare(python: &Path, target: Target, file: &Path, level: u8) -> Option<String> {
+    let source = std::fs::read(file).unwrap();
+    // The reference writes a `__pycache__` beside the source: it compiles
+    // a copy, under the name both compilers record.
+    let work = tempfile::tempdir().unwrap();
+    let copy = work.path().join(file.file_name().unwrap());
+    std::fs::write(&copy, &source).unwrap();
+    let file = copy.as_path();
+    let name = file.to_str().unwrap();
+    let theirs = reference(python, file, level);
+    let code = match pycache_compiler::compile(&source, name, target, level) {
+        Ok(code) => code,
+        Err(refusal) => return Some(format!("{name} -O{level}: refused: {refusal}")),
+    };
+    let ours = marshal_code(&code, target).unwrap();
+    if ours == theirs {
+        return None;
+    }
+    let at = ours.iter().zip(&theirs).position(|(a, b)| a != b).unwrap_or(ours.len().min(theirs.len()));
+    Some(format!("{name} -O{level}: marshal differs at byte {at} ({} against {} bytes)", ours.len(), theirs.len()))
+}
+
+fn interpreters(test: &str) -> Vec<(PathBuf, Target)> {
+    RELEASES
+        .iter()
+        .filter_map(|&release| {
+            let python = debian_release(release, test)?;
+            let target = Target::candidate(release).expect("a candidate profile for 3.15");
+            Some((python.path, target))
+        })
+        .collect()
+}
+
+#[test]
+fn py315_fixtures_match_cpython() {
+    let files = fixtures("py315");
+    assert!(files.len() >= 7, "the fixtures are missing");
+    let mut problems = Vec::new();
+    for (python, target) in interpreters("py315_fixtures_match_cpython") {
+        for file in &files {
+            for level in 0..=2 {
+                problems.extend(compare(&python, target, file, level));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{} differences:\n{}", problems.len(), problems.join("\n"));
+}
+
+#[test]
+fn py315_unreproduced_features_are_refused() {
+    let files = fixtures("py315_refused");
+    assert!(!files.is_empty(), "the fixtures are missing");
+    for &release in &RELEASES {
+        let target = Target::candidate(release).unwrap();
+        for file in &files {
+            let feature = file.file_stem().unwrap().to_str().unwrap();
+            let source = std::fs::read(file).unwrap();
+            let refusal = pycache_compiler::compile(&source, "m.py", target, 0)
+                .expect_err(&format!("{} compiled, though {feature} is not reproduced", file.display()));
+            assert_eq!(refusal.kind, RefusalKind::Unsupported, "{refusal}");
+            assert!(refusal.message.contains(feature), "{}: {refusal}", file.display());
+        }
+    }
+}
+
+/// One source, both releases, every level.
+fn check_source(test: &str, source: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.py");
+    std::fs::write(&file, source).unwrap();
+    let mut problems = Vec::new();
+    for (python, target) in interpreters(test) {
+        for level in 0..=2 {
+            problems.extend(compare(&python, target, &file, level));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The error a target gives for `source`: exception, message, line and
+/// 1-based offset.
+fn error(target: Target, source: &str) -> (Option<&'static str>, String, Option<(u32, u32)>) {
+    let refusal = pycache_compiler::compile(source.as_bytes(), "m.py", target, 0).expect_err(source);
+    (refusal.exception, refusal.message, refusal.line)
+}
+
+/// 3.15 syntax under 3.13 and 3.14: their own SyntaxError, where they give
+/// it (measured: docs/targets/3.15.md section E); `lazy` is a name there,
+/// so the statement's keyword is the unexpected token.
+#[test]
+fn newer_syntax_gets_the_older_interpreters_syntax_error() {
+    let cases: &[(&str, &str, (u32, u32))] = &[
+        ("lazy import os\n", "invalid syntax", (1, 6)),
+        ("lazy from os import path\n", "invalid syntax", (1, 6)),
+        ("def f():\n    lazy import os\n", "invalid syntax", (2, 10)),
+        ("try:\n    pass\nexcept E:\n  lazy \\\n   from os import path\n", "invalid syntax", (5, 4)),
+        ("x = [*a for a in b]\n", "iterable unpacking cannot be used in comprehension", (1, 6)),
+        ("x = {*aa for aa in b}\n", "iterable unpacking cannot be used in comprehension", (1, 6)),
+        ("f(*aa for aa in b)\n", "iterable unpacking cannot be used in comprehension", (1, 3)),
+        ("x = {**dd for dd in ds}\n", "dict unpacking cannot be used in dict comprehension", (1, 6)),
+    ];
+    for release in [(3, 13, 18), (3, 14, 10)] {
+        let target = Target::candidate(release).unwrap();
+        for &(source, message, at) in cases {
+            assert_eq!(error(target, source), (Some("SyntaxError"), message.to_owned(), Some(at)), "{source}");
+        }
+        // `lazy` stays a name.
+        assert!(pycache_compiler::compile(b"lazy = 1\nlazy.x = 2\nlazy[0]\n", "m.py", target, 0).is_ok());
+    }
+}
+
+/// Where 3.15 refuses `lazy import`, its symbol table's errors (3.15.md
+/// section E).
+#[test]
+fn misplaced_lazy_imports_get_the_3_15_syntax_errors() {
+    let cases: &[(&str, &str, (u32, u32))] = &[
+        ("def f():\n    lazy import os\n", "lazy import not allowed inside functions", (2, 5)),
+        ("class C:\n    lazy from os import path\n", "lazy from ... import not allowed inside classes", (2, 5)),
+        ("lazy from os import *\n", "lazy from ... import * is not allowed", (1, 1)),
+        ("lazy from __future__ import annotations\n", "lazy from __future__ import is not allowed", (1, 1)),
+    ];
+    for &release in &RELEASES {
+        let target = Target::candidate(release).unwrap();
+        for &(source, message, at) in cases {
+            assert_eq!(error(target, source), (Some("SyntaxError"), message.to_owned(), Some(at)), "{source}");
+        }
+        let refusal = pycache_compiler::compile(b"try:\n    lazy import os\nexcept E:\n    pass\n", "m.py", target, 0)
+            .expect_err("a lazy import in a try");
+        assert_eq!(refusal.kind, RefusalKind::Unsupported);
+        assert!(refusal.message.contains(Feature::LazyImports.name()), "{refusal}");
+    }
+}
+
+/// A block whose only instruction went (an import's `POP_BLOCK`) no longer
+/// stops the borrow analysis: the loads after it are borrowed (os.py's
+/// removedirs, 3.14: strong).
+#[test]
+fn regression_borrow_goes_through_an_empty_block() {
+    check_source(
+        "regression_borrow_goes_through_an_empty_block",
+        "def f(name):\n    head = name\n    while head:\n        try:\n            g(head)\n        except OSError:\n            \
+         break\n        head = h(head)\n",
+    );
+}
+
+/// `IMPORT_FROM`'s pushed module is tagged with its own instruction, so a
+/// block's first load is borrowed (runpy.py's run_path, 3.14: strong).
+#[test]
+fn regression_import_from_does_not_pin_the_blocks_first_load() {
+    check_source(
+        "regression_import_from_does_not_pin_the_blocks_first_load",
+        "def f(p, r=None):\n    if r is None:\n        r = 'x'\n    n = r.rpartition('.')[0]\n    from q import g\n",
+    );
+}
+
+/// Ints up to 1024 are the small-int cache's immortal objects: marshal
+/// flags them even when they occur once (_pylong.py's 1000).
+#[test]
+fn regression_ints_to_1024_are_flagged() {
+    check_source("regression_ints_to_1024_are_flagged", "def f():\n    return 1000\ny = 1000 + 1\nz = 1025\n");
+}
+
+/// The generator prefix follows the genexpr's `GET_ITER`, so the handler's
+/// `NOP` goes (was kept at the iterable's line, libregrtest's save_env.py).
+#[test]
+fn regression_genexpr_prefix_leaves_no_nop() {
+    check_source(
+        "regression_genexpr_prefix_leaves_no_nop",
+        "def f(os):\n    return sorted(fn + ('/' if os.isdir(fn) else '')\n                  for fn in os.listdir()\n                  \
+         if not fn.startswith('.h'))\n",
+    );
+}
