@@ -1010,7 +1010,13 @@ impl Builder<'_> {
                     self.visit_expr(spec)?;
                 }
             }
-            ExprKind::JoinedStr(values) => self.visit_exprs(values)?,
+            ExprKind::JoinedStr(values) | ExprKind::TemplateStr(values) => self.visit_exprs(values)?,
+            ExprKind::Interpolation { value, format_spec, .. } => {
+                self.visit_expr(value)?;
+                if let Some(spec) = format_spec {
+                    self.visit_expr(spec)?;
+                }
+            }
             ExprKind::Constant { .. } => {}
             ExprKind::Attribute { value, .. } => self.visit_expr(value)?,
             ExprKind::Subscript { value, slice, .. } => {

@@ -12,6 +12,7 @@ mod expr;
 mod fstring;
 mod stmt;
 pub mod tokens;
+mod tstring;
 
 use num_bigint::BigInt;
 use ruff_python_ast as rs;
@@ -19,9 +20,9 @@ use ruff_text_size::{TextRange, TextSize};
 
 use crate::ast::{self, NodeId, Range};
 use crate::code::PyStr;
-use crate::error::{Refusal, Result};
+use crate::error::{Refusal, RefusalKind, Result};
 use crate::source::Source;
-use crate::target::Target;
+use crate::target::{Feature, Target};
 use crate::warning::{Category, Warning};
 
 /// Parses `source` as a module of the target's version and lowers it, with
@@ -35,22 +36,39 @@ pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warnin
     let limits = target.limits();
     let (shape, limit) = tokens::check(source, parsed.tokens(), limits);
     let first_error = parsed.errors().first();
+    // Before 3.14 the parser fails at the first t-string.
+    let tstring_error = if target.has(Feature::TemplateStrings) {
+        None
+    } else {
+        tstring::error_before_3_14(source, parsed.tokens(), first_error.is_some())
+    };
+    let tstring_at = tstring_error.as_ref().map(|(at, _)| *at);
     let mut limit_error = None;
     if let Some((at, refusal)) = limit {
         // CPython's tokenizer stops at its limit unless the parser failed
         // on an earlier token.
-        if first_error.is_none_or(|e| e.location.start() >= at) {
+        if first_error.is_none_or(|e| e.location.start() >= at) && tstring_at.is_none_or(|t| t >= at) {
             limit_error = Some(refusal);
         }
     }
     if let Some(refusal) = limit_error {
         return Err(refusal);
     }
-    if let Some(error) = first_error {
+    if let Some(error) = first_error.filter(|e| tstring_at.is_none_or(|t| e.location.start() < t)) {
+        if let Some(refusal) = tstring::mixed_error(source, target, parsed.tokens(), parsed.errors()) {
+            return Err(refusal);
+        }
         let (line, col) = source.position(error.location.start().to_u32());
         return Err(Refusal::syntax_at(error.error.to_string(), line, col));
     }
-    if let Some(error) = parsed.unsupported_syntax_errors().first() {
+    // The t-string's own refusal is the lowering's, which may meet an
+    // error of CPython's parser before it.
+    let unsupported = parsed
+        .unsupported_syntax_errors()
+        .iter()
+        .filter(|e| e.kind != ruff_python_parser::UnsupportedSyntaxErrorKind::TemplateStrings)
+        .min_by_key(|e| e.range.start());
+    if let Some(error) = unsupported.filter(|e| tstring_at.is_none_or(|t| e.range.start() < t)) {
         let (line, col) = source.position(error.range.start().to_u32());
         return Err(Refusal::syntax_at(error.to_string(), line, col));
     }
@@ -61,9 +79,31 @@ pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warnin
     // Lowering recurses, and ruff's parser has no depth limit: a tree
     // deeper than CPython could ever compile is refused before that.
     depth::check(&module, limits)?;
-    let mut lower =
-        Lower { src: source, limits, target, next_id: 1, warnings: Default::default(), line_hint: Default::default() };
-    let body = lower.stmts(&module.body)?;
+    let mut lower = Lower {
+        src: source,
+        limits,
+        target,
+        next_id: 1,
+        warnings: Default::default(),
+        line_hint: Default::default(),
+        tstring_error: tstring_error.as_ref().map(|(_, refusal)| refusal.clone()),
+    };
+    let body = match (lower.stmts(&module.body), tstring_error) {
+        (Ok(body), None) => body,
+        (Err(refusal), None) => return Err(refusal),
+        // A syntax error the walk found before the t-string is the first.
+        (Err(refusal), Some((at, tstring)))
+            if refusal.kind == RefusalKind::Syntax
+                && refusal.line.is_some_and(|(line, col)| {
+                    let (t_line, t_col) = source.position(at.to_u32());
+                    (line, col) < (t_line as u32, t_col as u32 + 1)
+                }) =>
+        {
+            let _ = tstring;
+            return Err(refusal);
+        }
+        (_, Some((_, tstring))) => return Err(tstring),
+    };
     Ok((ast::Module { body, id: NodeId(0) }, lower.warnings.into_inner(), shape))
 }
 
@@ -76,6 +116,8 @@ pub(crate) struct Lower<'a> {
     warnings: std::cell::RefCell<Vec<Warning>>,
     /// The line of the last position asked for ([`Source::position_near`]).
     line_hint: std::cell::Cell<usize>,
+    /// Before 3.14: what the interpreter says of the file's first t-string.
+    tstring_error: Option<Refusal>,
 }
 
 impl Lower<'_> {
