@@ -302,3 +302,32 @@ fn regression_inlined_builtin_in_a_handler_is_refused() {
         assert!(refusal.message.contains("InlinedBuiltinGenexpr"), "{refusal}");
     }
 }
+
+/// The strings tuple of a t-string is built with one `BUILD_TUPLE`, which
+/// the flow graph folds only up to 30 items: with 30 fields the 31 parts
+/// stay loads at their own locations.
+#[test]
+fn regression_tstring_strings_tuple_folds_up_to_30_items() {
+    let fields = |n: usize| (0..n).map(|i| format!("a{i}{{y}}")).collect::<String>();
+    check_source(
+        "regression_tstring_strings_tuple_folds_up_to_30_items",
+        &format!("y = 1\nf29 = t\"{}\"\nf30 = t\"{}\"\nf31 = t\"{}b\"\n", fields(29), fields(30), fields(31)),
+    );
+}
+
+/// A field's recorded text is its source up to the `!`, `:` or `}`,
+/// whitespace kept and comments dropped; a `{x=}` field's stops at the `=`.
+#[test]
+fn regression_tstring_field_text_is_the_source_up_to_its_end() {
+    check_source(
+        "regression_tstring_field_text_is_the_source_up_to_its_end",
+        "x = y = 1\na = t\"{ x }{x!r}{x = }{x==1=}{x = !r:>{y}}\"\nb = t\"\"\"{x # c\n}{\n x\n = }\"\"\"\n",
+    );
+}
+
+/// A folded-away part of the strings tuple that codegen added first stays
+/// as constant 0 (K3).
+#[test]
+fn regression_tstring_first_folded_part_stays_constant_0() {
+    check_source("regression_tstring_first_folded_part_stays_constant_0", "def f(x):\n    return t\"a{x=}\"\n");
+}
