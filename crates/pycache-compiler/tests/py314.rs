@@ -331,3 +331,14 @@ fn regression_tstring_field_text_is_the_source_up_to_its_end() {
 fn regression_tstring_first_folded_part_stays_constant_0() {
     check_source("regression_tstring_first_folded_part_stays_constant_0", "def f(x):\n    return t\"a{x=}\"\n");
 }
+
+/// A generator lambda returns its body's value and adds no `None` of its
+/// own: without other constants its `co_consts` is empty (found by the
+/// fuzz test, seed 0x20261207, on `lambda: (yield type)`).
+#[test]
+fn regression_generator_lambda_may_have_no_constants() {
+    check_source(
+        "regression_generator_lambda_may_have_no_constants",
+        "f = lambda: (yield type)\ng = lambda x: [(yield x)]\nh = lambda: (yield)\n",
+    );
+}
