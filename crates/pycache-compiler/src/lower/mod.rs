@@ -14,13 +14,15 @@ mod stmt;
 pub mod tokens;
 mod tstring;
 
+pub use tstring::{is_tstring_error, tstring_error_unsure};
+
 use num_bigint::BigInt;
 use ruff_python_ast as rs;
 use ruff_text_size::{TextRange, TextSize};
 
 use crate::ast::{self, NodeId, Range};
 use crate::code::PyStr;
-use crate::error::{Refusal, RefusalKind, Result};
+use crate::error::{Refusal, Result};
 use crate::source::Source;
 use crate::target::{Feature, Target};
 use crate::warning::{Category, Warning};
@@ -40,14 +42,20 @@ pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warnin
     let tstring_error = if target.has(Feature::TemplateStrings) {
         None
     } else {
-        tstring::error_before_3_14(source, parsed.tokens(), first_error.is_some())
+        tstring::error_before_3_14(source, parsed.tokens(), limits, first_error.is_some())
     };
     let tstring_at = tstring_error.as_ref().map(|(at, _)| *at);
     let mut limit_error = None;
     if let Some((at, refusal)) = limit {
         // CPython's tokenizer stops at its limit unless the parser failed
         // on an earlier token.
-        if first_error.is_none_or(|e| e.location.start() >= at) && tstring_at.is_none_or(|t| t >= at) {
+        // After a bare "invalid syntax" (a t-string before 3.14) the
+        // interpreter tokenizes the rest of the file: a later limit whose
+        // error the tokenizer raises itself wins; the indentation errors,
+        // which it only flags, do not.
+        let flagged_only = matches!(refusal.exception, Some("TabError" | "IndentationError"));
+        if first_error.is_none_or(|e| e.location.start() >= at) && (!flagged_only || tstring_at.is_none_or(|t| t >= at))
+        {
             limit_error = Some(refusal);
         }
     }
@@ -91,18 +99,15 @@ pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warnin
     let body = match (lower.stmts(&module.body), tstring_error) {
         (Ok(body), None) => body,
         (Err(refusal), None) => return Err(refusal),
-        // A syntax error the walk found before the t-string is the first.
-        (Err(refusal), Some((at, tstring)))
-            if refusal.kind == RefusalKind::Syntax
-                && refusal.line.is_some_and(|(line, col)| {
-                    let (t_line, t_col) = source.position(at.to_u32());
-                    (line, col) < (t_line as u32, t_col as u32 + 1)
-                }) =>
-        {
-            let _ = tstring;
-            return Err(refusal);
+        // What the walk refused before the t-string comes first (an error
+        // of CPython's parser, or something not reproduced); what it
+        // refused at or after it, the t-string's error replaces.
+        (Err(refusal), Some((at, tstring))) => {
+            let (t_line, t_col) = source.position(at.to_u32());
+            let after = refusal.line.is_some_and(|position| position >= (t_line as u32, t_col as u32 + 1));
+            return Err(if after { tstring } else { refusal });
         }
-        (_, Some((_, tstring))) => return Err(tstring),
+        (Ok(_), Some((_, tstring))) => return Err(tstring),
     };
     Ok((ast::Module { body, id: NodeId(0) }, lower.warnings.into_inner(), shape))
 }

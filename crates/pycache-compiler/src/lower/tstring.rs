@@ -133,24 +133,64 @@ impl Lower<'_> {
 /// parser finds nothing more particular around it; elsewhere the error is
 /// left to the interpreter (a plain syntax refusal):
 /// - ruff found a syntax error as well (it may be what the pass reports);
+/// - earlier, a `print` or `exec` without `(`, brackets deep enough for the
+///   second pass to overflow the parser's stack, or an int past the digit
+///   limit;
+/// - it is in the condition of what may be a conditional expression
+///   (`x if c + t"a" else y`: "expected 'else' after 'if' expression"), or
+///   after a `*` or `**` on its logical line (`[*(t"a")]`: "Invalid star
+///   expression");
+/// - a t-string from there on, read as a plain string, does not end where
+///   it does (the interpreter tokenizes the rest of the file after a bare
+///   "invalid syntax", and reports the tokenizer's errors instead);
 /// - the t-string sits in an f-string's field, or after a string (the
 ///   error is then at the prefix, or "Perhaps you forgot a comma?");
 /// - as a plain string its text ends elsewhere, does not end on its line,
 ///   or does not decode (a tokenizer or decoding error comes first);
 /// - a string follows it, or inside brackets another t-string (the pass
 ///   reads a concatenation, or "Perhaps you forgot a comma?").
-pub(super) fn error_before_3_14(source: &Source, tokens: &Tokens, ruff_failed: bool) -> Option<(TextSize, Refusal)> {
+pub(super) fn error_before_3_14(
+    source: &Source,
+    tokens: &Tokens,
+    limits: &crate::limits::Limits,
+    ruff_failed: bool,
+) -> Option<(TextSize, Refusal)> {
     let all: &[Token] = tokens;
     let mut brackets = 0usize;
     let mut fstrings = 0usize;
     let mut previous = None;
+    // `if`s of the logical line that may be a conditional expression's,
+    // not yet matched by an `else`.
+    let mut open_ifs = 0usize;
+    // A `*` or `**` on the logical line: in a starred display item the
+    // second pass says "Invalid star expression" instead.
+    let mut starred = false;
     for (i, token) in all.iter().enumerate() {
         match token.kind() {
             TokenKind::TStringStart => {
                 let sure = !ruff_failed
                     && fstrings == 0
-                    && !matches!(previous, Some(TokenKind::String | TokenKind::FStringEnd | TokenKind::TStringEnd));
+                    && open_ifs == 0
+                    && !starred
+                    && !matches!(previous, Some(TokenKind::String | TokenKind::FStringEnd | TokenKind::TStringEnd))
+                    && !legacy_print_before(source, &all[..i])
+                    && super::tokens::earlier_parser_failure(source, tokens, limits, token.start()).is_none()
+                    && later_tstrings_tokenize(source, &all[i..]);
                 return Some(tstring_error(source, all, i, brackets, sure));
+            }
+            TokenKind::If
+                if !matches!(
+                    previous,
+                    None | Some(TokenKind::Newline | TokenKind::Indent | TokenKind::Dedent | TokenKind::Semi)
+                ) =>
+            {
+                open_ifs += 1
+            }
+            TokenKind::Else => open_ifs = open_ifs.saturating_sub(1),
+            TokenKind::Star | TokenKind::DoubleStar => starred = true,
+            TokenKind::Newline => {
+                open_ifs = 0;
+                starred = false;
             }
             TokenKind::FStringStart => fstrings += 1,
             TokenKind::FStringEnd => fstrings = fstrings.saturating_sub(1),
@@ -207,11 +247,76 @@ fn tstring_error(source: &Source, all: &[Token], start: usize, brackets: usize, 
     let (line, col) = source.position(quote as u32);
     if sure && plain.is_some() && plain == end && decodes && !followed {
         let offset = source.char_column(quote as u32) + 1;
-        (TextSize::new(at as u32), Refusal::cpython("SyntaxError", "invalid syntax", Some((line as u32, offset))))
+        (TextSize::new(at as u32), Refusal::cpython("SyntaxError", INVALID_SYNTAX, Some((line as u32, offset))))
     } else {
-        let message = "invalid syntax (a t-string before 3.14): which error CPython gives first is its to say";
-        (TextSize::new(at as u32), Refusal::syntax_at(message, line, col))
+        (TextSize::new(at as u32), Refusal::syntax_at(UNSURE, line, col))
     }
+}
+
+/// Whether `refusal` is the exact error of a release before 3.14 for a
+/// t-string ([`error_before_3_14`]).
+pub fn is_tstring_error(target: crate::target::Target, refusal: &Refusal) -> bool {
+    !target.has(Feature::TemplateStrings)
+        && refusal.exception == Some("SyntaxError")
+        && refusal.message == INVALID_SYNTAX
+}
+
+/// The t-string's error, left to the interpreter to word.
+pub fn tstring_error_unsure(refusal: &Refusal) -> Refusal {
+    let mut unsure = Refusal::syntax(UNSURE);
+    unsure.line = refusal.line;
+    unsure
+}
+
+const INVALID_SYNTAX: &str = "invalid syntax";
+const UNSURE: &str = "invalid syntax (a t-string before 3.14): which error CPython gives first is its to say";
+
+/// Whether every t-string (not nested in another) from the first token on
+/// reads, as a plain string after its prefix, to its own end: then the
+/// tokens of releases before 3.14 are ruff's, and the rest of the file
+/// tokenizes as ruff found.
+fn later_tstrings_tokenize(source: &Source, tokens: &[Token]) -> bool {
+    let text = source.text.as_bytes();
+    let mut depth = 0usize;
+    let mut expected = None;
+    for token in tokens {
+        match token.kind() {
+            TokenKind::TStringStart => {
+                if depth == 0 {
+                    let mut quote = token.start().to_usize();
+                    while quote < text.len() && text[quote].is_ascii_alphabetic() {
+                        quote += 1;
+                    }
+                    expected = plain_string_end(text, quote);
+                    if expected.is_none() {
+                        return false;
+                    }
+                }
+                depth += 1;
+            }
+            TokenKind::TStringEnd => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 && expected != Some(token.end().to_usize()) {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    true
+}
+
+/// Whether a `print` or `exec` name not followed by `(` comes before: the
+/// second pass then reports "Missing parentheses in call to 'print'" there
+/// (`print[x]` or `print -x` are valid, and still report it).
+fn legacy_print_before(source: &Source, tokens: &[Token]) -> bool {
+    let significant: Vec<&Token> =
+        tokens.iter().filter(|t| !matches!(t.kind(), TokenKind::Comment | TokenKind::NonLogicalNewline)).collect();
+    significant.iter().enumerate().any(|(k, token)| {
+        token.kind() == TokenKind::Name
+            && matches!(&source.text[token.start().to_usize()..token.end().to_usize()], "print" | "exec")
+            && significant.get(k + 1).is_none_or(|next| next.kind() != TokenKind::Lpar)
+    })
 }
 
 /// ruff's message for an implicit concatenation mixing t-strings with
