@@ -361,6 +361,12 @@ impl Builder<'_> {
     }
 
     fn add_def_in(&mut self, name: &PyStr, flag: i64, scope: ScopeId, range: Range) -> Result<()> {
+        if flag & (DEF_LOCAL | DEF_PARAM) != 0
+            && name.as_bytes() == b"__debug__"
+            && self.target.has(Feature::DebugBindingAnywhere)
+        {
+            return Err(err("cannot assign to __debug__", range));
+        }
         if flag & DEF_TYPE_PARAM != 0
             && let Some(set) = self.cur().mangled_names
         {

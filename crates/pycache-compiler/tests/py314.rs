@@ -342,3 +342,20 @@ fn regression_generator_lambda_may_have_no_constants() {
         "f = lambda: (yield type)\ng = lambda x: [(yield x)]\nh = lambda: (yield)\n",
     );
 }
+
+/// 3.14 refuses a binding of `__debug__` even in an `assert` that `-O`
+/// removes (found by the fuzz test, seed 0x1, on `assert (lambda
+/// __debug__=...: ...)` compiled natively at `-OO`); 3.13 compiles it.
+#[test]
+fn regression_debug_binding_in_a_stripped_assert_is_refused() {
+    for &release in &RELEASES {
+        let target = Target::candidate(release).unwrap();
+        for level in 0..=2 {
+            let refusal = pycache_compiler::compile(b"assert (lambda __debug__=1: 0)\n", "m.py", target, level)
+                .expect_err("a binding of __debug__ compiled");
+            assert_eq!(refusal.kind, RefusalKind::Syntax, "{refusal}");
+        }
+    }
+    let t313 = Target::candidate((3, 13, 18)).unwrap();
+    assert!(pycache_compiler::compile(b"assert (lambda __debug__=1: 0)\n", "m.py", t313, 1).is_ok());
+}

@@ -211,3 +211,15 @@ fn regression_mixed_tstring_error_is_at_the_first_pair_that_does_not_mix() {
         (Some("SyntaxError"), "cannot mix t-string literals with string or bytes literals", Some((1, 10)))
     );
 }
+
+/// After 3.14's error for mixed literals the interpreter tokenizes the
+/// rest of the file, and a tokenizer error there wins (found by the fuzz
+/// test, seed 0x1: 205 brackets two lines later).
+#[test]
+fn regression_a_later_tokenizer_error_beats_the_mixed_literals_error() {
+    let target = Target::candidate((3, 14, 10)).unwrap();
+    let deep = format!("x = t'a' 'b'\ny = {}1{}\n", "(".repeat(205), ")".repeat(205));
+    let refusal = pycache_compiler::compile(deep.as_bytes(), "m.py", target, 0).unwrap_err();
+    assert_eq!(refusal.line.map(|(line, _)| line), Some(2), "{refusal}");
+    assert!(refusal.message.starts_with("too many nested parentheses"), "{refusal}");
+}

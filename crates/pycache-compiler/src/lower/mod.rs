@@ -45,17 +45,21 @@ pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warnin
         tstring::error_before_3_14(source, parsed.tokens(), limits, first_error.is_some())
     };
     let tstring_at = tstring_error.as_ref().map(|(at, _)| *at);
+    // 3.14's error for t-strings mixed with other literals.
+    let mixed = tstring::mixed_error(source, target, parsed.tokens(), parsed.errors());
     let mut limit_error = None;
     if let Some((at, refusal)) = limit {
         // CPython's tokenizer stops at its limit unless the parser failed
-        // on an earlier token.
-        // After a bare "invalid syntax" (a t-string before 3.14) the
+        // on an earlier token. After a bare "invalid syntax" (a t-string
+        // before 3.14) or a parser action's error (mixed literals) the
         // interpreter tokenizes the rest of the file: a later limit whose
         // error the tokenizer raises itself wins; the indentation errors,
         // which it only flags, do not.
         let flagged_only = matches!(refusal.exception, Some("TabError" | "IndentationError"));
-        if first_error.is_none_or(|e| e.location.start() >= at) && (!flagged_only || tstring_at.is_none_or(|t| t >= at))
-        {
+        let first = first_error.is_none_or(|e| e.location.start() >= at) && tstring_at.is_none_or(|t| t >= at);
+        let rest_tokenized =
+            mixed.is_some() || (tstring_at.is_some() && first_error.is_none_or(|e| e.location.start() >= at));
+        if first || (rest_tokenized && !flagged_only) {
             limit_error = Some(refusal);
         }
     }
@@ -63,7 +67,7 @@ pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warnin
         return Err(refusal);
     }
     if let Some(error) = first_error.filter(|e| tstring_at.is_none_or(|t| e.location.start() < t)) {
-        if let Some(refusal) = tstring::mixed_error(source, target, parsed.tokens(), parsed.errors()) {
+        if let Some(refusal) = mixed {
             return Err(refusal);
         }
         let (line, col) = source.position(error.location.start().to_u32());
