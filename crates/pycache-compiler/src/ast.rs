@@ -223,6 +223,18 @@ pub enum ExprKind {
         format_spec: Option<Box<Expr>>,
     },
     JoinedStr(Vec<Expr>),
+    /// A t-string (PEP 750), its literals concatenated: `Constant` strings
+    /// (adjacent ones merged, none empty) and `Interpolation`s.
+    TemplateStr(Vec<Expr>),
+    /// One `{...}` of a t-string. `text` is the expression's source as
+    /// CPython's parser records it; `conversion` as in `FormattedValue`;
+    /// the spec is a `JoinedStr`.
+    Interpolation {
+        value: Box<Expr>,
+        text: PyStr,
+        conversion: i32,
+        format_spec: Option<Box<Expr>>,
+    },
     /// `kind` is `Some("u")` for a `u'...'` literal.
     Constant {
         value: Constant,

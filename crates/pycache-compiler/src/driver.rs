@@ -62,8 +62,22 @@ fn compile_with(
     optimize: u8,
     backend: codegen::Backend,
 ) -> Result<Compiled, Refusal> {
+    let raw = source;
     let source = source::Source::decode(source)?;
-    let (mut module, mut warnings, shape) = lower::parse(&source, target)?;
+    let (mut module, mut warnings, shape) = match lower::parse(&source, target) {
+        Err(refusal) if lower::is_tstring_error(target, &refusal) => {
+            // The second pass of the parser of 3.12 and 3.13 words errors
+            // of its own wherever something else is wrong before: the
+            // plain "invalid syntax" is sure only in a file that is
+            // otherwise good Python 3.14.
+            let later = Target::of(&crate::target::CPYTHON_3_14_8).expect("the 3.14 profile");
+            return Err(match compile_with(raw, filename, later, optimize, backend) {
+                Ok(_) => refusal,
+                Err(_) => lower::tstring_error_unsure(&refusal),
+            });
+        }
+        parsed => parsed?,
+    };
     nesting::check(&module, &shape, &source, target.limits()).map_err(|refusal| {
         if target.has(Feature::StackMeasuredRecursion) && refusal.exception == Some("RecursionError") {
             Refusal::unsupported(format!(

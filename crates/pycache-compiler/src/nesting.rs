@@ -333,7 +333,7 @@ impl Walk<'_> {
                 keys.iter().flatten().for_each(|k| push(Slot::Bracket, k));
                 values.iter().for_each(|v| push(Slot::Bracket, v));
             }
-            Set(elts) | List { elts, .. } | Tuple { elts, .. } | JoinedStr(elts) => {
+            Set(elts) | List { elts, .. } | Tuple { elts, .. } | JoinedStr(elts) | TemplateStr(elts) => {
                 elts.iter().for_each(|v| push(Slot::Bracket, v))
             }
             ListComp(c) | SetComp(c) | DictComp(c) | GeneratorExp(c) => {
@@ -356,7 +356,7 @@ impl Walk<'_> {
                 args.iter().for_each(|v| push(Slot::Bracket, v));
                 keywords.iter().for_each(|k| push(Slot::Bracket, &k.value));
             }
-            FormattedValue { value, format_spec, .. } => {
+            FormattedValue { value, format_spec, .. } | Interpolation { value, format_spec, .. } => {
                 push(Slot::Bracket, value);
                 format_spec.iter().for_each(|v| push(Slot::Bracket, v));
             }

@@ -361,6 +361,12 @@ impl Builder<'_> {
     }
 
     fn add_def_in(&mut self, name: &PyStr, flag: i64, scope: ScopeId, range: Range) -> Result<()> {
+        if flag & (DEF_LOCAL | DEF_PARAM) != 0
+            && name.as_bytes() == b"__debug__"
+            && self.target.has(Feature::DebugBindingAnywhere)
+        {
+            return Err(err("cannot assign to __debug__", range));
+        }
         if flag & DEF_TYPE_PARAM != 0
             && let Some(set) = self.cur().mangled_names
         {
@@ -1010,7 +1016,13 @@ impl Builder<'_> {
                     self.visit_expr(spec)?;
                 }
             }
-            ExprKind::JoinedStr(values) => self.visit_exprs(values)?,
+            ExprKind::JoinedStr(values) | ExprKind::TemplateStr(values) => self.visit_exprs(values)?,
+            ExprKind::Interpolation { value, format_spec, .. } => {
+                self.visit_expr(value)?;
+                if let Some(spec) = format_spec {
+                    self.visit_expr(spec)?;
+                }
+            }
             ExprKind::Constant { .. } => {}
             ExprKind::Attribute { value, .. } => self.visit_expr(value)?,
             ExprKind::Subscript { value, slice, .. } => {

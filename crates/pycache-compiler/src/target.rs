@@ -463,6 +463,13 @@ features! {
     /// renamed) with the same `NotImplementedError` check, made with the
     /// defaults `(1,)` (C14).
     AnnotationScopeTypeParams: since [r(3, 14, 0)], until None;
+    /// Binding `__debug__` is a SyntaxError wherever it is, in an `assert`
+    /// that `-O` removes too (3.13: only in code that is compiled).
+    DebugBindingAnywhere: since [r(3, 14, 0)], until None;
+    /// Template strings (PEP 750): a strings tuple, each field's value,
+    /// text and spec in `BUILD_INTERPOLATION`, then `BUILD_TUPLE;
+    /// BUILD_TEMPLATE` (L1, C15). Before, a t-string is a syntax error.
+    TemplateStrings: since [r(3, 14, 0)], until None;
 
     // 3.14 behaviours not reproduced yet: code generation refuses where it
     // meets them (codegen/unreproduced.rs).

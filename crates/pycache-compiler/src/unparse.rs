@@ -252,6 +252,13 @@ impl Writer {
             }
             ExprKind::JoinedStr(values) => self.joinedstr(values, false)?,
             ExprKind::FormattedValue { .. } => self.formatted_value(e)?,
+            ExprKind::TemplateStr(values) => {
+                let body = self.fstring_body(values, false)?;
+                self.s("t");
+                let repr = str_repr(&body)?;
+                self.out.extend(repr);
+            }
+            ExprKind::Interpolation { .. } => return Err(Refusal::internal("an interpolation outside a t-string")),
             ExprKind::Attribute { value, attr, .. } => {
                 self.expr(value, PR_ATOM)?;
                 let int_const = matches!(value.kind, ExprKind::Constant { value: Constant::Int(_), .. });
@@ -422,6 +429,7 @@ impl Writer {
                 }
                 ExprKind::JoinedStr(vals) => inner.joinedstr(vals, is_format_spec)?,
                 ExprKind::FormattedValue { .. } => inner.formatted_value(v)?,
+                ExprKind::Interpolation { .. } => inner.interpolation(v)?,
                 _ => return Err(Refusal::internal("unexpected expression in an f-string")),
             }
         }
@@ -440,14 +448,33 @@ impl Writer {
         Ok(())
     }
 
+    /// A t-string's field shows the expression as written (its recorded
+    /// text), not unparsed; a text starting with a brace is set apart from
+    /// the field's own.
+    fn interpolation(&mut self, e: &Expr) -> Result<()> {
+        let ExprKind::Interpolation { text, conversion, format_spec, .. } = &e.kind else { return Ok(()) };
+        let points = text.code_points();
+        self.s(if points.first() == Some(&u32::from('{')) { "{ " } else { "{" });
+        self.out.extend(points);
+        self.conversion_and_spec(*conversion, format_spec.as_deref())?;
+        self.s("}");
+        Ok(())
+    }
+
     fn formatted_value(&mut self, e: &Expr) -> Result<()> {
         let ExprKind::FormattedValue { value, conversion, format_spec } = &e.kind else { return Ok(()) };
         let mut inner = Writer { out: Vec::new() };
         inner.expr(value, PR_TEST + 1)?;
         self.s(if inner.out.first() == Some(&u32::from('{')) { "{ " } else { "{" });
         self.out.extend(inner.out);
-        if *conversion > 0 {
-            self.s(match u8::try_from(*conversion).unwrap_or(0) {
+        self.conversion_and_spec(*conversion, format_spec.as_deref())?;
+        self.s("}");
+        Ok(())
+    }
+
+    fn conversion_and_spec(&mut self, conversion: i32, format_spec: Option<&Expr>) -> Result<()> {
+        if conversion > 0 {
+            self.s(match u8::try_from(conversion).unwrap_or(0) {
                 b'a' => "!a",
                 b'r' => "!r",
                 b's' => "!s",
@@ -470,7 +497,6 @@ impl Writer {
                 _ => return Err(Refusal::internal("unexpected format spec")),
             }
         }
-        self.s("}");
         Ok(())
     }
 

@@ -302,3 +302,60 @@ fn regression_inlined_builtin_in_a_handler_is_refused() {
         assert!(refusal.message.contains("InlinedBuiltinGenexpr"), "{refusal}");
     }
 }
+
+/// The strings tuple of a t-string is built with one `BUILD_TUPLE`, which
+/// the flow graph folds only up to 30 items: with 30 fields the 31 parts
+/// stay loads at their own locations.
+#[test]
+fn regression_tstring_strings_tuple_folds_up_to_30_items() {
+    let fields = |n: usize| (0..n).map(|i| format!("a{i}{{y}}")).collect::<String>();
+    check_source(
+        "regression_tstring_strings_tuple_folds_up_to_30_items",
+        &format!("y = 1\nf29 = t\"{}\"\nf30 = t\"{}\"\nf31 = t\"{}b\"\n", fields(29), fields(30), fields(31)),
+    );
+}
+
+/// A field's recorded text is its source up to the `!`, `:` or `}`,
+/// whitespace kept and comments dropped; a `{x=}` field's stops at the `=`.
+#[test]
+fn regression_tstring_field_text_is_the_source_up_to_its_end() {
+    check_source(
+        "regression_tstring_field_text_is_the_source_up_to_its_end",
+        "x = y = 1\na = t\"{ x }{x!r}{x = }{x==1=}{x = !r:>{y}}\"\nb = t\"\"\"{x # c\n}{\n x\n = }\"\"\"\n",
+    );
+}
+
+/// A folded-away part of the strings tuple that codegen added first stays
+/// as constant 0 (K3).
+#[test]
+fn regression_tstring_first_folded_part_stays_constant_0() {
+    check_source("regression_tstring_first_folded_part_stays_constant_0", "def f(x):\n    return t\"a{x=}\"\n");
+}
+
+/// A generator lambda returns its body's value and adds no `None` of its
+/// own: without other constants its `co_consts` is empty (found by the
+/// fuzz test, seed 0x20261207, on `lambda: (yield type)`).
+#[test]
+fn regression_generator_lambda_may_have_no_constants() {
+    check_source(
+        "regression_generator_lambda_may_have_no_constants",
+        "f = lambda: (yield type)\ng = lambda x: [(yield x)]\nh = lambda: (yield)\n",
+    );
+}
+
+/// 3.14 refuses a binding of `__debug__` even in an `assert` that `-O`
+/// removes (found by the fuzz test, seed 0x1, on `assert (lambda
+/// __debug__=...: ...)` compiled natively at `-OO`); 3.13 compiles it.
+#[test]
+fn regression_debug_binding_in_a_stripped_assert_is_refused() {
+    for &release in &RELEASES {
+        let target = Target::candidate(release).unwrap();
+        for level in 0..=2 {
+            let refusal = pycache_compiler::compile(b"assert (lambda __debug__=1: 0)\n", "m.py", target, level)
+                .expect_err("a binding of __debug__ compiled");
+            assert_eq!(refusal.kind, RefusalKind::Syntax, "{refusal}");
+        }
+    }
+    let t313 = Target::candidate((3, 13, 18)).unwrap();
+    assert!(pycache_compiler::compile(b"assert (lambda __debug__=1: 0)\n", "m.py", t313, 1).is_ok());
+}

@@ -15,7 +15,8 @@
 //! `PYCACHE_NATIVE_FUZZ_PYTHON` (a release such as 3.13.18, default 3.12's),
 //! `PYCACHE_NATIVE_FUZZ_SEED`, `_PROGRAMS` (own generator, default 1,500),
 //! `_HYPOTHESMITH` (default 60; 0 for none), `_SECONDS` (default 150) bound
-//! a run, and `_EXTRA=DIR` adds the programs in DIR; CI runs the defaults. Failing programs are saved under
+//! a run, and `_EXTRA=DIR` adds the programs in DIR; CI runs the defaults.
+//! The generator writes t-strings for 3.14 on, or with `_TSTRINGS=1`. Failing programs are saved under
 //! `target/tmp/native-fuzz/`.
 
 #[path = "fuzz/gen.rs"]
@@ -173,6 +174,10 @@ fn native_compiler_agrees_with_the_interpreter_on_generated_programs() {
         eprintln!("native fuzz: {} programs from {}", more.len(), Path::new(&extra).display());
         files.extend(more);
     }
+    // t-strings for 3.14 on, or on request (`PYCACHE_NATIVE_FUZZ_TSTRINGS=1`)
+    // to check the errors of older releases.
+    let tstrings = target.version() >= (3, 14) || std::env::var_os("PYCACHE_NATIVE_FUZZ_TSTRINGS").is_some();
+    generator::TSTRINGS.store(tstrings, std::sync::atomic::Ordering::Relaxed);
     let mut rng = fastrand::Rng::with_seed(seed);
     let own_dir = work.join("programs/own");
     std::fs::create_dir_all(&own_dir).unwrap();

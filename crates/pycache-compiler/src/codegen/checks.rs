@@ -18,6 +18,7 @@ fn infer_type(e: &Expr) -> Option<&'static str> {
         ExprKind::GeneratorExp(_) => "generator",
         ExprKind::Lambda { .. } => "function",
         ExprKind::JoinedStr(_) | ExprKind::FormattedValue { .. } => "str",
+        ExprKind::TemplateStr(_) => "string.templatelib.Template",
         ExprKind::Constant { value, .. } => constant_type(value),
         _ => return None,
     })
@@ -91,6 +92,7 @@ impl Compiler<'_> {
                 | ExprKind::GeneratorExp(_)
                 | ExprKind::JoinedStr(_)
                 | ExprKind::FormattedValue { .. }
+                | ExprKind::TemplateStr(_)
         );
         if let (true, Some(name)) = (literal, infer_type(func)) {
             self.warn(Loc::of(func.range), format!("'{name}' object is not callable; perhaps you missed a comma?"));
@@ -111,7 +113,11 @@ impl Compiler<'_> {
                     | Constant::Complex { .. }
                     | Constant::FrozenSet(_)
             ),
-            ExprKind::Set(_) | ExprKind::SetComp(_) | ExprKind::GeneratorExp(_) | ExprKind::Lambda { .. } => true,
+            ExprKind::Set(_)
+            | ExprKind::SetComp(_)
+            | ExprKind::GeneratorExp(_)
+            | ExprKind::Lambda { .. }
+            | ExprKind::TemplateStr(_) => true,
             _ => false,
         };
         if unsubscriptable {

@@ -131,15 +131,21 @@ impl<'a> Compiler<'a> {
                     }
                 }
             }
+            ExprKind::TemplateStr(values) => self.template_str(loc, values)?,
+            ExprKind::Interpolation { value, text, conversion, format_spec } => {
+                self.visit_expr(value)?;
+                self.load_const(Constant::Str(text.clone()), loc);
+                let mut oparg = 2;
+                if let Some(spec) = format_spec {
+                    self.visit_expr(spec)?;
+                    oparg += 1;
+                }
+                oparg |= conversion_code(*conversion)? << 2;
+                self.addop_i(BUILD_INTERPOLATION, oparg, loc);
+            }
             ExprKind::FormattedValue { value, conversion, format_spec } => {
                 self.visit_expr(value)?;
-                let mut oparg = match *conversion {
-                    -1 => 0,
-                    c if c == i32::from(b's') => 1,
-                    c if c == i32::from(b'r') => 2,
-                    c if c == i32::from(b'a') => 3,
-                    _ => return Err(Refusal::internal("unknown conversion")),
-                };
+                let mut oparg = conversion_code(*conversion)?;
                 if self.target.has(Feature::FormatValue) {
                     if let Some(spec) = format_spec {
                         self.visit_expr(spec)?;
@@ -982,6 +988,55 @@ impl<'a> Compiler<'a> {
         }
         Ok(())
     }
+
+    /// A t-string: the tuple of its static strings (`''` where two fields
+    /// or an end meet), each field's interpolation, the tuple of those,
+    /// `BUILD_TEMPLATE`. The flow graph folds the strings into one
+    /// constant tuple when there are at most 30 of them.
+    fn template_str(&mut self, loc: Loc, values: &'a [Expr]) -> Result<()> {
+        let is_field = |v: &Expr| matches!(v.kind, ExprKind::Interpolation { .. });
+        let mut strings = 0;
+        let mut after_field = true;
+        for v in values {
+            if is_field(v) {
+                if after_field {
+                    self.load_const(Constant::Str(PyStr::new("")), loc);
+                    strings += 1;
+                }
+            } else if after_field {
+                self.visit_expr(v)?;
+                strings += 1;
+            } else {
+                // The parser merges neighbouring literals.
+                return Err(Refusal::internal("two constants in a row in a t-string"));
+            }
+            after_field = is_field(v);
+        }
+        if after_field {
+            self.load_const(Constant::Str(PyStr::new("")), loc);
+            strings += 1;
+        }
+        self.addop_i(BUILD_TUPLE, strings, loc);
+        let mut fields = 0;
+        for v in values.iter().filter(|v| is_field(v)) {
+            self.visit_expr(v)?;
+            fields += 1;
+        }
+        self.addop_i(BUILD_TUPLE, fields, loc);
+        self.addop(BUILD_TEMPLATE, loc);
+        Ok(())
+    }
+}
+
+/// The operand of a conversion (`!s`, `!r`, `!a`; -1 for none).
+fn conversion_code(conversion: i32) -> Result<usize> {
+    Ok(match conversion {
+        -1 => 0,
+        c if c == i32::from(b's') => 1,
+        c if c == i32::from(b'r') => 2,
+        c if c == i32::from(b'a') => 3,
+        _ => return Err(Refusal::internal("unknown conversion")),
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -857,9 +857,10 @@ impl<'a> Compiler<'a> {
         let nfree = u.md.freevars.len();
         let unit = UnitIr { md: &mut u.md, seq: &u.seq, code_flags, nparams, filename };
         let mut code = backend(target, unit)?;
-        if code.consts.is_empty() && target.has(Feature::NoDocstringSlot) {
+        if add_none && code.consts.is_empty() && target.has(Feature::NoDocstringSlot) {
             // Nothing used a constant and none was first: CPython's code
-            // object still holds None.
+            // object still holds the None of its implicit return. A unit
+            // without one (a generator lambda) may have no constant at all.
             code.consts.push(Constant::None);
         }
         Ok((code, nfree))

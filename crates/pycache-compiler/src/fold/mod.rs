@@ -344,7 +344,11 @@ impl Folder {
                 self.expr(value)?;
                 self.opt(format_spec)?;
             }
-            ExprKind::JoinedStr(values) => self.exprs(values)?,
+            ExprKind::JoinedStr(values) | ExprKind::TemplateStr(values) => self.exprs(values)?,
+            ExprKind::Interpolation { value, format_spec, .. } => {
+                self.expr(value)?;
+                self.opt(format_spec)?;
+            }
             ExprKind::Attribute { value, .. } => self.expr(value)?,
             ExprKind::Subscript { value, slice, .. } => {
                 self.expr(value)?;

@@ -245,7 +245,7 @@ impl Lower<'_> {
                 ExprKind::Call { func, args, keywords: self.keywords(&c.arguments.keywords)? }
             }
             rs::Expr::FString(f) => return self.fstring(f),
-            rs::Expr::TString(t) => return self.refuse(t.range, "template strings"),
+            rs::Expr::TString(t) => return self.tstring(t),
             rs::Expr::StringLiteral(s) => {
                 let kind_u = s
                     .value

@@ -17,7 +17,7 @@ use crate::ast::{Expr, ExprKind};
 use crate::code::{Constant, PyStr};
 use crate::error::Result;
 
-enum Piece {
+pub(super) enum Piece {
     /// Text in [`PyStr`]'s encoding: a literal part may hold lone surrogates.
     Const {
         value: Vec<u8>,
@@ -51,7 +51,13 @@ impl Lower<'_> {
                 }
             }
         }
-        // Merge runs of constants; drop the empty ones.
+        let values = self.merge_pieces(flat);
+        Ok(Expr { range: self.range(f.range), kind: ExprKind::JoinedStr(values) })
+    }
+
+    /// The values of a joined or template string: runs of constants
+    /// merged into one spanning the run, empty ones dropped.
+    pub(super) fn merge_pieces(&self, flat: Vec<Piece>) -> Vec<Expr> {
         let mut values = Vec::new();
         let mut pieces = flat.into_iter().peekable();
         while let Some(piece) = pieces.next() {
@@ -70,10 +76,10 @@ impl Lower<'_> {
                 }
             }
         }
-        Ok(Expr { range: self.range(f.range), kind: ExprKind::JoinedStr(values) })
+        values
     }
 
-    fn str_const(&self, value: &[u8], start: TextSize, end: TextSize) -> Expr {
+    pub(super) fn str_const(&self, value: &[u8], start: TextSize, end: TextSize) -> Expr {
         Expr {
             range: self.span(start, end),
             kind: ExprKind::Constant { value: Constant::Str(PyStr::from_encoded_slice(value)), kind_u: false },
@@ -111,7 +117,7 @@ impl Lower<'_> {
 
     /// The constant a self-documenting field (`{expr=}`) puts before its
     /// value: the source text of `expr=`, as each release reads it.
-    fn debug_text(&self, written: &str, raw: bool, range: ruff_text_size::TextRange) -> Result<String> {
+    pub(super) fn debug_text(&self, written: &str, raw: bool, range: ruff_text_size::TextRange) -> Result<String> {
         use crate::target::Feature;
         if self.target.version() == (3, 13)
             && !self.target.has(Feature::FstringLambdaColon)
@@ -201,7 +207,7 @@ impl Lower<'_> {
         Ok(Expr { range: self.range(field.range), kind: ExprKind::FormattedValue { value, conversion, format_spec } })
     }
 
-    fn format_spec(
+    pub(super) fn format_spec(
         &mut self,
         field: &rs::InterpolatedElement,
         spec: &rs::InterpolatedStringFormatSpec,
@@ -322,7 +328,7 @@ fn top_level_bang(text: &str) -> Result<Option<usize>, ()> {
 /// comment (a `#` outside string literals, to the end of its line) dropped,
 /// the newline kept. `None` when nested f-strings or triple quotes make
 /// the strings' extent unsure and a `#` is present.
-fn without_real_comments(text: &str) -> Option<String> {
+pub(super) fn without_real_comments(text: &str) -> Option<String> {
     if !text.contains('#') {
         return Some(text.to_owned());
     }

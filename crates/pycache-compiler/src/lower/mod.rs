@@ -12,6 +12,9 @@ mod expr;
 mod fstring;
 mod stmt;
 pub mod tokens;
+mod tstring;
+
+pub use tstring::{is_tstring_error, tstring_error_unsure};
 
 use num_bigint::BigInt;
 use ruff_python_ast as rs;
@@ -35,22 +38,49 @@ pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warnin
     let limits = target.limits();
     let (shape, limit) = tokens::check(source, parsed.tokens(), limits);
     let first_error = parsed.errors().first();
+    // Before 3.14 the parser fails at the first t-string.
+    let tstring_error = if target.has(Feature::TemplateStrings) {
+        None
+    } else {
+        tstring::error_before_3_14(source, parsed.tokens(), limits, first_error.is_some())
+    };
+    let tstring_at = tstring_error.as_ref().map(|(at, _)| *at);
+    // 3.14's error for t-strings mixed with other literals.
+    let mixed = tstring::mixed_error(source, target, parsed.tokens(), parsed.errors());
     let mut limit_error = None;
     if let Some((at, refusal)) = limit {
         // CPython's tokenizer stops at its limit unless the parser failed
-        // on an earlier token.
-        if first_error.is_none_or(|e| e.location.start() >= at) {
+        // on an earlier token. After a bare "invalid syntax" (a t-string
+        // before 3.14) or a parser action's error (mixed literals) the
+        // interpreter tokenizes the rest of the file: a later limit whose
+        // error the tokenizer raises itself wins; the indentation errors,
+        // which it only flags, do not.
+        let flagged_only = matches!(refusal.exception, Some("TabError" | "IndentationError"));
+        let first = first_error.is_none_or(|e| e.location.start() >= at) && tstring_at.is_none_or(|t| t >= at);
+        let rest_tokenized =
+            mixed.is_some() || (tstring_at.is_some() && first_error.is_none_or(|e| e.location.start() >= at));
+        if first || (rest_tokenized && !flagged_only) {
             limit_error = Some(refusal);
         }
     }
     if let Some(refusal) = limit_error {
         return Err(refusal);
     }
-    if let Some(error) = first_error {
+    if let Some(error) = first_error.filter(|e| tstring_at.is_none_or(|t| e.location.start() < t)) {
+        if let Some(refusal) = mixed {
+            return Err(refusal);
+        }
         let (line, col) = source.position(error.location.start().to_u32());
         return Err(Refusal::syntax_at(error.error.to_string(), line, col));
     }
-    if let Some(error) = parsed.unsupported_syntax_errors().first() {
+    // The t-string's own refusal is the lowering's, which may meet an
+    // error of CPython's parser before it.
+    let unsupported = parsed
+        .unsupported_syntax_errors()
+        .iter()
+        .filter(|e| e.kind != ruff_python_parser::UnsupportedSyntaxErrorKind::TemplateStrings)
+        .min_by_key(|e| e.range.start());
+    if let Some(error) = unsupported.filter(|e| tstring_at.is_none_or(|t| e.range.start() < t)) {
         if let Some(refusal) = newer_syntax_error(source, error) {
             return Err(refusal);
         }
@@ -64,9 +94,28 @@ pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warnin
     // Lowering recurses, and ruff's parser has no depth limit: a tree
     // deeper than CPython could ever compile is refused before that.
     depth::check(&module, limits)?;
-    let mut lower =
-        Lower { src: source, limits, target, next_id: 1, warnings: Default::default(), line_hint: Default::default() };
-    let body = lower.stmts(&module.body)?;
+    let mut lower = Lower {
+        src: source,
+        limits,
+        target,
+        next_id: 1,
+        warnings: Default::default(),
+        line_hint: Default::default(),
+        tstring_error: tstring_error.as_ref().map(|(_, refusal)| refusal.clone()),
+    };
+    let body = match (lower.stmts(&module.body), tstring_error) {
+        (Ok(body), None) => body,
+        (Err(refusal), None) => return Err(refusal),
+        // What the walk refused before the t-string comes first (an error
+        // of CPython's parser, or something not reproduced); what it
+        // refused at or after it, the t-string's error replaces.
+        (Err(refusal), Some((at, tstring))) => {
+            let (t_line, t_col) = source.position(at.to_u32());
+            let after = refusal.line.is_some_and(|position| position >= (t_line as u32, t_col as u32 + 1));
+            return Err(if after { tstring } else { refusal });
+        }
+        (Ok(_), Some((_, tstring))) => return Err(tstring),
+    };
     Ok((ast::Module { body, id: NodeId(0) }, lower.warnings.into_inner(), shape))
 }
 
@@ -115,6 +164,8 @@ pub(crate) struct Lower<'a> {
     warnings: std::cell::RefCell<Vec<Warning>>,
     /// The line of the last position asked for ([`Source::position_near`]).
     line_hint: std::cell::Cell<usize>,
+    /// Before 3.14: what the interpreter says of the file's first t-string.
+    tstring_error: Option<Refusal>,
 }
 
 impl Lower<'_> {

@@ -64,7 +64,12 @@ const DEEP_BRACKETS: usize = 50;
 /// before the tokenizer reaches its limit at `at`: its stack running out
 /// in deep brackets, or one of its actions refusing a literal (a decimal
 /// int past `sys.int_info.str_digits_check_threshold`'s default).
-fn earlier_parser_failure(source: &Source, tokens: &Tokens, limits: &Limits, at: TextSize) -> Option<&'static str> {
+pub(super) fn earlier_parser_failure(
+    source: &Source,
+    tokens: &Tokens,
+    limits: &Limits,
+    at: TextSize,
+) -> Option<&'static str> {
     // What is open: `Some(true)` a plain bracket, `Some(false)` an
     // f-string's replacement field, `None` an f-string.
     let mut stack: Vec<Option<bool>> = Vec::new();

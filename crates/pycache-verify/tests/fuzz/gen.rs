@@ -4,7 +4,19 @@
 //! whitespace and encodings; and random damage, so that invalid programs
 //! are checked too. Each program is bytes, reproducible from the seed.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use fastrand::Rng;
+
+/// Whether f-strings may come out as t-strings (PEP 750), alone or
+/// concatenated with other literals: set for 3.14 targets (and on request
+/// for older ones, whose errors they then check). Off, the programs of a
+/// seed are what they always were.
+pub static TSTRINGS: AtomicBool = AtomicBool::new(false);
+
+fn tstrings() -> bool {
+    TSTRINGS.load(Ordering::Relaxed)
+}
 
 pub fn program(rng: &mut Rng) -> Vec<u8> {
     let mut text = String::new();
@@ -133,7 +145,14 @@ fn fstring_expr(rng: &mut Rng, depth: usize) -> String {
     let raw = rng.usize(0..5) == 0;
     let quote = pick(rng, &["'", "\"", "'''", "\"\"\""]);
     let triple = quote.len() == 3;
-    let mut s = format!("{}{quote}", if raw { pick(rng, &["rf", "fr", "Rf"]) } else { pick(rng, &["f", "F"]) });
+    let template = tstrings() && rng.usize(0..3) == 0;
+    let prefix = match (raw, template) {
+        (true, false) => pick(rng, &["rf", "fr", "Rf"]),
+        (false, false) => pick(rng, &["f", "F"]),
+        (true, true) => pick(rng, &["rt", "tr", "Rt", "tR"]),
+        (false, true) => pick(rng, &["t", "T"]),
+    };
+    let mut s = format!("{prefix}{quote}");
     for _ in 0..rng.usize(1..4) {
         s.push_str(pick(
             rng,
@@ -177,6 +196,14 @@ fn field(rng: &mut Rng, depth: usize, spec_level: usize, triple: bool) -> String
 }
 
 fn fstring(rng: &mut Rng) -> String {
+    if tstrings() && rng.usize(0..3) == 0 {
+        // An implicit concatenation: t-strings join each other only.
+        let other = match rng.usize(0..4) {
+            0 => pick(rng, &["'s'", "b'b'", "f'{x}'", "u''"]).to_owned(),
+            _ => fstring_expr(rng, 1),
+        };
+        return format!("{} = ({}\n    {})\n", name(rng), fstring_expr(rng, 1), other);
+    }
     format!("{} = {}\n", name(rng), fstring_expr(rng, 2))
 }
 
