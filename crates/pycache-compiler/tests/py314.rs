@@ -289,6 +289,20 @@ fn regression_format_simple_keeps_its_operand() {
     );
 }
 
+/// `END_ASYNC_FOR` is a jump in 3.14 whose argument counts back from the
+/// instruction after it to the `END_SEND` of its loop's `__anext__` await
+/// (was refused as `EndAsyncForJump`); a long body needs `EXTENDED_ARG`.
+#[test]
+fn regression_end_async_for_counts_back_to_end_send() {
+    let body: String = (0..60).map(|i| format!("        v{i} = g(x, {i}) + h({i})\n")).collect();
+    let tests: Vec<String> = (0..60).map(|i| format!("g(y, {i})")).collect();
+    let source = format!(
+        "async def f(a):\n    async for x in a:\n{body}    else:\n        h()\n    return [y async for y in a if y and {}]\n",
+        tests.join(" and ")
+    );
+    check_source("regression_end_async_for_counts_back_to_end_send", &source);
+}
+
 /// An inlined `tuple()` in an `except` body: CPython keeps the loads
 /// after the `try` strong (sympy/physics/quantum/operatorset.py), a rule not
 /// reproduced, so pycache refuses instead of borrowing them.

@@ -227,7 +227,6 @@ impl<'a> Compiler<'a> {
         kind: CompType,
         iter_on_stack: bool,
     ) -> Result<()> {
-        self.refuse_unreproduced(Feature::EndAsyncForJump, "an `async for` clause")?;
         let start = self.new_label();
         let except = self.new_label();
         let if_cleanup = self.new_label();
@@ -247,6 +246,7 @@ impl<'a> Compiler<'a> {
         self.addop_j(SETUP_FINALLY, except, loc);
         self.addop(GET_ANEXT, loc);
         self.load_const(Constant::None, loc);
+        let send = self.anext_send_label();
         self.add_yield_from(loc, true);
         self.addop(POP_BLOCK, loc);
         self.visit_expr(&gen_.target)?;
@@ -266,7 +266,7 @@ impl<'a> Compiler<'a> {
         self.addop_j(JUMP, start, elt_loc);
         self.pop_fblock();
         self.use_label(except);
-        self.addop(END_ASYNC_FOR, loc);
+        self.end_async_for(send, loc);
         Ok(())
     }
 

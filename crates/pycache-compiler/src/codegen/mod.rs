@@ -511,6 +511,27 @@ impl<'a> Compiler<'a> {
         self.addop(END_SEND, loc);
     }
 
+    /// The label of an `async for`'s `__anext__` await, placed where
+    /// [`Self::add_yield_from`] starts (its `SEND`); only 3.14's
+    /// `END_ASYNC_FOR` refers to it ([`Feature::EndAsyncForJump`]).
+    pub fn anext_send_label(&mut self) -> Option<Label> {
+        if !self.target.has(Feature::EndAsyncForJump) {
+            return None;
+        }
+        let send = self.new_label();
+        self.use_label(send);
+        Some(send)
+    }
+
+    /// The end of an `async for`: from 3.14 a jump naming the loop's `SEND`
+    /// (the assembler counts its argument back to the `END_SEND`).
+    pub fn end_async_for(&mut self, send: Option<Label>, loc: Loc) {
+        match send {
+            Some(send) => self.addop_j(END_ASYNC_FOR, send, loc),
+            None => self.addop(END_ASYNC_FOR, loc),
+        }
+    }
+
     pub fn pop_except_and_reraise(&mut self, loc: Loc) {
         self.addop_i(COPY, 3, loc);
         self.addop(POP_EXCEPT, loc);

@@ -706,7 +706,6 @@ impl<'a> Compiler<'a> {
         if !self.is_top_level_await() && self.unit().scope_type != ScopeType::AsyncFunction {
             return Err(Refusal::syntax_at("'async for' outside async function", loc.lineno, loc.col_offset));
         }
-        self.refuse_unreproduced(Feature::EndAsyncForJump, "an `async for` loop")?;
         let start = self.new_label();
         let except = self.new_label();
         let end = self.new_label();
@@ -718,6 +717,7 @@ impl<'a> Compiler<'a> {
         self.addop_j(SETUP_FINALLY, except, loc);
         self.addop(GET_ANEXT, loc);
         self.load_const(Constant::None, loc);
+        let send = self.anext_send_label();
         self.add_yield_from(loc, true);
         self.addop(POP_BLOCK, loc);
         if self.target.has(Feature::NotTaken) {
@@ -729,7 +729,7 @@ impl<'a> Compiler<'a> {
         self.addop_j(JUMP, start, NO_LOCATION);
         self.pop_fblock();
         self.use_label(except);
-        self.addop(END_ASYNC_FOR, Loc::of(iter.range));
+        self.end_async_for(send, Loc::of(iter.range));
         self.visit_stmts(orelse)?;
         self.use_label(end);
         Ok(())

@@ -7,19 +7,6 @@ use crate::error::{Refusal, Result};
 use crate::target::Feature;
 
 impl Compiler<'_> {
-    /// Refuses when the target has `feature`, which is not reproduced yet.
-    pub(super) fn refuse_unreproduced(&self, feature: Feature, what: &str) -> Result<()> {
-        if self.target.has(feature) {
-            return Err(Refusal::unsupported(format!(
-                "{what}: CPython {}'s {} is not reproduced yet ({})",
-                self.target.release(),
-                feature.name(),
-                feature.summary()
-            )));
-        }
-        Ok(())
-    }
-
     /// An inlined `all`/`any`/`tuple` in an `except` body or the exception
     /// path of a `finally`: CPython then keeps strong loads after the
     /// `try` statement that pycache would borrow (a rule not found yet),
