@@ -815,7 +815,6 @@ impl<'a> Compiler<'a> {
             b"tuple" => (COMMON_BUILTIN_TUPLE, false),
             _ => return Ok(None),
         };
-        self.refuse_inlined_builtin_in_handler()?;
         let collect = common == COMMON_BUILTIN_TUPLE;
         let loc = Loc::of(func.range);
         let end = self.new_label();
@@ -836,6 +835,13 @@ impl<'a> Compiler<'a> {
         if collect {
             self.addop_i(LIST_APPEND, 2, loc);
             self.addop_j(JUMP, top, loc);
+            // CPython emits the early exit of `all`/`any` for `tuple` too,
+            // after the loop's jump: a dead block the flow graph empties
+            // but keeps, which stops the borrow pass's fall-through walk
+            // when it is left between warm blocks (an inlined `tuple()` in
+            // an exception handler or a `finally`'s exceptional copy).
+            self.addop(POP_ITER, NO_LOCATION);
+            self.addop_j(JUMP, end, loc);
         } else {
             // Keep iterating while the item does not decide the result.
             self.addop(TO_BOOL, loc);
