@@ -281,6 +281,7 @@ pub fn make_code(
         linetable,
         exceptiontable,
         renamed_locals: false,
+        fresh_percent: false,
     })
 }
 

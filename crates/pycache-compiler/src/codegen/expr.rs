@@ -105,7 +105,12 @@ impl<'a> Compiler<'a> {
             }
             ExprKind::Compare { left, ops, comparators } => self.compare(e, left, ops, comparators)?,
             ExprKind::Call { func, args, keywords } => self.call(e, func, args, keywords)?,
-            ExprKind::Constant { value, .. } => self.load_const(value.clone(), loc),
+            ExprKind::Constant { value, .. } => {
+                if crate::fold::format::is_new_percent(e) && self.percent_const.is_none() {
+                    self.percent_const = Some(true);
+                }
+                self.load_const(value.clone(), loc)
+            }
             ExprKind::JoinedStr(values) => {
                 if values.len() > STACK_USE_GUIDELINE {
                     self.load_const(Constant::Str(PyStr::new("")), loc);

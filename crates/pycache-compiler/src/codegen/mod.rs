@@ -124,6 +124,13 @@ pub struct Compiler<'a> {
     pub nestlevel: u32,
     /// The SyntaxWarnings of the compile, in the order CPython gives them.
     pub warnings: Vec<crate::warning::Warning>,
+    /// Whether the first `'%'` string the compiler's constant cache
+    /// received was the new one of a `%%` fold (`Some(true)`) or the
+    /// singleton (`Some(false)`); `None` before any. Code generation adds
+    /// constants in CPython's order, dead code included, so this is
+    /// followed here rather than from the code objects' constants
+    /// ([`CodeObject::fresh_percent`]).
+    pub percent_const: Option<bool>,
 }
 
 pub const STACK_USE_GUIDELINE: usize = 30;
@@ -150,7 +157,18 @@ impl<'a> Compiler<'a> {
         optimize: u8,
         flags: Flags,
     ) -> Self {
-        Self { target, backend, st, filename, optimize, flags, units: Vec::new(), nestlevel: 0, warnings: Vec::new() }
+        Self {
+            target,
+            backend,
+            st,
+            filename,
+            optimize,
+            flags,
+            units: Vec::new(),
+            nestlevel: 0,
+            warnings: Vec::new(),
+            percent_const: None,
+        }
     }
 
     pub fn u(&mut self) -> &mut Unit<'a> {
@@ -227,6 +245,9 @@ impl<'a> Compiler<'a> {
     /// A NaN-holding constant added here is never merged: CPython's
     /// constant cache never finds a NaN equal to another object.
     pub fn add_const(&mut self, value: Constant) -> usize {
+        if self.percent_const.is_none() && value.holds_percent() {
+            self.percent_const = Some(false);
+        }
         let md = &mut self.u().md;
         if value.has_nan() {
             md.consts.push(value);
@@ -864,6 +885,11 @@ impl<'a> Compiler<'a> {
         let nfree = u.md.freevars.len();
         let unit = UnitIr { md: &mut u.md, seq: &u.seq, code_flags, nparams, filename };
         let mut code = backend(target, unit)?;
+        if self.percent_const.is_none() && code.consts.iter().any(Constant::holds_percent) {
+            // Made by the flow graph's folding (3.14), which caches it as
+            // the unit is finished: the singleton (`'a%'[1]`).
+            self.percent_const = Some(false);
+        }
         if code.consts.is_empty() && target.has(Feature::NoDocstringSlot) {
             // Nothing used a constant and none was first: CPython's code
             // object still holds None.
@@ -954,7 +980,8 @@ impl<'a> Compiler<'a> {
     pub fn module(&mut self, module: &'a ast::Module) -> Result<CodeObject> {
         self.enter_scope(PyStr::new("<module>"), ScopeType::Module, module.id, 1)?;
         self.body(Loc::new(1, 1, 0, 0), &module.body)?;
-        let (code, _) = self.optimize_and_assemble(true)?;
+        let (mut code, _) = self.optimize_and_assemble(true)?;
+        code.fresh_percent = self.percent_const == Some(true);
         self.exit_scope();
         Ok(code)
     }

@@ -70,6 +70,7 @@ impl<'a> Converter<'a> {
             localspluskinds: self.bytes(&c.localspluskinds, "co_localspluskinds")?,
             // A stream cannot tell (see the field).
             renamed_locals: false,
+            fresh_percent: false,
             filename: self.str(&c.filename, "co_filename")?,
             name: self.str(&c.name, "co_name")?,
             qualname: self.str(&c.qualname, "co_qualname")?,
