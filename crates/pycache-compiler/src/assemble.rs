@@ -215,7 +215,7 @@ pub fn make_code(
     for i in (0..instrs.len()).rev() {
         if instrs[i].loc == NEXT_LOCATION {
             instrs[i].loc = match instrs.get(i + 1) {
-                Some(next) if !is_terminator(instrs[i].op) => next.loc,
+                Some(next) if !is_terminator_in(target, instrs[i].op) => next.loc,
                 _ => NO_LOCATION,
             };
         }
@@ -283,6 +283,7 @@ pub fn make_code(
         linetable,
         exceptiontable,
         renamed_locals: false,
+        fresh_percent: false,
     })
 }
 

@@ -272,6 +272,16 @@ impl Constant {
     }
 
     /// Whether a NaN is in this constant (or in one it holds).
+    /// Whether the constant is the string `'%'` or holds it as an item (the
+    /// items the constant cache merges; a slice's parts are not).
+    pub fn holds_percent(&self) -> bool {
+        match self {
+            Constant::Str(text) => text.as_bytes() == b"%",
+            Constant::Tuple(items) | Constant::FrozenSet(items) => items.iter().any(Constant::holds_percent),
+            _ => false,
+        }
+    }
+
     pub fn has_nan(&self) -> bool {
         match self {
             Constant::Float(f) => f.is_nan(),
@@ -381,6 +391,13 @@ pub struct CodeObject {
     /// `format`): that tuple is the code object's own, never merged with an
     /// equal one, and the constant cache holds the original names.
     pub renamed_locals: bool,
+    /// (The module's code object.) The first `'%'` string the compiler's
+    /// constant cache received (on its own or in a tuple or frozenset) was
+    /// the new string a `%%` in a folded `%` format makes, not the
+    /// one-character singleton the parser gives a `'%'` literal. The cache
+    /// makes whichever came first every `'%'` constant of the module, so
+    /// marshal writes them as that object.
+    pub fresh_percent: bool,
 }
 
 impl CodeObject {

@@ -148,7 +148,7 @@ fn listing_backend(target: Target, unit: UnitIr<'_>) -> Result<CodeObject, Refus
     let ops = target.ops();
     let mut out = String::new();
     for instr in &unit.seq.instrs {
-        let arg = if crate::instr::has_target(instr.op) {
+        let arg = if crate::instr::has_target_in(target, instr.op) {
             unit.seq.labelmap.get(instr.arg as usize).copied().unwrap_or(-1).to_string()
         } else if ops.has_arg(instr.op) {
             instr.arg.to_string()

@@ -68,6 +68,24 @@ pub fn is_jump(op: Op) -> bool {
     )
 }
 
+/// Whether `op` jumps in `target`'s flow graph: [`is_jump`], and from 3.14
+/// `END_ASYNC_FOR`, which names the `SEND` of its loop's `__anext__` await
+/// as its target ([`Feature::EndAsyncForJump`]). CPython's flow graph
+/// treats it as a jump everywhere but in the stack depth.
+pub fn is_jump_in(target: Target, op: Op) -> bool {
+    is_jump(op) || (op == END_ASYNC_FOR && target.has(Feature::EndAsyncForJump))
+}
+
+/// [`has_target`] in `target`'s flow graph (see [`is_jump_in`]).
+pub fn has_target_in(target: Target, op: Op) -> bool {
+    is_jump_in(target, op) || is_block_push(op)
+}
+
+/// [`is_terminator`] in `target`'s flow graph (see [`is_jump_in`]).
+pub fn is_terminator_in(target: Target, op: Op) -> bool {
+    is_jump_in(target, op) || is_scope_exit(op)
+}
+
 pub fn is_block_push(op: Op) -> bool {
     matches!(op, SETUP_FINALLY | SETUP_CLEANUP | SETUP_WITH)
 }

@@ -98,9 +98,12 @@
 //! The order in which the compiler filled its cache decides a few of these
 //! (which object is first with a text); it is replayed from the values in
 //! code-generation order (a nested code object's constants where the
-//! parent loads it). What values cannot tell: a `'%'` constant that
-//! folding `'%%%s' % x` produced is a new object rather than the singleton
-//! (CPython writes it unflagged); an identifier reaching the constants
+//! parent loads it). One identity is not in the values and comes with the
+//! module's code object: a `'%'` that folding `'%%%s' % x` made is a new
+//! string, not the singleton, and when it was the first `'%'` the cache
+//! received every `'%'` constant is that object (`fresh_percent`, followed
+//! by code generation, dead code included). What values cannot tell: an
+//! identifier reaching the constants
 //! another way than the ones above, or one the parser interned but no code
 //! object names (a local annotation), changes whether a frozenset holding
 //! it is rebuilt. The re-marshalling test measures all this on the standard

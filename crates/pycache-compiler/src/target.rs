@@ -471,10 +471,9 @@ features! {
     /// BUILD_TEMPLATE` (L1, C15). Before, a t-string is a syntax error.
     TemplateStrings: since [r(3, 14, 0)], until None;
 
-    // 3.14 behaviours not reproduced yet: code generation refuses where it
-    // meets them (codegen/unreproduced.rs).
-    /// `END_ASYNC_FOR` is a backward jump to the `END_SEND` of the loop's
-    /// `__anext__` await (T5).
+    /// `END_ASYNC_FOR` is a jump naming the `SEND` of the loop's `__anext__`
+    /// await: it ends its block, the stack depth does not follow it, and
+    /// its argument counts back to that await's `END_SEND` (T5).
     EndAsyncForJump: since [r(3, 14, 0)], until None;
 
     // CPython 3.15 (issue 10; docs/targets/3.15.md names each item).

@@ -2,15 +2,15 @@
 //! builds, `corpus/pythons.py`): every fixture under `tests/fixtures/py314`
 //! is compiled by the interpreter in a fresh `py_compile` process and
 //! natively, at levels 0, 1 and 2, and the marshalled code objects must be
-//! byte-identical; every fixture under `tests/fixtures/py314_refused` is
-//! refused, naming the 3.14 feature (its file name) not reproduced yet.
-//! The `regression_` tests pin bugs found on the standard library.
+//! byte-identical (no 3.14 feature is refused any more: `EndAsyncForJump`
+//! and inlined builtins in handlers, the last, are reproduced). The
+//! `regression_` tests pin bugs found on the standard library.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pycache_compiler::marshal::{REFERENCE_COMPILE, marshal_code};
 use pycache_compiler::{RefusalKind, Target};
+use pycache_compiler::marshal::{REFERENCE_COMPILE, marshal_code};
 use pycache_python::testing::debian_release;
 
 const RELEASES: [(u8, u8, u8); 2] = [(3, 14, 8), (3, 14, 10)];
@@ -97,24 +97,6 @@ fn py314_fixtures_match_cpython() {
         }
     }
     assert!(problems.is_empty(), "{} differences:\n{}", problems.len(), problems.join("\n"));
-}
-
-#[test]
-fn py314_unreproduced_features_are_refused() {
-    let files = fixtures("py314_refused");
-    // One per feature still refused (fewer as they are reproduced).
-    assert!(!files.is_empty(), "the fixtures are missing");
-    for &release in &RELEASES {
-        let target = Target::candidate(release).unwrap();
-        for file in &files {
-            let feature = file.file_stem().unwrap().to_str().unwrap();
-            let source = std::fs::read(file).unwrap();
-            let refusal = pycache_compiler::compile(&source, "m.py", target, 0)
-                .expect_err(&format!("{} compiled, though {feature} is not reproduced", file.display()));
-            assert_eq!(refusal.kind, RefusalKind::Unsupported, "{refusal}");
-            assert!(refusal.message.contains(feature), "{}: {refusal}", file.display());
-        }
-    }
 }
 
 /// One source, both releases, every level.
@@ -289,18 +271,32 @@ fn regression_format_simple_keeps_its_operand() {
     );
 }
 
-/// An inlined `tuple()` in an `except` body: CPython keeps the loads
-/// after the `try` strong (sympy/physics/quantum/operatorset.py), a rule not
-/// reproduced, so pycache refuses instead of borrowing them.
+/// `END_ASYNC_FOR` is a jump in 3.14 whose argument counts back from the
+/// instruction after it to the `END_SEND` of its loop's `__anext__` await
+/// (was refused as `EndAsyncForJump`); a long body needs `EXTENDED_ARG`.
 #[test]
-fn regression_inlined_builtin_in_a_handler_is_refused() {
-    let source = b"def g(s, o):\n    try:\n        ret = s()\n    except E:\n        ret = tuple(x for x in o)\n    if ret:\n        return 1\n    return ret\n";
-    for &release in &RELEASES {
-        let target = Target::candidate(release).unwrap();
-        let refusal = pycache_compiler::compile(source, "m.py", target, 0).unwrap_err();
-        assert_eq!(refusal.kind, RefusalKind::Unsupported, "{refusal}");
-        assert!(refusal.message.contains("InlinedBuiltinGenexpr"), "{refusal}");
-    }
+fn regression_end_async_for_counts_back_to_end_send() {
+    let body: String = (0..60).map(|i| format!("        v{i} = g(x, {i}) + h({i})\n")).collect();
+    let tests: Vec<String> = (0..60).map(|i| format!("g(y, {i})")).collect();
+    let source = format!(
+        "async def f(a):\n    async for x in a:\n{body}    else:\n        h()\n    return [y async for y in a if y and {}]\n",
+        tests.join(" and ")
+    );
+    check_source("regression_end_async_for_counts_back_to_end_send", &source);
+}
+
+/// An inlined `tuple()` in an `except` body or a `finally`: CPython emits
+/// the early exit of `all`/`any` for `tuple` too, dead after the loop's
+/// jump; the flow graph empties that block but keeps it, and when the
+/// handler's blocks move to the end it is left between the `try` body and
+/// what follows, where it stops the borrow pass: the loads after the `try`
+/// stay strong (sympy/physics/quantum/operatorset.py; was refused).
+#[test]
+fn regression_inlined_tuple_in_a_handler_keeps_later_loads_strong() {
+    check_source(
+        "regression_inlined_tuple_in_a_handler_keeps_later_loads_strong",
+        "def g(s, o):\n    try:\n        ret = s()\n    except E:\n        ret = tuple(x for x in o)\n    if ret:\n        return 1\n    return ret\ndef k(x, y):\n    try:\n        h(y)\n    finally:\n        ret = tuple(a for a in x)\n    h(y)\n    return y\n",
+    );
 }
 
 /// The strings tuple of a t-string is built with one `BUILD_TUPLE`, which

@@ -262,7 +262,6 @@ impl<'a> Compiler<'a> {
         kind: CompType,
         iter_on_stack: bool,
     ) -> Result<()> {
-        self.refuse_unreproduced(Feature::EndAsyncForJump, "an `async for` clause")?;
         let start = self.new_label();
         let except = self.new_label();
         let if_cleanup = self.new_label();
@@ -284,7 +283,7 @@ impl<'a> Compiler<'a> {
         self.push_fblock(FBlockType::AsyncComprehensionGenerator, start, NO_LABEL, FBlockDatum::None, loc)?;
         self.addop_j(SETUP_FINALLY, except, loc);
         self.addop(GET_ANEXT, loc);
-        self.await_sent_none(loc);
+        let send = self.anext_await(loc);
         self.addop(POP_BLOCK, loc);
         self.visit_expr(&gen_.target)?;
         for cond in &gen_.ifs {
@@ -303,7 +302,7 @@ impl<'a> Compiler<'a> {
         self.addop_j(JUMP, start, elt_loc);
         self.pop_fblock();
         self.use_label(except);
-        self.addop(END_ASYNC_FOR, loc);
+        self.end_async_for(send, loc);
         Ok(())
     }
 

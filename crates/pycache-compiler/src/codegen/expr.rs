@@ -109,7 +109,12 @@ impl<'a> Compiler<'a> {
             }
             ExprKind::Compare { left, ops, comparators } => self.compare(e, left, ops, comparators)?,
             ExprKind::Call { func, args, keywords } => self.call(e, func, args, keywords)?,
-            ExprKind::Constant { value, .. } => self.load_const(value.clone(), loc),
+            ExprKind::Constant { value, .. } => {
+                if crate::fold::format::is_new_percent(e) && self.percent_const.is_none() {
+                    self.percent_const = Some(true);
+                }
+                self.load_const(value.clone(), loc)
+            }
             ExprKind::JoinedStr(values) => {
                 if values.len() > STACK_USE_GUIDELINE {
                     self.load_const(Constant::Str(PyStr::new("")), loc);
@@ -827,7 +832,6 @@ impl<'a> Compiler<'a> {
             b"set" if self.target.has(Feature::InlinedListSetGenexpr) => (COMMON_BUILTIN_SET, false),
             _ => return Ok(None),
         };
-        self.refuse_inlined_builtin_in_handler()?;
         let collect = matches!(common, COMMON_BUILTIN_TUPLE | COMMON_BUILTIN_LIST | COMMON_BUILTIN_SET);
         let (build, add) = if common == COMMON_BUILTIN_SET { (BUILD_SET, SET_ADD) } else { (BUILD_LIST, LIST_APPEND) };
         // 3.15: the generator is its own iterator; a NULL completes the pair.
@@ -854,6 +858,13 @@ impl<'a> Compiler<'a> {
         if collect {
             self.addop_i(add, if pair { 3 } else { 2 }, loc);
             self.addop_j(JUMP, top, loc);
+            // CPython emits the early exit of `all`/`any` for `tuple` too,
+            // after the loop's jump: a dead block the flow graph empties
+            // but keeps, which stops the borrow pass's fall-through walk
+            // when it is left between warm blocks (an inlined `tuple()` in
+            // an exception handler or a `finally`'s exceptional copy).
+            self.addop(POP_ITER, NO_LOCATION);
+            self.addop_j(JUMP, end, loc);
         } else {
             // Keep iterating while the item does not decide the result.
             self.addop(TO_BOOL, loc);

@@ -17,7 +17,6 @@ mod expr;
 mod pattern;
 mod stmt;
 mod typeparams;
-mod unreproduced;
 
 use crate::FxIndexMap as IndexMap;
 
@@ -125,6 +124,13 @@ pub struct Compiler<'a> {
     pub nestlevel: u32,
     /// The SyntaxWarnings of the compile, in the order CPython gives them.
     pub warnings: Vec<crate::warning::Warning>,
+    /// Whether the first `'%'` string the compiler's constant cache
+    /// received was the new one of a `%%` fold (`Some(true)`) or the
+    /// singleton (`Some(false)`); `None` before any. Code generation adds
+    /// constants in CPython's order, dead code included, so this is
+    /// followed here rather than from the code objects' constants
+    /// ([`CodeObject::fresh_percent`]).
+    pub percent_const: Option<bool>,
 }
 
 pub const STACK_USE_GUIDELINE: usize = 30;
@@ -151,7 +157,18 @@ impl<'a> Compiler<'a> {
         optimize: u8,
         flags: Flags,
     ) -> Self {
-        Self { target, backend, st, filename, optimize, flags, units: Vec::new(), nestlevel: 0, warnings: Vec::new() }
+        Self {
+            target,
+            backend,
+            st,
+            filename,
+            optimize,
+            flags,
+            units: Vec::new(),
+            nestlevel: 0,
+            warnings: Vec::new(),
+            percent_const: None,
+        }
     }
 
     pub fn u(&mut self) -> &mut Unit<'a> {
@@ -228,6 +245,9 @@ impl<'a> Compiler<'a> {
     /// A NaN-holding constant added here is never merged: CPython's
     /// constant cache never finds a NaN equal to another object.
     pub fn add_const(&mut self, value: Constant) -> usize {
+        if self.percent_const.is_none() && value.holds_percent() {
+            self.percent_const = Some(false);
+        }
         let md = &mut self.u().md;
         if value.has_nan() {
             md.consts.push(value);
@@ -519,6 +539,40 @@ impl<'a> Compiler<'a> {
         self.addop(CLEANUP_THROW, loc);
         self.use_label(exit);
         self.addop(END_SEND, loc);
+    }
+
+    /// The label of an `async for`'s `__anext__` await, placed where
+    /// [`Self::add_yield_from`] starts (its `SEND`); only 3.14's
+    /// `END_ASYNC_FOR` refers to it ([`Feature::EndAsyncForJump`]).
+    /// The await of `anext()` in an `async for` (statement or
+    /// comprehension): the sent `None` (3.15: under a `NULL`), and from
+    /// 3.14 a label at the `SEND` that the loop's `END_ASYNC_FOR` names.
+    pub fn anext_await(&mut self, loc: Loc) -> Option<Label> {
+        if self.target.has(Feature::SendPushNull) {
+            self.addop(PUSH_NULL, loc);
+        }
+        self.load_const(Constant::None, loc);
+        let send = self.anext_send_label();
+        self.add_yield_from(loc, true);
+        send
+    }
+
+    pub fn anext_send_label(&mut self) -> Option<Label> {
+        if !self.target.has(Feature::EndAsyncForJump) {
+            return None;
+        }
+        let send = self.new_label();
+        self.use_label(send);
+        Some(send)
+    }
+
+    /// The end of an `async for`: from 3.14 a jump naming the loop's `SEND`
+    /// (the assembler counts its argument back to the `END_SEND`).
+    pub fn end_async_for(&mut self, send: Option<Label>, loc: Loc) {
+        match send {
+            Some(send) => self.addop_j(END_ASYNC_FOR, send, loc),
+            None => self.addop(END_ASYNC_FOR, loc),
+        }
     }
 
     pub fn pop_except_and_reraise(&mut self, loc: Loc) {
@@ -857,6 +911,11 @@ impl<'a> Compiler<'a> {
         let nfree = u.md.freevars.len();
         let unit = UnitIr { md: &mut u.md, seq: &u.seq, code_flags, nparams, filename };
         let mut code = backend(target, unit)?;
+        if self.percent_const.is_none() && code.consts.iter().any(Constant::holds_percent) {
+            // Made by the flow graph's folding (3.14), which caches it as
+            // the unit is finished: the singleton (`'a%'[1]`).
+            self.percent_const = Some(false);
+        }
         if add_none && code.consts.is_empty() && target.has(Feature::NoDocstringSlot) {
             // Nothing used a constant and none was first: CPython's code
             // object still holds the None of its implicit return. A unit
@@ -948,7 +1007,8 @@ impl<'a> Compiler<'a> {
     pub fn module(&mut self, module: &'a ast::Module) -> Result<CodeObject> {
         self.enter_scope(PyStr::new("<module>"), ScopeType::Module, module.id, 1)?;
         self.body(Loc::new(1, 1, 0, 0), &module.body)?;
-        let (code, _) = self.optimize_and_assemble(true)?;
+        let (mut code, _) = self.optimize_and_assemble(true)?;
+        code.fresh_percent = self.percent_const == Some(true);
         self.exit_scope();
         Ok(code)
     }

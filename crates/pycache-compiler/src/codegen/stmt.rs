@@ -711,7 +711,6 @@ impl<'a> Compiler<'a> {
         if !self.is_top_level_await() && self.unit().scope_type != ScopeType::AsyncFunction {
             return Err(Refusal::syntax_at("'async for' outside async function", loc.lineno, loc.col_offset));
         }
-        self.refuse_unreproduced(Feature::EndAsyncForJump, "an `async for` loop")?;
         let start = self.new_label();
         let except = self.new_label();
         let end = self.new_label();
@@ -722,7 +721,7 @@ impl<'a> Compiler<'a> {
         self.push_fblock(FBlockType::ForLoop, start, end, FBlockDatum::None, loc)?;
         self.addop_j(SETUP_FINALLY, except, loc);
         self.addop(GET_ANEXT, loc);
-        self.await_sent_none(loc);
+        let send = self.anext_await(loc);
         self.addop(POP_BLOCK, loc);
         if self.target.has(Feature::NotTaken) {
             // 3.14: codegen's own, for the exit through `END_ASYNC_FOR`.
@@ -733,7 +732,7 @@ impl<'a> Compiler<'a> {
         self.addop_j(JUMP, start, NO_LOCATION);
         self.pop_fblock();
         self.use_label(except);
-        self.addop(END_ASYNC_FOR, Loc::of(iter.range));
+        self.end_async_for(send, Loc::of(iter.range));
         self.visit_stmts(orelse)?;
         self.use_label(end);
         Ok(())

@@ -1,4 +1,4 @@
-//! 3.14 behaviours the native compiler does not reproduce yet: each is a
+//! Behaviours of newer releases the native compiler does not reproduce yet: each is a
 //! named [`Feature`], and code generation refuses where it meets one
 //! (docs/targets/3.14.md names each item), so no cache is written wrong.
 
@@ -15,33 +15,6 @@ impl Compiler<'_> {
                 self.target.release(),
                 feature.name(),
                 feature.summary()
-            )));
-        }
-        Ok(())
-    }
-
-    /// An inlined `all`/`any`/`tuple` in an `except` body or the exception
-    /// path of a `finally`: CPython then keeps strong loads after the
-    /// `try` statement that pycache would borrow (a rule not found yet),
-    /// so the unit is refused rather than written wrong.
-    pub(super) fn refuse_inlined_builtin_in_handler(&self) -> Result<()> {
-        use super::FBlockType::*;
-        // 3.15's borrow analysis goes on through empty blocks: measured
-        // exact there (the 3.14 rule is likely that stop).
-        if self.target.has(Feature::BorrowThroughEmptyBlocks) {
-            return Ok(());
-        }
-        let in_handler = self
-            .unit()
-            .fblocks
-            .iter()
-            .any(|f| matches!(f.kind, ExceptionHandler | ExceptionGroupHandler | HandlerCleanup | FinallyEnd));
-        if in_handler {
-            return Err(Refusal::unsupported(format!(
-                "all(), any() or tuple() of a generator in an exception handler: CPython {}'s {} is not \
-                 reproduced there yet (its loads after the `try` are not borrowed)",
-                self.target.release(),
-                Feature::InlinedBuiltinGenexpr.name()
             )));
         }
         Ok(())

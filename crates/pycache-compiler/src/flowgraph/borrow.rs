@@ -241,7 +241,7 @@ pub fn optimize_load_fast(g: &mut Cfg) {
                     let net = stack_effect(target, op, arg, false).unwrap_or(0);
                     let pushes = pushed(op, arg);
                     let pops = (pushes - net).max(0);
-                    if has_target(op)
+                    if has_target_in(target, op)
                         && let Some(t) = instr.target
                     {
                         push_block(&mut work, t);

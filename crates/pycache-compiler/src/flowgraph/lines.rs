@@ -35,7 +35,7 @@ fn duplicate_exits_without_lineno(g: &mut Cfg) {
     let mut b = Some(g.entry);
     while let Some(id) = b {
         if let Some(&last) = g.blocks[id].last() {
-            if is_jump(last.op) {
+            if is_jump_in(g.target, last.op) {
                 let target = if eval_breakers { super::optimize::next_nonempty(g, last.target) } else { last.target };
                 let Some(target) = target else {
                     b = g.blocks[id].next;
@@ -88,7 +88,7 @@ fn propagate_line_numbers(g: &mut Cfg) {
         {
             first.loc = prev;
         }
-        if is_jump(last.op) {
+        if is_jump_in(g.target, last.op) {
             let target = last.target.unwrap();
             if g.blocks[target].predecessors == 1
                 && let Some(first) = g.blocks[target].instrs.first_mut().filter(|i| i.loc.lineno == NO_LOCATION.lineno)

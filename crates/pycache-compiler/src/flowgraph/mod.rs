@@ -165,7 +165,7 @@ impl Cfg {
     fn current_block_is_terminated(&mut self) -> bool {
         let cur = self.cur;
         if let Some(last) = self.blocks[cur].last() {
-            if is_terminator(last.op) {
+            if is_terminator_in(self.target, last.op) {
                 return true;
             }
         }
@@ -215,7 +215,7 @@ impl Cfg {
             // Only the labels some jump or handler refers to start a block.
             let mut targeted = vec![false; n];
             for instr in &seq.instrs {
-                if has_target(instr.op) {
+                if has_target_in(target, instr.op) {
                     if let Some(&o) = seq.labelmap.get(instr.arg as usize) {
                         if o >= 0 && (o as usize) < n {
                             targeted[o as usize] = true;
@@ -234,7 +234,7 @@ impl Cfg {
                 g.use_label(offset2lbl[i]);
             }
             let mut arg = instr.arg;
-            if has_target(instr.op) {
+            if has_target_in(target, instr.op) {
                 let offset = seq
                     .labelmap
                     .get(arg as usize)
@@ -271,7 +271,7 @@ impl Cfg {
         for &b in &order {
             for i in 0..self.blocks[b].instrs.len() {
                 let instr = self.blocks[b].instrs[i];
-                if has_target(instr.op) {
+                if has_target_in(self.target, instr.op) {
                     let target = label2block
                         .get(instr.arg as usize)
                         .copied()
@@ -341,7 +341,7 @@ impl Cfg {
                     if self.target.has(Feature::EarlyPopBlockNop) {
                         self.blocks[b].instrs[i].set_op0(NOP);
                     }
-                } else if is_jump(instr.op) {
+                } else if is_jump_in(self.target, instr.op) {
                     self.blocks[b].instrs[i].except = handler;
                     let target = instr.target.unwrap();
                     if !self.blocks[target].visited {
@@ -409,6 +409,8 @@ impl Cfg {
                     return Err(Refusal::internal("negative stack depth"));
                 }
                 maxdepth = maxdepth.max(new_depth);
+                // 3.14's `END_ASYNC_FOR` names a target the depth pass does
+                // not follow (the plain predicate leaves it out).
                 if has_target(instr.op) {
                     let effect = stack_effect(self.target, instr.op, instr.arg, true).unwrap_or(0);
                     let target_depth = depth + effect;
@@ -509,6 +511,8 @@ impl Cfg {
 
     fn normalize_jumps_in_block(&mut self, b: BlockId) {
         let Some(&last) = self.blocks[b].last() else { return };
+        // Only the jumps that have a direction (`END_ASYNC_FOR`'s target
+        // is always behind it and the assembler encodes it apart).
         if !is_jump(last.op) {
             return;
         }
@@ -600,7 +604,7 @@ impl Cfg {
             let start = self.first_instruction_indices(&order);
             for &b in &order {
                 for instr in &mut self.blocks[b].instrs {
-                    if let (true, Some(target)) = (is_jump(instr.op), instr.target) {
+                    if let (true, Some(target)) = (is_jump_in(self.target, instr.op), instr.target) {
                         instr.arg = i32::try_from(start[target]).unwrap_or(i32::MAX);
                     }
                 }
@@ -620,9 +624,19 @@ impl Cfg {
                     let instr = self.blocks[b].instrs[i];
                     let isize = ops.instr_size(instr.op, instr.arg) as i32;
                     bsize += isize;
-                    if is_jump(instr.op) {
+                    if is_jump_in(self.target, instr.op) {
                         let target_offset = self.blocks[instr.target.unwrap()].offset;
-                        let arg = if target_offset < bsize { bsize - target_offset } else { target_offset - bsize };
+                        let arg = if instr.op == END_ASYNC_FOR {
+                            // Counted back to the loop's `END_SEND`, which
+                            // follows its target `SEND` (2 code units),
+                            // `YIELD_VALUE`, `RESUME` and the
+                            // `JUMP_BACKWARD_NO_INTERRUPT` (T5).
+                            bsize - target_offset - END_SEND_AFTER_SEND
+                        } else if target_offset < bsize {
+                            bsize - target_offset
+                        } else {
+                            target_offset - bsize
+                        };
                         self.blocks[b].instrs[i].arg = arg;
                         if ops.instr_size(instr.op, arg) as i32 != isize {
                             recompile = true;
@@ -636,6 +650,9 @@ impl Cfg {
         }
     }
 }
+
+/// Code units from a `SEND` of `add_yield_from` to its `END_SEND`.
+const END_SEND_AFTER_SEND: i32 = 5;
 
 fn push_depth(blocks: &mut [Block], stack: &mut Vec<BlockId>, b: BlockId, depth: i32) {
     if blocks[b].startdepth < depth && blocks[b].startdepth < 100 {

@@ -35,7 +35,7 @@ pub fn eliminate_empty_basic_blocks(g: &mut Cfg) {
     for b in g.order() {
         for i in 0..g.blocks[b].instrs.len() {
             let instr = g.blocks[b].instrs[i];
-            if !has_target(instr.op) {
+            if !has_target_in(g.target, instr.op) {
                 continue;
             }
             let mut target = instr.target.unwrap();
@@ -130,7 +130,7 @@ fn remove_redundant_nops_and_pairs(g: &mut Cfg) {
                     done = false;
                 }
             }
-            let last_is_jump = instr.is_some_and(|(ib, ii)| is_jump(g.blocks[ib].instrs[ii].op));
+            let last_is_jump = instr.is_some_and(|(ib, ii)| is_jump_in(g.target, g.blocks[ib].instrs[ii].op));
             if last_is_jump || !g.blocks[b].has_fallthrough() {
                 instr = None;
             }
@@ -425,7 +425,7 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
         if !is_copy_of_load_const {
             opcode = inst.op;
             oparg = inst.arg;
-            if has_target(opcode) {
+            if has_target_in(g.target, opcode) {
                 let t = inst.target.unwrap();
                 target = g.blocks[t].instrs.first().copied().unwrap_or(nop);
             } else {
@@ -897,7 +897,7 @@ fn mark_reachable(g: &mut Cfg) {
         }
         for i in 0..g.blocks[b].instrs.len() {
             let instr = g.blocks[b].instrs[i];
-            if is_jump(instr.op) || is_block_push(instr.op) {
+            if has_target_in(g.target, instr.op) {
                 let target = instr.target.unwrap();
                 if !g.blocks[target].visited {
                     stack.push(target);
@@ -914,7 +914,7 @@ pub fn optimize_cfg(g: &mut Cfg, consts: &mut Vec<Constant>, firstlineno: i32) -
     for b in g.order() {
         let n = g.blocks[b].instrs.len();
         for (i, instr) in g.blocks[b].instrs.iter().enumerate() {
-            if is_terminator(instr.op) && i != n - 1 {
+            if is_terminator_in(g.target, instr.op) && i != n - 1 {
                 return Err(Refusal::internal("malformed control flow graph"));
             }
         }
@@ -1057,7 +1057,7 @@ fn scan_block_for_locals(g: &mut Cfg, b: BlockId, stack: &mut Vec<BlockId>) {
         }
     }
     if let Some(&last) = g.blocks[b].last() {
-        if is_jump(last.op) {
+        if is_jump_in(g.target, last.op) {
             maybe_push(g, last.target.unwrap(), unsafe_mask, stack);
         }
     }
@@ -1131,7 +1131,7 @@ fn mark_warm(g: &mut Cfg) {
         }
         for i in 0..g.blocks[b].instrs.len() {
             let instr = g.blocks[b].instrs[i];
-            if is_jump(instr.op) {
+            if is_jump_in(g.target, instr.op) {
                 let t = instr.target.unwrap();
                 if !g.blocks[t].visited {
                     stack.push(t);
@@ -1162,7 +1162,7 @@ fn mark_cold(g: &mut Cfg) {
         }
         for i in 0..g.blocks[b].instrs.len() {
             let instr = g.blocks[b].instrs[i];
-            if is_jump(instr.op) {
+            if is_jump_in(g.target, instr.op) {
                 let t = instr.target.unwrap();
                 if !g.blocks[t].warm && !g.blocks[t].visited {
                     stack.push(t);

@@ -8,12 +8,12 @@
 //! it refuses the file rather than leave the expression unfolded.
 
 mod complex;
-mod format;
+pub(crate) mod format;
 pub(crate) mod ops;
 
 use crate::ast::{self, Ctx, Expr, ExprKind, Stmt, StmtKind};
 use crate::code::Constant;
-use crate::error::{Refusal, Result};
+use crate::error::Result;
 
 pub struct Folder {
     /// The target's folding limits.
@@ -394,15 +394,9 @@ impl Folder {
                     let fmt = fmt.clone();
                     let elts = elts.clone();
                     if let Some(joined) = format::optimize_format(e.range, &fmt, elts) {
-                        if format::has_percent_only_piece(&fmt) {
-                            // CPython's `%%` -> `%` replacement makes a new
-                            // one-character string, not the singleton that
-                            // marshal flags: the one object a value cannot
-                            // tell apart (sympy's tableform, 3.13's ipaddress).
-                            return Err(Refusal::unsupported(
-                                "`%%` alone between conversions of a folded `%` format (a '%' string marshal writes unflagged)",
-                            ));
-                        }
+                        // A `%%` piece is a new `'%'` object, not the
+                        // singleton: code generation marks it for marshal
+                        // (`CodeObject::fresh_percent`, `format::is_new_percent`).
                         e.kind = joined;
                     }
                     return Ok(());

@@ -273,6 +273,10 @@ struct Builder<'a> {
     /// The text of every string constant, and whether the first constant
     /// with that text the compiler cached was an identifier.
     first_seen: HashMap<&'a [u8], bool>,
+    /// The first `'%'` the compiler cached was a `%%` fold's new string
+    /// ([`CodeObject::fresh_percent`]): every `'%'` constant is that object,
+    /// not the singleton.
+    fresh_percent: bool,
     /// The target's opcode numbers and fresh-process strings.
     opcodes: Opcodes,
     strings: &'static ProcessStrings,
@@ -304,6 +308,7 @@ impl<'a> Builder<'a> {
             qualname_owners: HashMap::default(),
             identifiers: HashSet::default(),
             first_seen: HashMap::default(),
+            fresh_percent: root.fresh_percent,
             opcodes: Opcodes::of(target),
             strings: target.profile().strings,
             target,
@@ -659,6 +664,16 @@ impl<'a> Builder<'a> {
     }
 
     fn const_str(&mut self, text: &'a PyStr, force_interned: bool) -> NodeId {
+        if self.fresh_percent && text.as_bytes() == b"%" {
+            // A string of its own, held by what holds it (unflagged when
+            // one constant does).
+            if let Some(&id) = self.const_strs.get(text.as_bytes()) {
+                return id;
+            }
+            let id = self.push(NodeValue::Str(text), false, false);
+            self.const_strs.insert(text.as_bytes(), id);
+            return id;
+        }
         if is_singleton_str(text) || force_interned || all_name_chars(text) {
             return self.interned_str(text);
         }
@@ -794,6 +809,8 @@ impl<'a> Builder<'a> {
             Constant::Float(f) => self.push(NodeValue::Float(*f), false, false),
             Constant::Complex { real, imag } => self.push(NodeValue::Complex(*real, *imag), false, false),
             Constant::Str(text) if !is_singleton_str(text) => self.push(NodeValue::Str(text), false, false),
+            // The parser's singleton, whatever the cache holds for its text.
+            Constant::Str(text) => self.singleton_str(text),
             Constant::Bytes(data) if data.len() > 1 => self.push(NodeValue::Bytes(data), false, false),
             _ => self.constant(part, false).1,
         }

@@ -26,11 +26,18 @@ pub enum UnmarshalError {
 #[doc(hidden)]
 pub fn code_from_marshal(root: &Object) -> Result<CodeObject, UnmarshalError> {
     let table = RefTable::new(root)?;
-    Converter { table }.code(root, 0)
+    let converter = Converter { table, fresh_percent: std::cell::Cell::new(false) };
+    let mut code = converter.code(root, 0)?;
+    code.fresh_percent = converter.fresh_percent.get();
+    Ok(code)
 }
 
 struct Converter<'a> {
     table: RefTable<'a>,
+    /// A `'%'` constant was written without FLAG_REF: not the singleton
+    /// (always flagged) but the new string of a `%%` fold, held once. A
+    /// shared one is flagged like the singleton and not told apart.
+    fresh_percent: std::cell::Cell<bool>,
 }
 
 fn unexpected(expected: &'static str, context: &'static str, found: &Object) -> UnmarshalError {
@@ -70,6 +77,7 @@ impl<'a> Converter<'a> {
             localspluskinds: self.bytes(&c.localspluskinds, "co_localspluskinds")?,
             // A stream cannot tell (see the field).
             renamed_locals: false,
+            fresh_percent: false,
             filename: self.str(&c.filename, "co_filename")?,
             name: self.str(&c.name, "co_name")?,
             qualname: self.str(&c.qualname, "co_qualname")?,
@@ -132,7 +140,13 @@ impl<'a> Converter<'a> {
                 Constant::Complex { real: f64::from_bits(*real), imag: f64::from_bits(*imag) }
             }
             Value::Bytes(data) => Constant::Bytes(data.clone()),
-            Value::Str(_) => Constant::Str(self.str(object, "co_consts")?),
+            Value::Str(_) => {
+                let text = self.str(object, "co_consts")?;
+                if !object.flag_ref && text.as_bytes() == b"%" {
+                    self.fresh_percent.set(true);
+                }
+                Constant::Str(text)
+            }
             Value::Tuple(t) => {
                 Constant::Tuple(t.items.iter().map(|item| self.constant(item, depth + 1)).collect::<Result<_, _>>()?)
             }
