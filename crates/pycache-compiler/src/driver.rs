@@ -65,7 +65,7 @@ fn compile_with(
     let raw = source;
     let source = source::Source::decode(source)?;
     let (mut module, mut warnings, shape) = match lower::parse(&source, target) {
-        Err(refusal) if lower::is_tstring_error(target, &refusal) => {
+        Err(refusal) if lower::is_tstring_error(target, &refusal, &source) => {
             // The second pass of the parser of 3.12 and 3.13 words errors
             // of its own wherever something else is wrong before: the
             // plain "invalid syntax" is sure only in a file that is

@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pycache_compiler::{RefusalKind, Target};
 use pycache_compiler::marshal::{REFERENCE_COMPILE, marshal_code};
+use pycache_compiler::{RefusalKind, Target};
 use pycache_python::testing::debian_release;
 
 const RELEASES: [(u8, u8, u8); 2] = [(3, 14, 8), (3, 14, 10)];

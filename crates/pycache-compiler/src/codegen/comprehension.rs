@@ -134,6 +134,11 @@ impl<'a> Compiler<'a> {
         iter_on_stack: bool,
     ) -> Result<()> {
         if generators[gen_index].is_async {
+            // 3.15's async iteration with the jump of `END_ASYNC_FOR` is not
+            // reproduced yet (a depth the flow graph gets wrong): refused.
+            if self.target.has(Feature::SendPushNull) {
+                self.refuse_unreproduced(Feature::EndAsyncForJump, "an `async for` clause under 3.15")?;
+            }
             self.async_comprehension_generator(loc, generators, gen_index, depth, elt, val, kind, iter_on_stack)
         } else {
             self.sync_comprehension_generator(loc, generators, gen_index, depth, elt, val, kind, iter_on_stack)

@@ -17,6 +17,7 @@ mod expr;
 mod pattern;
 mod stmt;
 mod typeparams;
+mod unreproduced;
 
 use crate::FxIndexMap as IndexMap;
 

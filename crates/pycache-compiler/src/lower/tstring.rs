@@ -254,11 +254,23 @@ fn tstring_error(source: &Source, all: &[Token], start: usize, brackets: usize, 
 }
 
 /// Whether `refusal` is the exact error of a release before 3.14 for a
-/// t-string ([`error_before_3_14`]).
-pub fn is_tstring_error(target: crate::target::Target, refusal: &Refusal) -> bool {
-    !target.has(Feature::TemplateStrings)
-        && refusal.exception == Some("SyntaxError")
-        && refusal.message == INVALID_SYNTAX
+/// t-string ([`error_before_3_14`]): a plain "invalid syntax" at the quote
+/// of a string whose prefix has a `t` (3.15 syntax, `lazy import`, gets
+/// the same words elsewhere).
+pub fn is_tstring_error(target: crate::target::Target, refusal: &Refusal, source: &Source) -> bool {
+    if target.has(Feature::TemplateStrings)
+        || refusal.exception != Some("SyntaxError")
+        || refusal.message != INVALID_SYNTAX
+    {
+        return false;
+    }
+    let Some((line, offset)) = refusal.line else { return false };
+    let Some(start) = source.offset(line as i32, 0) else { return false };
+    // The offset counts characters from 1.
+    let rest = &source.text[start..];
+    let Some((quote, _)) = rest.char_indices().nth((offset as usize).saturating_sub(1)) else { return false };
+    let prefix = rest.as_bytes()[..quote].iter().rev().take_while(|b| b.is_ascii_alphabetic());
+    prefix.clone().any(|&b| b == b't' || b == b'T') && prefix.count() <= 2
 }
 
 /// The t-string's error, left to the interpreter to word.
