@@ -740,14 +740,21 @@ pub static CPYTHON_3_15_2: Profile = Profile {
 
 /// Every profile, oldest release first: the releases the native compiler
 /// reproduces byte for byte.
-pub static VERIFIED: &[&Profile] =
-    &[&CPYTHON_3_12_1, &CPYTHON_3_12_7, &CPYTHON_3_13_0, &CPYTHON_3_13_5, &CPYTHON_3_13_15, &CPYTHON_3_13_18];
+pub static VERIFIED: &[&Profile] = &[
+    &CPYTHON_3_12_1,
+    &CPYTHON_3_12_7,
+    &CPYTHON_3_13_0,
+    &CPYTHON_3_13_5,
+    &CPYTHON_3_13_15,
+    &CPYTHON_3_13_18,
+    &CPYTHON_3_14_8,
+];
 
 /// Profiles under construction: compiled with only through
 /// [`Target::candidate`] (the differential tests, `pycache verify`), never
 /// by `--engine auto` or `--target`, until they are exact and move to
 /// [`VERIFIED`].
-pub static UNVERIFIED: &[&Profile] = &[&CPYTHON_3_14_8, &CPYTHON_3_15_0, &CPYTHON_3_15_2];
+pub static UNVERIFIED: &[&Profile] = &[&CPYTHON_3_15_0, &CPYTHON_3_15_2];
 
 /// A feature version and the profile of its patch releases that a compile
 /// reproduces. Cheap to copy; the stages hold one each.
@@ -974,11 +981,15 @@ mod tests {
 
     #[test]
     fn unverified_profiles_are_candidates_only() {
-        for release in [r(3, 14, 8), r(3, 14, 10)] {
+        for release in [r(3, 15, 0), r(3, 15, 2)] {
             assert!(Target::exact(release).is_none(), "{release}");
             let t = Target::candidate(release).unwrap();
             assert!(!t.is_verified());
-            assert_eq!(t.version(), (3, 14));
+            assert_eq!(t.version(), (3, 15));
+        }
+        for release in [r(3, 14, 8), r(3, 14, 10)] {
+            let t = Target::exact(release).unwrap_or_else(|| panic!("{release} is verified"));
+            assert_eq!((t.magic(), t.version()), (3627, (3, 14)));
         }
         for release in [r(3, 13, 0), r(3, 13, 5), r(3, 13, 15), r(3, 13, 18)] {
             let t = Target::exact(release).unwrap_or_else(|| panic!("{release} is verified"));
@@ -1032,13 +1043,13 @@ mod tests {
         assert!(!std::ptr::eq(t1.profile().strings, t7.profile().strings));
     }
 
-    /// 3.14.8 and 3.14.10 share one candidate profile; other 3.14
+    /// 3.14.8 and 3.14.10 share one verified profile; other 3.14
     /// releases are not measured and have none.
     #[test]
-    fn the_3_14_profile_is_a_candidate_for_its_releases() {
+    fn the_3_14_profile_serves_its_releases() {
         let t8 = Target::candidate(r(3, 14, 8)).unwrap();
         assert_eq!(Target::candidate(r(3, 14, 10)), Some(t8));
-        assert!(!t8.is_verified() && Target::exact(r(3, 14, 8)).is_none());
+        assert!(t8.is_verified() && Target::exact(r(3, 14, 8)) == Some(t8));
         assert_eq!((t8.magic(), t8.version()), (3627, (3, 14)));
         assert!(Target::candidate(r(3, 14, 0)).is_none() && Target::candidate(r(3, 14, 9)).is_none());
         assert!(t8.has(Feature::BorrowLoads) && !t8.has(Feature::ReturnConst));

@@ -178,7 +178,7 @@ pub enum Format {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Engine {
-    /// The native compiler for the releases it reproduces (CPython 3.12.1, 3.12.7, 3.13.0, 3.13.5, 3.13.15 and 3.13.18),
+    /// The native compiler for the releases it reproduces (CPython 3.12.1, 3.12.7, 3.13.0, 3.13.5, 3.13.15, 3.13.18, 3.14.8 and 3.14.10),
     /// falling back to the interpreter for any file it declines; the interpreters themselves for every other
     /// release.
     Auto,
@@ -254,7 +254,7 @@ pub struct CompileArgs {
     /// The interpreter to compile for: a version (3.12), a name (python3.12) or a path. Repeatable.
     #[arg(long, value_name = "PYTHON")]
     pub python: Vec<String>,
-    /// Compile for a CPython release without its interpreter, with the native compiler: `3.13` (the newest
+    /// Compile for a CPython release without its interpreter, with the native compiler: `3.14` (the newest
     /// verified release of it) or `3.13.18`. A file the native compiler declines fails, with the reason.
     #[arg(long, value_name = "VERSION", conflicts_with = "python")]
     pub target: Option<String>,
