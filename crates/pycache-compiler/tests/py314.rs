@@ -355,3 +355,23 @@ fn regression_debug_binding_in_a_stripped_assert_is_refused() {
     let t313 = Target::candidate((3, 13, 18)).unwrap();
     assert!(pycache_compiler::compile(b"assert (lambda __debug__=1: 0)\n", "m.py", t313, 1).is_ok());
 }
+
+/// Found by the fuzz test (seed 0x5eed2026): CPython reports a legacy
+/// `print [x]` before a mix of t-string and string literals, and fails
+/// otherwise on a `{x=}` field in the mix; the native compiler still
+/// rejects both but no longer claims CPython's "cannot mix" there.
+#[test]
+fn regression_mixed_tstring_error_is_not_claimed_after_a_legacy_print_or_with_a_debug_field() {
+    for &release in &RELEASES {
+        let target = Target::candidate(release).unwrap();
+        for source in ["def f():\n    print = 1\n    return print[1, 2]\nb = (t'{x}' 'a')\n", "b = (f'{x=}' t'{y}')\n"]
+        {
+            let refusal = pycache_compiler::compile(source.as_bytes(), "m.py", target, 0).expect_err(source);
+            assert_eq!(refusal.kind, RefusalKind::Syntax, "{source}: {refusal}");
+            assert_eq!(refusal.exception, None, "{source}: claims CPython's words: {refusal}");
+        }
+        // Alone, the mix is CPython's own error.
+        let refusal = pycache_compiler::compile(b"b = (t'{x}' 'a')\n", "m.py", target, 0).unwrap_err();
+        assert_eq!(refusal.exception, Some("SyntaxError"), "{refusal}");
+    }
+}

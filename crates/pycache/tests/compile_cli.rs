@@ -606,9 +606,13 @@ fn regression_a_source_over_the_size_limit_fails_alone() {
 fn target_compiles_without_any_interpreter_as_the_release_would() {
     // `--target 3.12` is 3.12.7 (compared when a native 3.12.7 is found;
     // its golden digests check it everywhere), `3.12.1` that release.
-    for (spec, release) in
-        [("3.12", (3, 12, 7)), ("3.12.1", (3, 12, 1)), ("3.13", (3, 13, 18)), ("3.14", (3, 14, 10)), ("3.14.8", (3, 14, 8))]
-    {
+    for (spec, release) in [
+        ("3.12", (3, 12, 7)),
+        ("3.12.1", (3, 12, 1)),
+        ("3.13", (3, 13, 18)),
+        ("3.14", (3, 14, 10)),
+        ("3.14.8", (3, 14, 8)),
+    ] {
         let ours = example();
         let out = run::command(ours.path())
             .env("PATH", "/nonexistent")

@@ -883,11 +883,14 @@ impl<'a> Compiler<'a> {
                 flags |= CO_VARKEYWORDS;
             }
             // Only a function's scope is a method: not an annotation or
-            // type-parameter scope in a class.
+            // type-parameter scope in a class, nor a lambda in a
+            // comprehension inlined into the class body (its parent scope
+            // is the comprehension's: `g = [(lambda: 2) for _ in x]`).
             let n = self.units.len();
             if self.target.has(Feature::MethodDocstringFlags)
                 && n >= 2
                 && self.units[n - 2].scope_type == ScopeType::Class
+                && self.units[n - 2].in_inlined_comp == 0
                 && self.unit().scope_type != ScopeType::TypeParams
             {
                 flags |= CO_METHOD;

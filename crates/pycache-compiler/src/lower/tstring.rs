@@ -357,6 +357,15 @@ pub(super) fn mixed_error(
     if written.windows(2).any(|w| w[0] == b'\\' && matches!(w[1], b'N' | b'x' | b'u' | b'U')) {
         return None;
     }
+    // CPython's parser reports the mix from a rule's action, then parses
+    // again for its error: a legacy `print x` before it is reported
+    // instead, and a `{x=}` field in the mix has made it fail otherwise
+    // ("field 'value' is required for Constant"). Both were found by the
+    // fuzz test; there ruff's refusal stands, not claiming CPython's words.
+    let before: Vec<Token> = tokens.iter().take_while(|t| t.start() < range.start()).copied().collect();
+    if written.contains(&b'=') || legacy_print_before(source, &before) {
+        return None;
+    }
     #[derive(PartialEq, Clone, Copy)]
     enum Part {
         Template,
