@@ -134,11 +134,6 @@ impl<'a> Compiler<'a> {
         iter_on_stack: bool,
     ) -> Result<()> {
         if generators[gen_index].is_async {
-            // 3.15's async iteration with the jump of `END_ASYNC_FOR` is not
-            // reproduced yet (a depth the flow graph gets wrong): refused.
-            if self.target.has(Feature::SendPushNull) {
-                self.refuse_unreproduced(Feature::EndAsyncForJump, "an `async for` clause under 3.15")?;
-            }
             self.async_comprehension_generator(loc, generators, gen_index, depth, elt, val, kind, iter_on_stack)
         } else {
             self.sync_comprehension_generator(loc, generators, gen_index, depth, elt, val, kind, iter_on_stack)
@@ -288,7 +283,7 @@ impl<'a> Compiler<'a> {
         self.push_fblock(FBlockType::AsyncComprehensionGenerator, start, NO_LABEL, FBlockDatum::None, loc)?;
         self.addop_j(SETUP_FINALLY, except, loc);
         self.addop(GET_ANEXT, loc);
-        let send = self.anext_await(loc);
+        let send = self.anext_await(loc, "an `async for` clause")?;
         self.addop(POP_BLOCK, loc);
         self.visit_expr(&gen_.target)?;
         for cond in &gen_.ifs {

@@ -711,11 +711,6 @@ impl<'a> Compiler<'a> {
         if !self.is_top_level_await() && self.unit().scope_type != ScopeType::AsyncFunction {
             return Err(Refusal::syntax_at("'async for' outside async function", loc.lineno, loc.col_offset));
         }
-        // 3.15's async iteration with the jump of `END_ASYNC_FOR` is not
-        // reproduced yet (a depth the flow graph gets wrong): refused.
-        if self.target.has(Feature::SendPushNull) {
-            self.refuse_unreproduced(Feature::EndAsyncForJump, "an `async for` loop under 3.15")?;
-        }
         let start = self.new_label();
         let except = self.new_label();
         let end = self.new_label();
@@ -726,7 +721,7 @@ impl<'a> Compiler<'a> {
         self.push_fblock(FBlockType::ForLoop, start, end, FBlockDatum::None, loc)?;
         self.addop_j(SETUP_FINALLY, except, loc);
         self.addop(GET_ANEXT, loc);
-        let send = self.anext_await(loc);
+        let send = self.anext_await(loc, "an `async for` loop")?;
         self.addop(POP_BLOCK, loc);
         if self.target.has(Feature::NotTaken) {
             // 3.14: codegen's own, for the exit through `END_ASYNC_FOR`.

@@ -362,8 +362,9 @@ pub(super) fn mixed_error(
     // instead, and a `{x=}` field in the mix has made it fail otherwise
     // ("field 'value' is required for Constant"). Both were found by the
     // fuzz test; there ruff's refusal stands, not claiming CPython's words.
-    let before: Vec<Token> = tokens.iter().take_while(|t| t.start() < range.start()).copied().collect();
-    if written.contains(&b'=') || legacy_print_before(source, &before) {
+    let all: &[Token] = tokens;
+    let before = &all[..all.partition_point(|t| t.start() < range.start())];
+    if written.contains(&b'=') || legacy_print_before(source, before) {
         return None;
     }
     #[derive(PartialEq, Clone, Copy)]
