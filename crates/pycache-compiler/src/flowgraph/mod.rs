@@ -194,12 +194,6 @@ impl Cfg {
         self.maybe_start_new_block();
     }
 
-    fn addop(&mut self, op: Op, arg: i32, loc: Loc) {
-        self.maybe_start_new_block();
-        let cur = self.cur;
-        self.blocks[cur].instrs.push(CfgInstr::new(op, arg, loc));
-    }
-
     /// `instr_sequence_to_cfg`: one label per offset (the last one that
     /// points there), blocks started at labels and after terminators.
     fn from_sequence(target: Target, seq: &InstrSeq) -> Result<Self> {
@@ -229,6 +223,14 @@ impl Cfg {
                 }
             }
         }
+        // Each block's length is known before it is filled: its vector is
+        // allocated once instead of growing (a block ends at a label or
+        // after a terminator).
+        let mut block_len = vec![0u32; n + 1];
+        for i in (0..n).rev() {
+            let ends = i + 1 == n || offset2lbl[i + 1] >= 0 || is_terminator_in(target, seq.instrs[i].op);
+            block_len[i] = if ends { 1 } else { block_len[i + 1] + 1 };
+        }
         for (i, instr) in seq.instrs.iter().enumerate() {
             if offset2lbl[i] >= 0 {
                 g.use_label(offset2lbl[i]);
@@ -243,7 +245,12 @@ impl Cfg {
                     .ok_or_else(|| Refusal::internal("jump to an unplaced label"))?;
                 arg = offset2lbl[offset as usize];
             }
-            g.addop(instr.op, arg, instr.loc);
+            g.maybe_start_new_block();
+            let instrs = &mut g.blocks[g.cur].instrs;
+            if instrs.is_empty() {
+                instrs.reserve_exact(block_len[i] as usize);
+            }
+            instrs.push(CfgInstr::new(instr.op, arg, instr.loc));
         }
         Ok(g)
     }
