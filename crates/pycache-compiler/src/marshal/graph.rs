@@ -261,6 +261,10 @@ struct Builder<'a> {
     /// Keys of tuples that serve as `co_names` or `co_localsplusnames`:
     /// their items are interned whichever use created the tuple.
     name_tuples: HashSet<KeyId>,
+    /// The key of each code object's `co_names` or `co_localsplusnames`, by
+    /// the address of its slice and whether the first name is renamed:
+    /// worked out once, though three passes ask.
+    name_keys: HashMap<(usize, bool), KeyId>,
     /// One-character strings the compilation interns as names, beyond the
     /// ones a fresh process has interned already.
     interned_chars: HashSet<&'a [u8]>,
@@ -304,6 +308,7 @@ impl<'a> Builder<'a> {
             ellipsis: 0,
             empty_tuple: 0,
             name_tuples: HashSet::default(),
+            name_keys: HashMap::default(),
             interned_chars: HashSet::default(),
             qualname_owners: HashMap::default(),
             identifiers: HashSet::default(),
@@ -354,9 +359,8 @@ impl<'a> Builder<'a> {
             }
             let Some(constant) = code.consts.get(index) else {
                 for (i, names) in [&code.names, &code.localsplusnames].into_iter().enumerate() {
-                    let renamed = i == 1 && code.renamed_locals;
-                    let items = names_as_made(names, renamed).map(|n| self.key(Key::Str(n))).collect();
-                    cached.insert(self.key(Key::Tuple(items)));
+                    let key = self.names_key(names, i == 1 && code.renamed_locals);
+                    cached.insert(key);
                 }
                 let consts = code.consts.iter().map(|c| self.key_of(c)).collect();
                 cached.insert(self.key(Key::Tuple(consts)));
@@ -447,6 +451,18 @@ impl<'a> Builder<'a> {
         self.key(Key::Unique(next))
     }
 
+    /// The key of a tuple of names as the code object holds it (the first
+    /// one `.format` when `renamed`).
+    fn names_key(&mut self, names: &'a [PyStr], renamed: bool) -> KeyId {
+        if let Some(&key) = self.name_keys.get(&(names.as_ptr() as usize, renamed)) {
+            return key;
+        }
+        let items = names_as_made(names, renamed).map(|n| self.key(Key::Str(n))).collect();
+        let key = self.key(Key::Tuple(items));
+        self.name_keys.insert((names.as_ptr() as usize, renamed), key);
+        key
+    }
+
     fn key(&mut self, key: Key<'a>) -> KeyId {
         let next = self.keys.len();
         *self.keys.entry(key).or_insert(next)
@@ -459,9 +475,7 @@ impl<'a> Builder<'a> {
         while let Some(code) = stack.pop() {
             for (i, names) in [&code.names, &code.localsplusnames].into_iter().enumerate() {
                 if !names.is_empty() {
-                    let renamed = i == 1 && code.renamed_locals;
-                    let items = names_as_made(names, renamed).map(|n| self.key(Key::Str(n))).collect();
-                    let key = self.key(Key::Tuple(items));
+                    let key = self.names_key(names, i == 1 && code.renamed_locals);
                     self.name_tuples.insert(key);
                 }
                 for name in names {
@@ -617,8 +631,7 @@ impl<'a> Builder<'a> {
         if names.is_empty() {
             return self.empty_tuple;
         }
-        let items: Vec<KeyId> = names.iter().map(|n| self.key(Key::Str(n.as_bytes()))).collect();
-        let key = self.key(Key::Tuple(items));
+        let key = self.names_key(names, false);
         if let Some(&id) = self.cached.get(&key) {
             return id;
         }
