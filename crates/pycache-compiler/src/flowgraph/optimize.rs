@@ -56,6 +56,10 @@ pub fn eliminate_empty_basic_blocks(g: &mut Cfg) {
 
 /// Drops NOPs that carry no line of their own.
 pub fn remove_redundant_nops(g: &mut Cfg, b: BlockId) -> usize {
+    // Most blocks hold no NOP, and then the pass changes nothing.
+    if !g.blocks[b].instrs.iter().any(|instr| instr.op == NOP) {
+        return 0;
+    }
     let n = g.blocks[b].instrs.len();
     let mut dest = 0;
     let mut prev_lineno = -1;

@@ -161,8 +161,14 @@ pub(crate) fn all_name_chars(text: &PyStr) -> bool {
 /// constant loaded just before `CALL_KW` from 3.13), the from-lists of
 /// imports (the constant loaded just before `IMPORT_NAME`), and the names of
 /// classes (loaded right after their body's code object).
-fn identifier_constants(code: &CodeObject, ops: &Opcodes) -> HashSet<usize> {
-    let mut found = HashSet::default();
+/// Indexed by constant (a vector: this runs once per code object).
+fn identifier_constants(code: &CodeObject, ops: &Opcodes) -> Vec<bool> {
+    let mut found = vec![false; code.consts.len()];
+    let mut mark = |index: usize| {
+        if let Some(slot) = found.get_mut(index) {
+            *slot = true;
+        }
+    };
     let mut extended: u32 = 0;
     let mut loaded_const = None;
     for unit in code.code.chunks_exact(2) {
@@ -177,9 +183,9 @@ fn identifier_constants(code: &CodeObject, ops: &Opcodes) -> HashSet<usize> {
         }
         extended = 0;
         if op == ops.kw_names {
-            found.insert(arg as usize);
+            mark(arg as usize);
         } else if op == ops.import_name || op == ops.call_kw {
-            found.extend(loaded_const);
+            loaded_const.into_iter().for_each(&mut mark);
         }
         loaded_const = (op == ops.load_const).then_some(arg as usize);
     }
@@ -188,7 +194,7 @@ fn identifier_constants(code: &CodeObject, ops: &Opcodes) -> HashSet<usize> {
             && is_class_body(body)
             && *name == body.name
         {
-            found.insert(index + 1);
+            mark(index + 1);
         }
     }
     found
@@ -345,7 +351,7 @@ impl<'a> Builder<'a> {
         struct Frame<'a> {
             code: &'a CodeObject,
             next: usize,
-            identifier_consts: HashSet<usize>,
+            identifier_consts: Vec<bool>,
         }
         let mut cached: HashSet<KeyId> = HashSet::default();
         let mut stack =
@@ -378,7 +384,7 @@ impl<'a> Builder<'a> {
             // Class names and keyword or import name tuples hold the
             // parser's interned identifiers, as does a top-level class's
             // qualified name.
-            let identifier = frame.identifier_consts.contains(&index)
+            let identifier = frame.identifier_consts.get(index).copied().unwrap_or(false)
                 || (index == 0 && is_class_body(code) && code.qualname == code.name);
             self.cache_constant(constant, identifier, &mut cached);
         }
