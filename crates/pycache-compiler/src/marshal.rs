@@ -144,19 +144,61 @@ pub struct ProcessStrings {
     /// Letters, digits and `_` whose interned object is not the static
     /// singleton.
     pub(crate) shadowed_chars: &'static [u8],
-    /// Identifier-like strings of two characters or more, sorted.
-    pub(crate) names: &'static [&'static str],
+    /// Identifier-like strings of two characters or more.
+    pub(crate) names: StringList,
     /// Other strings a code object may intern as its qualified name or file
-    /// name, sorted (3.13 on, where code objects intern them).
-    pub(crate) others: &'static [&'static str],
+    /// name (3.13 on, where code objects intern them).
+    pub(crate) others: StringList,
+}
+
+/// A sorted list of strings: written out, or another table's list with
+/// some strings added and some removed (the releases' lists share most of
+/// their entries; `gen_tables.py --base`), merged at its first use.
+#[derive(Debug)]
+pub(crate) struct StringList {
+    base: Option<&'static StringList>,
+    added: &'static [&'static str],
+    removed: &'static [&'static str],
+    merged: std::sync::OnceLock<Box<[&'static str]>>,
+}
+
+impl StringList {
+    const fn full(items: &'static [&'static str]) -> Self {
+        Self { base: None, added: items, removed: &[], merged: std::sync::OnceLock::new() }
+    }
+
+    const fn edit(base: &'static StringList, added: &'static [&'static str], removed: &'static [&'static str]) -> Self {
+        Self { base: Some(base), added, removed, merged: std::sync::OnceLock::new() }
+    }
+
+    /// The strings, sorted.
+    pub(crate) fn items(&self) -> &[&'static str] {
+        let Some(base) = self.base else { return self.added };
+        self.merged.get_or_init(|| {
+            let mut items: Vec<&'static str> = base
+                .items()
+                .iter()
+                .copied()
+                .filter(|item| self.removed.binary_search(item).is_err())
+                .chain(self.added.iter().copied())
+                .collect();
+            items.sort_unstable();
+            items.dedup();
+            items.into_boxed_slice()
+        })
+    }
+
+    pub(crate) fn contains(&self, text: &str) -> bool {
+        self.items().binary_search(&text).is_ok()
+    }
 }
 
 /// CPython 3.12.1's.
 pub(crate) static PROCESS_STRINGS_3_12_1: ProcessStrings = ProcessStrings {
     chars: tables::FRESH_PROCESS_CHARS,
     shadowed_chars: tables::SHADOWED_CHARS,
-    names: tables::FRESH_PROCESS_NAMES,
-    others: &[],
+    names: StringList::full(tables::FRESH_PROCESS_NAMES),
+    others: StringList::full(&[]),
 };
 
 /// CPython 3.12.7's, as Pyodide 0.27.7 has it (`tables312_7.rs`, made by
@@ -166,8 +208,8 @@ pub(crate) static PROCESS_STRINGS_3_12_1: ProcessStrings = ProcessStrings {
 pub(crate) static PROCESS_STRINGS_3_12_7: ProcessStrings = ProcessStrings {
     chars: tables312_7::FRESH_PROCESS_CHARS,
     shadowed_chars: tables312_7::SHADOWED_CHARS,
-    names: tables312_7::FRESH_PROCESS_NAMES,
-    others: &[],
+    names: StringList::full(tables312_7::FRESH_PROCESS_NAMES),
+    others: StringList::full(&[]),
 };
 
 /// CPython 3.13.0's (`tables313.rs`, pyenv's build): every one-character
@@ -175,8 +217,8 @@ pub(crate) static PROCESS_STRINGS_3_12_7: ProcessStrings = ProcessStrings {
 pub(crate) static PROCESS_STRINGS_3_13_0: ProcessStrings = ProcessStrings {
     chars: tables313::FRESH_PROCESS_CHARS,
     shadowed_chars: tables313::SHADOWED_CHARS,
-    names: tables313::FRESH_PROCESS_NAMES,
-    others: tables313::FRESH_PROCESS_OTHERS,
+    names: StringList::edit(&PROCESS_STRINGS_3_12_1.names, tables313::ADDED_NAMES, tables313::REMOVED_NAMES),
+    others: StringList::edit(&PROCESS_STRINGS_3_12_1.others, tables313::ADDED_OTHERS, tables313::REMOVED_OTHERS),
 };
 
 /// Debian's CPython 3.13.5 (`tables313_5.rs`): its standard library and
@@ -184,24 +226,24 @@ pub(crate) static PROCESS_STRINGS_3_13_0: ProcessStrings = ProcessStrings {
 pub(crate) static PROCESS_STRINGS_3_13_5: ProcessStrings = ProcessStrings {
     chars: tables313_5::FRESH_PROCESS_CHARS,
     shadowed_chars: tables313_5::SHADOWED_CHARS,
-    names: tables313_5::FRESH_PROCESS_NAMES,
-    others: tables313_5::FRESH_PROCESS_OTHERS,
+    names: StringList::edit(&PROCESS_STRINGS_3_13_0.names, tables313_5::ADDED_NAMES, tables313_5::REMOVED_NAMES),
+    others: StringList::edit(&PROCESS_STRINGS_3_13_0.others, tables313_5::ADDED_OTHERS, tables313_5::REMOVED_OTHERS),
 };
 
 /// Debian's CPython 3.13.15 (`tables313_15.rs`).
 pub(crate) static PROCESS_STRINGS_3_13_15: ProcessStrings = ProcessStrings {
     chars: tables313_15::FRESH_PROCESS_CHARS,
     shadowed_chars: tables313_15::SHADOWED_CHARS,
-    names: tables313_15::FRESH_PROCESS_NAMES,
-    others: tables313_15::FRESH_PROCESS_OTHERS,
+    names: StringList::edit(&PROCESS_STRINGS_3_13_0.names, tables313_15::ADDED_NAMES, tables313_15::REMOVED_NAMES),
+    others: StringList::edit(&PROCESS_STRINGS_3_13_0.others, tables313_15::ADDED_OTHERS, tables313_15::REMOVED_OTHERS),
 };
 
 /// Debian's CPython 3.13.18 (`tables313_18.rs`).
 pub(crate) static PROCESS_STRINGS_3_13_18: ProcessStrings = ProcessStrings {
     chars: tables313_18::FRESH_PROCESS_CHARS,
     shadowed_chars: tables313_18::SHADOWED_CHARS,
-    names: tables313_18::FRESH_PROCESS_NAMES,
-    others: tables313_18::FRESH_PROCESS_OTHERS,
+    names: StringList::edit(&PROCESS_STRINGS_3_13_0.names, tables313_18::ADDED_NAMES, tables313_18::REMOVED_NAMES),
+    others: StringList::edit(&PROCESS_STRINGS_3_13_0.others, tables313_18::ADDED_OTHERS, tables313_18::REMOVED_OTHERS),
 };
 
 /// CPython 3.14.10's (`tables314.rs`): every one-character Latin-1 string
@@ -209,16 +251,16 @@ pub(crate) static PROCESS_STRINGS_3_13_18: ProcessStrings = ProcessStrings {
 pub(crate) static PROCESS_STRINGS_3_14_10: ProcessStrings = ProcessStrings {
     chars: tables314::FRESH_PROCESS_CHARS,
     shadowed_chars: tables314::SHADOWED_CHARS,
-    names: tables314::FRESH_PROCESS_NAMES,
-    others: tables314::FRESH_PROCESS_OTHERS,
+    names: StringList::edit(&PROCESS_STRINGS_3_12_1.names, tables314::ADDED_NAMES, tables314::REMOVED_NAMES),
+    others: StringList::edit(&PROCESS_STRINGS_3_12_1.others, tables314::ADDED_OTHERS, tables314::REMOVED_OTHERS),
 };
 
 /// CPython 3.15.0's (`tables315.rs`).
 pub(crate) static PROCESS_STRINGS_3_15_0: ProcessStrings = ProcessStrings {
     chars: tables315::FRESH_PROCESS_CHARS,
     shadowed_chars: tables315::SHADOWED_CHARS,
-    names: tables315::FRESH_PROCESS_NAMES,
-    others: tables315::FRESH_PROCESS_OTHERS,
+    names: StringList::edit(&PROCESS_STRINGS_3_13_0.names, tables315::ADDED_NAMES, tables315::REMOVED_NAMES),
+    others: StringList::edit(&PROCESS_STRINGS_3_13_0.others, tables315::ADDED_OTHERS, tables315::REMOVED_OTHERS),
 };
 
 /// CPython 3.15.2's (`tables315_2.rs`): its importlib interns a few names
@@ -226,8 +268,8 @@ pub(crate) static PROCESS_STRINGS_3_15_0: ProcessStrings = ProcessStrings {
 pub(crate) static PROCESS_STRINGS_3_15_2: ProcessStrings = ProcessStrings {
     chars: tables315_2::FRESH_PROCESS_CHARS,
     shadowed_chars: tables315_2::SHADOWED_CHARS,
-    names: tables315_2::FRESH_PROCESS_NAMES,
-    others: tables315_2::FRESH_PROCESS_OTHERS,
+    names: StringList::edit(&PROCESS_STRINGS_3_15_0.names, tables315_2::ADDED_NAMES, tables315_2::REMOVED_NAMES),
+    others: StringList::edit(&PROCESS_STRINGS_3_15_0.others, tables315_2::ADDED_OTHERS, tables315_2::REMOVED_OTHERS),
 };
 
 #[doc(hidden)]
@@ -642,31 +684,48 @@ mod tests {
     }
 
     /// Each generated table, with the release it was generated from.
-    const TABLES: &[((u8, u8, u8), &str, &str)] = &[
-        ((3, 12, 1), "tables.rs", include_str!("marshal/tables.rs")),
-        ((3, 12, 7), "tables312_7.rs", include_str!("marshal/tables312_7.rs")),
-        ((3, 13, 0), "tables313.rs", include_str!("marshal/tables313.rs")),
-        ((3, 13, 5), "tables313_5.rs", include_str!("marshal/tables313_5.rs")),
-        ((3, 13, 15), "tables313_15.rs", include_str!("marshal/tables313_15.rs")),
-        ((3, 13, 18), "tables313_18.rs", include_str!("marshal/tables313_18.rs")),
-        ((3, 14, 10), "tables314.rs", include_str!("marshal/tables314.rs")),
-        ((3, 15, 0), "tables315.rs", include_str!("marshal/tables315.rs")),
-        ((3, 15, 2), "tables315_2.rs", include_str!("marshal/tables315_2.rs")),
+    /// Each release's table, and the table it edits (`gen_tables.py --base`).
+    const TABLES: &[((u8, u8, u8), &str, Option<&str>, &str)] = &[
+        ((3, 12, 1), "tables.rs", None, include_str!("marshal/tables.rs")),
+        ((3, 12, 7), "tables312_7.rs", None, include_str!("marshal/tables312_7.rs")),
+        ((3, 13, 0), "tables313.rs", Some("tables.rs"), include_str!("marshal/tables313.rs")),
+        ((3, 13, 5), "tables313_5.rs", Some("tables313.rs"), include_str!("marshal/tables313_5.rs")),
+        ((3, 13, 15), "tables313_15.rs", Some("tables313.rs"), include_str!("marshal/tables313_15.rs")),
+        ((3, 13, 18), "tables313_18.rs", Some("tables313.rs"), include_str!("marshal/tables313_18.rs")),
+        ((3, 14, 10), "tables314.rs", Some("tables.rs"), include_str!("marshal/tables314.rs")),
+        ((3, 15, 0), "tables315.rs", Some("tables313.rs"), include_str!("marshal/tables315.rs")),
+        ((3, 15, 2), "tables315_2.rs", Some("tables315.rs"), include_str!("marshal/tables315_2.rs")),
     ];
+
+    /// The strings of list `name` in a checked-in table's text.
+    fn listed<'t>(text: &'t str, name: &str) -> Vec<&'t str> {
+        let Some(list) = text.split(&format!("const {name}: &[&str] = &[")).nth(1) else { return Vec::new() };
+        let list = list.split("\n];").next().unwrap();
+        list.lines().filter_map(|l| l.trim().strip_prefix('"')?.strip_suffix("\",")).collect()
+    }
+
+    /// The complete names of a checked-in table, through its bases.
+    fn complete_names(file: &str) -> Vec<&'static str> {
+        let &(_, _, base, text) = TABLES.iter().find(|t| t.1 == file).unwrap();
+        let Some(base) = base else { return listed(text, "FRESH_PROCESS_NAMES") };
+        assert!(text.contains(&format!("// Edits {base}'s lists")), "{file}");
+        let removed = listed(text, "REMOVED_NAMES");
+        let mut names: Vec<&str> = complete_names(base).into_iter().filter(|n| !removed.contains(n)).collect();
+        names.extend(listed(text, "ADDED_NAMES"));
+        names.sort_unstable();
+        names
+    }
 
     #[test]
     fn the_fresh_process_table_is_up_to_date() {
         // What a fresh process interns can change between patch releases
         // and builds: each table belongs to the release named on its first
         // line, and each profile of that release uses it.
-        for &(release, file, checked_in) in TABLES {
+        for &(release, file, base, checked_in) in TABLES {
             let (major, minor, micro) = release;
             let target = crate::Target::candidate(release).unwrap();
             // The profile of the release is wired to this table.
-            let names = checked_in.split("FRESH_PROCESS_NAMES").nth(1).unwrap().split("];").next().unwrap();
-            let listed: Vec<&str> =
-                names.lines().filter_map(|l| l.trim().strip_prefix('"')?.strip_suffix("\",")).collect();
-            assert_eq!(target.profile().strings.names, listed.as_slice(), "{file}");
+            assert_eq!(target.profile().strings.names.items(), complete_names(file).as_slice(), "{file}");
             assert!(
                 checked_in.lines().next().unwrap().contains(&format!("CPython {major}.{minor}.{micro},")),
                 "{file}"
@@ -688,10 +747,16 @@ mod tests {
             }
             let Some(python) = testing::release(release, "the_fresh_process_table_is_up_to_date") else { continue };
             let generator = concat!(env!("CARGO_MANIFEST_DIR"), "/src/marshal/gen_tables.py");
-            let output = Command::new(&python.executable).arg(generator).output().unwrap();
+            let mut command = Command::new(&python.executable);
+            command.arg(generator);
+            if let Some(base) = base {
+                command.args(["--base", &format!("{}/src/marshal/{base}", env!("CARGO_MANIFEST_DIR"))]);
+            }
+            let output = command.output().unwrap();
             assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
             let generated = String::from_utf8(output.stdout).unwrap();
-            assert!(generated == checked_in, "regenerate {file} with gen_tables.py and {}", python.label());
+            let how = base.map(|base| format!(" --base src/marshal/{base}")).unwrap_or_default();
+            assert!(generated == checked_in, "regenerate {file} with gen_tables.py{how} and {}", python.label());
         }
     }
 

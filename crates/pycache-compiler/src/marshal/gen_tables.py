@@ -6,11 +6,18 @@ interned at the moment py_compile compiles FILE.
 Run with each release's interpreter, from the crate's directory:
 
     ~/.pyenv/versions/3.12.1/bin/python3.12 src/marshal/gen_tables.py > src/marshal/tables.rs
-    ~/.pyenv/versions/3.13.0/bin/python3.13 src/marshal/gen_tables.py > src/marshal/tables313.rs
-    /opt/pycache-pythons/3.13.5/usr/bin/python3.13 src/marshal/gen_tables.py > src/marshal/tables313_5.rs
-    (and 3.13.15, 3.13.18 into tables313_15.rs, tables313_18.rs)
-    /opt/pycache-pythons/3.14.10/usr/bin/python3.14 src/marshal/gen_tables.py > src/marshal/tables314.rs
-    /opt/pycache-pythons/3.15.2/usr/bin/python3.15 src/marshal/gen_tables.py > src/marshal/tables315.rs
+    ~/.pyenv/versions/3.13.0/bin/python3.13 src/marshal/gen_tables.py --base src/marshal/tables.rs > src/marshal/tables313.rs
+    /opt/pycache-pythons/3.13.5/usr/bin/python3.13 src/marshal/gen_tables.py --base src/marshal/tables313.rs > src/marshal/tables313_5.rs
+    (and 3.13.15, 3.13.18 into tables313_15.rs, tables313_18.rs, on the same base)
+    /opt/pycache-pythons/3.14.10/usr/bin/python3.14 src/marshal/gen_tables.py --base src/marshal/tables.rs > src/marshal/tables314.rs
+    /opt/pycache-pythons/3.15.0/usr/bin/python3.15 src/marshal/gen_tables.py --base src/marshal/tables313.rs > src/marshal/tables315.rs
+    /opt/pycache-pythons/3.15.2/usr/bin/python3.15 src/marshal/gen_tables.py --base src/marshal/tables315.rs > src/marshal/tables315_2.rs
+
+The releases' lists of names share most of their entries, so a table made
+with `--base` holds only what its lists add to the base table's and remove
+from them (the base may itself be such a table); src/marshal.rs merges them
+once per process. The test `the_fresh_process_table_is_up_to_date` knows
+each table's base.
 
 A previous revision of this script, which modelled a `-c` process, made
 the first tables314.rs: it lacked the ~1,800 names and ~260 qualified names that `-m py_compile`'s
@@ -426,7 +433,35 @@ def pyodide_main(package):
     emit(found['marked'], found['shadowed'], names, [], '3.12', 'in compile.mjs\'s interpreter')
 
 
-def emit(marked, shadowed, names, others, version, probes='in each of %d probes' % PROBES):
+def base_lists(path):
+    """The complete names and other strings of a table this script wrote,
+    following its bases."""
+    with open(path) as f:
+        text = f.read()
+
+    def items(const):
+        found = re.search(r'^pub\(crate\) const %s: &\[&str\] = &\[\n(.*?)^\];' % const, text, re.M | re.S)
+        if not found:
+            return []
+        return [line.strip()[1:-2].replace('\\"', '"') for line in found.group(1).splitlines()]
+
+    base = re.search(r'^// Edits (\S+)\'s lists', text, re.M)
+    if not base:
+        return items('FRESH_PROCESS_NAMES'), items('FRESH_PROCESS_OTHERS')
+    names, others = base_lists(os.path.join(os.path.dirname(path), base.group(1)))
+    names = sorted((set(names) | set(items('ADDED_NAMES'))) - set(items('REMOVED_NAMES')))
+    others = sorted((set(others) | set(items('ADDED_OTHERS'))) - set(items('REMOVED_OTHERS')))
+    return names, others
+
+
+def print_list(const, items):
+    print('pub(crate) const %s: &[&str] = &[' % const)
+    for item in items:
+        print('    "%s",' % item.replace('"', '\\"'))
+    print('];')
+
+
+def emit(marked, shadowed, names, others, version, probes='in each of %d probes' % PROBES, base=None):
     odd = [chr(p) for p in shadowed if not name_chars(chr(p))]
     if odd:
         sys.exit('non-identifier characters with their own interned object: %r' % odd)
@@ -441,6 +476,26 @@ def emit(marked, shadowed, names, others, version, probes='in each of %d probes'
     print('/// the static singleton (a deep-frozen module brought its own).')
     print('pub(crate) const SHADOWED_CHARS: &[u8] = b"%s";' % ''.join(chr(p) for p in shadowed if name_chars(chr(p))))
     print()
+    if base:
+        base_names, base_others = base_lists(base)
+        print('/// Identifier-like strings of two characters or more that such a process')
+        print('/// has interned at every level %s (a few more are interned' % probes)
+        print('/// only at some levels or in only some processes): the base\'s, with these')
+        print('/// added, sorted,')
+        print_list('ADDED_NAMES', sorted(set(names) - set(base_names)))
+        print()
+        print('/// and these removed, sorted.')
+        print_list('REMOVED_NAMES', sorted(set(base_names) - set(names)))
+        print()
+        print('/// Other strings such a process has interned that a code object could')
+        print('/// intern as its qualified name or file name (holding `.`, `/` or `<`;')
+        print('/// absolute paths, which depend on the installation, left out): the')
+        print('/// base\'s, with these added, sorted,')
+        print_list('ADDED_OTHERS', sorted(set(others) - set(base_others)))
+        print()
+        print('/// and these removed, sorted.')
+        print_list('REMOVED_OTHERS', sorted(set(base_others) - set(others)))
+        return
     print('/// Identifier-like strings of two characters or more that such a process')
     print('/// has interned at every level %s, sorted (a few more are' % probes)
     print('/// interned only at some levels or in only some processes).')
@@ -537,7 +592,11 @@ def main():
     if sys.version_info[:2] not in ((3, 12), (3, 13), (3, 14), (3, 15)):
         sys.exit('run this with CPython 3.12, 3.13, 3.14 or 3.15')
     version = '%d.%d' % sys.version_info[:2]
-    header = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+    args = sys.argv[1:]
+    base = None
+    if args[:1] == ['--base']:
+        base, args = args[1], args[2:]
+    header = args[0] if args else os.path.join(
         sysconfig.get_path('include'), 'internal', 'pycore_global_strings.h')
     header_ids = set()
     if os.path.exists(header):
@@ -568,10 +627,16 @@ def main():
     unstable = set.union(*(t[2] | t[4] for t in tables)) - every
     names = sorted(every)
     print('// Generated by gen_tables.py from CPython %s, do not edit: that release\'s' % sys.version.split()[0])
-    print('// `python%s src/marshal/gen_tables.py > src/marshal/FILE` in crates/pycache-compiler.' % version)
+    if base:
+        print('// `python%s src/marshal/gen_tables.py --base src/marshal/%s > src/marshal/FILE` in'
+              % (version, os.path.basename(base)))
+        print('// crates/pycache-compiler.')
+        print('// Edits %s\'s lists of names and other strings.' % os.path.basename(base))
+    else:
+        print('// `python%s src/marshal/gen_tables.py > src/marshal/FILE` in crates/pycache-compiler.' % version)
     # The marshal stage assumes that only identifier characters can have an
     # interned object other than their singleton (checked by `emit`).
-    emit(marked, shadowed, names, others, version)
+    emit(marked, shadowed, names, others, version, base=base)
 
 
 if __name__ == '__main__':

@@ -547,7 +547,7 @@ impl<'a> Builder<'a> {
             // text as its own qualified name (`def _` before `class _` in
             // one scope).
             let earlier = self.interned.get(code.qualname.as_bytes()).is_some_and(|&twin| twin != id);
-            if intern_names && (earlier || text.is_some_and(|t| self.strings.others.binary_search(&t).is_ok())) {
+            if intern_names && (earlier || text.is_some_and(|t| self.strings.others.contains(t))) {
                 // The process or the compilation interned an equal string
                 // first: the code object holds that one, the constant
                 // stays as it was.
@@ -850,7 +850,7 @@ impl<'a> Builder<'a> {
             [c] => self.strings.shadowed_chars.contains(c),
             bytes => {
                 self.identifiers.contains(bytes)
-                    || text.as_str().is_some_and(|t| self.strings.names.binary_search(&t).is_ok())
+                    || text.as_str().is_some_and(|t| self.strings.names.contains(t))
             }
         }
     }
