@@ -1020,46 +1020,60 @@ impl<'a> Compiler<'a> {
 /// A docstring as 3.13's compiler stores it: tabs expanded (8 columns),
 /// the first line's leading spaces removed, and from the others the
 /// smallest indentation of those holding more than spaces.
+///
+/// Worked on the encoded bytes: spaces, tabs and line ends are one byte
+/// each, and a column is a code point, so every byte but a UTF-8
+/// continuation byte starts one.
 fn clean_doc(doc: &PyStr) -> Result<PyStr> {
-    let points = doc.code_points();
-    if points.iter().any(|&c| (0xD800..0xE000).contains(&c)) {
+    let bytes = doc.as_bytes();
+    // A lone surrogate (0xED 0xA0..=0xBF in this encoding).
+    if bytes.windows(2).any(|pair| pair[0] == 0xED && pair[1] >= 0xA0) {
         // 3.13 encodes the docstring as UTF-8 to clean it, and fails.
         return Err(Refusal::unsupported("a lone surrogate in a docstring (a UnicodeEncodeError in CPython 3.13)"));
     }
-    let mut expanded = Vec::with_capacity(points.len());
-    let mut column = 0;
-    for &c in &points {
-        match c {
-            0x09 => {
-                let n = 8 - column % 8;
-                expanded.extend(std::iter::repeat_n(0x20, n));
-                column += n;
-            }
-            0x0A | 0x0D => {
-                expanded.push(c);
-                column = 0;
-            }
-            _ => {
-                expanded.push(c);
-                column += 1;
+    let expanded: std::borrow::Cow<'_, [u8]> = if bytes.contains(&b'\t') {
+        let mut expanded = Vec::with_capacity(bytes.len() + 16);
+        let mut column = 0;
+        for &b in bytes {
+            match b {
+                b'\t' => {
+                    let n = 8 - column % 8;
+                    expanded.extend(std::iter::repeat_n(b' ', n));
+                    column += n;
+                }
+                b'\n' | b'\r' => {
+                    expanded.push(b);
+                    column = 0;
+                }
+                _ => {
+                    expanded.push(b);
+                    column += usize::from(b & 0xC0 != 0x80);
+                }
             }
         }
-    }
-    let lines: Vec<&[u32]> = expanded.split(|&c| c == 0x0A).collect();
-    let margin = lines[1..].iter().filter_map(|line| line.iter().position(|&c| c != 0x20)).min().unwrap_or(0);
+        expanded.into()
+    } else {
+        bytes.into()
+    };
+    let margin = expanded
+        .split(|&b| b == b'\n')
+        .skip(1)
+        .filter_map(|line| line.iter().position(|&b| b != b' '))
+        .min()
+        .unwrap_or(0);
     let mut out = Vec::with_capacity(expanded.len());
-    for (i, line) in lines.iter().enumerate() {
+    for (i, line) in expanded.split(|&b| b == b'\n').enumerate() {
         if i > 0 {
-            out.push(0x0A);
+            out.push(b'\n');
         }
-        let spaces = line.iter().take_while(|&&c| c == 0x20).count();
+        let spaces = line.iter().take_while(|&&b| b == b' ').count();
         let cut = if i == 0 { spaces } else { spaces.min(margin) };
         out.extend_from_slice(&line[cut..]);
     }
-    if out == points {
+    if out == bytes {
         return Ok(doc.clone());
     }
-    Ok(PyStr::from_code_points(out))
+    Ok(PyStr::from_encoded(out))
 }
 
 pub fn concat(a: &PyStr, b: &str) -> PyStr {
