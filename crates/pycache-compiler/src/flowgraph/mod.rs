@@ -628,10 +628,11 @@ impl Cfg {
                         let target_offset = self.blocks[instr.target.unwrap()].offset;
                         let arg = if instr.op == END_ASYNC_FOR {
                             // Counted back to the loop's `END_SEND`, which
-                            // follows its target `SEND` (2 code units),
-                            // `YIELD_VALUE`, `RESUME` and the
-                            // `JUMP_BACKWARD_NO_INTERRUPT` (T5).
-                            bsize - target_offset - END_SEND_AFTER_SEND
+                            // follows its target `SEND`, `YIELD_VALUE`,
+                            // `RESUME` and the `JUMP_BACKWARD_NO_INTERRUPT`
+                            // (3.14.md T5): 5 code units in 3.14, 6 from
+                            // 3.15, where `RESUME` has an inline cache.
+                            bsize - target_offset - end_send_after_send(ops)
                         } else if target_offset < bsize {
                             bsize - target_offset
                         } else {
@@ -651,8 +652,12 @@ impl Cfg {
     }
 }
 
-/// Code units from a `SEND` of `add_yield_from` to its `END_SEND`.
-const END_SEND_AFTER_SEND: i32 = 5;
+/// Code units from a `SEND` of `add_yield_from` to its `END_SEND`: the
+/// sizes of the instructions between them in this version's table (their
+/// arguments never need an `EXTENDED_ARG`).
+fn end_send_after_send(ops: &crate::ops::OpTable) -> i32 {
+    [SEND, YIELD_VALUE, RESUME, JUMP_BACKWARD_NO_INTERRUPT].iter().map(|&op| ops.instr_size(op, 0) as i32).sum()
+}
 
 fn push_depth(blocks: &mut [Block], stack: &mut Vec<BlockId>, b: BlockId, depth: i32) {
     if blocks[b].startdepth < depth && blocks[b].startdepth < 100 {
