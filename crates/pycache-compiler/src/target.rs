@@ -494,7 +494,8 @@ features! {
     /// A generator expression gets its iterator itself: its code starts
     /// `RESUME 4; LOAD_FAST .0; GET_ITER 0` (`GET_AITER` for an `async
     /// for` first clause) before `RETURN_GENERATOR`, and the call site
-    /// passes the iterable (C4).
+    /// passes the iterable (C4); so does a comprehension that is not
+    /// inlined, whose code makes the iterator after `BUILD_LIST`.
     GenexprIterInside: since [r(3, 15, 0)], until None;
     /// `await`, `async with` and `async for` push a `NULL` under the value
     /// they send (`PUSH_NULL; LOAD_COMMON_CONSTANT 7; SEND`); `yield from`

@@ -103,7 +103,7 @@ impl<'a> Compiler<'a> {
         let (code, nfree) = self.optimize_and_assemble(true)?;
         self.exit_scope();
         self.make_closure(code, nfree, 0, loc)?;
-        if iter_inside {
+        if self.target.has(Feature::GenexprIterInside) {
             self.visit_expr(&outermost.iter)?;
         } else {
             self.comprehension_iter(loc, outermost)?;
@@ -156,8 +156,15 @@ impl<'a> Compiler<'a> {
         if !iter_on_stack {
             if gen_index == 0 {
                 self.u().md.argcount = 1;
+                // 3.15 passes the iterable: a generator expression's
+                // prologue makes its iterator (see `comprehension`), a list,
+                // set or dict comprehension that is not inlined (in a
+                // class's annotation scope) makes it here, after the setup.
                 if !self.target.has(Feature::GenexprIterInside) {
                     self.addop_i(LOAD_FAST, 0, loc);
+                } else if kind != CompType::GenExp {
+                    self.addop_i(LOAD_FAST, 0, loc);
+                    self.addop(GET_ITER, iloc);
                 }
             } else {
                 let elts = match &gen_.iter.kind {

@@ -816,3 +816,19 @@ fn prepare_localsplus(md: &Metadata, g: &mut Cfg, code_flags: u32) -> usize {
     nlocalsplus -= numdropped as usize;
     nlocalsplus
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `END_ASYNC_FOR` counts back past 5 code units before 3.15 and 6
+    /// from it, where `RESUME` gained a cache (3.15.md T4): the async-for
+    /// jump was one unit too long under 3.15 while the size was fixed.
+    #[test]
+    fn end_send_follows_send_by_the_tables_sizes() {
+        let units = |release: (u8, u8, u8)| end_send_after_send(Target::candidate(release).unwrap().ops());
+        assert_eq!(units((3, 14, 10)), 5);
+        assert_eq!(units((3, 15, 0)), 6);
+        assert_eq!(units((3, 15, 2)), 6);
+    }
+}
