@@ -242,7 +242,7 @@ fn regression_leaving_an_async_for_pops_one_value() {
 /// `EXTENDED_ARG`.
 #[test]
 fn regression_end_async_for_counts_back_to_the_end_send() {
-    let body = "        g(x, x, x, x, x, x, x, x, x, x)\n".repeat(12);
+    let body = "        g(x, x, x, x, x, x, x, x, x, x)\n".repeat(20);
     check_source(
         "regression_end_async_for_counts_back_to_the_end_send",
         &format!("async def f(a):\n    async for x in a:\n        g(x)\n    async for x in a:\n{body}"),
