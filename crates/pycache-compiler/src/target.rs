@@ -473,14 +473,16 @@ features! {
 
     /// `END_ASYNC_FOR` is a jump naming the `SEND` of the loop's `__anext__`
     /// await: it ends its block, the stack depth does not follow it, and
-    /// its argument counts back to that await's `END_SEND` (T5).
+    /// its argument counts back to that await's `END_SEND` (T5), which is
+    /// 5 code units after the `SEND` (6 from 3.15: `RESUME`'s cache).
     EndAsyncForJump: since [r(3, 14, 0)], until None;
 
     // CPython 3.15 (issue 10; docs/targets/3.15.md names each item).
     /// `GET_ITER` takes an argument (0; 3 for `yield from`) and leaves the
     /// iterable's iteration state as a pair: loops and comprehensions hold
-    /// one more stack slot, leaving a loop pops two values, and the
-    /// iterable of a `for` is not borrowed (C2, T3).
+    /// one more stack slot, leaving a loop pops two values (an `async
+    /// for`'s `GET_AITER` still leaves one), and the iterable of a `for` is
+    /// not borrowed (C2, T3).
     IterPair: since [r(3, 15, 0)], until None;
     /// The flow graph loads `None`, `''`, `True`, `False` and `-1` with
     /// `LOAD_COMMON_CONSTANT` 7-11 beside `LOAD_SMALL_INT`, so they leave
@@ -490,8 +492,10 @@ features! {
     /// iterator after the setup, right before `FOR_ITER` (C3).
     ComprehensionIterAfterSetup: since [r(3, 15, 0)], until None;
     /// A generator expression gets its iterator itself: its code starts
-    /// `RESUME 4; LOAD_FAST .0; GET_ITER 0` before `RETURN_GENERATOR`, and
-    /// the call site passes the iterable (C4).
+    /// `RESUME 4; LOAD_FAST .0; GET_ITER 0` (`GET_AITER` for an `async
+    /// for` first clause) before `RETURN_GENERATOR`, and the call site
+    /// passes the iterable (C4); so does a comprehension that is not
+    /// inlined, whose code makes the iterator after `BUILD_LIST`.
     GenexprIterInside: since [r(3, 15, 0)], until None;
     /// `await`, `async with` and `async for` push a `NULL` under the value
     /// they send (`PUSH_NULL; LOAD_COMMON_CONSTANT 7; SEND`); `yield from`

@@ -224,3 +224,48 @@ fn regression_genexpr_prefix_leaves_no_nop() {
          if not fn.startswith('.h'))\n",
     );
 }
+
+/// Leaving an `async for` pops one value: 3.15 makes only a sync loop's
+/// iterator a pair (`break` popped two, the flow graph's depth went
+/// negative and every `async for` was refused as `EndAsyncForJump`).
+#[test]
+fn regression_leaving_an_async_for_pops_one_value() {
+    check_source(
+        "regression_leaving_an_async_for_pops_one_value",
+        "async def f(a):\n    async for x in a:\n        if x:\n            break\n        for y in x:\n            \
+         if y:\n                return y\n        return x\n",
+    );
+}
+
+/// `END_ASYNC_FOR` counts back to the `END_SEND`, 6 code units after the
+/// `SEND` in 3.15 (`RESUME`'s cache): was one unit too many, also past an
+/// `EXTENDED_ARG`.
+#[test]
+fn regression_end_async_for_counts_back_to_the_end_send() {
+    let body = "        g(x, x, x, x, x, x, x, x, x, x)\n".repeat(20);
+    check_source(
+        "regression_end_async_for_counts_back_to_the_end_send",
+        &format!("async def f(a):\n    async for x in a:\n        g(x)\n    async for x in a:\n{body}"),
+    );
+}
+
+/// An async generator expression borrows `.0` for `GET_AITER` in its own
+/// prologue (was refused as `GenexprIterInside`).
+#[test]
+fn regression_async_genexpr_makes_its_iterator_inside() {
+    check_source(
+        "regression_async_genexpr_makes_its_iterator_inside",
+        "g = (x async for x in y if x)\nasync def f(y):\n    return (await x for x in y), (z async for z in await y)\n",
+    );
+}
+
+/// A list, set or dict comprehension that is not inlined (a class's
+/// annotation scope) makes its iterator after `BUILD_LIST`: was left
+/// without `LOAD_FAST .0` (negative depth, declined).
+#[test]
+fn regression_non_inlined_comprehension_makes_its_iterator() {
+    check_source(
+        "regression_non_inlined_comprehension_makes_its_iterator",
+        "class C[T]:\n    type A = [x for x in T]\n    type B = {x: y for x in T for y in x}\n",
+    );
+}

@@ -86,11 +86,6 @@ impl<'a> Compiler<'a> {
             return self.pop_inlined_comprehension_state(loc, state);
         }
         let iter_inside = kind == CompType::GenExp && self.target.has(Feature::GenexprIterInside);
-        if iter_inside && outermost.is_async {
-            // Not measured: where 3.15 makes an async generator
-            // expression's iterator.
-            self.refuse_unreproduced(Feature::GenexprIterInside, "an `async for` generator expression")?;
-        }
         if kind != CompType::GenExp {
             self.addop(RETURN_VALUE, loc);
         } else {
@@ -108,7 +103,7 @@ impl<'a> Compiler<'a> {
         let (code, nfree) = self.optimize_and_assemble(true)?;
         self.exit_scope();
         self.make_closure(code, nfree, 0, loc)?;
-        if iter_inside {
+        if self.target.has(Feature::GenexprIterInside) {
             self.visit_expr(&outermost.iter)?;
         } else {
             self.comprehension_iter(loc, outermost)?;
@@ -161,8 +156,15 @@ impl<'a> Compiler<'a> {
         if !iter_on_stack {
             if gen_index == 0 {
                 self.u().md.argcount = 1;
+                // 3.15 passes the iterable: a generator expression's
+                // prologue makes its iterator (see `comprehension`), a list,
+                // set or dict comprehension that is not inlined (in a
+                // class's annotation scope) makes it here, after the setup.
                 if !self.target.has(Feature::GenexprIterInside) {
                     self.addop_i(LOAD_FAST, 0, loc);
+                } else if kind != CompType::GenExp {
+                    self.addop_i(LOAD_FAST, 0, loc);
+                    self.addop(GET_ITER, iloc);
                 }
             } else {
                 let elts = match &gen_.iter.kind {
@@ -270,7 +272,11 @@ impl<'a> Compiler<'a> {
         if !iter_on_stack {
             if gen_index == 0 {
                 self.u().md.argcount = 1;
-                self.addop_i(LOAD_FAST, 0, loc);
+                // 3.15: the generator's prologue gets the iterator (see
+                // `comprehension`).
+                if !self.target.has(Feature::GenexprIterInside) {
+                    self.addop_i(LOAD_FAST, 0, loc);
+                }
             } else {
                 self.visit_expr(&gen_.iter)?;
                 self.addop(GET_AITER, iloc);
@@ -283,7 +289,7 @@ impl<'a> Compiler<'a> {
         self.push_fblock(FBlockType::AsyncComprehensionGenerator, start, NO_LABEL, FBlockDatum::None, loc)?;
         self.addop_j(SETUP_FINALLY, except, loc);
         self.addop(GET_ANEXT, loc);
-        let send = self.anext_await(loc, "an `async for` clause")?;
+        let send = self.anext_await(loc);
         self.addop(POP_BLOCK, loc);
         self.visit_expr(&gen_.target)?;
         for cond in &gen_.ifs {

@@ -49,6 +49,9 @@ pub enum ScopeType {
 pub enum FBlockType {
     WhileLoop,
     ForLoop,
+    /// An `async for` loop: its iterator stays one value when 3.15 makes
+    /// a sync loop's a pair.
+    AsyncForLoop,
     TryExcept,
     FinallyTry,
     FinallyEnd,
@@ -547,15 +550,10 @@ impl<'a> Compiler<'a> {
         self.addop(END_SEND, loc);
     }
 
-    /// The await of `anext()` in an `async for` (`what`: the loop or the
+    /// The await of `anext()` in an `async for` (the loop or a
     /// comprehension clause), with from 3.14 a label at its `SEND`, which
     /// the loop's `END_ASYNC_FOR` names ([`Feature::EndAsyncForJump`]).
-    /// Under 3.15 that jump with 3.15's `SEND` protocol is not reproduced
-    /// yet (the flow graph's depth goes wrong): refused.
-    pub fn anext_await(&mut self, loc: Loc, what: &str) -> Result<Option<Label>> {
-        if self.target.has(Feature::SendPushNull) {
-            self.refuse_unreproduced(Feature::EndAsyncForJump, &format!("{what} under 3.15"))?;
-        }
+    pub fn anext_await(&mut self, loc: Loc) -> Option<Label> {
         self.push_sent_none(loc);
         let send = self.target.has(Feature::EndAsyncForJump).then(|| {
             let send = self.new_label();
@@ -563,7 +561,7 @@ impl<'a> Compiler<'a> {
             send
         });
         self.add_yield_from(loc, true);
-        Ok(send)
+        send
     }
 
     /// The end of an `async for`: from 3.14 a jump naming the loop's `SEND`
@@ -589,9 +587,11 @@ impl<'a> Compiler<'a> {
             | FBlockType::ExceptionHandler
             | FBlockType::ExceptionGroupHandler
             | FBlockType::AsyncComprehensionGenerator => {}
-            FBlockType::ForLoop => {
-                // 3.15: the iterator is a pair of values.
-                let slots = if self.target.has(Feature::IterPair) { 2 } else { 1 };
+            FBlockType::ForLoop | FBlockType::AsyncForLoop => {
+                // 3.15: a sync loop's iterator is a pair of values (an
+                // async loop's `GET_AITER` pushes one).
+                let pair = info.kind == FBlockType::ForLoop && self.target.has(Feature::IterPair);
+                let slots = if pair { 2 } else { 1 };
                 if preserve_tos {
                     self.addop_i(SWAP, slots + 1, *loc);
                 }
@@ -691,7 +691,7 @@ impl<'a> Compiler<'a> {
                 loc.col_offset,
             ));
         }
-        if stop_at_loop && matches!(top.kind, FBlockType::WhileLoop | FBlockType::ForLoop) {
+        if stop_at_loop && matches!(top.kind, FBlockType::WhileLoop | FBlockType::ForLoop | FBlockType::AsyncForLoop) {
             return Ok(Some(top));
         }
         self.u().fblocks.pop();

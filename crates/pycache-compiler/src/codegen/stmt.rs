@@ -718,10 +718,10 @@ impl<'a> Compiler<'a> {
         let iter_loc = if self.target.has(Feature::IterableLocation) { Loc::of(iter.range) } else { loc };
         self.addop(GET_AITER, iter_loc);
         self.use_label(start);
-        self.push_fblock(FBlockType::ForLoop, start, end, FBlockDatum::None, loc)?;
+        self.push_fblock(FBlockType::AsyncForLoop, start, end, FBlockDatum::None, loc)?;
         self.addop_j(SETUP_FINALLY, except, loc);
         self.addop(GET_ANEXT, loc);
-        let send = self.anext_await(loc, "an `async for` loop")?;
+        let send = self.anext_await(loc);
         self.addop(POP_BLOCK, loc);
         if self.target.has(Feature::NotTaken) {
             // 3.14: codegen's own, for the exit through `END_ASYNC_FOR`.

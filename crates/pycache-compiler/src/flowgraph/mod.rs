@@ -635,10 +635,11 @@ impl Cfg {
                         let target_offset = self.blocks[instr.target.unwrap()].offset;
                         let arg = if instr.op == END_ASYNC_FOR {
                             // Counted back to the loop's `END_SEND`, which
-                            // follows its target `SEND` (2 code units),
-                            // `YIELD_VALUE`, `RESUME` and the
-                            // `JUMP_BACKWARD_NO_INTERRUPT` (T5).
-                            bsize - target_offset - END_SEND_AFTER_SEND
+                            // follows its target `SEND`, `YIELD_VALUE`,
+                            // `RESUME` and the `JUMP_BACKWARD_NO_INTERRUPT`
+                            // (3.14.md T5): 5 code units in 3.14, 6 from
+                            // 3.15, where `RESUME` has an inline cache.
+                            bsize - target_offset - end_send_after_send(ops)
                         } else if target_offset < bsize {
                             bsize - target_offset
                         } else {
@@ -658,8 +659,12 @@ impl Cfg {
     }
 }
 
-/// Code units from a `SEND` of `add_yield_from` to its `END_SEND`.
-const END_SEND_AFTER_SEND: i32 = 5;
+/// Code units from a `SEND` of `add_yield_from` to its `END_SEND`: the
+/// sizes of the instructions between them in this version's table (their
+/// arguments never need an `EXTENDED_ARG`).
+fn end_send_after_send(ops: &crate::ops::OpTable) -> i32 {
+    [SEND, YIELD_VALUE, RESUME, JUMP_BACKWARD_NO_INTERRUPT].iter().map(|&op| ops.instr_size(op, 0) as i32).sum()
+}
 
 fn push_depth(blocks: &mut [Block], stack: &mut Vec<BlockId>, b: BlockId, depth: i32) {
     if blocks[b].startdepth < depth && blocks[b].startdepth < 100 {
@@ -817,4 +822,20 @@ fn prepare_localsplus(md: &Metadata, g: &mut Cfg, code_flags: u32) -> usize {
     }
     nlocalsplus -= numdropped as usize;
     nlocalsplus
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `END_ASYNC_FOR` counts back past 5 code units before 3.15 and 6
+    /// from it, where `RESUME` gained a cache (3.15.md T4): the async-for
+    /// jump was one unit too long under 3.15 while the size was fixed.
+    #[test]
+    fn end_send_follows_send_by_the_tables_sizes() {
+        let units = |release: (u8, u8, u8)| end_send_after_send(Target::candidate(release).unwrap().ops());
+        assert_eq!(units((3, 14, 10)), 5);
+        assert_eq!(units((3, 15, 0)), 6);
+        assert_eq!(units((3, 15, 2)), 6);
+    }
 }
