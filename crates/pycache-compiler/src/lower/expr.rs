@@ -103,7 +103,7 @@ impl Lower<'_> {
     /// `bitwise_or` expression (`[*a | b]`, not `[*a < b]`, unless
     /// bracketed); ruff's parser takes any. Call arguments and subscripts
     /// star any expression and do not come here.
-    fn check_starred_items(&self, elts: &[rs::Expr]) -> Result<()> {
+    pub(crate) fn check_starred_items(&self, elts: &[rs::Expr]) -> Result<()> {
         for elt in elts {
             let rs::Expr::Starred(starred) = elt else { continue };
             let value = &*starred.value;
@@ -210,12 +210,14 @@ impl Lower<'_> {
             }
             rs::Expr::DictComp(c) => match &c.key {
                 Some(key) => ExprKind::DictComp(self.comp(key, Some(&c.value), &c.generators)?),
+                // `{**d for d in ds}` (3.15, PEP 798): ruff keeps the
+                // unpacked mapping as the value, CPython as the key with no
+                // value; the lowered tree has CPython's shape.
+                None if self.target.has(Feature::ComprehensionUnpacking) => {
+                    ExprKind::DictComp(self.comp(&c.value, None, &c.generators)?)
+                }
                 None => {
-                    return self.refuse_feature(
-                        c.range,
-                        Feature::ComprehensionUnpacking,
-                        "dict unpacking in a dict comprehension",
-                    );
+                    return self.refuse(c.range, "dict unpacking in a dict comprehension for a version without it");
                 }
             },
             rs::Expr::Generator(g) => {

@@ -214,24 +214,14 @@ impl Lower<'_> {
         }
     }
 
-    /// Refuses `what`, which only a target with `feature` accepts and whose
-    /// code is not reproduced yet.
-    pub fn refuse_feature<T>(&self, range: TextRange, feature: Feature, what: &str) -> Result<T> {
-        let message = format!(
-            "{what}: CPython {}'s {} is not reproduced yet ({})",
-            self.target.release(),
-            feature.name(),
-            feature.summary()
-        );
-        self.refuse(range, &message)
-    }
-
-    /// `[*a for a in b]` and its set and generator forms (3.15, PEP 798).
+    /// `[*a for a in b]` and its set and generator forms (3.15, PEP 798):
+    /// as in a display, CPython stars only a `bitwise_or` expression there.
     pub fn check_unpacking_elt(&self, elt: &rs::Expr) -> Result<()> {
         match elt {
-            rs::Expr::Starred(s) => {
-                self.refuse_feature(s.range, Feature::ComprehensionUnpacking, "iterable unpacking in a comprehension")
+            rs::Expr::Starred(s) if !self.target.has(Feature::ComprehensionUnpacking) => {
+                self.refuse(s.range, "iterable unpacking in a comprehension for a version without it")
             }
+            rs::Expr::Starred(_) => self.check_starred_items(std::slice::from_ref(elt)),
             _ => Ok(()),
         }
     }
