@@ -264,7 +264,13 @@ impl<'a> Compiler<'a> {
     /// element's location: the list and set take the iterable whole
     /// (`LIST_EXTEND`, `SET_UPDATE`); the generator expression loops over it
     /// and yields each item (no `yield from`, also when asynchronous).
-    fn unpacked_comprehension_element(&mut self, value: &'a Expr, loc: Loc, kind: CompType, depth: usize) -> Result<()> {
+    fn unpacked_comprehension_element(
+        &mut self,
+        value: &'a Expr,
+        loc: Loc,
+        kind: CompType,
+        depth: usize,
+    ) -> Result<()> {
         self.visit_expr(value)?;
         match kind {
             CompType::List => self.addop_i(LIST_EXTEND, depth + 1, loc),

@@ -13,6 +13,7 @@ mod fstring;
 mod stmt;
 pub mod tokens;
 mod tstring;
+mod unpacking;
 
 pub use tstring::{is_tstring_error, tstring_error_unsure};
 
@@ -68,6 +69,9 @@ pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warnin
     }
     if let Some(error) = first_error.filter(|e| tstring_at.is_none_or(|t| e.location.start() < t)) {
         if let Some(refusal) = mixed {
+            return Err(refusal);
+        }
+        if let Some(refusal) = unpacking::unpacking_error(source, target, parsed.tokens(), parsed.errors()) {
             return Err(refusal);
         }
         let (line, col) = source.position(error.location.start().to_u32());
