@@ -223,3 +223,29 @@ fn regression_genexpr_prefix_leaves_no_nop() {
          if not fn.startswith('.h'))\n",
     );
 }
+
+/// PEP 798 in async comprehensions and async generator expressions: the
+/// same bytes as the interpreter's, or a refusal of the `async for` itself
+/// (`EndAsyncForJump`, `GenexprIterInside`: not this feature's), never of
+/// the unpacking.
+#[test]
+fn async_comprehension_unpacking_is_identical_or_refused_for_its_async_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.py");
+    std::fs::write(
+        &file,
+        "async def f(b):\n    return [*a async for a in b], {*a async for a in b}, {**d async for d in b}\n\n\
+         async def g(b):\n    return (*a async for a in b), [*[x async for x in a] for a in b]\n\n\
+         def h(b):\n    return (*a async for a in b if a)\n",
+    )
+    .unwrap();
+    let mut problems = Vec::new();
+    for (python, target) in interpreters("async_comprehension_unpacking_is_identical_or_refused_for_its_async_for") {
+        for level in 0..=2 {
+            problems.extend(compare(&python, target, &file, level).filter(|problem| {
+                !(problem.contains("refused") && (problem.contains("EndAsyncForJump") || problem.contains("GenexprIterInside")))
+            }));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
