@@ -243,7 +243,8 @@ fn async_comprehension_unpacking_is_identical_or_refused_for_its_async_for() {
     for (python, target) in interpreters("async_comprehension_unpacking_is_identical_or_refused_for_its_async_for") {
         for level in 0..=2 {
             problems.extend(compare(&python, target, &file, level).filter(|problem| {
-                !(problem.contains("refused") && (problem.contains("EndAsyncForJump") || problem.contains("GenexprIterInside")))
+                !(problem.contains("refused")
+                    && (problem.contains("EndAsyncForJump") || problem.contains("GenexprIterInside")))
             }));
         }
     }
