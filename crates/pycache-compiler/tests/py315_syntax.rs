@@ -197,6 +197,16 @@ const UNPACKING: &[(&str, bool)] = &[
     ("[*a or b, c for a in d]", false),
     ("[a, b for a in c for d in e]", true),
     ("[a, b for a in *c]", false),
+    // Shaped like the misuses 3.15.2's test suite checks (literal operands,
+    // a call of a builtin, a trailing value).
+    ("(**m for m in [{3: 4}])", true),
+    ("[**m for m in [{3: 4}]]", true),
+    ("[*m if m else n for m in k]", false),
+    ("set(**m for m in [{3: 4}])", true),
+    ("{**m for m in {3: 4}.values(): n}", false),
+    ("{**m: n for m, n in {3: 4}.items()}", true),
+    ("{*m: n for m, n in {3: 4}.items()}", true),
+    ("{m: **n for m, n in {3: 4}.items()}", true),
 ];
 
 /// The interpreter's verdict on each source at `level`: `None` when it
