@@ -132,7 +132,7 @@ impl Lower<'_> {
 
     /// Whether an opening bracket stands between the star at `star` and the
     /// value that starts at `value` (ruff's ranges leave brackets out).
-    fn bracketed_after_star(&self, star: TextSize, value: TextSize) -> bool {
+    pub(crate) fn bracketed_after_star(&self, star: TextSize, value: TextSize) -> bool {
         let between = &self.src.text[star.to_usize() + 1..value.to_usize()];
         let mut in_comment = false;
         for c in between.chars() {
@@ -201,11 +201,11 @@ impl Lower<'_> {
                 ExprKind::Set(self.exprs(&s.elts)?)
             }
             rs::Expr::ListComp(c) => {
-                self.check_unpacking_elt(&c.elt)?;
+                self.check_unpacking_elt(&c.elt, false)?;
                 ExprKind::ListComp(self.comp(&c.elt, None, &c.generators)?)
             }
             rs::Expr::SetComp(c) => {
-                self.check_unpacking_elt(&c.elt)?;
+                self.check_unpacking_elt(&c.elt, false)?;
                 ExprKind::SetComp(self.comp(&c.elt, None, &c.generators)?)
             }
             rs::Expr::DictComp(c) => match &c.key {
@@ -221,7 +221,7 @@ impl Lower<'_> {
                 }
             },
             rs::Expr::Generator(g) => {
-                self.check_unpacking_elt(&g.elt)?;
+                self.check_unpacking_elt(&g.elt, true)?;
                 ExprKind::GeneratorExp(self.comp(&g.elt, None, &g.generators)?)
             }
             rs::Expr::Await(a) => ExprKind::Await(Box::new(self.expr(&a.value)?)),

@@ -219,12 +219,24 @@ impl Lower<'_> {
     }
 
     /// `[*a for a in b]` and its set and generator forms (3.15, PEP 798):
-    /// as in a display, CPython stars only a `bitwise_or` expression there.
-    pub fn check_unpacking_elt(&self, elt: &rs::Expr) -> Result<()> {
+    /// as in a display, CPython stars only a `bitwise_or` expression in a
+    /// list or set comprehension, but any expression in a generator
+    /// expression (`f(*a or b for a in c)`, as in a call's arguments; not
+    /// a walrus or a yield, which ruff's parser rejects there itself).
+    pub fn check_unpacking_elt(&self, elt: &rs::Expr, generator: bool) -> Result<()> {
+        use ruff_text_size::Ranged;
         match elt {
             rs::Expr::Starred(s) if !self.target.has(Feature::ComprehensionUnpacking) => {
                 self.refuse(s.range, "iterable unpacking in a comprehension for a version without it")
             }
+            rs::Expr::Starred(s) if generator => match &*s.value {
+                rs::Expr::Named(_) | rs::Expr::Yield(_) | rs::Expr::YieldFrom(_)
+                    if !self.bracketed_after_star(s.range.start(), s.value.range().start()) =>
+                {
+                    self.refuse(s.range, "a starred walrus or yield in a generator expression")
+                }
+                _ => Ok(()),
+            },
             rs::Expr::Starred(_) => self.check_starred_items(std::slice::from_ref(elt)),
             _ => Ok(()),
         }
