@@ -512,9 +512,12 @@ features! {
     /// class, a `try` body or handler, `from m import *`) (C8).
     ImportNameFlags: since [r(3, 15, 0)], until None;
     /// `lazy import` and `lazy from ... import` (PEP 810, L1): the import
-    /// with `IMPORT_NAME`'s lazy bit; inside a `try` **refused**.
+    /// with `IMPORT_NAME`'s lazy bit; the symbol table's errors inside a
+    /// `try` statement, a function or a class.
     LazyImports: since [r(3, 15, 0)], until None;
-    /// `[*a for a in b]`, `{**d for d in ds}` (PEP 798, L2, C9): **refused**.
+    /// `[*a for a in b]`, `{*a for a in b}`, `{**d for d in ds}` (PEP 798,
+    /// L2, C9): `LIST_EXTEND`, `SET_UPDATE`, `DICT_UPDATE` in place of the
+    /// append; `(*a for a in b)` loops over each item and yields it.
     ComprehensionUnpacking: since [r(3, 15, 0)], until None;
     /// A def's annotation scope is named after it: `A.f.__annotate__`
     /// (3.14: `A.__annotate__`) (S1).

@@ -168,10 +168,18 @@ impl Writer {
             }
             ExprKind::DictComp(c) => {
                 self.s("{");
-                self.expr(&c.elt, PR_TEST)?;
-                self.s(": ");
-                if let Some(v) = &c.value {
-                    self.expr(v, PR_TEST)?;
+                match &c.value {
+                    Some(v) => {
+                        self.expr(&c.elt, PR_TEST)?;
+                        self.s(": ");
+                        self.expr(v, PR_TEST)?;
+                    }
+                    // `{**d for d in ds}` (3.15): the mapping is unparsed
+                    // as a test, unbracketed (`{**a or b for ...}`).
+                    None => {
+                        self.s("**");
+                        self.expr(&c.elt, PR_TEST)?;
+                    }
                 }
                 self.comprehensions(&c.generators)?;
                 self.s("}");

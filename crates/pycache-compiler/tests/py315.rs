@@ -2,8 +2,7 @@
 //! builds, `corpus/pythons.py`): every fixture under `tests/fixtures/py315`
 //! is compiled by the interpreter in a fresh `py_compile` process and
 //! natively, at levels 0, 1 and 2, and the marshalled code objects must be
-//! byte-identical; every fixture under `tests/fixtures/py315_refused` is
-//! refused, naming the feature (its file name) not reproduced yet. 3.15
+//! byte-identical. 3.15
 //! syntax under an older target gets that interpreter's own SyntaxError.
 //! The `regression_` tests pin bugs found on the standard library.
 
@@ -11,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pycache_compiler::marshal::{REFERENCE_COMPILE, marshal_code};
-use pycache_compiler::{Feature, RefusalKind, Target};
+use pycache_compiler::Target;
 use pycache_python::testing::debian_release;
 
 const RELEASES: [(u8, u8, u8); 2] = [(3, 15, 0), (3, 15, 2)];
@@ -100,23 +99,6 @@ fn py315_fixtures_match_cpython() {
     assert!(problems.is_empty(), "{} differences:\n{}", problems.len(), problems.join("\n"));
 }
 
-#[test]
-fn py315_unreproduced_features_are_refused() {
-    let files = fixtures("py315_refused");
-    assert!(!files.is_empty(), "the fixtures are missing");
-    for &release in &RELEASES {
-        let target = Target::candidate(release).unwrap();
-        for file in &files {
-            let feature = file.file_stem().unwrap().to_str().unwrap();
-            let source = std::fs::read(file).unwrap();
-            let refusal = pycache_compiler::compile(&source, "m.py", target, 0)
-                .expect_err(&format!("{} compiled, though {feature} is not reproduced", file.display()));
-            assert_eq!(refusal.kind, RefusalKind::Unsupported, "{refusal}");
-            assert!(refusal.message.contains(feature), "{}: {refusal}", file.display());
-        }
-    }
-}
-
 /// One source, both releases, every level.
 fn check_source(test: &str, source: &str) {
     let dir = tempfile::tempdir().unwrap();
@@ -178,10 +160,9 @@ fn misplaced_lazy_imports_get_the_3_15_syntax_errors() {
         for &(source, message, at) in cases {
             assert_eq!(error(target, source), (Some("SyntaxError"), message.to_owned(), Some(at)), "{source}");
         }
-        let refusal = pycache_compiler::compile(b"try:\n    lazy import os\nexcept E:\n    pass\n", "m.py", target, 0)
-            .expect_err("a lazy import in a try");
-        assert_eq!(refusal.kind, RefusalKind::Unsupported);
-        assert!(refusal.message.contains(Feature::LazyImports.name()), "{refusal}");
+        let source = "try:\n    lazy import os\nexcept E:\n    pass\n";
+        let message = "lazy import not allowed inside try/except blocks";
+        assert_eq!(error(target, source), (Some("SyntaxError"), message.to_owned(), Some((2, 5))), "{source}");
     }
 }
 
@@ -268,4 +249,26 @@ fn regression_non_inlined_comprehension_makes_its_iterator() {
         "regression_non_inlined_comprehension_makes_its_iterator",
         "class C[T]:\n    type A = [x for x in T]\n    type B = {x: y for x in T for y in x}\n",
     );
+}
+
+/// PEP 798 in async comprehensions and async generator expressions: the
+/// same bytes as the interpreter's.
+#[test]
+fn async_comprehension_unpacking_is_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.py");
+    std::fs::write(
+        &file,
+        "async def f(b):\n    return [*a async for a in b], {*a async for a in b}, {**d async for d in b}\n\n\
+         async def g(b):\n    return (*a async for a in b), [*[x async for x in a] for a in b]\n\n\
+         def h(b):\n    return (*a async for a in b if a)\n",
+    )
+    .unwrap();
+    let mut problems = Vec::new();
+    for (python, target) in interpreters("async_comprehension_unpacking_is_identical") {
+        for level in 0..=2 {
+            problems.extend(compare(&python, target, &file, level));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -226,6 +226,15 @@ impl<'a> Compiler<'a> {
         depth: usize,
     ) -> Result<Loc> {
         let mut elt_loc = Loc::of(elt.range);
+        // `[*a for a in b]` (3.15, PEP 798): the iterable is added whole.
+        if let ExprKind::Starred { value, .. } = &elt.kind {
+            return self.unpacked_comprehension_element(value, elt_loc, kind, depth).map(|()| elt_loc);
+        }
+        if kind == CompType::Dict && val.is_none() {
+            self.visit_expr(elt)?;
+            self.addop_i(DICT_UPDATE, depth + 1, elt_loc);
+            return Ok(elt_loc);
+        }
         match kind {
             CompType::GenExp => {
                 self.visit_expr(elt)?;
@@ -250,6 +259,42 @@ impl<'a> Compiler<'a> {
             }
         }
         Ok(elt_loc)
+    }
+
+    /// The innermost step of `[*a for a in b]`, `{*a for a in b}` and
+    /// `(*a for a in b)` (3.15, PEP 798), everything at the starred
+    /// element's location: the list and set take the iterable whole
+    /// (`LIST_EXTEND`, `SET_UPDATE`); the generator expression loops over it
+    /// and yields each item (no `yield from`, also when asynchronous).
+    fn unpacked_comprehension_element(
+        &mut self,
+        value: &'a Expr,
+        loc: Loc,
+        kind: CompType,
+        depth: usize,
+    ) -> Result<()> {
+        self.visit_expr(value)?;
+        match kind {
+            CompType::List => self.addop_i(LIST_EXTEND, depth + 1, loc),
+            CompType::Set => self.addop_i(SET_UPDATE, depth + 1, loc),
+            CompType::GenExp => {
+                let start = self.new_label();
+                let end = self.new_label();
+                self.addop(GET_ITER, loc);
+                self.use_label(start);
+                self.addop_j(FOR_ITER, end, loc);
+                self.addop_yield(loc);
+                self.addop(POP_TOP, loc);
+                self.addop_j(JUMP, start, loc);
+                self.use_label(end);
+                self.addop(END_FOR, NO_LOCATION);
+                if self.target.has(Feature::EndForPopTop) {
+                    self.addop(self.pop_iter_op(), NO_LOCATION);
+                }
+            }
+            CompType::Dict => return Err(Refusal::internal("a starred key in a dict comprehension")),
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -104,6 +104,10 @@ pub struct Unit<'a> {
     /// How many `if`, loops, `try`, `with` and `match` enclose the
     /// statement being compiled (3.14).
     pub in_conditional_block: u32,
+    /// How many `try` statements (any part: body, handlers, `else`,
+    /// `finally`) enclose the statement being compiled: 3.15 rejects a
+    /// `lazy import` there.
+    pub in_try_statement: u32,
 }
 
 /// Compiler flags for the whole module.
@@ -402,6 +406,7 @@ impl<'a> Compiler<'a> {
             deferred_annotations: Vec::new(),
             next_conditional_annotation: 0,
             in_conditional_block: 0,
+            in_try_statement: 0,
         });
         self.nestlevel += 1;
         let mut loc = Loc::new(lineno, lineno, 0, 0);

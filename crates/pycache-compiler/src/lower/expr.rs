@@ -103,7 +103,7 @@ impl Lower<'_> {
     /// `bitwise_or` expression (`[*a | b]`, not `[*a < b]`, unless
     /// bracketed); ruff's parser takes any. Call arguments and subscripts
     /// star any expression and do not come here.
-    fn check_starred_items(&self, elts: &[rs::Expr]) -> Result<()> {
+    pub(crate) fn check_starred_items(&self, elts: &[rs::Expr]) -> Result<()> {
         for elt in elts {
             let rs::Expr::Starred(starred) = elt else { continue };
             let value = &*starred.value;
@@ -132,7 +132,7 @@ impl Lower<'_> {
 
     /// Whether an opening bracket stands between the star at `star` and the
     /// value that starts at `value` (ruff's ranges leave brackets out).
-    fn bracketed_after_star(&self, star: TextSize, value: TextSize) -> bool {
+    pub(crate) fn bracketed_after_star(&self, star: TextSize, value: TextSize) -> bool {
         let between = &self.src.text[star.to_usize() + 1..value.to_usize()];
         let mut in_comment = false;
         for c in between.chars() {
@@ -201,25 +201,27 @@ impl Lower<'_> {
                 ExprKind::Set(self.exprs(&s.elts)?)
             }
             rs::Expr::ListComp(c) => {
-                self.check_unpacking_elt(&c.elt)?;
+                self.check_unpacking_elt(&c.elt, false)?;
                 ExprKind::ListComp(self.comp(&c.elt, None, &c.generators)?)
             }
             rs::Expr::SetComp(c) => {
-                self.check_unpacking_elt(&c.elt)?;
+                self.check_unpacking_elt(&c.elt, false)?;
                 ExprKind::SetComp(self.comp(&c.elt, None, &c.generators)?)
             }
             rs::Expr::DictComp(c) => match &c.key {
                 Some(key) => ExprKind::DictComp(self.comp(key, Some(&c.value), &c.generators)?),
+                // `{**d for d in ds}` (3.15, PEP 798): ruff keeps the
+                // unpacked mapping as the value, CPython as the key with no
+                // value; the lowered tree has CPython's shape.
+                None if self.target.has(Feature::ComprehensionUnpacking) => {
+                    ExprKind::DictComp(self.comp(&c.value, None, &c.generators)?)
+                }
                 None => {
-                    return self.refuse_feature(
-                        c.range,
-                        Feature::ComprehensionUnpacking,
-                        "dict unpacking in a dict comprehension",
-                    );
+                    return self.refuse(c.range, "dict unpacking in a dict comprehension for a version without it");
                 }
             },
             rs::Expr::Generator(g) => {
-                self.check_unpacking_elt(&g.elt)?;
+                self.check_unpacking_elt(&g.elt, true)?;
                 ExprKind::GeneratorExp(self.comp(&g.elt, None, &g.generators)?)
             }
             rs::Expr::Await(a) => ExprKind::Await(Box::new(self.expr(&a.value)?)),

@@ -13,6 +13,7 @@ mod fstring;
 mod stmt;
 pub mod tokens;
 mod tstring;
+mod unpacking;
 
 pub use tstring::{is_tstring_error, tstring_error_unsure};
 
@@ -68,6 +69,9 @@ pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warnin
     }
     if let Some(error) = first_error.filter(|e| tstring_at.is_none_or(|t| e.location.start() < t)) {
         if let Some(refusal) = mixed {
+            return Err(refusal);
+        }
+        if let Some(refusal) = unpacking::unpacking_error(source, target, parsed.tokens(), parsed.errors()) {
             return Err(refusal);
         }
         let (line, col) = source.position(error.location.start().to_u32());
@@ -214,24 +218,26 @@ impl Lower<'_> {
         }
     }
 
-    /// Refuses `what`, which only a target with `feature` accepts and whose
-    /// code is not reproduced yet.
-    pub fn refuse_feature<T>(&self, range: TextRange, feature: Feature, what: &str) -> Result<T> {
-        let message = format!(
-            "{what}: CPython {}'s {} is not reproduced yet ({})",
-            self.target.release(),
-            feature.name(),
-            feature.summary()
-        );
-        self.refuse(range, &message)
-    }
-
-    /// `[*a for a in b]` and its set and generator forms (3.15, PEP 798).
-    pub fn check_unpacking_elt(&self, elt: &rs::Expr) -> Result<()> {
+    /// `[*a for a in b]` and its set and generator forms (3.15, PEP 798):
+    /// as in a display, CPython stars only a `bitwise_or` expression in a
+    /// list or set comprehension, but any expression in a generator
+    /// expression (`f(*a or b for a in c)`, as in a call's arguments; not
+    /// a walrus or a yield, which ruff's parser rejects there itself).
+    pub fn check_unpacking_elt(&self, elt: &rs::Expr, generator: bool) -> Result<()> {
+        use ruff_text_size::Ranged;
         match elt {
-            rs::Expr::Starred(s) => {
-                self.refuse_feature(s.range, Feature::ComprehensionUnpacking, "iterable unpacking in a comprehension")
+            rs::Expr::Starred(s) if !self.target.has(Feature::ComprehensionUnpacking) => {
+                self.refuse(s.range, "iterable unpacking in a comprehension for a version without it")
             }
+            rs::Expr::Starred(s) if generator => match &*s.value {
+                rs::Expr::Named(_) | rs::Expr::Yield(_) | rs::Expr::YieldFrom(_)
+                    if !self.bracketed_after_star(s.range.start(), s.value.range().start()) =>
+                {
+                    self.refuse(s.range, "a starred walrus or yield in a generator expression")
+                }
+                _ => Ok(()),
+            },
+            rs::Expr::Starred(_) => self.check_starred_items(std::slice::from_ref(elt)),
             _ => Ok(()),
         }
     }
