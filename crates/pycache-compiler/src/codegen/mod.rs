@@ -17,7 +17,6 @@ mod expr;
 mod pattern;
 mod stmt;
 mod typeparams;
-mod unreproduced;
 
 use crate::FxIndexMap as IndexMap;
 
