@@ -119,12 +119,17 @@ fn py315_unreproduced_features_are_refused() {
 
 /// One source, both releases, every level.
 fn check_source(test: &str, source: &str) {
+    check_source_at(test, source, 0..=2);
+}
+
+/// One source, both releases, the `levels` the interpreter compiles it at.
+fn check_source_at(test: &str, source: &str, levels: std::ops::RangeInclusive<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("m.py");
     std::fs::write(&file, source).unwrap();
     let mut problems = Vec::new();
     for (python, target) in interpreters(test) {
-        for level in 0..=2 {
+        for level in levels.clone() {
             problems.extend(compare(&python, target, &file, level));
         }
     }
@@ -223,4 +228,29 @@ fn regression_genexpr_prefix_leaves_no_nop() {
         "def f(os):\n    return sorted(fn + ('/' if os.isdir(fn) else '')\n                  for fn in os.listdir()\n                  \
          if not fn.startswith('.h'))\n",
     );
+}
+
+/// A `yield` whose `assert` `-O` drops still makes the symbol table mark a
+/// module or class body a generator: 3.15 gives that body the generator
+/// prefix (`RETURN_GENERATOR; POP_TOP`, flags still 0; 3.14: none). At
+/// `-O0` the yield is compiled and refused as outside a function (fuzz
+/// seed 0x20261207, 4 programs).
+#[test]
+fn regression_yield_in_dropped_assert_gets_the_generator_prefix() {
+    let test = "regression_yield_in_dropped_assert_gets_the_generator_prefix";
+    let sources = [
+        "assert (yield 1)\n",
+        "x = 1\nassert x, (yield from y)\n",
+        "try:\n    assert (yield 1)\nexcept E:\n    pass\nelse:\n    z = 2\n",
+        "class C:\n    x = 1\n    assert (yield 1)\n",
+        "match m:\n    case None:\n        assert f'{(yield b)}', x\n",
+    ];
+    for source in sources {
+        check_source_at(test, source, 1..=2);
+    }
+    for &release in &RELEASES {
+        let target = Target::candidate(release).unwrap();
+        let (_, message, at) = error(target, sources[0]);
+        assert_eq!((message.as_str(), at), ("'yield' outside function", Some((1, 9))));
+    }
 }

@@ -903,6 +903,11 @@ impl<'a> Compiler<'a> {
     /// variables.
     pub fn optimize_and_assemble(&mut self, add_none: bool) -> Result<(CodeObject, usize)> {
         let code_flags = self.compute_code_flags();
+        let ste = self.ste();
+        let generator_prefix = self.target.has(Feature::GeneratorPrefixAnyScope)
+            && !ste.is_function_like()
+            && (ste.generator || ste.coroutine);
+        self.u().md.generator_prefix = generator_prefix;
         if add_none {
             self.load_const(Constant::None, NO_LOCATION);
         }
