@@ -116,6 +116,8 @@ pub struct Metadata {
     /// make it a generator: a module or class body whose only `yield` is
     /// in an `assert` that `-O` removed (3.15, `GeneratorPrefixAnyScope`).
     pub generator_prefix: bool,
+    /// See [`crate::code::CodeObject::identifier_strs`].
+    pub identifier_strs: Vec<PyStr>,
 }
 
 /// One instruction of the final sequence, with its exception handler.

@@ -160,6 +160,8 @@ fn native_compiler_agrees_with_the_interpreter_on_generated_programs() {
     let _ = std::fs::remove_dir_all(work.join("programs"));
     std::fs::create_dir_all(work.join("programs")).unwrap();
     std::fs::create_dir_all(work.join("failures")).unwrap();
+    let _ = std::fs::remove_dir_all(work.join("code-equal"));
+    std::fs::create_dir_all(work.join("code-equal")).unwrap();
     eprintln!("native fuzz: seed {seed:#x}, {own} own programs, {hypo} from hypothesmith, {}s", budget.as_secs());
 
     let mut files = Vec::new();
@@ -213,7 +215,11 @@ fn native_compiler_agrees_with_the_interpreter_on_generated_programs() {
                 match &outcome {
                     Outcome::Ok(kind) => match kind {
                         Verdict::Identical => tally.identical += 1,
-                        Verdict::CodeEqual { .. } => tally.code_equal += 1,
+                        Verdict::CodeEqual { .. } => {
+                            tally.code_equal += 1;
+                            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+                            std::fs::copy(file, work.join("code-equal").join(format!("{level}-{name}"))).unwrap();
+                        }
                         Verdict::RejectedByBoth { .. } => tally.rejected_by_both += 1,
                         _ => tally.declined += 1,
                     },

@@ -224,9 +224,16 @@ impl<'a> Compiler<'a> {
             let pairs = self.target.has(Feature::NoConstKeyMap);
             for (arg, default) in args.kwonlyargs.iter().zip(&args.kw_defaults) {
                 if let Some(default) = default {
-                    let name = Constant::Str(self.maybe_mangle(&arg.arg));
-                    if pairs {
+                    let mangled = self.maybe_mangle(&arg.arg);
+                    // Unmangled, the key is the parser's identifier.
+                    let identifier = mangled == arg.arg;
+                    let name = Constant::Str(mangled);
+                    if pairs && identifier {
+                        self.load_identifier_const(name.clone(), loc);
+                    } else if pairs {
                         self.load_const(name.clone(), loc);
+                    } else if identifier {
+                        self.note_identifiers(&name);
                     }
                     keys.push(name);
                     self.visit_expr(default)?;
@@ -254,7 +261,7 @@ impl<'a> Compiler<'a> {
     ) -> Result<()> {
         let Some(annotation) = annotation else { return Ok(()) };
         let mangled = symtable::mangle(self.unit().private.as_ref(), id);
-        self.load_const(Constant::Str(mangled), loc);
+        self.load_annotation_key(mangled, id, loc);
         if self.flags.annotations {
             self.annexpr(annotation)?;
         } else if let ExprKind::Starred { value, .. } = &annotation.kind {
@@ -631,7 +638,7 @@ impl<'a> Compiler<'a> {
                     }
                     self.addop_names(LOAD_NAME, &PyStr::new("__annotations__"), loc);
                     let mangled = symtable::mangle(self.unit().private.as_ref(), id);
-                    self.load_const(Constant::Str(mangled), loc);
+                    self.load_annotation_key(mangled, id, loc);
                     self.addop(STORE_SUBSCR, loc);
                 }
             }
