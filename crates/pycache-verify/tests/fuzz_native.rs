@@ -191,6 +191,7 @@ fn native_compiler_agrees_with_the_interpreter_on_generated_programs() {
     let referee_script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/referee.py");
     let magic = pycache_pyc::Magic::new(target.magic()).to_bytes();
     let mut tally = Tally::default();
+    let mut declines = std::collections::BTreeMap::new();
     let mut failures = Vec::new();
     let mut checked = 0;
     for batch in files.chunks(800) {
@@ -221,6 +222,16 @@ fn native_compiler_agrees_with_the_interpreter_on_generated_programs() {
                             std::fs::copy(file, work.join("code-equal").join(format!("{level}-{name}"))).unwrap();
                         }
                         Verdict::RejectedByBoth { .. } => tally.rejected_by_both += 1,
+                        Verdict::Declined { reason } => {
+                            tally.declined += 1;
+                            // By kind: numbers (positions) masked, cut short.
+                            let kind: String = reason
+                                .chars()
+                                .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                                .take(110)
+                                .collect();
+                            *declines.entry(kind).or_insert(0usize) += 1;
+                        }
                         _ => tally.declined += 1,
                     },
                     Outcome::Bad(kind, detail) => {
@@ -255,6 +266,11 @@ fn native_compiler_agrees_with_the_interpreter_on_generated_programs() {
         tally.rejected_differently,
         tally.panics,
     );
+    let mut kinds: Vec<(usize, String)> = declines.into_iter().map(|(k, n)| (n, k)).collect();
+    kinds.sort_by(|a, b| b.cmp(a));
+    for (n, kind) in kinds.iter().take(12) {
+        eprintln!("native fuzz: declined {n} x {kind}");
+    }
     assert!(checked > 0, "no program was checked");
     assert!(failures.is_empty(), "{}", failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n"));
 }
