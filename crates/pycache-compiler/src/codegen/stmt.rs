@@ -221,6 +221,9 @@ impl<'a> Compiler<'a> {
         }
         if !args.kwonlyargs.is_empty() {
             let mut keys = Vec::new();
+            // Keys that are the parser's identifiers (not mangled), noted
+            // when the tuple of keys is loaded, after the defaults.
+            let mut identifiers = Vec::new();
             let pairs = self.target.has(Feature::NoConstKeyMap);
             for (arg, default) in args.kwonlyargs.iter().zip(&args.kw_defaults) {
                 if let Some(default) = default {
@@ -233,7 +236,7 @@ impl<'a> Compiler<'a> {
                     } else if pairs {
                         self.load_const(name.clone(), loc);
                     } else if identifier {
-                        self.note_identifiers(&name);
+                        identifiers.push(name.clone());
                     }
                     keys.push(name);
                     self.visit_expr(default)?;
@@ -244,6 +247,9 @@ impl<'a> Compiler<'a> {
                 flags |= 0x02;
             } else if !keys.is_empty() {
                 let n = keys.len();
+                for name in &identifiers {
+                    self.note_identifiers(name);
+                }
                 self.load_const(Constant::Tuple(keys), loc);
                 self.addop_i(BUILD_CONST_KEY_MAP, n, loc);
                 flags |= 0x02;
