@@ -4,13 +4,18 @@
 //! Programs come from hypothesmith (grammar- and syntax-tree-based, run in a
 //! private virtual environment this test makes) and from `fuzz/gen.rs`,
 //! aimed at the compiler's corners. Each is compiled at levels 0 and 2 by
-//! the native compiler and by CPython 3.12.1 (`fuzz/referee.py`: the same
-//! `compile()` call as py_compile, many files per process). The test fails
+//! the native compiler and by CPython 3.12.1 (`fuzz/referee.py`: py_compile
+//! itself, many files per process, so marshal sees the reference counts
+//! py_compile's own frames give the module's code object). The test fails
 //! on a code object that differs, a program the native compiler accepts and
 //! the interpreter rejects, an error the native compiler names that is not
 //! the interpreter's (or that the interpreter does not raise), and a panic;
 //! an abort kills the test, and the program in flight is left on disk.
-//! Programs the native compiler declines are counted.
+//! Programs the native compiler declines are counted (and printed by
+//! reason); code-equal ones (bytes differ, code objects do not: marshal
+//! flags or interning) are counted and kept under
+//! `target/tmp/native-fuzz/code-equal/` for `pycache verify --reference
+//! fresh`, which tells a real difference from the referee process's history.
 //!
 //! `PYCACHE_NATIVE_FUZZ_PYTHON` (a release such as 3.13.18, default 3.12's),
 //! `PYCACHE_NATIVE_FUZZ_SEED`, `_PROGRAMS` (own generator, default 1,500),
