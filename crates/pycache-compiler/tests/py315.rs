@@ -254,3 +254,28 @@ fn regression_yield_in_dropped_assert_gets_the_generator_prefix() {
         assert_eq!((message.as_str(), at), ("'yield' outside function", Some((1, 9))));
     }
 }
+
+/// Errors in source order (fuzz seed 0x20261207, 20,000 programs): an
+/// unindent to no outer level is reported before a deeper line reaches the
+/// indentation limit; a tab error after a t-string with a debug field in a
+/// format spec is not claimed (3.15 fails on the t-string first: declined).
+#[test]
+fn regression_fuzz_errors_in_source_order() {
+    let mut deep = String::new();
+    for level in 0..101 {
+        let pad = " ".repeat(level);
+        // A tab on line 86, then line 87 dedents to a column no outer
+        // level has, as CPython measures tabs.
+        let pad = if level == 85 { format!("{}\t{}", &pad[..45], &pad[45..84]) } else { pad };
+        deep.push_str(&format!("{pad}if a:\n"));
+    }
+    deep.push_str(&format!("{}pass\n", " ".repeat(101)));
+    let tstring = "t'{(3, 2.5)= !s:x{ a:>10{a = !r}}}'\nif 1:\n\tx = 1\n        y = 2\n";
+    for &release in &RELEASES {
+        let target = Target::candidate(release).unwrap();
+        let (_, message, at) = error(target, &deep);
+        assert_eq!((message.as_str(), at.map(|(line, _)| line)), ("unindent does not match any outer indentation level", Some(87)));
+        let refusal = pycache_compiler::compile(tstring.as_bytes(), "m.py", target, 0).expect_err("refused");
+        assert!(refusal.exception.is_none(), "{refusal}");
+    }
+}
