@@ -284,6 +284,7 @@ pub fn make_code(
         exceptiontable,
         renamed_locals: false,
         fresh_percent: false,
+        identifier_strs: Vec::new(),
     })
 }
 

@@ -398,6 +398,14 @@ pub struct CodeObject {
     /// makes whichever came first every `'%'` constant of the module, so
     /// marshal writes them as that object.
     pub fresh_percent: bool,
+    /// Texts of string constants (alone or in a tuple) the code generator
+    /// took from the parser's identifiers, first in this unit: a type
+    /// parameter's or alias's name, an annotation's key, a keyword, a
+    /// `case C(attr=...)` name. The parser interned those objects, so the
+    /// constant cache shares them with every equal constant cached later;
+    /// it matters only for texts the code object would not intern itself
+    /// (`λ`). Compared by nothing: marshal's business only.
+    pub identifier_strs: Vec<PyStr>,
 }
 
 impl CodeObject {

@@ -112,6 +112,12 @@ pub struct Metadata {
     pub posonlyargcount: u32,
     pub kwonlyargcount: u32,
     pub firstlineno: i32,
+    /// The unit starts `RETURN_GENERATOR; POP_TOP` though its flags do not
+    /// make it a generator: a module or class body whose only `yield` is
+    /// in an `assert` that `-O` removed (3.15, `GeneratorPrefixAnyScope`).
+    pub generator_prefix: bool,
+    /// See [`crate::code::CodeObject::identifier_strs`].
+    pub identifier_strs: Vec<PyStr>,
 }
 
 /// One instruction of the final sequence, with its exception handler.

@@ -546,6 +546,11 @@ features! {
     /// `[NOT_TAKEN, JUMP]` block, a threaded jump) take the handler of the
     /// instruction they come from (3.15.0, 3.14: none) (P1).
     CfgInstrsInheritHandler: since [r(3, 15, 2)], until None;
+    /// A module or class body the symbol table saw a `yield` in starts
+    /// with the generator prefix (`RETURN_GENERATOR; POP_TOP`) though its
+    /// flags stay 0: only reachable under `-O`, where the `assert` holding
+    /// the yield (the error's only trigger) is dropped (3.14: no prefix).
+    GeneratorPrefixAnyScope: since [r(3, 15, 0)], until None;
 }
 
 impl Feature {

@@ -101,12 +101,17 @@ fn py315_fixtures_match_cpython() {
 
 /// One source, both releases, every level.
 fn check_source(test: &str, source: &str) {
+    check_source_at(test, source, 0..=2);
+}
+
+/// One source, both releases, the `levels` the interpreter compiles it at.
+fn check_source_at(test: &str, source: &str, levels: std::ops::RangeInclusive<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("m.py");
     std::fs::write(&file, source).unwrap();
     let mut problems = Vec::new();
     for (python, target) in interpreters(test) {
-        for level in 0..=2 {
+        for level in levels.clone() {
             problems.extend(compare(&python, target, &file, level));
         }
     }
@@ -271,4 +276,54 @@ fn async_comprehension_unpacking_is_identical() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A `yield` whose `assert` `-O` drops still makes the symbol table mark a
+/// module or class body a generator: 3.15 gives that body the generator
+/// prefix (`RETURN_GENERATOR; POP_TOP`, flags still 0; 3.14: none). At
+/// `-O0` the yield is compiled and refused as outside a function (fuzz
+/// seed 0x20261207, 4 programs).
+#[test]
+fn regression_yield_in_dropped_assert_gets_the_generator_prefix() {
+    let test = "regression_yield_in_dropped_assert_gets_the_generator_prefix";
+    let sources = [
+        "assert (yield 1)\n",
+        "x = 1\nassert x, (yield from y)\n",
+        "try:\n    assert (yield 1)\nexcept E:\n    pass\nelse:\n    z = 2\n",
+        "class C:\n    x = 1\n    assert (yield 1)\n",
+        "match m:\n    case None:\n        assert f'{(yield b)}', x\n",
+    ];
+    for source in sources {
+        check_source_at(test, source, 1..=2);
+    }
+    for &release in &RELEASES {
+        let target = Target::candidate(release).unwrap();
+        let (_, message, at) = error(target, sources[0]);
+        assert_eq!((message.as_str(), at), ("'yield' outside function", Some((1, 9))));
+    }
+}
+
+/// Errors in source order (fuzz seed 0x20261207, 20,000 programs): an
+/// unindent to no outer level is reported before a deeper line reaches the
+/// indentation limit; a tab error after a t-string with a debug field in a
+/// format spec is not claimed (3.15 fails on the t-string first: declined).
+#[test]
+fn regression_fuzz_errors_in_source_order() {
+    let mut deep = String::new();
+    for level in 0..101 {
+        let pad = " ".repeat(level);
+        // A tab on line 86, then line 87 dedents to a column no outer
+        // level has, as CPython measures tabs.
+        let pad = if level == 85 { format!("{}\t{}", &pad[..45], &pad[45..84]) } else { pad };
+        deep.push_str(&format!("{pad}if a:\n"));
+    }
+    deep.push_str(&format!("{}pass\n", " ".repeat(101)));
+    let tstring = "t'{(3, 2.5)= !s:x{ a:>10{a = !r}}}'\nif 1:\n\tx = 1\n        y = 2\n";
+    for &release in &RELEASES {
+        let target = Target::candidate(release).unwrap();
+        let (_, message, at) = error(target, &deep);
+        assert_eq!((message.as_str(), at.map(|(line, _)| line)), ("unindent does not match any outer indentation level", Some(87)));
+        let refusal = pycache_compiler::compile(tstring.as_bytes(), "m.py", target, 0).expect_err("refused");
+        assert!(refusal.exception.is_none(), "{refusal}");
+    }
 }

@@ -109,8 +109,12 @@ fn regression_fuzz_findings_in_format_specs_and_bracket_limits() {
 /// f-string nesting limit claimed as the error after 200 brackets that
 /// overflow the parser first or after an int literal past the digit limit,
 /// and a format spec whose text starts with a colon (its location); and
-/// the starred forms that stay valid (bracketed, in calls, in subscripts). Each
-/// must now be judged as the interpreter judges it, or declined.
+/// the starred forms that stay valid (bracketed, in calls, in subscripts).
+/// From a 3.15.2 run (seed 0x20261207, 20,000 programs): an unindent to no
+/// outer level on line 87 of a file 101 levels deep (the depth was claimed),
+/// and a tab error after a t-string whose format spec holds a debug field
+/// (3.14 and 3.15 fail on the t-string first). Each must now be judged as
+/// the interpreter judges it, or declined.
 #[test]
 fn regression_long_fuzz_run_findings() {
     let test = "regression_long_fuzz_run_findings";
@@ -127,7 +131,7 @@ fn regression_long_fuzz_run_findings() {
         ..VerifyOptions::default()
     };
     let report = verify(&options, &python, &NoProgress).unwrap();
-    assert_eq!(report.files.len(), 18);
+    assert_eq!(report.files.len(), 22);
     let wrong: Vec<String> = report
         .files
         .iter()

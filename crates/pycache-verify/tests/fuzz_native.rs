@@ -4,13 +4,18 @@
 //! Programs come from hypothesmith (grammar- and syntax-tree-based, run in a
 //! private virtual environment this test makes) and from `fuzz/gen.rs`,
 //! aimed at the compiler's corners. Each is compiled at levels 0 and 2 by
-//! the native compiler and by CPython 3.12.1 (`fuzz/referee.py`: the same
-//! `compile()` call as py_compile, many files per process). The test fails
+//! the native compiler and by CPython 3.12.1 (`fuzz/referee.py`: py_compile
+//! itself, many files per process, so marshal sees the reference counts
+//! py_compile's own frames give the module's code object). The test fails
 //! on a code object that differs, a program the native compiler accepts and
 //! the interpreter rejects, an error the native compiler names that is not
 //! the interpreter's (or that the interpreter does not raise), and a panic;
 //! an abort kills the test, and the program in flight is left on disk.
-//! Programs the native compiler declines are counted.
+//! Programs the native compiler declines are counted (and printed by
+//! reason); code-equal ones (bytes differ, code objects do not: marshal
+//! flags or interning) are counted and kept under
+//! `target/tmp/native-fuzz/code-equal/` for `pycache verify --reference
+//! fresh`, which tells a real difference from the referee process's history.
 //!
 //! `PYCACHE_NATIVE_FUZZ_PYTHON` (a release such as 3.13.18, default 3.12's),
 //! `PYCACHE_NATIVE_FUZZ_SEED`, `_PROGRAMS` (own generator, default 1,500),
@@ -160,6 +165,8 @@ fn native_compiler_agrees_with_the_interpreter_on_generated_programs() {
     let _ = std::fs::remove_dir_all(work.join("programs"));
     std::fs::create_dir_all(work.join("programs")).unwrap();
     std::fs::create_dir_all(work.join("failures")).unwrap();
+    let _ = std::fs::remove_dir_all(work.join("code-equal"));
+    std::fs::create_dir_all(work.join("code-equal")).unwrap();
     eprintln!("native fuzz: seed {seed:#x}, {own} own programs, {hypo} from hypothesmith, {}s", budget.as_secs());
 
     let mut files = Vec::new();
@@ -189,6 +196,7 @@ fn native_compiler_agrees_with_the_interpreter_on_generated_programs() {
     let referee_script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/referee.py");
     let magic = pycache_pyc::Magic::new(target.magic()).to_bytes();
     let mut tally = Tally::default();
+    let mut declines = std::collections::BTreeMap::new();
     let mut failures = Vec::new();
     let mut checked = 0;
     for batch in files.chunks(800) {
@@ -213,8 +221,22 @@ fn native_compiler_agrees_with_the_interpreter_on_generated_programs() {
                 match &outcome {
                     Outcome::Ok(kind) => match kind {
                         Verdict::Identical => tally.identical += 1,
-                        Verdict::CodeEqual { .. } => tally.code_equal += 1,
+                        Verdict::CodeEqual { .. } => {
+                            tally.code_equal += 1;
+                            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+                            std::fs::copy(file, work.join("code-equal").join(format!("{level}-{name}"))).unwrap();
+                        }
                         Verdict::RejectedByBoth { .. } => tally.rejected_by_both += 1,
+                        Verdict::Declined { reason } => {
+                            tally.declined += 1;
+                            // By kind: numbers (positions) masked, cut short.
+                            let kind: String = reason
+                                .chars()
+                                .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                                .take(110)
+                                .collect();
+                            *declines.entry(kind).or_insert(0usize) += 1;
+                        }
                         _ => tally.declined += 1,
                     },
                     Outcome::Bad(kind, detail) => {
@@ -249,6 +271,11 @@ fn native_compiler_agrees_with_the_interpreter_on_generated_programs() {
         tally.rejected_differently,
         tally.panics,
     );
+    let mut kinds: Vec<(usize, String)> = declines.into_iter().map(|(k, n)| (n, k)).collect();
+    kinds.sort_by(|a, b| b.cmp(a));
+    for (n, kind) in kinds.iter().take(12) {
+        eprintln!("native fuzz: declined {n} x {kind}");
+    }
     assert!(checked > 0, "no program was checked");
     assert!(failures.is_empty(), "{}", failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n"));
 }

@@ -179,7 +179,7 @@ impl<'a> Compiler<'a> {
             self.visit_expr(annotation)?;
             self.addop_i(COPY, 2, at);
             let mangled = symtable::mangle(self.unit().private.as_ref(), id);
-            self.load_const(Constant::Str(mangled), at);
+            self.load_annotation_key(mangled, id, at);
             self.addop(STORE_SUBSCR, loc);
             self.use_label(not_set);
         }

@@ -909,7 +909,7 @@ impl<'a> Compiler<'a> {
             }
             let keys: Vec<Constant> =
                 keywords[begin..end].iter().map(|k| Constant::Str(k.arg.clone().unwrap_or_default())).collect();
-            self.load_const(Constant::Tuple(keys), loc);
+            self.load_identifier_const(Constant::Tuple(keys), loc);
             self.addop_i(BUILD_CONST_KEY_MAP, n, loc);
             return Ok(());
         }
@@ -917,7 +917,7 @@ impl<'a> Compiler<'a> {
             self.addop_i(BUILD_MAP, 0, NO_LOCATION);
         }
         for k in &keywords[begin..end] {
-            self.load_const(Constant::Str(k.arg.clone().unwrap_or_default()), loc);
+            self.load_identifier_const(Constant::Str(k.arg.clone().unwrap_or_default()), loc);
             self.visit_expr(&k.value)?;
             if big {
                 self.addop_i(MAP_ADD, 1, NO_LOCATION);

@@ -155,6 +155,17 @@ pub const CO_GENERATOR: u32 = 0x20;
 pub const CO_COROUTINE: u32 = 0x80;
 pub const CO_ASYNC_GENERATOR: u32 = 0x200;
 
+/// Whether `constant` is, or holds at any depth, the string `text` (a
+/// constant of the unit that could have brought that text into the
+/// constant cache before an identifier did).
+fn holds_str(constant: &Constant, text: &PyStr) -> bool {
+    match constant {
+        Constant::Str(t) => t == text,
+        Constant::Tuple(items) | Constant::FrozenSet(items) => items.iter().any(|item| holds_str(item, text)),
+        _ => false,
+    }
+}
+
 impl<'a> Compiler<'a> {
     pub fn new(
         target: Target,
@@ -271,6 +282,45 @@ impl<'a> Compiler<'a> {
         candidates.push(i);
         md.consts.push(value);
         i
+    }
+
+    /// `load_const` of a constant made of the parser's identifiers (a
+    /// string, or a tuple of strings): notes their texts for marshal
+    /// ([`CodeObject::identifier_strs`]) unless this unit already holds an
+    /// equal string constant, which then came first.
+    pub fn load_identifier_const(&mut self, value: Constant, loc: Loc) {
+        self.note_identifiers(&value);
+        self.load_const(value, loc);
+    }
+
+    /// Notes the texts of `value`'s strings as identifiers (see
+    /// [`Self::load_identifier_const`]).
+    pub fn note_identifiers(&mut self, value: &Constant) {
+        let texts: Vec<&PyStr> = match value {
+            Constant::Str(text) => vec![text],
+            Constant::Tuple(items) => {
+                items.iter().filter_map(|item| if let Constant::Str(text) = item { Some(text) } else { None }).collect()
+            }
+            _ => Vec::new(),
+        };
+        for text in texts {
+            let md = &self.unit().md;
+            let literal_first = md.consts.iter().any(|c| holds_str(c, text));
+            if !literal_first && !md.identifier_strs.contains(text) {
+                let text = text.clone();
+                self.u().md.identifier_strs.push(text);
+            }
+        }
+    }
+
+    /// An annotation's key: the parser's identifier unless mangling made a
+    /// new string.
+    pub fn load_annotation_key(&mut self, mangled: PyStr, id: &PyStr, loc: Loc) {
+        if mangled == *id {
+            self.load_identifier_const(Constant::Str(mangled), loc);
+        } else {
+            self.load_const(Constant::Str(mangled), loc);
+        }
     }
 
     pub fn load_const(&mut self, value: Constant, loc: Loc) {
@@ -907,6 +957,11 @@ impl<'a> Compiler<'a> {
     /// variables.
     pub fn optimize_and_assemble(&mut self, add_none: bool) -> Result<(CodeObject, usize)> {
         let code_flags = self.compute_code_flags();
+        let ste = self.ste();
+        let generator_prefix = self.target.has(Feature::GeneratorPrefixAnyScope)
+            && !ste.is_function_like()
+            && (ste.generator || ste.coroutine);
+        self.u().md.generator_prefix = generator_prefix;
         if add_none {
             self.load_const(Constant::None, NO_LOCATION);
         }
@@ -918,6 +973,7 @@ impl<'a> Compiler<'a> {
         let nfree = u.md.freevars.len();
         let unit = UnitIr { md: &mut u.md, seq: &u.seq, code_flags, nparams, filename };
         let mut code = backend(target, unit)?;
+        code.identifier_strs = std::mem::take(&mut self.u().md.identifier_strs);
         if self.percent_const.is_none() && code.consts.iter().any(Constant::holds_percent) {
             // Made by the flow graph's folding (3.14), which caches it as
             // the unit is finished: the singleton (`'a%'[1]`).

@@ -226,7 +226,7 @@ impl<'a> Compiler<'a> {
         }
         self.visit_expr(cls)?;
         let names: Vec<Constant> = kwd_attrs.iter().map(|a| Constant::Str(a.clone())).collect();
-        self.load_const(Constant::Tuple(names), loc);
+        self.load_identifier_const(Constant::Tuple(names), loc);
         self.addop_i(MATCH_CLASS, nargs, loc);
         self.addop_i(COPY, 1, loc);
         self.load_const(Constant::None, loc);

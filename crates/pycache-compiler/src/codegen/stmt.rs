@@ -231,12 +231,22 @@ impl<'a> Compiler<'a> {
         }
         if !args.kwonlyargs.is_empty() {
             let mut keys = Vec::new();
+            // Keys that are the parser's identifiers (not mangled), noted
+            // when the tuple of keys is loaded, after the defaults.
+            let mut identifiers = Vec::new();
             let pairs = self.target.has(Feature::NoConstKeyMap);
             for (arg, default) in args.kwonlyargs.iter().zip(&args.kw_defaults) {
                 if let Some(default) = default {
-                    let name = Constant::Str(self.maybe_mangle(&arg.arg));
-                    if pairs {
+                    let mangled = self.maybe_mangle(&arg.arg);
+                    // Unmangled, the key is the parser's identifier.
+                    let identifier = mangled == arg.arg;
+                    let name = Constant::Str(mangled);
+                    if pairs && identifier {
+                        self.load_identifier_const(name.clone(), loc);
+                    } else if pairs {
                         self.load_const(name.clone(), loc);
+                    } else if identifier {
+                        identifiers.push(name.clone());
                     }
                     keys.push(name);
                     self.visit_expr(default)?;
@@ -247,6 +257,9 @@ impl<'a> Compiler<'a> {
                 flags |= 0x02;
             } else if !keys.is_empty() {
                 let n = keys.len();
+                for name in &identifiers {
+                    self.note_identifiers(name);
+                }
                 self.load_const(Constant::Tuple(keys), loc);
                 self.addop_i(BUILD_CONST_KEY_MAP, n, loc);
                 flags |= 0x02;
@@ -264,7 +277,7 @@ impl<'a> Compiler<'a> {
     ) -> Result<()> {
         let Some(annotation) = annotation else { return Ok(()) };
         let mangled = symtable::mangle(self.unit().private.as_ref(), id);
-        self.load_const(Constant::Str(mangled), loc);
+        self.load_annotation_key(mangled, id, loc);
         if self.flags.annotations {
             self.annexpr(annotation)?;
         } else if let ExprKind::Starred { value, .. } = &annotation.kind {
@@ -641,7 +654,7 @@ impl<'a> Compiler<'a> {
                     }
                     self.addop_names(LOAD_NAME, &PyStr::new("__annotations__"), loc);
                     let mangled = symtable::mangle(self.unit().private.as_ref(), id);
-                    self.load_const(Constant::Str(mangled), loc);
+                    self.load_annotation_key(mangled, id, loc);
                     self.addop(STORE_SUBSCR, loc);
                 }
             }

@@ -17,7 +17,7 @@ impl<'a> Compiler<'a> {
             let loc = Loc::of(p.range);
             let name = match &p.kind {
                 TypeParamKind::TypeVar { name, bound, id } => {
-                    self.load_const(Constant::Str(name.clone()), loc);
+                    self.load_identifier_const(Constant::Str(name.clone()), loc);
                     match bound {
                         Some(bound) => {
                             // 3.13 places the bound's function at the bound.
@@ -44,12 +44,12 @@ impl<'a> Compiler<'a> {
                     name
                 }
                 TypeParamKind::TypeVarTuple { name } => {
-                    self.load_const(Constant::Str(name.clone()), loc);
+                    self.load_identifier_const(Constant::Str(name.clone()), loc);
                     self.addop_i(CALL_INTRINSIC_1, INTRINSIC_TYPEVARTUPLE as usize, loc);
                     name
                 }
                 TypeParamKind::ParamSpec { name } => {
-                    self.load_const(Constant::Str(name.clone()), loc);
+                    self.load_identifier_const(Constant::Str(name.clone()), loc);
                     self.addop_i(CALL_INTRINSIC_1, INTRINSIC_PARAMSPEC as usize, loc);
                     name
                 }
@@ -185,10 +185,10 @@ impl<'a> Compiler<'a> {
         if generic {
             self.null_before_type_params_function(loc);
             self.enter_scope(generic_name(alias), ScopeType::TypeParams, type_params_id, loc.lineno)?;
-            self.load_const(Constant::Str(alias.clone()), loc);
+            self.load_identifier_const(Constant::Str(alias.clone()), loc);
             self.type_params(type_params)?;
         } else {
-            self.load_const(Constant::Str(alias.clone()), loc);
+            self.load_identifier_const(Constant::Str(alias.clone()), loc);
             self.load_const(Constant::None, loc);
         }
         let scope = self.st.lookup(id)?;

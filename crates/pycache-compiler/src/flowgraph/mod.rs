@@ -756,7 +756,7 @@ fn prepare_localsplus(md: &Metadata, g: &mut Cfg, code_flags: u32) -> usize {
     let mut fixed = build_cellfixedoffsets(md);
     let entry = g.entry;
     // insert_prefix_instructions
-    if code_flags & (0x20 | 0x80 | 0x200) != 0 {
+    if code_flags & (0x20 | 0x80 | 0x200) != 0 || md.generator_prefix {
         let firstlineno = md.firstlineno;
         // 3.15: a generator expression makes its iterator first (`RESUME 4;
         // LOAD_FAST .0; GET_ITER`), and the prefix goes right before the

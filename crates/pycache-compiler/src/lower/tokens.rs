@@ -213,7 +213,12 @@ fn first_limit(source: &Source, tokens: &Tokens, limits: &Limits) -> (Shape, Opt
                 shape.fstrings = shape.fstrings.max(fstrings);
                 stack.push(Open::FString);
             }
-            TokenKind::FStringEnd => {
+            // A t-string's fields and specs are an f-string's (so a debug
+            // field in a spec is seen), though it does not count towards
+            // the f-string nesting limit here.
+            TokenKind::TStringStart => stack.push(Open::FString),
+            TokenKind::FStringEnd | TokenKind::TStringEnd => {
+                let fstring = token.kind() == TokenKind::FStringEnd;
                 while let Some(open) = stack.pop() {
                     match open {
                         Open::FString => break,
@@ -224,7 +229,9 @@ fn first_limit(source: &Source, tokens: &Tokens, limits: &Limits) -> (Shape, Opt
                         Open::Spec { .. } => {}
                     }
                 }
-                fstrings = fstrings.saturating_sub(1);
+                if fstring {
+                    fstrings = fstrings.saturating_sub(1);
+                }
             }
             TokenKind::Indent => {
                 indents += 1;
@@ -233,6 +240,15 @@ fn first_limit(source: &Source, tokens: &Tokens, limits: &Limits) -> (Shape, Opt
                 }
                 near_indent_limit |= indents + INDENT_SLACK >= limits.indent_levels;
                 if indents >= limits.indent_levels {
+                    // The tokenizer stops at the first error in the text:
+                    // an unindent to no outer level or a tab error on an
+                    // earlier line is reported, not the depth (found by the
+                    // fuzz test: a tab on line 86, 101 levels deep).
+                    if let Some((earlier, error)) = tab_error(source, tokens)
+                        && earlier < at
+                    {
+                        return (shape, Some((earlier, error)));
+                    }
                     return (shape, fail(at, "IndentationError", message::TOO_MANY_INDENTS, Some(1)));
                 }
             }

@@ -385,12 +385,19 @@ impl<'a> Builder<'a> {
             // parser's interned identifiers, as does a top-level class's
             // qualified name.
             let identifier = frame.identifier_consts.get(index).copied().unwrap_or(false)
-                || (index == 0 && is_class_body(code) && code.qualname == code.name);
-            self.cache_constant(constant, identifier, &mut cached);
+                || (index == 0 && is_class_body(code) && code.qualname == code.name)
+                || matches!(constant, Constant::Str(text) if code.identifier_strs.contains(text));
+            self.cache_constant(constant, identifier, &code.identifier_strs, &mut cached);
         }
     }
 
-    fn cache_constant(&mut self, constant: &'a Constant, identifier: bool, cached: &mut HashSet<KeyId>) {
+    fn cache_constant(
+        &mut self,
+        constant: &'a Constant,
+        identifier: bool,
+        identifier_strs: &[PyStr],
+        cached: &mut HashSet<KeyId>,
+    ) {
         let key = self.key_of(constant);
         if !cached.insert(key) {
             return;
@@ -401,13 +408,16 @@ impl<'a> Builder<'a> {
             }
             Constant::Tuple(items) => {
                 for item in items {
-                    let identifier = identifier && matches!(item, Constant::Str(_));
-                    self.cache_constant(item, identifier, cached);
+                    let identifier = match item {
+                        Constant::Str(text) => identifier || identifier_strs.contains(text),
+                        _ => false,
+                    };
+                    self.cache_constant(item, identifier, identifier_strs, cached);
                 }
             }
             Constant::FrozenSet(items) => {
                 for item in dedup_set_items(items) {
-                    self.cache_constant(item, false, cached);
+                    self.cache_constant(item, false, identifier_strs, cached);
                 }
             }
             _ => {}

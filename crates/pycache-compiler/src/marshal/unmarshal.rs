@@ -78,6 +78,7 @@ impl<'a> Converter<'a> {
             // A stream cannot tell (see the field).
             renamed_locals: false,
             fresh_percent: false,
+            identifier_strs: Vec::new(),
             filename: self.str(&c.filename, "co_filename")?,
             name: self.str(&c.name, "co_name")?,
             qualname: self.str(&c.qualname, "co_qualname")?,
