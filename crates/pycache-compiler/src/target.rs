@@ -760,13 +760,15 @@ pub static VERIFIED: &[&Profile] = &[
     &CPYTHON_3_13_15,
     &CPYTHON_3_13_18,
     &CPYTHON_3_14_8,
+    &CPYTHON_3_15_0,
+    &CPYTHON_3_15_2,
 ];
 
 /// Profiles under construction: compiled with only through
 /// [`Target::candidate`] (the differential tests, `pycache verify`), never
 /// by `--engine auto` or `--target`, until they are exact and move to
 /// [`VERIFIED`].
-pub static UNVERIFIED: &[&Profile] = &[&CPYTHON_3_15_0, &CPYTHON_3_15_2];
+pub static UNVERIFIED: &[&Profile] = &[];
 
 /// A feature version and the profile of its patch releases that a compile
 /// reproduces. Cheap to copy; the stages hold one each.
@@ -992,13 +994,13 @@ mod tests {
     }
 
     #[test]
-    fn unverified_profiles_are_candidates_only() {
+    fn every_profile_of_a_release_is_found_by_it() {
         for release in [r(3, 15, 0), r(3, 15, 2)] {
-            assert!(Target::exact(release).is_none(), "{release}");
-            let t = Target::candidate(release).unwrap();
-            assert!(!t.is_verified());
-            assert_eq!(t.version(), (3, 15));
+            let t = Target::exact(release).unwrap_or_else(|| panic!("{release} is verified"));
+            assert!(t.is_verified() && Target::candidate(release) == Some(t));
+            assert_eq!((t.magic(), t.version()), (3666, (3, 15)));
         }
+        assert_eq!(Target::parse("3.15").map(|t| t.release()), Ok(r(3, 15, 2)));
         for release in [r(3, 14, 8), r(3, 14, 10)] {
             let t = Target::exact(release).unwrap_or_else(|| panic!("{release} is verified"));
             assert_eq!((t.magic(), t.version()), (3627, (3, 14)));
@@ -1070,14 +1072,14 @@ mod tests {
         assert!(!t13.has(Feature::CfgFolding) && !t13.has(Feature::LazyAnnotations));
     }
 
-    /// 3.15.0 and 3.15.2 are candidates of their own: they differ only in
+    /// 3.15.0 and 3.15.2 are profiles of their own: they differ only in
     /// the handler of the instructions the flow graph makes (P1); 3.15.1
     /// is not measured and has none.
     #[test]
     fn the_3_15_profiles_differ_by_the_handler_of_made_instructions() {
         let (t0, t2) = (Target::candidate(r(3, 15, 0)).unwrap(), Target::candidate(r(3, 15, 2)).unwrap());
         assert_ne!(t0, t2);
-        assert!(!t0.is_verified() && !t2.is_verified() && Target::exact(r(3, 15, 2)).is_none());
+        assert!(t0.is_verified() && t2.is_verified() && Target::exact(r(3, 15, 2)) == Some(t2));
         assert_eq!((t0.magic(), t2.magic(), t2.version()), (3666, 3666, (3, 15)));
         assert!(Target::candidate(r(3, 15, 1)).is_none());
         assert!(!t0.has(Feature::CfgInstrsInheritHandler) && t2.has(Feature::CfgInstrsInheritHandler));

@@ -613,6 +613,8 @@ fn target_compiles_without_any_interpreter_as_the_release_would() {
         ("3.13", (3, 13, 18)),
         ("3.14", (3, 14, 10)),
         ("3.14.8", (3, 14, 8)),
+        ("3.15", (3, 15, 2)),
+        ("3.15.0", (3, 15, 0)),
     ] {
         let ours = example();
         let out = run::command(ours.path())
