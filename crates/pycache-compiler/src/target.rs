@@ -477,6 +477,13 @@ features! {
     /// 5 code units after the `SEND` (6 from 3.15: `RESUME`'s cache).
     EndAsyncForJump: since [r(3, 14, 0)], until None;
 
+    /// Complex arithmetic with an int or float operand treats it as a real
+    /// number, not as a complex with a zero imaginary part (`0.0 - 0j` is
+    /// `-0j`, `2.0 * complex(1, -0.0)` keeps the `-0.0`); products and
+    /// quotients recover infinities where both parts come out NaN. The
+    /// folder computes the former and refuses the latter.
+    MixedModeComplex: since [r(3, 14, 0)], until None;
+
     // CPython 3.15 (issue 10; docs/targets/3.15.md names each item).
     /// `GET_ITER` takes an argument (0; 3 for `yield from`) and leaves the
     /// iterable's iteration state as a pair: loops and comprehensions hold
