@@ -560,6 +560,9 @@ features! {
     /// handler a removed instruction left in the block's array (3.14:
     /// gh-137681's stale slot) (P1).
     NoStaleSlotHandler: since [r(3, 15, 0)], until None;
+    /// A literal pattern may be a number with a unary `+` (`case +1:`;
+    /// before, "invalid syntax" at the `+`). Refused, not reproduced.
+    PatternUnaryPlus: since [r(3, 15, 0)], until None;
     /// Instructions the flow graph makes after the exception targets are
     /// labelled (the `NOT_TAKEN` after a conditional jump, the backward
     /// `[NOT_TAKEN, JUMP]` block, a threaded jump) take the handler of the
