@@ -104,6 +104,7 @@ fn compile_with(
         optimize,
         future_annotations: flags.annotations,
         cfg_folding: target.has(Feature::CfgFolding),
+        mixed_complex: target.has(Feature::MixedModeComplex),
         warnings: Default::default(),
     };
     folder.module(&mut module)?;

@@ -235,7 +235,7 @@ pub fn build(module: &ast::Module, future_annotations: bool, target: Target) -> 
     }
     b.exit_block();
     let mut st = b.st;
-    analyze(&mut st, target.has(Feature::LazyAnnotations))?;
+    analyze(&mut st, target)?;
     Ok(st)
 }
 
@@ -1168,14 +1168,17 @@ struct Analysis<'a> {
     /// 3.14: `__conditional_annotations__` is a class's cell, as
     /// `__classdict__` is.
     lazy_annotations: bool,
+    /// What the target's analysis does differently.
+    target: Target,
 }
 
-fn analyze(st: &mut SymTable, lazy_annotations: bool) -> Result<()> {
+fn analyze(st: &mut SymTable, target: Target) -> Result<()> {
     let top = st.top;
     let mut free = Set::default();
     let mut global = Set::default();
     let mut type_params = Set::default();
-    Analysis { st, lazy_annotations }.block(top, None, &mut free, &mut global, &mut type_params, None)
+    let lazy_annotations = target.has(Feature::LazyAnnotations);
+    Analysis { st, lazy_annotations, target }.block(top, None, &mut free, &mut global, &mut type_params, None)
 }
 
 impl Analysis<'_> {
@@ -1274,6 +1277,17 @@ impl Analysis<'_> {
         self.st.entries[entry].children.iter().any(|&c| self.st.entries[c].scope(key) == FREE)
     }
 
+    /// Whether the target reads `name`, a cell a class body makes of its
+    /// own, as a global in a comprehension inlined into the class.
+    fn is_class_implicit_cell(&self, name: &PyStr) -> bool {
+        match name.as_bytes() {
+            b"__class__" => self.target.has(Feature::InlinedClassDunderClassGlobal),
+            b"__classdict__" => self.target.has(Feature::InlinedClassDictGlobal),
+            b"__conditional_annotations__" => self.lazy_annotations && self.target.has(Feature::InlinedClassDictGlobal),
+            _ => false,
+        }
+    }
+
     fn inline_comprehension(
         &mut self,
         ste: ScopeId,
@@ -1283,12 +1297,31 @@ impl Analysis<'_> {
         inlined_cells: &mut Set,
     ) {
         let symbols: Vec<(PyStr, i64)> = self.st.entries[comp].symbols.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let mut dropped = Vec::new();
         for (k, comp_flags) in symbols {
             if comp_flags & DEF_PARAM != 0 {
                 continue;
             }
-            let scope = (comp_flags >> SCOPE_OFFSET) & SCOPE_MASK;
+            let mut scope = (comp_flags >> SCOPE_OFFSET) & SCOPE_MASK;
             let only_flags = comp_flags & ((1 << SCOPE_OFFSET) - 1);
+            // A class never passes its implicit cells (`__class__`,
+            // `__classdict__`, 3.14's `__conditional_annotations__`) on as
+            // free names: read in a comprehension inlined into the class
+            // body, such a name is a global (a NameError at run time). 3.14
+            // still gives the class the cell when a function inside the
+            // comprehension needs it.
+            if scope == FREE
+                && self.st.entries[ste].kind == BlockType::Class
+                && self.is_class_implicit_cell(&k)
+            {
+                scope = GLOBAL_IMPLICIT;
+                // The comprehension's own entry forgets the name, so that
+                // the code inlined into the class sees the class's scope.
+                dropped.push(k.clone());
+                if !(self.target.has(Feature::InlinedClassDunderClassCell) && self.is_free_in_any_child(comp, &k)) {
+                    comp_free.shift_remove(&k);
+                }
+            }
             if scope == CELL || only_flags & DEF_COMP_CELL != 0 {
                 inlined_cells.insert(k.clone());
             }
@@ -1306,6 +1339,9 @@ impl Analysis<'_> {
                     }
                 }
             }
+        }
+        for k in &dropped {
+            self.st.entries[comp].symbols.shift_remove(k);
         }
     }
 

@@ -351,6 +351,13 @@ features! {
     /// byte (3.12 iterated with borrowed references: an item held only by
     /// the set sorted by its unflagged dump).
     FrozenSetKeysFlagged: since [r(3, 13, 0)], until None;
+    /// `__class__` read in a comprehension inlined into a class body is a
+    /// global there (`LOAD_GLOBAL`): the class does not pass its implicit
+    /// cells on as free names (3.12.1 raised SystemError compiling it).
+    InlinedClassDunderClassGlobal: since [r(3, 13, 0)], until None;
+    /// So are `__classdict__` and 3.14's `__conditional_annotations__`
+    /// (3.13.5 raised SystemError compiling it; CPython gh-145701).
+    InlinedClassDictGlobal: since [r(3, 13, 15)], until None;
 
     // CPython 3.14 (issue 10; docs/targets/3.14.md names each item).
     /// The compiler's recursion limit is not 3.12.1's (Pyodide's 3.12.7
@@ -477,6 +484,18 @@ features! {
     /// 5 code units after the `SEND` (6 from 3.15: `RESUME`'s cache).
     EndAsyncForJump: since [r(3, 14, 0)], until None;
 
+    /// Complex arithmetic with an int or float operand treats it as a real
+    /// number, not as a complex with a zero imaginary part (`0.0 - 0j` is
+    /// `-0j`, `2.0 * complex(1, -0.0)` keeps the `-0.0`); products and
+    /// quotients recover infinities where both parts come out NaN. The
+    /// folder computes the former and refuses the latter.
+    MixedModeComplex: since [r(3, 14, 0)], until None;
+    /// A function inside a comprehension inlined into a class body that
+    /// reads `__class__`, `__classdict__` or `__conditional_annotations__`
+    /// gets the class's cell (3.13 raised SystemError compiling it:
+    /// test_listcomps.py's `[lambda: __class__ for _ in x]`).
+    InlinedClassDunderClassCell: since [r(3, 14, 0)], until None;
+
     // CPython 3.15 (issue 10; docs/targets/3.15.md names each item).
     /// `GET_ITER` takes an argument (0; 3 for `yield from`) and leaves the
     /// iterable's iteration state as a pair: loops and comprehensions hold
@@ -541,6 +560,9 @@ features! {
     /// handler a removed instruction left in the block's array (3.14:
     /// gh-137681's stale slot) (P1).
     NoStaleSlotHandler: since [r(3, 15, 0)], until None;
+    /// A literal pattern may be a number with a unary `+` (`case +1:`;
+    /// before, "invalid syntax" at the `+`). Refused, not reproduced.
+    PatternUnaryPlus: since [r(3, 15, 0)], until None;
     /// Instructions the flow graph makes after the exception targets are
     /// labelled (the `NOT_TAKEN` after a conditional jump, the backward
     /// `[NOT_TAKEN, JUMP]` block, a threaded jump) take the handler of the

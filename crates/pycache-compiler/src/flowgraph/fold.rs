@@ -282,7 +282,7 @@ pub fn binary(g: &mut Cfg, b: BlockId, i: usize, consts: &mut Consts) -> Result<
         return Ok(());
     }
     let value = match op {
-        Some(op) => ops::binary(g.target.limits(), op, &lhs, &rhs)?,
+        Some(op) => ops::binary(g.target.limits(), g.target.has(Feature::MixedModeComplex), op, &lhs, &rhs)?,
         None => ops::subscript(&lhs, &rhs)?,
     };
     let Some(value) = value else { return Ok(()) };

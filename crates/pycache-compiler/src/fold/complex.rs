@@ -124,6 +124,43 @@ pub fn div(a: C, b: C) -> Outcome<C> {
     nans.outcome(r)
 }
 
+/// What 3.14 leaves to its recovery of infinite and zero results.
+pub const NAN_RECOVERY: &str = "complex product or quotient that 3.14 recovers from NaN";
+
+/// 3.14's `complex / real`: each part divided by the real number; Python
+/// raises ZeroDivisionError for a zero divisor.
+pub fn div_by_real(a: C, b: f64) -> Outcome<C> {
+    if b == 0.0 {
+        return Outcome::Raises;
+    }
+    let nans = Nans::default();
+    let r = (nans.div(a.0, b), nans.div(a.1, b));
+    nans.outcome(r)
+}
+
+/// 3.14's `real / complex`: the scaled division with a numerator that has
+/// no imaginary part at all, so no term of it is added (adding a zero
+/// would turn a negative zero positive).
+pub fn real_div(a: f64, b: C) -> Outcome<C> {
+    let n = Nans::default();
+    let (abs_re, abs_im) = (b.0.abs(), b.1.abs());
+    let r = if abs_re >= abs_im {
+        if abs_re == 0.0 {
+            return Outcome::Raises;
+        }
+        let ratio = n.div(b.1, b.0);
+        let denom = n.add(b.0, n.mul(b.1, ratio));
+        (n.div(a, denom), n.div(n.mul(-a, ratio), denom))
+    } else if abs_im >= abs_re {
+        let ratio = n.div(b.0, b.1);
+        let denom = n.add(n.mul(b.0, ratio), b.1);
+        (n.div(n.mul(a, ratio), denom), n.div(-a, denom))
+    } else {
+        (f64::NAN, f64::NAN)
+    };
+    n.outcome(r)
+}
+
 /// Polar-form power for exponents that are not small integers.
 fn pow_polar(a: C, b: C, errno: &mut Errno, n: &Nans) -> C {
     if b.0 == 0.0 && b.1 == 0.0 {

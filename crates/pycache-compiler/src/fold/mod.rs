@@ -24,6 +24,9 @@ pub struct Folder {
     /// and `in`/`for` displays are left to the flow graph; only
     /// `__debug__` and `%`-formatting stay here.
     pub cfg_folding: bool,
+    /// 3.14 (`Feature::MixedModeComplex`): a real operand of complex
+    /// arithmetic is not made complex first.
+    pub mixed_complex: bool,
     /// Warnings the operations raise as they are folded.
     pub warnings: std::cell::RefCell<Vec<crate::warning::Warning>>,
 }
@@ -407,7 +410,7 @@ impl Folder {
         if self.cfg_folding {
             return Ok(());
         }
-        if let Some(value) = ops::binary(self.limits, *op, lv, rv)? {
+        if let Some(value) = ops::binary(self.limits, self.mixed_complex, *op, lv, rv)? {
             make_const(e, value);
         }
         Ok(())

@@ -38,6 +38,22 @@ pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warnin
     let parsed = ruff_python_parser::parse_unchecked(&source.text, options);
     let limits = target.limits();
     let (shape, limit) = tokens::check(source, parsed.tokens(), limits);
+    // The parser reads `case +1:` and flags it; 3.15 allows a unary `+`
+    // in a literal pattern, older releases have no rule for it.
+    let plus_pattern = |e: &&ruff_python_parser::ParseError| {
+        matches!(&e.error, ruff_python_parser::ParseErrorType::OtherError(m) if m == PLUS_PATTERN)
+    };
+    if target.has(Feature::PatternUnaryPlus) {
+        if let Some(e) = parsed.errors().iter().find(plus_pattern) {
+            if parsed.errors().first().is_some_and(|first| std::ptr::eq(first, e)) {
+                // The pattern's folding to a constant is not reproduced.
+                let (line, col) = source.position(e.location.start().to_u32());
+                return Err(Refusal::unsupported(format!(
+                    "a unary `+` in a literal pattern (3.15) at line {line}, column {col}"
+                )));
+            }
+        }
+    }
     let first_error = parsed.errors().first();
     // Before 3.14 the parser fails at the first t-string.
     let tstring_error = if target.has(Feature::TemplateStrings) {
@@ -75,6 +91,9 @@ pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warnin
             return Err(refusal);
         }
         let (line, col) = source.position(error.location.start().to_u32());
+        if plus_pattern(&error) {
+            return Err(Refusal::syntax_at("invalid syntax", line, col));
+        }
         return Err(Refusal::syntax_at(error.error.to_string(), line, col));
     }
     // The t-string's own refusal is the lowering's, which may meet an
@@ -122,6 +141,9 @@ pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warnin
     };
     Ok((ast::Module { body, id: NodeId(0) }, lower.warnings.into_inner(), shape))
 }
+
+/// The parser's error for a unary `+` in a literal pattern.
+const PLUS_PATTERN: &str = "Unary '+' is not allowed as a literal pattern";
 
 /// CPython's own error for 3.15 syntax that the target's version does not
 /// have (measured on 3.13 and 3.14: docs/targets/3.15.md, section E).
