@@ -1310,10 +1310,7 @@ impl Analysis<'_> {
             // body, such a name is a global (a NameError at run time). 3.14
             // still gives the class the cell when a function inside the
             // comprehension needs it.
-            if scope == FREE
-                && self.st.entries[ste].kind == BlockType::Class
-                && self.is_class_implicit_cell(&k)
-            {
+            if scope == FREE && self.st.entries[ste].kind == BlockType::Class && self.is_class_implicit_cell(&k) {
                 scope = GLOBAL_IMPLICIT;
                 // The comprehension's own entry forgets the name, so that
                 // the code inlined into the class sees the class's scope.

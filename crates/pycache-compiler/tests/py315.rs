@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pycache_compiler::marshal::{REFERENCE_COMPILE, marshal_code};
 use pycache_compiler::Target;
+use pycache_compiler::marshal::{REFERENCE_COMPILE, marshal_code};
 use pycache_python::testing::debian_release;
 
 const RELEASES: [(u8, u8, u8); 2] = [(3, 15, 0), (3, 15, 2)];
@@ -322,7 +322,10 @@ fn regression_fuzz_errors_in_source_order() {
     for &release in &RELEASES {
         let target = Target::candidate(release).unwrap();
         let (_, message, at) = error(target, &deep);
-        assert_eq!((message.as_str(), at.map(|(line, _)| line)), ("unindent does not match any outer indentation level", Some(87)));
+        assert_eq!(
+            (message.as_str(), at.map(|(line, _)| line)),
+            ("unindent does not match any outer indentation level", Some(87))
+        );
         let refusal = pycache_compiler::compile(tstring.as_bytes(), "m.py", target, 0).expect_err("refused");
         assert!(refusal.exception.is_none(), "{refusal}");
     }

@@ -230,11 +230,8 @@ fn native_compiler_agrees_with_the_interpreter_on_generated_programs() {
                         Verdict::Declined { reason } => {
                             tally.declined += 1;
                             // By kind: numbers (positions) masked, cut short.
-                            let kind: String = reason
-                                .chars()
-                                .map(|c| if c.is_ascii_digit() { '#' } else { c })
-                                .take(110)
-                                .collect();
+                            let kind: String =
+                                reason.chars().map(|c| if c.is_ascii_digit() { '#' } else { c }).take(110).collect();
                             *declines.entry(kind).or_insert(0usize) += 1;
                         }
                         _ => tally.declined += 1,

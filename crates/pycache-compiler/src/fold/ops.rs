@@ -247,7 +247,13 @@ fn both_bool(a: &Constant, b: &Constant) -> Option<(bool, bool)> {
 
 /// `mixed_complex`: 3.14's rules for a real operand of complex arithmetic
 /// (`Feature::MixedModeComplex`).
-pub fn binary(limits: &Limits, mixed_complex: bool, op: Operator, a: &Constant, b: &Constant) -> Result<Option<Constant>> {
+pub fn binary(
+    limits: &Limits,
+    mixed_complex: bool,
+    op: Operator,
+    a: &Constant,
+    b: &Constant,
+) -> Result<Option<Constant>> {
     if matches!(a, Constant::Code(_)) || matches!(b, Constant::Code(_)) {
         return Ok(None);
     }

@@ -40,9 +40,7 @@ pub fn parse(source: &Source, target: Target) -> Result<(ast::Module, Vec<Warnin
     let (shape, limit) = tokens::check(source, parsed.tokens(), limits);
     // The parser reads `case +1:` and flags it; 3.15 allows a unary `+`
     // in a literal pattern, older releases have no rule for it.
-    let plus_pattern = |e: &&ruff_python_parser::ParseError| {
-        matches!(&e.error, ruff_python_parser::ParseErrorType::OtherError(m) if m == PLUS_PATTERN)
-    };
+    let plus_pattern = |e: &&ruff_python_parser::ParseError| matches!(&e.error, ruff_python_parser::ParseErrorType::OtherError(m) if m == PLUS_PATTERN);
     if target.has(Feature::PatternUnaryPlus) {
         if let Some(e) = parsed.errors().iter().find(plus_pattern) {
             if parsed.errors().first().is_some_and(|first| std::ptr::eq(first, e)) {

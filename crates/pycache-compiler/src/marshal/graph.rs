@@ -858,10 +858,7 @@ impl<'a> Builder<'a> {
         match text.as_bytes() {
             [] => false,
             [c] => self.strings.shadowed_chars.contains(c),
-            bytes => {
-                self.identifiers.contains(bytes)
-                    || text.as_str().is_some_and(|t| self.strings.names.contains(t))
-            }
+            bytes => self.identifiers.contains(bytes) || text.as_str().is_some_and(|t| self.strings.names.contains(t)),
         }
     }
 
