@@ -6,8 +6,11 @@
 //! message, line and offset; any other must be a syntax refusal (the
 //! interpreter's to word). Every source must be refused.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
+
+use common::interpreter_errors;
 
 use pycache_compiler::{RefusalKind, Target};
 use pycache_python::testing::{debian_release, release};
@@ -88,42 +91,10 @@ const IN_3_14: &[(&str, bool)] = &[
     ("x = t\"{lambda:1}\"", false),
 ];
 
-/// The interpreter's verdict on each source: `None` when it compiles,
-/// else the message, line and offset of its SyntaxError.
-fn interpreter_errors(python: &Path, sources: &[&str]) -> Vec<Option<(String, u32, u32)>> {
-    let script = r#"
-import json, sys
-for src in json.load(sys.stdin):
-    try:
-        compile(src, "m.py", "exec")
-        print(json.dumps(None))
-    except SyntaxError as e:
-        print(json.dumps([e.msg, e.lineno, e.offset]))
-"#;
-    let mut child = Command::new(python)
-        .args(["-I", "-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(serde_json::to_string(sources).unwrap().as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", python.display());
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str::<Option<(String, u32, u32)>>(line).unwrap())
-        .collect()
-}
-
 /// Checks each source against `python`; returns the problems.
 fn check(python: &Path, target: Target, cases: &[(&str, bool)]) -> Vec<String> {
     let sources: Vec<&str> = cases.iter().map(|(s, _)| *s).collect();
-    let verdicts = interpreter_errors(python, &sources);
+    let verdicts = interpreter_errors(python, &sources, 0);
     let mut problems = Vec::new();
     for (&(source, exact), verdict) in cases.iter().zip(verdicts) {
         let release = target.release();
