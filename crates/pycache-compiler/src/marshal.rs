@@ -111,6 +111,7 @@
 
 mod emit;
 mod graph;
+pub(crate) use graph::all_name_chars;
 #[rustfmt::skip]
 mod tables;
 #[rustfmt::skip]

@@ -296,14 +296,19 @@ impl<'a> Compiler<'a> {
     /// Notes the texts of `value`'s strings as identifiers (see
     /// [`Self::load_identifier_const`]).
     pub fn note_identifiers(&mut self, value: &Constant) {
-        let texts: Vec<&PyStr> = match value {
-            Constant::Str(text) => vec![text],
-            Constant::Tuple(items) => {
-                items.iter().filter_map(|item| if let Constant::Str(text) = item { Some(text) } else { None }).collect()
-            }
-            _ => Vec::new(),
+        let items = match value {
+            Constant::Str(_) => std::slice::from_ref(value),
+            Constant::Tuple(items) => items.as_slice(),
+            _ => &[],
         };
-        for text in texts {
+        for item in items {
+            // Marshal interns every string of identifier characters anyway:
+            // only the others (non-ASCII names) need noting, and the scan
+            // of the unit's constants below is then rare.
+            let Constant::Str(text) = item else { continue };
+            if crate::marshal::all_name_chars(text) {
+                continue;
+            }
             let md = &self.unit().md;
             let literal_first = md.consts.iter().any(|c| holds_str(c, text));
             if !literal_first && !md.identifier_strs.contains(text) {
