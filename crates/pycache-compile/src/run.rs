@@ -304,10 +304,20 @@ fn failed(mut file: FileReport, error: &FileError) -> FileReport {
 /// Compiles what is stale under `options.paths` for every target.
 pub fn run(options: &CompileOptions, targets: &[Target], progress: &dyn Progress) -> Result<Report, RunError> {
     let plans = plans(options, targets)?;
-    let threads = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.jobs.clamp(1, crate::options::max_jobs()))
-        .thread_name(|i| format!("pycache-{i}"))
-        .build()
+    let pool = |stack: Option<usize>| {
+        let builder = rayon::ThreadPoolBuilder::new()
+            .num_threads(options.jobs.clamp(1, crate::options::max_jobs()))
+            .thread_name(|i| format!("pycache-{i}"));
+        match stack {
+            Some(bytes) => builder.stack_size(bytes).build(),
+            None => builder.build(),
+        }
+    };
+    // Workers with the compiler's stack reserved compile each file in
+    // place; where the system will not reserve that much address space
+    // (strict overcommit), the compiler maps a stack per file instead.
+    let threads = pool(Some(pycache_compiler::WORKER_STACK))
+        .or_else(|_| pool(None))
         .map_err(|e| RunError::Setup(format!("cannot start threads: {e}")))?;
     let memory = FailureMemory::open(options.failure_memory.clone());
     let report = threads.install(|| run_in_pool(options, &plans, &memory, progress));

@@ -26,16 +26,25 @@ use crate::{
 /// build); ruff's tree of a rejected file can be far deeper, and dropping
 /// it takes a few dozen bytes of stack per level, hence the share per
 /// source byte. The stack is reserved, not touched, so what is not used
-/// costs nothing.
+/// costs nothing. A thread that already has that much stack left (the
+/// workers of `pycache compile` are started with [`WORKER_STACK`]) runs
+/// the stages in place: a fresh stack per file costs a map, an unmap and a
+/// page fault for every page the file's recursion touches.
 const STACK_BASE: usize = 64 << 20;
 const STACK_PER_SOURCE_BYTE: usize = 64;
+
+/// The stack a thread that compiles many files should be started with, so
+/// that [`compile`] and marshal run in place for all but sources of several
+/// megabytes (address space only: the pages are touched as the recursion
+/// needs them, and reused from file to file).
+pub const WORKER_STACK: usize = 512 << 20;
 
 pub(crate) fn compile(source: &[u8], filename: PyStr, target: Target, optimize: u8) -> Result<Compiled, Refusal> {
     let deadline = DEADLINE.with(|d| d.get());
     let stack = STACK_BASE.saturating_add(source.len().saturating_mul(STACK_PER_SOURCE_BYTE));
     // stacker runs the closure on this thread, so the deadline carries over.
     let run = std::panic::AssertUnwindSafe(|| {
-        stacker::grow(stack, || {
+        stacker::maybe_grow(stack, stack, || {
             DEADLINE.with(|d| d.set(deadline));
             compile_on_stack(source, filename, target, optimize)
         })

@@ -46,6 +46,7 @@ pub mod target;
 mod unparse;
 mod warning;
 
+pub use driver::WORKER_STACK;
 pub use error::{Refusal, RefusalKind};
 pub use target::{Feature, Profile, Release, Target};
 pub use warning::{Category, Warning};

@@ -325,11 +325,13 @@ pub fn pyc_bytes(header: &[u8; 16], code: &CodeObject, target: Target) -> Result
 
 /// The stack the object graph is built and emitted on: both recurse once
 /// per nested object, which [`check_depth`] keeps within marshal's limit.
+/// A thread with that much stack left runs in place (see
+/// [`crate::driver::WORKER_STACK`]).
 const STACK: usize = 256 << 20;
 
 fn marshal_into(code: &CodeObject, target: Target, out: &mut Vec<u8>) -> Result<(), MarshalError> {
     check_depth(code)?;
-    stacker::grow(STACK, || {
+    stacker::maybe_grow(STACK, STACK, || {
         let graph = graph::Graph::build(code, target);
         emit::Emitter::new(&graph, target).emit(graph.root, 1, out)
     })
