@@ -56,10 +56,17 @@ impl WriteError {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// This process's id, asked of the kernel once: `std::process::id` is a
+/// system call each time, and pycache never forks without an exec.
+fn process_id() -> u32 {
+    static ID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *ID.get_or_init(std::process::id)
+}
+
 fn temp_name(name: &OsStr) -> OsString {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut temp = name.to_owned();
-    temp.push(format!(".{}{n:04}", std::process::id()));
+    temp.push(format!(".{}{n:04}", process_id()));
     temp
 }
 
