@@ -375,3 +375,28 @@ fn regression_mixed_tstring_error_is_not_claimed_after_a_legacy_print_or_with_a_
         assert_eq!(refusal.exception, Some("SyntaxError"), "{refusal}");
     }
 }
+
+/// A signed or complex number in a value pattern or a mapping key (`case
+/// -1:`, `case {1 - 2j: _}`) is folded into a constant before code
+/// generation even though 3.14 leaves other arithmetic to the flow graph;
+/// it was declined with a false "patterns may only match literals and
+/// attribute lookups" (test_patma.py of CPython's own suite).
+#[test]
+fn regression_signed_number_pattern_is_a_constant() {
+    check_source(
+        "regression_signed_number_pattern_is_a_constant",
+        "match x:\n    case -0:\n        pass\n    case -1 | -1.5 | -0.0 | -0j:\n        pass\n    case 1 - 0j | 0 - 0j | -1 + 2j | 0.0 - 0j:\n        pass\n    case {-1: a, 2 - 3j: b}:\n        pass\n    case [-1, (-2 | 3)]:\n        pass\n",
+    );
+}
+
+/// A line continuation after a self-documenting t-string field's `=` is
+/// part of the debug text, not of the expression's text; the field was
+/// declined as "a self-documenting t-string field without `=`"
+/// (test_tstring.py of CPython's own suite).
+#[test]
+fn regression_debug_field_may_continue_the_line_after_its_equals() {
+    check_source(
+        "regression_debug_field_may_continue_the_line_after_its_equals",
+        "value = 42\na = t\"\"\"Value: {value =\\\n}\"\"\"\nb = t\"\"\"Value: {value =\\\n\\\n}\"\"\"\nc = t\"\"\"{value =\\\n!r}\"\"\"\nd = t\"\"\"{value=\\\n:04}\"\"\"\n",
+    );
+}

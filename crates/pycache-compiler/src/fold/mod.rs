@@ -217,11 +217,15 @@ impl Folder {
     fn pattern(&self, p: &mut ast::Pattern) -> Result<()> {
         use ast::PatternKind as K;
         match &mut p.kind {
-            K::MatchValue(v) => self.expr(v)?,
+            K::MatchValue(v) => {
+                self.expr(v)?;
+                self.fold_pattern_number(v)?;
+            }
             K::MatchSingleton(_) | K::MatchStar(_) => {}
             K::MatchSequence(ps) | K::MatchOr(ps) => ps.iter_mut().try_for_each(|p| self.pattern(p))?,
             K::MatchMapping { keys, patterns, .. } => {
                 self.exprs(keys)?;
+                keys.iter_mut().try_for_each(|k| self.fold_pattern_number(k))?;
                 patterns.iter_mut().try_for_each(|p| self.pattern(p))?;
             }
             K::MatchClass { cls, patterns, kwd_patterns, .. } => {
@@ -234,6 +238,39 @@ impl Folder {
                     self.pattern(inner)?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// The numbers a value pattern or a mapping key spells with a sign or
+    /// as a complex sum (`-1`, `1 - 2j`). From 3.14 arithmetic is folded in
+    /// the flow graph, not here, but these still become constants before
+    /// code generation, which takes only constants and attribute lookups
+    /// in a pattern. (Before 3.14 the general folding above did it.) What
+    /// does not fold stays as it was, as CPython's failed folds do.
+    fn fold_pattern_number(&self, e: &mut Expr) -> Result<()> {
+        if !self.cfg_folding {
+            return Ok(());
+        }
+        match &mut e.kind {
+            ExprKind::UnaryOp { op: ast::UnaryOp::USub, operand } => {
+                if let Some(value) = operand.constant()
+                    && let Some(folded) = ops::unary(ast::UnaryOp::USub, value)?
+                {
+                    make_const(e, folded);
+                }
+            }
+            ExprKind::BinOp { left, op: op @ (ast::Operator::Add | ast::Operator::Sub), right }
+                if right.constant().is_some() =>
+            {
+                self.fold_pattern_number(left)?;
+                if let (Some(lv), Some(rv)) = (left.constant(), right.constant())
+                    && let Some(folded) = ops::binary(self.limits, self.mixed_complex, *op, lv, rv)?
+                {
+                    make_const(e, folded);
+                }
+            }
+            _ => {}
         }
         Ok(())
     }

@@ -50,8 +50,9 @@ impl Lower<'_> {
                         if field.debug_text.is_some() {
                             let value = self.debug_text(written, raw, field.range)?.into_bytes();
                             flat.push(Piece::Const { value, start, end });
-                            // The expression's text stops at the `=`.
-                            let kept = text.trim_end_matches(is_python_whitespace).len();
+                            // The expression's text stops at the `=`; after it
+                            // come only whitespace and line continuations.
+                            let kept = before_debug_tail(&text);
                             if !text[..kept].ends_with('=') {
                                 return Err(Refusal::internal("a self-documenting t-string field without `=`"));
                             }
@@ -432,4 +433,32 @@ fn plain_string_end(text: &[u8], quote: usize) -> Option<usize> {
 /// The whitespace CPython's tokenizer skips between tokens.
 fn is_python_whitespace(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\x0c' | '\r' | '\n')
+}
+
+/// The length of a self-documenting field's text without what follows its
+/// `=`: whitespace and explicit line continuations (`{value =\`, newline,
+/// `}`), which belong to the debug text but not to the expression's.
+fn before_debug_tail(text: &str) -> usize {
+    let mut kept = text.trim_end_matches(is_python_whitespace);
+    while let Some(rest) = kept.strip_suffix('\\')
+        && text[rest.len() + 1..].starts_with(['\n', '\r'])
+    {
+        kept = rest.trim_end_matches(is_python_whitespace);
+    }
+    kept.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::before_debug_tail;
+
+    #[test]
+    fn the_debug_tail_is_whitespace_and_line_continuations() {
+        assert_eq!(before_debug_tail("value="), 6);
+        assert_eq!(before_debug_tail("value = "), 7);
+        assert_eq!(before_debug_tail("value =\\\n"), 7);
+        assert_eq!(before_debug_tail("value =\\\n\\\r\n  "), 7);
+        // A backslash not before a line end is not a continuation.
+        assert_eq!(before_debug_tail("a=\\"), 3);
+    }
 }
