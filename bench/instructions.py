@@ -6,12 +6,18 @@ shared, noisy machine where wall time is not.
     python3 bench/instructions.py                 # the fixed sample, --target 3.12.1
     python3 bench/instructions.py --target 3.13   # another verified target
     python3 bench/instructions.py PATH...         # other files or trees
+    python3 bench/instructions.py --vs-serc --target 3.14.10
+                                                  # whole processes: pycache compile beside serc compile
 
 It builds the `instructions` example (cargo's `profiling` profile: release
 with debug information), runs it under `valgrind --tool=callgrind` with
 collection on only while it compiles and marshals (files are read before),
 and prints the total, the count per source byte and the inclusive count of
-each stage. The fixed sample is three packages of the pinned corpus
+each stage. With --vs-serc it instead runs the whole `pycache compile
+--target REL -j1` and `serc compile --python-version X.Y -j 1` (the peer
+pinned in bench/peers.txt, installed as bench/run.py does) under callgrind,
+each on a fresh copy of the same files, and prints both counts and serc's
+count over pycache's: start-up, reading, compiling and writing included. The fixed sample is three packages of the pinned corpus
 (corpus/wheels.txt, fetched by corpus/fetch.py): requests, urllib3 and
 django/db, 177 files and 2,670,206 bytes.
 """
@@ -47,6 +53,7 @@ def main():
     parser.add_argument('--target', default='3.12.1', help='native target (default 3.12.1, the release the history in docs/speed.md is measured on)')
     parser.add_argument('-O', dest='optimize', default='0', help='optimisation level (default 0)')
     parser.add_argument('paths', nargs='*', help='files or trees (default: the fixed sample)')
+    parser.add_argument('--vs-serc', action='store_true', help='whole processes of pycache and serc, side by side')
     args = parser.parse_args()
     paths = args.paths
     if not paths:
@@ -54,6 +61,8 @@ def main():
         if not os.path.isdir(os.path.join(site, 'requests')):
             subprocess.check_call([sys.executable, os.path.join(ROOT, 'corpus', 'fetch.py')], stdout=sys.stderr)
         paths = [os.path.join(site, p) for p in SAMPLE]
+    if args.vs_serc:
+        return whole_runs(args, paths)
     subprocess.check_call(['cargo', 'build', '--quiet', '--profile', 'profiling', '-p', 'pycache-compiler',
                            '--example', 'instructions'], cwd=ROOT)
     exe = os.path.join(target_dir(), 'profiling', 'examples', 'instructions')
@@ -79,6 +88,44 @@ def main():
                 continue
             print('  %-60s %14s  %5.1f%%  %6.1f per byte' % (callee[:60], format(count, ','), 100 * count / total,
                                                               count / source_bytes))
+
+
+def whole_runs(args, paths):
+    """pycache compile and serc compile, each a whole process under callgrind."""
+    import shutil
+    sys.path.insert(0, HERE)
+    import run as bench_run
+    subprocess.check_call(['cargo', 'build', '--quiet', '--release', '-p', 'pycache'], cwd=ROOT)
+    pycache = os.path.join(target_dir(), 'release', 'pycache')
+    serc = bench_run.install_peers(os.path.join(target_dir(), 'bench'))['serc']
+    short = '.'.join(args.target.split('.')[:2])
+    tools = [
+        ('pycache', lambda tree: [pycache, 'compile', '--target', args.target, '-O' * int(args.optimize), '-j1', '-q',
+                                  tree]),
+        ('serc', lambda tree: [serc, 'compile', '--python-version', short, '-O' * int(args.optimize), '-j', '1', '-q',
+                               tree]),
+    ]
+    counts = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, argv in tools:
+            tree = os.path.join(tmp, name)
+            for path in paths:
+                dest = os.path.join(tree, os.path.basename(os.path.normpath(path)))
+                if os.path.isdir(path):
+                    shutil.copytree(path, dest, ignore=shutil.ignore_patterns('__pycache__'))
+                else:
+                    os.makedirs(tree, exist_ok=True)
+                    shutil.copy(path, dest)
+            cmd = [a for a in argv(tree) if a]
+            run = subprocess.run(['valgrind', '--tool=callgrind', '--callgrind-out-file=' + os.path.join(tmp, name + '.out')]
+                                 + cmd, capture_output=True, text=True)
+            if run.returncode != 0:
+                sys.exit('%s failed:\n%s' % (' '.join(cmd), run.stderr[-2000:]))
+            counts[name] = int(re.search(r'refs:\s+([\d,]+)', run.stderr).group(1).replace(',', ''))
+            caches = sum(len(files) for root, _, files in os.walk(tree) if os.path.basename(root) == '__pycache__')
+            print('%-8s %16s instructions, %d caches: %s' % (name, format(counts[name], ','), caches,
+                                                           ' '.join(cmd).replace(tree, 'TREE')))
+    print('serc / pycache: %.2f' % (counts['serc'] / counts['pycache']))
 
 
 def callees(tree, caller):
