@@ -77,6 +77,11 @@ impl Source {
         self.text[start..offset as usize].chars().count() as u32
     }
 
+    /// The byte offset where each line starts, the first line's (0) first.
+    pub fn line_starts(&self) -> &[u32] {
+        &self.line_starts
+    }
+
     pub fn position(&self, offset: u32) -> (i32, i32) {
         let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
         (line as i32 + 1, (offset - self.line_starts[line]) as i32)
