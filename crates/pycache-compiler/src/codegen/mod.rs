@@ -1092,11 +1092,12 @@ impl<'a> Compiler<'a> {
 fn clean_doc(doc: &PyStr) -> Result<PyStr> {
     let bytes = doc.as_bytes();
     // A lone surrogate (0xED 0xA0..=0xBF in this encoding).
-    if bytes.windows(2).any(|pair| pair[0] == 0xED && pair[1] >= 0xA0) {
+    // (memchr: docstrings are long, and most hold no 0xED or tab at all.)
+    if memchr::memchr_iter(0xED, bytes).any(|i| bytes.get(i + 1).is_some_and(|&b| b >= 0xA0)) {
         // 3.13 encodes the docstring as UTF-8 to clean it, and fails.
         return Err(Refusal::unsupported("a lone surrogate in a docstring (a UnicodeEncodeError in CPython 3.13)"));
     }
-    let expanded: std::borrow::Cow<'_, [u8]> = if bytes.contains(&b'\t') {
+    let expanded: std::borrow::Cow<'_, [u8]> = if memchr::memchr(b'\t', bytes).is_some() {
         let mut expanded = Vec::with_capacity(bytes.len() + 16);
         let mut column = 0;
         for &b in bytes {

@@ -179,6 +179,16 @@ fn newer_syntax_error(source: &Source, error: &ruff_python_parser::UnsupportedSy
     Some(Refusal::cpython("SyntaxError", message, Some((line.max(0) as u32, col.max(0) as u32 + 1))))
 }
 
+/// `items` lowered by `f` into a vector of their exact length: collecting
+/// `Result`s cannot size the vector first, and grows it by doubling.
+pub(crate) fn each<T, U>(items: &[T], mut f: impl FnMut(&T) -> Result<U>) -> Result<Vec<U>> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        out.push(f(item)?);
+    }
+    Ok(out)
+}
+
 pub(crate) struct Lower<'a> {
     /// What the target's parser makes of the source (f-string shapes).
     pub(crate) target: Target,
