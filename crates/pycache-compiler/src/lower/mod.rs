@@ -196,7 +196,7 @@ pub(crate) struct Lower<'a> {
     pub limits: &'static crate::limits::Limits,
     next_id: u32,
     warnings: std::cell::RefCell<Vec<Warning>>,
-    /// The line of the last position asked for ([`Source::position_near`]).
+    /// The line of the last start asked for ([`Source::position_near`]).
     line_hint: std::cell::Cell<usize>,
     /// Before 3.14: what the interpreter says of the file's first t-string.
     tstring_error: Option<Refusal>,
@@ -214,7 +214,11 @@ impl Lower<'_> {
 
     pub fn span(&self, start: TextSize, end: TextSize) -> Range {
         let (lineno, col_offset) = self.src.position_near(start.to_u32(), &self.line_hint);
-        let (end_lineno, end_col_offset) = self.src.position_near(end.to_u32(), &self.line_hint);
+        // The end is searched from the start's line, and leaves the hint
+        // at the start: the next node asked about starts after this one's
+        // start, most often well before its end.
+        let from_start = std::cell::Cell::new(self.line_hint.get());
+        let (end_lineno, end_col_offset) = self.src.position_near(end.to_u32(), &from_start);
         Range { lineno, col_offset, end_lineno, end_col_offset }
     }
 
