@@ -319,6 +319,14 @@ impl Lower<'_> {
     }
 
     pub fn int_value(&self, range: TextRange) -> Result<BigInt> {
+        // Most literals are a few decimal digits: read without the copies
+        // below (18 digits always fit a u64, and are under any digit limit).
+        let raw = self.text(range);
+        if raw.len() <= 18 && raw.bytes().all(|b| b.is_ascii_digit()) {
+            if let Ok(value) = raw.parse::<u64>() {
+                return Ok(BigInt::from(value));
+            }
+        }
         let text: String = self.text(range).chars().filter(|&c| c != '_').collect();
         let lower = text.to_ascii_lowercase();
         let (digits, radix) = if let Some(d) = lower.strip_prefix("0x") {
