@@ -96,3 +96,35 @@ impl<'a> SourceOrderVisitor<'a> for Depth {
         walk_elif_else_clause(self, clause);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn depth(text: &str, bound: usize) -> usize {
+        let parsed = ruff_python_parser::parse_module(text).expect("parses");
+        max_depth(parsed.syntax(), bound)
+    }
+
+    #[test]
+    fn the_bounded_walk_counts_statements_expressions_and_elif_clauses() {
+        // `x = 1`: the statement, then its target and value.
+        assert_eq!(depth("x = 1\n", 100), 2);
+        assert_eq!(depth("x = -(-(-1))\n", 100), 5);
+        // Each `elif` clause nests one level deeper than the last.
+        assert_eq!(depth("if a:\n    pass\nelif b:\n    pass\nelif c:\n    x = 1\n", 100), 5);
+        // An f-string's field is a level, its expression another.
+        assert_eq!(depth("f'{a}'\n", 100), 4);
+    }
+
+    #[test]
+    fn the_bounded_walk_stops_past_its_bound() {
+        let deep = format!("x = {}1\n", "-".repeat(300));
+        assert_eq!(depth(&deep, 50), 51);
+        assert_eq!(depth(&deep, 1000), 302);
+        let module = ruff_python_parser::parse_module(&deep).expect("parses").into_syntax();
+        let low = Limits { parser_stack: 100, compiler_recursion: 100, ..crate::limits::CPYTHON_3_12 };
+        assert!(check(&module, &low).is_err());
+        assert!(check(&module, &crate::limits::CPYTHON_3_12).is_ok());
+    }
+}

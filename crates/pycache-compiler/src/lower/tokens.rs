@@ -406,3 +406,30 @@ impl Tabs {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tokenizer's verdict on `text`, as `check` gives it: exception,
+    /// line and offset (checked against 3.12.1's `compile()`).
+    fn verdict(text: &str) -> Option<(Option<&'static str>, Option<(u32, u32)>)> {
+        let source = Source::decode(text.as_bytes()).expect("decodes");
+        let options = ruff_python_parser::ParseOptions::from(ruff_python_ast::PySourceType::Python);
+        let parsed = ruff_python_parser::parse_unchecked(&source.text, options);
+        let (_, found) = check(&source, parsed.tokens(), &crate::limits::CPYTHON_3_12);
+        found.map(|(_, refusal)| (refusal.exception, refusal.line))
+    }
+
+    #[test]
+    fn the_tab_check_in_the_limit_walk_finds_what_the_interpreter_does() {
+        assert_eq!(verdict("if x:\n\tpass\n        pass\n"), Some((Some("TabError"), Some((3, 1)))));
+        assert_eq!(verdict("if x:\n    a\n  b\n"), Some((Some("IndentationError"), Some((3, 4)))));
+        let late = "x = 1\n".repeat(50) + "if x:\n\tpass\n        pass\n";
+        assert_eq!(verdict(&late), Some((Some("TabError"), Some((53, 1)))));
+        // Blank lines, comments, brackets over lines and a line that starts
+        // with a continuation are no logical line's indentation.
+        assert_eq!(verdict("if x:\n\tif y:\n\t\tpass\n\tpass\n# c\n\n  # c2\nz = (1,\n  2)\n"), None);
+        assert_eq!(verdict("if x:\n    a = 1\n\\\n    b = 2\n"), None);
+    }
+}
