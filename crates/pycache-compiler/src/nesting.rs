@@ -299,15 +299,20 @@ impl Walk<'_> {
         }
     }
 
-    fn expr<'a>(&mut self, x: &'a Expr, depth: usize, hi: usize, lo: usize) {
+    fn expr(&mut self, x: &Expr, depth: usize, hi: usize, lo: usize) {
         self.deepest = self.deepest.max(depth);
         self.hi = self.hi.max(hi);
         self.lo = self.lo.max(lo);
-        // Most nodes have a handful of children: no allocation for those.
-        let mut children: smallvec::SmallVec<[(Slot, &Expr); 4]> = smallvec::SmallVec::new();
-        let mut push = |slot: Slot, e: &'a Expr| children.push((slot, e));
+        // Each child is walked as it is met: the costs are maxima along
+        // paths, which the order of the walk does not change, and no list
+        // of children is built per node.
+        let parent = &x.kind;
+        let mut push = |slot: Slot, child: &Expr| {
+            let (l, h) = self.edge(parent, slot, &child.kind);
+            self.expr(child, depth + 1, hi + h, lo + l);
+        };
         use ExprKind::*;
-        match &x.kind {
+        match parent {
             BoolOp { values, .. } => values.iter().for_each(|v| push(Slot::Other, v)),
             NamedExpr { target, value } => {
                 push(Slot::Other, target);
@@ -372,10 +377,6 @@ impl Walk<'_> {
                     push(Slot::Bracket, v);
                 }
             }
-        }
-        for (slot, child) in children {
-            let (l, h) = self.edge(&x.kind, slot, &child.kind);
-            self.expr(child, depth + 1, hi + h, lo + l);
         }
     }
 }

@@ -77,6 +77,11 @@ impl Source {
         self.text[start..offset as usize].chars().count() as u32
     }
 
+    /// The byte offset where each line starts, the first line's (0) first.
+    pub fn line_starts(&self) -> &[u32] {
+        &self.line_starts
+    }
+
     pub fn position(&self, offset: u32) -> (i32, i32) {
         let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
         (line as i32 + 1, (offset - self.line_starts[line]) as i32)
@@ -84,19 +89,51 @@ impl Source {
 
     /// [`Source::position`], starting from the 0-based line `hint` of the
     /// last lookup, which it updates: a walk over the tree in source order
-    /// asks about the same or the next line far more often than not, so
-    /// looking there first saves the binary search.
+    /// asks about the same or a nearby line far more often than not, so
+    /// the search gallops out from there (a step of 1, 2, 4, ... lines)
+    /// before it bisects, instead of bisecting the whole file.
     pub fn position_near(&self, offset: u32, hint: &std::cell::Cell<usize>) -> (i32, i32) {
-        let starts = &self.line_starts;
-        let mut line = hint.get();
+        let starts = &self.line_starts[..];
+        let line = hint.get();
         let within = |line: usize| {
             starts.get(line).is_some_and(|&s| s <= offset) && starts.get(line + 1).is_none_or(|&next| offset < next)
         };
         if !within(line) {
-            line = if within(line + 1) { line + 1 } else { starts.partition_point(|&start| start <= offset) - 1 };
-            hint.set(line);
+            let next = if within(line + 1) { line + 1 } else { gallop(starts, line.min(starts.len() - 1), offset) };
+            hint.set(next);
+            return (next as i32 + 1, (offset - starts[next]) as i32);
         }
         (line as i32 + 1, (offset - starts[line]) as i32)
+    }
+}
+
+/// The last line of `starts` that starts at or before `offset`, searched
+/// out from line `from` by steps of 1, 2, 4, ... lines, then bisected: a
+/// walk in source order mostly asks about a line near the last one.
+fn gallop(starts: &[u32], from: usize, offset: u32) -> usize {
+    let last = starts.len() - 1;
+    let mut line = from;
+    let mut step = 1;
+    if starts[line] <= offset {
+        // Forward: `starts[line] <= offset` holds throughout.
+        loop {
+            let probe = line + step;
+            if probe > last || starts[probe] > offset {
+                return line + starts[line + 1..probe.min(last + 1)].partition_point(|&start| start <= offset);
+            }
+            line = probe;
+            step *= 2;
+        }
+    }
+    // Backward: `starts[line] > offset` until the bisection (line 0 starts
+    // at 0, at or before any offset).
+    loop {
+        let probe = line.saturating_sub(step);
+        if starts[probe] <= offset {
+            return probe + starts[probe + 1..line].partition_point(|&start| start <= offset);
+        }
+        line = probe;
+        step *= 2;
     }
 }
 
@@ -244,6 +281,21 @@ mod tests {
                 let cell = std::cell::Cell::new(hint);
                 assert_eq!(source.position_near(offset, &cell), source.position(offset), "{offset} from {hint}");
                 assert_eq!(source.position_near(offset, &cell), source.position(offset), "{offset} again");
+            }
+        }
+    }
+
+    #[test]
+    fn a_position_galloped_to_far_away_is_the_binary_search_one() {
+        // Lines of varied lengths, blank ones among them, so that steps
+        // of 1, 2, 4, ... lines overshoot and fall short.
+        let text: String = (0..300).map(|i| format!("{}\n", "x".repeat(i % 7))).collect();
+        let source = Source::from_text(text);
+        let len = source.text.len() as u32;
+        for hint in [0, 1, 2, 5, 63, 64, 150, 298, 299, 300, 301] {
+            for offset in (0..=len).step_by(3) {
+                let cell = std::cell::Cell::new(hint);
+                assert_eq!(source.position_near(offset, &cell), source.position(offset), "{offset} from {hint}");
             }
         }
     }

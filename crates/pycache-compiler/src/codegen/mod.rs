@@ -263,11 +263,18 @@ impl<'a> Compiler<'a> {
     /// A NaN-holding constant added here is never merged: CPython's
     /// constant cache never finds a NaN equal to another object.
     pub fn add_const(&mut self, value: Constant) -> usize {
+        let nan = value.has_nan();
+        self.add_const_with(value, nan)
+    }
+
+    /// [`Self::add_const`] of a constant whose [`Constant::has_nan`] the
+    /// caller knows already (the walk over a tuple's items is not free).
+    fn add_const_with(&mut self, value: Constant, nan: bool) -> usize {
         if self.percent_const.is_none() && value.holds_percent() {
             self.percent_const = Some(false);
         }
         let md = &mut self.u().md;
-        if value.has_nan() {
+        if nan {
             md.consts.push(value);
             return md.consts.len() - 1;
         }
@@ -344,7 +351,7 @@ impl<'a> Compiler<'a> {
                 }
             }
         } else {
-            self.add_const(value)
+            self.add_const_with(value, false)
         };
         self.addop_i(LOAD_CONST, i, loc);
     }
@@ -407,6 +414,7 @@ impl<'a> Compiler<'a> {
     pub fn enter_scope_of(&mut self, name: PyStr, scope_type: ScopeType, ste_id: ScopeId, lineno: i32) -> Result<()> {
         let ste = self.st.entry(ste_id);
         let mut md = Metadata { name, firstlineno: lineno, ..Metadata::default() };
+        md.varnames.0.reserve(ste.varnames.len());
         for v in &ste.varnames {
             md.varnames.add(v);
         }
@@ -1092,11 +1100,12 @@ impl<'a> Compiler<'a> {
 fn clean_doc(doc: &PyStr) -> Result<PyStr> {
     let bytes = doc.as_bytes();
     // A lone surrogate (0xED 0xA0..=0xBF in this encoding).
-    if bytes.windows(2).any(|pair| pair[0] == 0xED && pair[1] >= 0xA0) {
+    // (memchr: docstrings are long, and most hold no 0xED or tab at all.)
+    if memchr::memchr_iter(0xED, bytes).any(|i| bytes.get(i + 1).is_some_and(|&b| b >= 0xA0)) {
         // 3.13 encodes the docstring as UTF-8 to clean it, and fails.
         return Err(Refusal::unsupported("a lone surrogate in a docstring (a UnicodeEncodeError in CPython 3.13)"));
     }
-    let expanded: std::borrow::Cow<'_, [u8]> = if bytes.contains(&b'\t') {
+    let expanded: std::borrow::Cow<'_, [u8]> = if memchr::memchr(b'\t', bytes).is_some() {
         let mut expanded = Vec::with_capacity(bytes.len() + 16);
         let mut column = 0;
         for &b in bytes {

@@ -47,7 +47,7 @@ fn cmpop(op: rs::CmpOp) -> ast::CmpOp {
 
 impl Lower<'_> {
     pub fn exprs(&mut self, exprs: &[rs::Expr]) -> Result<Vec<Expr>> {
-        exprs.iter().map(|e| self.expr(e)).collect()
+        super::each(exprs, |e| self.expr(e))
     }
 
     pub fn opt_expr(&mut self, e: Option<&rs::Expr>) -> Result<Option<Box<Expr>>> {
@@ -64,16 +64,13 @@ impl Lower<'_> {
     }
 
     pub fn keywords(&mut self, keywords: &[rs::Keyword]) -> Result<Vec<ast::Keyword>> {
-        keywords
-            .iter()
-            .map(|k| {
-                Ok(ast::Keyword {
-                    range: self.range(k.range),
-                    arg: k.arg.as_ref().map(|a| self.ident(&a.id)),
-                    value: self.expr(&k.value)?,
-                })
+        super::each(keywords, |k| {
+            Ok(ast::Keyword {
+                range: self.range(k.range),
+                arg: k.arg.as_ref().map(|a| self.ident(&a.id)),
+                value: self.expr(&k.value)?,
             })
-            .collect()
+        })
     }
 
     fn comp(

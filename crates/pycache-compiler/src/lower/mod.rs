@@ -179,6 +179,16 @@ fn newer_syntax_error(source: &Source, error: &ruff_python_parser::UnsupportedSy
     Some(Refusal::cpython("SyntaxError", message, Some((line.max(0) as u32, col.max(0) as u32 + 1))))
 }
 
+/// `items` lowered by `f` into a vector of their exact length: collecting
+/// `Result`s cannot size the vector first, and grows it by doubling.
+pub(crate) fn each<T, U>(items: &[T], mut f: impl FnMut(&T) -> Result<U>) -> Result<Vec<U>> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        out.push(f(item)?);
+    }
+    Ok(out)
+}
+
 pub(crate) struct Lower<'a> {
     /// What the target's parser makes of the source (f-string shapes).
     pub(crate) target: Target,
@@ -186,7 +196,7 @@ pub(crate) struct Lower<'a> {
     pub limits: &'static crate::limits::Limits,
     next_id: u32,
     warnings: std::cell::RefCell<Vec<Warning>>,
-    /// The line of the last position asked for ([`Source::position_near`]).
+    /// The line of the last start asked for ([`Source::position_near`]).
     line_hint: std::cell::Cell<usize>,
     /// Before 3.14: what the interpreter says of the file's first t-string.
     tstring_error: Option<Refusal>,
@@ -204,7 +214,11 @@ impl Lower<'_> {
 
     pub fn span(&self, start: TextSize, end: TextSize) -> Range {
         let (lineno, col_offset) = self.src.position_near(start.to_u32(), &self.line_hint);
-        let (end_lineno, end_col_offset) = self.src.position_near(end.to_u32(), &self.line_hint);
+        // The end is searched from the start's line, and leaves the hint
+        // at the start: the next node asked about starts after this one's
+        // start, most often well before its end.
+        let from_start = std::cell::Cell::new(self.line_hint.get());
+        let (end_lineno, end_col_offset) = self.src.position_near(end.to_u32(), &from_start);
         Range { lineno, col_offset, end_lineno, end_col_offset }
     }
 
@@ -305,6 +319,14 @@ impl Lower<'_> {
     }
 
     pub fn int_value(&self, range: TextRange) -> Result<BigInt> {
+        // Most literals are a few decimal digits: read without the copies
+        // below (18 digits always fit a u64, and are under any digit limit).
+        let raw = self.text(range);
+        if raw.len() <= 18 && raw.bytes().all(|b| b.is_ascii_digit()) {
+            if let Ok(value) = raw.parse::<u64>() {
+                return Ok(BigInt::from(value));
+            }
+        }
         let text: String = self.text(range).chars().filter(|&c| c != '_').collect();
         let lower = text.to_ascii_lowercase();
         let (digits, radix) = if let Some(d) = lower.strip_prefix("0x") {

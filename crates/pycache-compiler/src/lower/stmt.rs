@@ -10,7 +10,7 @@ use crate::target::Feature;
 
 impl Lower<'_> {
     pub fn stmts(&mut self, stmts: &[rs::Stmt]) -> Result<Vec<Stmt>> {
-        stmts.iter().map(|s| self.stmt(s)).collect()
+        super::each(stmts, |s| self.stmt(s))
     }
 
     /// CPython places a decorated definition at its `def` or `class`
@@ -291,7 +291,7 @@ impl Lower<'_> {
     }
 
     fn decorators(&mut self, decorators: &[rs::Decorator]) -> Result<Vec<ast::Expr>> {
-        decorators.iter().map(|d| self.expr(&d.expression)).collect()
+        super::each(decorators, |d| self.expr(&d.expression))
     }
 
     pub fn arguments(&mut self, p: &rs::Parameters) -> Result<ast::Arguments> {

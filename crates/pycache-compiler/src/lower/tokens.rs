@@ -143,8 +143,13 @@ fn first_limit(source: &Source, tokens: &Tokens, limits: &Limits) -> (Shape, Opt
         let (line, col) = source.position(at.to_u32());
         Some((at, Refusal::syntax_at(format!("{why}: which error CPython gives first is its to say"), line, col)))
     };
+    // The first tab error, found on the way (see [`Tabs`]).
+    let mut tabs = Tabs::new();
     for (index, token) in all.iter().enumerate() {
         let at = token.start();
+        if !tabs.done {
+            tabs.token(source, token);
+        }
         match token.kind() {
             TokenKind::Equal if matches!(stack.last(), Some(Open::Field { spec }) if *spec > 0) => debug_in_spec = true,
             TokenKind::Lpar | TokenKind::Lsqb | TokenKind::Lbrace => {
@@ -259,7 +264,7 @@ fn first_limit(source: &Source, tokens: &Tokens, limits: &Limits) -> (Shape, Opt
     if near_indent_limit {
         return (shape, unsure(TextSize::new(0), "indented within a few levels of CPython's limit"));
     }
-    if let Some((at, error)) = tab_error(source, tokens) {
+    if let Some((at, error)) = tabs.found {
         if debug_in_spec {
             return (shape, unsure(at, "tabs against spaces after a debug field in a format spec"));
         }
@@ -272,28 +277,69 @@ fn first_limit(source: &Source, tokens: &Tokens, limits: &Limits) -> (Shape, Opt
 /// the next multiple of 8 and with tabs as one column, and refuses a line
 /// whose two measures disagree on how it compares with the enclosing block.
 fn tab_error(source: &Source, tokens: &Tokens) -> Option<(TextSize, Refusal)> {
-    let text = source.text.as_bytes();
-    let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
-    let mut at_line_start = true;
+    let mut tabs = Tabs::new();
     for token in tokens.iter() {
+        if tabs.done {
+            break;
+        }
+        tabs.token(source, token);
+    }
+    tabs.found
+}
+
+/// [`tab_error`] one token at a time, so that [`first_limit`]'s walk over
+/// the tokens does its work too instead of a second walk.
+struct Tabs {
+    /// The enclosing blocks' indentations, both measures.
+    stack: Vec<(usize, usize)>,
+    at_line_start: bool,
+    /// The end of the file or the first error was reached.
+    done: bool,
+    /// The first error.
+    found: Option<(TextSize, Refusal)>,
+    /// The 0-based line of the last logical line's start: tokens come in
+    /// source order, so the next one's is found by stepping forward from
+    /// there, a line or two at a time, not by a search.
+    line: usize,
+}
+
+impl Tabs {
+    fn new() -> Self {
+        Self { stack: vec![(0, 0)], at_line_start: true, done: false, found: None, line: 0 }
+    }
+
+    /// Takes `token`, which comes after all tokens given before.
+    #[inline]
+    fn token(&mut self, source: &Source, token: &ruff_python_ast::token::Token) {
         match token.kind() {
-            TokenKind::Newline => {
-                at_line_start = true;
-                continue;
+            TokenKind::Newline => self.at_line_start = true,
+            TokenKind::NonLogicalNewline | TokenKind::Comment | TokenKind::Indent | TokenKind::Dedent => {}
+            TokenKind::EndOfFile => self.done = true,
+            _ if self.at_line_start => {
+                self.at_line_start = false;
+                self.found = self.line(source, token.start());
+                self.done = self.found.is_some();
             }
-            TokenKind::NonLogicalNewline | TokenKind::Comment | TokenKind::Indent | TokenKind::Dedent => continue,
-            TokenKind::EndOfFile => break,
             _ => {}
         }
-        if !at_line_start {
-            continue;
+    }
+
+    /// Measures the line of the first token of a logical line, at `at`.
+    #[inline(never)]
+    fn line(&mut self, source: &Source, at: TextSize) -> Option<(TextSize, Refusal)> {
+        let text = source.text.as_bytes();
+        // Newlines are `\n` only in the decoded text, so the line starts
+        // are where a search back for the last `\n` would stop.
+        let starts = source.line_starts();
+        let at = at.to_u32();
+        while starts.get(self.line + 1).is_some_and(|&next| next <= at) {
+            self.line += 1;
         }
-        at_line_start = false;
-        let start = token.start().to_usize();
-        let line_start = text[..start].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let line_start = starts[self.line] as usize;
         let (mut col, mut alt) = (0usize, 0usize);
         // ruff makes an unknown token of an indentation it refuses, so the
         // line's own text is measured, not the token's place.
+        let mut first = None;
         for &b in &text[line_start..] {
             match b {
                 b' ' => {
@@ -308,14 +354,18 @@ fn tab_error(source: &Source, tokens: &Tokens) -> Option<(TextSize, Refusal)> {
                     col = 0;
                     alt = 0;
                 }
-                _ => break,
+                _ => {
+                    first = Some(b);
+                    break;
+                }
             }
         }
         // A line whose first character is a line continuation counts as
         // blank for CPython's indentation (its error comes later).
-        if text[line_start..].iter().find(|&&b| !matches!(b, b' ' | b'\t' | b'\x0c')) == Some(&b'\\') {
-            continue;
+        if first == Some(b'\\') {
+            return None;
         }
+        let stack = &mut self.stack;
         let &(top, top_alt) = stack.last().expect("the stack keeps its base");
         let consistent = if col == top {
             alt == top_alt
@@ -353,6 +403,33 @@ fn tab_error(source: &Source, tokens: &Tokens) -> Option<(TextSize, Refusal)> {
                 Refusal::cpython("TabError", message::TAB_ERROR, Some((line, 1))),
             ));
         }
+        None
     }
-    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tokenizer's verdict on `text`, as `check` gives it: exception,
+    /// line and offset (checked against 3.12.1's `compile()`).
+    fn verdict(text: &str) -> Option<(Option<&'static str>, Option<(u32, u32)>)> {
+        let source = Source::decode(text.as_bytes()).expect("decodes");
+        let options = ruff_python_parser::ParseOptions::from(ruff_python_ast::PySourceType::Python);
+        let parsed = ruff_python_parser::parse_unchecked(&source.text, options);
+        let (_, found) = check(&source, parsed.tokens(), &crate::limits::CPYTHON_3_12);
+        found.map(|(_, refusal)| (refusal.exception, refusal.line))
+    }
+
+    #[test]
+    fn the_tab_check_in_the_limit_walk_finds_what_the_interpreter_does() {
+        assert_eq!(verdict("if x:\n\tpass\n        pass\n"), Some((Some("TabError"), Some((3, 1)))));
+        assert_eq!(verdict("if x:\n    a\n  b\n"), Some((Some("IndentationError"), Some((3, 4)))));
+        let late = "x = 1\n".repeat(50) + "if x:\n\tpass\n        pass\n";
+        assert_eq!(verdict(&late), Some((Some("TabError"), Some((53, 1)))));
+        // Blank lines, comments, brackets over lines and a line that starts
+        // with a continuation are no logical line's indentation.
+        assert_eq!(verdict("if x:\n\tif y:\n\t\tpass\n\tpass\n# c\n\n  # c2\nz = (1,\n  2)\n"), None);
+        assert_eq!(verdict("if x:\n    a = 1\n\\\n    b = 2\n"), None);
+    }
 }
