@@ -1380,20 +1380,24 @@ impl Analysis<'_> {
         class_entry: Option<ScopeId>,
     ) -> Result<()> {
         let count = self.st.entries[ste].symbols.len();
-        let mut local = NameSet::default();
+        let mut local = NameSet::with_capacity_and_hasher(count, Default::default());
         let mut scopes = Scopes::with_capacity_and_hasher(count, Default::default());
-        let mut newglobal = NameSet::default();
         let mut newfree = Set::default();
         let mut newbound = NameSet::default();
         let mut inlined_cells = NameSet::default();
         let kind = self.st.entries[ste].kind;
 
-        if kind == BlockType::Class {
-            newglobal.extend(global.iter().cloned());
+        // The globals the children start from: a class's are those before
+        // its own names; any other block's are its globals once its names
+        // are analysed, `global` itself (nothing changes it after that).
+        let class_global = if kind == BlockType::Class {
             if let Some(b) = bound.as_deref() {
-                newbound.extend(b.iter().cloned());
+                newbound.clone_from(b);
             }
-        }
+            Some(global.clone())
+        } else {
+            None
+        };
         // Taken out while its names are analysed (nothing reads this
         // block's symbols meanwhile) rather than copied.
         let symbols = std::mem::take(&mut self.st.entries[ste].symbols);
@@ -1404,12 +1408,11 @@ impl Analysis<'_> {
         self.st.entries[ste].symbols = symbols;
         if kind != BlockType::Class {
             if self.st.entries[ste].is_function_like() {
-                newbound.extend(local.iter().cloned());
+                newbound = std::mem::take(&mut local);
             }
             if let Some(b) = bound.as_deref() {
                 newbound.extend(b.iter().cloned());
             }
-            newglobal.extend(global.iter().cloned());
         } else {
             newbound.insert(PyStr::new("__class__"));
             newbound.insert(PyStr::new("__classdict__"));
@@ -1417,6 +1420,7 @@ impl Analysis<'_> {
                 newbound.insert(PyStr::new("__conditional_annotations__"));
             }
         }
+        let newglobal: &NameSet = class_global.as_ref().unwrap_or(global);
 
         let children = self.st.entries[ste].children.clone();
         for &child in &children {
