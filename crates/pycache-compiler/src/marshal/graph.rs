@@ -424,10 +424,19 @@ impl<'a> Builder<'a> {
             code: &'a CodeObject,
             next: usize,
             identifier_consts: Vec<bool>,
+            /// The key of each constant visited so far: the key of the
+            /// code object's `co_consts` at the end, without keying every
+            /// constant again.
+            keys: Vec<KeyId>,
         }
+        let new_frame = |code: &'a CodeObject, opcodes: &Opcodes| Frame {
+            code,
+            next: 0,
+            identifier_consts: identifier_constants(code, opcodes),
+            keys: Vec::with_capacity(code.consts.len()),
+        };
         let mut cached: HashSet<KeyId> = HashSet::with_capacity_and_hasher(self.key_capacity, Default::default());
-        let mut stack =
-            vec![Frame { code: root, next: 0, identifier_consts: identifier_constants(root, &self.opcodes) }];
+        let mut stack = vec![new_frame(root, &self.opcodes)];
         while let Some(frame) = stack.last_mut() {
             let code = frame.code;
             let index = frame.next;
@@ -440,17 +449,15 @@ impl<'a> Builder<'a> {
                     let key = self.names_key(names, i == 1 && code.renamed_locals);
                     cached.insert(key);
                 }
-                let consts = code.consts.iter().map(|c| self.key_of(c)).collect();
+                let consts = std::mem::take(&mut frame.keys);
                 cached.insert(self.key(Key::Tuple(consts)));
                 stack.pop();
                 continue;
             };
             if let Constant::Code(inner) = constant {
-                stack.push(Frame {
-                    code: inner,
-                    next: 0,
-                    identifier_consts: identifier_constants(inner, &self.opcodes),
-                });
+                // Equal to no other constant.
+                frame.keys.push(self.unique_key());
+                stack.push(new_frame(inner, &self.opcodes));
                 continue;
             }
             // Class names and keyword or import name tuples hold the
@@ -459,7 +466,8 @@ impl<'a> Builder<'a> {
             let identifier = frame.identifier_consts.get(index).copied().unwrap_or(false)
                 || (index == 0 && is_class_body(code) && code.qualname == code.name)
                 || matches!(constant, Constant::Str(text) if code.identifier_strs.contains(text));
-            self.cache_constant(constant, identifier, &code.identifier_strs, &mut cached);
+            let key = self.cache_constant(constant, identifier, &code.identifier_strs, &mut cached);
+            frame.keys.push(key);
         }
     }
 
@@ -469,22 +477,31 @@ impl<'a> Builder<'a> {
         identifier: bool,
         identifier_strs: &[PyStr],
         cached: &mut HashSet<KeyId>,
-    ) {
-        let key = self.key_of(constant);
+    ) -> KeyId {
+        // A tuple's items are keyed once, for the tuple's key and for
+        // caching them.
+        let item_keys = match constant {
+            Constant::Tuple(items) => items.iter().map(|item| self.key_of(item)).collect(),
+            _ => Vec::new(),
+        };
+        let key = match constant {
+            Constant::Tuple(_) => self.key(Key::Tuple(item_keys.clone())),
+            _ => self.key_of(constant),
+        };
         if !cached.insert(key) {
-            return;
+            return key;
         }
         match constant {
             Constant::Str(text) => {
                 self.first_seen.entry(text.as_bytes()).or_insert(identifier);
             }
             Constant::Tuple(items) => {
-                for item in items {
+                for (item, item_key) in items.iter().zip(item_keys) {
                     let identifier = match item {
                         Constant::Str(text) => identifier || identifier_strs.contains(text),
                         _ => false,
                     };
-                    self.cache_constant(item, identifier, identifier_strs, cached);
+                    self.cache_keyed(item, item_key, identifier, identifier_strs, cached);
                 }
             }
             Constant::FrozenSet(items) => {
@@ -493,6 +510,31 @@ impl<'a> Builder<'a> {
                 }
             }
             _ => {}
+        }
+        key
+    }
+
+    /// [`Self::cache_constant`] for an item whose key is known: a
+    /// scalar's key is all it needs, anything else is keyed again.
+    fn cache_keyed(
+        &mut self,
+        constant: &'a Constant,
+        key: KeyId,
+        identifier: bool,
+        identifier_strs: &[PyStr],
+        cached: &mut HashSet<KeyId>,
+    ) {
+        match constant {
+            Constant::Tuple(_) | Constant::FrozenSet(_) | Constant::Slice(_) => {
+                self.cache_constant(constant, identifier, identifier_strs, cached);
+            }
+            _ => {
+                if cached.insert(key)
+                    && let Constant::Str(text) = constant
+                {
+                    self.first_seen.entry(text.as_bytes()).or_insert(identifier);
+                }
+            }
         }
     }
 
