@@ -272,7 +272,9 @@ impl Builder<'_> {
         let entry = Entry {
             name,
             kind,
-            symbols: IndexMap::default(),
+            // Most scopes hold a few names: made at a size that holds them
+            // without growing twice.
+            symbols: IndexMap::with_capacity_and_hasher(8, Default::default()),
             varnames: Vec::new(),
             children: Vec::new(),
             directives: Vec::new(),

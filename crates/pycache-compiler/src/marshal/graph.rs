@@ -171,11 +171,16 @@ fn identifier_constants(code: &CodeObject, ops: &Opcodes) -> Vec<bool> {
     };
     let mut extended: u32 = 0;
     let mut loaded_const = None;
-    for unit in code.code.chunks_exact(2) {
-        let arg = (extended << 8) | u32::from(unit[1]);
-        // One table load per unit: this loop reads every code unit of the
-        // compilation.
-        let class = ops.class[usize::from(unit[0])];
+    // One table load per unit, and most units are done after it: this loop
+    // reads every code unit of the compilation.
+    for &[op, oparg] in code.code.as_chunks::<2>().0 {
+        let class = ops.class[usize::from(op)];
+        if class == OpClass::Other {
+            extended = 0;
+            loaded_const = None;
+            continue;
+        }
+        let arg = (extended << 8) | u32::from(oparg);
         match class {
             OpClass::Cache => continue,
             OpClass::ExtendedArg => {
