@@ -7,6 +7,8 @@
 //! Symbol dictionaries keep insertion order, as CPython's dicts do, because
 //! code generation walks some of them in that order.
 
+use std::borrow::Cow;
+
 use crate::{FxIndexMap as IndexMap, FxIndexSet as IndexSet};
 
 use crate::ast::{self, Expr, ExprKind, NodeId, Range, Stmt, StmtKind};
@@ -161,31 +163,43 @@ impl SymTable {
     /// is mangled only if it is one of the class's type parameters; every
     /// other scope mangles as `mangle` does.
     pub fn maybe_mangle(&self, id: ScopeId, private: Option<&PyStr>, ident: &PyStr) -> PyStr {
+        self.maybe_mangle_cow(id, private, ident).into_owned()
+    }
+
+    /// [`Self::maybe_mangle`], borrowing `ident` when it stays as it is
+    /// (almost every name): the symbol table looks up every name it visits
+    /// and needs its own copy only for a new symbol.
+    fn maybe_mangle_cow<'n>(&self, id: ScopeId, private: Option<&PyStr>, ident: &'n PyStr) -> Cow<'n, PyStr> {
         match self.entries[id].mangled_names {
-            Some(set) if !self.mangled_names[set].contains(ident) => ident.clone(),
-            _ => mangle(private, ident),
+            Some(set) if !self.mangled_names[set].contains(ident) => Cow::Borrowed(ident),
+            _ => mangle_cow(private, ident),
         }
     }
 }
 
 /// CPython's name mangling: `__x` in class `C` becomes `_C__x`.
 pub fn mangle(private: Option<&PyStr>, ident: &PyStr) -> PyStr {
-    let Some(private) = private else { return ident.clone() };
+    mangle_cow(private, ident).into_owned()
+}
+
+/// [`mangle`], borrowing `ident` when it is not mangled.
+fn mangle_cow<'n>(private: Option<&PyStr>, ident: &'n PyStr) -> Cow<'n, PyStr> {
+    let Some(private) = private else { return Cow::Borrowed(ident) };
     let id = ident.as_bytes();
     if id.len() < 2 || id[0] != b'_' || id[1] != b'_' {
-        return ident.clone();
+        return Cow::Borrowed(ident);
     }
     if (id.ends_with(b"__")) || id.contains(&b'.') {
-        return ident.clone();
+        return Cow::Borrowed(ident);
     }
     let p = private.as_bytes();
     let stripped = p.iter().position(|&b| b != b'_');
-    let Some(start) = stripped else { return ident.clone() };
+    let Some(start) = stripped else { return Cow::Borrowed(ident) };
     let mut out = Vec::with_capacity(1 + p.len() - start + id.len());
     out.push(b'_');
     out.extend_from_slice(&p[start..]);
     out.extend_from_slice(id);
-    PyStr::from_encoded(out)
+    Cow::Owned(PyStr::from_encoded(out))
 }
 
 /// What a type parameter scope belongs to: each adds its own hidden names.
@@ -258,7 +272,9 @@ impl Builder<'_> {
         let entry = Entry {
             name,
             kind,
-            symbols: IndexMap::default(),
+            // Most scopes hold a few names: made at a size that holds them
+            // without growing twice.
+            symbols: IndexMap::with_capacity_and_hasher(8, Default::default()),
             varnames: Vec::new(),
             children: Vec::new(),
             directives: Vec::new(),
@@ -373,10 +389,12 @@ impl Builder<'_> {
             self.st.mangled_names[set].insert(name.clone());
         }
         // Mangled as in the current scope, even when defined in another.
-        let mangled = self.maybe_mangle(name);
+        let mangled = self.st.maybe_mangle_cow(self.cur, self.private.as_ref(), name);
         let entry = &mut self.st.entries[scope];
-        let mut val = match entry.symbols.get(&mangled) {
-            Some(&old) => {
+        // One lookup: most calls meet a symbol the scope has already.
+        let index = entry.symbols.get_index_of(&*mangled);
+        let mut val = match index.and_then(|i| entry.symbols.get_index(i)) {
+            Some((_, &old)) => {
                 if flag & DEF_PARAM != 0 && old & DEF_PARAM != 0 {
                     return Err(err(format!("duplicate argument '{name}' in function definition"), range));
                 }
@@ -396,14 +414,19 @@ impl Builder<'_> {
             }
             val |= DEF_COMP_ITER;
         }
-        entry.symbols.insert(mangled.clone(), val);
+        match index.and_then(|i| entry.symbols.get_index_mut(i)) {
+            Some((_, slot)) => *slot = val,
+            None => {
+                entry.symbols.insert(mangled.clone().into_owned(), val);
+            }
+        }
         if flag & DEF_PARAM != 0 {
-            entry.varnames.push(mangled);
+            entry.varnames.push(mangled.into_owned());
         } else if flag & DEF_GLOBAL != 0 {
             let top = self.st.top;
             let global = &mut self.st.entries[top].symbols;
-            let v = flag | global.get(&mangled).copied().unwrap_or(0);
-            global.insert(mangled, v);
+            let v = flag | global.get(&*mangled).copied().unwrap_or(0);
+            global.insert(mangled.into_owned(), v);
         }
         Ok(())
     }
@@ -414,8 +437,8 @@ impl Builder<'_> {
     }
 
     fn lookup(&mut self, name: &PyStr) -> i64 {
-        let mangled = self.maybe_mangle(name);
-        self.cur().symbol(&mangled)
+        let mangled = self.st.maybe_mangle_cow(self.cur, self.private.as_ref(), name);
+        self.st.entries[self.cur].symbol(&mangled)
     }
 
     fn record_directive(&mut self, name: &PyStr, range: Range) {
@@ -1161,7 +1184,14 @@ impl Builder<'_> {
 
 // The second pass.
 
+/// Free names: their order is the order symbols are added in.
 type Set = IndexSet<PyStr>;
+/// Bound, global, local, type-parameter and inlined-cell names: only ever
+/// asked whether they hold a name, so unordered (removing is then O(1),
+/// where an ordered set shifts everything after the name).
+type NameSet = rustc_hash::FxHashSet<PyStr>;
+/// Each name's scope in a block, looked up by name only.
+type Scopes = rustc_hash::FxHashMap<PyStr, i64>;
 
 struct Analysis<'a> {
     st: &'a mut SymTable,
@@ -1175,8 +1205,8 @@ struct Analysis<'a> {
 fn analyze(st: &mut SymTable, target: Target) -> Result<()> {
     let top = st.top;
     let mut free = Set::default();
-    let mut global = Set::default();
-    let mut type_params = Set::default();
+    let mut global = NameSet::default();
+    let mut type_params = NameSet::default();
     let lazy_annotations = target.has(Feature::LazyAnnotations);
     Analysis { st, lazy_annotations, target }.block(top, None, &mut free, &mut global, &mut type_params, None)
 }
@@ -1192,14 +1222,14 @@ impl Analysis<'_> {
     fn name(
         &mut self,
         ste: ScopeId,
-        scopes: &mut IndexMap<PyStr, i64>,
+        scopes: &mut Scopes,
         name: &PyStr,
         flags: i64,
-        mut bound: Option<&mut Set>,
-        local: &mut Set,
+        mut bound: Option<&mut NameSet>,
+        local: &mut NameSet,
         free: &mut Set,
-        global: &mut Set,
-        type_params: &mut Set,
+        global: &mut NameSet,
+        type_params: &mut NameSet,
         class_entry: Option<ScopeId>,
     ) -> Result<()> {
         if flags & DEF_GLOBAL != 0 {
@@ -1210,7 +1240,7 @@ impl Analysis<'_> {
             global.insert(name.clone());
             // Not bound for the blocks inside this one either.
             if let Some(bound) = bound.as_deref_mut() {
-                bound.shift_remove(name);
+                bound.remove(name);
             }
             return Ok(());
         }
@@ -1236,11 +1266,11 @@ impl Analysis<'_> {
         if flags & DEF_BOUND != 0 {
             scopes.insert(name.clone(), LOCAL);
             local.insert(name.clone());
-            global.shift_remove(name);
+            global.remove(name);
             if flags & DEF_TYPE_PARAM != 0 {
                 type_params.insert(name.clone());
             } else {
-                type_params.shift_remove(name);
+                type_params.remove(name);
             }
             return Ok(());
         }
@@ -1292,9 +1322,9 @@ impl Analysis<'_> {
         &mut self,
         ste: ScopeId,
         comp: ScopeId,
-        scopes: &mut IndexMap<PyStr, i64>,
+        scopes: &mut Scopes,
         comp_free: &mut Set,
-        inlined_cells: &mut Set,
+        inlined_cells: &mut NameSet,
     ) {
         let symbols: Vec<(PyStr, i64)> = self.st.entries[comp].symbols.iter().map(|(k, v)| (k.clone(), *v)).collect();
         let mut dropped = Vec::new();
@@ -1345,39 +1375,46 @@ impl Analysis<'_> {
     fn block(
         &mut self,
         ste: ScopeId,
-        mut bound: Option<&mut Set>,
+        mut bound: Option<&mut NameSet>,
         free: &mut Set,
-        global: &mut Set,
-        type_params: &mut Set,
+        global: &mut NameSet,
+        type_params: &mut NameSet,
         class_entry: Option<ScopeId>,
     ) -> Result<()> {
-        let mut local = Set::default();
-        let mut scopes: IndexMap<PyStr, i64> = IndexMap::default();
-        let mut newglobal = Set::default();
+        let count = self.st.entries[ste].symbols.len();
+        let mut local = NameSet::with_capacity_and_hasher(count, Default::default());
+        let mut scopes = Scopes::with_capacity_and_hasher(count, Default::default());
         let mut newfree = Set::default();
-        let mut newbound = Set::default();
-        let mut inlined_cells = Set::default();
+        let mut newbound = NameSet::default();
+        let mut inlined_cells = NameSet::default();
         let kind = self.st.entries[ste].kind;
 
-        if kind == BlockType::Class {
-            newglobal.extend(global.iter().cloned());
+        // The globals the children start from: a class's are those before
+        // its own names; any other block's are its globals once its names
+        // are analysed, `global` itself (nothing changes it after that).
+        let class_global = if kind == BlockType::Class {
             if let Some(b) = bound.as_deref() {
-                newbound.extend(b.iter().cloned());
+                newbound.clone_from(b);
             }
-        }
-        let symbols: Vec<(PyStr, i64)> = self.st.entries[ste].symbols.iter().map(|(k, v)| (k.clone(), *v)).collect();
+            Some(global.clone())
+        } else {
+            None
+        };
+        // Taken out while its names are analysed (nothing reads this
+        // block's symbols meanwhile) rather than copied.
+        let symbols = std::mem::take(&mut self.st.entries[ste].symbols);
         for (name, flags) in &symbols {
             let bound = bound.as_deref_mut();
             self.name(ste, &mut scopes, name, *flags, bound, &mut local, free, global, type_params, class_entry)?;
         }
+        self.st.entries[ste].symbols = symbols;
         if kind != BlockType::Class {
             if self.st.entries[ste].is_function_like() {
-                newbound.extend(local.iter().cloned());
+                newbound = std::mem::take(&mut local);
             }
             if let Some(b) = bound.as_deref() {
                 newbound.extend(b.iter().cloned());
             }
-            newglobal.extend(global.iter().cloned());
         } else {
             newbound.insert(PyStr::new("__class__"));
             newbound.insert(PyStr::new("__classdict__"));
@@ -1385,6 +1422,7 @@ impl Analysis<'_> {
                 newbound.insert(PyStr::new("__conditional_annotations__"));
             }
         }
+        let newglobal: &NameSet = class_global.as_ref().unwrap_or(global);
 
         let children = self.st.entries[ste].children.clone();
         for &child in &children {
@@ -1398,9 +1436,12 @@ impl Analysis<'_> {
             let inline_comp = self.st.entries[child].comprehension != CompKind::None
                 && !self.st.entries[child].generator
                 && !self.st.entries[ste].can_see_class_scope;
-            // analyze_child_block: copies of the sets for the child.
+            // analyze_child_block: copies of the sets for the child. The
+            // child only adds to and removes from its free set, never reads
+            // it, and what it holds is added to ours: so it starts empty
+            // rather than as a copy of ours, with the same union after.
             let mut child_bound = newbound.clone();
-            let mut child_free = newfree.clone();
+            let mut child_free = Set::default();
             let mut child_global = newglobal.clone();
             let mut child_type_params = type_params.clone();
             self.block(
@@ -1459,7 +1500,7 @@ impl Analysis<'_> {
     }
 }
 
-fn analyze_cells(scopes: &mut IndexMap<PyStr, i64>, free: &mut Set, inlined_cells: &Set) {
+fn analyze_cells(scopes: &mut Scopes, free: &mut Set, inlined_cells: &NameSet) {
     for (name, scope) in scopes.iter_mut() {
         if *scope != LOCAL {
             continue;
@@ -1474,10 +1515,10 @@ fn analyze_cells(scopes: &mut IndexMap<PyStr, i64>, free: &mut Set, inlined_cell
 
 fn update_symbols(
     symbols: &mut IndexMap<PyStr, i64>,
-    scopes: &IndexMap<PyStr, i64>,
-    bound: Option<&Set>,
+    scopes: &Scopes,
+    bound: Option<&NameSet>,
     free: &Set,
-    inlined_cells: &Set,
+    inlined_cells: &NameSet,
     classflag: bool,
 ) {
     for (name, flags) in symbols.iter_mut() {

@@ -171,23 +171,28 @@ fn identifier_constants(code: &CodeObject, ops: &Opcodes) -> Vec<bool> {
     };
     let mut extended: u32 = 0;
     let mut loaded_const = None;
-    for unit in code.code.chunks_exact(2) {
-        let (op, arg) = (unit[0], (extended << 8) | u32::from(unit[1]));
-        let op = Some(op);
-        if op == ops.cache {
+    // One table load per unit, and most units are done after it: this loop
+    // reads every code unit of the compilation.
+    for &[op, oparg] in code.code.as_chunks::<2>().0 {
+        let class = ops.class[usize::from(op)];
+        if class == OpClass::Other {
+            extended = 0;
+            loaded_const = None;
             continue;
         }
-        if op == ops.extended_arg {
-            extended = arg;
-            continue;
+        let arg = (extended << 8) | u32::from(oparg);
+        match class {
+            OpClass::Cache => continue,
+            OpClass::ExtendedArg => {
+                extended = arg;
+                continue;
+            }
+            OpClass::KwNames => mark(arg as usize),
+            OpClass::TakesNames => loaded_const.into_iter().for_each(&mut mark),
+            OpClass::LoadConst | OpClass::Other => {}
         }
         extended = 0;
-        if op == ops.kw_names {
-            mark(arg as usize);
-        } else if op == ops.import_name || op == ops.call_kw {
-            loaded_const.into_iter().for_each(&mut mark);
-        }
-        loaded_const = (op == ops.load_const).then_some(arg as usize);
+        loaded_const = (class == OpClass::LoadConst).then_some(arg as usize);
     }
     for (index, constant) in code.consts.iter().enumerate() {
         if let (Constant::Code(body), Some(Constant::Str(name))) = (constant, code.consts.get(index + 1))
@@ -200,28 +205,42 @@ fn identifier_constants(code: &CodeObject, ops: &Opcodes) -> Vec<bool> {
     found
 }
 
-/// The numbers, in the target's version, of the opcodes the marshal stage
-/// reads bytecode with (`None` where the version lacks one).
+/// What the marshal stage reads in bytecode, by opcode byte in the
+/// target's numbering (an opcode the version lacks is nowhere).
 struct Opcodes {
-    cache: Option<u8>,
-    extended_arg: Option<u8>,
-    kw_names: Option<u8>,
-    import_name: Option<u8>,
-    call_kw: Option<u8>,
-    load_const: Option<u8>,
+    class: [OpClass; 256],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OpClass {
+    Other,
+    Cache,
+    ExtendedArg,
+    /// 3.12's `KW_NAMES`: its argument is the keyword-name constant.
+    KwNames,
+    /// `IMPORT_NAME` and 3.13's `CALL_KW`: the constant loaded just before
+    /// holds identifiers.
+    TakesNames,
+    LoadConst,
 }
 
 impl Opcodes {
     fn of(target: Target) -> Self {
         let ops = target.ops();
-        Self {
-            cache: ops.byte(Op::CACHE),
-            extended_arg: ops.byte(Op::EXTENDED_ARG),
-            kw_names: ops.byte(Op::KW_NAMES),
-            import_name: ops.byte(Op::IMPORT_NAME),
-            call_kw: ops.byte(Op::CALL_KW),
-            load_const: ops.byte(Op::LOAD_CONST),
+        let mut class = [OpClass::Other; 256];
+        for (op, kind) in [
+            (Op::CACHE, OpClass::Cache),
+            (Op::EXTENDED_ARG, OpClass::ExtendedArg),
+            (Op::KW_NAMES, OpClass::KwNames),
+            (Op::IMPORT_NAME, OpClass::TakesNames),
+            (Op::CALL_KW, OpClass::TakesNames),
+            (Op::LOAD_CONST, OpClass::LoadConst),
+        ] {
+            if let Some(byte) = ops.byte(op) {
+                class[usize::from(byte)] = kind;
+            }
         }
+        Self { class }
     }
 }
 
@@ -244,6 +263,60 @@ fn is_singleton_str(text: &PyStr) -> bool {
         [lead, _] => matches!(lead, 0xC2 | 0xC3),
         _ => false,
     }
+}
+
+/// How much a compilation holds, counted before the graph is built so
+/// that its tables are made at their size once: growing them rehashed
+/// every key several times over (a tenth of the marshal stage).
+/// Upper bounds; duplicates are counted each time.
+struct Size {
+    codes: usize,
+    /// Constants, items of constant tuples and frozensets included.
+    consts: usize,
+    /// String constants among them.
+    strs: usize,
+    /// Names and local names of every code object.
+    names: usize,
+}
+
+impl Size {
+    fn of(root: &CodeObject) -> Self {
+        let mut size = Size { codes: 0, consts: 0, strs: 0, names: 0 };
+        let mut codes = vec![root];
+        let mut consts: Vec<&Constant> = Vec::new();
+        while let Some(code) = codes.pop() {
+            size.codes += 1;
+            size.names += code.names.len() + code.localsplusnames.len();
+            consts.extend(&code.consts);
+            while let Some(constant) = consts.pop() {
+                size.consts += 1;
+                match constant {
+                    Constant::Str(_) => size.strs += 1,
+                    Constant::Code(inner) => codes.push(inner),
+                    Constant::Tuple(items) | Constant::FrozenSet(items) => consts.extend(items),
+                    Constant::Slice(parts) => consts.extend(parts.iter()),
+                    _ => {}
+                }
+            }
+        }
+        size
+    }
+
+    /// Keys of the constant cache: constants, names, and per code object
+    /// its tuples and tables.
+    fn keys(&self) -> usize {
+        self.consts + self.names + 4 * self.codes
+    }
+
+    /// Objects: about one per key, and per code object its bytecode,
+    /// kinds, names and itself.
+    fn nodes(&self) -> usize {
+        self.keys() + 6 * self.codes
+    }
+}
+
+fn sized<K, V>(capacity: usize) -> HashMap<K, V> {
+    HashMap::with_capacity_and_hasher(capacity, Default::default())
 }
 
 struct Builder<'a> {
@@ -293,15 +366,18 @@ struct Builder<'a> {
     target: Target,
     /// The small-int cache's top (`Limits::small_int_max`).
     small_int_max: i64,
+    /// How many keys the compilation may have ([`Size::keys`]).
+    key_capacity: usize,
 }
 
 impl<'a> Builder<'a> {
     fn new(root: &'a CodeObject, target: Target) -> Self {
+        let size = Size::of(root);
         let mut builder = Self {
-            nodes: Vec::new(),
-            keys: HashMap::default(),
-            cached: HashMap::default(),
-            interned: HashMap::default(),
+            nodes: Vec::with_capacity(size.nodes()),
+            keys: sized(size.keys()),
+            cached: sized(size.keys()),
+            interned: sized(size.names),
             const_strs: HashMap::default(),
             singleton_strs: HashMap::default(),
             statics: HashMap::default(),
@@ -313,17 +389,18 @@ impl<'a> Builder<'a> {
             false_: 0,
             ellipsis: 0,
             empty_tuple: 0,
-            name_tuples: HashSet::default(),
-            name_keys: HashMap::default(),
+            name_tuples: HashSet::with_capacity_and_hasher(2 * size.codes, Default::default()),
+            name_keys: sized(2 * size.codes),
             interned_chars: HashSet::default(),
             qualname_owners: HashMap::default(),
-            identifiers: HashSet::default(),
-            first_seen: HashMap::default(),
+            identifiers: HashSet::with_capacity_and_hasher(size.names + size.codes, Default::default()),
+            first_seen: sized(size.strs),
             fresh_percent: root.fresh_percent,
             opcodes: Opcodes::of(target),
             strings: target.profile().strings,
             target,
             small_int_max: target.limits().small_int_max,
+            key_capacity: size.keys(),
         };
         builder.none = builder.push(NodeValue::None, false, true);
         builder.true_ = builder.push(NodeValue::Bool(true), false, true);
@@ -352,10 +429,19 @@ impl<'a> Builder<'a> {
             code: &'a CodeObject,
             next: usize,
             identifier_consts: Vec<bool>,
+            /// The key of each constant visited so far: the key of the
+            /// code object's `co_consts` at the end, without keying every
+            /// constant again.
+            keys: Vec<KeyId>,
         }
-        let mut cached: HashSet<KeyId> = HashSet::default();
-        let mut stack =
-            vec![Frame { code: root, next: 0, identifier_consts: identifier_constants(root, &self.opcodes) }];
+        let new_frame = |code: &'a CodeObject, opcodes: &Opcodes| Frame {
+            code,
+            next: 0,
+            identifier_consts: identifier_constants(code, opcodes),
+            keys: Vec::with_capacity(code.consts.len()),
+        };
+        let mut cached: HashSet<KeyId> = HashSet::with_capacity_and_hasher(self.key_capacity, Default::default());
+        let mut stack = vec![new_frame(root, &self.opcodes)];
         while let Some(frame) = stack.last_mut() {
             let code = frame.code;
             let index = frame.next;
@@ -368,17 +454,15 @@ impl<'a> Builder<'a> {
                     let key = self.names_key(names, i == 1 && code.renamed_locals);
                     cached.insert(key);
                 }
-                let consts = code.consts.iter().map(|c| self.key_of(c)).collect();
+                let consts = std::mem::take(&mut frame.keys);
                 cached.insert(self.key(Key::Tuple(consts)));
                 stack.pop();
                 continue;
             };
             if let Constant::Code(inner) = constant {
-                stack.push(Frame {
-                    code: inner,
-                    next: 0,
-                    identifier_consts: identifier_constants(inner, &self.opcodes),
-                });
+                // Equal to no other constant.
+                frame.keys.push(self.unique_key());
+                stack.push(new_frame(inner, &self.opcodes));
                 continue;
             }
             // Class names and keyword or import name tuples hold the
@@ -387,7 +471,8 @@ impl<'a> Builder<'a> {
             let identifier = frame.identifier_consts.get(index).copied().unwrap_or(false)
                 || (index == 0 && is_class_body(code) && code.qualname == code.name)
                 || matches!(constant, Constant::Str(text) if code.identifier_strs.contains(text));
-            self.cache_constant(constant, identifier, &code.identifier_strs, &mut cached);
+            let key = self.cache_constant(constant, identifier, &code.identifier_strs, &mut cached);
+            frame.keys.push(key);
         }
     }
 
@@ -397,22 +482,31 @@ impl<'a> Builder<'a> {
         identifier: bool,
         identifier_strs: &[PyStr],
         cached: &mut HashSet<KeyId>,
-    ) {
-        let key = self.key_of(constant);
+    ) -> KeyId {
+        // A tuple's items are keyed once, for the tuple's key and for
+        // caching them.
+        let item_keys = match constant {
+            Constant::Tuple(items) => items.iter().map(|item| self.key_of(item)).collect(),
+            _ => Vec::new(),
+        };
+        let key = match constant {
+            Constant::Tuple(_) => self.key(Key::Tuple(item_keys.clone())),
+            _ => self.key_of(constant),
+        };
         if !cached.insert(key) {
-            return;
+            return key;
         }
         match constant {
             Constant::Str(text) => {
                 self.first_seen.entry(text.as_bytes()).or_insert(identifier);
             }
             Constant::Tuple(items) => {
-                for item in items {
+                for (item, item_key) in items.iter().zip(item_keys) {
                     let identifier = match item {
                         Constant::Str(text) => identifier || identifier_strs.contains(text),
                         _ => false,
                     };
-                    self.cache_constant(item, identifier, identifier_strs, cached);
+                    self.cache_keyed(item, item_key, identifier, identifier_strs, cached);
                 }
             }
             Constant::FrozenSet(items) => {
@@ -421,6 +515,31 @@ impl<'a> Builder<'a> {
                 }
             }
             _ => {}
+        }
+        key
+    }
+
+    /// [`Self::cache_constant`] for an item whose key is known: a
+    /// scalar's key is all it needs, anything else is keyed again.
+    fn cache_keyed(
+        &mut self,
+        constant: &'a Constant,
+        key: KeyId,
+        identifier: bool,
+        identifier_strs: &[PyStr],
+        cached: &mut HashSet<KeyId>,
+    ) {
+        match constant {
+            Constant::Tuple(_) | Constant::FrozenSet(_) | Constant::Slice(_) => {
+                self.cache_constant(constant, identifier, identifier_strs, cached);
+            }
+            _ => {
+                if cached.insert(key)
+                    && let Constant::Str(text) = constant
+                {
+                    self.first_seen.entry(text.as_bytes()).or_insert(identifier);
+                }
+            }
         }
     }
 
