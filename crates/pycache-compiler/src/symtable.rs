@@ -978,7 +978,7 @@ impl Builder<'_> {
             }
             ExprKind::UnaryOp { operand, .. } => self.visit_expr(operand)?,
             ExprKind::Lambda { id, args, body } => {
-                if self.cur().can_see_class_scope && !self.target.has(Feature::ClassAnnotationScopeFunctions) {
+                if self.cur().can_see_class_scope && !self.target.has(Feature::AnnotationScopeComprehensions) {
                     return Err(err("Cannot use lambda in annotation scope within class scope", e.range));
                 }
                 self.visit_exprs(&args.defaults)?;
@@ -1138,7 +1138,7 @@ impl Builder<'_> {
     }
 
     fn handle_comprehension(&mut self, e: &Expr, c: &ast::Comp, name: &str, kind: CompKind) -> Result<()> {
-        if self.cur().can_see_class_scope && !self.target.has(Feature::ClassAnnotationScopeFunctions) {
+        if self.cur().can_see_class_scope && !self.target.has(Feature::AnnotationScopeComprehensions) {
             return Err(err("Cannot use comprehension in annotation scope within class scope", e.range));
         }
         let is_generator = kind == CompKind::Generator;

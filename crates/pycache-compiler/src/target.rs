@@ -462,9 +462,6 @@ features! {
     /// record the ones that ran in a `__conditional_annotations__` cell;
     /// `from __future__ import annotations` keeps strings (S1, C11-C13).
     LazyAnnotations: since [r(3, 14, 0)], until None;
-    /// A lambda or comprehension in an annotation scope that sees a class
-    /// is allowed and compiled as a function of its own (never inlined).
-    ClassAnnotationScopeFunctions: since [r(3, 14, 0)], until None;
     /// Type-parameter bounds and constraints and type-alias values are
     /// annotation scopes too: functions of a `.format` argument (not
     /// renamed) with the same `NotImplementedError` check, made with the

@@ -400,3 +400,26 @@ fn regression_debug_field_may_continue_the_line_after_its_equals() {
         "value = 42\na = t\"\"\"Value: {value =\\\n}\"\"\"\nb = t\"\"\"Value: {value =\\\n\\\n}\"\"\"\nc = t\"\"\"{value =\\\n!r}\"\"\"\nd = t\"\"\"{value=\\\n:04}\"\"\"\n",
     );
 }
+
+/// 3.13 already allows a lambda or comprehension in an annotation scope
+/// inside a class (`type A = [i for i in x]` in a class body, a generic
+/// method's annotations); it was declined there on 3.13 with 3.12's
+/// "Cannot use comprehension in annotation scope within class scope",
+/// because the check was keyed on a 3.14 rule.
+#[test]
+fn regression_class_annotation_scope_comprehensions_compile_on_3_13() {
+    let source = "class C:\n    type A = lambda: 1\n    type B = [i for i in range(3)]\n    type D = {k: v for k, v in x}\n    def f[T](self, x: [i for i in T]) -> {j for j in T}: pass\n    def g[T](self, x=lambda: T): pass\n    type F[U] = [u for u in U if [w for w in U]]\n";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.py");
+    std::fs::write(&file, source).unwrap();
+    let mut problems = Vec::new();
+    for release in [(3, 13, 5), (3, 13, 18)] {
+        let test = "regression_class_annotation_scope_comprehensions_compile_on_3_13";
+        let Some(python) = debian_release(release, test) else { continue };
+        let target = Target::candidate(release).expect("a 3.13 profile");
+        for level in 0..=2 {
+            problems.extend(compare(&python.path, target, &file, level));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
