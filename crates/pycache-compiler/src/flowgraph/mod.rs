@@ -98,7 +98,7 @@ impl Block {
 
     /// Control leaves the block only through its last instruction.
     pub fn no_fallthrough(&self) -> bool {
-        self.last().is_some_and(|l| is_scope_exit(l.op) || is_unconditional_jump(l.op))
+        self.last().is_some_and(|l| ends_flow(l.op))
     }
 
     pub fn has_fallthrough(&self) -> bool {
@@ -107,6 +107,22 @@ impl Block {
 
     pub fn exits_scope(&self) -> bool {
         self.last().is_some_and(|l| is_scope_exit(l.op))
+    }
+}
+
+/// A position in the chain of blocks ([`Cfg::walk`]). The successor is
+/// read when a block is handed out, so a block the caller inserts right
+/// after it is not visited, as with a snapshot of the order.
+pub struct Walk {
+    next: Option<BlockId>,
+}
+
+impl Walk {
+    #[inline]
+    pub fn step(&mut self, g: &Cfg) -> Option<BlockId> {
+        let b = self.next?;
+        self.next = g.blocks[b].next;
+        Some(b)
     }
 }
 
@@ -160,6 +176,14 @@ impl Cfg {
             b = self.blocks[id].next;
         }
         out
+    }
+
+    /// A walk along the chain from the entry. Passes that change no
+    /// block's `next` ahead of the walk see the same blocks as in
+    /// [`Cfg::order`], without the vector it allocates: the graph is
+    /// walked a dozen times or more per unit.
+    pub fn walk(&self) -> Walk {
+        Walk { next: Some(self.entry) }
     }
 
     fn current_block_is_terminated(&mut self) -> bool {
@@ -266,16 +290,17 @@ impl Cfg {
     }
 
     fn translate_jump_labels_to_targets(&mut self) -> Result<()> {
-        let order = self.order();
         let max_label = self.max_label();
         let mut label2block = vec![None; (max_label + 1).max(0) as usize];
-        for &b in &order {
+        let mut walk = self.walk();
+        while let Some(b) = walk.step(self) {
             let l = self.blocks[b].label;
             if l >= 0 {
                 label2block[l as usize] = Some(b);
             }
         }
-        for &b in &order {
+        let mut walk = self.walk();
+        while let Some(b) = walk.step(self) {
             for i in 0..self.blocks[b].instrs.len() {
                 let instr = self.blocks[b].instrs[i];
                 if has_target_in(self.target, instr.op) {
@@ -292,7 +317,8 @@ impl Cfg {
     }
 
     fn mark_except_handlers(&mut self) {
-        for b in self.order() {
+        let mut walk = self.walk();
+        while let Some(b) = walk.step(self) {
             for i in 0..self.blocks[b].instrs.len() {
                 let instr = self.blocks[b].instrs[i];
                 if is_block_push(instr.op) {
@@ -394,7 +420,8 @@ impl Cfg {
 
     /// The deepest stack any path needs.
     fn stackdepth(&mut self, code_flags: u32) -> Result<i32> {
-        for b in self.order() {
+        let mut walk = self.walk();
+        while let Some(b) = walk.step(self) {
             self.blocks[b].startdepth = i32::MIN;
         }
         self.reset_visited();
@@ -441,7 +468,8 @@ impl Cfg {
     /// POP_JUMP_IF_x`, the two new instructions at the jump's location and
     /// with its handler.
     fn convert_pseudo_conditional_jumps(&mut self) {
-        for b in self.order() {
+        let mut walk = self.walk();
+        while let Some(b) = walk.step(self) {
             let Some(&last) = self.blocks[b].last() else { continue };
             let op = match last.op {
                 JUMP_IF_FALSE => POP_JUMP_IF_FALSE,
@@ -460,7 +488,8 @@ impl Cfg {
     }
 
     fn convert_pseudo_ops(&mut self) {
-        for b in self.order() {
+        let mut walk = self.walk();
+        while let Some(b) = walk.step(self) {
             for instr in &mut self.blocks[b].instrs {
                 if is_block_push(instr.op) || instr.op == POP_BLOCK {
                     instr.set_op0(NOP);
@@ -474,7 +503,8 @@ impl Cfg {
         if self.target.has(Feature::ColdJumpNoInterrupt) {
             optimize::remove_redundant_nops_and_jumps(self);
         } else {
-            for b in self.order() {
+            let mut walk = self.walk();
+            while let Some(b) = walk.step(self) {
                 optimize::remove_redundant_nops(self, b);
             }
         }
@@ -484,9 +514,9 @@ impl Cfg {
     /// when the target's first instruction comes after the jump in the
     /// final sequence.
     fn resolve_unconditional_jumps(&mut self) {
-        let order = self.order();
-        let start = self.first_instruction_indices(&order);
-        for &b in &order {
+        let start = self.first_instruction_indices();
+        let mut walk = self.walk();
+        while let Some(b) = walk.step(self) {
             for i in 0..self.blocks[b].instrs.len() {
                 let instr = self.blocks[b].instrs[i];
                 let Some(target) = instr.target else { continue };
@@ -504,10 +534,7 @@ impl Cfg {
     }
 
     fn normalize_jumps(&mut self) {
-        let order = self.order();
-        for &b in &order {
-            self.blocks[b].visited = false;
-        }
+        self.reset_visited();
         let mut b = Some(self.entry);
         while let Some(id) = b {
             self.blocks[id].visited = true;
@@ -591,10 +618,11 @@ impl Cfg {
 
     /// The index of each block's first instruction in the final sequence
     /// (an empty block's is that of the next instruction).
-    fn first_instruction_indices(&self, order: &[BlockId]) -> Vec<usize> {
+    fn first_instruction_indices(&self) -> Vec<usize> {
         let mut start = vec![0usize; self.blocks.len()];
         let mut index = 0;
-        for &b in order {
+        let mut walk = self.walk();
+        while let Some(b) = walk.step(self) {
             start[b] = index;
             index += self.blocks[b].instrs.len();
         }
@@ -608,7 +636,7 @@ impl Cfg {
             // The fixpoint below has two solutions for a jump at the
             // `EXTENDED_ARG` boundary; which one is found depends on where
             // it starts, here from each target's instruction index.
-            let start = self.first_instruction_indices(&order);
+            let start = self.first_instruction_indices();
             for &b in &order {
                 for instr in &mut self.blocks[b].instrs {
                     if let (true, Some(target)) = (is_jump_in(self.target, instr.op), instr.target) {
@@ -719,9 +747,14 @@ pub fn optimize(
         g.resolve_unconditional_jumps();
     }
     g.resolve_jump_offsets();
-    let order = g.order();
-    let mut instrs = Vec::with_capacity(order.iter().map(|&b| g.blocks[b].instrs.len()).sum());
-    for b in order {
+    let mut count = 0;
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(&g) {
+        count += g.blocks[b].instrs.len();
+    }
+    let mut instrs = Vec::with_capacity(count);
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(&g) {
         for instr in &g.blocks[b].instrs {
             let handler = match instr.except {
                 Some(h) => (g.blocks[h].offset, g.blocks[h].startdepth, g.blocks[h].preserve_lasti),
@@ -810,7 +843,8 @@ fn prepare_localsplus(md: &Metadata, g: &mut Cfg, code_flags: u32) -> usize {
             numdropped += 1;
         }
     }
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         for instr in &mut g.blocks[b].instrs {
             if matches!(
                 instr.op,

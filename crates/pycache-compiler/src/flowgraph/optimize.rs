@@ -32,7 +32,8 @@ pub fn eliminate_empty_basic_blocks(g: &mut Cfg) {
         }
     }
     let mut next_lbl = g.max_label() + 1;
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         for i in 0..g.blocks[b].instrs.len() {
             let instr = g.blocks[b].instrs[i];
             if !has_target_in(g.target, instr.op) {
@@ -111,7 +112,8 @@ fn remove_redundant_nops_and_pairs(g: &mut Cfg) {
     while !done {
         done = true;
         let mut instr: Option<(BlockId, usize)> = None;
-        for b in g.order() {
+        let mut walk = g.walk();
+        while let Some(b) = walk.step(g) {
             remove_redundant_nops(g, b);
             if g.blocks[b].label >= 0 {
                 instr = None;
@@ -143,7 +145,8 @@ fn remove_redundant_nops_and_pairs(g: &mut Cfg) {
 }
 
 pub fn remove_redundant_jumps(g: &mut Cfg) -> Result<()> {
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         let Some(&last) = g.blocks[b].last() else {
             return Err(Refusal::internal("empty block in remove_redundant_jumps"));
         };
@@ -663,7 +666,8 @@ fn to_bool_peepholes(g: &mut Cfg, b: BlockId, i: usize, opcode: Op, oparg: i32, 
 /// 3.13's pass over every block for a `LOAD_CONST` (or its `COPY 1`)
 /// followed by a conditional jump, `is None`, `RETURN_VALUE` or `TO_BOOL`.
 fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         let mut opcode = CACHE;
         let mut oparg = 0;
         let mut i = 0;
@@ -683,30 +687,41 @@ fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
                 i += 1;
                 continue;
             }
-            let value = &fold::const_value(&loaded, consts);
             let n = g.blocks[b].instrs.len();
             let nextop = if i + 1 < n { g.blocks[b].instrs[i + 1].op } else { CACHE };
+            if !matches!(
+                nextop,
+                JUMP_IF_FALSE | JUMP_IF_TRUE | POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE | IS_OP | RETURN_VALUE | TO_BOOL
+            ) {
+                i += 1;
+                continue;
+            }
+            // Only what the rewrites below test, read in place: most loads
+            // are followed by none of them, and a clone of each constant
+            // was a large part of the pass.
+            let (truthy, is_none) = {
+                let value = fold::const_ref(&loaded, consts);
+                (value.is_true(), matches!(*value, Constant::None))
+            };
             let instrs = &mut g.blocks[b].instrs;
             match nextop {
                 JUMP_IF_FALSE | JUMP_IF_TRUE => {
                     // The value stays: the load does too.
-                    let value = value.is_true();
-                    if value == (nextop == JUMP_IF_TRUE) {
+                    if truthy == (nextop == JUMP_IF_TRUE) {
                         instrs[i + 1].op = JUMP;
                     } else {
                         instrs[i + 1].set_op0(NOP);
                     }
                 }
                 POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE => {
-                    let value = value.is_true();
                     instrs[i].set_op0(NOP);
-                    if value == (nextop == POP_JUMP_IF_TRUE) {
+                    if truthy == (nextop == POP_JUMP_IF_TRUE) {
                         instrs[i + 1].op = JUMP;
                     } else {
                         instrs[i + 1].set_op0(NOP);
                     }
                 }
-                IS_OP if matches!(value, Constant::None) && n > i + 2 => {
+                IS_OP if is_none && n > i + 2 => {
                     let mut jump = i + 2;
                     if instrs[jump].op == TO_BOOL {
                         instrs[jump].set_op0(NOP);
@@ -725,8 +740,7 @@ fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
                     instrs[i].set_op1(RETURN_CONST, oparg);
                 }
                 TO_BOOL => {
-                    let value = value.is_true();
-                    let index = consts.add_bool(value);
+                    let index = consts.add_bool(truthy);
                     let instrs = &mut g.blocks[b].instrs;
                     instrs[i].set_op0(NOP);
                     instrs[i + 1].set_op1(LOAD_CONST, index as i32);
@@ -773,7 +787,8 @@ pub(crate) fn next_nonempty(g: &Cfg, mut b: Option<BlockId>) -> Option<BlockId> 
 /// becomes a NOP; empty blocks are skipped. The number of changes.
 fn remove_redundant_jumps_skipping_empty(g: &mut Cfg) -> usize {
     let mut changes = 0;
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         let Some(&last) = g.blocks[b].last() else { continue };
         if is_unconditional_jump(last.op) {
             let target = next_nonempty(g, last.target);
@@ -791,7 +806,8 @@ fn remove_redundant_jumps_skipping_empty(g: &mut Cfg) -> usize {
 pub fn remove_redundant_nops_and_jumps(g: &mut Cfg) {
     loop {
         let mut removed = 0;
-        for b in g.order() {
+        let mut walk = g.walk();
+        while let Some(b) = walk.step(g) {
             removed += remove_redundant_nops(g, b);
         }
         removed += remove_redundant_jumps_skipping_empty(g);
@@ -838,11 +854,13 @@ fn inline_small_or_no_lineno_block(g: &mut Cfg, b: BlockId) -> bool {
 /// 3.13's `remove_unreachable`: counts predecessors afresh and empties
 /// the blocks nothing reaches.
 fn remove_unreachable(g: &mut Cfg) {
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         g.blocks[b].predecessors = 0;
     }
     mark_reachable(g);
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         if g.blocks[b].predecessors == 0 {
             g.blocks[b].shrink_to(0);
             g.blocks[b].except_handler = false;
@@ -852,7 +870,8 @@ fn remove_unreachable(g: &mut Cfg) {
 
 /// 3.13's superinstructions, then the NOPs they leave out.
 pub fn insert_superinstructions(g: &mut Cfg) {
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         let instrs = &mut g.blocks[b].instrs;
         for i in 0..instrs.len().saturating_sub(1) {
             let fused = match (instrs[i].op, instrs[i + 1].op) {
@@ -873,7 +892,8 @@ pub fn insert_superinstructions(g: &mut Cfg) {
             instrs[i + 1].set_op0(NOP);
         }
     }
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         remove_redundant_nops(g, b);
     }
 }
@@ -915,7 +935,8 @@ fn mark_reachable(g: &mut Cfg) {
 
 pub fn optimize_cfg(g: &mut Cfg, consts: &mut Vec<Constant>, firstlineno: i32) -> Result<()> {
     // check_cfg
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         let n = g.blocks[b].instrs.len();
         for (i, instr) in g.blocks[b].instrs.iter().enumerate() {
             if is_terminator_in(g.target, instr.op) && i != n - 1 {
@@ -927,7 +948,8 @@ pub fn optimize_cfg(g: &mut Cfg, consts: &mut Vec<Constant>, firstlineno: i32) -
         // 3.13's order.
         loop {
             let mut changed = false;
-            for b in g.order() {
+            let mut walk = g.walk();
+            while let Some(b) = walk.step(g) {
                 changed |= inline_small_or_no_lineno_block(g, b);
             }
             if !changed {
@@ -940,7 +962,8 @@ pub fn optimize_cfg(g: &mut Cfg, consts: &mut Vec<Constant>, firstlineno: i32) -
         if g.target.has(Feature::LoadConstPass) {
             optimize_load_const(g, &mut consts);
         }
-        for b in g.order() {
+        let mut walk = g.walk();
+        while let Some(b) = walk.step(g) {
             optimize_basic_block(g, b, &mut consts)?;
             crate::check_deadline()?;
         }
@@ -950,24 +973,29 @@ pub fn optimize_cfg(g: &mut Cfg, consts: &mut Vec<Constant>, firstlineno: i32) -
         return Ok(());
     }
     eliminate_empty_basic_blocks(g);
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         inline_small_exit_blocks(g, b);
     }
     let mut consts = Consts::new(consts);
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         optimize_basic_block(g, b, &mut consts)?;
     }
     remove_redundant_nops_and_pairs(g);
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         inline_small_exit_blocks(g, b);
     }
     mark_reachable(g);
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         if g.blocks[b].predecessors == 0 {
             g.blocks[b].shrink_to(0);
         }
     }
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         remove_redundant_nops(g, b);
     }
     eliminate_empty_basic_blocks(g);
@@ -982,7 +1010,8 @@ pub fn remove_unused_consts(g: &mut Cfg, consts: &mut Vec<Constant>) {
     }
     let mut index_map: Vec<i64> = vec![-1; n];
     index_map[0] = 0;
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         for instr in &g.blocks[b].instrs {
             if ops.has_const(instr.op) {
                 index_map[instr.arg as usize] = i64::from(instr.arg);
@@ -1012,7 +1041,8 @@ pub fn remove_unused_consts(g: &mut Cfg, consts: &mut Vec<Constant>) {
     for i in 0..used {
         reverse[index_map[i] as usize] = i as i64;
     }
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         for instr in &mut g.blocks[b].instrs {
             if ops.has_const(instr.op) {
                 instr.arg = reverse[instr.arg as usize] as i32;
@@ -1070,7 +1100,8 @@ fn scan_block_for_locals(g: &mut Cfg, b: BlockId, stack: &mut Vec<BlockId>) {
 fn fast_scan_many_locals(g: &mut Cfg, nlocals: usize) {
     let mut states = vec![0i64; nlocals - 64];
     let mut blocknum = 0i64;
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         blocknum += 1;
         for i in 0..g.blocks[b].instrs.len() {
             let instr = g.blocks[b].instrs[i];
@@ -1111,7 +1142,8 @@ pub fn add_checks_for_loads_of_uninitialized_variables(g: &mut Cfg, nlocals: usi
     }
     let entry = g.entry;
     maybe_push(g, entry, start_mask, &mut stack);
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         scan_block_for_locals(g, b, &mut stack);
     }
     while let Some(b) = stack.pop() {
@@ -1150,7 +1182,8 @@ fn mark_cold(g: &mut Cfg) {
     mark_warm(g);
     g.reset_visited();
     let mut stack = Vec::new();
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         if g.blocks[b].except_handler {
             stack.push(b);
             g.blocks[b].visited = true;
@@ -1184,7 +1217,8 @@ pub fn push_cold_blocks_to_end(g: &mut Cfg) {
     }
     mark_cold(g);
     let mut next_lbl = g.max_label() + 1;
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         let Some(next) = g.blocks[b].next else { continue };
         if g.blocks[b].cold && g.blocks[b].has_fallthrough() && g.blocks[next].warm {
             let explicit = g.new_block();
