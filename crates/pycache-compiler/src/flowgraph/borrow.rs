@@ -102,7 +102,7 @@ pub fn optimize_load_fast(g: &mut Cfg) {
     let target = g.target;
     let mut visited = vec![false; g.blocks.len()];
     let mut work: Vec<BlockId> = vec![g.entry];
-    visited[g.entry] = true;
+    visited[g.entry.index()] = true;
     let mut refs: Vec<Ref> = Vec::new();
     let mut flags: Vec<u8> = Vec::new();
     while let Some(b) = work.pop() {
@@ -127,8 +127,8 @@ pub fn optimize_load_fast(g: &mut Cfg) {
             }
         };
         let mut push_block = |work: &mut Vec<BlockId>, t: BlockId| {
-            if !visited[t] {
-                visited[t] = true;
+            if !visited[t.index()] {
+                visited[t.index()] = true;
                 work.push(t);
             }
         };
