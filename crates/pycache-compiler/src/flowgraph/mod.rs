@@ -306,10 +306,17 @@ impl Cfg {
             let ends = i + 1 == n || offset2lbl[i + 1] >= 0 || is_terminator_in(target, seq.instrs[i].op);
             block_len[i] = if ends { 1 } else { block_len[i + 1] + 1 };
         }
+        // CPython asks before every instruction whether the block is
+        // terminated; with no label pending (a label is always taken by
+        // `use_label`) that is whether the instruction before ended it.
+        let mut after_terminator = false;
         for (i, instr) in seq.instrs.iter().enumerate() {
             if offset2lbl[i] >= 0 {
                 g.use_label(offset2lbl[i]);
+            } else if after_terminator {
+                g.maybe_start_new_block();
             }
+            after_terminator = is_terminator_in(target, instr.op);
             let mut arg = instr.arg;
             if has_target_in(target, instr.op) {
                 let offset = seq
@@ -320,7 +327,6 @@ impl Cfg {
                     .ok_or_else(|| Refusal::internal("jump to an unplaced label"))?;
                 arg = offset2lbl[offset as usize];
             }
-            g.maybe_start_new_block();
             let instrs = &mut g.blocks[g.cur].instrs;
             if instrs.is_empty() {
                 instrs.reserve_exact(block_len[i] as usize);
@@ -474,8 +480,8 @@ impl Cfg {
         let mut walk = self.walk();
         while let Some(b) = walk.step(self) {
             self.blocks[b].startdepth = i32::MIN;
+            self.blocks[b].visited = false;
         }
-        self.reset_visited();
         let mut maxdepth = 0;
         let mut stack = Vec::new();
         let generator = code_flags & (0x20 | 0x80 | 0x200) != 0;
@@ -485,8 +491,11 @@ impl Cfg {
         while let Some(b) = stack.pop() {
             let mut depth = self.blocks[b].startdepth;
             let mut next = self.blocks[b].next;
-            for i in 0..self.blocks[b].instrs.len() {
-                let instr = self.blocks[b].instrs[i];
+            // The block's instructions are lent out while other blocks'
+            // depths are set (an error drops the graph anyway): one slice
+            // walk instead of two bounds checks and a copy per instruction.
+            let instrs = std::mem::take(&mut self.blocks[b].instrs);
+            for instr in &instrs {
                 let effect = stack_effect(self.target, instr.op, instr.arg, false)
                     .ok_or_else(|| Refusal::internal(format!("no stack effect for {}", instr.op.name())))?;
                 let new_depth = depth + effect;
@@ -503,11 +512,12 @@ impl Cfg {
                     push_depth(&mut self.blocks, &mut stack, instr.target.unwrap(), target_depth);
                 }
                 depth = new_depth;
-                if is_unconditional_jump(instr.op) || is_scope_exit(instr.op) {
+                if ends_flow(instr.op) {
                     next = None;
                     break;
                 }
             }
+            self.blocks[b].instrs = instrs;
             if let Some(next) = next {
                 push_depth(&mut self.blocks, &mut stack, next, depth);
             }

@@ -919,8 +919,10 @@ fn mark_reachable(g: &mut Cfg) {
                 g.blocks[next].predecessors += 1;
             }
         }
-        for i in 0..g.blocks[b].instrs.len() {
-            let instr = g.blocks[b].instrs[i];
+        // Lent out while the targets are marked: no copy and no bounds
+        // checks per instruction.
+        let instrs = std::mem::take(&mut g.blocks[b].instrs);
+        for instr in &instrs {
             if has_target_in(g.target, instr.op) {
                 let target = instr.target.unwrap();
                 if !g.blocks[target].visited {
@@ -930,6 +932,7 @@ fn mark_reachable(g: &mut Cfg) {
                 g.blocks[target].predecessors += 1;
             }
         }
+        g.blocks[b].instrs = instrs;
     }
 }
 
