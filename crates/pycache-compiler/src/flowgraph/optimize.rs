@@ -666,14 +666,23 @@ fn to_bool_peepholes(g: &mut Cfg, b: BlockId, i: usize, opcode: Op, oparg: i32, 
 /// 3.13's pass over every block for a `LOAD_CONST` (or its `COPY 1`)
 /// followed by a conditional jump, `is None`, `RETURN_VALUE` or `TO_BOOL`.
 fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
+    let small_ints = g.target.has(Feature::LoadSmallInt);
+    let common = g.target.has(Feature::CommonConstantLoads);
     let mut walk = g.walk();
     while let Some(b) = walk.step(g) {
         let mut opcode = CACHE;
         let mut oparg = 0;
         let mut i = 0;
         while i < g.blocks[b].instrs.len() {
-            if g.target.has(Feature::LoadSmallInt) {
-                let common = g.target.has(Feature::CommonConstantLoads);
+            let op = g.blocks[b].instrs[i].op;
+            if !matches!(op, LOAD_CONST | LOAD_SMALL_INT | LOAD_COMMON_CONSTANT | COPY) {
+                // Neither a constant's load nor its copy: nothing below
+                // applies (and `oparg` is read only after a load).
+                opcode = op;
+                i += 1;
+                continue;
+            }
+            if small_ints {
                 make_load_small_int(&mut g.blocks[b].instrs[i], consts, common);
             }
             let inst = g.blocks[b].instrs[i];
@@ -1067,8 +1076,9 @@ fn maybe_push(g: &mut Cfg, b: BlockId, unsafe_mask: u64, stack: &mut Vec<BlockId
 
 fn scan_block_for_locals(g: &mut Cfg, b: BlockId, stack: &mut Vec<BlockId>) {
     let mut unsafe_mask = g.blocks[b].unsafe_locals_mask;
-    for i in 0..g.blocks[b].instrs.len() {
-        let instr = g.blocks[b].instrs[i];
+    // Lent out while handlers are marked (which touches only their masks).
+    let mut instrs = std::mem::take(&mut g.blocks[b].instrs);
+    for instr in &mut instrs {
         if let Some(h) = instr.except {
             maybe_push(g, h, unsafe_mask, stack);
         }
@@ -1081,13 +1091,14 @@ fn scan_block_for_locals(g: &mut Cfg, b: BlockId, stack: &mut Vec<BlockId>) {
             STORE_FAST | LOAD_FAST_CHECK => unsafe_mask &= !bit,
             LOAD_FAST => {
                 if unsafe_mask & bit != 0 {
-                    g.blocks[b].instrs[i].op = LOAD_FAST_CHECK;
+                    instr.op = LOAD_FAST_CHECK;
                 }
                 unsafe_mask &= !bit;
             }
             _ => {}
         }
     }
+    g.blocks[b].instrs = instrs;
     if let Some(next) = g.blocks[b].next {
         if g.blocks[b].has_fallthrough() {
             maybe_push(g, next, unsafe_mask, stack);
@@ -1168,8 +1179,8 @@ fn mark_warm(g: &mut Cfg) {
                 g.blocks[next].visited = true;
             }
         }
-        for i in 0..g.blocks[b].instrs.len() {
-            let instr = g.blocks[b].instrs[i];
+        let instrs = std::mem::take(&mut g.blocks[b].instrs);
+        for instr in &instrs {
             if is_jump_in(g.target, instr.op) {
                 let t = instr.target.unwrap();
                 if !g.blocks[t].visited {
@@ -1178,6 +1189,7 @@ fn mark_warm(g: &mut Cfg) {
                 }
             }
         }
+        g.blocks[b].instrs = instrs;
     }
 }
 
@@ -1200,8 +1212,8 @@ fn mark_cold(g: &mut Cfg) {
                 g.blocks[next].visited = true;
             }
         }
-        for i in 0..g.blocks[b].instrs.len() {
-            let instr = g.blocks[b].instrs[i];
+        let instrs = std::mem::take(&mut g.blocks[b].instrs);
+        for instr in &instrs {
             if is_jump_in(g.target, instr.op) {
                 let t = instr.target.unwrap();
                 if !g.blocks[t].warm && !g.blocks[t].visited {
@@ -1210,6 +1222,7 @@ fn mark_cold(g: &mut Cfg) {
                 }
             }
         }
+        g.blocks[b].instrs = instrs;
     }
 }
 
