@@ -417,6 +417,60 @@ fn apply_static_swaps(g: &mut Cfg, b: BlockId, i: usize) {
     }
 }
 
+/// The ops `optimize_basic_block` may rewrite or look through, in any
+/// version: jumps and block pushes (threading), the operands and operations
+/// of folding, swaps, and the first op of each peephole pair. The others
+/// (most loads, calls, attribute access) are passed over at once.
+static PEEPHOLE_OPS: [bool; Op::COUNT] = peephole_ops();
+
+const fn peephole_ops() -> [bool; Op::COUNT] {
+    let mut table = [false; Op::COUNT];
+    let mut i = 0;
+    while i < Op::COUNT {
+        table[i] = matches!(
+            Op::ALL[i],
+            FOR_ITER
+                | JUMP_FORWARD
+                | POP_JUMP_IF_FALSE
+                | POP_JUMP_IF_TRUE
+                | SEND
+                | POP_JUMP_IF_NOT_NONE
+                | POP_JUMP_IF_NONE
+                | JUMP_BACKWARD_NO_INTERRUPT
+                | JUMP_BACKWARD
+                | JUMP
+                | JUMP_NO_INTERRUPT
+                | JUMP_IF_FALSE
+                | JUMP_IF_TRUE
+                | END_ASYNC_FOR
+                | SETUP_FINALLY
+                | SETUP_CLEANUP
+                | SETUP_WITH
+                | GET_ITER
+                | CONTAINS_OP
+                | IS_OP
+                | LOAD_CONST
+                | COPY
+                | BUILD_TUPLE
+                | BUILD_LIST
+                | BUILD_SET
+                | UNARY_NOT
+                | UNARY_NEGATIVE
+                | UNARY_INVERT
+                | CALL_INTRINSIC_1
+                | BINARY_OP
+                | SWAP
+                | PUSH_NULL
+                | STORE_FAST
+                | LOAD_GLOBAL
+                | COMPARE_OP
+                | TO_BOOL
+        );
+        i += 1;
+    }
+    table
+}
+
 fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<()> {
     let nop = CfgInstr { op: NOP, arg: 0, loc: NO_LOCATION, target: None, except: None };
     let mut target = nop;
@@ -426,7 +480,17 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
     let new_peepholes = g.target.has(Feature::ToBoolPeepholes);
     let thread_always = g.target.has(Feature::ThreadJumpsAlways);
     let mut i = 0usize;
+    let mut saw_swap = false;
     while i < g.blocks[b].instrs.len() {
+        let op = g.blocks[b].instrs[i].op;
+        if !PEEPHOLE_OPS[op as usize] {
+            // Nothing below applies; `oparg` and `target` are read only
+            // for the ops in the table.
+            opcode = op;
+            i += 1;
+            continue;
+        }
+        saw_swap |= op == SWAP;
         let inst = g.blocks[b].instrs[i];
         let is_copy_of_load_const = !load_const_pass && opcode == LOAD_CONST && inst.op == COPY && inst.arg == 1;
         if !is_copy_of_load_const {
@@ -610,7 +674,9 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
         }
         i += 1;
     }
-    if new_peepholes {
+    // Every SWAP the second loop could find was an op the first loop
+    // started an iteration on (the loop creates none that it skips).
+    if new_peepholes && saw_swap {
         // 3.13 eliminates swaps in a second loop over the block.
         let mut i = 0;
         while i < g.blocks[b].instrs.len() {
