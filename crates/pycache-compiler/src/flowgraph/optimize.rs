@@ -235,11 +235,16 @@ impl<'a> Consts<'a> {
         if c.has_nan() {
             return Err(Refusal::unsupported("a constant holding a NaN, made by folding"));
         }
+        if matches!(c, Constant::Tuple(_)) {
+            // Only a tuple equals a tuple, and every tuple of the list is
+            // in the index: no scan of the whole list per folded tuple.
+            if let Some(i) = self.find_tuple(&c) {
+                return Ok(i);
+            }
+            return Ok(self.push_tuple(c));
+        }
         if let Some(i) = self.list.iter().position(|x| x.key_eq(&c)) {
             return Ok(i);
-        }
-        if matches!(c, Constant::Tuple(_)) {
-            return Ok(self.push_tuple(c));
         }
         self.list.push(c);
         Ok(self.list.len() - 1)
