@@ -379,6 +379,21 @@ mod tests {
         assert!(has_target(SETUP_FINALLY) && !is_jump(SETUP_FINALLY));
     }
 
+    /// The combined lookups of the class table say what their parts say,
+    /// for every op.
+    #[test]
+    fn class_table_lookups_agree_with_their_parts() {
+        for op in Op::ALL {
+            assert_eq!(has_target(op), is_jump(op) || is_block_push(op), "{op:?}");
+            assert_eq!(is_terminator(op), is_jump(op) || is_scope_exit(op), "{op:?}");
+            assert_eq!(ends_flow(op), is_scope_exit(op) || is_unconditional_jump(op), "{op:?}");
+            assert!(!is_unconditional_jump(op) || is_jump(op), "{op:?}");
+            assert!(!is_backwards_jump(op) || is_unconditional_jump(op), "{op:?}");
+        }
+        assert!(is_jump(FOR_ITER) && is_jump(JUMP_IF_TRUE) && !is_jump(END_ASYNC_FOR));
+        assert!(is_scope_exit(RERAISE) && ends_flow(JUMP_FORWARD) && !ends_flow(POP_JUMP_IF_NONE));
+    }
+
     /// The argument numbers above are each version's own: every name is at
     /// its number in each table that has it.
     #[test]

@@ -923,6 +923,20 @@ fn prepare_localsplus(md: &Metadata, g: &mut Cfg, code_flags: u32) -> usize {
 mod tests {
     use super::*;
 
+    /// A block id is its index, and an optional one takes no more room
+    /// than the id (what keeps `CfgInstr` at 32 bytes).
+    #[test]
+    fn block_ids_are_compact_indices() {
+        for index in [0usize, 1, 41, 1 << 20] {
+            assert_eq!(BlockId::new(index).index(), index);
+        }
+        assert_eq!(std::mem::size_of::<Option<BlockId>>(), 4);
+        let mut blocks = vec![Block::default(), Block { label: 7, ..Block::default() }];
+        assert_eq!(blocks[BlockId::new(1)].label, 7);
+        blocks[BlockId::new(0)].label = 3;
+        assert_eq!(blocks[0].label, 3);
+    }
+
     /// `END_ASYNC_FOR` counts back past 5 code units before 3.15 and 6
     /// from it, where `RESUME` gained a cache (3.15.md T4): the async-for
     /// jump was one unit too long under 3.15 while the size was fixed.

@@ -1360,3 +1360,23 @@ pub fn push_cold_blocks_to_end(g: &mut Cfg) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every op with a target reaches the body of `optimize_basic_block`
+    /// (jump threading starts from it): the table passes none of them over.
+    #[test]
+    fn peephole_table_keeps_every_jump_and_fold() {
+        for op in Op::ALL {
+            if has_target(op) {
+                assert!(PEEPHOLE_OPS[op as usize], "{op:?}");
+            }
+        }
+        for op in [END_ASYNC_FOR, LOAD_CONST, COPY, BUILD_TUPLE, BINARY_OP, SWAP, TO_BOOL, STORE_FAST] {
+            assert!(PEEPHOLE_OPS[op as usize], "{op:?}");
+        }
+        assert!(!PEEPHOLE_OPS[LOAD_FAST as usize] && !PEEPHOLE_OPS[CALL as usize]);
+    }
+}
