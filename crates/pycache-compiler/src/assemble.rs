@@ -23,11 +23,17 @@ fn write_instr(ops: &OpTable, out: &mut Vec<u8>, op: Op, arg: i32, size: usize) 
         out.push(byte(EXTENDED_ARG)?);
         out.push(((arg >> (8 * shift)) & 0xFF) as u8);
     }
-    out.push(byte(op)?);
-    out.push((arg & 0xFF) as u8);
-    for _ in 0..caches {
-        out.push(byte(CACHE)?);
-        out.push(0);
+    out.extend_from_slice(&[byte(op)?, (arg & 0xFF) as u8]);
+    if caches > 0 {
+        let cache = byte(CACHE)?;
+        if cache == 0 {
+            // One fill for the whole cache instead of a push per byte.
+            out.resize(out.len() + 2 * caches, 0);
+        } else {
+            for _ in 0..caches {
+                out.extend_from_slice(&[cache, 0]);
+            }
+        }
     }
     Ok(())
 }
@@ -111,19 +117,19 @@ impl Locations {
     }
 }
 
-fn location_table(ops: &OpTable, instrs: &[FinalInstr], firstlineno: i32) -> Vec<u8> {
+fn location_table(instrs: &[FinalInstr], sizes: &[u8], firstlineno: i32) -> Vec<u8> {
     // About two bytes per instruction: one reservation instead of a
     // dozen doublings for a long function.
     let mut table = Locations { out: Vec::with_capacity(2 * instrs.len()), lineno: firstlineno };
     let mut loc = NO_LOCATION;
     let mut size = 0;
-    for instr in instrs {
+    for (instr, &isize) in instrs.iter().zip(sizes) {
         if loc != instr.loc {
             table.emit(loc, size);
             loc = instr.loc;
             size = 0;
         }
-        size += ops.instr_size(instr.op, instr.arg);
+        size += usize::from(isize);
     }
     table.emit(loc, size);
     table.out
@@ -139,7 +145,7 @@ fn except_item(out: &mut Vec<u8>, value: u32, mut msb: u8) {
     out.push((value & 0x3F) as u8 | msb);
 }
 
-fn exception_table(ops: &OpTable, instrs: &[FinalInstr]) -> Vec<u8> {
+fn exception_table(instrs: &[FinalInstr], sizes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let emit = |out: &mut Vec<u8>, start: usize, end: usize, handler: (i32, i32, bool)| {
         let (target, startdepth, lasti) = handler;
@@ -156,7 +162,7 @@ fn exception_table(ops: &OpTable, instrs: &[FinalInstr]) -> Vec<u8> {
     let mut offset = 0;
     let mut handler: (i32, i32, bool) = (-1, 0, false);
     let mut start = 0;
-    for instr in instrs {
+    for (instr, &size) in instrs.iter().zip(sizes) {
         if instr.handler.0 != handler.0 {
             if handler.0 >= 0 {
                 emit(&mut out, start, offset, handler);
@@ -164,7 +170,7 @@ fn exception_table(ops: &OpTable, instrs: &[FinalInstr]) -> Vec<u8> {
             start = offset;
             handler = instr.handler;
         }
-        offset += ops.instr_size(instr.op, instr.arg);
+        offset += usize::from(size);
     }
     if handler.0 >= 0 {
         emit(&mut out, start, offset, handler);
@@ -224,13 +230,17 @@ pub fn make_code(
         // 3.13's code object stores a stack size of at least 1.
         maxdepth = maxdepth.max(1);
     }
-    let mut code = Vec::with_capacity(instrs.len() * 2);
-    for instr in &instrs {
-        let size = ops.instr_size(instr.op, instr.arg);
-        write_instr(ops, &mut code, instr.op, instr.arg, size)?;
+    // Each instruction's size once, for the code and both tables (an
+    // instruction takes at most 4 prefixes, itself and its cache: a byte
+    // holds it).
+    let sizes: Vec<u8> = instrs.iter().map(|i| ops.instr_size(i.op, i.arg) as u8).collect();
+    let units: usize = sizes.iter().map(|&s| usize::from(s)).sum();
+    let mut code = Vec::with_capacity(units * 2);
+    for (instr, &size) in instrs.iter().zip(&sizes) {
+        write_instr(ops, &mut code, instr.op, instr.arg, usize::from(size))?;
     }
-    let linetable = location_table(ops, &instrs, md.firstlineno);
-    let exceptiontable = exception_table(ops, &instrs);
+    let linetable = location_table(&instrs, &sizes, md.firstlineno);
+    let exceptiontable = exception_table(&instrs, &sizes);
 
     let mut names = vec![PyStr::default(); nlocalsplus];
     let mut kinds = vec![0u8; nlocalsplus];

@@ -49,65 +49,126 @@ pub struct Instr {
     pub loc: Loc,
 }
 
+/// Class bits of each op, looked up by the predicates below: the flow
+/// graph asks them of every instruction in almost every pass, and one load
+/// and mask is cheaper than the range tests a `matches!` of scattered
+/// variants compiles to.
+const JUMP_BIT: u8 = 1;
+const BLOCK_PUSH_BIT: u8 = 2;
+const SCOPE_EXIT_BIT: u8 = 4;
+const UNCONDITIONAL_BIT: u8 = 8;
+const BACKWARDS_BIT: u8 = 16;
+
+static CLASSES: [u8; Op::COUNT] = classes();
+
+const fn classes() -> [u8; Op::COUNT] {
+    let mut table = [0u8; Op::COUNT];
+    let mut i = 0;
+    while i < Op::COUNT {
+        let op = Op::ALL[i];
+        let mut bits = 0;
+        if matches!(
+            op,
+            FOR_ITER
+                | JUMP_FORWARD
+                | POP_JUMP_IF_FALSE
+                | POP_JUMP_IF_TRUE
+                | SEND
+                | POP_JUMP_IF_NOT_NONE
+                | POP_JUMP_IF_NONE
+                | JUMP_BACKWARD_NO_INTERRUPT
+                | JUMP_BACKWARD
+                | JUMP
+                | JUMP_NO_INTERRUPT
+                | JUMP_IF_FALSE
+                | JUMP_IF_TRUE
+        ) {
+            bits |= JUMP_BIT;
+        }
+        if matches!(op, SETUP_FINALLY | SETUP_CLEANUP | SETUP_WITH) {
+            bits |= BLOCK_PUSH_BIT;
+        }
+        if matches!(op, RETURN_VALUE | RETURN_CONST | RAISE_VARARGS | RERAISE) {
+            bits |= SCOPE_EXIT_BIT;
+        }
+        if matches!(op, JUMP | JUMP_NO_INTERRUPT | JUMP_FORWARD | JUMP_BACKWARD | JUMP_BACKWARD_NO_INTERRUPT) {
+            bits |= UNCONDITIONAL_BIT;
+        }
+        if matches!(op, JUMP_BACKWARD | JUMP_BACKWARD_NO_INTERRUPT) {
+            bits |= BACKWARDS_BIT;
+        }
+        table[i] = bits;
+        i += 1;
+    }
+    table
+}
+
+#[inline]
+fn class(op: Op) -> u8 {
+    CLASSES[op as usize]
+}
+
+#[inline]
 pub fn is_jump(op: Op) -> bool {
-    matches!(
-        op,
-        FOR_ITER
-            | JUMP_FORWARD
-            | POP_JUMP_IF_FALSE
-            | POP_JUMP_IF_TRUE
-            | SEND
-            | POP_JUMP_IF_NOT_NONE
-            | POP_JUMP_IF_NONE
-            | JUMP_BACKWARD_NO_INTERRUPT
-            | JUMP_BACKWARD
-            | JUMP
-            | JUMP_NO_INTERRUPT
-            | JUMP_IF_FALSE
-            | JUMP_IF_TRUE
-    )
+    class(op) & JUMP_BIT != 0
 }
 
 /// Whether `op` jumps in `target`'s flow graph: [`is_jump`], and from 3.14
 /// `END_ASYNC_FOR`, which names the `SEND` of its loop's `__anext__` await
 /// as its target ([`Feature::EndAsyncForJump`]). CPython's flow graph
 /// treats it as a jump everywhere but in the stack depth.
+#[inline]
 pub fn is_jump_in(target: Target, op: Op) -> bool {
     is_jump(op) || (op == END_ASYNC_FOR && target.has(Feature::EndAsyncForJump))
 }
 
 /// [`has_target`] in `target`'s flow graph (see [`is_jump_in`]).
+#[inline]
 pub fn has_target_in(target: Target, op: Op) -> bool {
-    is_jump_in(target, op) || is_block_push(op)
+    class(op) & (JUMP_BIT | BLOCK_PUSH_BIT) != 0 || (op == END_ASYNC_FOR && target.has(Feature::EndAsyncForJump))
 }
 
 /// [`is_terminator`] in `target`'s flow graph (see [`is_jump_in`]).
+#[inline]
 pub fn is_terminator_in(target: Target, op: Op) -> bool {
-    is_jump_in(target, op) || is_scope_exit(op)
+    class(op) & (JUMP_BIT | SCOPE_EXIT_BIT) != 0 || (op == END_ASYNC_FOR && target.has(Feature::EndAsyncForJump))
 }
 
+#[inline]
 pub fn is_block_push(op: Op) -> bool {
-    matches!(op, SETUP_FINALLY | SETUP_CLEANUP | SETUP_WITH)
+    class(op) & BLOCK_PUSH_BIT != 0
 }
 
+#[inline]
 pub fn has_target(op: Op) -> bool {
-    is_jump(op) || is_block_push(op)
+    class(op) & (JUMP_BIT | BLOCK_PUSH_BIT) != 0
 }
 
+#[inline]
 pub fn is_scope_exit(op: Op) -> bool {
-    matches!(op, RETURN_VALUE | RETURN_CONST | RAISE_VARARGS | RERAISE)
+    class(op) & SCOPE_EXIT_BIT != 0
 }
 
+#[inline]
 pub fn is_unconditional_jump(op: Op) -> bool {
-    matches!(op, JUMP | JUMP_NO_INTERRUPT | JUMP_FORWARD | JUMP_BACKWARD | JUMP_BACKWARD_NO_INTERRUPT)
+    class(op) & UNCONDITIONAL_BIT != 0
 }
 
+/// Control never goes on to the next instruction: a scope exit or an
+/// unconditional jump (one lookup for `Block::no_fallthrough`).
+#[inline]
+pub fn ends_flow(op: Op) -> bool {
+    class(op) & (SCOPE_EXIT_BIT | UNCONDITIONAL_BIT) != 0
+}
+
+#[inline]
 pub fn is_terminator(op: Op) -> bool {
-    is_jump(op) || is_scope_exit(op)
+    class(op) & (JUMP_BIT | SCOPE_EXIT_BIT) != 0
 }
 
+#[inline]
 pub fn is_backwards_jump(op: Op) -> bool {
-    matches!(op, JUMP_BACKWARD | JUMP_BACKWARD_NO_INTERRUPT)
+    class(op) & BACKWARDS_BIT != 0
 }
 
 /// The net effect on the stack, on the branch taken (`jump`) or not.
@@ -316,6 +377,21 @@ mod tests {
     fn opcode_classes() {
         assert!(is_terminator(RETURN_VALUE) && is_terminator(JUMP) && !is_terminator(POP_TOP));
         assert!(has_target(SETUP_FINALLY) && !is_jump(SETUP_FINALLY));
+    }
+
+    /// The combined lookups of the class table say what their parts say,
+    /// for every op.
+    #[test]
+    fn class_table_lookups_agree_with_their_parts() {
+        for op in Op::ALL {
+            assert_eq!(has_target(op), is_jump(op) || is_block_push(op), "{op:?}");
+            assert_eq!(is_terminator(op), is_jump(op) || is_scope_exit(op), "{op:?}");
+            assert_eq!(ends_flow(op), is_scope_exit(op) || is_unconditional_jump(op), "{op:?}");
+            assert!(!is_unconditional_jump(op) || is_jump(op), "{op:?}");
+            assert!(!is_backwards_jump(op) || is_unconditional_jump(op), "{op:?}");
+        }
+        assert!(is_jump(FOR_ITER) && is_jump(JUMP_IF_TRUE) && !is_jump(END_ASYNC_FOR));
+        assert!(is_scope_exit(RERAISE) && ends_flow(JUMP_FORWARD) && !ends_flow(POP_JUMP_IF_NONE));
     }
 
     /// The argument numbers above are each version's own: every name is at

@@ -102,7 +102,7 @@ pub fn optimize_load_fast(g: &mut Cfg) {
     let target = g.target;
     let mut visited = vec![false; g.blocks.len()];
     let mut work: Vec<BlockId> = vec![g.entry];
-    visited[g.entry] = true;
+    visited[g.entry.index()] = true;
     let mut refs: Vec<Ref> = Vec::new();
     let mut flags: Vec<u8> = Vec::new();
     while let Some(b) = work.pop() {
@@ -127,14 +127,16 @@ pub fn optimize_load_fast(g: &mut Cfg) {
             }
         };
         let mut push_block = |work: &mut Vec<BlockId>, t: BlockId| {
-            if !visited[t] {
-                visited[t] = true;
+            if !visited[t.index()] {
+                visited[t.index()] = true;
                 work.push(t);
             }
         };
         let pop = |refs: &mut Vec<Ref>| refs.pop().unwrap_or(ANONYMOUS);
-        for i in 0..g.blocks[b].instrs.len() {
-            let instr = g.blocks[b].instrs[i];
+        // The block's instructions, lent out for the walk (no other block's
+        // are read): no copy and no bounds checks per instruction.
+        let mut instrs = std::mem::take(&mut g.blocks[b].instrs);
+        for (i, instr) in instrs.iter().enumerate() {
             let (op, arg) = (instr.op, instr.arg);
             let here = Ref { instr: Some(i), local: None };
             match op {
@@ -257,12 +259,12 @@ pub fn optimize_load_fast(g: &mut Cfg) {
                 }
             }
         }
-        if let Some(&last) = g.blocks[b].last()
+        if let Some(&last) = instrs.last()
             && let Some(next) = g.blocks[b].next
-            && !(is_unconditional_jump(last.op) || is_scope_exit(last.op))
+            && !ends_flow(last.op)
         {
             push_block(&mut work, next);
-        } else if g.blocks[b].instrs.is_empty()
+        } else if instrs.is_empty()
             && let Some(next) = g.blocks[b].next
             && target.has(Feature::BorrowThroughEmptyBlocks)
         {
@@ -274,8 +276,8 @@ pub fn optimize_load_fast(g: &mut Cfg) {
                 *flag |= REF_UNCONSUMED;
             }
         }
-        for (i, instr) in g.blocks[b].instrs.iter_mut().enumerate() {
-            if flags[i] == 0 {
+        for (instr, &flag) in instrs.iter_mut().zip(&flags) {
+            if flag == 0 {
                 match instr.op {
                     LOAD_FAST => instr.op = LOAD_FAST_BORROW,
                     LOAD_FAST_LOAD_FAST => instr.op = LOAD_FAST_BORROW_LOAD_FAST_BORROW,
@@ -283,5 +285,6 @@ pub fn optimize_load_fast(g: &mut Cfg) {
                 }
             }
         }
+        g.blocks[b].instrs = instrs;
     }
 }

@@ -40,6 +40,15 @@ pub(super) fn const_value(instr: &CfgInstr, consts: &Consts) -> Constant {
     }
 }
 
+/// The value `instr` loads, borrowed from the constants when it is there:
+/// the pass over every load only tests it, so it need not be cloned.
+pub(super) fn const_ref<'c>(instr: &CfgInstr, consts: &'c Consts) -> std::borrow::Cow<'c, Constant> {
+    match instr.op {
+        LOAD_SMALL_INT | LOAD_COMMON_CONSTANT => std::borrow::Cow::Owned(const_value(instr, consts)),
+        _ => std::borrow::Cow::Borrowed(&consts[instr.arg as usize]),
+    }
+}
+
 /// 3.15's `LOAD_COMMON_CONSTANT` argument for a value it loads
 /// (`Feature::CommonConstantLoads`, 3.15.md C1, T5).
 pub(super) fn common_constant_arg(value: &Constant) -> Option<i32> {

@@ -59,7 +59,8 @@ fn duplicate_exits_without_lineno(g: &mut Cfg) {
         }
         b = g.blocks[id].next;
     }
-    for id in g.order() {
+    let mut walk = g.walk();
+    while let Some(id) = walk.step(g) {
         let Some(next) = g.blocks[id].next else { continue };
         if g.blocks[id].has_fallthrough() && !g.blocks[id].instrs.is_empty() && needs_copy(g, next) {
             let loc = g.blocks[id].last().unwrap().loc;
@@ -69,7 +70,8 @@ fn duplicate_exits_without_lineno(g: &mut Cfg) {
 }
 
 fn propagate_line_numbers(g: &mut Cfg) {
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         let Some(&last) = g.blocks[b].last() else { continue };
         // Only instructions without any location are filled in, not one
         // whose location is the next instruction's (`NEXT_LOCATION`).
@@ -101,7 +103,8 @@ fn propagate_line_numbers(g: &mut Cfg) {
 
 fn guarantee_lineno_for_exits(g: &mut Cfg, firstlineno: i32) {
     let mut lineno = firstlineno;
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         let Some(&last) = g.blocks[b].last() else { continue };
         if last.loc.lineno < 0 {
             if last.op == RETURN_VALUE {

@@ -19,7 +19,54 @@ use crate::instr::*;
 use crate::ir::{Assembly, FinalInstr, InstrSeq, Metadata};
 use crate::target::{Feature, Target};
 
-pub type BlockId = usize;
+/// A block's index in the arena, stored plus one so that `Option<BlockId>`
+/// (a jump target, a handler) takes 4 bytes: a `CfgInstr` is 32 bytes
+/// instead of 56, and every pass copies or scans instructions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlockId(std::num::NonZeroU32);
+
+impl BlockId {
+    #[inline]
+    pub fn new(index: usize) -> Self {
+        let raw = u32::try_from(index + 1).ok().and_then(std::num::NonZeroU32::new);
+        Self(raw.expect("fewer than 2^32 - 1 blocks"))
+    }
+
+    #[inline]
+    pub fn index(self) -> usize {
+        (self.0.get() - 1) as usize
+    }
+}
+
+impl std::ops::Index<BlockId> for [Block] {
+    type Output = Block;
+    #[inline]
+    fn index(&self, b: BlockId) -> &Block {
+        &self[b.index()]
+    }
+}
+
+impl std::ops::IndexMut<BlockId> for [Block] {
+    #[inline]
+    fn index_mut(&mut self, b: BlockId) -> &mut Block {
+        &mut self[b.index()]
+    }
+}
+
+impl std::ops::Index<BlockId> for Vec<Block> {
+    type Output = Block;
+    #[inline]
+    fn index(&self, b: BlockId) -> &Block {
+        &self[b.index()]
+    }
+}
+
+impl std::ops::IndexMut<BlockId> for Vec<Block> {
+    #[inline]
+    fn index_mut(&mut self, b: BlockId) -> &mut Block {
+        &mut self[b.index()]
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct CfgInstr {
@@ -29,6 +76,9 @@ pub struct CfgInstr {
     pub target: Option<BlockId>,
     pub except: Option<BlockId>,
 }
+
+// The compact block ids are what keeps an instruction at half a cache line.
+const _: () = assert!(std::mem::size_of::<CfgInstr>() == 32);
 
 impl CfgInstr {
     fn new(op: Op, arg: i32, loc: Loc) -> Self {
@@ -98,7 +148,7 @@ impl Block {
 
     /// Control leaves the block only through its last instruction.
     pub fn no_fallthrough(&self) -> bool {
-        self.last().is_some_and(|l| is_scope_exit(l.op) || is_unconditional_jump(l.op))
+        self.last().is_some_and(|l| ends_flow(l.op))
     }
 
     pub fn has_fallthrough(&self) -> bool {
@@ -107,6 +157,22 @@ impl Block {
 
     pub fn exits_scope(&self) -> bool {
         self.last().is_some_and(|l| is_scope_exit(l.op))
+    }
+}
+
+/// A position in the chain of blocks ([`Cfg::walk`]). The successor is
+/// read when a block is handed out, so a block the caller inserts right
+/// after it is not visited, as with a snapshot of the order.
+pub struct Walk {
+    next: Option<BlockId>,
+}
+
+impl Walk {
+    #[inline]
+    pub fn step(&mut self, g: &Cfg) -> Option<BlockId> {
+        let b = self.next?;
+        self.next = g.blocks[b].next;
+        Some(b)
     }
 }
 
@@ -139,7 +205,8 @@ pub struct Cfg {
 
 impl Cfg {
     fn new(target: Target) -> Self {
-        let mut cfg = Self { target, blocks: Vec::new(), entry: 0, cur: 0, current_label: -1 };
+        let first = BlockId::new(0);
+        let mut cfg = Self { target, blocks: Vec::new(), entry: first, cur: first, current_label: -1 };
         let b = cfg.new_block();
         cfg.entry = b;
         cfg.cur = b;
@@ -148,7 +215,7 @@ impl Cfg {
 
     pub fn new_block(&mut self) -> BlockId {
         self.blocks.push(Block { label: -1, ..Block::default() });
-        self.blocks.len() - 1
+        BlockId::new(self.blocks.len() - 1)
     }
 
     /// The blocks in chain order.
@@ -160,6 +227,14 @@ impl Cfg {
             b = self.blocks[id].next;
         }
         out
+    }
+
+    /// A walk along the chain from the entry. Passes that change no
+    /// block's `next` ahead of the walk see the same blocks as in
+    /// [`Cfg::order`], without the vector it allocates: the graph is
+    /// walked a dozen times or more per unit.
+    pub fn walk(&self) -> Walk {
+        Walk { next: Some(self.entry) }
     }
 
     fn current_block_is_terminated(&mut self) -> bool {
@@ -231,10 +306,17 @@ impl Cfg {
             let ends = i + 1 == n || offset2lbl[i + 1] >= 0 || is_terminator_in(target, seq.instrs[i].op);
             block_len[i] = if ends { 1 } else { block_len[i + 1] + 1 };
         }
+        // CPython asks before every instruction whether the block is
+        // terminated; with no label pending (a label is always taken by
+        // `use_label`) that is whether the instruction before ended it.
+        let mut after_terminator = false;
         for (i, instr) in seq.instrs.iter().enumerate() {
             if offset2lbl[i] >= 0 {
                 g.use_label(offset2lbl[i]);
+            } else if after_terminator {
+                g.maybe_start_new_block();
             }
+            after_terminator = is_terminator_in(target, instr.op);
             let mut arg = instr.arg;
             if has_target_in(target, instr.op) {
                 let offset = seq
@@ -245,7 +327,6 @@ impl Cfg {
                     .ok_or_else(|| Refusal::internal("jump to an unplaced label"))?;
                 arg = offset2lbl[offset as usize];
             }
-            g.maybe_start_new_block();
             let instrs = &mut g.blocks[g.cur].instrs;
             if instrs.is_empty() {
                 instrs.reserve_exact(block_len[i] as usize);
@@ -266,16 +347,17 @@ impl Cfg {
     }
 
     fn translate_jump_labels_to_targets(&mut self) -> Result<()> {
-        let order = self.order();
         let max_label = self.max_label();
         let mut label2block = vec![None; (max_label + 1).max(0) as usize];
-        for &b in &order {
+        let mut walk = self.walk();
+        while let Some(b) = walk.step(self) {
             let l = self.blocks[b].label;
             if l >= 0 {
                 label2block[l as usize] = Some(b);
             }
         }
-        for &b in &order {
+        let mut walk = self.walk();
+        while let Some(b) = walk.step(self) {
             for i in 0..self.blocks[b].instrs.len() {
                 let instr = self.blocks[b].instrs[i];
                 if has_target_in(self.target, instr.op) {
@@ -292,7 +374,8 @@ impl Cfg {
     }
 
     fn mark_except_handlers(&mut self) {
-        for b in self.order() {
+        let mut walk = self.walk();
+        while let Some(b) = walk.step(self) {
             for i in 0..self.blocks[b].instrs.len() {
                 let instr = self.blocks[b].instrs[i];
                 if is_block_push(instr.op) {
@@ -394,10 +477,11 @@ impl Cfg {
 
     /// The deepest stack any path needs.
     fn stackdepth(&mut self, code_flags: u32) -> Result<i32> {
-        for b in self.order() {
+        let mut walk = self.walk();
+        while let Some(b) = walk.step(self) {
             self.blocks[b].startdepth = i32::MIN;
+            self.blocks[b].visited = false;
         }
-        self.reset_visited();
         let mut maxdepth = 0;
         let mut stack = Vec::new();
         let generator = code_flags & (0x20 | 0x80 | 0x200) != 0;
@@ -407,8 +491,11 @@ impl Cfg {
         while let Some(b) = stack.pop() {
             let mut depth = self.blocks[b].startdepth;
             let mut next = self.blocks[b].next;
-            for i in 0..self.blocks[b].instrs.len() {
-                let instr = self.blocks[b].instrs[i];
+            // The block's instructions are lent out while other blocks'
+            // depths are set (an error drops the graph anyway): one slice
+            // walk instead of two bounds checks and a copy per instruction.
+            let instrs = std::mem::take(&mut self.blocks[b].instrs);
+            for instr in &instrs {
                 let effect = stack_effect(self.target, instr.op, instr.arg, false)
                     .ok_or_else(|| Refusal::internal(format!("no stack effect for {}", instr.op.name())))?;
                 let new_depth = depth + effect;
@@ -425,11 +512,12 @@ impl Cfg {
                     push_depth(&mut self.blocks, &mut stack, instr.target.unwrap(), target_depth);
                 }
                 depth = new_depth;
-                if is_unconditional_jump(instr.op) || is_scope_exit(instr.op) {
+                if ends_flow(instr.op) {
                     next = None;
                     break;
                 }
             }
+            self.blocks[b].instrs = instrs;
             if let Some(next) = next {
                 push_depth(&mut self.blocks, &mut stack, next, depth);
             }
@@ -441,7 +529,8 @@ impl Cfg {
     /// POP_JUMP_IF_x`, the two new instructions at the jump's location and
     /// with its handler.
     fn convert_pseudo_conditional_jumps(&mut self) {
-        for b in self.order() {
+        let mut walk = self.walk();
+        while let Some(b) = walk.step(self) {
             let Some(&last) = self.blocks[b].last() else { continue };
             let op = match last.op {
                 JUMP_IF_FALSE => POP_JUMP_IF_FALSE,
@@ -460,7 +549,8 @@ impl Cfg {
     }
 
     fn convert_pseudo_ops(&mut self) {
-        for b in self.order() {
+        let mut walk = self.walk();
+        while let Some(b) = walk.step(self) {
             for instr in &mut self.blocks[b].instrs {
                 if is_block_push(instr.op) || instr.op == POP_BLOCK {
                     instr.set_op0(NOP);
@@ -474,7 +564,8 @@ impl Cfg {
         if self.target.has(Feature::ColdJumpNoInterrupt) {
             optimize::remove_redundant_nops_and_jumps(self);
         } else {
-            for b in self.order() {
+            let mut walk = self.walk();
+            while let Some(b) = walk.step(self) {
                 optimize::remove_redundant_nops(self, b);
             }
         }
@@ -484,13 +575,13 @@ impl Cfg {
     /// when the target's first instruction comes after the jump in the
     /// final sequence.
     fn resolve_unconditional_jumps(&mut self) {
-        let order = self.order();
-        let start = self.first_instruction_indices(&order);
-        for &b in &order {
+        let start = self.first_instruction_indices();
+        let mut walk = self.walk();
+        while let Some(b) = walk.step(self) {
             for i in 0..self.blocks[b].instrs.len() {
                 let instr = self.blocks[b].instrs[i];
                 let Some(target) = instr.target else { continue };
-                let forward = start[target] > start[b] + i;
+                let forward = start[target.index()] > start[b.index()] + i;
                 let op = match instr.op {
                     JUMP if forward => JUMP_FORWARD,
                     JUMP => JUMP_BACKWARD,
@@ -504,10 +595,7 @@ impl Cfg {
     }
 
     fn normalize_jumps(&mut self) {
-        let order = self.order();
-        for &b in &order {
-            self.blocks[b].visited = false;
-        }
+        self.reset_visited();
         let mut b = Some(self.entry);
         while let Some(id) = b {
             self.blocks[id].visited = true;
@@ -591,11 +679,12 @@ impl Cfg {
 
     /// The index of each block's first instruction in the final sequence
     /// (an empty block's is that of the next instruction).
-    fn first_instruction_indices(&self, order: &[BlockId]) -> Vec<usize> {
+    fn first_instruction_indices(&self) -> Vec<usize> {
         let mut start = vec![0usize; self.blocks.len()];
         let mut index = 0;
-        for &b in order {
-            start[b] = index;
+        let mut walk = self.walk();
+        while let Some(b) = walk.step(self) {
+            start[b.index()] = index;
             index += self.blocks[b].instrs.len();
         }
         start
@@ -608,11 +697,11 @@ impl Cfg {
             // The fixpoint below has two solutions for a jump at the
             // `EXTENDED_ARG` boundary; which one is found depends on where
             // it starts, here from each target's instruction index.
-            let start = self.first_instruction_indices(&order);
+            let start = self.first_instruction_indices();
             for &b in &order {
                 for instr in &mut self.blocks[b].instrs {
                     if let (true, Some(target)) = (is_jump_in(self.target, instr.op), instr.target) {
-                        instr.arg = i32::try_from(start[target]).unwrap_or(i32::MAX);
+                        instr.arg = i32::try_from(start[target.index()]).unwrap_or(i32::MAX);
                     }
                 }
             }
@@ -719,9 +808,14 @@ pub fn optimize(
         g.resolve_unconditional_jumps();
     }
     g.resolve_jump_offsets();
-    let order = g.order();
-    let mut instrs = Vec::with_capacity(order.iter().map(|&b| g.blocks[b].instrs.len()).sum());
-    for b in order {
+    let mut count = 0;
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(&g) {
+        count += g.blocks[b].instrs.len();
+    }
+    let mut instrs = Vec::with_capacity(count);
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(&g) {
         for instr in &g.blocks[b].instrs {
             let handler = match instr.except {
                 Some(h) => (g.blocks[h].offset, g.blocks[h].startdepth, g.blocks[h].preserve_lasti),
@@ -810,7 +904,8 @@ fn prepare_localsplus(md: &Metadata, g: &mut Cfg, code_flags: u32) -> usize {
             numdropped += 1;
         }
     }
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         for instr in &mut g.blocks[b].instrs {
             if matches!(
                 instr.op,
@@ -827,6 +922,20 @@ fn prepare_localsplus(md: &Metadata, g: &mut Cfg, code_flags: u32) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A block id is its index, and an optional one takes no more room
+    /// than the id (what keeps `CfgInstr` at 32 bytes).
+    #[test]
+    fn block_ids_are_compact_indices() {
+        for index in [0usize, 1, 41, 1 << 20] {
+            assert_eq!(BlockId::new(index).index(), index);
+        }
+        assert_eq!(std::mem::size_of::<Option<BlockId>>(), 4);
+        let mut blocks = vec![Block::default(), Block { label: 7, ..Block::default() }];
+        assert_eq!(blocks[BlockId::new(1)].label, 7);
+        blocks[BlockId::new(0)].label = 3;
+        assert_eq!(blocks[0].label, 3);
+    }
 
     /// `END_ASYNC_FOR` counts back past 5 code units before 3.15 and 6
     /// from it, where `RESUME` gained a cache (3.15.md T4): the async-for

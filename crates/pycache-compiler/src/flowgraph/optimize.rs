@@ -32,7 +32,8 @@ pub fn eliminate_empty_basic_blocks(g: &mut Cfg) {
         }
     }
     let mut next_lbl = g.max_label() + 1;
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         for i in 0..g.blocks[b].instrs.len() {
             let instr = g.blocks[b].instrs[i];
             if !has_target_in(g.target, instr.op) {
@@ -111,7 +112,8 @@ fn remove_redundant_nops_and_pairs(g: &mut Cfg) {
     while !done {
         done = true;
         let mut instr: Option<(BlockId, usize)> = None;
-        for b in g.order() {
+        let mut walk = g.walk();
+        while let Some(b) = walk.step(g) {
             remove_redundant_nops(g, b);
             if g.blocks[b].label >= 0 {
                 instr = None;
@@ -143,7 +145,8 @@ fn remove_redundant_nops_and_pairs(g: &mut Cfg) {
 }
 
 pub fn remove_redundant_jumps(g: &mut Cfg) -> Result<()> {
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         let Some(&last) = g.blocks[b].last() else {
             return Err(Refusal::internal("empty block in remove_redundant_jumps"));
         };
@@ -232,11 +235,16 @@ impl<'a> Consts<'a> {
         if c.has_nan() {
             return Err(Refusal::unsupported("a constant holding a NaN, made by folding"));
         }
+        if matches!(c, Constant::Tuple(_)) {
+            // Only a tuple equals a tuple, and every tuple of the list is
+            // in the index: no scan of the whole list per folded tuple.
+            if let Some(i) = self.find_tuple(&c) {
+                return Ok(i);
+            }
+            return Ok(self.push_tuple(c));
+        }
         if let Some(i) = self.list.iter().position(|x| x.key_eq(&c)) {
             return Ok(i);
-        }
-        if matches!(c, Constant::Tuple(_)) {
-            return Ok(self.push_tuple(c));
         }
         self.list.push(c);
         Ok(self.list.len() - 1)
@@ -414,6 +422,60 @@ fn apply_static_swaps(g: &mut Cfg, b: BlockId, i: usize) {
     }
 }
 
+/// The ops `optimize_basic_block` may rewrite or look through, in any
+/// version: jumps and block pushes (threading), the operands and operations
+/// of folding, swaps, and the first op of each peephole pair. The others
+/// (most loads, calls, attribute access) are passed over at once.
+static PEEPHOLE_OPS: [bool; Op::COUNT] = peephole_ops();
+
+const fn peephole_ops() -> [bool; Op::COUNT] {
+    let mut table = [false; Op::COUNT];
+    let mut i = 0;
+    while i < Op::COUNT {
+        table[i] = matches!(
+            Op::ALL[i],
+            FOR_ITER
+                | JUMP_FORWARD
+                | POP_JUMP_IF_FALSE
+                | POP_JUMP_IF_TRUE
+                | SEND
+                | POP_JUMP_IF_NOT_NONE
+                | POP_JUMP_IF_NONE
+                | JUMP_BACKWARD_NO_INTERRUPT
+                | JUMP_BACKWARD
+                | JUMP
+                | JUMP_NO_INTERRUPT
+                | JUMP_IF_FALSE
+                | JUMP_IF_TRUE
+                | END_ASYNC_FOR
+                | SETUP_FINALLY
+                | SETUP_CLEANUP
+                | SETUP_WITH
+                | GET_ITER
+                | CONTAINS_OP
+                | IS_OP
+                | LOAD_CONST
+                | COPY
+                | BUILD_TUPLE
+                | BUILD_LIST
+                | BUILD_SET
+                | UNARY_NOT
+                | UNARY_NEGATIVE
+                | UNARY_INVERT
+                | CALL_INTRINSIC_1
+                | BINARY_OP
+                | SWAP
+                | PUSH_NULL
+                | STORE_FAST
+                | LOAD_GLOBAL
+                | COMPARE_OP
+                | TO_BOOL
+        );
+        i += 1;
+    }
+    table
+}
+
 fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<()> {
     let nop = CfgInstr { op: NOP, arg: 0, loc: NO_LOCATION, target: None, except: None };
     let mut target = nop;
@@ -423,7 +485,17 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
     let new_peepholes = g.target.has(Feature::ToBoolPeepholes);
     let thread_always = g.target.has(Feature::ThreadJumpsAlways);
     let mut i = 0usize;
+    let mut saw_swap = false;
     while i < g.blocks[b].instrs.len() {
+        let op = g.blocks[b].instrs[i].op;
+        if !PEEPHOLE_OPS[op as usize] {
+            // Nothing below applies; `oparg` and `target` are read only
+            // for the ops in the table.
+            opcode = op;
+            i += 1;
+            continue;
+        }
+        saw_swap |= op == SWAP;
         let inst = g.blocks[b].instrs[i];
         let is_copy_of_load_const = !load_const_pass && opcode == LOAD_CONST && inst.op == COPY && inst.arg == 1;
         if !is_copy_of_load_const {
@@ -607,7 +679,9 @@ fn optimize_basic_block(g: &mut Cfg, b: BlockId, consts: &mut Consts) -> Result<
         }
         i += 1;
     }
-    if new_peepholes {
+    // Every SWAP the second loop could find was an op the first loop
+    // started an iteration on (the loop creates none that it skips).
+    if new_peepholes && saw_swap {
         // 3.13 eliminates swaps in a second loop over the block.
         let mut i = 0;
         while i < g.blocks[b].instrs.len() {
@@ -663,13 +737,23 @@ fn to_bool_peepholes(g: &mut Cfg, b: BlockId, i: usize, opcode: Op, oparg: i32, 
 /// 3.13's pass over every block for a `LOAD_CONST` (or its `COPY 1`)
 /// followed by a conditional jump, `is None`, `RETURN_VALUE` or `TO_BOOL`.
 fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
-    for b in g.order() {
+    let small_ints = g.target.has(Feature::LoadSmallInt);
+    let common = g.target.has(Feature::CommonConstantLoads);
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         let mut opcode = CACHE;
         let mut oparg = 0;
         let mut i = 0;
         while i < g.blocks[b].instrs.len() {
-            if g.target.has(Feature::LoadSmallInt) {
-                let common = g.target.has(Feature::CommonConstantLoads);
+            let op = g.blocks[b].instrs[i].op;
+            if !matches!(op, LOAD_CONST | LOAD_SMALL_INT | LOAD_COMMON_CONSTANT | COPY) {
+                // Neither a constant's load nor its copy: nothing below
+                // applies (and `oparg` is read only after a load).
+                opcode = op;
+                i += 1;
+                continue;
+            }
+            if small_ints {
                 make_load_small_int(&mut g.blocks[b].instrs[i], consts, common);
             }
             let inst = g.blocks[b].instrs[i];
@@ -683,30 +767,41 @@ fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
                 i += 1;
                 continue;
             }
-            let value = &fold::const_value(&loaded, consts);
             let n = g.blocks[b].instrs.len();
             let nextop = if i + 1 < n { g.blocks[b].instrs[i + 1].op } else { CACHE };
+            if !matches!(
+                nextop,
+                JUMP_IF_FALSE | JUMP_IF_TRUE | POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE | IS_OP | RETURN_VALUE | TO_BOOL
+            ) {
+                i += 1;
+                continue;
+            }
+            // Only what the rewrites below test, read in place: most loads
+            // are followed by none of them, and a clone of each constant
+            // was a large part of the pass.
+            let (truthy, is_none) = {
+                let value = fold::const_ref(&loaded, consts);
+                (value.is_true(), matches!(*value, Constant::None))
+            };
             let instrs = &mut g.blocks[b].instrs;
             match nextop {
                 JUMP_IF_FALSE | JUMP_IF_TRUE => {
                     // The value stays: the load does too.
-                    let value = value.is_true();
-                    if value == (nextop == JUMP_IF_TRUE) {
+                    if truthy == (nextop == JUMP_IF_TRUE) {
                         instrs[i + 1].op = JUMP;
                     } else {
                         instrs[i + 1].set_op0(NOP);
                     }
                 }
                 POP_JUMP_IF_FALSE | POP_JUMP_IF_TRUE => {
-                    let value = value.is_true();
                     instrs[i].set_op0(NOP);
-                    if value == (nextop == POP_JUMP_IF_TRUE) {
+                    if truthy == (nextop == POP_JUMP_IF_TRUE) {
                         instrs[i + 1].op = JUMP;
                     } else {
                         instrs[i + 1].set_op0(NOP);
                     }
                 }
-                IS_OP if matches!(value, Constant::None) && n > i + 2 => {
+                IS_OP if is_none && n > i + 2 => {
                     let mut jump = i + 2;
                     if instrs[jump].op == TO_BOOL {
                         instrs[jump].set_op0(NOP);
@@ -725,8 +820,7 @@ fn optimize_load_const(g: &mut Cfg, consts: &mut Consts) {
                     instrs[i].set_op1(RETURN_CONST, oparg);
                 }
                 TO_BOOL => {
-                    let value = value.is_true();
-                    let index = consts.add_bool(value);
+                    let index = consts.add_bool(truthy);
                     let instrs = &mut g.blocks[b].instrs;
                     instrs[i].set_op0(NOP);
                     instrs[i + 1].set_op1(LOAD_CONST, index as i32);
@@ -773,7 +867,8 @@ pub(crate) fn next_nonempty(g: &Cfg, mut b: Option<BlockId>) -> Option<BlockId> 
 /// becomes a NOP; empty blocks are skipped. The number of changes.
 fn remove_redundant_jumps_skipping_empty(g: &mut Cfg) -> usize {
     let mut changes = 0;
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         let Some(&last) = g.blocks[b].last() else { continue };
         if is_unconditional_jump(last.op) {
             let target = next_nonempty(g, last.target);
@@ -791,7 +886,8 @@ fn remove_redundant_jumps_skipping_empty(g: &mut Cfg) -> usize {
 pub fn remove_redundant_nops_and_jumps(g: &mut Cfg) {
     loop {
         let mut removed = 0;
-        for b in g.order() {
+        let mut walk = g.walk();
+        while let Some(b) = walk.step(g) {
             removed += remove_redundant_nops(g, b);
         }
         removed += remove_redundant_jumps_skipping_empty(g);
@@ -838,11 +934,13 @@ fn inline_small_or_no_lineno_block(g: &mut Cfg, b: BlockId) -> bool {
 /// 3.13's `remove_unreachable`: counts predecessors afresh and empties
 /// the blocks nothing reaches.
 fn remove_unreachable(g: &mut Cfg) {
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         g.blocks[b].predecessors = 0;
     }
     mark_reachable(g);
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         if g.blocks[b].predecessors == 0 {
             g.blocks[b].shrink_to(0);
             g.blocks[b].except_handler = false;
@@ -852,7 +950,8 @@ fn remove_unreachable(g: &mut Cfg) {
 
 /// 3.13's superinstructions, then the NOPs they leave out.
 pub fn insert_superinstructions(g: &mut Cfg) {
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         let instrs = &mut g.blocks[b].instrs;
         for i in 0..instrs.len().saturating_sub(1) {
             let fused = match (instrs[i].op, instrs[i + 1].op) {
@@ -873,7 +972,8 @@ pub fn insert_superinstructions(g: &mut Cfg) {
             instrs[i + 1].set_op0(NOP);
         }
     }
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         remove_redundant_nops(g, b);
     }
 }
@@ -899,8 +999,10 @@ fn mark_reachable(g: &mut Cfg) {
                 g.blocks[next].predecessors += 1;
             }
         }
-        for i in 0..g.blocks[b].instrs.len() {
-            let instr = g.blocks[b].instrs[i];
+        // Lent out while the targets are marked: no copy and no bounds
+        // checks per instruction.
+        let instrs = std::mem::take(&mut g.blocks[b].instrs);
+        for instr in &instrs {
             if has_target_in(g.target, instr.op) {
                 let target = instr.target.unwrap();
                 if !g.blocks[target].visited {
@@ -910,12 +1012,14 @@ fn mark_reachable(g: &mut Cfg) {
                 g.blocks[target].predecessors += 1;
             }
         }
+        g.blocks[b].instrs = instrs;
     }
 }
 
 pub fn optimize_cfg(g: &mut Cfg, consts: &mut Vec<Constant>, firstlineno: i32) -> Result<()> {
     // check_cfg
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         let n = g.blocks[b].instrs.len();
         for (i, instr) in g.blocks[b].instrs.iter().enumerate() {
             if is_terminator_in(g.target, instr.op) && i != n - 1 {
@@ -927,7 +1031,8 @@ pub fn optimize_cfg(g: &mut Cfg, consts: &mut Vec<Constant>, firstlineno: i32) -
         // 3.13's order.
         loop {
             let mut changed = false;
-            for b in g.order() {
+            let mut walk = g.walk();
+            while let Some(b) = walk.step(g) {
                 changed |= inline_small_or_no_lineno_block(g, b);
             }
             if !changed {
@@ -940,7 +1045,8 @@ pub fn optimize_cfg(g: &mut Cfg, consts: &mut Vec<Constant>, firstlineno: i32) -
         if g.target.has(Feature::LoadConstPass) {
             optimize_load_const(g, &mut consts);
         }
-        for b in g.order() {
+        let mut walk = g.walk();
+        while let Some(b) = walk.step(g) {
             optimize_basic_block(g, b, &mut consts)?;
             crate::check_deadline()?;
         }
@@ -950,24 +1056,29 @@ pub fn optimize_cfg(g: &mut Cfg, consts: &mut Vec<Constant>, firstlineno: i32) -
         return Ok(());
     }
     eliminate_empty_basic_blocks(g);
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         inline_small_exit_blocks(g, b);
     }
     let mut consts = Consts::new(consts);
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         optimize_basic_block(g, b, &mut consts)?;
     }
     remove_redundant_nops_and_pairs(g);
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         inline_small_exit_blocks(g, b);
     }
     mark_reachable(g);
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         if g.blocks[b].predecessors == 0 {
             g.blocks[b].shrink_to(0);
         }
     }
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         remove_redundant_nops(g, b);
     }
     eliminate_empty_basic_blocks(g);
@@ -982,7 +1093,8 @@ pub fn remove_unused_consts(g: &mut Cfg, consts: &mut Vec<Constant>) {
     }
     let mut index_map: Vec<i64> = vec![-1; n];
     index_map[0] = 0;
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         for instr in &g.blocks[b].instrs {
             if ops.has_const(instr.op) {
                 index_map[instr.arg as usize] = i64::from(instr.arg);
@@ -1012,7 +1124,8 @@ pub fn remove_unused_consts(g: &mut Cfg, consts: &mut Vec<Constant>) {
     for i in 0..used {
         reverse[index_map[i] as usize] = i as i64;
     }
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         for instr in &mut g.blocks[b].instrs {
             if ops.has_const(instr.op) {
                 instr.arg = reverse[instr.arg as usize] as i32;
@@ -1034,8 +1147,9 @@ fn maybe_push(g: &mut Cfg, b: BlockId, unsafe_mask: u64, stack: &mut Vec<BlockId
 
 fn scan_block_for_locals(g: &mut Cfg, b: BlockId, stack: &mut Vec<BlockId>) {
     let mut unsafe_mask = g.blocks[b].unsafe_locals_mask;
-    for i in 0..g.blocks[b].instrs.len() {
-        let instr = g.blocks[b].instrs[i];
+    // Lent out while handlers are marked (which touches only their masks).
+    let mut instrs = std::mem::take(&mut g.blocks[b].instrs);
+    for instr in &mut instrs {
         if let Some(h) = instr.except {
             maybe_push(g, h, unsafe_mask, stack);
         }
@@ -1048,13 +1162,14 @@ fn scan_block_for_locals(g: &mut Cfg, b: BlockId, stack: &mut Vec<BlockId>) {
             STORE_FAST | LOAD_FAST_CHECK => unsafe_mask &= !bit,
             LOAD_FAST => {
                 if unsafe_mask & bit != 0 {
-                    g.blocks[b].instrs[i].op = LOAD_FAST_CHECK;
+                    instr.op = LOAD_FAST_CHECK;
                 }
                 unsafe_mask &= !bit;
             }
             _ => {}
         }
     }
+    g.blocks[b].instrs = instrs;
     if let Some(next) = g.blocks[b].next {
         if g.blocks[b].has_fallthrough() {
             maybe_push(g, next, unsafe_mask, stack);
@@ -1070,7 +1185,8 @@ fn scan_block_for_locals(g: &mut Cfg, b: BlockId, stack: &mut Vec<BlockId>) {
 fn fast_scan_many_locals(g: &mut Cfg, nlocals: usize) {
     let mut states = vec![0i64; nlocals - 64];
     let mut blocknum = 0i64;
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         blocknum += 1;
         for i in 0..g.blocks[b].instrs.len() {
             let instr = g.blocks[b].instrs[i];
@@ -1111,7 +1227,8 @@ pub fn add_checks_for_loads_of_uninitialized_variables(g: &mut Cfg, nlocals: usi
     }
     let entry = g.entry;
     maybe_push(g, entry, start_mask, &mut stack);
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         scan_block_for_locals(g, b, &mut stack);
     }
     while let Some(b) = stack.pop() {
@@ -1133,8 +1250,8 @@ fn mark_warm(g: &mut Cfg) {
                 g.blocks[next].visited = true;
             }
         }
-        for i in 0..g.blocks[b].instrs.len() {
-            let instr = g.blocks[b].instrs[i];
+        let instrs = std::mem::take(&mut g.blocks[b].instrs);
+        for instr in &instrs {
             if is_jump_in(g.target, instr.op) {
                 let t = instr.target.unwrap();
                 if !g.blocks[t].visited {
@@ -1143,6 +1260,7 @@ fn mark_warm(g: &mut Cfg) {
                 }
             }
         }
+        g.blocks[b].instrs = instrs;
     }
 }
 
@@ -1150,7 +1268,8 @@ fn mark_cold(g: &mut Cfg) {
     mark_warm(g);
     g.reset_visited();
     let mut stack = Vec::new();
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         if g.blocks[b].except_handler {
             stack.push(b);
             g.blocks[b].visited = true;
@@ -1164,8 +1283,8 @@ fn mark_cold(g: &mut Cfg) {
                 g.blocks[next].visited = true;
             }
         }
-        for i in 0..g.blocks[b].instrs.len() {
-            let instr = g.blocks[b].instrs[i];
+        let instrs = std::mem::take(&mut g.blocks[b].instrs);
+        for instr in &instrs {
             if is_jump_in(g.target, instr.op) {
                 let t = instr.target.unwrap();
                 if !g.blocks[t].warm && !g.blocks[t].visited {
@@ -1174,6 +1293,7 @@ fn mark_cold(g: &mut Cfg) {
                 }
             }
         }
+        g.blocks[b].instrs = instrs;
     }
 }
 
@@ -1184,7 +1304,8 @@ pub fn push_cold_blocks_to_end(g: &mut Cfg) {
     }
     mark_cold(g);
     let mut next_lbl = g.max_label() + 1;
-    for b in g.order() {
+    let mut walk = g.walk();
+    while let Some(b) = walk.step(g) {
         let Some(next) = g.blocks[b].next else { continue };
         if g.blocks[b].cold && g.blocks[b].has_fallthrough() && g.blocks[next].warm {
             let explicit = g.new_block();
@@ -1237,5 +1358,25 @@ pub fn push_cold_blocks_to_end(g: &mut Cfg) {
         } else {
             let _ = remove_redundant_jumps(g);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every op with a target reaches the body of `optimize_basic_block`
+    /// (jump threading starts from it): the table passes none of them over.
+    #[test]
+    fn peephole_table_keeps_every_jump_and_fold() {
+        for op in Op::ALL {
+            if has_target(op) {
+                assert!(PEEPHOLE_OPS[op as usize], "{op:?}");
+            }
+        }
+        for op in [END_ASYNC_FOR, LOAD_CONST, COPY, BUILD_TUPLE, BINARY_OP, SWAP, TO_BOOL, STORE_FAST] {
+            assert!(PEEPHOLE_OPS[op as usize], "{op:?}");
+        }
+        assert!(!PEEPHOLE_OPS[LOAD_FAST as usize] && !PEEPHOLE_OPS[CALL as usize]);
     }
 }
