@@ -1,11 +1,14 @@
-//! How deep ruff's tree nests, measured without recursion.
+//! How deep ruff's tree nests, measured by a walk that goes no deeper
+//! than the bound.
 //!
 //! ruff's parser grows its stack as it goes, so a file can hold a tree far
 //! deeper than CPython compiles (a few thousand levels); every later stage
-//! recurses, so the depth is measured here first, with a stack of our own.
-//! CPython's tree is at least as deep as ruff's (it nests `elif` clauses and
-//! f-string fields where ruff keeps them flat), so a ruff tree deeper than
-//! what CPython's compiler budget allows is refused for certain.
+//! recurses as deep as the tree, so the depth is measured here first, by a
+//! recursive walk that turns back one level past the bound (the compiler's
+//! own stack holds that). CPython's tree is at least as deep as ruff's (it
+//! nests `elif` clauses and f-string fields where ruff keeps them flat), so
+//! a ruff tree deeper than what CPython's compiler budget allows is refused
+//! for certain.
 
 use ruff_python_ast::visitor::source_order::{
     SourceOrderVisitor, TraversalSignal, walk_elif_else_clause, walk_expr, walk_interpolated_string_element, walk_pattern,
