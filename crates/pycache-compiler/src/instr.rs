@@ -61,28 +61,34 @@ const BACKWARDS_BIT: u8 = 16;
 
 static CLASSES: [u8; Op::COUNT] = classes();
 
+/// The ops with a jump target in every version (the table's source for
+/// [`is_jump`], and usable in other `const` tables).
+pub(crate) const fn jumps(op: Op) -> bool {
+    matches!(
+        op,
+        FOR_ITER
+            | JUMP_FORWARD
+            | POP_JUMP_IF_FALSE
+            | POP_JUMP_IF_TRUE
+            | SEND
+            | POP_JUMP_IF_NOT_NONE
+            | POP_JUMP_IF_NONE
+            | JUMP_BACKWARD_NO_INTERRUPT
+            | JUMP_BACKWARD
+            | JUMP
+            | JUMP_NO_INTERRUPT
+            | JUMP_IF_FALSE
+            | JUMP_IF_TRUE
+    )
+}
+
 const fn classes() -> [u8; Op::COUNT] {
     let mut table = [0u8; Op::COUNT];
     let mut i = 0;
     while i < Op::COUNT {
         let op = Op::ALL[i];
         let mut bits = 0;
-        if matches!(
-            op,
-            FOR_ITER
-                | JUMP_FORWARD
-                | POP_JUMP_IF_FALSE
-                | POP_JUMP_IF_TRUE
-                | SEND
-                | POP_JUMP_IF_NOT_NONE
-                | POP_JUMP_IF_NONE
-                | JUMP_BACKWARD_NO_INTERRUPT
-                | JUMP_BACKWARD
-                | JUMP
-                | JUMP_NO_INTERRUPT
-                | JUMP_IF_FALSE
-                | JUMP_IF_TRUE
-        ) {
+        if jumps(op) {
             bits |= JUMP_BIT;
         }
         if matches!(op, SETUP_FINALLY | SETUP_CLEANUP | SETUP_WITH) {

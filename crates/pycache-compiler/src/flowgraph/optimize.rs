@@ -432,45 +432,33 @@ const fn peephole_ops() -> [bool; Op::COUNT] {
     let mut table = [false; Op::COUNT];
     let mut i = 0;
     while i < Op::COUNT {
-        table[i] = matches!(
-            Op::ALL[i],
-            FOR_ITER
-                | JUMP_FORWARD
-                | POP_JUMP_IF_FALSE
-                | POP_JUMP_IF_TRUE
-                | SEND
-                | POP_JUMP_IF_NOT_NONE
-                | POP_JUMP_IF_NONE
-                | JUMP_BACKWARD_NO_INTERRUPT
-                | JUMP_BACKWARD
-                | JUMP
-                | JUMP_NO_INTERRUPT
-                | JUMP_IF_FALSE
-                | JUMP_IF_TRUE
-                | END_ASYNC_FOR
-                | SETUP_FINALLY
-                | SETUP_CLEANUP
-                | SETUP_WITH
-                | GET_ITER
-                | CONTAINS_OP
-                | IS_OP
-                | LOAD_CONST
-                | COPY
-                | BUILD_TUPLE
-                | BUILD_LIST
-                | BUILD_SET
-                | UNARY_NOT
-                | UNARY_NEGATIVE
-                | UNARY_INVERT
-                | CALL_INTRINSIC_1
-                | BINARY_OP
-                | SWAP
-                | PUSH_NULL
-                | STORE_FAST
-                | LOAD_GLOBAL
-                | COMPARE_OP
-                | TO_BOOL
-        );
+        table[i] = crate::instr::jumps(Op::ALL[i])
+            || matches!(
+                Op::ALL[i],
+                END_ASYNC_FOR
+                    | SETUP_FINALLY
+                    | SETUP_CLEANUP
+                    | SETUP_WITH
+                    | GET_ITER
+                    | CONTAINS_OP
+                    | IS_OP
+                    | LOAD_CONST
+                    | COPY
+                    | BUILD_TUPLE
+                    | BUILD_LIST
+                    | BUILD_SET
+                    | UNARY_NOT
+                    | UNARY_NEGATIVE
+                    | UNARY_INVERT
+                    | CALL_INTRINSIC_1
+                    | BINARY_OP
+                    | SWAP
+                    | PUSH_NULL
+                    | STORE_FAST
+                    | LOAD_GLOBAL
+                    | COMPARE_OP
+                    | TO_BOOL
+            );
         i += 1;
     }
     table

@@ -11,8 +11,8 @@
 //! for certain.
 
 use ruff_python_ast::visitor::source_order::{
-    SourceOrderVisitor, TraversalSignal, walk_elif_else_clause, walk_expr, walk_interpolated_string_element, walk_pattern,
-    walk_stmt,
+    SourceOrderVisitor, TraversalSignal, walk_elif_else_clause, walk_expr, walk_interpolated_string_element,
+    walk_pattern, walk_stmt,
 };
 use ruff_python_ast::{self as rs, AnyNodeRef};
 
