@@ -423,3 +423,46 @@ fn regression_class_annotation_scope_comprehensions_compile_on_3_13() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// ruff takes a parenthesized part in a pattern's number (`(1) + 2j`,
+/// `1 + (2j)`, `-(1) + 2j`), which CPython's grammar rejects as invalid
+/// syntax; once folded it compiled to a cache for a file the interpreter
+/// refuses (3.12 and 3.13 through the general folding, 3.14+ through the
+/// pattern fold). It is declined now, on every target.
+#[test]
+fn regression_parenthesized_number_pattern_is_refused_like_cpython() {
+    let sources = [
+        "match x:\n    case (1) + 2j:\n        pass\n",
+        "match x:\n    case 1 + (2j):\n        pass\n",
+        "match x:\n    case -(1) + 2j:\n        pass\n",
+        "match x:\n    case {(-1) + 2j: y}:\n        pass\n",
+        "match x:\n    case [(1) - 2j]:\n        pass\n",
+    ];
+    let test = "regression_parenthesized_number_pattern_is_refused_like_cpython";
+    let mut problems = Vec::new();
+    for release in [(3, 13, 18), (3, 14, 8), (3, 14, 10), (3, 15, 2)] {
+        let Some(python) = debian_release(release, test) else { continue };
+        let target = Target::candidate(release).unwrap();
+        for source in sources {
+            let out = Command::new(&python.path)
+                .args(["-I", "-c", "import sys; compile(sys.argv[1], 'm.py', 'exec')", source])
+                .output()
+                .unwrap();
+            if !String::from_utf8_lossy(&out.stderr).contains("SyntaxError: invalid syntax") {
+                problems.push(format!("{release:?}: CPython does not reject {source:?}"));
+            }
+            if pycache_compiler::compile(source.as_bytes(), "m.py", target, 0).is_ok() {
+                problems.push(format!("{release:?}: compiled {source:?}, which CPython rejects"));
+            }
+        }
+    }
+    // The forms CPython takes still compile.
+    let target = Target::candidate((3, 14, 10)).unwrap();
+    for source in ["match x:\n    case (-1):\n        pass\n", "match x:\n    case (1 + 2j) | -1 - 2j:\n        pass\n"]
+    {
+        if let Err(refusal) = pycache_compiler::compile(source.as_bytes(), "m.py", target, 0) {
+            problems.push(format!("refused {source:?}: {refusal}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

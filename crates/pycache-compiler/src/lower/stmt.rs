@@ -337,7 +337,10 @@ impl Lower<'_> {
         use ast::PatternKind as K;
         let range = self.range(p.range());
         let kind = match p {
-            rs::Pattern::MatchValue(v) => K::MatchValue(Box::new(self.expr(&v.value)?)),
+            rs::Pattern::MatchValue(v) => {
+                self.unparenthesized_number(&v.value)?;
+                K::MatchValue(Box::new(self.expr(&v.value)?))
+            }
             rs::Pattern::MatchSingleton(s) => K::MatchSingleton(match s.value {
                 rs::Singleton::None => crate::code::Constant::None,
                 rs::Singleton::True => crate::code::Constant::Bool(true),
@@ -345,7 +348,10 @@ impl Lower<'_> {
             }),
             rs::Pattern::MatchSequence(s) => K::MatchSequence(self.patterns(&s.patterns)?),
             rs::Pattern::MatchMapping(m) => K::MatchMapping {
-                keys: self.exprs(&m.keys)?,
+                keys: {
+                    m.keys.iter().try_for_each(|k| self.unparenthesized_number(k))?;
+                    self.exprs(&m.keys)?
+                },
                 patterns: self.patterns(&m.patterns)?,
                 rest: m.rest.as_ref().map(|r| self.ident(&r.id)),
             },
@@ -368,7 +374,29 @@ impl Lower<'_> {
     fn patterns(&mut self, ps: &[rs::Pattern]) -> Result<Vec<ast::Pattern>> {
         ps.iter().map(|p| self.pattern(p)).collect()
     }
+
+    /// CPython's grammar spells a signed or complex number in a pattern
+    /// without parentheses inside it (`-1`, `1 + 2j`); ruff also takes
+    /// `(1) + 2j` and `-(1)`, which CPython rejects as invalid syntax at a
+    /// point of its parser's choosing. Such a number is declined here,
+    /// before folding would make a constant of it.
+    fn unparenthesized_number(&self, e: &rs::Expr) -> Result<()> {
+        let parenthesized = match e {
+            rs::Expr::UnaryOp(u) => {
+                self.unparenthesized_number(&u.operand)?;
+                u.operand.range().end() != u.range.end()
+            }
+            rs::Expr::BinOp(b) => {
+                self.unparenthesized_number(&b.left)?;
+                b.left.range().start() != b.range.start() || b.right.range().end() != b.range.end()
+            }
+            _ => false,
+        };
+        if parenthesized { self.refuse(e.range(), PARENTHESIZED_NUMBER) } else { Ok(()) }
+    }
 }
+
+const PARENTHESIZED_NUMBER: &str = "a parenthesized part of a number in a pattern, which CPython's grammar rejects";
 
 impl Lower<'_> {
     /// In a generic class's type-parameter scope 3.12.7 leaves the private
